@@ -1,1 +1,56 @@
-export {};
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+import type { ProtoGrpcType as ClusterGrpc } from './gen/cluster';
+import type { ProtoGrpcType as KvGrpc } from './gen/kv';
+
+export * from './gen/index';
+
+/** The public API's .proto files, relative to {@link protosDir}. */
+export const PUBLIC_PROTO_FILES = ['bellwether/kv/v1/kv.proto', 'bellwether/cluster/v1/cluster.proto'] as const;
+
+/**
+ * The options every Bellwether process loads protos with. 64-bit integers are
+ * JS numbers: revisions and terms stay far below 2^53.
+ */
+export const LOADER_OPTIONS: protoLoader.Options = {
+  longs: Number,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+};
+
+/** Trailing metadata keys that name the leader on NOT_LEADER / UNAVAILABLE. */
+export const LEADER_ID_METADATA = 'bellwether-leader-id';
+export const LEADER_ADDRESS_METADATA = 'bellwether-leader-address';
+
+/** The directory holding the .proto files (shipped inside this package). */
+export function protosDir(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  // dist/ and src/ both sit one level below the package root.
+  const shipped = join(here, '..', 'protos');
+  if (existsSync(shipped)) return shipped;
+  return join(here, '..', '..', '..', 'protos');
+}
+
+const definitions = new Map<string, protoLoader.PackageDefinition>();
+
+/** Loads (once) a package definition for the given proto files. */
+export function loadDefinition(files: readonly string[]): protoLoader.PackageDefinition {
+  const cacheKey = files.join('\n');
+  let def = definitions.get(cacheKey);
+  if (!def) {
+    def = protoLoader.loadSync([...files], { ...LOADER_OPTIONS, includeDirs: [protosDir()] });
+    definitions.set(cacheKey, def);
+  }
+  return def;
+}
+
+export type PublicGrpc = KvGrpc & ClusterGrpc;
+
+/** The public services (KV, Cluster) as grpc-js constructors and definitions. */
+export function loadPublicApi(): PublicGrpc {
+  return grpc.loadPackageDefinition(loadDefinition(PUBLIC_PROTO_FILES)) as unknown as PublicGrpc;
+}
