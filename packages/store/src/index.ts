@@ -1,1 +1,18 @@
-export {};
+export { Reader, readU64be, u64be, Writer } from './codec';
+export { prefixEnd } from './keys';
+export {
+  type Command,
+  decodeCommand,
+  encodeCommand,
+  type KeyValueRecord,
+  type SessionRecord,
+  type WriteResult,
+} from './records';
+export {
+  type ApplyOutcome,
+  type HardState,
+  type LogEntry,
+  type RangeQuery,
+  SESSION_RESULTS_KEPT,
+  Store,
+} from './store';

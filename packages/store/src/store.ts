@@ -1,0 +1,315 @@
+import { Level } from 'level';
+import { Reader, Writer } from './codec';
+import { HARD_STATE_KEY, logKey, metaKey, Prefix, prefixEnd, sessionKey, userKey } from './keys';
+import {
+  type Command,
+  decodeCommand,
+  decodeKeyValue,
+  decodeSession,
+  encodeKeyValue,
+  encodeSession,
+  type KeyValueRecord,
+  type SessionRecord,
+  type WriteResult,
+} from './records';
+
+/** A Raft log entry as stored (structurally the same as @bellwether/raft's Entry). */
+export interface LogEntry {
+  index: number;
+  term: number;
+  type: 'normal' | 'noop' | 'conf';
+  data: Uint8Array;
+}
+
+export interface HardState {
+  term: number;
+  vote: string | null;
+  commit: number;
+}
+
+/** How many recent results each client session keeps for duplicate detection. */
+export const SESSION_RESULTS_KEPT = 64;
+
+const ENTRY_TYPES = ['normal', 'noop', 'conf'] as const;
+
+type BatchOp = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
+
+export interface RangeQuery {
+  /** Inclusive lower bound on the user key. */
+  start: Uint8Array;
+  /** Exclusive upper bound; undefined = no bound. */
+  end?: Uint8Array;
+  limit: number;
+  keysOnly?: boolean;
+}
+
+export interface ApplyOutcome {
+  /** Results of the 'normal' entries, by log index. */
+  results: Map<number, WriteResult>;
+  appliedIndex: number;
+}
+
+/**
+ * The node's LevelDB: Raft log and hard state, node metadata, the key-value
+ * state machine and client sessions. Applying entries writes user data,
+ * sessions and the applied index in one atomic batch, so a crash never leaves
+ * them out of step; the log itself is the durable record (fsynced on append),
+ * and anything applied but lost is re-applied from it on restart.
+ */
+export class Store {
+  private constructor(
+    private readonly db: Level<Buffer, Buffer>,
+    private applied: number,
+    private lastLogIndex: number,
+  ) {}
+
+  static async open(dir: string): Promise<Store> {
+    const db = new Level<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+    await db.open();
+    const appliedRaw = await db.get(metaKey('applied'));
+    const applied = appliedRaw ? new Reader(appliedRaw).uint() : 0;
+    let last = 0;
+    for await (const key of db.keys({ gte: logKey(0), lte: logKey(Number.MAX_SAFE_INTEGER), reverse: true, limit: 1 })) {
+      last = Number(key.readBigUInt64BE(1));
+    }
+    return new Store(db, applied, last);
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+
+  get appliedIndex(): number {
+    return this.applied;
+  }
+
+  get lastIndex(): number {
+    return this.lastLogIndex;
+  }
+
+  // ---- metadata ----
+
+  async getMeta(name: string): Promise<Buffer | undefined> {
+    return this.db.get(metaKey(name));
+  }
+
+  /** Durable (fsynced) metadata writes, for identity and configuration. */
+  async putMeta(entries: Record<string, Uint8Array>): Promise<void> {
+    const ops: BatchOp[] = Object.entries(entries).map(([name, value]) => ({
+      type: 'put',
+      key: metaKey(name),
+      value: Buffer.from(value),
+    }));
+    await this.db.batch(ops, { sync: true });
+  }
+
+  // ---- Raft log and hard state ----
+
+  async loadHardState(): Promise<HardState | undefined> {
+    const raw = await this.db.get(HARD_STATE_KEY);
+    if (!raw) return undefined;
+    const r = new Reader(raw);
+    const term = r.uint();
+    const vote = r.optional((r) => r.string()) ?? null;
+    return { term, vote, commit: r.uint() };
+  }
+
+  /** Every log entry still stored, in index order. */
+  async loadLog(): Promise<LogEntry[]> {
+    const entries: LogEntry[] = [];
+    for await (const [key, value] of this.db.iterator({ gte: logKey(0), lte: logKey(Number.MAX_SAFE_INTEGER) })) {
+      entries.push(decodeEntry(Number(key.readBigUInt64BE(1)), value));
+    }
+    return entries;
+  }
+
+  /**
+   * Appends entries (overwriting any conflicting suffix) and records the hard
+   * state, in one batch. With `sync` the batch is on disk before this
+   * resolves: Raft may only acknowledge or count entries after that.
+   */
+  async persist(update: { hardState?: HardState; entries: LogEntry[] }, sync = true): Promise<void> {
+    const ops: BatchOp[] = [];
+    if (update.hardState) ops.push({ type: 'put', key: HARD_STATE_KEY, value: encodeHardState(update.hardState) });
+    const { entries } = update;
+    let newLast = this.lastLogIndex;
+    if (entries.length > 0) {
+      for (const e of entries) ops.push({ type: 'put', key: logKey(e.index), value: encodeEntry(e) });
+      newLast = entries[entries.length - 1]!.index;
+      // A shorter replacement of a conflicting suffix leaves stale entries past
+      // its end; they must go, or a restart would read them back as the log.
+      for (let i = newLast + 1; i <= this.lastLogIndex; i++) ops.push({ type: 'del', key: logKey(i) });
+    }
+    if (ops.length === 0) return;
+    await this.db.batch(ops, { sync });
+    this.lastLogIndex = newLast;
+  }
+
+  /** Drops log entries up to and including `upTo` (already applied and covered by the state). */
+  async compactLog(upTo: number, fromIndex: number): Promise<void> {
+    if (upTo > this.applied) throw new RangeError(`store: cannot compact to ${upTo} past applied ${this.applied}`);
+    const ops: BatchOp[] = [];
+    for (let i = fromIndex; i <= upTo; i++) ops.push({ type: 'del', key: logKey(i) });
+    if (ops.length) await this.db.batch(ops);
+  }
+
+  // ---- the key-value state machine ----
+
+  async get(key: Uint8Array): Promise<KeyValueRecord | undefined> {
+    const raw = await this.db.get(userKey(key));
+    return raw ? decodeKeyValue(Buffer.from(key), raw) : undefined;
+  }
+
+  /** Keys in [start, end) in byte order; one more than `limit` is probed to tell whether more remain. */
+  async range(q: RangeQuery): Promise<{ kvs: KeyValueRecord[]; more: boolean }> {
+    const gte = userKey(q.start);
+    const lt = q.end ? userKey(q.end) : prefixEnd(Buffer.from([Prefix.user]))!;
+    const kvs: KeyValueRecord[] = [];
+    let more = false;
+    for await (const [k, v] of this.db.iterator({ gte, lt, limit: q.limit + 1 })) {
+      if (kvs.length === q.limit) {
+        more = true;
+        break;
+      }
+      const kv = decodeKeyValue(k.subarray(1), v);
+      if (q.keysOnly) kv.value = Buffer.alloc(0);
+      kvs.push(kv);
+    }
+    return { kvs, more };
+  }
+
+  /**
+   * Applies committed entries in one atomic batch: user data, client sessions,
+   * any `meta` updates (e.g. membership from configuration entries) and the
+   * applied index. Entries at or below the applied index are skipped, so a
+   * replay after a crash applies nothing twice.
+   */
+  async apply(entries: LogEntry[], meta: Record<string, Uint8Array> = {}, sync = false): Promise<ApplyOutcome> {
+    const results = new Map<number, WriteResult>();
+    const fresh = entries.filter((e) => e.index > this.applied);
+    if (fresh.length === 0) return { results, appliedIndex: this.applied };
+
+    const commands = new Map<number, Command>();
+    for (const e of fresh) if (e.type === 'normal') commands.set(e.index, decodeCommand(e.data));
+
+    // Read every key and session this batch touches in one round trip; later
+    // entries in the batch see earlier ones through the overlays.
+    const keys = new Map<string, Buffer>();
+    const clients = new Set<string>();
+    for (const c of commands.values()) {
+      keys.set(c.key.toString('latin1'), c.key);
+      if (c.clientId) clients.add(c.clientId);
+    }
+    const keyList = [...keys.values()];
+    const clientList = [...clients];
+    const [keyValues, sessionValues] = await Promise.all([
+      keyList.length ? this.db.getMany(keyList.map(userKey)) : Promise.resolve([]),
+      clientList.length ? this.db.getMany(clientList.map(sessionKey)) : Promise.resolve([]),
+    ]);
+    const kvOverlay = new Map<string, KeyValueRecord | null>();
+    keyList.forEach((k, i) => {
+      const raw = keyValues[i];
+      kvOverlay.set(k.toString('latin1'), raw ? decodeKeyValue(k, raw) : null);
+    });
+    const sessions = new Map<string, SessionRecord>();
+    clientList.forEach((id, i) => {
+      const raw = sessionValues[i];
+      sessions.set(id, raw ? decodeSession(raw) : { lastIndex: 0, results: [] });
+    });
+    const dirtyKeys = new Set<string>();
+    const dirtySessions = new Set<string>();
+
+    for (const e of fresh) {
+      const c = commands.get(e.index);
+      if (!c) continue;
+      const session = c.clientId ? sessions.get(c.clientId)! : undefined;
+      if (session) {
+        const seen = session.results.find((r) => r.sequence === c.sequence);
+        if (seen) {
+          results.set(e.index, seen.result);
+          continue;
+        }
+        const oldest = session.results[0];
+        if (session.results.length >= SESSION_RESULTS_KEPT && oldest && c.sequence < oldest.sequence) {
+          results.set(e.index, { revision: e.index, succeeded: false, deleted: 0, refused: 'sequence-too-old' });
+          continue;
+        }
+      }
+      const mapKey = c.key.toString('latin1');
+      const current = kvOverlay.get(mapKey) ?? undefined;
+      const result = applyCommand(c, current, e.index, (next) => {
+        kvOverlay.set(mapKey, next);
+        dirtyKeys.add(mapKey);
+      });
+      results.set(e.index, result);
+      if (session && c.clientId) {
+        session.results.push({ sequence: c.sequence, result });
+        session.results.sort((a, b) => a.sequence - b.sequence);
+        if (session.results.length > SESSION_RESULTS_KEPT) session.results.shift();
+        session.lastIndex = e.index;
+        dirtySessions.add(c.clientId);
+      }
+    }
+
+    const ops: BatchOp[] = [];
+    for (const mapKey of dirtyKeys) {
+      const kv = kvOverlay.get(mapKey);
+      const key = userKey(Buffer.from(mapKey, 'latin1'));
+      if (kv) ops.push({ type: 'put', key, value: encodeKeyValue(new Writer(16 + kv.value.length), kv).finish() });
+      else ops.push({ type: 'del', key });
+    }
+    for (const id of dirtySessions) ops.push({ type: 'put', key: sessionKey(id), value: encodeSession(sessions.get(id)!) });
+    for (const [name, value] of Object.entries(meta)) ops.push({ type: 'put', key: metaKey(name), value: Buffer.from(value) });
+    const appliedIndex = fresh[fresh.length - 1]!.index;
+    ops.push({ type: 'put', key: metaKey('applied'), value: new Writer(10).uint(appliedIndex).finish() });
+    await this.db.batch(ops, { sync });
+    this.applied = appliedIndex;
+    return { results, appliedIndex };
+  }
+}
+
+/** Applies one command to the key's current record; `store` receives the new record (null = deleted). */
+function applyCommand(
+  c: Command,
+  current: KeyValueRecord | undefined,
+  index: number,
+  store: (next: KeyValueRecord | null) => void,
+): WriteResult {
+  if (c.expectedModRevision !== undefined && (current?.modRevision ?? 0) !== c.expectedModRevision) {
+    return { revision: index, succeeded: false, deleted: 0, prevKv: current };
+  }
+  const prevKv = c.prevKv ? current : undefined;
+  if (c.op === 'put') {
+    store({
+      key: c.key,
+      value: Buffer.from(c.value),
+      createRevision: current ? current.createRevision : index,
+      modRevision: index,
+      version: current ? current.version + 1 : 1,
+    });
+    return { revision: index, succeeded: true, deleted: 0, prevKv };
+  }
+  if (!current) return { revision: index, succeeded: true, deleted: 0 };
+  store(null);
+  return { revision: index, succeeded: true, deleted: 1, prevKv };
+}
+
+function encodeHardState(h: HardState): Buffer {
+  return new Writer(24)
+    .uint(h.term)
+    .optional(h.vote, (w, v) => w.string(v))
+    .uint(h.commit)
+    .finish();
+}
+
+function encodeEntry(e: LogEntry): Buffer {
+  return new Writer(16 + e.data.length).uint(e.term).u8(ENTRY_TYPES.indexOf(e.type)).bytes(e.data).finish();
+}
+
+function decodeEntry(index: number, raw: Uint8Array): LogEntry {
+  const r = new Reader(raw);
+  const term = r.uint();
+  const type = ENTRY_TYPES[r.u8()];
+  if (!type) throw new RangeError(`store: log entry ${index} has an unknown type`);
+  return { index, term, type, data: r.bytes() };
+}

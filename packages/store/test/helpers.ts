@@ -1,0 +1,43 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { encodeCommand, type LogEntry } from '../src/index';
+
+export function tempDir(t: { after(fn: () => void): void }): string {
+  const dir = mkdtempSync(join(tmpdir(), 'bellwether-store-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export function putEntry(index: number, key: string, value: string, extra: Partial<{ expectedModRevision: number; clientId: string; sequence: number; prevKv: boolean }> = {}): LogEntry {
+  return {
+    index,
+    term: 1,
+    type: 'normal',
+    data: encodeCommand({
+      op: 'put',
+      key: Buffer.from(key),
+      value: Buffer.from(value),
+      clientId: extra.clientId ?? '',
+      sequence: extra.sequence ?? 0,
+      prevKv: extra.prevKv ?? false,
+      expectedModRevision: extra.expectedModRevision,
+    }),
+  };
+}
+
+export function deleteEntry(index: number, key: string, extra: Partial<{ expectedModRevision: number; clientId: string; sequence: number }> = {}): LogEntry {
+  return {
+    index,
+    term: 1,
+    type: 'normal',
+    data: encodeCommand({
+      op: 'delete',
+      key: Buffer.from(key),
+      clientId: extra.clientId ?? '',
+      sequence: extra.sequence ?? 0,
+      prevKv: true,
+      expectedModRevision: extra.expectedModRevision,
+    }),
+  };
+}

@@ -1,0 +1,133 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Reader, Store, u64be, Writer } from '../src/index';
+import { deleteEntry, putEntry, tempDir } from './helpers';
+
+test('codec round-trips integers up to 2^53 and byte strings', () => {
+  const values = [0, 1, 127, 128, 300, 2 ** 32, Number.MAX_SAFE_INTEGER];
+  const w = new Writer(1);
+  for (const v of values) w.uint(v);
+  w.bytes(Buffer.from('héllo')).optional(undefined, (w, v: number) => w.uint(v)).optional(5, (w, v) => w.uint(v));
+  const r = new Reader(w.finish());
+  for (const v of values) assert.equal(r.uint(), v);
+  assert.equal(r.bytes().toString(), 'héllo');
+  assert.equal(r.optional((r) => r.uint()), undefined);
+  assert.equal(r.optional((r) => r.uint()), 5);
+  assert.ok(r.done);
+  assert.throws(() => new Reader(Buffer.from([0x80])).uint(), /truncated/);
+  assert.ok(Buffer.compare(u64be(255), u64be(256)) < 0, 'big-endian keys sort numerically');
+});
+
+test('apply writes data, revisions and the applied index together', async (t) => {
+  const store = await Store.open(tempDir(t));
+  t.after(() => store.close());
+  const out = await store.apply([putEntry(1, 'a', '1'), putEntry(2, 'b', '2'), putEntry(3, 'a', '3'), deleteEntry(4, 'b')]);
+  assert.equal(out.appliedIndex, 4);
+  assert.equal(store.appliedIndex, 4);
+  const a = await store.get(Buffer.from('a'));
+  assert.deepEqual(
+    { value: a?.value.toString(), create: a?.createRevision, mod: a?.modRevision, version: a?.version },
+    { value: '3', create: 1, mod: 3, version: 2 },
+  );
+  assert.equal(await store.get(Buffer.from('b')), undefined);
+  assert.equal(out.results.get(4)?.deleted, 1);
+  assert.equal(out.results.get(4)?.prevKv?.value.toString(), '2');
+  // A delete ends a key's life: a new put starts over at version 1.
+  await store.apply([putEntry(5, 'b', 'again')]);
+  const b = await store.get(Buffer.from('b'));
+  assert.equal(b?.version, 1);
+  assert.equal(b?.createRevision, 5);
+});
+
+test('compare-and-swap compares mod_revision; 0 means absent', async (t) => {
+  const store = await Store.open(tempDir(t));
+  t.after(() => store.close());
+  const out = await store.apply([
+    putEntry(1, 'k', 'v1', { expectedModRevision: 0 }),
+    putEntry(2, 'k', 'v2', { expectedModRevision: 0 }),
+    putEntry(3, 'k', 'v3', { expectedModRevision: 1 }),
+    putEntry(4, 'k', 'v4', { expectedModRevision: 1 }),
+    deleteEntry(5, 'k', { expectedModRevision: 1 }),
+  ]);
+  assert.deepEqual(
+    [1, 2, 3, 4, 5].map((i) => out.results.get(i)?.succeeded),
+    [true, false, true, false, false],
+  );
+  assert.equal(out.results.get(4)?.prevKv?.value.toString(), 'v3', 'a failed compare reports the current value');
+  assert.equal((await store.get(Buffer.from('k')))?.value.toString(), 'v3');
+});
+
+test('a retried (client, sequence) gets the first result and is not applied again', async (t) => {
+  const store = await Store.open(tempDir(t));
+  t.after(() => store.close());
+  const first = await store.apply([putEntry(1, 'x', 'one', { clientId: 'c1', sequence: 1 })]);
+  const again = await store.apply([
+    putEntry(2, 'x', 'one', { clientId: 'c1', sequence: 1 }),
+    putEntry(3, 'y', 'two', { clientId: 'c1', sequence: 2 }),
+    putEntry(4, 'y', 'two', { clientId: 'c1', sequence: 2 }),
+  ]);
+  assert.equal(again.results.get(2)?.revision, first.results.get(1)?.revision);
+  assert.equal(again.results.get(4)?.revision, 3);
+  const x = await store.get(Buffer.from('x'));
+  assert.equal(x?.version, 1, 'the duplicate did not write');
+  assert.equal(store.appliedIndex, 4);
+});
+
+test('sequences older than the kept window are refused, not applied', async (t) => {
+  const store = await Store.open(tempDir(t));
+  t.after(() => store.close());
+  const entries = [];
+  for (let s = 1; s <= 70; s++) entries.push(putEntry(s, `k${s}`, 'v', { clientId: 'c', sequence: s + 10 }));
+  await store.apply(entries);
+  const out = await store.apply([putEntry(71, 'late', 'v', { clientId: 'c', sequence: 3 })]);
+  assert.equal(out.results.get(71)?.refused, 'sequence-too-old');
+  assert.equal(await store.get(Buffer.from('late')), undefined);
+});
+
+test('entries at or below the applied index are skipped on replay', async (t) => {
+  const store = await Store.open(tempDir(t));
+  t.after(() => store.close());
+  await store.apply([putEntry(1, 'a', '1'), putEntry(2, 'a', '2')]);
+  await store.apply([putEntry(1, 'a', '1'), putEntry(2, 'a', '2'), putEntry(3, 'a', '3')]);
+  assert.equal((await store.get(Buffer.from('a')))?.version, 3);
+});
+
+test('the log persists, overwrites a conflicting suffix, and reloads with the hard state', async (t) => {
+  const dir = tempDir(t);
+  let store = await Store.open(dir);
+  await store.persist({ hardState: { term: 2, vote: 'n1', commit: 0 }, entries: [1, 2, 3, 4].map((i) => putEntry(i, `k${i}`, 'v')) });
+  // A new leader's shorter suffix replaces entries 3..4.
+  await store.persist({ entries: [{ ...putEntry(3, 'k3', 'new'), term: 3 }] });
+  await store.close();
+  store = await Store.open(dir);
+  t.after(() => store.close());
+  assert.deepEqual(await store.loadHardState(), { term: 2, vote: 'n1', commit: 0 });
+  const log = await store.loadLog();
+  assert.deepEqual(
+    log.map((e) => [e.index, e.term]),
+    [
+      [1, 1],
+      [2, 1],
+      [3, 3],
+    ],
+  );
+  assert.equal(store.lastIndex, 3);
+  await store.persist({ hardState: { term: 4, vote: null, commit: 3 }, entries: [] });
+  assert.deepEqual(await store.loadHardState(), { term: 4, vote: null, commit: 3 });
+});
+
+test('range scans return keys in byte order with paging', async (t) => {
+  const store = await Store.open(tempDir(t));
+  t.after(() => store.close());
+  const names = ['b', 'a', 'ab', 'c', 'a\xff', 'b0'];
+  await store.apply(names.map((n, i) => putEntry(i + 1, n, `v${n}`)));
+  const all = await store.range({ start: Buffer.alloc(0), limit: 100 });
+  assert.deepEqual(
+    all.kvs.map((kv) => kv.key.toString('latin1')),
+    [...names].map((n) => Buffer.from(n).toString('latin1')).sort(),
+  );
+  const page = await store.range({ start: Buffer.from('a'), end: Buffer.from('b'), limit: 2, keysOnly: true });
+  assert.equal(page.kvs.length, 2);
+  assert.equal(page.more, true);
+  assert.equal(page.kvs[0]?.value.length, 0);
+});
