@@ -1,1 +1,61 @@
-export {};
+/**
+ * `@bellwether/client`: the SDK for Bellwether, a replicated key-value store.
+ *
+ * ```ts
+ * import { connect } from '@bellwether/client';
+ * const client = await connect({ endpoints: ['127.0.0.1:7001'] });
+ * ```
+ *
+ * @packageDocumentation
+ */
+export { type Bytes, MAX_KEY_BYTES } from './bytes';
+export {
+  type BellwetherClient,
+  type CallOptions,
+  type ClientOptions,
+  type CompareAndSwapOptions,
+  connect,
+  DEFAULT_DEADLINE_MS,
+  DEFAULT_READ_MODE,
+  type DeleteOptions,
+  type GetOptions,
+  type PutOptions,
+  type RangeOptions,
+  type RangeSelector,
+  type ReadMode,
+  type ReadOptions,
+  type ScanOptions,
+} from './client';
+export {
+  Aborted,
+  BellwetherError,
+  type BellwetherErrorOptions,
+  Cancelled,
+  DeadlineExceeded,
+  type ErrorMetadata,
+  FailedPrecondition,
+  Internal,
+  InvalidArgument,
+  type LeaderHint,
+  NotLeader,
+  OutcomeUnknown,
+  PermissionDenied,
+  ResourceExhausted,
+  StatusCode,
+  type StatusCodeName,
+  statusCodeName,
+  Unauthenticated,
+  Unavailable,
+  Unimplemented,
+} from './errors';
+export type {
+  DeleteResult,
+  GetResult,
+  KeyValue,
+  PutResult,
+  RangePage,
+  ResponseHeader,
+  SwapFailed,
+  SwapResult,
+  SwapSucceeded,
+} from './results';

@@ -1,0 +1,160 @@
+import * as grpc from '@grpc/grpc-js';
+import type {
+  ClusterClient,
+  DeleteRequest,
+  DeleteResponse__Output,
+  GetRequest,
+  GetResponse__Output,
+  KVClient,
+  PublicGrpc,
+  PutRequest,
+  PutResponse__Output,
+  RangeRequest,
+  RangeResponse__Output,
+} from '@bellwether/proto';
+import { loadPublicApi } from '@bellwether/proto';
+
+interface KvMethods {
+  Put: [PutRequest, PutResponse__Output];
+  Get: [GetRequest, GetResponse__Output];
+  Delete: [DeleteRequest, DeleteResponse__Output];
+  Range: [RangeRequest, RangeResponse__Output];
+}
+
+/** The KV methods. */
+export type KvMethod = keyof KvMethods;
+/** The request message of a KV method. */
+export type KvRequest<M extends KvMethod> = KvMethods[M][0];
+/** The response message of a KV method. */
+export type KvResponse<M extends KvMethod> = KvMethods[M][1];
+
+/** How to connect to members; shared by every member of a client. */
+export interface ChannelSettings {
+  credentials: grpc.ChannelCredentials;
+  channelOptions: grpc.ChannelOptions;
+}
+
+let api: PublicGrpc | undefined;
+function publicApi(): PublicGrpc {
+  api ??= loadPublicApi();
+  return api;
+}
+
+/** One attempt of a unary call: where it stops and who may stop it. */
+export interface AttemptOptions {
+  /** Absolute deadline, in `Date.now()` milliseconds. */
+  deadline: number;
+  /** Cancels the attempt when it fires. */
+  signal: AbortSignal;
+  /** Called once the request has been handed to the transport. */
+  onSent?: () => void;
+}
+
+/**
+ * One cluster member as the client sees it: a single gRPC channel to its
+ * address, shared by the KV and Cluster stubs. Routing (leader tracking,
+ * follower reads) chooses among these; this class only knows how to call.
+ */
+export class MemberConnection {
+  /** The member's `host:port`, as the client dials it. */
+  readonly address: string;
+  /** The member's id once a response header has named it. */
+  memberId: string | undefined;
+  readonly #kv: KVClient;
+  #cluster: ClusterClient | undefined;
+  readonly #settings: ChannelSettings;
+  #closed = false;
+
+  constructor(address: string, settings: ChannelSettings) {
+    this.address = address;
+    this.#settings = settings;
+    this.#kv = new (publicApi().bellwether.kv.v1.KV)(address, settings.credentials, settings.channelOptions);
+  }
+
+  /** The Cluster service stub on the same channel (for the leader-tracking layer). */
+  get cluster(): ClusterClient {
+    this.#cluster ??= new (publicApi().bellwether.cluster.v1.Cluster)(this.address, this.#settings.credentials, {
+      ...this.#settings.channelOptions,
+      channelOverride: this.#kv.getChannel(),
+    });
+    return this.#cluster;
+  }
+
+  /** Whether {@link MemberConnection.close} has been called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Makes one unary KV call. Resolves with the response, rejects with the raw
+   * grpc-js error (the caller maps it). Honours the deadline and the signal.
+   */
+  unary<M extends KvMethod>(method: M, request: KvRequest<M>, opts: AttemptOptions): Promise<KvResponse<M>> {
+    return new Promise((resolve, reject) => {
+      if (opts.signal.aborted) {
+        reject(Object.assign(new Error('Cancelled before sending'), { code: grpc.status.CANCELLED, details: 'Cancelled before sending' }));
+        return;
+      }
+      const callOptions: grpc.CallOptions = { deadline: new Date(opts.deadline) };
+      let call: grpc.ClientUnaryCall | undefined;
+      const onAbort = () => call?.cancel();
+      const callback: grpc.requestCallback<KvResponse<M>> = (err, value) => {
+        opts.signal.removeEventListener('abort', onAbort);
+        if (err) reject(err);
+        else if (value === undefined) reject(Object.assign(new Error('empty response'), { code: grpc.status.INTERNAL, details: 'empty response' }));
+        else resolve(value);
+      };
+      // The stub's overloads differ only in message types; call it through one signature.
+      const fn = this.#kv[method] as unknown as (
+        this: KVClient,
+        req: KvRequest<M>,
+        options: grpc.CallOptions,
+        cb: grpc.requestCallback<KvResponse<M>>,
+      ) => grpc.ClientUnaryCall;
+      opts.signal.addEventListener('abort', onAbort, { once: true });
+      call = fn.call(this.#kv, request, callOptions, callback);
+      opts.onSent?.();
+    });
+  }
+
+  /** Closes the channel. Calls still in flight are cancelled by the client beforehand. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#kv.close();
+  }
+}
+
+/**
+ * The client's members by address: one {@link MemberConnection} (one
+ * channel) per address, created on first use and kept until `close()`.
+ */
+export class MemberPool {
+  readonly #members = new Map<string, MemberConnection>();
+  readonly #settings: ChannelSettings;
+
+  constructor(settings: ChannelSettings) {
+    this.#settings = settings;
+  }
+
+  /** The connection to `address`, creating it if needed. */
+  get(address: string): MemberConnection {
+    let m = this.#members.get(address);
+    if (!m || m.closed) {
+      m = new MemberConnection(address, this.#settings);
+      this.#members.set(address, m);
+    }
+    return m;
+  }
+
+  /** Every connection made so far. */
+  all(): MemberConnection[] {
+    return [...this.#members.values()];
+  }
+
+  /** Closes every channel. */
+  close(): void {
+    for (const m of this.#members.values()) m.close();
+    this.#members.clear();
+  }
+}

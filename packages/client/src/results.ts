@@ -1,0 +1,189 @@
+import type { KeyValue__Output, ResponseHeader__Output } from '@bellwether/proto';
+import { utf8, view } from './bytes';
+
+/**
+ * Describes the member that served a call; on every result. Numbers are log
+ * indexes and terms (well below 2^53).
+ */
+export interface ResponseHeader {
+  /** The cluster's id, fixed when it was first formed. */
+  readonly clusterId: string;
+  /** The member that served the call. */
+  readonly memberId: string;
+  /** That member's Raft term when it answered. */
+  readonly term: number;
+  /** The leader that member knew of; `undefined` when it knew none. */
+  readonly leaderId: string | undefined;
+  /** The highest log index that member had applied. */
+  readonly appliedIndex: number;
+  /**
+   * For a write: the log index that made it (its revision). For a read: the
+   * revision of the state it was served from.
+   */
+  readonly revision: number;
+}
+
+/** One stored key with its value and revisions. */
+export interface KeyValue {
+  /** The key's bytes. */
+  readonly key: Uint8Array;
+  /** The value's bytes (empty for a keys-only range). */
+  readonly value: Uint8Array;
+  /** The key decoded as UTF-8. */
+  readonly keyString: string;
+  /** The value decoded as UTF-8 (invalid sequences become U+FFFD). */
+  readonly valueString: string;
+  /** The revision of the write that created the key. */
+  readonly createRevision: number;
+  /** The revision of the latest write to the key; pass it to `compareAndSwap`. */
+  readonly modRevision: number;
+  /** Writes since the key was created (1 after creation). */
+  readonly version: number;
+}
+
+/** Result of {@link BellwetherClient.put}. */
+export interface PutResult {
+  readonly header: ResponseHeader;
+  /** The log index of this write (equal to `header.revision`). */
+  readonly revision: number;
+  /**
+   * False only when `expectedModRevision` was given and did not match; then
+   * nothing was written and {@link PutResult.prev} is the key's current state.
+   */
+  readonly succeeded: boolean;
+  /**
+   * The key before this write, when `prevKv` was asked for or the comparison
+   * failed; `undefined` if the key did not exist.
+   */
+  readonly prev: KeyValue | undefined;
+}
+
+/** Result of {@link BellwetherClient.get}. */
+export interface GetResult {
+  readonly header: ResponseHeader;
+  /** The key, or `undefined` when it does not exist. */
+  readonly kv: KeyValue | undefined;
+  /** Whether the key exists. */
+  readonly found: boolean;
+  /** The value's bytes, or `undefined` when the key does not exist. */
+  readonly value: Uint8Array | undefined;
+  /** The value decoded as UTF-8, or `undefined` when the key does not exist. */
+  readonly valueString: string | undefined;
+}
+
+/** Result of {@link BellwetherClient.delete}. */
+export interface DeleteResult {
+  readonly header: ResponseHeader;
+  /** The log index of this delete (equal to `header.revision`). */
+  readonly revision: number;
+  /** How many keys were deleted: 0 (absent, or comparison failed) or 1. */
+  readonly deleted: number;
+  /** False only when `expectedModRevision` was given and did not match. */
+  readonly succeeded: boolean;
+  /** The key before the delete, when asked for or when the comparison failed. */
+  readonly prev: KeyValue | undefined;
+}
+
+/** One page of {@link BellwetherClient.range}. */
+export interface RangePage {
+  readonly header: ResponseHeader;
+  /** The keys of this page, in byte order. */
+  readonly kvs: readonly KeyValue[];
+  /** True when more keys match; pass {@link RangePage.continuation} to get them. */
+  readonly more: boolean;
+  /** Opaque token for the next page; `undefined` when `more` is false. */
+  readonly continuation: Uint8Array | undefined;
+}
+
+/** A compare-and-swap (or compare-and-delete) that took effect. */
+export interface SwapSucceeded {
+  readonly succeeded: true;
+  readonly header: ResponseHeader;
+  /** The log index of the write; the key's new `modRevision` after a swap. */
+  readonly revision: number;
+  /** The key before the write (`undefined` if it was absent). */
+  readonly prev: KeyValue | undefined;
+}
+
+/** A compare-and-swap (or compare-and-delete) whose comparison failed: nothing was written. */
+export interface SwapFailed {
+  readonly succeeded: false;
+  readonly header: ResponseHeader;
+  /** The key as it is now (`undefined` if it does not exist). */
+  readonly current: KeyValue | undefined;
+}
+
+/** Result of {@link BellwetherClient.compareAndSwap} and {@link BellwetherClient.compareAndDelete}. */
+export type SwapResult = SwapSucceeded | SwapFailed;
+
+class StoredKeyValue implements KeyValue {
+  readonly key: Uint8Array;
+  readonly value: Uint8Array;
+  readonly createRevision: number;
+  readonly modRevision: number;
+  readonly version: number;
+
+  constructor(kv: KeyValue__Output) {
+    this.key = view(kv.key);
+    this.value = view(kv.value);
+    this.createRevision = Number(kv.createRevision);
+    this.modRevision = Number(kv.modRevision);
+    this.version = Number(kv.version);
+  }
+
+  get keyString(): string {
+    return utf8(this.key);
+  }
+
+  get valueString(): string {
+    return utf8(this.value);
+  }
+
+  toJSON(): Record<string, unknown> {
+    return {
+      key: this.keyString,
+      value: this.valueString,
+      createRevision: this.createRevision,
+      modRevision: this.modRevision,
+      version: this.version,
+    };
+  }
+}
+
+class FoundResult implements GetResult {
+  constructor(
+    readonly header: ResponseHeader,
+    readonly kv: KeyValue | undefined,
+  ) {}
+  get found(): boolean {
+    return this.kv !== undefined;
+  }
+  get value(): Uint8Array | undefined {
+    return this.kv?.value;
+  }
+  get valueString(): string | undefined {
+    return this.kv?.valueString;
+  }
+}
+
+/** @internal */
+export function toHeader(h: ResponseHeader__Output | null | undefined): ResponseHeader {
+  return {
+    clusterId: h?.clusterId ?? '',
+    memberId: h?.memberId ?? '',
+    term: Number(h?.term ?? 0),
+    leaderId: h?.leaderId ? h.leaderId : undefined,
+    appliedIndex: Number(h?.appliedIndex ?? 0),
+    revision: Number(h?.revision ?? 0),
+  };
+}
+
+/** @internal */
+export function toKeyValue(kv: KeyValue__Output | null | undefined): KeyValue | undefined {
+  return kv ? new StoredKeyValue(kv) : undefined;
+}
+
+/** @internal */
+export function toGetResult(header: ResponseHeader, kv: KeyValue | undefined): GetResult {
+  return new FoundResult(header, kv);
+}
