@@ -9,7 +9,7 @@ import type {
 } from '@bellwether/proto';
 import { type Bytes, toBuffer, toKey, view } from './bytes';
 import { Cancelled, InvalidArgument } from './errors';
-import type { KvMethod, KvRequest } from './member';
+import type { Method, MethodRequest } from './member';
 import { MemberPool } from './member';
 import { type CallContext, Invoker, linkSignals, NO_RETRY, type Operation, SingleEndpointRouter } from './pipeline';
 import {
@@ -20,9 +20,13 @@ import {
   type RangePage,
   type ResponseHeader,
   type SwapResult,
+  type ClusterMembers,
+  type MemberStatus,
+  toClusterMembers,
   toGetResult,
   toHeader,
   toKeyValue,
+  toMemberStatus,
 } from './results';
 
 /**
@@ -343,6 +347,19 @@ export class BellwetherClient {
   }
 
   /**
+   * Describes the member the client talks to (Cluster.Status): its role,
+   * term, the leader it knows of and how far its log and state reach.
+   */
+  async status(options: CallOptions = {}): Promise<MemberStatus> {
+    return toMemberStatus(await this.#read('Status', {}, options));
+  }
+
+  /** Lists the cluster's members as the member the client talks to knows them (Cluster.Members). */
+  async members(options: CallOptions = {}): Promise<ClusterMembers> {
+    return toClusterMembers(await this.#read('Members', {}, options));
+  }
+
+  /**
    * Closes every connection. Calls in flight reject with {@link Cancelled};
    * later calls reject at once. Safe to call twice.
    */
@@ -389,7 +406,7 @@ export class BellwetherClient {
     return request;
   }
 
-  #write<M extends 'Put' | 'Delete'>(method: M, request: KvRequest<M>, options: CallOptions) {
+  #write<M extends 'Put' | 'Delete'>(method: M, request: MethodRequest<M>, options: CallOptions) {
     const ctxParts = this.#context(options);
     // The pair is fixed here, once per logical write; retries resend `request` as is.
     const sequence = this.#sequencer.next();
@@ -400,7 +417,7 @@ export class BellwetherClient {
     return this.#run(op, ctxParts);
   }
 
-  #read<M extends 'Get' | 'Range'>(method: M, request: KvRequest<M>, options: CallOptions) {
+  #read<M extends 'Get' | 'Range' | 'Status' | 'Members'>(method: M, request: MethodRequest<M>, options: CallOptions) {
     const op: Operation<M> = { method, kind: 'read', request };
     return this.#run(op, this.#context(options));
   }
@@ -414,7 +431,7 @@ export class BellwetherClient {
     return { deadline: Date.now() + deadlineMs, signal: options.signal };
   }
 
-  async #run<M extends KvMethod>(op: Operation<M>, parts: { deadline: number; signal: AbortSignal | undefined }) {
+  async #run<M extends Method>(op: Operation<M>, parts: { deadline: number; signal: AbortSignal | undefined }) {
     if (this.closed) {
       throw new Cancelled(`${op.method}: the client is closed`, { method: op.method });
     }

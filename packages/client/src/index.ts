@@ -49,9 +49,14 @@ export {
   Unimplemented,
 } from './errors';
 export type {
+  ClusterMember,
+  ClusterMembers,
   DeleteResult,
+  FollowerProgress,
   GetResult,
   KeyValue,
+  MemberRole,
+  MemberStatus,
   PutResult,
   RangePage,
   ResponseHeader,

@@ -6,27 +6,42 @@ import type {
   GetRequest,
   GetResponse__Output,
   KVClient,
+  MembersRequest,
+  MembersResponse__Output,
   PublicGrpc,
   PutRequest,
   PutResponse__Output,
   RangeRequest,
   RangeResponse__Output,
+  StatusRequest,
+  StatusResponse__Output,
 } from '@bellwether/proto';
 import { loadPublicApi } from '@bellwether/proto';
 
-interface KvMethods {
+interface Methods {
   Put: [PutRequest, PutResponse__Output];
   Get: [GetRequest, GetResponse__Output];
   Delete: [DeleteRequest, DeleteResponse__Output];
   Range: [RangeRequest, RangeResponse__Output];
+  Status: [StatusRequest, StatusResponse__Output];
+  Members: [MembersRequest, MembersResponse__Output];
 }
 
-/** The KV methods. */
-export type KvMethod = keyof KvMethods;
-/** The request message of a KV method. */
-export type KvRequest<M extends KvMethod> = KvMethods[M][0];
-/** The response message of a KV method. */
-export type KvResponse<M extends KvMethod> = KvMethods[M][1];
+/** The unary methods the client calls (KV and Cluster services). */
+export type Method = keyof Methods;
+/** The request message of a method. */
+export type MethodRequest<M extends Method> = Methods[M][0];
+/** The response message of a method. */
+export type MethodResponse<M extends Method> = Methods[M][1];
+
+const SERVICE_OF: Record<Method, 'kv' | 'cluster'> = {
+  Put: 'kv',
+  Get: 'kv',
+  Delete: 'kv',
+  Range: 'kv',
+  Status: 'cluster',
+  Members: 'cluster',
+};
 
 /** How to connect to members; shared by every member of a client. */
 export interface ChannelSettings {
@@ -86,10 +101,10 @@ export class MemberConnection {
   }
 
   /**
-   * Makes one unary KV call. Resolves with the response, rejects with the raw
+   * Makes one unary call (KV or Cluster service). Resolves with the response, rejects with the raw
    * grpc-js error (the caller maps it). Honours the deadline and the signal.
    */
-  unary<M extends KvMethod>(method: M, request: KvRequest<M>, opts: AttemptOptions): Promise<KvResponse<M>> {
+  unary<M extends Method>(method: M, request: MethodRequest<M>, opts: AttemptOptions): Promise<MethodResponse<M>> {
     return new Promise((resolve, reject) => {
       if (opts.signal.aborted) {
         reject(Object.assign(new Error('Cancelled before sending'), { code: grpc.status.CANCELLED, details: 'Cancelled before sending' }));
@@ -98,21 +113,22 @@ export class MemberConnection {
       const callOptions: grpc.CallOptions = { deadline: new Date(opts.deadline) };
       let call: grpc.ClientUnaryCall | undefined;
       const onAbort = () => call?.cancel();
-      const callback: grpc.requestCallback<KvResponse<M>> = (err, value) => {
+      const callback: grpc.requestCallback<MethodResponse<M>> = (err, value) => {
         opts.signal.removeEventListener('abort', onAbort);
         if (err) reject(err);
         else if (value === undefined) reject(Object.assign(new Error('empty response'), { code: grpc.status.INTERNAL, details: 'empty response' }));
         else resolve(value);
       };
       // The stub's overloads differ only in message types; call it through one signature.
-      const fn = this.#kv[method] as unknown as (
-        this: KVClient,
-        req: KvRequest<M>,
+      const stub: grpc.Client = SERVICE_OF[method] === 'kv' ? this.#kv : this.cluster;
+      const fn = (stub as unknown as Record<M, unknown>)[method] as (
+        this: grpc.Client,
+        req: MethodRequest<M>,
         options: grpc.CallOptions,
-        cb: grpc.requestCallback<KvResponse<M>>,
+        cb: grpc.requestCallback<MethodResponse<M>>,
       ) => grpc.ClientUnaryCall;
       opts.signal.addEventListener('abort', onAbort, { once: true });
-      call = fn.call(this.#kv, request, callOptions, callback);
+      call = fn.call(stub, request, callOptions, callback);
       opts.onSent?.();
     });
   }

@@ -1,5 +1,5 @@
 import { type BellwetherError, Cancelled, DeadlineExceeded, fromGrpcError, type OperationKind, OutcomeUnknown } from './errors';
-import type { KvMethod, KvRequest, KvResponse, MemberConnection, MemberPool } from './member';
+import type { Method, MethodRequest, MethodResponse, MemberConnection, MemberPool } from './member';
 import type { ResponseHeader } from './results';
 import { toHeader } from './results';
 
@@ -8,10 +8,10 @@ import { toHeader } from './results';
  * request carries its `(clientId, sequence)`; every attempt resends the very
  * same request object, so a retried write is applied at most once.
  */
-export interface Operation<M extends KvMethod = KvMethod> {
+export interface Operation<M extends Method = Method> {
   readonly method: M;
   readonly kind: OperationKind;
-  readonly request: KvRequest<M>;
+  readonly request: MethodRequest<M>;
   /** For writes: the exactly-once pair inside `request`. */
   readonly clientId?: string;
   readonly sequence?: number;
@@ -89,7 +89,7 @@ export class Invoker {
     readonly onResponse: ResponseObserver,
   ) {}
 
-  async run<M extends KvMethod>(op: Operation<M>, ctx: CallContext): Promise<KvResponse<M>> {
+  async run<M extends Method>(op: Operation<M>, ctx: CallContext): Promise<MethodResponse<M>> {
     let mayHaveApplied = false;
     let last: BellwetherError | undefined;
     for (let attempt = 1; ; attempt++) {
@@ -105,9 +105,11 @@ export class Invoker {
             sent = true;
           },
         });
-        const header = toHeader(response.header);
-        this.router.observe(member, header);
-        this.onResponse(header);
+        if ('header' in response) {
+          const header = toHeader(response.header);
+          this.router.observe(member, header);
+          this.onResponse(header);
+        }
         return response;
       } catch (raw) {
         const error = fromGrpcError(raw, {

@@ -1,4 +1,4 @@
-import type { KeyValue__Output, ResponseHeader__Output } from '@bellwether/proto';
+import type { KeyValue__Output, MembersResponse__Output, ResponseHeader__Output, StatusResponse__Output } from '@bellwether/proto';
 import { utf8, view } from './bytes';
 
 /**
@@ -186,4 +186,106 @@ export function toKeyValue(kv: KeyValue__Output | null | undefined): KeyValue | 
 /** @internal */
 export function toGetResult(header: ResponseHeader, kv: KeyValue | undefined): GetResult {
   return new FoundResult(header, kv);
+}
+
+/** A member's role in the Raft cluster. */
+export type MemberRole = 'leader' | 'follower' | 'candidate' | 'pre-candidate' | 'learner' | 'unspecified';
+
+/** How far one follower is, as the leader sees it. */
+export interface FollowerProgress {
+  readonly memberId: string;
+  /** The highest log index known to be stored on that member. */
+  readonly matchIndex: number;
+  /** How many entries it is behind the leader's last index. */
+  readonly lagEntries: number;
+  /** Milliseconds since the leader last heard from it. */
+  readonly lastContactMs: number;
+  /** `'probe'`, `'replicate'` or `'snapshot'`. */
+  readonly state: string;
+  /** True for a non-voting learner. */
+  readonly learner: boolean;
+}
+
+/** Result of {@link BellwetherClient.status}: the member that answered. */
+export interface MemberStatus {
+  readonly clusterId: string;
+  readonly memberId: string;
+  /** This member's address for clients and peers. */
+  readonly address: string;
+  readonly role: MemberRole;
+  readonly term: number;
+  /** The leader this member knows of; `undefined` when none. */
+  readonly leaderId: string | undefined;
+  readonly leaderAddress: string | undefined;
+  /** The highest log index known to be stored on a majority. */
+  readonly commitIndex: number;
+  /** The highest log index applied to this member's key-value state. */
+  readonly appliedIndex: number;
+  /** The last index in this member's log. */
+  readonly lastIndex: number;
+  /** Milliseconds since this member last heard from a leader (0 on the leader). */
+  readonly leaderContactAgeMs: number;
+  /** Only on the leader: one entry per other member. */
+  readonly followers: readonly FollowerProgress[];
+}
+
+/** One member of the cluster. */
+export interface ClusterMember {
+  readonly id: string;
+  /** `host:port` for clients and peers. */
+  readonly address: string;
+  /** False for a learner. */
+  readonly voter: boolean;
+}
+
+/** Result of {@link BellwetherClient.members}. */
+export interface ClusterMembers {
+  readonly clusterId: string;
+  readonly members: readonly ClusterMember[];
+  /** The leader the answering member knows of; `undefined` when none. */
+  readonly leaderId: string | undefined;
+  readonly term: number;
+}
+
+const ROLES: Record<string, MemberRole> = {
+  ROLE_LEADER: 'leader',
+  ROLE_FOLLOWER: 'follower',
+  ROLE_CANDIDATE: 'candidate',
+  ROLE_PRE_CANDIDATE: 'pre-candidate',
+  ROLE_LEARNER: 'learner',
+};
+
+/** @internal */
+export function toMemberStatus(s: StatusResponse__Output): MemberStatus {
+  return {
+    clusterId: s.clusterId,
+    memberId: s.memberId,
+    address: s.address,
+    role: ROLES[String(s.role)] ?? 'unspecified',
+    term: Number(s.term),
+    leaderId: s.leaderId || undefined,
+    leaderAddress: s.leaderAddress || undefined,
+    commitIndex: Number(s.commitIndex),
+    appliedIndex: Number(s.appliedIndex),
+    lastIndex: Number(s.lastIndex),
+    leaderContactAgeMs: Number(s.leaderContactAgeMs),
+    followers: s.followers.map((f) => ({
+      memberId: f.memberId,
+      matchIndex: Number(f.matchIndex),
+      lagEntries: Number(f.lagEntries),
+      lastContactMs: Number(f.lastContactMs),
+      state: f.state,
+      learner: f.learner,
+    })),
+  };
+}
+
+/** @internal */
+export function toClusterMembers(m: MembersResponse__Output): ClusterMembers {
+  return {
+    clusterId: m.clusterId,
+    members: m.members.map((x) => ({ id: x.id, address: x.address, voter: x.voter })),
+    leaderId: m.leaderId || undefined,
+    term: Number(m.term),
+  };
 }

@@ -277,3 +277,26 @@ describe('range and scan', () => {
     assert.deepEqual(early, ['scan/00', 'scan/01', 'scan/02']);
   });
 });
+
+describe('cluster information', () => {
+  const t = withServer();
+
+  test('status() and members() describe the member and the cluster', async () => {
+    await t.client.put('k', 'v');
+    const status = await t.client.status();
+    assert.equal(status.role, 'leader');
+    assert.equal(status.memberId, 'm1');
+    assert.equal(status.leaderId, 'm1');
+    assert.equal(status.leaderAddress, t.server.address);
+    assert.equal(status.appliedIndex, 1);
+    assert.equal(status.term, 3);
+    assert.deepEqual(status.followers, [{ memberId: 'm2', matchIndex: 1, lagEntries: 0, lastContactMs: 12, state: 'replicate', learner: false }]);
+    const members = await t.client.members({ deadlineMs: 1000 });
+    assert.equal(members.leaderId, 'm1');
+    assert.deepEqual(
+      members.members.map((m) => m.id),
+      ['m1', 'm2'],
+    );
+    assert.equal(members.members[1]!.address, '127.0.0.1:7002');
+  });
+});

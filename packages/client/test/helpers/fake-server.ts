@@ -4,6 +4,7 @@
 // told to fail or to never answer the next call of a method.
 import * as grpc from '@grpc/grpc-js';
 import {
+  type ClusterHandlers,
   type DeleteRequest__Output,
   type DeleteResponse,
   type GetRequest__Output,
@@ -71,6 +72,7 @@ export class FakeKvServer {
     );
     const fake = new FakeKvServer(server, `127.0.0.1:${port}`, options);
     server.addService(loadPublicApi().bellwether.kv.v1.KV.service, fake.#handlers());
+    server.addService(loadPublicApi().bellwether.cluster.v1.Cluster.service, fake.#clusterHandlers());
     return fake;
   }
 
@@ -130,6 +132,40 @@ export class FakeKvServer {
     const result = run();
     s.set(sequence, result);
     return result;
+  }
+
+  #clusterHandlers(): ClusterHandlers {
+    const id = this.#memberId;
+    return {
+      Status: (_call, callback) =>
+        callback(null, {
+          clusterId: 'fake-cluster',
+          memberId: id,
+          role: 'ROLE_LEADER',
+          term: 3,
+          leaderId: id,
+          leaderAddress: this.address,
+          commitIndex: this.revision,
+          appliedIndex: this.revision,
+          lastIndex: this.revision,
+          followers: [{ memberId: 'm2', matchIndex: this.revision, lagEntries: 0, lastContactMs: 12, state: 'replicate', learner: false }],
+          leaderContactAgeMs: 0,
+          address: this.address,
+        }),
+      Members: (_call, callback) =>
+        callback(null, {
+          clusterId: 'fake-cluster',
+          members: [
+            { id, address: this.address, voter: true },
+            { id: 'm2', address: '127.0.0.1:7002', voter: true },
+          ],
+          leaderId: id,
+          term: 3,
+        }),
+      WatchLeader: (call) => {
+        call.write({ leaderId: id, leaderAddress: this.address, term: 3, memberId: id });
+      },
+    };
   }
 
   #handlers(): KVHandlers {
