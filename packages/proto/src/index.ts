@@ -5,11 +5,19 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { ProtoGrpcType as ClusterGrpc } from './gen/cluster';
 import type { ProtoGrpcType as KvGrpc } from './gen/kv';
+import type { ProtoGrpcType as RaftGrpc } from './gen/raft';
 
 export * from './gen/index';
 
 /** The public API's .proto files, relative to {@link protosDir}. */
 export const PUBLIC_PROTO_FILES = ['bellwether/kv/v1/kv.proto', 'bellwether/cluster/v1/cluster.proto'] as const;
+
+/** Peer-to-peer protocol files (not part of the client API). */
+export const PEER_PROTO_FILES = ['bellwether/raft/v1/raft.proto'] as const;
+
+/** Metadata every peer call carries, checked by the receiver. */
+export const CLUSTER_ID_METADATA = 'bellwether-cluster-id';
+export const MEMBER_ID_METADATA = 'bellwether-member-id';
 
 /**
  * The options every Bellwether process loads protos with. 64-bit integers are
@@ -49,6 +57,12 @@ export function loadDefinition(files: readonly string[]): protoLoader.PackageDef
 }
 
 export type PublicGrpc = KvGrpc & ClusterGrpc;
+export type PeerGrpc = RaftGrpc;
+
+/** The peer service (Raft) as a grpc-js constructor and definition. */
+export function loadPeerApi(): PeerGrpc {
+  return grpc.loadPackageDefinition(loadDefinition(PEER_PROTO_FILES)) as unknown as PeerGrpc;
+}
 
 /** The public services (KV, Cluster) as grpc-js constructors and definitions. */
 export function loadPublicApi(): PublicGrpc {
