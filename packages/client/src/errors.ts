@@ -152,7 +152,9 @@ export class FailedPrecondition extends BellwetherError {
  * not follow the hint by itself; point `endpoints` at the leader.
  */
 export class NotLeader extends FailedPrecondition implements LeaderHint {
+  /** The current leader's member id; `undefined` if the member named none. */
   readonly leaderId: string | undefined;
+  /** The current leader's `host:port`; `undefined` if the member named none. */
   readonly leaderAddress: string | undefined;
 
   constructor(message: string, options: BellwetherErrorOptions & Partial<LeaderHint> = {}) {
@@ -171,7 +173,9 @@ export class NotLeader extends FailedPrecondition implements LeaderHint {
  * The leader hint is set when the member knew a leader.
  */
 export class Unavailable extends BellwetherError implements LeaderHint {
+  /** The leader the member knew of, if any. */
   readonly leaderId: string | undefined;
+  /** That leader's `host:port`, if known. */
   readonly leaderAddress: string | undefined;
 
   constructor(message: string, options: BellwetherErrorOptions & Partial<LeaderHint> = {}) {
@@ -330,7 +334,8 @@ export function fromGrpcError(raw: unknown, ctx: ErrorContext): BellwetherError 
   switch (code) {
     case StatusCode.CANCELLED:
       if (ctx.cancelledByCaller) {
-        return new Cancelled(`${where}cancelled by the caller${write ? '; the write may or may not have been applied' : ''}`, {
+        const why = ctx.cancelReason instanceof Cancelled ? ctx.cancelReason.message : 'cancelled by the caller';
+        return new Cancelled(`${where}${why}${write ? '; the write may or may not have been applied' : ''}`, {
           ...base,
           cause: ctx.cancelReason ?? raw,
           mayHaveApplied: write,

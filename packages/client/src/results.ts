@@ -138,16 +138,6 @@ class StoredKeyValue implements KeyValue {
   get valueString(): string {
     return utf8(this.value);
   }
-
-  toJSON(): Record<string, unknown> {
-    return {
-      key: this.keyString,
-      value: this.valueString,
-      createRevision: this.createRevision,
-      modRevision: this.modRevision,
-      version: this.version,
-    };
-  }
 }
 
 class FoundResult implements GetResult {
