@@ -154,6 +154,9 @@ const MAX_RANGE_LIMIT = 10_000;
 const MAX_CLIENT_ID_BYTES = 128;
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
+/** Only {@link connect} holds this, so only it can construct a client. */
+const CONSTRUCT: unique symbol = Symbol('BellwetherClient.construct');
+
 /**
  * Issues the `(clientId, sequence)` pairs of one client's writes: one
  * sequence per logical write, strictly increasing from 1. A retry of a write
@@ -198,8 +201,9 @@ export class BellwetherClient {
   readonly #readMode: ReadMode;
   readonly #maxStalenessMs: number | undefined;
 
-  /** @internal Use {@link connect}. */
-  constructor(options: ClientOptions) {
+  /** Not for applications: use {@link connect}, which may become asynchronous work (discovery). */
+  constructor(options: ClientOptions, token: typeof CONSTRUCT) {
+    if (token !== CONSTRUCT) throw new TypeError('use connect() to create a BellwetherClient');
     const endpoints = checkEndpoints(options.endpoints);
     this.endpoints = Object.freeze([...endpoints]);
     this.clientId = options.clientId === undefined ? randomUUID() : checkClientId(options.clientId);
@@ -463,7 +467,7 @@ export class BellwetherClient {
  */
 export async function connect(options: ClientOptions): Promise<BellwetherClient> {
   if (options === null || typeof options !== 'object') throw new InvalidArgument('options: must be an object');
-  return new BellwetherClient(options);
+  return new BellwetherClient(options, CONSTRUCT);
 }
 
 function checkEndpoints(endpoints: unknown): string[] {

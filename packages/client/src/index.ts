@@ -10,7 +10,7 @@
  */
 export { type Bytes, MAX_KEY_BYTES } from './bytes';
 export {
-  type BellwetherClient,
+  BellwetherClient,
   type CallOptions,
   type ClientOptions,
   type CompareAndSwapOptions,

@@ -300,3 +300,12 @@ describe('cluster information', () => {
     assert.equal(members.members[1]!.address, '127.0.0.1:7002');
   });
 });
+
+test('the client class is exported for instanceof but built only by connect()', async () => {
+  const { BellwetherClient } = await import('../src/index');
+  const c = await connect({ endpoints: ['127.0.0.1:1'] });
+  assert.ok(c instanceof BellwetherClient);
+  // @ts-expect-error the constructor needs connect()'s private token
+  assert.throws(() => new BellwetherClient({ endpoints: ['127.0.0.1:1'] }), TypeError);
+  await c.close();
+});
