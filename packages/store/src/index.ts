@@ -13,6 +13,7 @@ export {
   type HardState,
   type LogEntry,
   type RangeQuery,
+  SESSION_EXPIRY_ENTRIES,
   SESSION_RESULTS_KEPT,
   Store,
 } from './store';

@@ -19,6 +19,8 @@ export type Command =
       expectedModRevision?: number;
       clientId: string;
       sequence: number;
+      /** The client's lowest unanswered sequence: results below it may be forgotten. */
+      minUnackedSequence: number;
       prevKv: boolean;
     }
   | {
@@ -27,6 +29,7 @@ export type Command =
       expectedModRevision?: number;
       clientId: string;
       sequence: number;
+      minUnackedSequence: number;
       prevKv: boolean;
     };
 
@@ -50,7 +53,7 @@ export function encodeCommand(c: Command): Buffer {
   w.u8(c.op === 'put' ? OP_PUT : OP_DELETE).bytes(c.key);
   if (c.op === 'put') w.bytes(c.value);
   w.optional(c.expectedModRevision, (w, v) => w.uint(v));
-  w.string(c.clientId).uint(c.sequence).bool(c.prevKv);
+  w.string(c.clientId).uint(c.sequence).uint(c.minUnackedSequence).bool(c.prevKv);
   return w.finish();
 }
 
@@ -61,11 +64,11 @@ export function decodeCommand(data: Uint8Array): Command {
   if (op === OP_PUT) {
     const value = r.bytes();
     const expectedModRevision = r.optional((r) => r.uint());
-    return { op: 'put', key, value, expectedModRevision, clientId: r.string(), sequence: r.uint(), prevKv: r.bool() };
+    return { op: 'put', key, value, expectedModRevision, clientId: r.string(), sequence: r.uint(), minUnackedSequence: r.uint(), prevKv: r.bool() };
   }
   if (op === OP_DELETE) {
     const expectedModRevision = r.optional((r) => r.uint());
-    return { op: 'delete', key, expectedModRevision, clientId: r.string(), sequence: r.uint(), prevKv: r.bool() };
+    return { op: 'delete', key, expectedModRevision, clientId: r.string(), sequence: r.uint(), minUnackedSequence: r.uint(), prevKv: r.bool() };
   }
   throw new RangeError(`store: unknown command op ${op}`);
 }
@@ -101,16 +104,19 @@ function readResult(r: Reader): WriteResult {
   return { revision, succeeded, deleted, prevKv };
 }
 
-/** A client's session: the results of its most recent writes, by sequence. */
+/** A client's session: the results of its writes not yet known to be answered. */
 export interface SessionRecord {
   /** Index of the last write applied for this client (drives expiry). */
   lastIndex: number;
+  /** Sequences below this are forgotten: a write carrying one is refused. */
+  floor: number;
+  /** By ascending sequence. */
   results: { sequence: number; result: WriteResult }[];
 }
 
 export function encodeSession(s: SessionRecord): Buffer {
   const w = new Writer();
-  w.uint(s.lastIndex).uint(s.results.length);
+  w.uint(s.lastIndex).uint(s.floor).uint(s.results.length);
   for (const { sequence, result } of s.results) {
     w.uint(sequence);
     writeResult(w, result);
@@ -121,8 +127,9 @@ export function encodeSession(s: SessionRecord): Buffer {
 export function decodeSession(data: Uint8Array): SessionRecord {
   const r = new Reader(data);
   const lastIndex = r.uint();
+  const floor = r.uint();
   const n = r.uint();
   const results: SessionRecord['results'] = [];
   for (let i = 0; i < n; i++) results.push({ sequence: r.uint(), result: readResult(r) });
-  return { lastIndex, results };
+  return { lastIndex, floor, results };
 }

@@ -27,8 +27,12 @@ export interface HardState {
   commit: number;
 }
 
-/** How many recent results each client session keeps for duplicate detection. */
-export const SESSION_RESULTS_KEPT = 64;
+/** The most results one client session keeps, however far behind its min_unacked_sequence. */
+export const SESSION_RESULTS_KEPT = 4096;
+/** A session not written for this many log entries is forgotten (a deterministic rule, applied at every replica alike). */
+export const SESSION_EXPIRY_ENTRIES = 1_000_000;
+/** Expired sessions are swept when the applied index crosses a multiple of this. */
+const SESSION_SWEEP_EVERY_ENTRIES = 10_000;
 
 const ENTRY_TYPES = ['normal', 'noop', 'conf'] as const;
 
@@ -184,6 +188,16 @@ export class Store {
    * applied index. Entries at or below the applied index are skipped, so a
    * replay after a crash applies nothing twice.
    */
+  /** Deletes sessions idle for SESSION_EXPIRY_ENTRIES; the same at every replica, as it depends only on the log. */
+  private async sweepSessions(appliedIndex: number, skip: Set<string>, ops: BatchOp[]): Promise<void> {
+    const from = Buffer.from([Prefix.session]);
+    for await (const [key, value] of this.db.iterator({ gte: from, lt: prefixEnd(from)! })) {
+      const id = key.subarray(1).toString('utf8');
+      if (skip.has(id)) continue;
+      if (decodeSession(value).lastIndex + SESSION_EXPIRY_ENTRIES < appliedIndex) ops.push({ type: 'del', key });
+    }
+  }
+
   async apply(entries: LogEntry[], meta: Record<string, Uint8Array> = {}, sync = false): Promise<ApplyOutcome> {
     const results = new Map<number, WriteResult>();
     const fresh = entries.filter((e) => e.index > this.applied);
@@ -214,7 +228,7 @@ export class Store {
     const sessions = new Map<string, SessionRecord>();
     clientList.forEach((id, i) => {
       const raw = sessionValues[i];
-      sessions.set(id, raw ? decodeSession(raw) : { lastIndex: 0, results: [] });
+      sessions.set(id, raw ? decodeSession(raw) : { lastIndex: 0, floor: 0, results: [] });
     });
     const dirtyKeys = new Set<string>();
     const dirtySessions = new Set<string>();
@@ -229,8 +243,7 @@ export class Store {
           results.set(e.index, seen.result);
           continue;
         }
-        const oldest = session.results[0];
-        if (session.results.length >= SESSION_RESULTS_KEPT && oldest && c.sequence < oldest.sequence) {
+        if (c.sequence < session.floor) {
           results.set(e.index, { revision: e.index, succeeded: false, deleted: 0, refused: 'sequence-too-old' });
           continue;
         }
@@ -242,10 +255,8 @@ export class Store {
         dirtyKeys.add(mapKey);
       });
       results.set(e.index, result);
-      if (session && c.clientId) {
-        session.results.push({ sequence: c.sequence, result });
-        session.results.sort((a, b) => a.sequence - b.sequence);
-        if (session.results.length > SESSION_RESULTS_KEPT) session.results.shift();
+      if (session) {
+        rememberResult(session, c.sequence, c.minUnackedSequence, result);
         session.lastIndex = e.index;
         dirtySessions.add(c.clientId);
       }
@@ -261,10 +272,29 @@ export class Store {
     for (const id of dirtySessions) ops.push({ type: 'put', key: sessionKey(id), value: encodeSession(sessions.get(id)!) });
     for (const [name, value] of Object.entries(meta)) ops.push({ type: 'put', key: metaKey(name), value: Buffer.from(value) });
     const appliedIndex = fresh[fresh.length - 1]!.index;
+    if (Math.floor(appliedIndex / SESSION_SWEEP_EVERY_ENTRIES) > Math.floor(this.applied / SESSION_SWEEP_EVERY_ENTRIES)) {
+      await this.sweepSessions(appliedIndex, dirtySessions, ops);
+    }
     ops.push({ type: 'put', key: metaKey('applied'), value: new Writer(10).uint(appliedIndex).finish() });
     await this.db.batch(ops, { sync });
     this.applied = appliedIndex;
     return { results, appliedIndex };
+  }
+}
+
+/** Records a result and forgets those the client has acknowledged (or that overflow the cap). */
+function rememberResult(session: SessionRecord, sequence: number, minUnacked: number, result: WriteResult): void {
+  const list = session.results;
+  let i = list.length;
+  while (i > 0 && list[i - 1]!.sequence > sequence) i--;
+  list.splice(i, 0, { sequence, result });
+  session.floor = Math.max(session.floor, minUnacked);
+  let drop = 0;
+  while (drop < list.length && list[drop]!.sequence < session.floor) drop++;
+  if (list.length - drop > SESSION_RESULTS_KEPT) drop = list.length - SESSION_RESULTS_KEPT;
+  if (drop > 0) {
+    session.floor = Math.max(session.floor, list[drop - 1]!.sequence + 1);
+    list.splice(0, drop);
   }
 }
 

@@ -9,7 +9,7 @@ export function tempDir(t: { after(fn: () => void): void }): string {
   return dir;
 }
 
-export function putEntry(index: number, key: string, value: string, extra: Partial<{ expectedModRevision: number; clientId: string; sequence: number; prevKv: boolean }> = {}): LogEntry {
+export function putEntry(index: number, key: string, value: string, extra: Partial<{ expectedModRevision: number; clientId: string; sequence: number; minUnackedSequence: number; prevKv: boolean }> = {}): LogEntry {
   return {
     index,
     term: 1,
@@ -20,13 +20,14 @@ export function putEntry(index: number, key: string, value: string, extra: Parti
       value: Buffer.from(value),
       clientId: extra.clientId ?? '',
       sequence: extra.sequence ?? 0,
+      minUnackedSequence: extra.minUnackedSequence ?? 0,
       prevKv: extra.prevKv ?? false,
       expectedModRevision: extra.expectedModRevision,
     }),
   };
 }
 
-export function deleteEntry(index: number, key: string, extra: Partial<{ expectedModRevision: number; clientId: string; sequence: number }> = {}): LogEntry {
+export function deleteEntry(index: number, key: string, extra: Partial<{ expectedModRevision: number; clientId: string; sequence: number; minUnackedSequence: number }> = {}): LogEntry {
   return {
     index,
     term: 1,
@@ -36,6 +37,7 @@ export function deleteEntry(index: number, key: string, extra: Partial<{ expecte
       key: Buffer.from(key),
       clientId: extra.clientId ?? '',
       sequence: extra.sequence ?? 0,
+      minUnackedSequence: extra.minUnackedSequence ?? 0,
       prevKv: true,
       expectedModRevision: extra.expectedModRevision,
     }),

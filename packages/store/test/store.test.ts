@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Reader, Store, u64be, Writer } from '../src/index';
+import { Reader, SESSION_RESULTS_KEPT, Store, u64be, Writer } from '../src/index';
 import { deleteEntry, putEntry, tempDir } from './helpers';
 
 test('codec round-trips integers up to 2^53 and byte strings', () => {
@@ -73,15 +73,35 @@ test('a retried (client, sequence) gets the first result and is not applied agai
   assert.equal(store.appliedIndex, 4);
 });
 
-test('sequences older than the kept window are refused, not applied', async (t) => {
+test('results below min_unacked_sequence are forgotten; a write that old is refused, not applied', async (t) => {
   const store = await Store.open(tempDir(t));
   t.after(() => store.close());
-  const entries = [];
-  for (let s = 1; s <= 70; s++) entries.push(putEntry(s, `k${s}`, 'v', { clientId: 'c', sequence: s + 10 }));
-  await store.apply(entries);
-  const out = await store.apply([putEntry(71, 'late', 'v', { clientId: 'c', sequence: 3 })]);
-  assert.equal(out.results.get(71)?.refused, 'sequence-too-old');
+  await store.apply([1, 2, 3].map((s) => putEntry(s, `k${s}`, 'v', { clientId: 'c', sequence: s, minUnackedSequence: 1 })));
+  // Retries of 1..3 still get their results while the client has not acknowledged them.
+  const dup = await store.apply([putEntry(4, 'k2', 'v', { clientId: 'c', sequence: 2, minUnackedSequence: 1 })]);
+  assert.equal(dup.results.get(4)?.revision, 2);
+  // The client says every sequence below 4 has had its reply.
+  await store.apply([putEntry(5, 'k4', 'v', { clientId: 'c', sequence: 4, minUnackedSequence: 4 })]);
+  const late = await store.apply([putEntry(6, 'late', 'v', { clientId: 'c', sequence: 3, minUnackedSequence: 1 })]);
+  assert.equal(late.results.get(6)?.refused, 'sequence-too-old');
   assert.equal(await store.get(Buffer.from('late')), undefined);
+  // Out of order but not yet answered: applied.
+  const ooo = await store.apply([putEntry(7, 'k6', 'v', { clientId: 'c', sequence: 6, minUnackedSequence: 4 }), putEntry(8, 'k5', 'v', { clientId: 'c', sequence: 5, minUnackedSequence: 4 })]);
+  assert.equal(ooo.results.get(8)?.succeeded, true);
+  assert.equal(ooo.results.get(8)?.refused, undefined);
+});
+
+test('a session keeps at most SESSION_RESULTS_KEPT results when the client never acknowledges', async (t) => {
+  const store = await Store.open(tempDir(t));
+  t.after(() => store.close());
+  const n = SESSION_RESULTS_KEPT + 10;
+  const entries = [];
+  for (let s = 1; s <= n; s++) entries.push(putEntry(s, 'k', `v${s}`, { clientId: 'c', sequence: s }));
+  await store.apply(entries);
+  const out = await store.apply([putEntry(n + 1, 'k', 'old', { clientId: 'c', sequence: 5 }), putEntry(n + 2, 'k', 'dup', { clientId: 'c', sequence: n })]);
+  assert.equal(out.results.get(n + 1)?.refused, 'sequence-too-old');
+  assert.equal(out.results.get(n + 2)?.revision, n, 'a recent one is still answered from the session');
+  assert.equal((await store.get(Buffer.from('k')))?.version, n);
 });
 
 test('entries at or below the applied index are skipped on replay', async (t) => {
