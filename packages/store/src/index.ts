@@ -13,6 +13,8 @@ export {
   type HardState,
   type LogEntry,
   type RangeQuery,
+  type SnapshotInstaller,
+  type SnapshotReader,
   SESSION_EXPIRY_ENTRIES,
   SESSION_RESULTS_KEPT,
   Store,

@@ -25,16 +25,33 @@ export function metaKey(name: string): Buffer {
   return Buffer.concat([Buffer.from([Prefix.meta]), Buffer.from(name, 'utf8')]);
 }
 
-export function userKey(key: Uint8Array): Buffer {
-  const k = Buffer.allocUnsafe(key.length + 1);
+/**
+ * The key-value state and sessions live under a generation byte (0 or 1). A
+ * snapshot from the leader is written into the other generation and made
+ * current by one atomic meta write, so a crash mid-install leaves the old state
+ * whole.
+ */
+export type Generation = 0 | 1;
+
+export function userKey(gen: Generation, key: Uint8Array): Buffer {
+  const k = Buffer.allocUnsafe(key.length + 2);
   k[0] = Prefix.user;
-  k.set(key, 1);
+  k[1] = gen;
+  k.set(key, 2);
   return k;
 }
 
-export function sessionKey(clientId: string): Buffer {
-  return Buffer.concat([Buffer.from([Prefix.session]), Buffer.from(clientId, 'utf8')]);
+export function sessionKey(gen: Generation, clientId: string): Buffer {
+  return Buffer.concat([Buffer.from([Prefix.session, gen]), Buffer.from(clientId, 'utf8')]);
 }
+
+/** [gte, lt) of one kind's records in one generation. */
+export function generationRange(prefix: number, gen: Generation): { gte: Buffer; lt: Buffer } {
+  return { gte: Buffer.from([prefix, gen]), lt: Buffer.from([prefix, gen + 1]) };
+}
+
+/** Bytes of a user or session key before the key proper. */
+export const STATE_KEY_HEADER_BYTES = 2;
 
 /** The smallest key greater than every key starting with `prefix`; undefined if none. */
 export function prefixEnd(prefix: Uint8Array): Buffer | undefined {

@@ -1,6 +1,6 @@
 import { Level } from 'level';
 import { Reader, Writer } from './codec';
-import { HARD_STATE_KEY, logKey, metaKey, Prefix, prefixEnd, sessionKey, userKey } from './keys';
+import { type Generation, generationRange, HARD_STATE_KEY, logKey, metaKey, Prefix, STATE_KEY_HEADER_BYTES, sessionKey, userKey } from './keys';
 import {
   type Command,
   decodeCommand,
@@ -47,6 +47,19 @@ export interface RangeQuery {
   keysOnly?: boolean;
 }
 
+export interface SnapshotReader {
+  /** The applied index the pinned state corresponds to. */
+  appliedIndex: number;
+  chunks(): AsyncGenerator<Buffer>;
+}
+
+export interface SnapshotInstaller {
+  write(chunk: Uint8Array): Promise<void>;
+  /** Makes the installed state current at `appliedIndex`; false (and nothing changes) if the local state is already as new. */
+  finish(appliedIndex: number, meta: Record<string, Uint8Array>): Promise<boolean>;
+  abort(): Promise<void>;
+}
+
 export interface ApplyOutcome {
   /** Results of the 'normal' entries, by log index. */
   results: Map<number, WriteResult>;
@@ -65,6 +78,8 @@ export class Store {
     private readonly db: Level<Buffer, Buffer>,
     private applied: number,
     private lastLogIndex: number,
+    private gen: Generation,
+    private firstLogIndex: number,
   ) {}
 
   static async open(dir: string): Promise<Store> {
@@ -72,11 +87,20 @@ export class Store {
     await db.open();
     const appliedRaw = await db.get(metaKey('applied'));
     const applied = appliedRaw ? new Reader(appliedRaw).uint() : 0;
+    const gen: Generation = (await db.get(metaKey('generation')))?.[0] === 1 ? 1 : 0;
     let last = 0;
+    let first = 0;
     for await (const key of db.keys({ gte: logKey(0), lte: logKey(Number.MAX_SAFE_INTEGER), reverse: true, limit: 1 })) {
       last = Number(key.readBigUInt64BE(1));
     }
-    return new Store(db, applied, last);
+    for await (const key of db.keys({ gte: logKey(0), lte: logKey(Number.MAX_SAFE_INTEGER), limit: 1 })) {
+      first = Number(key.readBigUInt64BE(1));
+    }
+    // Whatever sits in the other generation is an install that never finished.
+    const other: Generation = gen === 0 ? 1 : 0;
+    await db.clear(generationRange(Prefix.user, other));
+    await db.clear(generationRange(Prefix.session, other));
+    return new Store(db, applied, last, gen, first);
   }
 
   async close(): Promise<void> {
@@ -149,25 +173,130 @@ export class Store {
     this.lastLogIndex = newLast;
   }
 
-  /** Drops log entries up to and including `upTo` (already applied and covered by the state). */
-  async compactLog(upTo: number, fromIndex: number): Promise<void> {
+  /**
+   * Drops log entries up to and including `upTo` (already applied, so the
+   * state covers them) and records the compaction point `snapshot` (opaque to
+   * the store: the Raft snapshot meta) in the same batch.
+   */
+  async compactLog(upTo: number, snapshot: Uint8Array): Promise<void> {
     if (upTo > this.applied) throw new RangeError(`store: cannot compact to ${upTo} past applied ${this.applied}`);
-    const ops: BatchOp[] = [];
-    for (let i = fromIndex; i <= upTo; i++) ops.push({ type: 'del', key: logKey(i) });
-    if (ops.length) await this.db.batch(ops);
+    const ops: BatchOp[] = [{ type: 'put', key: metaKey('snapshot'), value: Buffer.from(snapshot) }];
+    const from = Math.max(this.firstLogIndex, 1);
+    for (let i = from; i <= Math.min(upTo, this.lastLogIndex); i++) ops.push({ type: 'del', key: logKey(i) });
+    await this.db.batch(ops, { sync: true });
+    this.firstLogIndex = Math.max(this.firstLogIndex, upTo + 1);
+  }
+
+  /**
+   * Raft restored a snapshot: the whole stored log is superseded. Removes it
+   * and records the snapshot meta, in one synced batch.
+   */
+  async resetLog(snapshot: Uint8Array, snapshotIndex: number): Promise<void> {
+    const ops: BatchOp[] = [{ type: 'put', key: metaKey('snapshot'), value: Buffer.from(snapshot) }];
+    for (let i = Math.max(this.firstLogIndex, 1); i <= this.lastLogIndex; i++) ops.push({ type: 'del', key: logKey(i) });
+    await this.db.batch(ops, { sync: true });
+    this.firstLogIndex = snapshotIndex + 1;
+    this.lastLogIndex = snapshotIndex;
+  }
+
+  // ---- state snapshots (for followers that need compacted entries) ----
+
+  /**
+   * Pins the current state (every user key and session) and returns a reader
+   * of it in chunks. Call it while no apply is in flight: the state it pins is
+   * exactly the state at `appliedIndex`.
+   */
+  snapshotReader(maxChunkBytes = 1024 * 1024): SnapshotReader {
+    const appliedIndex = this.applied;
+    // LevelDB iterators read from an implicit snapshot taken at creation.
+    const sources = [
+      { kind: Prefix.user, it: this.db.iterator(generationRange(Prefix.user, this.gen)) },
+      { kind: Prefix.session, it: this.db.iterator(generationRange(Prefix.session, this.gen)) },
+    ];
+    return {
+      appliedIndex,
+      async *chunks() {
+        try {
+          let w = new Writer(64 * 1024);
+          let bytes = 0;
+          for (const { kind, it } of sources) {
+            for await (const [key, value] of it) {
+              w.u8(kind).bytes(key.subarray(STATE_KEY_HEADER_BYTES)).bytes(value);
+              bytes += key.length + value.length + 8;
+              if (bytes >= maxChunkBytes) {
+                yield w.finish();
+                w = new Writer(64 * 1024);
+                bytes = 0;
+              }
+            }
+          }
+          if (bytes > 0) yield w.finish();
+        } finally {
+          await Promise.all(sources.map((s) => s.it.close()));
+        }
+      },
+    };
+  }
+
+  /**
+   * Starts installing a leader's state snapshot into the unused generation;
+   * the current state keeps serving until `finish` swaps them atomically.
+   */
+  async beginSnapshotInstall(): Promise<SnapshotInstaller> {
+    const target: Generation = this.gen === 0 ? 1 : 0;
+    await this.db.clear(generationRange(Prefix.user, target));
+    await this.db.clear(generationRange(Prefix.session, target));
+    let aborted = false;
+    return {
+      write: async (chunk: Uint8Array) => {
+        const r = new Reader(chunk);
+        const ops: BatchOp[] = [];
+        while (!r.done) {
+          const kind = r.u8();
+          const key = r.bytes();
+          const value = Buffer.from(r.bytes());
+          if (kind === Prefix.user) ops.push({ type: 'put', key: userKey(target, key), value });
+          else if (kind === Prefix.session) ops.push({ type: 'put', key: Buffer.concat([Buffer.from([Prefix.session, target]), key]), value });
+          else throw new RangeError(`store: unknown snapshot record kind ${kind}`);
+        }
+        await this.db.batch(ops);
+      },
+      finish: async (appliedIndex: number, meta: Record<string, Uint8Array>) => {
+        if (aborted) throw new Error('store: snapshot install was aborted');
+        // State ahead of the snapshot must not be rolled back.
+        if (appliedIndex <= this.applied) return false;
+        const ops: BatchOp[] = [
+          { type: 'put', key: metaKey('generation'), value: Buffer.from([target]) },
+          { type: 'put', key: metaKey('applied'), value: new Writer(10).uint(appliedIndex).finish() },
+        ];
+        for (const [name, value] of Object.entries(meta)) ops.push({ type: 'put', key: metaKey(name), value: Buffer.from(value) });
+        await this.db.batch(ops, { sync: true });
+        const old = this.gen;
+        this.gen = target;
+        this.applied = appliedIndex;
+        await this.db.clear(generationRange(Prefix.user, old));
+        await this.db.clear(generationRange(Prefix.session, old));
+        return true;
+      },
+      abort: async () => {
+        aborted = true;
+        await this.db.clear(generationRange(Prefix.user, target));
+        await this.db.clear(generationRange(Prefix.session, target));
+      },
+    };
   }
 
   // ---- the key-value state machine ----
 
   async get(key: Uint8Array): Promise<KeyValueRecord | undefined> {
-    const raw = await this.db.get(userKey(key));
+    const raw = await this.db.get(userKey(this.gen, key));
     return raw ? decodeKeyValue(Buffer.from(key), raw) : undefined;
   }
 
   /** Keys in [start, end) in byte order; one more than `limit` is probed to tell whether more remain. */
   async range(q: RangeQuery): Promise<{ kvs: KeyValueRecord[]; more: boolean }> {
-    const gte = userKey(q.start);
-    const lt = q.end ? userKey(q.end) : prefixEnd(Buffer.from([Prefix.user]))!;
+    const gte = userKey(this.gen, q.start);
+    const lt = q.end ? userKey(this.gen, q.end) : generationRange(Prefix.user, this.gen).lt;
     const kvs: KeyValueRecord[] = [];
     let more = false;
     for await (const [k, v] of this.db.iterator({ gte, lt, limit: q.limit + 1 })) {
@@ -175,7 +304,7 @@ export class Store {
         more = true;
         break;
       }
-      const kv = decodeKeyValue(k.subarray(1), v);
+      const kv = decodeKeyValue(k.subarray(STATE_KEY_HEADER_BYTES), v);
       if (q.keysOnly) kv.value = Buffer.alloc(0);
       kvs.push(kv);
     }
@@ -190,9 +319,8 @@ export class Store {
    */
   /** Deletes sessions idle for SESSION_EXPIRY_ENTRIES; the same at every replica, as it depends only on the log. */
   private async sweepSessions(appliedIndex: number, skip: Set<string>, ops: BatchOp[]): Promise<void> {
-    const from = Buffer.from([Prefix.session]);
-    for await (const [key, value] of this.db.iterator({ gte: from, lt: prefixEnd(from)! })) {
-      const id = key.subarray(1).toString('utf8');
+    for await (const [key, value] of this.db.iterator(generationRange(Prefix.session, this.gen))) {
+      const id = key.subarray(STATE_KEY_HEADER_BYTES).toString('utf8');
       if (skip.has(id)) continue;
       if (decodeSession(value).lastIndex + SESSION_EXPIRY_ENTRIES < appliedIndex) ops.push({ type: 'del', key });
     }
@@ -217,8 +345,8 @@ export class Store {
     const keyList = [...keys.values()];
     const clientList = [...clients];
     const [keyValues, sessionValues] = await Promise.all([
-      keyList.length ? this.db.getMany(keyList.map(userKey)) : Promise.resolve([]),
-      clientList.length ? this.db.getMany(clientList.map(sessionKey)) : Promise.resolve([]),
+      keyList.length ? this.db.getMany(keyList.map((k) => userKey(this.gen, k))) : Promise.resolve([]),
+      clientList.length ? this.db.getMany(clientList.map((id) => sessionKey(this.gen, id))) : Promise.resolve([]),
     ]);
     const kvOverlay = new Map<string, KeyValueRecord | null>();
     keyList.forEach((k, i) => {
@@ -265,11 +393,11 @@ export class Store {
     const ops: BatchOp[] = [];
     for (const mapKey of dirtyKeys) {
       const kv = kvOverlay.get(mapKey);
-      const key = userKey(Buffer.from(mapKey, 'latin1'));
+      const key = userKey(this.gen, Buffer.from(mapKey, 'latin1'));
       if (kv) ops.push({ type: 'put', key, value: encodeKeyValue(new Writer(16 + kv.value.length), kv).finish() });
       else ops.push({ type: 'del', key });
     }
-    for (const id of dirtySessions) ops.push({ type: 'put', key: sessionKey(id), value: encodeSession(sessions.get(id)!) });
+    for (const id of dirtySessions) ops.push({ type: 'put', key: sessionKey(this.gen, id), value: encodeSession(sessions.get(id)!) });
     for (const [name, value] of Object.entries(meta)) ops.push({ type: 'put', key: metaKey(name), value: Buffer.from(value) });
     const appliedIndex = fresh[fresh.length - 1]!.index;
     if (Math.floor(appliedIndex / SESSION_SWEEP_EVERY_ENTRIES) > Math.floor(this.applied / SESSION_SWEEP_EVERY_ENTRIES)) {
