@@ -1,0 +1,91 @@
+/**
+ * Plain data shapes shared by the Raft core and its callers. Everything here is
+ * serializable (no classes, no functions) so a transport or a store can encode it.
+ */
+
+export type NodeId = string;
+
+export type EntryType = 'normal' | 'noop' | 'conf';
+
+/** One log entry. For `conf` entries `data` is an encoded {@link ConfChange}. */
+export interface Entry {
+  index: number;
+  term: number;
+  type: EntryType;
+  data: Uint8Array;
+}
+
+export type ConfChangeKind = 'addVoter' | 'addLearner' | 'promoteLearner' | 'removeNode';
+
+/** A single-server membership change (dissertation §4.1): one voter at a time. */
+export interface ConfChange {
+  kind: ConfChangeKind;
+  nodeId: NodeId;
+  /** Opaque to raft (e.g. the node's address); carried in the log for the node layer. */
+  context?: Uint8Array;
+}
+
+export interface ClusterConfig {
+  voters: NodeId[];
+  learners: NodeId[];
+}
+
+/** What must be durable before any message of the same Ready is sent. */
+export interface HardState {
+  term: number;
+  vote: NodeId | null;
+  commit: number;
+}
+
+/** Describes the state-machine snapshot at a compaction point; the data itself never passes through raft. */
+export interface SnapshotMeta {
+  index: number;
+  term: number;
+  config: ClusterConfig;
+}
+
+export type Role = 'follower' | 'candidate' | 'preCandidate' | 'leader';
+
+export interface SoftState {
+  leaderId: NodeId | null;
+  role: Role;
+  term: number;
+}
+
+/** A ReadIndex result: once `applied >= index`, a read issued with `ctx` may be served linearizably. */
+export interface ReadState {
+  index: number;
+  ctx: Uint8Array;
+}
+
+export type ProgressState = 'probe' | 'replicate' | 'snapshot';
+
+export interface ProgressStatus {
+  match: number;
+  next: number;
+  state: ProgressState;
+  /** Append messages sent and not yet acknowledged. */
+  inflight: number;
+  recentActive: boolean;
+  /** Only meaningful in `snapshot` state: the index of the snapshot being sent. */
+  pendingSnapshot: number;
+  isLearner: boolean;
+}
+
+export interface Status {
+  id: NodeId;
+  role: Role;
+  term: number;
+  vote: NodeId | null;
+  leaderId: NodeId | null;
+  commit: number;
+  applied: number;
+  lastIndex: number;
+  /** Index of the last compaction point (the snapshot the log starts after). */
+  firstIndex: number;
+  config: ClusterConfig;
+  /** Set during a leadership transfer on the leader. */
+  leadTransferee: NodeId | null;
+  /** Only on the leader. */
+  progress?: Record<NodeId, ProgressStatus>;
+}
