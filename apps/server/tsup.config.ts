@@ -1,11 +1,9 @@
 import { defineConfig } from 'tsup';
 
 export default defineConfig({
-  entry: ['src/index.ts'],
-  format: ['esm', 'cjs'],
-  dts: true,
+  entry: ['src/bin.ts', 'src/local-cluster.ts'],
+  format: ['esm'],
   sourcemap: true,
   clean: true,
-  shims: true,
   target: 'node20',
 });

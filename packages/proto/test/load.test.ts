@@ -21,7 +21,7 @@ test('messages round-trip with the loader options every process uses', () => {
   const back = method.requestDeserialize(bytes) as Record<string, unknown>;
   assert.deepEqual(back['key'], Buffer.from('k'));
   assert.equal(back['sequence'], 7);
-  // proto3 `optional`: unset stays distinguishable from 0.
+  // The one-field oneof `compare`: unset stays distinguishable from 0.
   assert.equal(back['expectedModRevision'], undefined);
   const withZero = method.requestDeserialize(method.requestSerialize({ key: Buffer.from('k'), expectedModRevision: 0 })) as Record<string, unknown>;
   assert.equal(withZero['expectedModRevision'], 0);

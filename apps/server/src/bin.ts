@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+import { ConfigError, startNode } from '@bellwether/node';
+import pino from 'pino';
+import { helpText, parseServeArgs } from './flags';
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    console.log(helpText());
+    return command ? 0 : 2;
+  }
+  if (command !== 'serve') {
+    console.error(`bellwether: unknown command "${command}"; try: bellwether serve --help`);
+    return 2;
+  }
+  const parsed = parseServeArgs(rest, process.env);
+  if (parsed === 'help') {
+    console.log(helpText());
+    return 0;
+  }
+  const logger = pino({ name: 'bellwether', level: parsed.logLevel });
+  const node = await startNode(parsed.config, logger);
+  await new Promise<void>((resolve) => {
+    const shutdown = (signal: string) => {
+      logger.info({ signal }, 'shutting down');
+      node.stop().then(resolve, (err: Error) => {
+        logger.error({ err }, 'shutdown failed');
+        resolve();
+      });
+    };
+    process.once('SIGINT', () => shutdown('SIGINT'));
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+  });
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof ConfigError) {
+      console.error(`bellwether: ${err.message}`);
+      process.exit(2);
+    }
+    console.error('bellwether: fatal:', err);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,147 @@
+import { readFileSync } from 'node:fs';
+import { ConfigError, DEFAULTS, type NodeConfig, parsePeers } from '@bellwether/node';
+
+interface FlagSpec {
+  name: string;
+  help: string;
+  kind: 'string' | 'int' | 'bool';
+  default?: string | number | boolean;
+}
+
+/** Every flag of `bellwether serve`; each also reads BELLWETHER_<NAME> and the config file's "<name>". */
+export const FLAGS: FlagSpec[] = [
+  { name: 'id', kind: 'string', help: 'this member\'s id, e.g. n1 (required)' },
+  { name: 'listen', kind: 'string', help: 'host:port to serve clients and peers on (required)' },
+  { name: 'advertise', kind: 'string', help: 'address others reach this node at (default: --listen)' },
+  { name: 'data-dir', kind: 'string', help: 'directory of this node\'s LevelDB (required)' },
+  { name: 'peers', kind: 'string', help: 'initial members as id=host:port,... including this node (default: this node alone); used only when the data dir is new' },
+  { name: 'cluster-id', kind: 'string', help: 'cluster id (default: derived from --peers); a data dir of another cluster is refused' },
+  { name: 'heartbeat-ms', kind: 'int', default: DEFAULTS.heartbeatMs, help: 'leader heartbeat interval' },
+  { name: 'election-timeout-ms', kind: 'int', default: DEFAULTS.electionTimeoutMs, help: 'minimum election timeout; randomised up to twice this' },
+  { name: 'tick-ms', kind: 'int', default: DEFAULTS.tickMs, help: 'Raft clock resolution' },
+  { name: 'max-key-bytes', kind: 'int', default: DEFAULTS.maxKeyBytes, help: 'largest key accepted' },
+  { name: 'max-value-bytes', kind: 'int', default: DEFAULTS.maxValueBytes, help: 'largest value accepted' },
+  { name: 'max-pending-proposals', kind: 'int', default: DEFAULTS.maxPendingProposals, help: 'writes waiting for commit before RESOURCE_EXHAUSTED' },
+  { name: 'max-read-wait-ms', kind: 'int', default: DEFAULTS.maxReadWaitMs, help: 'longest a read waits for this node to catch up' },
+  { name: 'log-retention-entries', kind: 'int', default: DEFAULTS.logRetentionEntries, help: 'applied entries kept for lagging followers before they need a snapshot' },
+  { name: 'compact-every-entries', kind: 'int', default: DEFAULTS.compactEveryEntries, help: 'compact the log in steps of this many entries' },
+  { name: 'log-level', kind: 'string', default: 'info', help: 'trace, debug, info, warn, error or silent' },
+  { name: 'config', kind: 'string', help: 'JSON file with any of these settings by flag name, e.g. {"id": "n1", "heartbeat-ms": 50}' },
+  {
+    name: 'unsafe-follower-linearizable-reads',
+    kind: 'bool',
+    default: false,
+    help: 'DEBUG ONLY: followers serve linearizable reads from local state (breaks linearizability; for testing checkers)',
+  },
+];
+
+export function helpText(): string {
+  const lines = [
+    'Usage: bellwether serve [flags]',
+    '',
+    'Runs one Bellwether node. Every flag can also be set as an environment',
+    'variable BELLWETHER_<FLAG> (e.g. BELLWETHER_DATA_DIR) or in a JSON config',
+    'file (--config); flags win over the environment, which wins over the file.',
+    '',
+    'Flags:',
+  ];
+  for (const f of FLAGS) {
+    const def = f.default !== undefined ? ` (default ${String(f.default)})` : '';
+    lines.push(`  --${f.name}${f.kind === 'int' ? ' N' : f.kind === 'string' ? ' VALUE' : ''}`.padEnd(44) + f.help + def);
+  }
+  lines.push('  --help'.padEnd(44) + 'print this help');
+  lines.push('', 'Example:', '  bellwether serve --id n1 --listen 127.0.0.1:7001 --data-dir ./data/n1 \\', '    --peers n1=127.0.0.1:7001,n2=127.0.0.1:7002,n3=127.0.0.1:7003');
+  return lines.join('\n');
+}
+
+type Raw = Record<string, string | boolean | undefined>;
+
+/** Parses argv (after the subcommand), the environment and an optional config file. */
+export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): { config: NodeConfig; logLevel: string } | 'help' {
+  const fromFlags: Raw = {};
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--help' || arg === '-h') return 'help';
+    if (!arg.startsWith('--')) throw new ConfigError(`unexpected argument "${arg}" (see --help)`);
+    const eq = arg.indexOf('=');
+    const name = eq > 0 ? arg.slice(2, eq) : arg.slice(2);
+    const spec = FLAGS.find((f) => f.name === name);
+    if (!spec) throw new ConfigError(`unknown flag --${name} (see --help)`);
+    if (spec.kind === 'bool' && eq < 0) {
+      fromFlags[name] = true;
+      continue;
+    }
+    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
+    if (value === undefined) throw new ConfigError(`--${name} needs a value`);
+    fromFlags[name] = value;
+  }
+  const fromEnv: Raw = {};
+  for (const f of FLAGS) {
+    const v = env[`BELLWETHER_${f.name.toUpperCase().replace(/-/g, '_')}`];
+    if (v !== undefined && v !== '') fromEnv[f.name] = v;
+  }
+  const configPath = (fromFlags['config'] ?? fromEnv['config']) as string | undefined;
+  const fromFile: Raw = configPath ? readConfigFile(configPath) : {};
+
+  const get = (name: string) => fromFlags[name] ?? fromEnv[name] ?? fromFile[name];
+  const str = (name: string) => {
+    const v = get(name);
+    return v === undefined ? undefined : String(v);
+  };
+  const int = (name: string) => {
+    const spec = FLAGS.find((f) => f.name === name)!;
+    const v = get(name) ?? spec.default;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n <= 0) throw new ConfigError(`--${name}: expected a positive integer, got "${String(v)}"`);
+    return n;
+  };
+  const bool = (name: string) => {
+    const v = get(name);
+    return v === true || v === 'true' || v === '1';
+  };
+
+  const id = str('id');
+  const listen = str('listen');
+  const dataDir = str('data-dir');
+  if (!id) throw new ConfigError('--id is required (see --help)');
+  if (!listen) throw new ConfigError('--listen is required (see --help)');
+  if (!dataDir) throw new ConfigError('--data-dir is required (see --help)');
+  const peers = parsePeers(str('peers') ?? `${id}=${listen}`);
+  return {
+    logLevel: str('log-level') ?? 'info',
+    config: {
+      id,
+      listen,
+      advertise: str('advertise'),
+      dataDir,
+      peers,
+      clusterId: str('cluster-id'),
+      heartbeatMs: int('heartbeat-ms'),
+      electionTimeoutMs: int('election-timeout-ms'),
+      tickMs: int('tick-ms'),
+      maxKeyBytes: int('max-key-bytes'),
+      maxValueBytes: int('max-value-bytes'),
+      maxPendingProposals: int('max-pending-proposals'),
+      maxReadWaitMs: int('max-read-wait-ms'),
+      logRetentionEntries: int('log-retention-entries'),
+      compactEveryEntries: int('compact-every-entries'),
+      unsafeFollowerLinearizableReads: bool('unsafe-follower-linearizable-reads'),
+    },
+  };
+}
+
+function readConfigFile(path: string): Raw {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`--config ${path}: ${(err as Error).message}`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ConfigError(`--config ${path}: must be a JSON object`);
+  const out: Raw = {};
+  for (const [k, v] of Object.entries(parsed)) {
+    if (!FLAGS.some((f) => f.name === k) || k === 'config') throw new ConfigError(`--config ${path}: unknown setting "${k}"`);
+    out[k] = typeof v === 'boolean' ? v : String(v);
+  }
+  return out;
+}

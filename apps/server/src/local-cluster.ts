@@ -1,0 +1,96 @@
+// `pnpm start`: a local cluster of real `bellwether serve` processes on
+// 127.0.0.1, data under ./data/, stopped cleanly on Ctrl-C.
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { connect } from '@bellwether/client';
+
+const { values } = parseArgs({
+  options: {
+    nodes: { type: 'string', default: '3' },
+    'base-port': { type: 'string', default: '7001' },
+    'data-dir': { type: 'string', default: 'data' },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (values.help) {
+  console.log('Usage: pnpm start [-- --nodes 3 --base-port 7001 --data-dir data]\nRuns a local Bellwether cluster; Ctrl-C stops it.');
+  process.exit(0);
+}
+const count = Number(values.nodes);
+const basePort = Number(values['base-port']);
+if (!Number.isInteger(count) || count < 1 || count > 9) {
+  console.error('--nodes: expected 1..9');
+  process.exit(2);
+}
+const dataRoot = resolve(values['data-dir']);
+const bin = join(fileURLToPath(new URL('.', import.meta.url)), 'bin.js');
+const members = Array.from({ length: count }, (_, i) => ({ id: `n${i + 1}`, address: `127.0.0.1:${basePort + i}` }));
+const peers = members.map((m) => `${m.id}=${m.address}`).join(',');
+
+const children = new Map<string, ChildProcess>();
+let stopping = false;
+mkdirSync(dataRoot, { recursive: true });
+for (const m of members) {
+  const dir = join(dataRoot, m.id);
+  mkdirSync(dir, { recursive: true });
+  const logFile = createWriteStream(join(dataRoot, `${m.id}.log`), { flags: 'a' });
+  const child = spawn(process.execPath, [bin, 'serve', '--id', m.id, '--listen', m.address, '--data-dir', dir, '--peers', peers], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.pipe(logFile);
+  child.stderr?.on('data', (chunk: Buffer) => {
+    process.stderr.write(`[${m.id}] ${chunk}`);
+    logFile.write(chunk);
+  });
+  child.on('exit', (code, signal) => {
+    children.delete(m.id);
+    if (!stopping) {
+      console.error(`${m.id} exited (${signal ?? `code ${code}`}); see ${join(dataRoot, `${m.id}.log`)}. Stopping the cluster.`);
+      void stop(1);
+    } else if (children.size === 0) process.exit(process.exitCode ?? 0);
+  });
+  children.set(m.id, child);
+}
+
+async function stop(code: number): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  process.exitCode = code;
+  console.log('\nstopping...');
+  for (const child of children.values()) child.kill('SIGTERM');
+  setTimeout(() => {
+    for (const child of children.values()) child.kill('SIGKILL');
+  }, 5000).unref();
+  if (children.size === 0) process.exit(code);
+}
+process.on('SIGINT', () => void stop(0));
+process.on('SIGTERM', () => void stop(0));
+
+console.log(`Bellwether: ${count}-node cluster, data in ${dataRoot}`);
+for (const m of members) console.log(`  ${m.id}  ${m.address}`);
+
+// Report the leader once the cluster has elected one.
+const client = await connect({ endpoints: members.map((m) => m.address) });
+const started = Date.now();
+for (;;) {
+  if (stopping) break;
+  try {
+    const status = await client.status({ deadlineMs: 1000 });
+    if (status.leaderId) {
+      console.log(`leader: ${status.leaderId} at ${status.leaderAddress} (term ${status.term})`);
+      console.log('Ctrl-C stops the cluster.');
+      break;
+    }
+  } catch {
+    // not up yet
+  }
+  if (Date.now() - started > 30_000) {
+    console.error('no leader after 30 s; see the logs in the data dir');
+    break;
+  }
+  await new Promise((r) => setTimeout(r, 200));
+}
+client.close();

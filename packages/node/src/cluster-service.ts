@@ -1,0 +1,90 @@
+import type { ClusterHandlers, FollowerProgress, LeaderEvent, Role } from '@bellwether/proto';
+import type { ServerWritableStream } from '@grpc/grpc-js';
+import type { Replica, Role as RaftRole } from './replica';
+
+export interface ClusterContext {
+  clusterId: string;
+  address: string;
+  replica: Replica;
+}
+
+const ROLES: Record<RaftRole, Role> = {
+  follower: 'ROLE_FOLLOWER',
+  candidate: 'ROLE_CANDIDATE',
+  preCandidate: 'ROLE_PRE_CANDIDATE',
+  leader: 'ROLE_LEADER',
+};
+
+function leaderEvent(ctx: ClusterContext): LeaderEvent {
+  const hint = ctx.replica.leaderHint();
+  return {
+    leaderId: hint?.id ?? '',
+    leaderAddress: hint?.address ?? '',
+    term: ctx.replica.currentTerm,
+    memberId: ctx.replica.memberId,
+  };
+}
+
+export function clusterService(ctx: ClusterContext, lastContactMs: (id: string) => number | undefined): ClusterHandlers {
+  return {
+    Status(_call, callback) {
+      const { replica } = ctx;
+      const st = replica.raftStatus();
+      const hint = replica.leaderHint();
+      const me = replica.memberList().find((m) => m.id === replica.memberId);
+      const followers: FollowerProgress[] = [];
+      if (replica.isLeader && st.progress) {
+        const learners = new Set(st.config.learners);
+        for (const [id, p] of Object.entries(st.progress)) {
+          if (id === replica.memberId) continue;
+          followers.push({
+            memberId: id,
+            matchIndex: p.match,
+            lagEntries: Math.max(0, st.lastIndex - p.match),
+            lastContactMs: lastContactMs(id) ?? 0,
+            state: p.state,
+            learner: learners.has(id),
+          });
+        }
+      }
+      const age = replica.leaderContactAgeMs();
+      callback(null, {
+        clusterId: ctx.clusterId,
+        memberId: replica.memberId,
+        role: me && !me.voter ? 'ROLE_LEARNER' : ROLES[replica.currentRole],
+        term: replica.currentTerm,
+        leaderId: hint?.id ?? '',
+        leaderAddress: hint?.address ?? '',
+        commitIndex: st.commit,
+        appliedIndex: replica.appliedIndex,
+        lastIndex: st.lastIndex,
+        followers,
+        leaderContactAgeMs: Number.isFinite(age) ? age : 0,
+        address: ctx.address,
+      });
+    },
+
+    Members(_call, callback) {
+      const { replica } = ctx;
+      callback(null, {
+        clusterId: ctx.clusterId,
+        members: replica.memberList().map((m) => ({ id: m.id, address: m.address, voter: m.voter })),
+        leaderId: replica.leaderId ?? '',
+        term: replica.currentTerm,
+      });
+    },
+
+    WatchLeader(call: ServerWritableStream<unknown, LeaderEvent>) {
+      const { replica } = ctx;
+      const send = () => {
+        if (!call.cancelled) call.write(leaderEvent(ctx));
+      };
+      send();
+      replica.on('leaderChange', send);
+      const done = () => replica.off('leaderChange', send);
+      call.on('cancelled', done);
+      call.on('close', done);
+      call.on('error', done);
+    },
+  };
+}

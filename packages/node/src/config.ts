@@ -1,0 +1,112 @@
+import { createHash } from 'node:crypto';
+
+/** Everything one node needs to run. Times are milliseconds. */
+export interface NodeConfig {
+  /** This member's id, e.g. "n1". */
+  id: string;
+  /** host:port the gRPC server listens on (for clients and peers). */
+  listen: string;
+  /** The address other members and clients reach this node at; defaults to `listen`. */
+  advertise?: string;
+  /** Where this node's LevelDB lives. */
+  dataDir: string;
+  /** The initial members (id → address), including this node. Used only when the data dir is new. */
+  peers: Map<string, string>;
+  /** Cluster id; derived from the initial members when not given. */
+  clusterId?: string;
+  heartbeatMs: number;
+  /** The election timeout is randomised in [electionTimeoutMs, 2 * electionTimeoutMs). */
+  electionTimeoutMs: number;
+  /** One Raft tick; heartbeat and election timeouts are whole numbers of ticks. */
+  tickMs: number;
+  maxKeyBytes: number;
+  maxValueBytes: number;
+  /** Proposals waiting for commit before new writes get RESOURCE_EXHAUSTED. */
+  maxPendingProposals: number;
+  /** Longest a read-your-writes read waits for the node to catch up. */
+  maxReadWaitMs: number;
+  /** Applied entries kept in the log so a lagging follower catches up without a snapshot. */
+  logRetentionEntries: number;
+  /** Compact the log each time this many more entries could be dropped. */
+  compactEveryEntries: number;
+  /** Debug only: let followers serve LINEARIZABLE reads from local state (breaks linearizability). */
+  unsafeFollowerLinearizableReads?: boolean;
+}
+
+export const DEFAULTS = {
+  heartbeatMs: 50,
+  electionTimeoutMs: 150,
+  tickMs: 10,
+  maxKeyBytes: 4096,
+  maxValueBytes: 1024 * 1024,
+  maxPendingProposals: 10_000,
+  maxReadWaitMs: 5000,
+  logRetentionEntries: 20_000,
+  compactEveryEntries: 10_000,
+} as const;
+
+/** A configuration that cannot work; the process stops at start with this message. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+
+export function parseAddress(what: string, addr: string): { host: string; port: number } {
+  const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(addr);
+  const port = m ? Number(m[2]) : Number.NaN;
+  if (!m || port > 65535) throw new ConfigError(`${what}: "${addr}" is not host:port`);
+  return { host: m[1]!, port };
+}
+
+/** Parses `n1=127.0.0.1:7001,n2=127.0.0.1:7002`. */
+export function parsePeers(spec: string): Map<string, string> {
+  const peers = new Map<string, string>();
+  for (const part of spec.split(',').map((p) => p.trim())) {
+    if (!part) continue;
+    const eq = part.indexOf('=');
+    if (eq <= 0) throw new ConfigError(`--peers: "${part}" is not id=host:port`);
+    const id = part.slice(0, eq);
+    const addr = part.slice(eq + 1);
+    if (!ID_PATTERN.test(id)) throw new ConfigError(`--peers: "${id}" is not a valid member id (letters, digits, _.-; at most 63)`);
+    parseAddress(`--peers ${id}`, addr);
+    if (peers.has(id)) throw new ConfigError(`--peers: member "${id}" is listed twice`);
+    peers.set(id, addr);
+  }
+  if (peers.size === 0) throw new ConfigError('--peers: no members given');
+  return peers;
+}
+
+/** Checks a complete configuration; throws ConfigError naming the problem. */
+export function validateConfig(c: NodeConfig): NodeConfig {
+  if (!ID_PATTERN.test(c.id)) throw new ConfigError(`--id: "${c.id}" is not a valid member id (letters, digits, _.-; at most 63)`);
+  parseAddress('--listen', c.listen);
+  if (!c.dataDir) throw new ConfigError('--data-dir is required');
+  if (!c.peers.has(c.id)) {
+    throw new ConfigError(`--id: "${c.id}" is not among --peers (${[...c.peers.keys()].join(', ')})`);
+  }
+  const positive: (keyof NodeConfig)[] = ['heartbeatMs', 'electionTimeoutMs', 'tickMs', 'maxKeyBytes', 'maxValueBytes', 'maxPendingProposals', 'logRetentionEntries', 'compactEveryEntries'];
+  for (const k of positive) {
+    const v = c[k];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw new ConfigError(`${k}: must be a positive integer, got ${String(v)}`);
+  }
+  if (c.heartbeatMs < c.tickMs || c.electionTimeoutMs < c.tickMs) {
+    throw new ConfigError(`heartbeat (${c.heartbeatMs} ms) and election timeout (${c.electionTimeoutMs} ms) must be at least one tick (${c.tickMs} ms)`);
+  }
+  // A follower must hear several heartbeats per election timeout, or a busy
+  // but healthy leader gets deposed.
+  if (c.electionTimeoutMs < 2 * c.heartbeatMs) {
+    throw new ConfigError(`election timeout (${c.electionTimeoutMs} ms) must be at least twice the heartbeat (${c.heartbeatMs} ms)`);
+  }
+  if (c.maxValueBytes > 64 * 1024 * 1024) throw new ConfigError('max value size: at most 64 MiB');
+  return c;
+}
+
+/** A cluster id every initial member derives alike from the same --peers. */
+export function deriveClusterId(peers: Map<string, string>): string {
+  const canonical = [...peers.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([id, addr]) => `${id}=${addr}`)
+    .join(',');
+  return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
+}

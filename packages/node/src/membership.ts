@@ -1,0 +1,49 @@
+import { Reader, Writer } from '@bellwether/store';
+
+/** A member as the node knows it: how to reach it and whether it votes. */
+export interface MemberInfo {
+  id: string;
+  address: string;
+  voter: boolean;
+}
+
+export function encodeMembers(members: Iterable<MemberInfo>): Buffer {
+  const list = [...members];
+  const w = new Writer();
+  w.uint(list.length);
+  for (const m of list) w.string(m.id).string(m.address).bool(m.voter);
+  return w.finish();
+}
+
+export function decodeMembers(data: Uint8Array): MemberInfo[] {
+  const r = new Reader(data);
+  const n = r.uint();
+  const out: MemberInfo[] = [];
+  for (let i = 0; i < n; i++) out.push({ id: r.string(), address: r.string(), voter: r.bool() });
+  return out;
+}
+
+/** A Raft snapshot meta as stored in the node's metadata (the compaction point). */
+export interface StoredSnapshotMeta {
+  index: number;
+  term: number;
+  config: { voters: string[]; learners: string[] };
+}
+
+export function encodeSnapshotMeta(s: StoredSnapshotMeta): Buffer {
+  const w = new Writer();
+  w.uint(s.index).uint(s.term).uint(s.config.voters.length);
+  for (const v of s.config.voters) w.string(v);
+  w.uint(s.config.learners.length);
+  for (const l of s.config.learners) w.string(l);
+  return w.finish();
+}
+
+export function decodeSnapshotMeta(data: Uint8Array): StoredSnapshotMeta {
+  const r = new Reader(data);
+  const index = r.uint();
+  const term = r.uint();
+  const voters = Array.from({ length: r.uint() }, () => r.string());
+  const learners = Array.from({ length: r.uint() }, () => r.string());
+  return { index, term, config: { voters, learners } };
+}

@@ -1,0 +1,187 @@
+import { LOADER_OPTIONS, loadPeerApi, loadPublicApi, PUBLIC_PROTO_FILES, protosDir } from '@bellwether/proto';
+import * as protoLoader from '@grpc/proto-loader';
+import { RawNode } from '@bellwether/raft';
+import { Store } from '@bellwether/store';
+import { createServer } from 'node:net';
+import { ReflectionService } from '@grpc/reflection';
+import * as grpc from '@grpc/grpc-js';
+import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
+import pino, { type Logger } from 'pino';
+import { clusterService } from './cluster-service';
+import { ConfigError, deriveClusterId, type NodeConfig, parseAddress, validateConfig } from './config';
+import { type KvContext, kvService } from './kv-service';
+import { decodeMembers, decodeSnapshotMeta, encodeMembers, type MemberInfo } from './membership';
+import { GrpcPeerTransport } from './peer-transport';
+import { Replica } from './replica';
+
+/** Identity stored in the data dir on first start; a mismatch later means the wrong dir. */
+async function checkIdentity(store: Store, config: NodeConfig): Promise<{ clusterId: string; bootstrap: MemberInfo[]; members: MemberInfo[] }> {
+  const storedMember = (await store.getMeta('member-id'))?.toString('utf8');
+  const storedCluster = (await store.getMeta('cluster-id'))?.toString('utf8');
+  if (storedMember === undefined || storedCluster === undefined) {
+    if (store.lastIndex > 0 || store.appliedIndex > 0) {
+      throw new ConfigError(`--data-dir ${config.dataDir}: holds data but no member identity; refusing to use it`);
+    }
+    const clusterId = config.clusterId ?? deriveClusterId(config.peers);
+    const bootstrap = [...config.peers].map(([id, address]) => ({ id, address, voter: true }));
+    await store.putMeta({
+      'cluster-id': Buffer.from(clusterId),
+      'member-id': Buffer.from(config.id),
+      bootstrap: encodeMembers(bootstrap),
+      members: encodeMembers(bootstrap),
+    });
+    return { clusterId, bootstrap, members: bootstrap };
+  }
+  if (storedMember !== config.id) {
+    throw new ConfigError(`--data-dir ${config.dataDir}: belongs to member "${storedMember}", not "${config.id}"`);
+  }
+  if (config.clusterId && storedCluster !== config.clusterId) {
+    throw new ConfigError(`--data-dir ${config.dataDir}: belongs to cluster ${storedCluster}, not ${config.clusterId}`);
+  }
+  const bootstrap = decodeMembers((await store.getMeta('bootstrap'))!);
+  const members = decodeMembers((await store.getMeta('members'))!);
+  return { clusterId: storedCluster, bootstrap, members };
+}
+
+export interface StartedNode {
+  readonly config: NodeConfig;
+  readonly clusterId: string;
+  readonly replica: Replica;
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts one Bellwether node: checks the listen port is free (before any data
+ * is touched), opens the data dir, checks it belongs to this member, recovers
+ * Raft state, then binds the gRPC server and starts serving.
+ */
+export async function startNode(input: NodeConfig, logger: Logger = pino({ name: 'bellwether' })): Promise<StartedNode> {
+  const config = validateConfig(input);
+  const log = logger.child({ member: config.id });
+  // A port in use must fail before any data is touched.
+  const { host, port: wantedPort } = parseAddress('--listen', config.listen);
+  if (wantedPort !== 0) await probePort(host, wantedPort, config.listen);
+  let store: Store | undefined;
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': config.maxValueBytes + config.maxKeyBytes + 64 * 1024,
+    'grpc.max_send_message_length': 64 * 1024 * 1024,
+  });
+  const health = new HealthImplementation({ '': 'NOT_SERVING' });
+  try {
+    store = await Store.open(config.dataDir);
+    const identity = await checkIdentity(store, config);
+    const members = identity.members;
+    const storedSnapshot = await store.getMeta('snapshot');
+    const snapshot = storedSnapshot ? decodeSnapshotMeta(storedSnapshot) : undefined;
+    const hardState = (await store.loadHardState()) ?? { term: 0, vote: null, commit: 0 };
+    const raft = new RawNode({
+      id: config.id,
+      electionTimeoutTicks: Math.round(config.electionTimeoutMs / config.tickMs),
+      heartbeatTicks: Math.round(config.heartbeatMs / config.tickMs),
+      random: Math.random,
+      preVote: true,
+      checkQuorum: true,
+      maxInflightMsgs: 64,
+      maxSizePerMsgBytes: 1024 * 1024,
+      initial: {
+        hardState,
+        // The configuration at the start of the stored log; later conf entries in the log apply on top.
+        config: snapshot?.config ?? {
+          voters: identity.bootstrap.filter((m) => m.voter).map((m) => m.id),
+          learners: identity.bootstrap.filter((m) => !m.voter).map((m) => m.id),
+        },
+        snapshot,
+        entries: await store.loadLog(),
+        // A snapshot install can leave the state ahead of the persisted commit; replays below it are skipped by the store anyway.
+        applied: Math.min(store.appliedIndex, hardState.commit),
+      },
+    });
+    const replica = new Replica(raft, store, members, {
+      memberId: config.id,
+      tickMs: config.tickMs,
+      maxPendingProposals: config.maxPendingProposals,
+      readIndexTimeoutMs: Math.max(1000, config.electionTimeoutMs * 4),
+      logRetentionEntries: config.logRetentionEntries,
+      compactEveryEntries: config.compactEveryEntries,
+    });
+    replica.on('leaderChange', ({ leaderId, term }) => log.info({ leaderId, term }, 'leader changed'));
+    const kvCtx: KvContext = {
+      clusterId: identity.clusterId,
+      replica,
+      store,
+      limits: { maxKeyBytes: config.maxKeyBytes, maxValueBytes: config.maxValueBytes },
+      reads: { maxReadWaitMs: config.maxReadWaitMs, unsafeFollowerLinearizableReads: !!config.unsafeFollowerLinearizableReads },
+    };
+    const transport = new GrpcPeerTransport({
+      memberId: config.id,
+      clusterId: identity.clusterId,
+      addressOf: (id) => replica.memberList().find((m) => m.id === id)?.address,
+      deliver: (msg) => replica.step(msg),
+      unreachable: (id) => replica.reportUnreachable(id),
+      installSnapshot: (incoming) => replica.installSnapshot(incoming),
+      log,
+    });
+    replica.setTransport(transport);
+    const clusterCtx = { clusterId: identity.clusterId, address: config.advertise ?? config.listen, replica };
+    const api = loadPublicApi();
+    server.addService(api.bellwether.kv.v1.KV.service, kvService(kvCtx));
+    server.addService(api.bellwether.cluster.v1.Cluster.service, clusterService(clusterCtx, (id) => transport.lastContactMs(id)));
+    server.addService(loadPeerApi().bellwether.raft.v1.Raft.service, transport.handlers());
+    health.addToServer(server);
+    // Reflection lists what generic tools may call: the public API and health.
+    const reflected = protoLoader.loadSync([...PUBLIC_PROTO_FILES, healthProtoPath], { ...LOADER_OPTIONS, includeDirs: [protosDir()] });
+    new ReflectionService(reflected).addToServer(server);
+    const port = await bind(server, config.listen);
+    if (wantedPort === 0 && !config.advertise) {
+      // Started on an ephemeral port: the real address is known only now.
+      clusterCtx.address = `${host}:${port}`;
+      replica.setMemberAddress(config.id, clusterCtx.address);
+    }
+    replica.start();
+    health.setStatus('', 'SERVING');
+    log.info({ listen: config.listen, port, clusterId: identity.clusterId, applied: store.appliedIndex }, 'serving');
+
+    let stopping: Promise<void> | undefined;
+    const openStore = store;
+    return {
+      config,
+      clusterId: identity.clusterId,
+      replica,
+      port,
+      stop() {
+        stopping ??= (async () => {
+          health.setStatus('', 'NOT_SERVING');
+          await replica.stop();
+          await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+          await openStore.close();
+          log.info('stopped');
+        })();
+        return stopping;
+      },
+    };
+  } catch (err) {
+    server.forceShutdown();
+    await store?.close();
+    throw err;
+  }
+}
+
+function probePort(host: string, port: number, listen: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) =>
+      reject(new ConfigError(`--listen ${listen}: cannot listen (${err.code ?? err.message}); is the port in use?`)),
+    );
+    probe.listen({ host: host.replace(/^\[|\]$/g, ''), port, exclusive: true }, () => probe.close(() => resolve()));
+  });
+}
+
+function bind(server: grpc.Server, listen: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(listen, grpc.ServerCredentials.createInsecure(), (err, port) => {
+      if (err) reject(new ConfigError(`--listen ${listen}: cannot listen (${err.message}); is the port in use?`));
+      else resolve(port);
+    });
+  });
+}

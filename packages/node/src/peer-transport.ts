@@ -1,0 +1,266 @@
+import {
+  CLUSTER_ID_METADATA,
+  loadPeerApi,
+  MEMBER_ID_METADATA,
+  type MessageBatch,
+  type MessageBatch__Output,
+  type RaftClient,
+  type RaftHandlers,
+  type SnapshotChunk__Output,
+} from '@bellwether/proto';
+import type { Message, SnapshotMsg } from '@bellwether/raft';
+import type { SnapshotReader } from '@bellwether/store';
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { fromWire, toWire } from './peer-codec';
+import { snapshotHeader, streamSnapshot } from './snapshot-transfer';
+import type { PeerTransport } from './replica';
+
+/** Bytes queued on one stream before further messages to that peer are dropped (Raft resends). */
+export const MAX_STREAM_BUFFER_BYTES = 32 * 1024 * 1024;
+const RECONNECT_BACKOFF_MS = { min: 50, max: 1000 };
+
+type Duplex = grpc.ClientDuplexStream<MessageBatch, MessageBatch__Output> | grpc.ServerDuplexStream<MessageBatch__Output, MessageBatch>;
+
+interface Outbound {
+  address: string;
+  client: RaftClient;
+  stream: grpc.ClientDuplexStream<MessageBatch, MessageBatch__Output> | undefined;
+  retryAtMs: number;
+  backoffMs: number;
+  refusedLogged: boolean;
+}
+
+/** A snapshot arriving from the leader: the message to step once its state is installed. */
+export interface IncomingSnapshot {
+  message: Message;
+  appliedIndex: number;
+  members: Buffer;
+  chunks: AsyncIterable<Uint8Array>;
+}
+
+export interface GrpcPeerTransportOptions {
+  memberId: string;
+  clusterId: string;
+  /** Current address of a member, or undefined if it is not one. */
+  addressOf(id: string): string | undefined;
+  /** Delivers a message from a peer to the local Raft. */
+  deliver(msg: Message): void;
+  /** Tells Raft a peer could not be reached, so it stops pipelining to it. */
+  unreachable(id: string): void;
+  /** Installs a leader's snapshot; resolves true once it is installed (or the local state is newer). */
+  installSnapshot(snapshot: IncomingSnapshot): Promise<boolean>;
+  log: Logger;
+}
+
+/**
+ * Raft messages over one long-lived bidirectional `Replicate` stream per pair
+ * of members. A member sends to a peer on the stream that peer opened to it
+ * when there is one (so a follower's acks go back on its leader's stream),
+ * else on a stream it opens itself. All messages for one peer produced by one
+ * Ready go out as one MessageBatch.
+ */
+export class GrpcPeerTransport implements PeerTransport {
+  private readonly outbound = new Map<string, Outbound>();
+  private readonly inbound = new Map<string, grpc.ServerDuplexStream<MessageBatch__Output, MessageBatch>>();
+  private readonly lastHeardMs = new Map<string, number>();
+  private readonly api = loadPeerApi();
+  private closed = false;
+
+  constructor(private readonly opts: GrpcPeerTransportOptions) {}
+
+  /** Milliseconds since a message from `id` last arrived; undefined if never. */
+  lastContactMs(id: string, now = Date.now()): number | undefined {
+    const at = this.lastHeardMs.get(id);
+    return at === undefined ? undefined : now - at;
+  }
+
+  send(messages: Message[]): void {
+    if (this.closed) return;
+    const byPeer = new Map<string, Message[]>();
+    for (const m of messages) {
+      const list = byPeer.get(m.to);
+      if (list) list.push(m);
+      else byPeer.set(m.to, [m]);
+    }
+    for (const [to, list] of byPeer) {
+      const stream = this.inbound.get(to) ?? this.outboundStream(to);
+      if (!stream) {
+        this.opts.unreachable(to);
+        continue;
+      }
+      if (stream.writableLength > MAX_STREAM_BUFFER_BYTES) {
+        // The peer is not reading (paused or overloaded): bound our memory.
+        this.opts.unreachable(to);
+        continue;
+      }
+      (stream as Duplex).write({ messages: list.map(toWire) });
+    }
+  }
+
+  /** The gRPC client for a peer, made (or remade, if its address changed) on demand. */
+  private peer(to: string): Outbound | undefined {
+    const address = this.opts.addressOf(to);
+    if (!address) return undefined;
+    let peer = this.outbound.get(to);
+    if (peer && peer.address !== address) {
+      peer.stream?.cancel();
+      peer.client.close();
+      peer = undefined;
+    }
+    if (!peer) {
+      const client = new this.api.bellwether.raft.v1.Raft(address, grpc.credentials.createInsecure(), {
+        'grpc.keepalive_time_ms': 10_000,
+        'grpc.keepalive_timeout_ms': 5_000,
+        'grpc.max_receive_message_length': 256 * 1024 * 1024,
+        'grpc.max_send_message_length': 256 * 1024 * 1024,
+        'grpc.initial_reconnect_backoff_ms': RECONNECT_BACKOFF_MS.min,
+        'grpc.max_reconnect_backoff_ms': RECONNECT_BACKOFF_MS.max,
+      });
+      peer = { address, client, stream: undefined, retryAtMs: 0, backoffMs: RECONNECT_BACKOFF_MS.min, refusedLogged: false };
+      this.outbound.set(to, peer);
+    }
+    return peer;
+  }
+
+  private peerMetadata(): grpc.Metadata {
+    const md = new grpc.Metadata();
+    md.set(CLUSTER_ID_METADATA, this.opts.clusterId);
+    md.set(MEMBER_ID_METADATA, this.opts.memberId);
+    return md;
+  }
+
+  private outboundStream(to: string): grpc.ClientDuplexStream<MessageBatch, MessageBatch__Output> | undefined {
+    const peer = this.peer(to);
+    if (!peer) return undefined;
+    if (peer.stream) return peer.stream;
+    if (Date.now() < peer.retryAtMs) return undefined;
+    const stream = peer.client.Replicate(this.peerMetadata());
+    const p = peer;
+    p.stream = stream;
+    stream.on('data', (batch: MessageBatch__Output) => {
+      p.backoffMs = RECONNECT_BACKOFF_MS.min;
+      this.receive(to, batch);
+    });
+    const drop = (err?: grpc.ServiceError) => {
+      if (p.stream !== stream) return;
+      p.stream = undefined;
+      p.retryAtMs = Date.now() + p.backoffMs;
+      p.backoffMs = Math.min(p.backoffMs * 2, RECONNECT_BACKOFF_MS.max);
+      if (err?.code === grpc.status.FAILED_PRECONDITION && !p.refusedLogged) {
+        p.refusedLogged = true;
+        this.opts.log.error({ peer: to, reason: err.details }, 'peer refused this member');
+      }
+      this.opts.unreachable(to);
+    };
+    stream.on('error', drop);
+    stream.on('end', () => drop());
+    return stream;
+  }
+
+  private receive(from: string, batch: MessageBatch__Output): void {
+    this.lastHeardMs.set(from, Date.now());
+    for (const w of batch.messages) {
+      // A peer speaks only for itself and only to us.
+      if (w.from !== from || w.to !== this.opts.memberId) continue;
+      let msg: Message;
+      try {
+        msg = fromWire(w);
+      } catch (err) {
+        this.opts.log.warn({ peer: from, err: (err as Error).message }, 'dropped a malformed peer message');
+        continue;
+      }
+      this.opts.deliver(msg);
+    }
+  }
+
+  /** The server half: accepts peers' streams after checking who they are. */
+  handlers(): RaftHandlers {
+    return {
+      Replicate: (call) => {
+        const from = String(call.metadata.get(MEMBER_ID_METADATA)[0] ?? '');
+        const refusal = this.checkPeer(call.metadata);
+        if (refusal) {
+          call.emit('error', { code: grpc.status.FAILED_PRECONDITION, details: refusal });
+          return;
+        }
+        this.inbound.get(from)?.end();
+        this.inbound.set(from, call);
+        call.on('data', (batch: MessageBatch__Output) => this.receive(from, batch));
+        const done = () => {
+          if (this.inbound.get(from) === call) this.inbound.delete(from);
+        };
+        call.on('end', () => {
+          done();
+          call.end();
+        });
+        call.on('error', done);
+        call.on('cancelled', done);
+      },
+      InstallSnapshot: (call, callback) => {
+        const refusal = this.checkPeer(call.metadata);
+        if (refusal) {
+          callback({ code: grpc.status.FAILED_PRECONDITION, details: refusal });
+          return;
+        }
+        void this.receiveSnapshot(call).then(
+          (accepted) => callback(null, { accepted }),
+          (err: Error) => callback({ code: grpc.status.ABORTED, details: `snapshot not installed: ${err.message}` }),
+        );
+      },
+    };
+  }
+
+  /** Why a peer's call must be refused (another cluster, not a member), or undefined. */
+  private checkPeer(md: grpc.Metadata): string | undefined {
+    const cluster = String(md.get(CLUSTER_ID_METADATA)[0] ?? '');
+    const from = String(md.get(MEMBER_ID_METADATA)[0] ?? '');
+    let refusal: string | undefined;
+    if (cluster !== this.opts.clusterId) {
+      refusal = `member ${this.opts.memberId} belongs to cluster ${this.opts.clusterId}; refusing "${from}" of cluster ${cluster || '(none)'}`;
+    } else if (!from || from === this.opts.memberId || !this.opts.addressOf(from)) {
+      refusal = `member ${this.opts.memberId}: "${from}" is not a member of cluster ${this.opts.clusterId}`;
+    }
+    if (refusal) this.opts.log.warn({ peer: from, peerCluster: cluster }, refusal);
+    return refusal;
+  }
+
+  private async receiveSnapshot(call: grpc.ServerReadableStream<SnapshotChunk__Output, unknown>): Promise<boolean> {
+    const iterator = call[Symbol.asyncIterator]() as AsyncIterator<SnapshotChunk__Output>;
+    const first = await iterator.next();
+    if (first.done) throw new Error('empty snapshot stream');
+    const header = snapshotHeader(first.value);
+    let finished = false;
+    async function* chunks(): AsyncGenerator<Uint8Array> {
+      for (;;) {
+        const next = await iterator.next();
+        if (next.done) break;
+        if (next.value.data.length > 0) yield next.value.data;
+        if (next.value.done) {
+          finished = true;
+          break;
+        }
+      }
+      if (!finished) throw new Error('snapshot stream ended before its last chunk');
+    }
+    return this.opts.installSnapshot({ message: fromWire(header.message), appliedIndex: header.appliedIndex, members: header.members, chunks: chunks() });
+  }
+
+  /** Streams a snapshot to a peer on its own call; resolves whether the peer installed it. */
+  async sendSnapshot(msg: SnapshotMsg, reader: SnapshotReader, members: Buffer): Promise<boolean> {
+    const peer = this.closed ? undefined : this.peer(msg.to);
+    if (!peer) return false;
+    return streamSnapshot((cb) => peer.client.InstallSnapshot(this.peerMetadata(), cb), msg, reader, members);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const p of this.outbound.values()) {
+      p.stream?.end();
+      p.client.close();
+    }
+    for (const s of this.inbound.values()) s.end();
+    this.outbound.clear();
+    this.inbound.clear();
+  }
+}

@@ -1,0 +1,503 @@
+import { EventEmitter } from 'node:events';
+import {
+  type ConfChange,
+  decodeConfChange,
+  type Entry,
+  type Message,
+  NotLeaderError,
+  type RawNode,
+  type Ready,
+  type ReadState,
+  type SnapshotMsg,
+} from '@bellwether/raft';
+import { type Command, encodeCommand, type SnapshotReader, type Store, type WriteResult } from '@bellwether/store';
+import { type LeaderHint, notLeader, resourceExhausted, unavailable } from './errors';
+import { decodeMembers, encodeMembers, encodeSnapshotMeta, type MemberInfo } from './membership';
+import type { IncomingSnapshot } from './peer-transport';
+
+/** Sends Raft messages to peers; delivery is best effort (Raft retries). */
+export interface PeerTransport {
+  send(messages: Message[]): void;
+  /** Streams a pinned state snapshot to `msg.to`; resolves whether the peer installed it. */
+  sendSnapshot(msg: SnapshotMsg, reader: SnapshotReader, members: Buffer): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export interface ReplicaOptions {
+  memberId: string;
+  tickMs: number;
+  maxPendingProposals: number;
+  /** How long a linearizable read waits for the leader to confirm its read index. */
+  readIndexTimeoutMs: number;
+  /** Keep at least this many applied entries in the log for lagging followers. */
+  logRetentionEntries: number;
+  /** Compact once this many entries past the retention have been applied. */
+  compactEveryEntries: number;
+}
+
+interface Waiter<T> {
+  resolve(v: T): void;
+  reject(e: Error): void;
+}
+
+interface PendingProposal extends Waiter<WriteResult> {
+  data: Buffer;
+}
+
+interface InFlightWrite extends Waiter<WriteResult> {
+  term: number;
+}
+
+export type Role = 'follower' | 'candidate' | 'preCandidate' | 'leader';
+
+export interface LeaderChange {
+  leaderId: string | null;
+  term: number;
+}
+
+/**
+ * Drives the pure Raft core with real time and real I/O. Every input (ticks,
+ * peer messages, proposals, read requests) is queued and fed to Raft at the top
+ * of one loop iteration; then one Ready is persisted (one fsync), its messages
+ * sent, its committed entries applied (one LevelDB batch) and advanced. Work
+ * that arrives while an fsync is in flight lands in the next iteration's
+ * batch: that is the group commit.
+ */
+export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applied: [number]; fatal: [Error] }> {
+  private readonly raft: RawNode;
+  private readonly store: Store;
+  private transport: PeerTransport | undefined;
+  private readonly opts: ReplicaOptions;
+
+  private ticksDue = 0;
+  private inbox: Message[] = [];
+  private readonly unreachable = new Set<string>();
+  private proposals: PendingProposal[] = [];
+  private readRequests: Waiter<number>[] = [];
+  private readonly inFlight = new Map<number, InFlightWrite>();
+  private readonly readsByCtx = new Map<string, { waiters: Waiter<number>[]; timer: NodeJS.Timeout }>();
+  private appliedWaiters: { index: number; resolve(): void }[] = [];
+  /** Work that must run between two Readies (e.g. swapping in a snapshot). */
+  private tasks: (() => Promise<void>)[] = [];
+  private readonly snapshotsInFlight = new Set<string>();
+  private readonly snapshotReports: { to: string; ok: boolean }[] = [];
+  private readCounter = 0;
+
+  private wake: (() => void) | undefined;
+  private stopped = false;
+  private loopDone: Promise<void> | undefined;
+  private ticker: NodeJS.Timeout | undefined;
+
+  private role: Role = 'follower';
+  private leader: string | null = null;
+  private term = 0;
+  private lastLeaderContactMs = 0;
+  private members: Map<string, MemberInfo>;
+  private fatal: Error | undefined;
+
+  constructor(raft: RawNode, store: Store, members: MemberInfo[], opts: ReplicaOptions) {
+    super();
+    this.raft = raft;
+    this.store = store;
+    this.opts = opts;
+    this.members = new Map(members.map((m) => [m.id, m]));
+  }
+
+  setTransport(transport: PeerTransport): void {
+    this.transport = transport;
+  }
+
+  start(): void {
+    this.ticker = setInterval(() => {
+      this.ticksDue++;
+      this.kick();
+    }, this.opts.tickMs);
+    this.loopDone = this.loop().catch((err: Error) => {
+      // A failed fsync or apply leaves the node unable to keep its promises;
+      // stop taking work rather than acknowledge anything further.
+      this.fatal = err;
+      this.failAll(unavailable(`member ${this.opts.memberId} stopped after a storage failure: ${err.message}`));
+      this.emit('fatal', err);
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.ticker) clearInterval(this.ticker);
+    this.kick();
+    await this.loopDone;
+    await this.transport?.close();
+    this.failAll(unavailable(`member ${this.opts.memberId} is shutting down`));
+  }
+
+  // ---- inputs ----
+
+  /** A message from a peer. */
+  step(msg: Message): void {
+    if (this.stopped) return;
+    this.inbox.push(msg);
+    this.kick();
+  }
+
+  /** Proposes one write; resolves with its result once committed and applied here. */
+  propose(command: Command): Promise<WriteResult> {
+    if (this.fatal) return Promise.reject(unavailable(`member ${this.opts.memberId} has stopped: ${this.fatal.message}`));
+    if (this.role !== 'leader') return Promise.reject(notLeader(this.opts.memberId, this.leaderHint()));
+    if (this.proposals.length + this.inFlight.size >= this.opts.maxPendingProposals) {
+      return Promise.reject(resourceExhausted(`member ${this.opts.memberId}: ${this.opts.maxPendingProposals} writes already pending; back off and retry`));
+    }
+    return new Promise((resolve, reject) => {
+      this.proposals.push({ data: encodeCommand(command), resolve, reject });
+      this.kick();
+    });
+  }
+
+  /** Resolves with an index such that state applied up to it reflects every write acknowledged before this call. */
+  readIndex(): Promise<number> {
+    if (this.fatal) return Promise.reject(unavailable(`member ${this.opts.memberId} has stopped`));
+    return new Promise((resolve, reject) => {
+      this.readRequests.push({ resolve, reject });
+      this.kick();
+    });
+  }
+
+  /** Resolves true once `index` is applied, false if `timeoutMs` passes first. */
+  waitApplied(index: number, timeoutMs: number): Promise<boolean> {
+    if (this.store.appliedIndex >= index) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const w = {
+        index,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve(true);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.appliedWaiters = this.appliedWaiters.filter((x) => x !== w);
+        resolve(false);
+      }, timeoutMs);
+      this.appliedWaiters.push(w);
+    });
+  }
+
+  /** A peer could not be reached: Raft falls back to probing it. */
+  reportUnreachable(id: string): void {
+    this.unreachable.add(id);
+    this.kick();
+  }
+
+  transferLeadership(to: string): void {
+    this.raft.transferLeadership(to);
+    this.kick();
+  }
+
+  // ---- views ----
+
+  get memberId(): string {
+    return this.opts.memberId;
+  }
+
+  get isLeader(): boolean {
+    return this.role === 'leader';
+  }
+
+  get currentRole(): Role {
+    return this.role;
+  }
+
+  get currentTerm(): number {
+    return this.term;
+  }
+
+  get leaderId(): string | null {
+    return this.leader;
+  }
+
+  get appliedIndex(): number {
+    return this.store.appliedIndex;
+  }
+
+  leaderHint(): LeaderHint | undefined {
+    if (!this.leader) return undefined;
+    const m = this.members.get(this.leader);
+    return m ? { id: m.id, address: m.address } : undefined;
+  }
+
+  /** Milliseconds since this member last heard from a leader; 0 on the leader. */
+  leaderContactAgeMs(now = Date.now()): number {
+    if (this.role === 'leader') return 0;
+    if (!this.lastLeaderContactMs) return Number.POSITIVE_INFINITY;
+    return now - this.lastLeaderContactMs;
+  }
+
+  /** Records where a member is reachable (e.g. this node's own port once bound). */
+  setMemberAddress(id: string, address: string): void {
+    const m = this.members.get(id);
+    if (m) this.members.set(id, { ...m, address });
+  }
+
+  memberList(): MemberInfo[] {
+    return [...this.members.values()];
+  }
+
+  raftStatus(): ReturnType<RawNode['status']> {
+    return this.raft.status();
+  }
+
+  // ---- the loop ----
+
+  private kick(): void {
+    const w = this.wake;
+    if (w) {
+      this.wake = undefined;
+      w();
+    }
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.stopped) {
+      for (let task = this.tasks.shift(); task; task = this.tasks.shift()) await task();
+      this.feedInputs();
+      if (!this.raft.hasReady()) {
+        await new Promise<void>((resolve) => {
+          this.wake = resolve;
+          if (this.hasInputs() || this.stopped) this.kick();
+        });
+        continue;
+      }
+      const rd = this.raft.ready();
+      await this.handleReady(rd);
+      this.raft.advance(rd);
+    }
+  }
+
+  private hasInputs(): boolean {
+    return this.tasks.length > 0 || this.snapshotReports.length > 0 || this.ticksDue > 0 || this.unreachable.size > 0 || this.inbox.length > 0 || this.proposals.length > 0 || this.readRequests.length > 0;
+  }
+
+  private feedInputs(): void {
+    for (; this.ticksDue > 0; this.ticksDue--) this.raft.tick();
+    for (const id of this.unreachable) this.raft.reportUnreachable(id);
+    this.unreachable.clear();
+    for (const { to, ok } of this.snapshotReports.splice(0)) this.raft.reportSnapshot(to, ok);
+    const inbox = this.inbox;
+    this.inbox = [];
+    for (const msg of inbox) {
+      if (msg.from === this.leader && (msg.type === 'append' || msg.type === 'heartbeat' || msg.type === 'snapshot')) {
+        this.lastLeaderContactMs = Date.now();
+      }
+      try {
+        this.raft.step(msg);
+      } catch {
+        // A stale or malformed peer message must not stop the node.
+      }
+    }
+    if (this.proposals.length > 0) this.proposeBatch();
+    if (this.readRequests.length > 0) this.requestReadIndex();
+  }
+
+  private proposeBatch(): void {
+    const batch = this.proposals;
+    this.proposals = [];
+    try {
+      const { firstIndex, term } = this.raft.propose(batch.map((p) => p.data));
+      batch.forEach((p, i) => {
+        this.inFlight.set(firstIndex + i, { term, resolve: p.resolve, reject: p.reject });
+      });
+    } catch (err) {
+      const e = err instanceof NotLeaderError ? notLeader(this.opts.memberId, this.leaderHint()) : unavailable(String(err));
+      for (const p of batch) p.reject(e);
+    }
+  }
+
+  private requestReadIndex(): void {
+    const waiters = this.readRequests;
+    this.readRequests = [];
+    if (this.leader === null) {
+      const e = unavailable(`member ${this.opts.memberId} knows no leader; a linearizable read cannot be served now`);
+      for (const w of waiters) w.reject(e);
+      return;
+    }
+    const ctx = Buffer.from(`${this.opts.memberId}:${++this.readCounter}`);
+    const key = ctx.toString('latin1');
+    const timer = setTimeout(() => {
+      const entry = this.readsByCtx.get(key);
+      if (!entry) return;
+      this.readsByCtx.delete(key);
+      const e = unavailable('the leader did not confirm the read index in time; retry', this.leaderHint());
+      for (const w of entry.waiters) w.reject(e);
+    }, this.opts.readIndexTimeoutMs);
+    this.readsByCtx.set(key, { waiters, timer });
+    this.raft.readIndex(ctx);
+  }
+
+  private async handleReady(rd: Ready): Promise<void> {
+    if (rd.softState) this.onSoftState(rd.softState.role, rd.softState.leaderId, rd.softState.term);
+    if (rd.snapshot) await this.store.resetLog(encodeSnapshotMeta(rd.snapshot), rd.snapshot.index);
+    if (rd.hardState || rd.entries.length > 0) {
+      await this.store.persist({ hardState: rd.hardState, entries: rd.entries }, rd.mustSync);
+    }
+    if (rd.messages.length > 0) this.send(rd.messages);
+    if (rd.committedEntries.length > 0) await this.apply(rd.committedEntries);
+    for (const rs of rd.readStates) this.onReadState(rs);
+    for (const ctx of rd.readStatesFailed) this.onReadFailed(ctx);
+  }
+
+  private send(messages: Message[]): void {
+    const regular: Message[] = [];
+    for (const m of messages) {
+      if (m.type === 'snapshot') this.startSnapshot(m);
+      else regular.push(m);
+    }
+    if (regular.length > 0) this.transport?.send(regular);
+  }
+
+  /** Pins the state now (no apply is in flight) and streams it to the follower in the background. */
+  private startSnapshot(msg: SnapshotMsg): void {
+    const transport = this.transport;
+    if (!transport || this.snapshotsInFlight.has(msg.to)) return;
+    this.snapshotsInFlight.add(msg.to);
+    const reader = this.store.snapshotReader();
+    const report = (ok: boolean) => {
+      this.snapshotsInFlight.delete(msg.to);
+      this.snapshotReports.push({ to: msg.to, ok });
+      this.kick();
+    };
+    transport.sendSnapshot(msg, reader, encodeMembers(this.members.values())).then(report, () => report(false));
+  }
+
+  /**
+   * Installs a leader's snapshot: the data goes into the store's spare
+   * generation while this node keeps serving, then one loop task swaps it in
+   * and steps the snapshot message so Raft restores its log from it.
+   */
+  async installSnapshot(incoming: IncomingSnapshot): Promise<boolean> {
+    if (incoming.message.type !== 'snapshot') throw new TypeError('installSnapshot: not a snapshot message');
+    const installer = await this.store.beginSnapshotInstall();
+    try {
+      for await (const chunk of incoming.chunks) await installer.write(chunk);
+    } catch (err) {
+      await installer.abort();
+      throw err;
+    }
+    return new Promise<boolean>((resolve, reject) => {
+      this.tasks.push(async () => {
+        try {
+          const installed = await installer.finish(incoming.appliedIndex, { members: incoming.members });
+          if (installed) {
+            this.members = new Map(decodeMembers(incoming.members).map((m) => [m.id, m]));
+            this.resolveAppliedWaiters(this.store.appliedIndex);
+          }
+          this.inbox.push(incoming.message);
+          resolve(true);
+        } catch (err) {
+          reject(err);
+        }
+      });
+      this.kick();
+    });
+  }
+
+  /** Keeps the in-memory and stored log bounded: applied entries beyond the retention are dropped. */
+  private async maybeCompact(appliedIndex: number): Promise<void> {
+    const { firstIndex } = this.raft.status();
+    const upTo = appliedIndex - this.opts.logRetentionEntries;
+    if (upTo - firstIndex < this.opts.compactEveryEntries) return;
+    const meta = this.raft.compact(upTo);
+    await this.store.compactLog(upTo, encodeSnapshotMeta(meta));
+  }
+
+  private onSoftState(role: Role, leaderId: string | null, term: number): void {
+    const changed = leaderId !== this.leader || term !== this.term;
+    this.role = role;
+    if (leaderId !== this.leader) this.lastLeaderContactMs = leaderId ? Date.now() : 0;
+    this.leader = leaderId;
+    this.term = term;
+    if (role !== 'leader') {
+      // Queued, not yet proposed: refuse now so the client follows the new leader.
+      const e = notLeader(this.opts.memberId, this.leaderHint());
+      for (const p of this.proposals.splice(0)) p.reject(e);
+    }
+    if (changed) this.emit('leaderChange', { leaderId, term });
+  }
+
+  private onReadState(rs: ReadState): void {
+    const key = Buffer.from(rs.ctx).toString('latin1');
+    const entry = this.readsByCtx.get(key);
+    if (!entry) return;
+    this.readsByCtx.delete(key);
+    clearTimeout(entry.timer);
+    for (const w of entry.waiters) w.resolve(rs.index);
+  }
+
+  private onReadFailed(ctx: Uint8Array): void {
+    const key = Buffer.from(ctx).toString('latin1');
+    const entry = this.readsByCtx.get(key);
+    if (!entry) return;
+    this.readsByCtx.delete(key);
+    clearTimeout(entry.timer);
+    const e = unavailable('this member could not confirm a read index (no leader, or leadership was lost); retry', this.leaderHint());
+    for (const w of entry.waiters) w.reject(e);
+  }
+
+  private async apply(entries: Entry[]): Promise<void> {
+    const meta: Record<string, Uint8Array> = {};
+    let membersChanged = false;
+    for (const e of entries) {
+      if (e.type !== 'conf' || e.index <= this.store.appliedIndex) continue;
+      this.applyConfChange(decodeConfChange(e.data));
+      membersChanged = true;
+    }
+    if (membersChanged) meta['members'] = encodeMembers(this.members.values());
+    const { results, appliedIndex } = await this.store.apply(entries, meta);
+    for (const e of entries) {
+      const w = this.inFlight.get(e.index);
+      if (!w) continue;
+      this.inFlight.delete(e.index);
+      const result = results.get(e.index);
+      if (w.term === e.term && result) w.resolve(result);
+      else w.reject(unavailable('leadership changed before the write committed; it was not applied — retry', this.leaderHint()));
+    }
+    this.resolveAppliedWaiters(appliedIndex);
+    this.emit('applied', appliedIndex);
+    await this.maybeCompact(appliedIndex);
+  }
+
+  private resolveAppliedWaiters(appliedIndex: number): void {
+    if (this.appliedWaiters.length === 0) return;
+    const ready = this.appliedWaiters.filter((w) => w.index <= appliedIndex);
+    this.appliedWaiters = this.appliedWaiters.filter((w) => w.index > appliedIndex);
+    for (const w of ready) w.resolve();
+  }
+
+  private applyConfChange(cc: ConfChange): void {
+    const address = cc.context ? Buffer.from(cc.context).toString('utf8') : this.members.get(cc.nodeId)?.address ?? '';
+    switch (cc.kind) {
+      case 'addVoter':
+      case 'promoteLearner':
+        this.members.set(cc.nodeId, { id: cc.nodeId, address, voter: true });
+        break;
+      case 'addLearner':
+        this.members.set(cc.nodeId, { id: cc.nodeId, address, voter: false });
+        break;
+      case 'removeNode':
+        this.members.delete(cc.nodeId);
+        break;
+    }
+  }
+
+  private failAll(e: Error): void {
+    for (const p of this.proposals.splice(0)) p.reject(e);
+    for (const w of this.inFlight.values()) w.reject(e);
+    this.inFlight.clear();
+    for (const r of this.readRequests.splice(0)) r.reject(e);
+    for (const { waiters, timer } of this.readsByCtx.values()) {
+      clearTimeout(timer);
+      for (const w of waiters) w.reject(e);
+    }
+    this.readsByCtx.clear();
+  }
+}
+
+/** Wraps a user command for the log (kept here so services never touch the encoding). */
+export type { Command };

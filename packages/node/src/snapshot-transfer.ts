@@ -1,0 +1,40 @@
+import type { SnapshotChunk, SnapshotChunk__Output } from '@bellwether/proto';
+import type { SnapshotMsg } from '@bellwether/raft';
+import type { SnapshotReader } from '@bellwether/store';
+import type * as grpc from '@grpc/grpc-js';
+import { toWire } from './peer-codec';
+
+/** Sends a pinned state snapshot on an InstallSnapshot client stream; resolves true when the peer accepted it. */
+export async function streamSnapshot(
+  open: (cb: (err: grpc.ServiceError | null, res?: { accepted: boolean }) => void) => grpc.ClientWritableStream<SnapshotChunk>,
+  msg: SnapshotMsg,
+  reader: SnapshotReader,
+  members: Buffer,
+): Promise<boolean> {
+  let settle!: (ok: boolean) => void;
+  const answered = new Promise<boolean>((resolve) => (settle = resolve));
+  const stream = open((err, res) => settle(!err && !!res?.accepted));
+  stream.on('error', () => settle(false));
+  const write = (chunk: SnapshotChunk) =>
+    new Promise<void>((resolve, reject) => {
+      stream.write(chunk, (err?: Error | null) => (err ? reject(err) : resolve()));
+    });
+  try {
+    await write({ message: toWire(msg), appliedIndex: reader.appliedIndex, members });
+    for await (const data of reader.chunks()) await write({ data });
+    await write({ done: true });
+    stream.end();
+  } catch {
+    stream.cancel();
+    return false;
+  }
+  return answered;
+}
+
+/** The first chunk of an incoming snapshot, checked. */
+export function snapshotHeader(chunk: SnapshotChunk__Output): { message: NonNullable<SnapshotChunk__Output['message']>; appliedIndex: number; members: Buffer } {
+  if (chunk.message?.type !== 'snapshot' || !chunk.message.snapshot) {
+    throw new TypeError('InstallSnapshot: the first chunk must carry the snapshot message');
+  }
+  return { message: chunk.message, appliedIndex: chunk.appliedIndex, members: chunk.members };
+}

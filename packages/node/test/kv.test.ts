@@ -1,0 +1,166 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { DeleteResponse__Output, GetResponse__Output, PutResponse__Output, RangeResponse__Output } from '@bellwether/proto';
+import { status, type ServiceError } from '@grpc/grpc-js';
+import { call, type Clients, singleNode } from './helpers';
+
+const b = (s: string) => Buffer.from(s);
+
+function put(c: Clients, req: Record<string, unknown>) {
+  return call<Record<string, unknown>, PutResponse__Output>(c.kv.Put, c.kv, req);
+}
+function get(c: Clients, req: Record<string, unknown>) {
+  return call<Record<string, unknown>, GetResponse__Output>(c.kv.Get, c.kv, req);
+}
+function del(c: Clients, req: Record<string, unknown>) {
+  return call<Record<string, unknown>, DeleteResponse__Output>(c.kv.Delete, c.kv, req);
+}
+function range(c: Clients, req: Record<string, unknown>) {
+  return call<Record<string, unknown>, RangeResponse__Output>(c.kv.Range, c.kv, req);
+}
+
+async function rejectsWith(p: Promise<unknown>, code: status, message: RegExp): Promise<void> {
+  await assert.rejects(p, (err: ServiceError) => {
+    assert.equal(err.code, code, `code ${err.code} (${err.details})`);
+    assert.match(err.details, message);
+    return true;
+  });
+}
+
+test('put, get, delete and range over gRPC, with revisions and versions', async (t) => {
+  const { clients: c, node } = await singleNode(t);
+  const p1 = await put(c, { key: b('a'), value: b('1') });
+  assert.ok(p1.succeeded);
+  assert.ok(p1.header);
+  assert.equal(p1.header.memberId, 'n1');
+  assert.equal(p1.header.leaderId, 'n1');
+  assert.equal(p1.header.clusterId, node.clusterId);
+  assert.ok(p1.header.revision > 0);
+  const p2 = await put(c, { key: b('a'), value: b('2'), prevKv: true });
+  assert.equal(p2.prevKv?.value.toString(), '1');
+  assert.ok(p2.header!.revision > p1.header.revision);
+
+  for (const mode of ['READ_MODE_UNSPECIFIED', 'READ_MODE_LINEARIZABLE', 'READ_MODE_READ_YOUR_WRITES', 'READ_MODE_ANY_FOLLOWER']) {
+    const g = await get(c, { key: b('a'), read: { mode, minIndex: p2.header!.revision } });
+    assert.equal(g.kv?.value.toString(), '2', mode);
+    assert.equal(g.kv?.version, 2);
+    assert.equal(g.kv?.createRevision, p1.header.revision);
+    assert.equal(g.kv?.modRevision, p2.header!.revision);
+    assert.ok(g.header!.appliedIndex >= p2.header!.revision);
+  }
+  const missing = await get(c, { key: b('nope') });
+  assert.equal(missing.kv, null);
+
+  const d = await del(c, { key: b('a'), prevKv: true });
+  assert.equal(d.deleted, 1);
+  assert.equal(d.prevKv?.value.toString(), '2');
+  assert.equal((await get(c, { key: b('a') })).kv, null);
+  const d2 = await del(c, { key: b('a') });
+  assert.equal(d2.deleted, 0);
+});
+
+test('compare-and-swap on put and delete', async (t) => {
+  const { clients: c } = await singleNode(t);
+  const created = await put(c, { key: b('k'), value: b('v1'), expectedModRevision: 0 });
+  assert.ok(created.succeeded);
+  const again = await put(c, { key: b('k'), value: b('v2'), expectedModRevision: 0 });
+  assert.equal(again.succeeded, false);
+  assert.equal(again.prevKv?.value.toString(), 'v1', 'a failed compare reports the current value');
+  const swapped = await put(c, { key: b('k'), value: b('v2'), expectedModRevision: created.header!.revision });
+  assert.ok(swapped.succeeded);
+  const stale = await del(c, { key: b('k'), expectedModRevision: created.header!.revision });
+  assert.equal(stale.succeeded, false);
+  assert.equal(stale.deleted, 0);
+  const gone = await del(c, { key: b('k'), expectedModRevision: swapped.header!.revision });
+  assert.equal(gone.deleted, 1);
+});
+
+test('a retried (client_id, sequence) is answered with the first result', async (t) => {
+  const { clients: c } = await singleNode(t);
+  const first = await put(c, { key: b('x'), value: b('1'), clientId: 'app-1', sequence: 1 });
+  const retry = await put(c, { key: b('x'), value: b('1'), clientId: 'app-1', sequence: 1 });
+  assert.equal(retry.header!.revision, first.header!.revision);
+  const g = await get(c, { key: b('x') });
+  assert.equal(g.kv?.version, 1, 'applied once');
+});
+
+test('range by prefix and by [start, end), paged with continuation', async (t) => {
+  const { clients: c } = await singleNode(t);
+  for (const k of ['user/1', 'user/2', 'user/3', 'user/4', 'user/5', 'users', 'v']) await put(c, { key: b(k), value: b(`val-${k}`) });
+  const keys: string[] = [];
+  let continuation: Buffer = Buffer.alloc(0);
+  let pages = 0;
+  for (;;) {
+    const page = await range(c, { prefix: b('user/'), limit: 2, continuation });
+    pages++;
+    keys.push(...page.kvs.map((kv) => kv.key.toString()));
+    if (!page.more) {
+      assert.equal(page.continuation.length, 0);
+      break;
+    }
+    continuation = page.continuation;
+  }
+  assert.deepEqual(keys, ['user/1', 'user/2', 'user/3', 'user/4', 'user/5']);
+  assert.equal(pages, 3);
+  const between = await range(c, { start: b('user/2'), end: b('user/4') });
+  assert.deepEqual(
+    between.kvs.map((kv) => kv.key.toString()),
+    ['user/2', 'user/3'],
+  );
+  const open = await range(c, { start: b('users'), keysOnly: true });
+  assert.deepEqual(
+    open.kvs.map((kv) => [kv.key.toString(), kv.value.length]),
+    [
+      ['users', 0],
+      ['v', 0],
+    ],
+  );
+  const all = await range(c, {});
+  assert.equal(all.kvs.length, 7);
+});
+
+test('bad input gets INVALID_ARGUMENT naming the field and limit, and harms nothing', async (t) => {
+  const { clients: c } = await singleNode(t, { maxValueBytes: 1024 });
+  await put(c, { key: b('keep'), value: b('safe') });
+  await rejectsWith(put(c, { key: b(''), value: b('v') }), status.INVALID_ARGUMENT, /key: must be 1\.\.4096 bytes, got 0/);
+  await rejectsWith(put(c, { key: Buffer.alloc(4097, 1), value: b('v') }), status.INVALID_ARGUMENT, /key: must be 1\.\.4096 bytes, got 4097/);
+  await rejectsWith(put(c, { key: b('keep'), value: Buffer.alloc(1025) }), status.INVALID_ARGUMENT, /value: must be at most 1024 bytes, got 1025/);
+  await rejectsWith(get(c, { key: b('') }), status.INVALID_ARGUMENT, /key: must be 1\.\.4096 bytes/);
+  await rejectsWith(get(c, { key: b('keep'), read: { mode: 9 } }), status.INVALID_ARGUMENT, /read\.mode: unknown read mode/);
+  await rejectsWith(del(c, { key: b('') }), status.INVALID_ARGUMENT, /key/);
+  await rejectsWith(put(c, { key: b('keep'), value: b('x'), sequence: 3 }), status.INVALID_ARGUMENT, /client_id: required when sequence is set/);
+  await rejectsWith(put(c, { key: b('keep'), value: b('x'), clientId: 'c' }), status.INVALID_ARGUMENT, /sequence: must be >= 1/);
+  await rejectsWith(put(c, { key: b('keep'), value: b('x'), clientId: 'c'.repeat(129), sequence: 1 }), status.INVALID_ARGUMENT, /client_id: must be at most 128 bytes/);
+  await rejectsWith(range(c, { prefix: b('a'), start: b('a') }), status.INVALID_ARGUMENT, /either prefix or start\/end/);
+  await rejectsWith(range(c, { start: b('b'), end: b('a') }), status.INVALID_ARGUMENT, /start must be less than end/);
+  await rejectsWith(range(c, { limit: 10001 }), status.INVALID_ARGUMENT, /limit: must be at most 10000/);
+  await rejectsWith(range(c, { prefix: b('a'), continuation: b('zzz') }), status.INVALID_ARGUMENT, /continuation/);
+  const g = await get(c, { key: b('keep') });
+  assert.equal(g.kv?.value.toString(), 'safe');
+  assert.equal(g.kv?.version, 1);
+});
+
+test('Status, Members and WatchLeader describe the single-member cluster', async (t) => {
+  const { clients: c, node } = await singleNode(t);
+  await put(c, { key: b('a'), value: b('1') });
+  const st = await call<Record<string, never>, { memberId: string; role: string; leaderId: string; leaderAddress: string; commitIndex: number; appliedIndex: number; term: number }>(
+    c.cluster.Status,
+    c.cluster,
+    {},
+  );
+  assert.equal(st.memberId, 'n1');
+  assert.equal(st.role, 'ROLE_LEADER');
+  assert.equal(st.leaderId, 'n1');
+  assert.equal(st.leaderAddress, `127.0.0.1:${node.port}`);
+  assert.ok(st.term >= 1);
+  assert.ok(st.appliedIndex >= 2 && st.commitIndex >= st.appliedIndex);
+  const members = await call<Record<string, never>, { members: { id: string; address: string; voter: boolean }[] }>(c.cluster.Members, c.cluster, {});
+  assert.deepEqual(members.members, [{ id: 'n1', address: `127.0.0.1:${node.port}`, voter: true }]);
+  const stream = c.cluster.WatchLeader({});
+  const first = await new Promise<{ leaderId: string; term: number }>((resolve, reject) => {
+    stream.once('data', resolve);
+    stream.once('error', reject);
+  });
+  assert.equal(first.leaderId, 'n1');
+  stream.cancel();
+});

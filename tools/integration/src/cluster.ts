@@ -1,0 +1,220 @@
+// Real `bellwether serve` processes on 127.0.0.1 for tests: ephemeral ports,
+// temp data dirs, and stopping exactly the processes started (by PID).
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { type ClusterClient, type KVClient, loadPublicApi, type StatusResponse__Output } from '@bellwether/proto';
+import * as grpc from '@grpc/grpc-js';
+
+export const SERVER_BIN = fileURLToPath(new URL('../../../apps/server/dist/bin.js', import.meta.url));
+
+/** Ports free right now on 127.0.0.1 (the OS picks them). */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: n }, async () => {
+      const s = createServer();
+      s.listen(0, '127.0.0.1');
+      await once(s, 'listening');
+      return s;
+    }),
+  );
+  const ports = servers.map((s) => (s.address() as { port: number }).port);
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  return ports;
+}
+
+export class NodeProcess {
+  child: ChildProcess | undefined;
+  readonly logPath: string;
+  private exited: Promise<void> = Promise.resolve();
+
+  constructor(
+    readonly id: string,
+    readonly address: string,
+    readonly dataDir: string,
+    private readonly args: string[],
+    logDir: string,
+  ) {
+    this.logPath = join(logDir, `${id}.log`);
+  }
+
+  get pid(): number | undefined {
+    return this.child?.exitCode === null && this.child.signalCode === null ? this.child.pid : undefined;
+  }
+
+  get running(): boolean {
+    return this.pid !== undefined;
+  }
+
+  start(extraArgs: string[] = []): void {
+    if (this.running) throw new Error(`${this.id} is already running`);
+    const log = createWriteStream(this.logPath, { flags: 'a' });
+    const child = spawn(process.execPath, [SERVER_BIN, 'serve', ...this.args, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout?.pipe(log);
+    child.stderr?.pipe(log);
+    this.child = child;
+    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+  }
+
+  /** Sends a signal to this process only (by its PID). */
+  signal(sig: NodeJS.Signals): void {
+    const pid = this.pid;
+    if (pid !== undefined) process.kill(pid, sig);
+  }
+
+  async kill9(): Promise<void> {
+    this.signal('SIGKILL');
+    await this.exited;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.signal('SIGCONT');
+    this.signal('SIGTERM');
+    const timer = setTimeout(() => this.signal('SIGKILL'), 5000);
+    await this.exited;
+    clearTimeout(timer);
+  }
+
+  async waitExit(): Promise<number | null> {
+    await this.exited;
+    return this.child?.exitCode ?? null;
+  }
+
+  log(): string {
+    try {
+      return readFileSync(this.logPath, 'utf8');
+    } catch {
+      return '';
+    }
+  }
+}
+
+export interface Clients {
+  kv: KVClient;
+  cluster: ClusterClient;
+}
+
+const clientCache = new Map<string, Clients>();
+
+export function clientsFor(address: string): Clients {
+  let c = clientCache.get(address);
+  if (!c) {
+    const api = loadPublicApi();
+    c = {
+      kv: new api.bellwether.kv.v1.KV(address, grpc.credentials.createInsecure()),
+      cluster: new api.bellwether.cluster.v1.Cluster(address, grpc.credentials.createInsecure()),
+    };
+    clientCache.set(address, c);
+  }
+  return c;
+}
+
+export function closeClients(): void {
+  for (const c of clientCache.values()) {
+    c.kv.close();
+    c.cluster.close();
+  }
+  clientCache.clear();
+}
+
+/** Promisified unary call with a deadline; rejects with the grpc ServiceError. */
+export function unary<Res>(client: grpc.Client, method: string, req: object, deadlineMs = 3000): Promise<Res> {
+  const fn = (client as unknown as Record<string, (r: object, md: grpc.Metadata, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r?: Res) => void) => void>)[method]!;
+  return new Promise((resolve, reject) => {
+    fn.call(client, req, new grpc.Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(err) : resolve(res as Res)));
+  });
+}
+
+export async function waitFor<T>(fn: () => Promise<T | undefined> | T | undefined, timeoutMs: number, what: string): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let lastErr: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== false) return v;
+    } catch (err) {
+      lastErr = err;
+    }
+    if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}${lastErr ? ` (last error: ${String(lastErr)})` : ''}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+export interface ClusterOptions {
+  size: number;
+  /** Extra flags for every node. */
+  args?: string[];
+  clusterId?: string;
+}
+
+export class TestCluster {
+  private constructor(
+    readonly nodes: NodeProcess[],
+    readonly root: string,
+  ) {}
+
+  static async start(opts: ClusterOptions): Promise<TestCluster> {
+    const root = mkdtempSync(join(tmpdir(), 'bellwether-cluster-'));
+    const ports = await freePorts(opts.size);
+    const members = ports.map((p, i) => ({ id: `n${i + 1}`, address: `127.0.0.1:${p}` }));
+    const peers = members.map((m) => `${m.id}=${m.address}`).join(',');
+    const nodes = members.map((m) => {
+      const dataDir = join(root, m.id);
+      mkdirSync(dataDir, { recursive: true });
+      const args = ['--id', m.id, '--listen', m.address, '--data-dir', dataDir, '--peers', peers, '--log-level', 'info', ...(opts.args ?? [])];
+      if (opts.clusterId) args.push('--cluster-id', opts.clusterId);
+      return new NodeProcess(m.id, m.address, dataDir, args, root);
+    });
+    for (const n of nodes) n.start();
+    return new TestCluster(nodes, root);
+  }
+
+  node(id: string): NodeProcess {
+    const n = this.nodes.find((x) => x.id === id);
+    if (!n) throw new Error(`no node ${id}`);
+    return n;
+  }
+
+  async status(n: NodeProcess, deadlineMs = 1000): Promise<StatusResponse__Output> {
+    return unary<StatusResponse__Output>(clientsFor(n.address).cluster as unknown as grpc.Client, 'Status', {}, deadlineMs);
+  }
+
+  /** Waits until every running node agrees on one leader (among the running ones). */
+  async waitForLeader(timeoutMs = 10_000): Promise<NodeProcess> {
+    return waitFor(
+      async () => {
+        const running = this.nodes.filter((n) => n.running);
+        const statuses = await Promise.all(running.map((n) => this.status(n).catch(() => undefined)));
+        const leaders = new Set(statuses.map((s) => s?.leaderId));
+        if (leaders.size !== 1) return undefined;
+        const id = [...leaders][0];
+        const leader = running.find((n) => n.id === id);
+        if (!leader) return undefined;
+        const st = statuses[running.indexOf(leader)];
+        return st?.role === 'ROLE_LEADER' ? leader : undefined;
+      },
+      timeoutMs,
+      'the running nodes agree on a leader',
+    );
+  }
+
+  followers(leader: NodeProcess): NodeProcess[] {
+    return this.nodes.filter((n) => n !== leader && n.running);
+  }
+
+  /** Stops every process this cluster started, by PID, and removes its data. */
+  async stop(keepData = false): Promise<void> {
+    await Promise.all(this.nodes.map((n) => n.stop()));
+    closeClients();
+    if (!keepData) rmSync(this.root, { recursive: true, force: true });
+  }
+
+  logs(): string {
+    return this.nodes.map((n) => `--- ${n.id}\n${n.log().split('\n').slice(-30).join('\n')}`).join('\n');
+  }
+}
