@@ -189,7 +189,7 @@ test('a node started with another cluster id is refused by its peers', async (t)
   const { rmSync } = await import('node:fs');
   rmSync(stranger.dataDir, { recursive: true, force: true });
   stranger.start(['--cluster-id', 'another-cluster']);
-  await waitFor(() => (/refusing "n\d" of cluster another-cluster/.test(cluster.logs()) ? true : undefined), 10_000, 'a peer logs the refusal');
+  await waitFor(() => (/refusing \\?"n\d\\?" of cluster another-cluster/.test(cluster.logs()) ? true : undefined), 10_000, 'a peer logs the refusal');
   // The stranger never joins: it learns no leader and takes no part in the cluster.
   const st = await cluster.status(stranger);
   assert.notEqual(st.leaderId, leader.id);
