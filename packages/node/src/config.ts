@@ -12,6 +12,8 @@ export interface NodeConfig {
   dataDir: string;
   /** The initial members (id → address), including this node. Used only when the data dir is new. */
   peers: Map<string, string>;
+  /** Dial these members at these addresses instead of their own (e.g. through a proxy). */
+  peerDial?: Map<string, string>;
   /** Cluster id; derived from the initial members when not given. */
   clusterId?: string;
   heartbeatMs: number;
@@ -60,20 +62,20 @@ export function parseAddress(what: string, addr: string): { host: string; port: 
 }
 
 /** Parses `n1=127.0.0.1:7001,n2=127.0.0.1:7002`. */
-export function parsePeers(spec: string): Map<string, string> {
+export function parsePeers(spec: string, flag = '--peers'): Map<string, string> {
   const peers = new Map<string, string>();
   for (const part of spec.split(',').map((p) => p.trim())) {
     if (!part) continue;
     const eq = part.indexOf('=');
-    if (eq <= 0) throw new ConfigError(`--peers: "${part}" is not id=host:port`);
+    if (eq <= 0) throw new ConfigError(`${flag}: "${part}" is not id=host:port`);
     const id = part.slice(0, eq);
     const addr = part.slice(eq + 1);
-    if (!ID_PATTERN.test(id)) throw new ConfigError(`--peers: "${id}" is not a valid member id (letters, digits, _.-; at most 63)`);
-    parseAddress(`--peers ${id}`, addr);
-    if (peers.has(id)) throw new ConfigError(`--peers: member "${id}" is listed twice`);
+    if (!ID_PATTERN.test(id)) throw new ConfigError(`${flag}: "${id}" is not a valid member id (letters, digits, _.-; at most 63)`);
+    parseAddress(`${flag} ${id}`, addr);
+    if (peers.has(id)) throw new ConfigError(`${flag}: member "${id}" is listed twice`);
     peers.set(id, addr);
   }
-  if (peers.size === 0) throw new ConfigError('--peers: no members given');
+  if (peers.size === 0) throw new ConfigError(`${flag}: no members given`);
   return peers;
 }
 

@@ -116,7 +116,10 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
     const transport = new GrpcPeerTransport({
       memberId: config.id,
       clusterId: identity.clusterId,
-      addressOf: (id) => replica.memberList().find((m) => m.id === id)?.address,
+      addressOf: (id) => {
+        const address = replica.memberList().find((m) => m.id === id)?.address;
+        return address && (config.peerDial?.get(id) ?? address);
+      },
       deliver: (msg) => replica.step(msg),
       unreachable: (id) => replica.reportUnreachable(id),
       installSnapshot: (incoming) => replica.installSnapshot(incoming),
