@@ -4,7 +4,7 @@ import { RaftLog, entrySizeBytes } from './log.js';
 import type { AppendMsg, AppendRespMsg, HeartbeatMsg, HeartbeatRespMsg, Message, MessageDraft, SnapshotMsg } from './messages.js';
 import { Progress } from './progress.js';
 import { committedIndex, hasQuorum, voteResult } from './quorum.js';
-import { type ReadRequest, ReadOnlyQueue } from './readonly.js';
+import { type ReadRequest, ReadOnlyQueue, ctxKey } from './readonly.js';
 import type { Ready } from './ready.js';
 import type {
   ClusterConfig,
@@ -112,6 +112,9 @@ export class RawNode {
   private readonly readOnly: ReadOnlyQueue;
   /** Reads that arrived before this leader committed an entry of its term (§6.4 step 1). */
   private pendingReads: PendingRead[] = [];
+  /** Reads this node forwarded to a leader and still waits for (insertion order = age). */
+  private readonly forwardedReads = new Map<string, Uint8Array>();
+  private readonly maxPendingReads: number;
 
   private msgs: Message[] = [];
   private readStates: ReadState[] = [];
@@ -127,7 +130,8 @@ export class RawNode {
     this.id = config.id;
     this.maxInflightBytes = config.maxInflightBytes ?? config.maxInflightMsgs * config.maxSizePerMsgBytes;
     this.maxCommittedBytes = config.maxCommittedSizePerReadyBytes ?? 64 * 1024 * 1024;
-    this.readOnly = new ReadOnlyQueue(config.maxPendingReads ?? 4096);
+    this.maxPendingReads = config.maxPendingReads ?? 4096;
+    this.readOnly = new ReadOnlyQueue(this.maxPendingReads);
 
     const init = config.initial;
     const bootstrapping =
@@ -281,9 +285,16 @@ export class RawNode {
    */
   readIndex(ctx: Uint8Array): void {
     if (this.role === 'leader') this.handleReadIndex(this.id, ctx);
-    else if (this.leaderId !== null && this.leaderId !== this.id)
+    else if (this.leaderId !== null && this.leaderId !== this.id) {
+      this.forwardedReads.set(ctxKey(ctx), ctx);
+      if (this.forwardedReads.size > this.maxPendingReads) {
+        // Bounded: the oldest forwarded read is given up on (reported failed).
+        const [oldestKey, oldestCtx] = this.forwardedReads.entries().next().value as [string, Uint8Array];
+        this.forwardedReads.delete(oldestKey);
+        this.readStatesFailed.push(oldestCtx);
+      }
       this.send({ type: 'readIndex', to: this.leaderId, context: ctx });
-    else this.readStatesFailed.push(ctx);
+    } else this.readStatesFailed.push(ctx);
   }
 
   /** Asks the leader to hand leadership to `to` (forwarded if this node is a follower). */
@@ -314,11 +325,21 @@ export class RawNode {
   /**
    * Drops entries <= index from memory (index <= applied). The new compaction
    * point is returned; the caller must be able to serve a state-machine
-   * snapshot at exactly that index to followers that fall behind it.
+   * snapshot at exactly that index to followers that fall behind it. Do not
+   * compact between ready() and sending that Ready's messages: a snapshot
+   * message in it names the compaction point of the time it was made.
    */
   compact(index: number): SnapshotMeta {
     if (index > this.log.applied) throw new UsageError(`compact(${index}) is beyond the applied index ${this.log.applied}`);
     const meta = this.log.compact(index);
+    // Snapshot messages not yet handed out would name a compaction point the
+    // caller no longer keeps: point them (and the progress) at the new one.
+    this.msgs = this.msgs.map((m) => {
+      if (m.type !== 'snapshot' || m.snapshot.index === meta.index) return m;
+      const pr = this.progress.get(m.to);
+      if (pr?.state === 'snapshot') pr.pendingSnapshot = meta.index;
+      return { ...m, snapshot: { index: meta.index, term: meta.term, config: cloneConfig(meta.config) } };
+    });
     return { index: meta.index, term: meta.term, config: cloneConfig(meta.config) };
   }
 
@@ -645,7 +666,7 @@ export class RawNode {
         this.hup(true);
         return;
       case 'readIndexResp':
-        this.readStates.push({ index: m.index, ctx: m.context });
+        this.handleReadIndexResp(m.index, m.context);
         return;
       default:
         return;
@@ -676,7 +697,7 @@ export class RawNode {
       }
       case 'readIndexResp':
         // The old leader confirmed its leadership after the request was made: still valid.
-        this.readStates.push({ index: m.index, ctx: m.context });
+        this.handleReadIndexResp(m.index, m.context);
         return;
       default:
         return;
@@ -740,6 +761,14 @@ export class RawNode {
     if (s.index <= this.log.committed) {
       // Stale: we already have (and may have applied) everything it covers. The
       // caller must discard the staged data: no Ready.snapshot follows.
+      this.send({ type: 'appendResp', to: m.from, index: this.log.committed, reject: false, rejectHint: 0, logTerm: 0 });
+      return;
+    }
+    if (this.log.matchTerm(s.index, s.term)) {
+      // Our log already holds the snapshot's last entry, so it holds everything
+      // before it too. Restoring would throw away entries after it that we may
+      // have acknowledged (and that may be committed): just fast-forward commit.
+      this.log.commitTo(s.index);
       this.send({ type: 'appendResp', to: m.from, index: this.log.committed, reject: false, rejectHint: 0, logTerm: 0 });
       return;
     }
@@ -881,7 +910,7 @@ export class RawNode {
     // §6.4 step 1: until an entry of this term commits, our commit index may be
     // behind what earlier leaders committed. Queue (bounded) until the no-op commits.
     if (this.log.term(this.log.committed) !== this.term) {
-      if (this.pendingReads.length >= (this.cfg.maxPendingReads ?? 4096)) {
+      if (this.pendingReads.length >= this.maxPendingReads) {
         if (from === this.id) this.readStatesFailed.push(ctx);
       } else this.pendingReads.push({ from, ctx });
       return;
@@ -893,6 +922,11 @@ export class RawNode {
     }
     if (this.readOnly.add(this.log.committed, ctx, from, this.id)) this.bcastHeartbeat(ctx);
     else if (from === this.id) this.readStatesFailed.push(ctx);
+  }
+
+  /** Surfaces a leader's answer once; duplicates and answers to reads we gave up on are dropped. */
+  private handleReadIndexResp(index: number, ctx: Uint8Array): void {
+    if (this.forwardedReads.delete(ctxKey(ctx))) this.readStates.push({ index, ctx });
   }
 
   private answerRead(from: NodeId, ctx: Uint8Array, index: number): void {
