@@ -1,0 +1,40 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { ConfigError } from '@bellwether/node';
+import { FLAGS, helpText, parseServeArgs } from '../src/flags';
+
+test('flags win over BELLWETHER_* env, which wins over the config file', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'bellwether-flags-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'node.json');
+  writeFileSync(file, JSON.stringify({ id: 'n1', listen: '127.0.0.1:7001', 'data-dir': '/from/file', 'heartbeat-ms': 40, 'election-timeout-ms': 400 }));
+  const parsed = parseServeArgs(['--config', file, '--data-dir', '/from/flag'], { BELLWETHER_HEARTBEAT_MS: '60', BELLWETHER_DATA_DIR: '/from/env' });
+  assert.notEqual(parsed, 'help');
+  if (parsed === 'help') return;
+  assert.equal(parsed.config.dataDir, '/from/flag');
+  assert.equal(parsed.config.heartbeatMs, 60);
+  assert.equal(parsed.config.electionTimeoutMs, 400);
+  assert.deepEqual([...parsed.config.peers], [['n1', '127.0.0.1:7001']], 'a node alone is its own cluster by default');
+});
+
+test('bad flags and config files are ConfigErrors that name the problem', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'bellwether-flags-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const base = ['--id', 'n1', '--listen', '127.0.0.1:7001', '--data-dir', dir];
+  assert.throws(() => parseServeArgs([...base, '--bogus'], {}), /unknown flag --bogus/);
+  assert.throws(() => parseServeArgs([...base, '--tick-ms', '-1'], {}), /--tick-ms: expected a positive integer/);
+  assert.throws(() => parseServeArgs(['--listen', '127.0.0.1:7001', '--data-dir', dir], {}), /--id is required/);
+  assert.throws(() => parseServeArgs([...base, '--peers', 'n1=127.0.0.1:7001,n1=127.0.0.1:7002'], {}), /listed twice/);
+  const bad = join(dir, 'bad.json');
+  writeFileSync(bad, JSON.stringify({ 'no-such': 1 }));
+  assert.throws(() => parseServeArgs([...base, '--config', bad], {}), (e: Error) => e instanceof ConfigError && /unknown setting "no-such"/.test(e.message));
+  assert.equal(parseServeArgs(['--help'], {}), 'help');
+});
+
+test('--help lists every flag', () => {
+  const text = helpText();
+  for (const f of FLAGS) assert.ok(text.includes(`--${f.name}`), f.name);
+});
