@@ -247,8 +247,8 @@ export class Simulation {
   leader(): SimNode | undefined {
     let best: SimNode | undefined;
     for (const n of this.nodes.values()) {
-      const st = n.raft?.status();
-      if (st?.role === 'leader' && (best === undefined || st.term > best.raft!.status().term)) best = n;
+      const st = n.raft?.softState();
+      if (st?.role === 'leader' && (best === undefined || st.term > best.raft!.softState().term)) best = n;
     }
     return best;
   }
@@ -311,21 +311,22 @@ export class Simulation {
 
   private recordCommits(n: SimNode): void {
     const log = n.raft!.log;
+    const term = n.raft!.softState().term;
     const prevMax = this.committed.maxCommitted;
     for (let i = Math.max(n.seenCommit, log.snapshot.index) + 1; i <= log.committed; i++) {
-      this.committed.onCommitted(n.id, log.entry(i)!, 'committed');
+      this.committed.onCommitted(n.id, log.entry(i)!, 'committed', term);
     }
     n.seenCommit = Math.max(n.seenCommit, log.committed);
     if (this.committed.maxCommitted > prevMax) {
       for (const m of this.nodes.values()) {
-        const st = m.raft?.status();
+        const st = m.raft?.softState();
         if (st?.role === 'leader') this.completeness.check(m.id, st.term, m.raft!.log, prevMax + 1);
       }
     }
   }
 
   private apply(n: SimNode, e: Entry): void {
-    this.committed.onCommitted(n.id, e, 'applied');
+    this.committed.onCommitted(n.id, e, 'applied', n.raft!.softState().term);
     const d = n.disk;
     if (e.index !== d.applied + 1) throw new Error(`harness: ${n.id} applies ${e.index} after ${d.applied}`);
     d.applied = e.index;
@@ -385,12 +386,15 @@ export class Simulation {
     if (up.length === 0) return;
     const rng = this.rng;
     if (rng.chance(0.35)) {
-      const n = rng.pick(up);
+      // Mostly to the leader (as clients that track it would); sometimes anywhere.
+      const n = rng.chance(0.8) ? (this.leader() ?? rng.pick(up)) : rng.pick(up);
       const count = rng.int(1, 3);
       const pids = Array.from({ length: count }, () => this.nextPid++);
       try {
         const res = n.raft!.propose(pids.map((p) => encodeProposal(p, rng.int(0, 40))));
-        pids.forEach((pid, i) => n.proposals.set(res.firstIndex + i, { pid, term: res.term }));
+        pids.forEach((pid, i) => {
+          n.proposals.set(res.firstIndex + i, { pid, term: res.term });
+        });
       } catch (e) {
         if (!(e instanceof NotLeaderError)) throw e;
       }
@@ -524,11 +528,18 @@ export class Simulation {
   /** Runs the chaos phase, heals, and checks that the cluster recovers. */
   run(): SimResult {
     const chaosTicks = this.opts.chaosTicks ?? 300;
-    const livenessMax = this.opts.livenessTicksMax ?? 60 * this.raftOpts.electionTimeoutTicks;
+    let livenessMax = this.opts.livenessTicksMax ?? 60 * this.raftOpts.electionTimeoutTicks;
     try {
       this.processAll();
       for (let t = 0; t < chaosTicks; t++) this.step(true);
       this.net.heal();
+      if (this.opts.livenessTicksMax === undefined) {
+        // Small message budgets with a window of 1 can leave a long backlog that
+        // drains at about one entry per round trip: allow for it, still bounded.
+        let backlog = 0;
+        for (const n of this.nodes.values()) if (n.raft) backlog = Math.max(backlog, n.raft.log.lastIndex() - this.committed.maxCommitted);
+        livenessMax += backlog * (2 * this.plan.delayTicksMax + this.raftOpts.heartbeatTicks + 2);
+      }
       let probe: { node: string; index: number; term: number; pid: number } | undefined;
       const ackedBefore = this.stats.proposalsAcked;
       let recovered = false;
@@ -544,7 +555,7 @@ export class Simulation {
           }
           probe = undefined;
         }
-        if (leader && (probe === undefined || probe.node !== leader.id || probe.term !== leader.raft!.status().term)) {
+        if (leader && (probe === undefined || probe.node !== leader.id || probe.term !== leader.raft!.softState().term)) {
           const pid = this.nextPid++;
           try {
             const res = leader.raft!.propose([encodeProposal(pid, 0)]);
@@ -560,7 +571,7 @@ export class Simulation {
       if (!recovered)
         throw new Violation(
           'liveness',
-          `no proposal committed within ${livenessMax} ticks after healing (leader: ${this.leader()?.id ?? 'none'})`,
+          `no proposal committed within ${livenessMax} ticks after healing (leader: ${this.leader()?.id ?? 'none'}; ${JSON.stringify(this.leader()?.raft?.status())})`,
         );
       return this.result(true);
     } catch (e) {

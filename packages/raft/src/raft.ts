@@ -955,15 +955,19 @@ export class RawNode {
   // ---------------------------------------------------------------- helpers
 
   private send(m: MessageDraft & { term?: number }): void {
-    const msg = { ...m, from: this.id, term: m.term ?? this.term } as Message;
-    this.msgs.push(msg);
+    // Drafts are fresh literals owned by us: fill them in place (no copy on the hot path).
+    const msg = m as MessageDraft & { from: NodeId; term: number };
+    msg.from = this.id;
+    if (msg.term === undefined) msg.term = this.term;
+    this.msgs.push(msg as Message);
   }
 
   private hardState(): HardState {
     return { term: this.term, vote: this.vote, commit: this.log.committed };
   }
 
-  private softState(): SoftState {
+  /** Role, term and leader as of now (cheap; status() has the full picture). */
+  softState(): SoftState {
     return { leaderId: this.leaderId, role: this.role, term: this.term };
   }
 }

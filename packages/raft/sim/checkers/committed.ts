@@ -4,6 +4,12 @@ import { Violation, fingerprint } from './violation.js';
 export interface CommittedRecord {
   term: number;
   fp: string;
+  /**
+   * An upper bound on the term in which the entry was committed: the smallest
+   * current term of a node seen holding it as committed. (An entry of term 3
+   * may be committed only in term 11, as a prefix of that leader's entries.)
+   */
+  commitTerm: number;
 }
 
 export interface DiskView {
@@ -32,11 +38,11 @@ export class CommittedChecker {
   }
 
   /** A node considers `e` committed (or applies it). */
-  onCommitted(node: string, e: Entry, what: 'committed' | 'applied'): void {
+  onCommitted(node: string, e: Entry, what: 'committed' | 'applied', observerTerm: number): void {
     const fp = fingerprint(e);
     const known = this.records[e.index];
     if (known === undefined) {
-      this.records[e.index] = { term: e.term, fp };
+      this.records[e.index] = { term: e.term, fp, commitTerm: observerTerm };
       if (e.index > this.maxCommitted) this.maxCommitted = e.index;
       if (e.type === 'conf') {
         this.confs.push({ index: e.index, cc: decodeConfChange(e.data) });
@@ -49,6 +55,7 @@ export class CommittedChecker {
         'state-machine-safety',
         `${node} ${what} (index ${e.index}, term ${e.term}, ${fp}) but (term ${known.term}, ${known.fp}) was committed there`,
       );
+    if (observerTerm < known.commitTerm) known.commitTerm = observerTerm;
   }
 
   /** A snapshot at (index, term) was installed: its last entry must be the committed one. */

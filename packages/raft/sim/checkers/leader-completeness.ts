@@ -4,7 +4,9 @@ import { Violation, fingerprint } from './violation.js';
 
 /**
  * Leader Completeness (Raft §5.4): if an entry is committed in a term, it is
- * present in the logs of the leaders of all higher terms. Checked when a node
+ * present in the logs of the leaders of all higher terms. "Committed in" is
+ * bounded from above by the terms of the nodes that reported it committed
+ * (see CommittedRecord.commitTerm), so the check never fires falsely. Checked when a node
  * becomes leader (against everything committed so far) and whenever a new
  * commit is recorded (against the current leaders of higher terms).
  */
@@ -15,7 +17,7 @@ export class LeaderCompletenessChecker {
   check(leader: string, leaderTerm: number, log: RaftLog, from = 1, to = this.committed.maxCommitted): void {
     for (let i = Math.max(from, log.snapshot.index); i <= to; i++) {
       const rec = this.committed.record(i);
-      if (rec === undefined || rec.term >= leaderTerm) continue;
+      if (rec === undefined || rec.commitTerm >= leaderTerm) continue;
       if (i === log.snapshot.index) {
         if (log.snapshot.term !== rec.term)
           throw new Violation('leader-completeness', `leader ${leader} (term ${leaderTerm}) has snapshot term ${log.snapshot.term} at committed index ${i}, expected ${rec.term}`);
