@@ -1,8 +1,21 @@
-import type { KVHandlers, KeyValue, ResponseHeader } from '@bellwether/proto';
-import { type KeyValueRecord, prefixEnd, type WriteResult } from '@bellwether/store';
+import type {
+  DeleteRequest__Output,
+  DeleteResponse,
+  GetRequest__Output,
+  GetResponse,
+  KeyValue,
+  KVHandlers,
+  PutRequest__Output,
+  PutResponse,
+  RangeRequest__Output,
+  RangeResponse,
+  ResponseHeader,
+} from '@bellwether/proto';
 import type { Store } from '@bellwether/store';
+import { type KeyValueRecord, prefixEnd, type WriteResult } from '@bellwether/store';
 import { type sendUnaryData, type ServerUnaryCall, status } from '@grpc/grpc-js';
 import { RpcError, toServiceError } from './errors';
+import { kvStreamHandler } from './kv-stream';
 import { awaitReadable, type ReadPolicy, remainingMs } from './reads';
 import type { Replica } from './replica';
 import { checkKey, checkRevision, checkSession, checkValue, type Limits, parseRange, parseRead } from './validate';
@@ -32,16 +45,6 @@ function toKeyValue(kv: KeyValueRecord | undefined): KeyValue | null {
   return { key: kv.key, value: kv.value, createRevision: kv.createRevision, modRevision: kv.modRevision, version: kv.version };
 }
 
-/** Adapts an async handler to grpc-js's callback style, mapping thrown errors to statuses. */
-function unary<Req, Res>(fn: (call: ServerUnaryCall<Req, Res>) => Promise<Res>) {
-  return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
-    fn(call).then(
-      (res) => callback(null, res),
-      (err: unknown) => callback(toServiceError(err)),
-    );
-  };
-}
-
 function checkRefused(result: WriteResult, clientId: string, sequence: number): void {
   if (result.refused === 'sequence-too-old') {
     throw new RpcError(
@@ -51,11 +54,21 @@ function checkRefused(result: WriteResult, clientId: string, sequence: number): 
   }
 }
 
-export function kvService(ctx: KvContext): KVHandlers {
+/**
+ * The KV operations, independent of how they arrived (unary call or Stream).
+ * `budgetMs` is what is left of the caller's deadline; waits end by it.
+ */
+export interface KvOps {
+  put(r: PutRequest__Output): Promise<PutResponse>;
+  delete(r: DeleteRequest__Output): Promise<DeleteResponse>;
+  get(r: GetRequest__Output, budgetMs: number): Promise<GetResponse>;
+  range(r: RangeRequest__Output, budgetMs: number): Promise<RangeResponse>;
+}
+
+export function kvOps(ctx: KvContext): KvOps {
   const { limits } = ctx;
   return {
-    Put: unary(async (call) => {
-      const r = call.request;
+    async put(r) {
       checkKey('key', r.key, limits);
       checkValue(r.value, limits);
       checkRevision('expected_mod_revision', r.expectedModRevision);
@@ -72,10 +85,9 @@ export function kvService(ctx: KvContext): KVHandlers {
       });
       checkRefused(result, r.clientId, r.sequence);
       return { header: header(ctx, result.revision), succeeded: result.succeeded, prevKv: toKeyValue(result.prevKv) };
-    }),
+    },
 
-    Delete: unary(async (call) => {
-      const r = call.request;
+    async delete(r) {
       checkKey('key', r.key, limits);
       checkRevision('expected_mod_revision', r.expectedModRevision);
       checkSession(r.clientId, r.sequence);
@@ -95,23 +107,21 @@ export function kvService(ctx: KvContext): KVHandlers {
         succeeded: result.succeeded,
         prevKv: toKeyValue(result.prevKv),
       };
-    }),
+    },
 
-    Get: unary(async (call) => {
-      const r = call.request;
+    async get(r, budgetMs) {
       checkKey('key', r.key, limits);
       const read = parseRead(r.read);
-      await awaitReadable(ctx.replica, read, remainingMs(call), ctx.reads);
+      await awaitReadable(ctx.replica, read, budgetMs, ctx.reads);
       const h = header(ctx);
       const kv = await ctx.store.get(r.key);
       return { header: h, kv: toKeyValue(kv) };
-    }),
+    },
 
-    Range: unary(async (call) => {
-      const r = call.request;
+    async range(r, budgetMs) {
       const range = parseRange(r, limits, prefixEnd);
       const read = parseRead(r.read);
-      await awaitReadable(ctx.replica, read, remainingMs(call), ctx.reads);
+      await awaitReadable(ctx.replica, read, budgetMs, ctx.reads);
       const h = header(ctx);
       const { kvs, more } = await ctx.store.range({ start: range.start, end: range.end, limit: range.limit, keysOnly: r.keysOnly });
       const last = kvs[kvs.length - 1];
@@ -122,6 +132,27 @@ export function kvService(ctx: KvContext): KVHandlers {
         // The next page starts just after the last key returned.
         continuation: more && last ? Buffer.concat([last.key, Buffer.from([0])]) : Buffer.alloc(0),
       };
-    }),
+    },
+  };
+}
+
+/** Adapts an async operation to grpc-js's callback style, mapping thrown errors to statuses. */
+function unary<Req, Res>(fn: (req: Req, budgetMs: number) => Promise<Res>) {
+  return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
+    fn(call.request, remainingMs(call)).then(
+      (res) => callback(null, res),
+      (err: unknown) => callback(toServiceError(err)),
+    );
+  };
+}
+
+export function kvService(ctx: KvContext): KVHandlers {
+  const ops = kvOps(ctx);
+  return {
+    Put: unary((r: PutRequest__Output) => ops.put(r)),
+    Delete: unary((r: DeleteRequest__Output) => ops.delete(r)),
+    Get: unary((r: GetRequest__Output, budget) => ops.get(r, budget)),
+    Range: unary((r: RangeRequest__Output, budget) => ops.range(r, budget)),
+    Stream: kvStreamHandler(ops),
   };
 }

@@ -164,3 +164,45 @@ test('Status, Members and WatchLeader describe the single-member cluster', async
   assert.equal(first.leaderId, 'n1');
   stream.cancel();
 });
+
+test('Stream multiplexes calls with the unary semantics and errors', async (t) => {
+  const { clients: c, node } = await singleNode(t);
+  const stream = c.kv.Stream();
+  const results = new Map<number, Record<string, unknown>>();
+  let waiting: (() => void) | undefined;
+  stream.on('data', (msg: { results: Record<string, unknown>[] }) => {
+    for (const r of msg.results) results.set(Number(r['id']), r);
+    waiting?.();
+  });
+  const until = (n: number) =>
+    new Promise<void>((resolve) => {
+      const check = () => (results.size >= n ? resolve() : (waiting = check));
+      check();
+    });
+  const calls = [];
+  for (let i = 1; i <= 50; i++) calls.push({ id: i, put: { key: b(`s${i}`), value: b(`v${i}`) } });
+  stream.write({ calls });
+  await until(50);
+  const revisions = calls.map((call) => (results.get(call.id)!['put'] as PutResponse__Output).header!.revision);
+  assert.equal(new Set(revisions).size, 50, 'each write got its own revision');
+  stream.write({
+    calls: [
+      { id: 51, timeoutMs: 1000, get: { key: b('s7'), read: { mode: 'READ_MODE_LINEARIZABLE' } } },
+      { id: 52, put: { key: b(''), value: b('x') } },
+      { id: 53, range: { prefix: b('s1'), limit: 3 } },
+      { id: 54, delete: { key: b('s2') } },
+      { id: 55 },
+    ],
+  });
+  await until(55);
+  assert.equal((results.get(51)!['get'] as GetResponse__Output).kv?.value.toString(), 'v7');
+  const err = results.get(52)!['error'] as { code: number; message: string };
+  assert.equal(err.code, status.INVALID_ARGUMENT);
+  assert.match(err.message, /key: must be 1\.\.4096 bytes, got 0/);
+  assert.equal((results.get(53)!['range'] as RangeResponse__Output).kvs.length, 3);
+  assert.equal((results.get(54)!['delete'] as DeleteResponse__Output).deleted, 1);
+  assert.equal((results.get(55)!['error'] as { code: number }).code, status.INVALID_ARGUMENT);
+  assert.equal(node.replica.isLeader, true);
+  stream.end();
+  await new Promise<void>((resolve) => stream.on('end', resolve).resume());
+});

@@ -5,7 +5,7 @@ import { loadDefinition, loadPublicApi, PUBLIC_PROTO_FILES, ReadMode } from '../
 test('the public services load with the documented names', () => {
   const api = loadPublicApi();
   const kv = Object.keys(api.bellwether.kv.v1.KV.service).sort();
-  assert.deepEqual(kv, ['Delete', 'Get', 'Put', 'Range']);
+  assert.deepEqual(kv, ['Delete', 'Get', 'Put', 'Range', 'Stream']);
   const cluster = Object.keys(api.bellwether.cluster.v1.Cluster.service).sort();
   assert.deepEqual(cluster, ['Members', 'Status', 'WatchLeader']);
 });

@@ -1,0 +1,98 @@
+import { LEADER_ADDRESS_METADATA, LEADER_ID_METADATA, type StreamCall__Output, type StreamRequest__Output, type StreamResponse, type StreamResult } from '@bellwether/proto';
+import { type ServerDuplexStream, status } from '@grpc/grpc-js';
+import { RpcError } from './errors';
+import type { KvOps } from './kv-service';
+
+/** Calls in flight on one stream before further calls are refused with RESOURCE_EXHAUSTED. */
+export const MAX_CALLS_IN_FLIGHT_PER_STREAM = 8192;
+/** A read's wait budget when the caller set no timeout (the read policy caps it further). */
+const NO_TIMEOUT_BUDGET_MS = 60_000;
+
+function errorResult(id: number, err: unknown): StreamResult {
+  if (err instanceof RpcError) {
+    return {
+      id,
+      error: {
+        code: err.code,
+        message: err.message,
+        leaderId: String(err.metadata.get(LEADER_ID_METADATA)[0] ?? ''),
+        leaderAddress: String(err.metadata.get(LEADER_ADDRESS_METADATA)[0] ?? ''),
+      },
+    };
+  }
+  return { id, error: { code: status.INTERNAL, message: err instanceof Error ? err.message : String(err) } };
+}
+
+function run(ops: KvOps, call: StreamCall__Output): Promise<Omit<StreamResult, 'id'>> {
+  const budget = call.timeoutMs > 0 ? call.timeoutMs : NO_TIMEOUT_BUDGET_MS;
+  switch (call.request) {
+    case 'put':
+      return ops.put(call.put!).then((put) => ({ put }));
+    case 'get':
+      return ops.get(call.get!, budget).then((get) => ({ get }));
+    case 'delete':
+      return ops.delete(call.delete!).then((del) => ({ delete: del }));
+    case 'range':
+      return ops.range(call.range!, budget).then((range) => ({ range }));
+    default:
+      return Promise.reject(new RpcError(status.INVALID_ARGUMENT, 'stream call: one of put, get, delete or range must be set'));
+  }
+}
+
+/**
+ * The KV.Stream handler: runs each call as its unary twin would, and sends
+ * the results that complete within one turn of the event loop as one message.
+ */
+export function kvStreamHandler(ops: KvOps) {
+  return (stream: ServerDuplexStream<StreamRequest__Output, StreamResponse>) => {
+    let inFlight = 0;
+    let pending: StreamResult[] = [];
+    let flushScheduled = false;
+    let open = true;
+    let ending = false;
+    const flush = () => {
+      flushScheduled = false;
+      if (!open) return;
+      if (pending.length > 0) {
+        const results = pending;
+        pending = [];
+        stream.write({ results });
+      }
+      // The client half-closed: close ours once everything is answered.
+      if (ending && inFlight === 0) {
+        open = false;
+        stream.end();
+      }
+    };
+    const deliver = (r: StreamResult) => {
+      inFlight--;
+      pending.push(r);
+      if (!flushScheduled) {
+        flushScheduled = true;
+        setImmediate(flush);
+      }
+    };
+    stream.on('data', (req: StreamRequest__Output) => {
+      for (const call of req.calls) {
+        inFlight++;
+        if (inFlight > MAX_CALLS_IN_FLIGHT_PER_STREAM) {
+          deliver(errorResult(call.id, new RpcError(status.RESOURCE_EXHAUSTED, `more than ${MAX_CALLS_IN_FLIGHT_PER_STREAM} calls in flight on one stream; back off`)));
+          continue;
+        }
+        run(ops, call).then(
+          (res) => deliver({ id: call.id, ...res }),
+          (err: unknown) => deliver(errorResult(call.id, err)),
+        );
+      }
+    });
+    const close = () => {
+      open = false;
+    };
+    stream.on('end', () => {
+      ending = true;
+      flush();
+    });
+    stream.on('cancelled', close);
+    stream.on('error', close);
+  };
+}
