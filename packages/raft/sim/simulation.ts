@@ -84,8 +84,8 @@ interface SimNode {
   bootstrap: boolean;
   retired: boolean;
   downUntil: number;
-  /** Snapshot data received but not yet installed (lost on crash). */
-  staged: { index: number; data: ReadonlySet<number> } | undefined;
+  /** Snapshot data received but not yet installed, by snapshot index (lost on crash). */
+  staged: Map<number, ReadonlySet<number>>;
   /** Proposals made on this node, by log index, waiting to be acknowledged. */
   proposals: Map<number, { pid: number; term: number }>;
   /** Read states waiting for the state machine to catch up. */
@@ -198,7 +198,7 @@ export class Simulation {
       bootstrap,
       retired: false,
       downUntil: 0,
-      staged: undefined,
+      staged: new Map(),
       proposals: new Map(),
       reads: [],
       seenCommit: 0,
@@ -230,7 +230,7 @@ export class Simulation {
 
   private crash(n: SimNode, downTicks: number): void {
     n.raft = undefined;
-    n.staged = undefined;
+    n.staged.clear();
     n.proposals.clear();
     n.reads = [];
     n.downUntil = this.now + downTicks;
@@ -270,14 +270,15 @@ export class Simulation {
       }
       if (rd.snapshot) {
         const s = rd.snapshot;
-        if (n.staged?.index !== s.index) throw new Error(`harness: ${n.id} has no staged data for snapshot ${s.index}`);
+        const staged = n.staged.get(s.index);
+        if (staged === undefined) throw new Error(`harness: ${n.id} has no staged data for snapshot ${s.index}`);
         this.committed.onSnapshotInstalled(n.id, s.index, s.term);
         d.snapshot = s;
-        d.snapData = n.staged.data;
-        d.sm = new Set(n.staged.data);
+        d.snapData = staged;
+        d.sm = new Set(staged);
         d.applied = s.index;
         d.entries = [];
-        n.staged = undefined;
+        for (const k of [...n.staged.keys()]) if (k <= s.index) n.staged.delete(k);
         this.stats.snapshotsInstalled++;
         this.trace(`${n.id} installed snapshot ${s.index}/${s.term}`);
       }
@@ -373,7 +374,7 @@ export class Simulation {
       }
       if (f.msg.type === 'snapshot' && f.snapshotData) {
         // The node layer receives the data into staging, then steps the message.
-        to.staged = { index: f.msg.snapshot.index, data: f.snapshotData };
+        to.staged.set(f.msg.snapshot.index, f.snapshotData);
       }
       this.stats.messagesDelivered++;
       r.step(f.msg);

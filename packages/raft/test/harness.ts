@@ -34,6 +34,8 @@ export class TestCluster {
   queue: Message[] = [];
   /** Return false to drop a message. */
   filter: (m: Message) => boolean = () => true;
+  /** Rewrites a message in flight (e.g. to trim an append's entries); runs after `filter`. */
+  transform: (m: Message) => Message = (m) => m;
   readonly down = new Set<string>();
 
   constructor(
@@ -115,7 +117,7 @@ export class TestCluster {
     let n = 0;
     for (const m of batch) {
       if (this.down.has(m.to) || !this.nodes.has(m.to) || !this.filter(m)) continue;
-      this.nodes.get(m.to)!.step(m);
+      this.nodes.get(m.to)!.step(this.transform(m));
       n++;
     }
     this.process();
@@ -172,6 +174,7 @@ export class TestCluster {
 
   heal(): void {
     this.filter = () => true;
+    this.transform = (m) => m;
   }
 
   appliedData(id: string): string[] {
