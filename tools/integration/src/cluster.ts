@@ -53,7 +53,9 @@ export class NodeProcess {
   start(extraArgs: string[] = []): void {
     if (this.running) throw new Error(`${this.id} is already running`);
     const log = createWriteStream(this.logPath, { flags: 'a' });
-    const child = spawn(process.execPath, [SERVER_BIN, 'serve', ...this.args, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // Extra Node.js flags for the servers, e.g. BELLWETHER_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
+    const nodeFlags = (process.env['BELLWETHER_NODE_FLAGS'] ?? '').split(' ').filter(Boolean);
+    const child = spawn(process.execPath, [...nodeFlags, SERVER_BIN, 'serve', ...this.args, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout?.pipe(log);
     child.stderr?.pipe(log);
     this.child = child;
@@ -150,6 +152,8 @@ export interface ClusterOptions {
   /** Extra flags for every node. */
   args?: string[];
   clusterId?: string;
+  /** Extra flags for one node, given every member's id and address (e.g. `--peer-dial` through proxies). */
+  nodeArgs?: (member: { id: string; address: string }, members: { id: string; address: string }[]) => string[];
 }
 
 export class TestCluster {
@@ -168,6 +172,7 @@ export class TestCluster {
       mkdirSync(dataDir, { recursive: true });
       const args = ['--id', m.id, '--listen', m.address, '--data-dir', dataDir, '--peers', peers, '--log-level', 'info', ...(opts.args ?? [])];
       if (opts.clusterId) args.push('--cluster-id', opts.clusterId);
+      if (opts.nodeArgs) args.push(...opts.nodeArgs(m, members));
       return new NodeProcess(m.id, m.address, dataDir, args, root);
     });
     for (const n of nodes) n.start();
