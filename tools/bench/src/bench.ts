@@ -1,0 +1,135 @@
+// pnpm bench [flags]: one workload against one target, on a local 3-member
+// cluster the command starts (or on --endpoints), printing ops/s, latency
+// percentiles, errors and CPU per process, and writing a JSON result.
+import { type LocalCluster, startLocal } from './clusters';
+import { READ_MODES, type ReadMode, TARGET_KINDS, type TargetKind } from './drivers';
+import { describeResult, type RunResult, WORKLOADS, type Workload } from './engine';
+import { processMemory } from './procstat';
+import { machine, writeResult } from './results';
+import { COMMON_FLAGS, configFrom, type Endpoints, endpointsOf, keySpaceFor, measure, preloadKeys, systemOf } from './runner';
+import { type FlagSpec, fmtNum, flagHelp, parseFlags, UsageError } from './util';
+
+const FLAGS: Record<string, FlagSpec> = {
+  target: { kind: 'string', default: 'bellwether-sdk', help: `what to drive: ${TARGET_KINDS.join(' | ')}` },
+  workload: { kind: 'string', default: 'put', help: `${WORKLOADS.join(' | ')} (mixed: reads and puts; cas: compare-and-swap on the last known revision)` },
+  'read-mode': { kind: 'string', default: 'linearizable', help: `for get/mixed: ${READ_MODES.join(' | ')} (etcd: linearizable, or serializable for the others)` },
+  endpoints: { kind: 'list', help: 'use a running cluster at these client addresses instead of starting one (no server CPU then)' },
+  memory: { kind: 'bool', default: false, help: 'memory mode: --memory-puts puts twice, reporting each server\'s RSS after each' },
+  'memory-puts': { kind: 'int', default: 1_000_000, help: 'puts per memory phase' },
+  ...COMMON_FLAGS,
+};
+
+async function main(argv: string[]): Promise<number> {
+  const f = parseFlags(argv, FLAGS);
+  if (f['help']) {
+    console.log(flagHelp('Usage: pnpm bench [flags]   e.g. pnpm bench --target etcd --workload get --read-mode serializable', FLAGS));
+    return 0;
+  }
+  const target = f['target'] as TargetKind;
+  if (!TARGET_KINDS.includes(target)) throw new UsageError(`--target: expected ${TARGET_KINDS.join(', ')}, got "${target}"`);
+  const workload = f['workload'] as Workload;
+  if (!WORKLOADS.includes(workload)) throw new UsageError(`--workload: expected ${WORKLOADS.join(', ')}, got "${workload}"`);
+  const readMode = f['read-mode'] as ReadMode;
+  if (!READ_MODES.includes(readMode)) throw new UsageError(`--read-mode: expected ${READ_MODES.join(', ')}, got "${readMode}"`);
+  if (target === 'etcd' && readMode !== 'linearizable' && readMode !== 'serializable') {
+    console.error(`note: etcd has no ${readMode} mode; using serializable (member-local) reads`);
+  }
+  const cfg = configFrom(f, target, workload, readMode);
+  const memory = f['memory'] as boolean;
+  const memoryPuts = f['memory-puts'] as number;
+  if (memory) cfg.workload = 'put';
+  const system = systemOf(target);
+  const given = f['endpoints'] as string[] | undefined;
+  if (f['profile'] && system !== 'bellwether') throw new UsageError('--profile works for Bellwether targets only');
+
+  const keys = keySpaceFor(cfg);
+  let cluster: LocalCluster | undefined;
+  const stopCluster = async () => {
+    const c = cluster;
+    cluster = undefined;
+    if (c) await c.stop();
+  };
+  const onSignal = () => {
+    stopCluster().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    let ep: Endpoints;
+    let version = 'external';
+    if (given && given.length > 0) {
+      const leader = given[0]!;
+      ep = { members: given, leader, serverPids: () => [] };
+      console.error(`using the running cluster at ${given.join(', ')} (writes go to ${leader}; no server CPU figures)`);
+    } else {
+      console.error(`starting a local 3-member ${system} cluster...`);
+      cluster = await startLocal(system, { profileDir: f['profile'] as string | undefined });
+      version = cluster.version;
+      ep = await endpointsOf(cluster);
+      console.error(`members ${ep.members.join(', ')}; leader ${ep.leader}`);
+    }
+
+    const results: RunResult[] = [];
+    const memoryPhases: { afterPuts: number; result: RunResult; servers: { id: string; pid: number; rssBytes: number | null; peakRssBytes: number | null }[] }[] = [];
+    const needsPreload = cfg.preload === 'yes' || (cfg.preload === 'auto' && (workload === 'get' || workload === 'mixed') && !memory);
+    if (needsPreload) {
+      const load = await preloadKeys(cfg, ep, keys);
+      console.error(`loaded ${fmtNum(load.ops)} keys in ${load.durationS.toFixed(1)} s (${fmtNum(load.opsPerSec)} puts/s)`);
+    }
+    if (memory) {
+      for (let phase = 1; phase <= 2; phase++) {
+        const r = await measure({ ...cfg, ops: memoryPuts, warmupS: 0 }, ep, keys, `memory phase ${phase}: ${fmtNum(memoryPuts)} puts ${target}`);
+        console.log(describeResult(r));
+        const servers = ep.serverPids().map((s) => {
+          const m = processMemory(s.pid);
+          return { id: s.id, pid: s.pid, rssBytes: m?.rssBytes ?? null, peakRssBytes: m?.peakRssBytes ?? null };
+        });
+        memoryPhases.push({ afterPuts: memoryPuts * phase, result: r, servers });
+        console.log(
+          `  RSS after ${fmtNum(memoryPuts * phase)} puts: ${servers.map((s) => `${s.id} ${s.rssBytes === null ? '?' : (s.rssBytes / 2 ** 20).toFixed(0)} MiB (peak ${s.peakRssBytes === null ? '?' : (s.peakRssBytes / 2 ** 20).toFixed(0)} MiB)`).join(', ')}`,
+        );
+        results.push(r);
+      }
+    } else {
+      const label = `${workload}${workload === 'get' || workload === 'mixed' ? ` ${readMode}` : ''} ${target} c=${cfg.concurrency}`;
+      const r = await measure(cfg, ep, keys, label);
+      console.log(describeResult(r));
+      results.push(r);
+    }
+
+    const path = writeResult(
+      memory ? `memory-${target}` : `bench-${target}-${workload}`,
+      {
+        kind: memory ? 'bellwether-bench/memory' : 'bellwether-bench/run',
+        version: 1,
+        createdAt: new Date().toISOString(),
+        machine: machine(),
+        system,
+        systemVersion: version,
+        members: ep.members,
+        leader: ep.leader,
+        config: { ...cfg, memory, memoryPuts: memory ? memoryPuts : undefined },
+        results,
+        memory: memory ? memoryPhases : undefined,
+      },
+      f['out'] as string | undefined,
+    );
+    console.log(`result: ${path}`);
+    if (f['profile']) console.error(`CPU profiles are written to ${f['profile']} when the nodes stop`);
+    return results.every((r) => r.ops > 0) ? 0 : 1;
+  } finally {
+    await stopCluster();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof UsageError) {
+      console.error(`bench: ${err.message} (see --help)`);
+      process.exit(2);
+    }
+    console.error('bench: failed:', err);
+    process.exit(1);
+  },
+);

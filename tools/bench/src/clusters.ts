@@ -1,0 +1,117 @@
+// Local clusters the bench starts and stops itself: Bellwether (through
+// tools/integration's harness: real `bellwether serve` processes) and etcd.
+import { existsSync, mkdirSync } from 'node:fs';
+import { SERVER_BIN, TestCluster } from '@bellwether/integration/src/cluster';
+import { EtcdCluster } from './etcd';
+import type { ServerPid } from './procstat';
+
+export type System = 'bellwether' | 'etcd';
+
+export interface LocalCluster {
+  readonly system: System;
+  readonly version: string;
+  /** Client addresses of every member, in member order. */
+  addresses(): string[];
+  serverPids(): ServerPid[];
+  leaderAddress(timeoutMs?: number): Promise<string>;
+  stop(): Promise<void>;
+  logs(): string;
+}
+
+export interface StartOptions {
+  size?: number;
+  /** Bellwether only: write a V8 CPU profile per node into this directory (at a clean stop). */
+  profileDir?: string;
+  /** Extra server flags. */
+  args?: string[];
+}
+
+export class BellwetherLocal implements LocalCluster {
+  readonly system = 'bellwether' as const;
+  readonly version = 'workspace';
+  private constructor(readonly cluster: TestCluster) {}
+
+  static async start(opts: StartOptions = {}): Promise<BellwetherLocal> {
+    if (!existsSync(SERVER_BIN)) throw new Error(`${SERVER_BIN} is missing: run \`pnpm build\` (pnpm bench does)`);
+    const saved = process.env['NODE_OPTIONS'];
+    if (opts.profileDir) {
+      mkdirSync(opts.profileDir, { recursive: true });
+      process.env['NODE_OPTIONS'] = `${saved ?? ''} --cpu-prof --cpu-prof-dir=${opts.profileDir}`.trim();
+    }
+    let cluster: TestCluster;
+    try {
+      cluster = await TestCluster.start({ size: opts.size ?? 3, args: ['--log-level', 'warn', ...(opts.args ?? [])] });
+    } finally {
+      if (opts.profileDir) {
+        if (saved === undefined) delete process.env['NODE_OPTIONS'];
+        else process.env['NODE_OPTIONS'] = saved;
+      }
+    }
+    const local = new BellwetherLocal(cluster);
+    try {
+      await cluster.waitForLeader(30_000);
+    } catch (err) {
+      const logs = cluster.logs();
+      await cluster.stop();
+      throw new Error(`${(err as Error).message}\n${logs}`);
+    }
+    return local;
+  }
+
+  addresses(): string[] {
+    return this.cluster.nodes.map((n) => n.address);
+  }
+
+  serverPids(): ServerPid[] {
+    return this.cluster.nodes.flatMap((n) => (n.pid === undefined ? [] : [{ id: n.id, pid: n.pid }]));
+  }
+
+  async leaderAddress(timeoutMs = 10_000): Promise<string> {
+    return (await this.cluster.waitForLeader(timeoutMs)).address;
+  }
+
+  stop(): Promise<void> {
+    return this.cluster.stop();
+  }
+
+  logs(): string {
+    return this.cluster.logs();
+  }
+}
+
+export class EtcdLocal implements LocalCluster {
+  readonly system = 'etcd' as const;
+  private constructor(readonly cluster: EtcdCluster) {}
+
+  get version(): string {
+    return this.cluster.version;
+  }
+
+  static async start(opts: StartOptions = {}): Promise<EtcdLocal> {
+    return new EtcdLocal(await EtcdCluster.start({ size: opts.size ?? 3, extraArgs: opts.args ?? [] }));
+  }
+
+  addresses(): string[] {
+    return this.cluster.members.map((m) => m.address);
+  }
+
+  serverPids(): ServerPid[] {
+    return this.cluster.members.flatMap((m) => (m.pid === undefined ? [] : [{ id: m.id, pid: m.pid }]));
+  }
+
+  async leaderAddress(timeoutMs = 10_000): Promise<string> {
+    return (await this.cluster.waitForLeader(timeoutMs)).address;
+  }
+
+  stop(): Promise<void> {
+    return this.cluster.stop();
+  }
+
+  logs(): string {
+    return this.cluster.logs();
+  }
+}
+
+export function startLocal(system: System, opts: StartOptions = {}): Promise<LocalCluster> {
+  return system === 'etcd' ? EtcdLocal.start(opts) : BellwetherLocal.start(opts);
+}

@@ -1,0 +1,269 @@
+// One interface over the three ways the bench talks to a store:
+// Bellwether through the SDK, Bellwether through raw unary gRPC, and etcd
+// through raw unary gRPC (its v3 KV API). The raw drivers share one code
+// path (grpc-js unary calls on plain channels); only the messages differ.
+import { connect, type BellwetherClient, type ReadMode as SdkReadMode } from '@bellwether/client';
+import { loadPublicApi } from '@bellwether/proto';
+import * as grpc from '@grpc/grpc-js';
+import { loadEtcdApi } from './etcd';
+
+export type ReadMode = 'linearizable' | 'read-your-writes' | 'any-follower' | 'serializable';
+export const READ_MODES: readonly ReadMode[] = ['linearizable', 'read-your-writes', 'any-follower', 'serializable'];
+
+export type TargetKind = 'bellwether-sdk' | 'bellwether-raw' | 'etcd';
+export const TARGET_KINDS: readonly TargetKind[] = ['bellwether-sdk', 'bellwether-raw', 'etcd'];
+
+export interface CasResult {
+  succeeded: boolean;
+  /** The key's mod revision after the call: the new one on success, the current one (0 = absent) on failure. */
+  modRevision: number;
+}
+
+export interface Driver {
+  readonly kind: TargetKind;
+  /** `w` is the worker number; it picks the connection. */
+  put(w: number, key: Buffer, value: Buffer): Promise<void>;
+  get(w: number, key: Buffer): Promise<void>;
+  cas(w: number, key: Buffer, expectedModRevision: number, value: Buffer): Promise<CasResult>;
+  close(): Promise<void>;
+}
+
+export interface DriverOptions {
+  kind: TargetKind;
+  /** Every member's client address (host:port). */
+  members: readonly string[];
+  /** The leader's address: raw writes go there; the SDK gets it first in its endpoint list. */
+  leader: string;
+  /** Client instances (raw: one channel per member each; SDK: one connect() each). */
+  connections: number;
+  readMode: ReadMode;
+  /** Which members raw reads go to, in turn. */
+  readTargets: 'all' | 'leader' | 'followers';
+  deadlineMs: number;
+  /** The workload writes: the single-endpoint SDK then needs the leader first on every client. */
+  writes: boolean;
+}
+
+/** A name for an error: the gRPC status name when there is one. */
+export function errorName(err: unknown): string {
+  const e = err as { codeName?: unknown; code?: unknown; name?: unknown };
+  if (typeof e?.codeName === 'string') return e.codeName;
+  if (typeof e?.code === 'number' && grpc.status[e.code] !== undefined) return grpc.status[e.code] as string;
+  if (typeof e?.name === 'string') return e.name;
+  return 'Error';
+}
+
+type UnaryFn = (req: object, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: unknown) => void) => void;
+
+/** One grpc-js unary call with a deadline. */
+function unary<Res>(client: grpc.Client, method: string, req: object, deadlineMs: number): Promise<Res> {
+  const fn = (client as unknown as Record<string, UnaryFn>)[method]!;
+  return new Promise((resolve, reject) => {
+    fn.call(client, req, { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(err) : resolve(res as Res)));
+  });
+}
+
+/** Separate channels (TCP connections) even to the same address: grpc-js otherwise shares subchannels. */
+const CHANNEL_OPTIONS: grpc.ChannelOptions = { 'grpc.use_local_subchannel_pool': 1 };
+
+/** The plumbing both raw drivers share: channels per member, writes to the leader, reads in turn. */
+class RawChannels {
+  readonly perMember: grpc.Client[][];
+  readonly leaderIndex: number;
+  private readonly readers: number[];
+  private turn = 0;
+
+  constructor(
+    ctor: grpc.ServiceClientConstructor,
+    opts: DriverOptions,
+  ) {
+    this.perMember = opts.members.map((addr) =>
+      Array.from({ length: Math.max(1, opts.connections) }, () => new ctor(addr, grpc.credentials.createInsecure(), CHANNEL_OPTIONS)),
+    );
+    this.leaderIndex = opts.members.indexOf(opts.leader);
+    if (this.leaderIndex < 0) throw new Error(`leader ${opts.leader} is not among the members ${opts.members.join(', ')}`);
+    const all = opts.members.map((_, i) => i);
+    this.readers =
+      opts.readTargets === 'leader' ? [this.leaderIndex] : opts.readTargets === 'followers' && all.length > 1 ? all.filter((i) => i !== this.leaderIndex) : all;
+  }
+
+  writer(w: number): grpc.Client {
+    const conns = this.perMember[this.leaderIndex]!;
+    return conns[w % conns.length]!;
+  }
+
+  reader(w: number): grpc.Client {
+    const m = this.readers[this.turn++ % this.readers.length]!;
+    const conns = this.perMember[m]!;
+    return conns[w % conns.length]!;
+  }
+
+  close(): void {
+    for (const cs of this.perMember) for (const c of cs) c.close();
+  }
+}
+
+interface BwHeader {
+  revision: number;
+  appliedIndex: number;
+}
+
+const BW_MODE: Record<ReadMode, string> = {
+  linearizable: 'READ_MODE_LINEARIZABLE',
+  'read-your-writes': 'READ_MODE_READ_YOUR_WRITES',
+  'any-follower': 'READ_MODE_ANY_FOLLOWER',
+  serializable: 'READ_MODE_ANY_FOLLOWER',
+};
+
+class BellwetherRawDriver implements Driver {
+  readonly kind = 'bellwether-raw' as const;
+  private readonly ch: RawChannels;
+  /** Highest revision this driver has written or read: its read-your-writes floor. */
+  private index = 0;
+  private readonly mode: string;
+
+  constructor(private readonly opts: DriverOptions) {
+    this.ch = new RawChannels(loadPublicApi().bellwether.kv.v1.KV as unknown as grpc.ServiceClientConstructor, opts);
+    this.mode = BW_MODE[opts.readMode];
+  }
+
+  private seen(h: BwHeader | null | undefined): void {
+    if (h && h.revision > this.index) this.index = h.revision;
+  }
+
+  async put(w: number, key: Buffer, value: Buffer): Promise<void> {
+    const res = await unary<{ header: BwHeader | null }>(this.ch.writer(w), 'Put', { key, value }, this.opts.deadlineMs);
+    this.seen(res.header);
+  }
+
+  async get(w: number, key: Buffer): Promise<void> {
+    const read = { mode: this.mode, minIndex: this.mode === 'READ_MODE_READ_YOUR_WRITES' ? this.index : 0 };
+    const res = await unary<{ header: BwHeader | null }>(this.ch.reader(w), 'Get', { key, read }, this.opts.deadlineMs);
+    this.seen(res.header);
+  }
+
+  async cas(w: number, key: Buffer, expectedModRevision: number, value: Buffer): Promise<CasResult> {
+    const res = await unary<{ header: BwHeader | null; succeeded: boolean; prevKv: { modRevision: number } | null }>(
+      this.ch.writer(w),
+      'Put',
+      { key, value, expectedModRevision },
+      this.opts.deadlineMs,
+    );
+    this.seen(res.header);
+    return res.succeeded ? { succeeded: true, modRevision: res.header?.revision ?? 0 } : { succeeded: false, modRevision: res.prevKv?.modRevision ?? 0 };
+  }
+
+  async close(): Promise<void> {
+    this.ch.close();
+  }
+}
+
+class EtcdDriver implements Driver {
+  readonly kind = 'etcd' as const;
+  private readonly ch: RawChannels;
+  private readonly serializable: boolean;
+
+  constructor(private readonly opts: DriverOptions) {
+    this.ch = new RawChannels(loadEtcdApi().KV, opts);
+    // etcd has two read modes: linearizable (ReadIndex) and serializable (member-local).
+    this.serializable = opts.readMode !== 'linearizable';
+  }
+
+  async put(w: number, key: Buffer, value: Buffer): Promise<void> {
+    await unary(this.ch.writer(w), 'Put', { key, value }, this.opts.deadlineMs);
+  }
+
+  async get(w: number, key: Buffer): Promise<void> {
+    await unary(this.ch.reader(w), 'Range', { key, serializable: this.serializable }, this.opts.deadlineMs);
+  }
+
+  async cas(w: number, key: Buffer, expectedModRevision: number, value: Buffer): Promise<CasResult> {
+    const res = await unary<{
+      header: { revision: string } | null;
+      succeeded: boolean;
+      responses: { responseRange?: { kvs: { modRevision: string }[] } | null }[];
+    }>(
+      this.ch.writer(w),
+      'Txn',
+      {
+        compare: [{ result: 'EQUAL', target: 'MOD', key, modRevision: String(expectedModRevision) }],
+        success: [{ requestPut: { key, value } }],
+        failure: [{ requestRange: { key } }],
+      },
+      this.opts.deadlineMs,
+    );
+    if (res.succeeded) return { succeeded: true, modRevision: Number(res.header?.revision ?? 0) };
+    const kv = res.responses[0]?.responseRange?.kvs[0];
+    return { succeeded: false, modRevision: kv ? Number(kv.modRevision) : 0 };
+  }
+
+  async close(): Promise<void> {
+    this.ch.close();
+  }
+}
+
+class SdkDriver implements Driver {
+  readonly kind = 'bellwether-sdk' as const;
+  private readonly mode: SdkReadMode;
+
+  private constructor(
+    private readonly clients: BellwetherClient[],
+    private readonly opts: DriverOptions,
+  ) {
+    this.mode = opts.readMode === 'serializable' ? 'any-follower' : opts.readMode;
+  }
+
+  /**
+   * Each client gets every member as its endpoint list, the leader first.
+   * For follower reads without writes, client i starts its list at member i,
+   * so an SDK that uses only its first endpoint still spreads the reads.
+   */
+  static async create(opts: DriverOptions): Promise<SdkDriver> {
+    const others = opts.members.filter((m) => m !== opts.leader);
+    const ordered = [opts.leader, ...others];
+    const rotate = !opts.writes && opts.readMode !== 'linearizable' && opts.readTargets !== 'leader';
+    const clients: BellwetherClient[] = [];
+    for (let i = 0; i < Math.max(1, opts.connections); i++) {
+      const k = rotate ? i % ordered.length : 0;
+      const endpoints = [...ordered.slice(k), ...ordered.slice(0, k)];
+      clients.push(await connect({ endpoints, deadlineMs: opts.deadlineMs, channelOptions: CHANNEL_OPTIONS }));
+    }
+    return new SdkDriver(clients, opts);
+  }
+
+  private client(w: number): BellwetherClient {
+    return this.clients[w % this.clients.length]!;
+  }
+
+  async put(w: number, key: Buffer, value: Buffer): Promise<void> {
+    await this.client(w).put(key, value);
+  }
+
+  async get(w: number, key: Buffer): Promise<void> {
+    await this.client(w).get(key, { mode: this.mode });
+  }
+
+  async cas(w: number, key: Buffer, expectedModRevision: number, value: Buffer): Promise<CasResult> {
+    const res = await this.client(w).compareAndSwap(key, expectedModRevision, value);
+    return res.succeeded ? { succeeded: true, modRevision: res.revision } : { succeeded: false, modRevision: res.current?.modRevision ?? 0 };
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.clients.map((c) => c.close()));
+  }
+
+  get connections(): number {
+    return this.opts.connections;
+  }
+}
+
+export async function createDriver(opts: DriverOptions): Promise<Driver> {
+  switch (opts.kind) {
+    case 'bellwether-sdk':
+      return SdkDriver.create(opts);
+    case 'bellwether-raw':
+      return new BellwetherRawDriver(opts);
+    case 'etcd':
+      return new EtcdDriver(opts);
+  }
+}
