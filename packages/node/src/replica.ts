@@ -80,6 +80,11 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
   /** Work that must run between two Readies (e.g. swapping in a snapshot). */
   private tasks: (() => Promise<void>)[] = [];
   private readonly snapshotsInFlight = new Set<string>();
+  /** Applies run in order on this chain, overlapping the next Ready's fsync. */
+  private applying: Promise<void> = Promise.resolve();
+  /** Term and vote as last made durable: a Ready that changes them must reach disk before any of its messages leave. */
+  private durableTerm = 0;
+  private durableVote: string | null = null;
   private readonly snapshotReports: { to: string; ok: boolean }[] = [];
   private readCounter = 0;
 
@@ -108,17 +113,26 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
   }
 
   start(): void {
+    const st = this.raft.status();
+    this.durableTerm = st.term;
+    this.durableVote = st.vote;
+    this.compactedTo = st.firstIndex;
     this.ticker = setInterval(() => {
       this.ticksDue++;
       this.kick();
     }, this.opts.tickMs);
-    this.loopDone = this.loop().catch((err: Error) => {
-      // A failed fsync or apply leaves the node unable to keep its promises;
-      // stop taking work rather than acknowledge anything further.
-      this.fatal = err;
-      this.failAll(unavailable(`member ${this.opts.memberId} stopped after a storage failure: ${err.message}`));
-      this.emit('fatal', err);
-    });
+    this.loopDone = this.loop().catch((err: Error) => this.onFatal(err));
+  }
+
+  /** A failed fsync or apply leaves the node unable to keep its promises: it stops taking work rather than acknowledge anything further. */
+  private onFatal(err: Error): void {
+    if (this.fatal) return;
+    this.fatal = err;
+    this.stopped = true;
+    if (this.ticker) clearInterval(this.ticker);
+    this.kick();
+    this.failAll(unavailable(`member ${this.opts.memberId} stopped after a storage failure: ${err.message}`));
+    this.emit('fatal', err);
   }
 
   async stop(): Promise<void> {
@@ -126,6 +140,7 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
     if (this.ticker) clearInterval(this.ticker);
     this.kick();
     await this.loopDone;
+    await this.applying;
     await this.transport?.close();
     this.failAll(unavailable(`member ${this.opts.memberId} is shutting down`));
   }
@@ -333,12 +348,34 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
 
   private async handleReady(rd: Ready): Promise<void> {
     if (rd.softState) this.onSoftState(rd.softState.role, rd.softState.leaderId, rd.softState.term);
-    if (rd.snapshot) await this.store.resetLog(encodeSnapshotMeta(rd.snapshot), rd.snapshot.index);
-    if (rd.hardState || rd.entries.length > 0) {
-      await this.store.persist({ hardState: rd.hardState, entries: rd.entries }, rd.mustSync);
+    if (rd.snapshot) {
+      await this.applying;
+      await this.store.resetLog(encodeSnapshotMeta(rd.snapshot), rd.snapshot.index);
     }
-    if (rd.messages.length > 0) this.send(rd.messages);
-    if (rd.committedEntries.length > 0) await this.apply(rd.committedEntries);
+    const hs = rd.hardState;
+    const termOrVoteChanged = hs !== undefined && (hs.term !== this.durableTerm || hs.vote !== this.durableVote);
+    // A leader's appends and heartbeats may leave while its own copy of the
+    // entries is being written (Raft §10.2.1): they promise nothing about its
+    // disk, and the commit index they carry only covers entries made durable
+    // by earlier Readies. Votes and acknowledgements do promise, so they wait.
+    let late = rd.messages;
+    if (!termOrVoteChanged && this.role === 'leader' && rd.messages.length > 0) {
+      const early = rd.messages.filter((m) => m.type === 'append' || m.type === 'heartbeat');
+      late = rd.messages.filter((m) => m.type !== 'append' && m.type !== 'heartbeat');
+      if (early.length > 0) this.send(early);
+    }
+    if (hs || rd.entries.length > 0) {
+      await this.store.persist({ hardState: hs, entries: rd.entries }, rd.mustSync);
+      if (hs) {
+        this.durableTerm = hs.term;
+        this.durableVote = hs.vote;
+      }
+    }
+    if (late.length > 0) this.send(late);
+    if (rd.committedEntries.length > 0) {
+      const entries = rd.committedEntries;
+      this.applying = this.applying.then(() => this.apply(entries)).catch((err: Error) => this.onFatal(err));
+    }
     for (const rs of rd.readStates) this.onReadState(rs);
     for (const ctx of rd.readStatesFailed) this.onReadFailed(ctx);
   }
@@ -357,13 +394,17 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
     const transport = this.transport;
     if (!transport || this.snapshotsInFlight.has(msg.to)) return;
     this.snapshotsInFlight.add(msg.to);
-    const reader = this.store.snapshotReader();
     const report = (ok: boolean) => {
       this.snapshotsInFlight.delete(msg.to);
       this.snapshotReports.push({ to: msg.to, ok });
       this.kick();
     };
-    transport.sendSnapshot(msg, reader, encodeMembers(this.members.values())).then(report, () => report(false));
+    // Pinned on the apply chain, between two applies, so the state is exactly
+    // the one at the store's applied index.
+    this.applying = this.applying.then(() => {
+      const reader = this.store.snapshotReader();
+      transport.sendSnapshot(msg, reader, encodeMembers(this.members.values())).then(report, () => report(false));
+    });
   }
 
   /**
@@ -383,6 +424,7 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
     return new Promise<boolean>((resolve, reject) => {
       this.tasks.push(async () => {
         try {
+          await this.applying;
           const installed = await installer.finish(incoming.appliedIndex, { members: incoming.members });
           if (installed) {
             this.members = new Map(decodeMembers(incoming.members).map((m) => [m.id, m]));
@@ -398,13 +440,21 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
     });
   }
 
+  private compactedTo = 0;
+
+  private compactionDue(appliedIndex: number): boolean {
+    return appliedIndex - this.opts.logRetentionEntries - this.compactedTo >= this.opts.compactEveryEntries;
+  }
+
   /** Keeps the in-memory and stored log bounded: applied entries beyond the retention are dropped. */
-  private async maybeCompact(appliedIndex: number): Promise<void> {
-    const { firstIndex } = this.raft.status();
+  private async compact(appliedIndex: number): Promise<void> {
     const upTo = appliedIndex - this.opts.logRetentionEntries;
-    if (upTo - firstIndex < this.opts.compactEveryEntries) return;
+    const { firstIndex } = this.raft.status();
+    this.compactedTo = Math.max(this.compactedTo, firstIndex);
+    if (upTo <= firstIndex || !this.compactionDue(appliedIndex)) return;
     const meta = this.raft.compact(upTo);
     await this.store.compactLog(upTo, encodeSnapshotMeta(meta));
+    this.compactedTo = upTo;
   }
 
   private onSoftState(role: Role, leaderId: string | null, term: number): void {
@@ -460,7 +510,11 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
     }
     this.resolveAppliedWaiters(appliedIndex);
     this.emit('applied', appliedIndex);
-    await this.maybeCompact(appliedIndex);
+    if (this.compactionDue(appliedIndex)) {
+      // Raft's log is only touched from the loop, between Readies.
+      this.tasks.push(() => this.compact(appliedIndex));
+      this.kick();
+    }
   }
 
   private resolveAppliedWaiters(appliedIndex: number): void {
