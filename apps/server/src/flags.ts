@@ -22,7 +22,7 @@ export const FLAGS: FlagSpec[] = [
   { name: 'tick-ms', kind: 'int', default: DEFAULTS.tickMs, help: 'Raft clock resolution' },
   { name: 'max-key-bytes', kind: 'int', default: DEFAULTS.maxKeyBytes, help: 'largest key accepted' },
   { name: 'max-value-bytes', kind: 'int', default: DEFAULTS.maxValueBytes, help: 'largest value accepted' },
-  { name: 'max-pending-proposals', kind: 'int', default: DEFAULTS.maxPendingProposals, help: 'writes waiting for commit before RESOURCE_EXHAUSTED' },
+  { name: 'max-pending-proposals', kind: 'int', default: DEFAULTS.maxPendingProposals, help: 'writes waiting for commit, and reads waiting to catch up, before RESOURCE_EXHAUSTED' },
   { name: 'max-read-wait-ms', kind: 'int', default: DEFAULTS.maxReadWaitMs, help: 'longest a read waits for this node to catch up' },
   { name: 'log-retention-entries', kind: 'int', default: DEFAULTS.logRetentionEntries, help: 'applied entries kept for lagging followers before they need a snapshot' },
   { name: 'compact-every-entries', kind: 'int', default: DEFAULTS.compactEveryEntries, help: 'compact the log in steps of this many entries' },

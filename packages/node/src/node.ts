@@ -101,6 +101,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       memberId: config.id,
       tickMs: config.tickMs,
       maxPendingProposals: config.maxPendingProposals,
+      maxPendingReads: config.maxPendingProposals,
       readIndexTimeoutMs: Math.max(1000, config.electionTimeoutMs * 4),
       logRetentionEntries: config.logRetentionEntries,
       compactEveryEntries: config.compactEveryEntries,

@@ -27,6 +27,8 @@ export interface ReplicaOptions {
   memberId: string;
   tickMs: number;
   maxPendingProposals: number;
+  /** Reads waiting for a read index or for the applied index to catch up, before new ones are refused. */
+  maxPendingReads: number;
   /** How long a linearizable read waits for the leader to confirm its read index. */
   readIndexTimeoutMs: number;
   /** Keep at least this many applied entries in the log for lagging followers. */
@@ -170,15 +172,25 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
   /** Resolves with an index such that state applied up to it reflects every write acknowledged before this call. */
   readIndex(): Promise<number> {
     if (this.fatal) return Promise.reject(unavailable(`member ${this.opts.memberId} has stopped`));
+    if (this.pendingReadCount() >= this.opts.maxPendingReads) {
+      return Promise.reject(resourceExhausted(`member ${this.opts.memberId}: ${this.opts.maxPendingReads} reads already waiting; back off and retry`));
+    }
     return new Promise((resolve, reject) => {
       this.readRequests.push({ resolve, reject });
       this.kick();
     });
   }
 
-  /** Resolves true once `index` is applied, false if `timeoutMs` passes first. */
+  private pendingReadCount(): number {
+    let n = this.readRequests.length + this.appliedWaiters.length;
+    for (const { waiters } of this.readsByCtx.values()) n += waiters.length;
+    return n;
+  }
+
+  /** Resolves true once `index` is applied, false if `timeoutMs` passes first (or too many reads already wait). */
   waitApplied(index: number, timeoutMs: number): Promise<boolean> {
     if (this.store.appliedIndex >= index) return Promise.resolve(true);
+    if (this.appliedWaiters.length >= this.opts.maxPendingReads) return Promise.resolve(false);
     return new Promise((resolve) => {
       const w = {
         index,
