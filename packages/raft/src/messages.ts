@@ -141,7 +141,3 @@ export const MESSAGE_TYPES: readonly MessageType[] = [
 
 /** Distributes over the union so `Omit` keeps each variant's own fields. */
 export type MessageDraft = Message extends infer M ? (M extends Message ? Omit<M, 'from' | 'term'> : never) : never;
-
-export function isResponse(type: MessageType): boolean {
-  return type === 'preVoteResp' || type === 'voteResp' || type === 'appendResp' || type === 'heartbeatResp' || type === 'readIndexResp';
-}
