@@ -243,14 +243,20 @@ export class GrpcPeerTransport implements PeerTransport {
       }
       if (!finished) throw new Error('snapshot stream ended before its last chunk');
     }
-    return this.opts.installSnapshot({ message: fromWire(header.message), appliedIndex: header.appliedIndex, members: header.members, chunks: chunks() });
+    this.opts.log.info({ leader: header.message.from, appliedIndex: header.appliedIndex }, 'installing a snapshot');
+    const ok = await this.opts.installSnapshot({ message: fromWire(header.message), appliedIndex: header.appliedIndex, members: header.members, chunks: chunks() });
+    this.opts.log.info({ leader: header.message.from, appliedIndex: header.appliedIndex, ok }, 'snapshot installed');
+    return ok;
   }
 
   /** Streams a snapshot to a peer on its own call; resolves whether the peer installed it. */
   async sendSnapshot(msg: SnapshotMsg, reader: SnapshotReader, members: Buffer): Promise<boolean> {
     const peer = this.closed ? undefined : this.peer(msg.to);
     if (!peer) return false;
-    return streamSnapshot((cb) => peer.client.InstallSnapshot(this.peerMetadata(), cb), msg, reader, members);
+    this.opts.log.info({ peer: msg.to, snapshotIndex: msg.snapshot.index, appliedIndex: reader.appliedIndex }, 'sending a snapshot');
+    const ok = await streamSnapshot((cb) => peer.client.InstallSnapshot(this.peerMetadata(), cb), msg, reader, members);
+    this.opts.log.info({ peer: msg.to, ok }, 'snapshot sent');
+    return ok;
   }
 
   async close(): Promise<void> {

@@ -197,3 +197,38 @@ test('a node started with another cluster id is refused by its peers', async (t)
   assert.ok(res.succeeded);
   closeClients();
 });
+
+test('a follower that missed compacted entries catches up through a snapshot', async (t) => {
+  const cluster = await startCluster(t, 3, ['--log-retention-entries', '20', '--compact-every-entries', '20']);
+  const leader = await cluster.waitForLeader();
+  const follower = cluster.followers(leader)[0]!;
+  await put(leader, 'before', 'down');
+  await follower.stop();
+  let revision = 0;
+  for (let i = 0; i < 150; i++) revision = (await put(leader, `snap/${i % 50}`, `v${i}`)).header!.revision;
+  await unary(kv(leader), 'Delete', { key: Buffer.from('before') });
+  follower.start();
+  const st = await waitFor(
+    async () => {
+      const s = await cluster.status(follower);
+      return s.appliedIndex >= revision ? s : undefined;
+    },
+    20_000,
+    'the restarted follower is caught up',
+  );
+  assert.ok(st.appliedIndex >= revision);
+  assert.match(leader.log() + follower.log(), /snapshot/i, 'the catch-up went through a snapshot');
+  for (const k of [0, 17, 49]) {
+    const g = await get(follower, `snap/${k}`, { mode: 'READ_MODE_ANY_FOLLOWER' });
+    assert.equal(g.kv?.value.toString(), `v${100 + k}`);
+  }
+  const gone = await waitFor(async () => {
+    const g = await get(follower, 'before', { mode: 'READ_MODE_ANY_FOLLOWER' });
+    return g.kv ? undefined : g;
+  }, 5000, 'the delete after the snapshot reaches the follower');
+  assert.equal(gone.kv, null);
+  // It keeps following: a new write arrives by plain replication.
+  const w = await put(leader, 'after', 'snapshot');
+  const g = await get(follower, 'after', { mode: 'READ_MODE_READ_YOUR_WRITES', minIndex: w.header!.revision });
+  assert.equal(g.kv?.value.toString(), 'snapshot');
+});
