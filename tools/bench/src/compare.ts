@@ -1,0 +1,294 @@
+// pnpm bench:compare: a local 3-node Bellwether cluster and a local
+// 3-member etcd cluster, one after the other, the same workloads on both
+// through the same engine, then side-by-side tables with ratios.
+import { type LocalCluster, startLocal, type System } from './clusters';
+import type { ReadMode, TargetKind } from './drivers';
+import type { RunResult, Workload } from './engine';
+import { etcdBinary } from './etcd';
+import { machine, writeResult } from './results';
+import { COMMON_FLAGS, configFrom, endpointsOf, keySpaceFor, measure, preloadKeys } from './runner';
+import { type FlagSpec, flagHelp, fmtMs, fmtNum, median, parseFlags, table, UsageError } from './util';
+
+const { concurrency: _c, ...common } = COMMON_FLAGS;
+const FLAGS: Record<string, FlagSpec> = {
+  runs: { kind: 'int', default: 1, help: 'repeat everything this many times (fresh clusters each time); tables show medians' },
+  concurrency: { kind: 'int', default: 256, help: 'requests in flight for the loaded rows (the latency row always uses 1)' },
+  targets: { kind: 'list', default: ['bellwether-sdk', 'bellwether-raw', 'etcd'], help: 'targets to run' },
+  rows: { kind: 'list', help: 'only these rows (by name, e.g. put-1,put-N,get-any-follower)' },
+  tiny: { kind: 'bool', default: false, help: 'a few seconds in all, for tests: 1 s runs, small keyspace, 16 in flight, three rows' },
+  ...common,
+};
+
+export interface Row {
+  name: string;
+  title: string;
+  workload: Workload;
+  /** 'N' = the --concurrency flag. */
+  concurrency: 1 | 'N';
+  /** Bellwether's read mode, and etcd's counterpart. */
+  readMode: ReadMode;
+  etcdReadMode: ReadMode;
+}
+
+export const ROWS: Row[] = [
+  { name: 'put-1', title: 'put, 1 in flight', workload: 'put', concurrency: 1, readMode: 'linearizable', etcdReadMode: 'linearizable' },
+  { name: 'put-N', title: 'put', workload: 'put', concurrency: 'N', readMode: 'linearizable', etcdReadMode: 'linearizable' },
+  { name: 'get-any-follower', title: 'get any-follower | etcd serializable', workload: 'get', concurrency: 'N', readMode: 'any-follower', etcdReadMode: 'serializable' },
+  { name: 'get-read-your-writes', title: 'get read-your-writes | etcd serializable', workload: 'get', concurrency: 'N', readMode: 'read-your-writes', etcdReadMode: 'serializable' },
+  { name: 'get-linearizable', title: 'get linearizable', workload: 'get', concurrency: 'N', readMode: 'linearizable', etcdReadMode: 'linearizable' },
+  { name: 'mixed', title: 'mixed 90% get (linearizable) / 10% put', workload: 'mixed', concurrency: 'N', readMode: 'linearizable', etcdReadMode: 'linearizable' },
+  { name: 'cas', title: 'compare-and-swap', workload: 'cas', concurrency: 'N', readMode: 'linearizable', etcdReadMode: 'linearizable' },
+];
+const TINY_ROWS = ['put-1', 'put-N', 'get-any-follower'];
+
+const SHORT: Record<TargetKind, string> = { 'bellwether-sdk': 'bw-sdk', 'bellwether-raw': 'bw-raw', etcd: 'etcd' };
+
+interface Cell {
+  row: string;
+  target: TargetKind;
+  runs: RunResult[];
+}
+
+async function main(argv: string[]): Promise<number> {
+  const f = parseFlags(argv, FLAGS);
+  if (f['help']) {
+    console.log(flagHelp('Usage: pnpm bench:compare [flags]   e.g. pnpm bench:compare --runs 3 --duration 10', FLAGS));
+    return 0;
+  }
+  const tiny = f['tiny'] as boolean;
+  if (tiny) {
+    const given = new Set(argv.filter((a) => a.startsWith('--')).map((a) => a.slice(2).split('=')[0]));
+    const set = (k: string, v: number) => {
+      if (!given.has(k)) f[k] = v;
+    };
+    set('duration', 1);
+    set('warmup', 0.3);
+    set('keyspace', 500);
+    set('concurrency', 16);
+  }
+  const targets = f['targets'] as TargetKind[];
+  for (const t of targets) if (!['bellwether-sdk', 'bellwether-raw', 'etcd'].includes(t)) throw new UsageError(`--targets: unknown target "${t}"`);
+  const rowNames = (f['rows'] as string[] | undefined) ?? (tiny ? TINY_ROWS : ROWS.map((r) => r.name));
+  const rows = rowNames.map((n) => {
+    const r = ROWS.find((x) => x.name === n);
+    if (!r) throw new UsageError(`--rows: unknown row "${n}" (rows: ${ROWS.map((x) => x.name).join(', ')})`);
+    return r;
+  });
+  if (targets.includes('etcd') && !etcdBinary()) {
+    throw new Error('etcd is not installed: apt-get install -y etcd-server (or set ETCD_BIN), or leave it out with --targets bellwether-sdk,bellwether-raw');
+  }
+  const runsWanted = Math.max(1, f['runs'] as number);
+  const nConc = f['concurrency'] as number;
+  const base = configFrom(f, 'bellwether-raw', 'put', 'linearizable');
+  const keys = keySpaceFor(base);
+  const cells = new Map<string, Cell>();
+  const versions: Record<string, string> = {};
+
+  let cluster: LocalCluster | undefined;
+  const onSignal = () => {
+    const c = cluster;
+    cluster = undefined;
+    (c ? c.stop() : Promise.resolve()).finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  const systems: System[] = [];
+  if (targets.some((t) => t !== 'etcd')) systems.push('bellwether');
+  if (targets.includes('etcd')) systems.push('etcd');
+
+  for (let run = 1; run <= runsWanted; run++) {
+    // Alternate which system goes first, so slow drift of the machine does not favour one.
+    const order = run % 2 === 1 ? systems : [...systems].reverse();
+    for (const system of order) {
+      console.error(`run ${run}/${runsWanted}: starting a local 3-member ${system} cluster...`);
+      cluster = await startLocal(system, { profileDir: system === 'bellwether' ? (f['profile'] as string | undefined) : undefined });
+      try {
+        versions[system] = cluster.version;
+        const ep = await endpointsOf(cluster);
+        let loaded = false;
+        for (const row of rows) {
+          if (!loaded && (row.workload === 'get' || row.workload === 'mixed') && base.preload !== 'no') {
+            const load = await preloadKeys({ ...base, target: system === 'etcd' ? 'etcd' : 'bellwether-raw' }, ep, keys);
+            console.error(`  loaded ${fmtNum(load.ops)} keys in ${load.durationS.toFixed(1)} s`);
+            loaded = true;
+          }
+          for (const target of targets.filter((t) => (t === 'etcd') === (system === 'etcd'))) {
+            const conc = row.concurrency === 1 ? 1 : nConc;
+            const readMode = target === 'etcd' ? row.etcdReadMode : row.readMode;
+            const cfg = { ...base, target, workload: row.workload, readMode, concurrency: conc };
+            // Leadership may move between rows; follow it.
+            ep.leader = await cluster.leaderAddress();
+            const r = await measure(cfg, ep, keys, `${row.name} ${SHORT[target]} c=${conc}`);
+            console.error(
+              `  ${r.label}: ${fmtNum(r.opsPerSec)} ops/s  p50 ${fmtMs(r.latency.p50Ms)}  p99 ${fmtMs(r.latency.p99Ms)} ms  server ${r.cpu.serverMsPerOp?.toFixed(3) ?? '?'} ms/op  errors ${r.errors}`,
+            );
+            const key = `${row.name}|${target}`;
+            const cell = cells.get(key) ?? { row: row.name, target, runs: [] };
+            cell.runs.push(r);
+            cells.set(key, cell);
+          }
+        }
+      } finally {
+        const c = cluster;
+        cluster = undefined;
+        await c?.stop();
+      }
+    }
+  }
+
+  const summary = summarize(rows, targets, cells);
+  const report = render(rows, targets, summary, runsWanted, nConc);
+  console.log(report);
+  const path = writeResult(
+    'compare',
+    {
+      kind: 'bellwether-bench/compare',
+      version: 1,
+      createdAt: new Date().toISOString(),
+      machine: machine(),
+      versions,
+      config: { ...base, runs: runsWanted, targets, rows: rows.map((r) => r.name), tiny },
+      summary,
+      runs: [...cells.values()],
+      report,
+    },
+    f['out'] as string | undefined,
+  );
+  console.log(`result: ${path}`);
+  const failed = [...cells.values()].filter((c) => c.runs.some((r) => r.ops === 0));
+  if (failed.length) console.error(`no operation succeeded in: ${failed.map((c) => `${c.row} ${c.target}`).join(', ')}`);
+  return failed.length ? 1 : 0;
+}
+
+export interface Summary {
+  row: string;
+  target: TargetKind;
+  runs: number;
+  opsPerSec: number;
+  p50Ms: number;
+  p99Ms: number;
+  p999Ms: number;
+  serverMsPerOp: number | null;
+  clientMsPerOp: number | null;
+  errors: number;
+  casFailed: number;
+}
+
+function summarize(rows: Row[], targets: TargetKind[], cells: Map<string, Cell>): Summary[] {
+  const out: Summary[] = [];
+  for (const row of rows) {
+    for (const target of targets) {
+      const c = cells.get(`${row.name}|${target}`);
+      if (!c) continue;
+      const m = (get: (r: RunResult) => number | null) => {
+        const xs = c.runs.map(get).filter((x): x is number => x !== null && Number.isFinite(x));
+        return xs.length ? median(xs) : null;
+      };
+      out.push({
+        row: row.name,
+        target,
+        runs: c.runs.length,
+        opsPerSec: m((r) => r.opsPerSec) ?? 0,
+        p50Ms: m((r) => r.latency.p50Ms) ?? Number.NaN,
+        p99Ms: m((r) => r.latency.p99Ms) ?? Number.NaN,
+        p999Ms: m((r) => r.latency.p999Ms) ?? Number.NaN,
+        serverMsPerOp: m((r) => r.cpu.serverMsPerOp),
+        clientMsPerOp: m((r) => r.cpu.clientMsPerOp),
+        errors: c.runs.reduce((a, r) => a + r.errors, 0),
+        casFailed: c.runs.reduce((a, r) => a + r.casFailed, 0),
+      });
+    }
+  }
+  return out;
+}
+
+const ratio = (a: number | null | undefined, b: number | null | undefined) =>
+  a === null || a === undefined || b === null || b === undefined || !Number.isFinite(a) || !Number.isFinite(b) || b === 0 ? '-' : `${(a / b).toFixed(2)}x`;
+
+function render(rows: Row[], targets: TargetKind[], summary: Summary[], runs: number, nConc: number): string {
+  const get = (row: string, t: TargetKind) => summary.find((s) => s.row === row && s.target === t);
+  const bw = targets.filter((t) => t !== 'etcd');
+  const hasEtcd = targets.includes('etcd');
+  const title = (r: Row) => `${r.title} (c=${r.concurrency === 1 ? 1 : nConc})`;
+  const out: string[] = [];
+  out.push(`\nThroughput, ops/s (median of ${runs} run${runs > 1 ? 's' : ''}); ratio = Bellwether / etcd`);
+  out.push(
+    table(
+      ['workload', ...targets.map((t) => SHORT[t]), ...(hasEtcd ? bw.map((t) => `${SHORT[t]}/etcd`) : []), 'errors'],
+      rows.map((r) => [
+        title(r),
+        ...targets.map((t) => fmtNum(get(r.name, t)?.opsPerSec ?? Number.NaN)),
+        ...(hasEtcd ? bw.map((t) => ratio(get(r.name, t)?.opsPerSec, get(r.name, 'etcd')?.opsPerSec)) : []),
+        targets.map((t) => String(get(r.name, t)?.errors ?? '-')).join('/'),
+      ]),
+    ),
+  );
+  out.push('\nLatency, ms: p50 / p99 / p99.9');
+  out.push(
+    table(
+      ['workload', ...targets.map((t) => SHORT[t]), ...(hasEtcd ? bw.map((t) => `${SHORT[t]}/etcd p50`) : [])],
+      rows.map((r) => [
+        title(r),
+        ...targets.map((t) => {
+          const s = get(r.name, t);
+          return s ? `${fmtMs(s.p50Ms)} / ${fmtMs(s.p99Ms)} / ${fmtMs(s.p999Ms)}` : '-';
+        }),
+        ...(hasEtcd ? bw.map((t) => ratio(get(r.name, t)?.p50Ms, get(r.name, 'etcd')?.p50Ms)) : []),
+      ]),
+    ),
+  );
+  out.push('\nCPU per operation, ms: all server processes together (client process in brackets)');
+  out.push(
+    table(
+      ['workload', ...targets.map((t) => SHORT[t]), ...(hasEtcd ? bw.map((t) => `${SHORT[t]}/etcd`) : [])],
+      rows.map((r) => [
+        title(r),
+        ...targets.map((t) => {
+          const s = get(r.name, t);
+          return s ? `${s.serverMsPerOp?.toFixed(3) ?? '-'} (${s.clientMsPerOp?.toFixed(3) ?? '-'})` : '-';
+        }),
+        ...(hasEtcd ? bw.map((t) => ratio(get(r.name, t)?.serverMsPerOp, get(r.name, 'etcd')?.serverMsPerOp)) : []),
+      ]),
+    ),
+  );
+  if (hasEtcd && targets.includes('bellwether-sdk')) {
+    const g = (row: string) => get(row, 'bellwether-sdk');
+    const e = (row: string) => get(row, 'etcd');
+    const checks: [string, boolean | undefined][] = [];
+    const check = (what: string, ok: () => boolean | undefined) => {
+      try {
+        checks.push([what, ok()]);
+      } catch {
+        checks.push([what, undefined]);
+      }
+    };
+    check(`put at ${nConc} in flight through the SDK >= 3x etcd`, () => g('put-N') && e('put-N') && g('put-N')!.opsPerSec >= 3 * e('put-N')!.opsPerSec);
+    check('put at 1 in flight: SDK p50 <= etcd p50', () => g('put-1') && e('put-1') && g('put-1')!.p50Ms <= e('put-1')!.p50Ms);
+    check('any-follower gets >= 3x etcd serializable', () => g('get-any-follower') && e('get-any-follower') && g('get-any-follower')!.opsPerSec >= 3 * e('get-any-follower')!.opsPerSec);
+    check('read-your-writes gets >= 3x etcd serializable', () => g('get-read-your-writes') && e('get-read-your-writes') && g('get-read-your-writes')!.opsPerSec >= 3 * e('get-read-your-writes')!.opsPerSec);
+    check('linearizable gets >= etcd linearizable', () => g('get-linearizable') && e('get-linearizable') && g('get-linearizable')!.opsPerSec >= e('get-linearizable')!.opsPerSec);
+    for (const row of ['put-N', 'get-any-follower', 'get-linearizable']) {
+      check(`server CPU per op <= etcd (${row})`, () => {
+        const a = g(row)?.serverMsPerOp;
+        const b = e(row)?.serverMsPerOp;
+        return a !== undefined && a !== null && b !== undefined && b !== null ? a <= b : undefined;
+      });
+    }
+    out.push('\nGoals of issue 6 (SDK vs etcd, on these figures)');
+    for (const [what, ok] of checks) out.push(`  ${ok === undefined ? 'n/a ' : ok ? 'met ' : 'NOT '} ${what}`);
+  }
+  return out.join('\n');
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof UsageError) {
+      console.error(`compare: ${err.message} (see --help)`);
+      process.exit(2);
+    }
+    console.error('compare: failed:', err);
+    process.exit(1);
+  },
+);

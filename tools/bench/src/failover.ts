@@ -1,0 +1,486 @@
+// pnpm bench:failover: writes under load, kill -9 of the leader, N times.
+// For each repetition: the window without an acknowledged write (from the
+// last acknowledgement before the new leader's first one, to that one) and
+// the time from the kill to that first acknowledgement; at the end, every
+// acknowledged write is read back (linearizable) and the ones missing are
+// counted as lost (must be 0).
+import { randomUUID } from 'node:crypto';
+import { connect, type BellwetherClient } from '@bellwether/client';
+import type { NodeProcess, TestCluster } from '@bellwether/integration/src/cluster';
+import { loadPublicApi } from '@bellwether/proto';
+import * as grpc from '@grpc/grpc-js';
+import { BellwetherLocal, EtcdLocal } from './clusters';
+import { errorName } from './drivers';
+import { type EtcdCluster, type EtcdMember, etcdBinary, loadEtcdApi } from './etcd';
+import { KeySpace } from './keys';
+import { machine, writeResult } from './results';
+import { type FlagSpec, flagHelp, fmtMs, fmtNum, median, parseFlags, Rng, sleep, table, UsageError, withTimeout } from './util';
+
+const FLAGS: Record<string, FlagSpec> = {
+  reps: { kind: 'int', default: 20, help: 'kill -9 the leader this many times' },
+  system: { kind: 'string', default: 'bellwether', help: 'bellwether | etcd | both' },
+  client: { kind: 'string', default: 'raw', help: 'Bellwether writers: raw (gRPC, follows the leader hint, retries with the same client id and sequence) | sdk (@bellwether/client with every member as endpoint)' },
+  writers: { kind: 'int', default: 16, help: 'concurrent writers (each with one write in flight)' },
+  'value-bytes': { kind: 'int', default: 256, help: 'value size' },
+  'settle-ms': { kind: 'int', default: 1000, help: 'steady writing before each kill' },
+  'after-ms': { kind: 'int', default: 500, help: 'writing on after the first new acknowledgement, before restarting the killed member' },
+  'rep-timeout-ms': { kind: 'int', default: 15_000, help: 'give up on a repetition without a new acknowledgement after this long' },
+  'attempt-deadline-ms': { kind: 'int', default: 2000, help: 'deadline of one write attempt' },
+  out: { kind: 'string', help: 'JSON result path (default bench-results/failover-<time>.json at the repo root)' },
+  quiet: { kind: 'bool', default: false, help: 'less output' },
+  help: { kind: 'bool', default: false, help: 'print this help' },
+};
+
+/** What the failover loop needs from a cluster, whichever the system. */
+interface Member {
+  id: string;
+  address: string;
+  readonly running: boolean;
+  kill9(): Promise<void>;
+  start(): void;
+}
+
+interface Adapter {
+  system: 'bellwether' | 'etcd';
+  members: Member[];
+  /** The leader all running members agree on. */
+  leader(timeoutMs: number): Promise<Member>;
+  /** True once `m` has applied what the leader had committed when asked. */
+  caughtUp(m: Member): Promise<boolean>;
+  /** One write attempt on `address`; resolves with the address that acknowledged it, rejects with the gRPC error. */
+  attempt(address: string, w: WriteReq, deadlineMs: number): Promise<void>;
+  /** Every key under `prefix` with its value, read linearizably. */
+  readAll(prefix: Buffer): Promise<Map<string, Buffer>>;
+  /** A leader hint carried by an error, if the system has them. */
+  hint(err: unknown): string | undefined;
+  stop(): Promise<void>;
+  close(): void;
+  electionTimeout: string;
+}
+
+interface WriteReq {
+  key: Buffer;
+  value: Buffer;
+  clientId: string;
+  sequence: number;
+}
+
+type UnaryFn = (req: object, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: unknown) => void) => void;
+function unary<Res>(client: grpc.Client, method: string, req: object, deadlineMs: number): Promise<Res> {
+  const fn = (client as unknown as Record<string, UnaryFn>)[method]!;
+  return new Promise((resolve, reject) => {
+    fn.call(client, req, { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(err) : resolve(res as Res)));
+  });
+}
+
+/** Next key after every key with this prefix (etcd's range_end for a prefix). */
+function prefixEnd(prefix: Buffer): Buffer {
+  const end = Buffer.from(prefix);
+  for (let i = end.length - 1; i >= 0; i--) {
+    if (end[i]! < 0xff) {
+      end[i]!++;
+      return end.subarray(0, i + 1);
+    }
+  }
+  return Buffer.from([0]);
+}
+
+class BellwetherAdapter implements Adapter {
+  readonly system = 'bellwether' as const;
+  readonly electionTimeout = 'Bellwether default (--election-timeout-ms 150, randomised up to 300)';
+  private readonly kv = new Map<string, grpc.Client>();
+  constructor(private readonly cluster: TestCluster) {}
+
+  get members(): Member[] {
+    return this.cluster.nodes as unknown as Member[];
+  }
+
+  private client(address: string): grpc.Client {
+    let c = this.kv.get(address);
+    if (!c) {
+      const KV = loadPublicApi().bellwether.kv.v1.KV as unknown as grpc.ServiceClientConstructor;
+      c = new KV(address, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1, 'grpc.initial_reconnect_backoff_ms': 50, 'grpc.max_reconnect_backoff_ms': 200 });
+      this.kv.set(address, c);
+    }
+    return c;
+  }
+
+  async leader(timeoutMs: number): Promise<Member> {
+    return (await this.cluster.waitForLeader(timeoutMs)) as unknown as Member;
+  }
+
+  async caughtUp(m: Member): Promise<boolean> {
+    const leader = (await this.cluster.waitForLeader(5000)) as NodeProcess;
+    const [ls, ms] = await Promise.all([this.cluster.status(leader), this.cluster.status(m as unknown as NodeProcess)]);
+    return ms.appliedIndex >= ls.commitIndex;
+  }
+
+  async attempt(address: string, w: WriteReq, deadlineMs: number): Promise<void> {
+    await unary(this.client(address), 'Put', { key: w.key, value: w.value, clientId: w.clientId, sequence: w.sequence, minUnackedSequence: w.sequence }, deadlineMs);
+  }
+
+  hint(err: unknown): string | undefined {
+    const md = (err as grpc.ServiceError).metadata;
+    const v = md?.get('bellwether-leader-address')[0];
+    return v ? String(v) : undefined;
+  }
+
+  async readAll(prefix: Buffer): Promise<Map<string, Buffer>> {
+    const leader = await this.leader(10_000);
+    const out = new Map<string, Buffer>();
+    let continuation: Buffer = Buffer.alloc(0);
+    for (;;) {
+      const res = await unary<{ kvs: { key: Buffer; value: Buffer }[]; more: boolean; continuation: Buffer }>(
+        this.client(leader.address),
+        'Range',
+        { prefix, limit: 2000, continuation, read: { mode: 'READ_MODE_LINEARIZABLE' } },
+        10_000,
+      );
+      for (const kv of res.kvs) out.set(kv.key.toString('latin1'), kv.value);
+      if (!res.more) return out;
+      continuation = res.continuation;
+    }
+  }
+
+  stop(): Promise<void> {
+    this.close();
+    return this.cluster.stop();
+  }
+
+  close(): void {
+    for (const c of this.kv.values()) c.close();
+    this.kv.clear();
+  }
+}
+
+class EtcdAdapter implements Adapter {
+  readonly system = 'etcd' as const;
+  readonly electionTimeout = 'etcd default (--heartbeat-interval 100, --election-timeout 1000)';
+  private readonly kv = new Map<string, grpc.Client>();
+  constructor(private readonly cluster: EtcdCluster) {}
+
+  get members(): Member[] {
+    return this.cluster.members;
+  }
+
+  private client(address: string): grpc.Client {
+    let c = this.kv.get(address);
+    if (!c) {
+      c = new (loadEtcdApi().KV)(address, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1, 'grpc.initial_reconnect_backoff_ms': 50, 'grpc.max_reconnect_backoff_ms': 200 });
+      this.kv.set(address, c);
+    }
+    return c;
+  }
+
+  leader(timeoutMs: number): Promise<Member> {
+    return this.cluster.waitForLeader(timeoutMs);
+  }
+
+  async caughtUp(m: Member): Promise<boolean> {
+    const leader = await this.cluster.waitForLeader(5000);
+    const [ls, ms] = await Promise.all([this.cluster.status(leader), this.cluster.status(m as EtcdMember)]);
+    return ms.raftAppliedIndex >= ls.raftIndex;
+  }
+
+  async attempt(address: string, w: WriteReq, deadlineMs: number): Promise<void> {
+    await unary(this.client(address), 'Put', { key: w.key, value: w.value }, deadlineMs);
+  }
+
+  hint(): string | undefined {
+    return undefined;
+  }
+
+  async readAll(prefix: Buffer): Promise<Map<string, Buffer>> {
+    const leader = await this.leader(10_000);
+    const out = new Map<string, Buffer>();
+    const end = prefixEnd(prefix);
+    let from = prefix;
+    for (;;) {
+      const res = await unary<{ kvs: { key: Buffer; value: Buffer }[]; more: boolean }>(
+        this.client(leader.address),
+        'Range',
+        { key: from, rangeEnd: end, limit: '2000', serializable: false },
+        10_000,
+      );
+      for (const kv of res.kvs) out.set(kv.key.toString('latin1'), kv.value);
+      if (!res.more || res.kvs.length === 0) return out;
+      from = Buffer.concat([res.kvs[res.kvs.length - 1]!.key, Buffer.from([0])]);
+    }
+  }
+
+  stop(): Promise<void> {
+    this.close();
+    return this.cluster.stop();
+  }
+
+  close(): void {
+    for (const c of this.kv.values()) c.close();
+    this.kv.clear();
+  }
+}
+
+interface Rep {
+  rep: number;
+  killed: string;
+  killedAddress: string;
+  killAt: number;
+  /** Window without an acknowledged write: last acknowledgement before the new leader's first, to that one. */
+  windowMs: number | null;
+  killToAckMs: number | null;
+  newAckBy: string | null;
+  /** From restarting the killed member until it had caught up. */
+  catchUpMs: number | null;
+  error?: string;
+}
+
+interface Options {
+  reps: number;
+  writers: number;
+  valueBytes: number;
+  settleMs: number;
+  afterMs: number;
+  repTimeoutMs: number;
+  attemptDeadlineMs: number;
+  client: 'raw' | 'sdk';
+  quiet: boolean;
+}
+
+export interface FailoverSummary {
+  system: 'bellwether' | 'etcd';
+  client: string;
+  reps: Rep[];
+  windowMs: { median: number | null; max: number | null; min: number | null };
+  killToAckMs: { median: number | null; max: number | null };
+  failedReps: number;
+  acknowledged: number;
+  lost: number;
+  lostKeys: string[];
+  attemptErrors: Record<string, number>;
+  electionTimeout: string;
+}
+
+/** Runs the kill -9 loop on `a` and checks the acknowledged writes at the end. */
+async function runFailover(a: Adapter, opts: Options, sdk?: BellwetherClient): Promise<FailoverSummary> {
+  const runId = randomUUID().slice(0, 8);
+  const prefix = Buffer.from(`fo/${runId}/`);
+  const values = new KeySpace({ keyspace: 1, keyBytes: 2, valueBytes: opts.valueBytes, seed: 7 });
+  const acked = new Map<string, Buffer>();
+  const attemptErrors: Record<string, number> = {};
+  const reps: Rep[] = [];
+  let current: Rep | undefined;
+  let lastAckAt = 0;
+  let stopping = false;
+  const addresses = a.members.map((m) => m.address);
+  let sharedTarget = (await a.leader(10_000)).address;
+  const byMemberId = new Map(a.members.map((m) => [m.id, m.address]));
+
+  const onAck = (address: string) => {
+    const t = performance.now();
+    const rep = current;
+    if (rep && rep.windowMs === null && t > rep.killAt && address !== rep.killedAddress) {
+      rep.windowMs = t - lastAckAt;
+      rep.killToAckMs = t - rep.killAt;
+      rep.newAckBy = address;
+    }
+    lastAckAt = t;
+  };
+  const countError = (err: unknown) => {
+    const n = errorName(err);
+    attemptErrors[n] = (attemptErrors[n] ?? 0) + 1;
+  };
+
+  const writer = async (wi: number) => {
+    const rng = new Rng(wi + 1);
+    const clientId = `failover-${runId}-${wi}`;
+    let target = sharedTarget;
+    for (let seq = 1; !stopping; seq++) {
+      const key = Buffer.concat([prefix, Buffer.from(`${String(wi).padStart(3, '0')}/${String(seq).padStart(9, '0')}`)]);
+      const value = values.value(rng);
+      const req: WriteReq = { key, value, clientId, sequence: seq };
+      // One logical write: retried (same client id and sequence) until acknowledged.
+      while (!stopping) {
+        if (sdk) {
+          try {
+            const res = await sdk.put(key, value, { deadlineMs: opts.attemptDeadlineMs });
+            acked.set(key.toString('latin1'), value);
+            onAck(byMemberId.get(res.header.memberId) ?? res.header.memberId);
+            break;
+          } catch (err) {
+            countError(err);
+            await sleep(5);
+            continue;
+          }
+        }
+        const sentTo = target;
+        try {
+          await a.attempt(sentTo, req, opts.attemptDeadlineMs);
+          acked.set(key.toString('latin1'), value);
+          sharedTarget = sentTo;
+          onAck(sentTo);
+          break;
+        } catch (err) {
+          countError(err);
+          const hint = a.hint(err);
+          if (hint && hint !== sentTo) {
+            target = hint;
+          } else if (sharedTarget !== sentTo) {
+            target = sharedTarget;
+          } else {
+            target = addresses[(addresses.indexOf(sentTo) + 1) % addresses.length]!;
+            await sleep(5);
+          }
+        }
+      }
+    }
+  };
+
+  const writers = Array.from({ length: opts.writers }, (_, i) => writer(i));
+  try {
+    await sleep(opts.settleMs);
+    for (let i = 1; i <= opts.reps; i++) {
+      const leader = await a.leader(30_000);
+      const rep: Rep = { rep: i, killed: leader.id, killedAddress: leader.address, killAt: 0, windowMs: null, killToAckMs: null, newAckBy: null, catchUpMs: null };
+      current = rep;
+      rep.killAt = performance.now();
+      await leader.kill9();
+      const until = performance.now() + opts.repTimeoutMs;
+      while (rep.windowMs === null && performance.now() < until) await sleep(5);
+      if (rep.windowMs === null) rep.error = `no acknowledged write within ${opts.repTimeoutMs} ms of the kill`;
+      await sleep(opts.afterMs);
+      leader.start();
+      const t0 = performance.now();
+      try {
+        await withTimeout(
+          (async () => {
+            for (;;) {
+              if (await a.caughtUp(leader).catch(() => false)) return;
+              await sleep(50);
+            }
+          })(),
+          60_000,
+          `${leader.id} catching up after its restart`,
+        );
+        rep.catchUpMs = performance.now() - t0;
+      } catch (err) {
+        rep.error = [rep.error, (err as Error).message].filter(Boolean).join('; ');
+      }
+      reps.push(rep);
+      if (!opts.quiet) {
+        console.error(
+          `  ${a.system} rep ${i}/${opts.reps}: killed ${rep.killed}; window ${fmtMs(rep.windowMs ?? undefined)} ms, kill→ack ${fmtMs(rep.killToAckMs ?? undefined)} ms (new ${rep.newAckBy ?? '-'}); ${rep.killed} caught up in ${fmtMs(rep.catchUpMs ?? undefined)} ms; ${fmtNum(acked.size)} acknowledged${rep.error ? `; ${rep.error}` : ''}`,
+        );
+      }
+      current = undefined;
+      await sleep(opts.settleMs);
+    }
+  } finally {
+    stopping = true;
+    await withTimeout(Promise.all(writers), 30_000, 'writers stopping').catch((e: Error) => console.error(e.message));
+  }
+
+  // Every acknowledged write must be there, with its value.
+  const stored = await a.readAll(prefix);
+  const lostKeys: string[] = [];
+  for (const [k, v] of acked) {
+    const got = stored.get(k);
+    if (!got?.equals(v)) lostKeys.push(k);
+  }
+  const windows = reps.map((r) => r.windowMs).filter((x): x is number => x !== null);
+  const k2a = reps.map((r) => r.killToAckMs).filter((x): x is number => x !== null);
+  const r1 = (x: number) => Math.round(x * 10) / 10;
+  return {
+    system: a.system,
+    client: sdk ? 'sdk' : a.system === 'etcd' ? 'raw (grpc-js, next member on error)' : 'raw (grpc-js, follows leader hints, exactly-once retries)',
+    reps: reps.map((r) => ({ ...r, killAt: r1(r.killAt), windowMs: r.windowMs === null ? null : r1(r.windowMs), killToAckMs: r.killToAckMs === null ? null : r1(r.killToAckMs), catchUpMs: r.catchUpMs === null ? null : r1(r.catchUpMs) })),
+    windowMs: { median: windows.length ? r1(median(windows)) : null, max: windows.length ? r1(Math.max(...windows)) : null, min: windows.length ? r1(Math.min(...windows)) : null },
+    killToAckMs: { median: k2a.length ? r1(median(k2a)) : null, max: k2a.length ? r1(Math.max(...k2a)) : null },
+    failedReps: reps.filter((r) => r.windowMs === null).length,
+    acknowledged: acked.size,
+    lost: lostKeys.length,
+    lostKeys: lostKeys.slice(0, 20),
+    attemptErrors,
+    electionTimeout: a.electionTimeout,
+  };
+}
+
+function render(s: FailoverSummary): string {
+  const lines = [
+    `\n${s.system} failover: ${s.reps.length} kill -9 of the leader; writers: ${s.client}; ${s.electionTimeout}`,
+    table(
+      ['rep', 'killed', 'window ms', 'kill→ack ms', 'new leader', 'catch-up ms', 'note'],
+      s.reps.map((r) => [String(r.rep), r.killed, fmtMs(r.windowMs ?? undefined), fmtMs(r.killToAckMs ?? undefined), r.newAckBy ?? '-', fmtMs(r.catchUpMs ?? undefined), r.error ?? '']),
+    ),
+    `window without an acknowledged write: median ${fmtMs(s.windowMs.median ?? undefined)} ms, max ${fmtMs(s.windowMs.max ?? undefined)} ms (min ${fmtMs(s.windowMs.min ?? undefined)} ms); kill→first new ack: median ${fmtMs(s.killToAckMs.median ?? undefined)} ms, max ${fmtMs(s.killToAckMs.max ?? undefined)} ms`,
+    `acknowledged writes ${fmtNum(s.acknowledged)}, lost ${s.lost}${s.lost ? ` (e.g. ${s.lostKeys.slice(0, 5).join(', ')})` : ''}; failed repetitions ${s.failedReps}; failed attempts ${Object.entries(s.attemptErrors).map(([k, v]) => `${k} ${v}`).join(', ') || '0'}`,
+  ];
+  return lines.join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const f = parseFlags(argv, FLAGS);
+  if (f['help']) {
+    console.log(flagHelp('Usage: pnpm bench:failover [flags]   e.g. pnpm bench:failover --reps 20 --system both', FLAGS));
+    return 0;
+  }
+  const sys = f['system'] as string;
+  if (!['bellwether', 'etcd', 'both'].includes(sys)) throw new UsageError(`--system: expected bellwether, etcd or both, got "${sys}"`);
+  const client = f['client'] as string;
+  if (client !== 'raw' && client !== 'sdk') throw new UsageError(`--client: expected raw or sdk, got "${client}"`);
+  if (sys !== 'bellwether' && !etcdBinary()) throw new Error('etcd is not installed: apt-get install -y etcd-server (or set ETCD_BIN)');
+  const opts: Options = {
+    reps: Math.max(1, f['reps'] as number),
+    writers: Math.max(1, f['writers'] as number),
+    valueBytes: f['value-bytes'] as number,
+    settleMs: f['settle-ms'] as number,
+    afterMs: f['after-ms'] as number,
+    repTimeoutMs: f['rep-timeout-ms'] as number,
+    attemptDeadlineMs: f['attempt-deadline-ms'] as number,
+    client,
+    quiet: f['quiet'] as boolean,
+  };
+  const systems = sys === 'both' ? (['bellwether', 'etcd'] as const) : [sys as 'bellwether' | 'etcd'];
+  let adapter: Adapter | undefined;
+  const onSignal = () => {
+    const x = adapter;
+    adapter = undefined;
+    (x ? x.stop() : Promise.resolve()).finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+
+  const summaries: FailoverSummary[] = [];
+  for (const system of systems) {
+    console.error(`starting a local 3-member ${system} cluster...`);
+    adapter = system === 'etcd' ? new EtcdAdapter((await EtcdLocal.start()).cluster) : new BellwetherAdapter((await BellwetherLocal.start()).cluster);
+    let sdk: BellwetherClient | undefined;
+    try {
+      if (system === 'bellwether' && client === 'sdk') {
+        const leader = await adapter.leader(10_000);
+        sdk = await connect({ endpoints: [leader.address, ...adapter.members.map((m) => m.address).filter((x) => x !== leader.address)] });
+      }
+      const s = await runFailover(adapter, opts, sdk);
+      summaries.push(s);
+      console.log(render(s));
+    } finally {
+      await sdk?.close();
+      const x = adapter;
+      adapter = undefined;
+      await x?.stop();
+    }
+  }
+  const path = writeResult('failover', { kind: 'bellwether-bench/failover', version: 1, createdAt: new Date().toISOString(), machine: machine(), config: opts, results: summaries }, f['out'] as string | undefined);
+  console.log(`result: ${path}`);
+  return summaries.every((s) => s.lost === 0 && s.failedReps === 0) ? 0 : 1;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    if (err instanceof UsageError) {
+      console.error(`failover: ${err.message} (see --help)`);
+      process.exit(2);
+    }
+    console.error('failover: failed:', err);
+    process.exit(1);
+  },
+);
