@@ -8,20 +8,26 @@ import type {
   ReadOptions as WireReadOptions,
 } from '@bellwether/proto';
 import { type Bytes, toBuffer, toKey, view } from './bytes';
-import { Cancelled, InvalidArgument } from './errors';
-import type { Method, MethodRequest } from './member';
+import { Cancelled, DeadlineExceeded, InvalidArgument } from './errors';
+import type { Method, MethodRequest, MethodResponse } from './member';
 import { MemberPool } from './member';
-import { type CallContext, Invoker, linkSignals, NO_RETRY, type Operation, SingleEndpointRouter } from './pipeline';
+import { type CallContext, Invoker, linkSignals, type Operation, type ReadMode as PipelineReadMode } from './pipeline';
+import { ClusterRetryPolicy, ClusterRouter, type LoadBalancing } from './routing';
+import { decodeToken, encodeToken, SessionState } from './session';
+import { ClusterTracker, type LogFn, type MemberState, type TrackerEvent } from './tracker';
 import {
   type DeleteResult,
   type GetResult,
   type KeyValue,
   type PutResult,
   type RangePage,
-  type ResponseHeader,
   type SwapResult,
   type ClusterMembers,
   type MemberStatus,
+  type ClusterView,
+  type LeaderChangeEvent,
+  type MemberEvent,
+  type MemberView,
   toClusterMembers,
   toGetResult,
   toHeader,
@@ -38,7 +44,7 @@ import {
  * - `'any-follower'`: served at once from the member's local copy; may be
  *   stale (bound it with `maxStalenessMs`).
  */
-export type ReadMode = 'linearizable' | 'read-your-writes' | 'any-follower';
+export type ReadMode = PipelineReadMode;
 
 /** The default deadline of every call: 10 seconds. */
 export const DEFAULT_DEADLINE_MS = 10_000;
@@ -46,20 +52,39 @@ export const DEFAULT_DEADLINE_MS = 10_000;
 /** The default read mode. */
 export const DEFAULT_READ_MODE: ReadMode = 'read-your-writes';
 
+/**
+ * Receives the client's structured log lines: `fields` first, then the
+ * message, the shape pino, bunyan and most structured loggers accept
+ * (`logger: pino()` works as is). Every method is optional.
+ */
+export interface ClientLogger {
+  /** Routine events: members discovered, attempts retried. */
+  debug?(fields: Readonly<Record<string, unknown>>, message: string): void;
+  /** Leader changes, members coming back. */
+  info?(fields: Readonly<Record<string, unknown>>, message: string): void;
+  /** Members going down. */
+  warn?(fields: Readonly<Record<string, unknown>>, message: string): void;
+  /** A member of another cluster, a listener that threw. */
+  error?(fields: Readonly<Record<string, unknown>>, message: string): void;
+}
+
 /** Options of {@link connect}. */
 export interface ClientOptions {
   /**
-   * Members to contact, as `host:port`. This version sends every call to
-   * `endpoints[0]`; leader discovery and failover across the list come in a
-   * later version without changes to this option.
+   * Seed members to contact first, as `host:port`: any one reachable member
+   * is enough. The client learns the rest of the cluster from it
+   * (`Cluster.Members`) and follows the leader from then on.
    */
   endpoints: readonly string[];
   /**
    * This client's id for exactly-once writes (1..128 bytes). Defaults to a
-   * random UUID. Two live clients must never share an id.
+   * random UUID. Two live clients must never share an id. With an id of your
+   * own, sequences start from a clock-derived number instead of 1, so a
+   * restarted process reusing the id never collides with its predecessor's
+   * remembered writes.
    */
   clientId?: string;
-  /** The default deadline of each call in milliseconds (default 10 000). */
+  /** The default deadline of each call in milliseconds, retries included (default 10 000). */
   deadlineMs?: number;
   /** The default read mode (default `'read-your-writes'`). */
   readMode?: ReadMode;
@@ -69,6 +94,42 @@ export interface ClientOptions {
   credentials?: grpc.ChannelCredentials;
   /** Extra grpc-js channel options (keepalive, message size, ...). */
   channelOptions?: grpc.ChannelOptions;
+  /**
+   * Retry writes across failovers, with their `(clientId, sequence)`, so each
+   * is applied at most once (default `true`). With `false` every write is one
+   * attempt and its failure reaches you as it happened.
+   */
+  retryWrites?: boolean;
+  /** Retry reads on another member or after a back-off (default `true`). */
+  retryReads?: boolean;
+  /**
+   * The most one attempt may take before the client tries again elsewhere
+   * (default 3000 ms; the call's deadline still bounds it). Only with retries.
+   */
+  attemptTimeoutMs?: number;
+  /** Back-off between retries: doubling from `initialMs` (default 25) up to `maxMs` (default 1000), with jitter. */
+  backoff?: { initialMs?: number; maxMs?: number };
+  /**
+   * How often each member is probed (`Cluster.Status`) for health, applied
+   * index and round-trip time (default 1000 ms). A member that refuses
+   * connections is down at once; one that stays silent, after two probes.
+   */
+  heartbeatIntervalMs?: number;
+  /** A probe not answered within this many ms failed (default 1000). */
+  heartbeatTimeoutMs?: number;
+  /** How often the member list is re-read (`Cluster.Members`; default 5000 ms). */
+  refreshIntervalMs?: number;
+  /** How follower reads are spread: `'least-outstanding'` requests (default) or `'round-robin'`. */
+  loadBalancing?: LoadBalancing;
+  /**
+   * The most writes of this client awaiting an answer at once (1..2048,
+   * default 1024); more wait for a slot within their deadline. The cluster
+   * remembers at most 4096 results per client beyond the oldest unanswered
+   * write, so this keeps every retry answerable.
+   */
+  maxPendingWrites?: number;
+  /** Receives structured log lines (default: none). */
+  logger?: ClientLogger;
 }
 
 /** Options every call accepts. */
@@ -153,46 +214,223 @@ const WIRE_MODE = {
 const MAX_RANGE_LIMIT = 10_000;
 const MAX_CLIENT_ID_BYTES = 128;
 const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Well below the 4096 results the cluster keeps per client beyond its oldest unanswered write. */
+const MAX_PENDING_WRITES = 2048;
 
 /** Only {@link connect} holds this, so only it can construct a client. */
 const CONSTRUCT: unique symbol = Symbol('BellwetherClient.construct');
 
 /**
  * Issues the `(clientId, sequence)` pairs of one client's writes: one
- * sequence per logical write, strictly increasing from 1. A retry of a write
- * reuses its pair (the request is built once).
+ * sequence per logical write, strictly increasing. A retry of a write reuses
+ * its pair (the request is built once). It also knows the lowest sequence
+ * still waiting for an answer (sent as `min_unacked_sequence`, so the cluster
+ * may forget older results) and keeps at most `window` sequences between
+ * that and the next, so the cluster still remembers every pending one.
  */
 class WriteSequencer {
-  #next = 1;
-  constructor(readonly clientId: string) {}
-  next(): number {
-    return this.#next++;
+  #next: number;
+  #lowest: number;
+  readonly #pending = new Set<number>();
+  readonly #waiters = new Set<() => void>();
+
+  constructor(
+    first: number,
+    readonly window: number,
+  ) {
+    this.#next = first;
+    this.#lowest = first;
+  }
+
+  /** The lowest sequence still waiting for an answer (or the next one when none is). */
+  floor(): number {
+    return this.#lowest;
+  }
+
+  /** Takes the next sequence, waiting while the window is full. */
+  async acquire(signal: AbortSignal, deadline: number, method: string): Promise<number> {
+    while (this.#next - this.#lowest >= this.window) {
+      if (signal.aborted) throw new Cancelled(`${method}: cancelled before it was sent; nothing was applied`, { method, cause: signal.reason });
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new DeadlineExceeded(`${method}: deadline exceeded waiting for one of ${this.window} pending writes to finish; the write was not applied`, {
+          method,
+        });
+      }
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          signal.removeEventListener('abort', done);
+          this.#waiters.delete(done);
+          resolve();
+        };
+        const timer = setTimeout(done, left);
+        signal.addEventListener('abort', done, { once: true });
+        this.#waiters.add(done);
+      });
+    }
+    const sequence = this.#next++;
+    this.#pending.add(sequence);
+    return sequence;
+  }
+
+  /** The write with `sequence` has its answer (or its caller gave up). */
+  release(sequence: number): void {
+    if (!this.#pending.delete(sequence)) return;
+    while (this.#lowest < this.#next && !this.#pending.has(this.#lowest)) this.#lowest++;
+    for (const wake of [...this.#waiters]) wake();
   }
 }
 
+/** Options of {@link BellwetherClient.session}. */
+export interface SessionOptions {
+  /**
+   * Resume a session exported by {@link Session.token}, possibly in another
+   * process: reads of the new session then see every write the old one made
+   * or saw.
+   */
+  token?: string;
+}
+
+/** The events of {@link BellwetherClient.on}, and what each listener receives. */
+export interface ClientEventMap {
+  /** The leader (or the term) changed; `leaderId` is `undefined` while none is known. */
+  leaderChange: LeaderChangeEvent;
+  /** A member answered again after being down, or for the first time. */
+  memberUp: MemberEvent;
+  /** A member stopped answering (refused connections, or probes unanswered). */
+  memberDown: MemberEvent;
+}
+
+/** The name of an event of {@link BellwetherClient.on}. */
+export type ClientEventName = keyof ClientEventMap;
+
+/** A listener of event `E`. */
+export type ClientEventListener<E extends ClientEventName> = (event: ClientEventMap[E]) => void;
+
+/** The internal calls a {@link Session} makes through its client. */
+interface SessionOps {
+  put(key: Bytes, value: Bytes, options: PutOptions, session: SessionState): Promise<PutResult>;
+  get(key: Bytes, options: GetOptions, session: SessionState): Promise<GetResult>;
+  delete(key: Bytes, options: DeleteOptions, session: SessionState): Promise<DeleteResult>;
+  compareAndSwap(key: Bytes, expectedModRevision: number, value: Bytes, options: CompareAndSwapOptions, session: SessionState): Promise<SwapResult>;
+  compareAndDelete(key: Bytes, expectedModRevision: number, options: CompareAndSwapOptions, session: SessionState): Promise<SwapResult>;
+  range(selector: RangeSelector, options: RangeOptions, session: SessionState): Promise<RangePage>;
+  scan(selector: RangeSelector, options: ScanOptions, session: SessionState): AsyncGenerator<KeyValue, void, undefined>;
+  clusterId(): string | undefined;
+}
+
 /**
- * What a client (later: each session) has seen: the highest log index
- * written or read, sent as `min_index` by read-your-writes reads.
+ * A read-your-writes scope: reads made through a session see at least every
+ * write made, and every state read, through the same session (it tracks the
+ * highest log index it has written or read). Export it with
+ * {@link Session.token} and resume it with `client.session({ token })` in
+ * another process - a web app keeps the token in a cookie so that the next
+ * request, served by another process, still reads its own writes.
+ *
+ * Create one with {@link BellwetherClient.session}; sessions are cheap (a
+ * number), so make one per user request or conversation. The session's
+ * methods are the client's, with the same options.
+ *
+ * @example
+ * ```ts
+ * const session = client.session();
+ * await session.put('cart/42', 'apples');
+ * res.cookie('bw', session.token());
+ * // ... the next request, maybe in another process:
+ * const again = client.session({ token: req.cookies.bw });
+ * (await again.get('cart/42')).valueString; // 'apples', even from a follower
+ * ```
  */
-class SessionState {
-  index = 0;
-  observe(header: ResponseHeader): void {
-    if (header.revision > this.index) this.index = header.revision;
+export class Session {
+  readonly #state: SessionState;
+  readonly #ops: SessionOps;
+
+  /** Not for applications: use {@link BellwetherClient.session}. */
+  constructor(state: SessionState, ops: SessionOps, token: typeof CONSTRUCT) {
+    if (token !== CONSTRUCT) throw new TypeError('use client.session() to create a Session');
+    this.#state = state;
+    this.#ops = ops;
+  }
+
+  /** The highest log index this session has written or read (0 when none). */
+  get index(): number {
+    return this.#state.index;
+  }
+
+  /**
+   * Exports the session as an opaque, URL- and cookie-safe string (under
+   * 100 characters). Resume it with `client.session({ token })`.
+   */
+  token(): string {
+    return encodeToken(this.#state, this.#ops.clusterId());
+  }
+
+  /**
+   * Raises this session's index to cover another session's token (or a raw
+   * log index), so its reads also see what the other one wrote or read.
+   * @throws {@link InvalidArgument} for a malformed token or index.
+   */
+  include(other: string | number): void {
+    if (typeof other === 'number') this.#state.advance(checkRevision(other, 'index'));
+    else this.#state.advance(decodeToken(other).index);
+  }
+
+  /** {@link BellwetherClient.put} within this session. */
+  put(key: Bytes, value: Bytes, options: PutOptions = {}): Promise<PutResult> {
+    return this.#ops.put(key, value, options, this.#state);
+  }
+
+  /** {@link BellwetherClient.get} within this session: read-your-writes sees this session's writes. */
+  get(key: Bytes, options: GetOptions = {}): Promise<GetResult> {
+    return this.#ops.get(key, options, this.#state);
+  }
+
+  /** {@link BellwetherClient.delete} within this session. */
+  delete(key: Bytes, options: DeleteOptions = {}): Promise<DeleteResult> {
+    return this.#ops.delete(key, options, this.#state);
+  }
+
+  /** {@link BellwetherClient.compareAndSwap} within this session. */
+  compareAndSwap(key: Bytes, expectedModRevision: number, value: Bytes, options: CompareAndSwapOptions = {}): Promise<SwapResult> {
+    return this.#ops.compareAndSwap(key, expectedModRevision, value, options, this.#state);
+  }
+
+  /** {@link BellwetherClient.compareAndDelete} within this session. */
+  compareAndDelete(key: Bytes, expectedModRevision: number, options: CompareAndSwapOptions = {}): Promise<SwapResult> {
+    return this.#ops.compareAndDelete(key, expectedModRevision, options, this.#state);
+  }
+
+  /** {@link BellwetherClient.range} within this session. */
+  range(selector: RangeSelector, options: RangeOptions = {}): Promise<RangePage> {
+    return this.#ops.range(selector, options, this.#state);
+  }
+
+  /** {@link BellwetherClient.scan} within this session. */
+  scan(selector: RangeSelector, options: ScanOptions = {}): AsyncGenerator<KeyValue, void, undefined> {
+    return this.#ops.scan(selector, options, this.#state);
   }
 }
 
 /**
  * A connection to a Bellwether cluster. Make one with {@link connect}, share
  * it across your application, and {@link BellwetherClient.close} it at exit.
- * Every method takes an optional `signal` and `deadlineMs`, and rejects only
- * with subclasses of `BellwetherError`.
+ *
+ * The client finds every member from the seed endpoints, follows the leader
+ * (WatchLeader streams, NOT_LEADER hints, probes), sends writes to it and
+ * retries them across failovers with their `(clientId, sequence)` so each is
+ * applied at most once, and spreads follower reads by read mode. Every method
+ * takes an optional `signal` and `deadlineMs` (one deadline for the whole
+ * call, retries included), and rejects only with subclasses of
+ * `BellwetherError`.
  */
 export class BellwetherClient {
   /** This client's id, carried by every write for exactly-once retries. */
   readonly clientId: string;
-  /** The endpoints the client was given. */
+  /** The seed endpoints the client was given. */
   readonly endpoints: readonly string[];
   readonly #pool: MemberPool;
+  readonly #tracker: ClusterTracker;
   readonly #invoker: Invoker;
   readonly #sequencer: WriteSequencer;
   readonly #session = new SessionState();
@@ -200,8 +438,10 @@ export class BellwetherClient {
   readonly #deadlineMs: number;
   readonly #readMode: ReadMode;
   readonly #maxStalenessMs: number | undefined;
+  readonly #listeners = new Map<ClientEventName, Set<(event: never) => void>>();
+  readonly #sessionOps: SessionOps;
 
-  /** Not for applications: use {@link connect}, which may become asynchronous work (discovery). */
+  /** Not for applications: use {@link connect}. */
   constructor(options: ClientOptions, token: typeof CONSTRUCT) {
     if (token !== CONSTRUCT) throw new TypeError('use connect() to create a BellwetherClient');
     const endpoints = checkEndpoints(options.endpoints);
@@ -210,12 +450,48 @@ export class BellwetherClient {
     this.#deadlineMs = options.deadlineMs === undefined ? DEFAULT_DEADLINE_MS : checkDeadline(options.deadlineMs, 'deadlineMs');
     this.#readMode = options.readMode === undefined ? DEFAULT_READ_MODE : checkMode(options.readMode, 'readMode');
     this.#maxStalenessMs = options.maxStalenessMs === undefined ? undefined : checkUint32(options.maxStalenessMs, 'maxStalenessMs');
-    this.#sequencer = new WriteSequencer(this.clientId);
+    const retryWrites = checkBoolean(options.retryWrites, 'retryWrites', true);
+    const retryReads = checkBoolean(options.retryReads, 'retryReads', true);
+    const attemptTimeoutMs = options.attemptTimeoutMs === undefined ? 3000 : checkDeadline(options.attemptTimeoutMs, 'attemptTimeoutMs');
+    const backoff = checkBackoff(options.backoff);
+    const heartbeatIntervalMs = options.heartbeatIntervalMs === undefined ? 1000 : checkDeadline(options.heartbeatIntervalMs, 'heartbeatIntervalMs');
+    const heartbeatTimeoutMs = options.heartbeatTimeoutMs === undefined ? 1000 : checkDeadline(options.heartbeatTimeoutMs, 'heartbeatTimeoutMs');
+    const refreshIntervalMs = options.refreshIntervalMs === undefined ? 5000 : checkDeadline(options.refreshIntervalMs, 'refreshIntervalMs');
+    const balancing = checkBalancing(options.loadBalancing);
+    const window = options.maxPendingWrites === undefined ? 1024 : checkLimit(options.maxPendingWrites, 'maxPendingWrites', MAX_PENDING_WRITES);
+    const log = makeLog(options.logger, this.clientId);
+    // A generated id is new: start at 1. A given id may have been used by an
+    // earlier process whose results the cluster still remembers: start past
+    // anything it can have reached (fewer than 1024 writes per millisecond).
+    const first = options.clientId === undefined ? 1 : Date.now() * 1024;
+    this.#sequencer = new WriteSequencer(first, window);
     this.#pool = new MemberPool({
       credentials: options.credentials ?? grpc.credentials.createInsecure(),
       channelOptions: options.channelOptions ?? {},
     });
-    this.#invoker = new Invoker(new SingleEndpointRouter(this.#pool, endpoints[0]!), NO_RETRY, (h) => this.#session.observe(h));
+    this.#tracker = new ClusterTracker(
+      this.#pool,
+      endpoints,
+      { heartbeatIntervalMs, heartbeatTimeoutMs, refreshIntervalMs, watchBackoffMinMs: 100, watchBackoffMaxMs: 5000 },
+      log,
+    );
+    this.#tracker.subscribe((e) => this.#dispatch(e));
+    this.#invoker = new Invoker(
+      new ClusterRouter(this.#tracker, this.#pool, balancing, Math.max(2000, heartbeatIntervalMs * 2)),
+      new ClusterRetryPolicy({ retryWrites, retryReads, attemptTimeoutMs, backoff }),
+      () => {},
+    );
+    this.#sessionOps = {
+      put: (k, v, o, s) => this.#put(k, v, o, s),
+      get: (k, o, s) => this.#get(k, o, s),
+      delete: (k, o, s) => this.#delete(k, o, s),
+      compareAndSwap: (k, r, v, o, s) => this.#compareAndSwap(k, r, v, o, s),
+      compareAndDelete: (k, r, o, s) => this.#compareAndDelete(k, r, o, s),
+      range: (sel, o, s) => this.#range(sel, o, s),
+      scan: (sel, o, s) => this.#scan(sel, o, s),
+      clusterId: () => this.#tracker.clusterId,
+    };
+    this.#tracker.start();
   }
 
   /** Whether {@link BellwetherClient.close} has been called. */
@@ -224,20 +500,18 @@ export class BellwetherClient {
   }
 
   /**
-   * Stores `value` under `key`. With `expectedModRevision` it is a
-   * compare-and-swap whose mismatch yields `succeeded: false` (not an error).
-   * @throws {@link InvalidArgument} for a bad key or option, {@link NotLeader}
-   * when the endpoint is a follower, {@link OutcomeUnknown} when the deadline
-   * passed with the outcome unknown, and the other `BellwetherError`s.
+   * Stores `value` under `key`, on the leader, retried across failovers and
+   * applied at most once. With `expectedModRevision` it is a compare-and-swap
+   * whose mismatch yields `succeeded: false` (not an error).
+   * @throws {@link InvalidArgument} for a bad key or option;
+   * {@link OutcomeUnknown} when the deadline passed after an attempt that may
+   * have been applied; {@link DeadlineExceeded} (not `OutcomeUnknown`) when it
+   * passed and the write surely was not applied; {@link Cancelled} when the
+   * signal fired or the client was closed; other `BellwetherError`s for
+   * failures retrying cannot fix.
    */
   async put(key: Bytes, value: Bytes, options: PutOptions = {}): Promise<PutResult> {
-    const request: PutRequest = { key: toKey(key), value: toBuffer(value, 'value'), prevKv: options.prevKv === true };
-    if (options.expectedModRevision !== undefined) {
-      request.expectedModRevision = checkRevision(options.expectedModRevision, 'expectedModRevision');
-    }
-    const res = await this.#write('Put', request, options);
-    const header = toHeader(res.header);
-    return { header, revision: header.revision, succeeded: res.succeeded, prev: toKeyValue(res.prevKv) };
+    return this.#put(key, value, options, undefined);
   }
 
   /**
@@ -245,21 +519,182 @@ export class BellwetherClient {
    * key is not an error: the result has `found: false`.
    */
   async get(key: Bytes, options: GetOptions = {}): Promise<GetResult> {
-    const request: GetRequest = { key: toKey(key), read: this.#readOptions(options) };
-    const res = await this.#read('Get', request, options);
-    return toGetResult(toHeader(res.header), toKeyValue(res.kv));
+    return this.#get(key, options, undefined);
   }
 
   /**
    * Deletes one key. Deleting a missing key succeeds with `deleted: 0`.
    * With `expectedModRevision`, a mismatch yields `succeeded: false`.
+   * Retried and applied at most once, like {@link BellwetherClient.put}.
    */
   async delete(key: Bytes, options: DeleteOptions = {}): Promise<DeleteResult> {
+    return this.#delete(key, options, undefined);
+  }
+
+  /**
+   * Writes `value` only if the key's `modRevision` is `expectedModRevision`
+   * (`0`: only if the key does not exist). A failed comparison is a normal
+   * result, `{ succeeded: false, current }`, not an exception; a retry of the
+   * same call cannot apply twice.
+   */
+  async compareAndSwap(key: Bytes, expectedModRevision: number, value: Bytes, options: CompareAndSwapOptions = {}): Promise<SwapResult> {
+    return this.#compareAndSwap(key, expectedModRevision, value, options, undefined);
+  }
+
+  /**
+   * Deletes the key only if its `modRevision` is `expectedModRevision`. A
+   * failed comparison returns `{ succeeded: false, current }`.
+   */
+  async compareAndDelete(key: Bytes, expectedModRevision: number, options: CompareAndSwapOptions = {}): Promise<SwapResult> {
+    return this.#compareAndDelete(key, expectedModRevision, options, undefined);
+  }
+
+  /**
+   * Reads one page of keys in byte order. Pass the page's `continuation` back
+   * in `options.continuation` for the next one, or use
+   * {@link BellwetherClient.scan} to iterate them all.
+   */
+  async range(selector: RangeSelector, options: RangeOptions = {}): Promise<RangePage> {
+    return this.#range(selector, options, undefined);
+  }
+
+  /**
+   * Iterates every selected key, fetching pages as needed
+   * (`for await (const kv of client.scan({ prefix: 'user/' }))`). Each page is
+   * one call with its own deadline (`deadlineMs`); `signal` stops the whole
+   * scan. Pages are read at the state each is served from, so a key written
+   * during the scan may or may not appear.
+   */
+  scan(selector: RangeSelector, options: ScanOptions = {}): AsyncGenerator<KeyValue, void, undefined> {
+    return this.#scan(selector, options, undefined);
+  }
+
+  /**
+   * Describes one member (Cluster.Status): the leader when one is known,
+   * else another reachable member. Its role, term, the leader it knows of
+   * and how far its log and state reach.
+   */
+  async status(options: CallOptions = {}): Promise<MemberStatus> {
+    return toMemberStatus(await this.#call('Status', {}, options));
+  }
+
+  /** Lists the cluster's members as the leader (or another reachable member) knows them (Cluster.Members). */
+  async members(options: CallOptions = {}): Promise<ClusterMembers> {
+    return toClusterMembers(await this.#call('Members', {}, options));
+  }
+
+  /**
+   * Starts a read-your-writes scope, or resumes an exported one with
+   * `{ token }` (see {@link Session}).
+   * @throws {@link InvalidArgument} for a malformed token, or one from
+   * another cluster than the one this client talks to.
+   */
+  session(options: SessionOptions = {}): Session {
+    if (options === null || typeof options !== 'object') throw new InvalidArgument('options: must be an object');
+    const state = new SessionState();
+    if (options.token !== undefined) {
+      const { index, clusterId } = decodeToken(options.token);
+      const known = this.#tracker.clusterId;
+      if (clusterId !== undefined && known !== undefined && clusterId !== known) {
+        throw new InvalidArgument(`token: the session belongs to cluster ${clusterId}, but this client talks to cluster ${known}`);
+      }
+      state.advance(index);
+      state.clusterId = clusterId;
+    }
+    return new Session(state, this.#sessionOps, CONSTRUCT);
+  }
+
+  /**
+   * Calls `listener` on every `event`: `'leaderChange'`, `'memberUp'`,
+   * `'memberDown'`. Listeners run synchronously as the client learns the
+   * news; an exception in one is logged and does not affect the client.
+   */
+  on<E extends ClientEventName>(event: E, listener: ClientEventListener<E>): this {
+    checkEvent(event);
+    if (typeof listener !== 'function') throw new InvalidArgument('listener: must be a function');
+    let set = this.#listeners.get(event);
+    if (!set) this.#listeners.set(event, (set = new Set()));
+    set.add(listener as (event: never) => void);
+    return this;
+  }
+
+  /** Like {@link BellwetherClient.on}, for the next event only. */
+  once<E extends ClientEventName>(event: E, listener: ClientEventListener<E>): this {
+    const wrapper: ClientEventListener<E> = (e) => {
+      this.off(event, wrapper);
+      listener(e);
+    };
+    return this.on(event, wrapper);
+  }
+
+  /** Removes a listener added with {@link BellwetherClient.on}. */
+  off<E extends ClientEventName>(event: E, listener: ClientEventListener<E>): this {
+    this.#listeners.get(event)?.delete(listener as (event: never) => void);
+    return this;
+  }
+
+  /**
+   * The client's current view of the cluster: the leader it follows, and per
+   * member whether it answers, when it last did, how far it has applied,
+   * its round-trip time and the calls in flight to it. A snapshot: call again
+   * for fresh numbers.
+   */
+  cluster(): ClusterView {
+    const leader = this.#tracker.leader;
+    const leaderMember = this.#tracker.leaderMember();
+    const members: MemberView[] = this.#tracker
+      .members()
+      .filter((m) => !m.foreign)
+      .map((m) => memberView(m, leader?.id))
+      .sort((a, b) => (a.id ?? a.address).localeCompare(b.id ?? b.address));
+    return {
+      clusterId: this.#tracker.clusterId,
+      term: this.#tracker.term,
+      leader: leader
+        ? { id: leader.id, address: leader.address ?? this.#tracker.addressOf(leader.id), term: leader.term, reachable: leaderMember !== undefined }
+        : undefined,
+      members,
+    };
+  }
+
+  /**
+   * Closes every connection and stops tracking the cluster. Calls in flight
+   * reject with {@link Cancelled}; later calls reject at once. Safe to call
+   * twice.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.#closing.abort(new Cancelled('the client was closed'));
+    this.#tracker.stop();
+    this.#pool.close();
+    this.#listeners.clear();
+  }
+
+  // ---- operations (shared by the client and its sessions) ---------------
+
+  async #put(key: Bytes, value: Bytes, options: PutOptions, session: SessionState | undefined): Promise<PutResult> {
+    const request: PutRequest = { key: toKey(key), value: toBuffer(value, 'value'), prevKv: options.prevKv === true };
+    if (options.expectedModRevision !== undefined) {
+      request.expectedModRevision = checkRevision(options.expectedModRevision, 'expectedModRevision');
+    }
+    const res = await this.#write('Put', request, options, session);
+    const header = toHeader(res.header);
+    return { header, revision: header.revision, succeeded: res.succeeded, prev: toKeyValue(res.prevKv) };
+  }
+
+  async #get(key: Bytes, options: GetOptions, session: SessionState | undefined): Promise<GetResult> {
+    const read = this.#readOptions(options, session);
+    const request: GetRequest = { key: toKey(key), read: read.wire };
+    const res = await this.#read('Get', request, options, read, session);
+    return toGetResult(toHeader(res.header), toKeyValue(res.kv));
+  }
+
+  async #delete(key: Bytes, options: DeleteOptions, session: SessionState | undefined): Promise<DeleteResult> {
     const request: DeleteRequest = { key: toKey(key), prevKv: options.prevKv === true };
     if (options.expectedModRevision !== undefined) {
       request.expectedModRevision = checkRevision(options.expectedModRevision, 'expectedModRevision');
     }
-    const res = await this.#write('Delete', request, options);
+    const res = await this.#write('Delete', request, options, session);
     const header = toHeader(res.header);
     return {
       header,
@@ -270,50 +705,42 @@ export class BellwetherClient {
     };
   }
 
-  /**
-   * Writes `value` only if the key's `modRevision` is `expectedModRevision`
-   * (`0`: only if the key does not exist). A failed comparison is a normal
-   * result, `{ succeeded: false, current }`, not an exception; a retry of the
-   * same call cannot apply twice.
-   */
-  async compareAndSwap(key: Bytes, expectedModRevision: number, value: Bytes, options: CompareAndSwapOptions = {}): Promise<SwapResult> {
+  async #compareAndSwap(
+    key: Bytes,
+    expectedModRevision: number,
+    value: Bytes,
+    options: CompareAndSwapOptions,
+    session: SessionState | undefined,
+  ): Promise<SwapResult> {
     const request: PutRequest = {
       key: toKey(key),
       value: toBuffer(value, 'value'),
       expectedModRevision: checkRevision(expectedModRevision, 'expectedModRevision'),
       prevKv: true,
     };
-    const res = await this.#write('Put', request, options);
+    const res = await this.#write('Put', request, options, session);
     const header = toHeader(res.header);
     const kv = toKeyValue(res.prevKv);
     return res.succeeded ? { succeeded: true, header, revision: header.revision, prev: kv } : { succeeded: false, header, current: kv };
   }
 
-  /**
-   * Deletes the key only if its `modRevision` is `expectedModRevision`. A
-   * failed comparison returns `{ succeeded: false, current }`.
-   */
-  async compareAndDelete(key: Bytes, expectedModRevision: number, options: CompareAndSwapOptions = {}): Promise<SwapResult> {
+  async #compareAndDelete(key: Bytes, expectedModRevision: number, options: CompareAndSwapOptions, session: SessionState | undefined): Promise<SwapResult> {
     const request: DeleteRequest = {
       key: toKey(key),
       expectedModRevision: checkRevision(expectedModRevision, 'expectedModRevision'),
       prevKv: true,
     };
-    const res = await this.#write('Delete', request, options);
+    const res = await this.#write('Delete', request, options, session);
     const header = toHeader(res.header);
     const kv = toKeyValue(res.prevKv);
     return res.succeeded ? { succeeded: true, header, revision: header.revision, prev: kv } : { succeeded: false, header, current: kv };
   }
 
-  /**
-   * Reads one page of keys in byte order. Pass the page's `continuation` back
-   * in `options.continuation` for the next one, or use
-   * {@link BellwetherClient.scan} to iterate them all.
-   */
-  async range(selector: RangeSelector, options: RangeOptions = {}): Promise<RangePage> {
-    const request = this.#rangeRequest(selector, options.limit, options.keysOnly, options);
+  async #range(selector: RangeSelector, options: RangeOptions, session: SessionState | undefined): Promise<RangePage> {
+    const read = this.#readOptions(options, session);
+    const request = this.#rangeRequest(selector, options.limit, options.keysOnly, read.wire);
     if (options.continuation !== undefined) request.continuation = toBuffer(options.continuation, 'continuation');
-    const res = await this.#read('Range', request, options);
+    const res = await this.#read('Range', request, options, read, session);
     const kvs: KeyValue[] = [];
     for (const kv of res.kvs) {
       const converted = toKeyValue(kv);
@@ -323,14 +750,7 @@ export class BellwetherClient {
     return { header: toHeader(res.header), kvs, more: res.more, continuation };
   }
 
-  /**
-   * Iterates every selected key, fetching pages as needed
-   * (`for await (const kv of client.scan({ prefix: 'user/' }))`). Each page is
-   * one call with its own deadline (`deadlineMs`); `signal` stops the whole
-   * scan. Pages are read at the state each is served from, so a key written
-   * during the scan may or may not appear.
-   */
-  async *scan(selector: RangeSelector, options: ScanOptions = {}): AsyncGenerator<KeyValue, void, undefined> {
+  async *#scan(selector: RangeSelector, options: ScanOptions, session: SessionState | undefined): AsyncGenerator<KeyValue, void, undefined> {
     const pageSize = options.pageSize === undefined ? undefined : checkLimit(options.pageSize, 'pageSize');
     const total = options.limit === undefined ? Number.POSITIVE_INFINITY : checkLimit(options.limit, 'limit', Number.MAX_SAFE_INTEGER);
     let yielded = 0;
@@ -339,7 +759,7 @@ export class BellwetherClient {
       const remaining = total - yielded;
       const limit = pageSize === undefined ? (remaining < 1000 ? remaining : undefined) : Math.min(pageSize, remaining);
       const { pageSize: _p, limit: _l, ...rest } = options;
-      const page = await this.range(selector, { ...rest, limit, continuation });
+      const page = await this.#range(selector, { ...rest, limit, continuation }, session);
       for (const kv of page.kvs) {
         if (yielded >= total) return;
         yielded++;
@@ -350,48 +770,28 @@ export class BellwetherClient {
     }
   }
 
-  /**
-   * Describes the member the client talks to (Cluster.Status): its role,
-   * term, the leader it knows of and how far its log and state reach.
-   */
-  async status(options: CallOptions = {}): Promise<MemberStatus> {
-    return toMemberStatus(await this.#read('Status', {}, options));
-  }
-
-  /** Lists the cluster's members as the member the client talks to knows them (Cluster.Members). */
-  async members(options: CallOptions = {}): Promise<ClusterMembers> {
-    return toClusterMembers(await this.#read('Members', {}, options));
-  }
-
-  /**
-   * Closes every connection. Calls in flight reject with {@link Cancelled};
-   * later calls reject at once. Safe to call twice.
-   */
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.#closing.abort(new Cancelled('the client was closed'));
-    this.#pool.close();
-  }
-
-  #readOptions(options: ReadOptions): WireReadOptions {
+  #readOptions(options: ReadOptions, session: SessionState | undefined): { wire: WireReadOptions; mode: ReadMode; minIndex: number } {
+    if (options === null || typeof options !== 'object') throw new InvalidArgument('options: must be an object');
     const mode = options.mode === undefined ? this.#readMode : checkMode(options.mode, 'mode');
-    const read: WireReadOptions = { mode: WIRE_MODE[mode] };
+    const wire: WireReadOptions = { mode: WIRE_MODE[mode] };
+    let minIndex = 0;
     if (mode === 'read-your-writes') {
       const floor = options.minIndex === undefined ? 0 : checkRevision(options.minIndex, 'minIndex');
-      read.minIndex = Math.max(floor, this.#session.index);
+      minIndex = Math.max(floor, (session ?? this.#session).index);
+      wire.minIndex = minIndex;
     }
     if (mode === 'any-follower') {
       const bound = options.maxStalenessMs === undefined ? this.#maxStalenessMs : checkUint32(options.maxStalenessMs, 'maxStalenessMs');
-      if (bound !== undefined) read.maxStalenessMs = bound;
+      if (bound !== undefined) wire.maxStalenessMs = bound;
     }
-    return read;
+    return { wire, mode, minIndex };
   }
 
-  #rangeRequest(selector: RangeSelector, limit: number | undefined, keysOnly: boolean | undefined, options: ReadOptions): RangeRequest {
+  #rangeRequest(selector: RangeSelector, limit: number | undefined, keysOnly: boolean | undefined, read: WireReadOptions): RangeRequest {
     if (typeof selector !== 'object' || selector === null) {
       throw new InvalidArgument('selector: must be { prefix } or { start?, end? }');
     }
-    const request: RangeRequest = { read: this.#readOptions(options), keysOnly: keysOnly === true };
+    const request: RangeRequest = { read, keysOnly: keysOnly === true };
     if (limit !== undefined) request.limit = checkLimit(limit, 'limit');
     if (selector.prefix !== undefined) {
       if (selector.start !== undefined || selector.end !== undefined) {
@@ -410,20 +810,56 @@ export class BellwetherClient {
     return request;
   }
 
-  #write<M extends 'Put' | 'Delete'>(method: M, request: MethodRequest<M>, options: CallOptions) {
-    const ctxParts = this.#context(options);
-    // The pair is fixed here, once per logical write; retries resend `request` as is.
-    const sequence = this.#sequencer.next();
-    const wire: { clientId?: string; sequence?: number | string | object } = request;
-    wire.clientId = this.clientId;
-    wire.sequence = sequence;
-    const op: Operation<M> = { method, kind: 'write', request, clientId: this.clientId, sequence };
-    return this.#run(op, ctxParts);
+  async #write<M extends 'Put' | 'Delete'>(
+    method: M,
+    request: MethodRequest<M>,
+    options: CallOptions,
+    session: SessionState | undefined,
+  ): Promise<MethodResponse<M>> {
+    const parts = this.#context(options);
+    if (this.closed) throw new Cancelled(`${method}: the client is closed`, { method });
+    const linked = linkSignals([parts.signal, this.#closing.signal]);
+    try {
+      if (linked.signal.aborted) throw this.#cancelledBeforeSending(method, linked.signal.reason);
+      // The pair is fixed here, once per logical write; retries resend `request` as is.
+      const sequence = await this.#sequencer.acquire(linked.signal, parts.deadline, method);
+      try {
+        const wire: { clientId?: string; sequence?: number | string | object; minUnackedSequence?: number | string | object } = request;
+        wire.clientId = this.clientId;
+        wire.sequence = sequence;
+        const op: Operation<M> = {
+          method,
+          kind: 'write',
+          request,
+          clientId: this.clientId,
+          sequence,
+          // Every attempt tells the cluster which results it may forget.
+          beforeAttempt: () => {
+            wire.minUnackedSequence = this.#sequencer.floor();
+          },
+        };
+        return await this.#execute(op, { deadline: parts.deadline, signal: linked.signal }, session);
+      } finally {
+        this.#sequencer.release(sequence);
+      }
+    } finally {
+      linked.dispose();
+    }
   }
 
-  #read<M extends 'Get' | 'Range' | 'Status' | 'Members'>(method: M, request: MethodRequest<M>, options: CallOptions) {
-    const op: Operation<M> = { method, kind: 'read', request };
-    return this.#run(op, this.#context(options));
+  #read<M extends 'Get' | 'Range'>(
+    method: M,
+    request: MethodRequest<M>,
+    options: CallOptions,
+    read: { mode: ReadMode; minIndex: number },
+    session: SessionState | undefined,
+  ): Promise<MethodResponse<M>> {
+    const op: Operation<M> = { method, kind: 'read', request, readMode: read.mode, minIndex: read.minIndex };
+    return this.#run(op, this.#context(options), session);
+  }
+
+  #call<M extends 'Status' | 'Members'>(method: M, request: MethodRequest<M>, options: CallOptions): Promise<MethodResponse<M>> {
+    return this.#run({ method, kind: 'read', request }, this.#context(options), undefined);
   }
 
   #context(options: CallOptions): { deadline: number; signal: AbortSignal | undefined } {
@@ -435,26 +871,93 @@ export class BellwetherClient {
     return { deadline: Date.now() + deadlineMs, signal: options.signal };
   }
 
-  async #run<M extends Method>(op: Operation<M>, parts: { deadline: number; signal: AbortSignal | undefined }) {
+  async #run<M extends Method>(op: Operation<M>, parts: { deadline: number; signal: AbortSignal | undefined }, session: SessionState | undefined) {
     if (this.closed) {
       throw new Cancelled(`${op.method}: the client is closed`, { method: op.method });
     }
     const linked = linkSignals([parts.signal, this.#closing.signal]);
-    const ctx: CallContext = { deadline: parts.deadline, signal: linked.signal };
     try {
-      return await this.#invoker.run(op, ctx);
+      return await this.#execute(op, { deadline: parts.deadline, signal: linked.signal }, session);
     } finally {
       linked.dispose();
     }
   }
+
+  async #execute<M extends Method>(op: Operation<M>, ctx: CallContext, session: SessionState | undefined): Promise<MethodResponse<M>> {
+    const response = await this.#invoker.run(op, ctx);
+    if ('header' in response) {
+      const header = toHeader(response.header);
+      this.#session.observe(header);
+      session?.observe(header);
+    }
+    return response;
+  }
+
+  #cancelledBeforeSending(method: string, reason: unknown): Cancelled {
+    const why = reason instanceof Cancelled ? reason.message : 'cancelled by the caller';
+    return new Cancelled(`${method}: ${why}`, { method, cause: reason });
+  }
+
+  #dispatch(e: TrackerEvent): void {
+    if (e.type === 'leaderChange') {
+      const event: LeaderChangeEvent = {
+        leaderId: e.leader?.id,
+        leaderAddress: e.leader?.address ?? (e.leader ? this.#tracker.addressOf(e.leader.id) : undefined),
+        term: e.leader?.term ?? this.#tracker.term,
+        previousLeaderId: e.previous?.id,
+        reason: e.reason,
+      };
+      this.#emit('leaderChange', event);
+    } else {
+      this.#emit(e.type, { memberId: e.member.id, address: e.member.address, reason: e.reason });
+    }
+  }
+
+  #emit<E extends ClientEventName>(event: E, payload: ClientEventMap[E]): void {
+    const set = this.#listeners.get(event);
+    if (!set) return;
+    for (const listener of [...set]) (listener as ClientEventListener<E>)(payload);
+  }
+}
+
+function memberView(m: MemberState, leaderId: string | undefined): MemberView {
+  return {
+    id: m.id,
+    address: m.address,
+    voter: m.voter,
+    state: m.health,
+    isLeader: m.id !== undefined && m.id === leaderId,
+    lastContactAt: m.lastContactAt,
+    appliedIndex: m.appliedIndex,
+    term: m.term,
+    rttMs: m.rttMs === undefined ? undefined : Math.round(m.rttMs * 100) / 100,
+    outstanding: m.outstanding,
+    leaderContactAgeMs: m.leaderContactAgeMs,
+    lastError: m.lastError,
+  };
+}
+
+function makeLog(logger: ClientLogger | undefined, clientId: string): LogFn {
+  if (logger === undefined) return () => {};
+  if (logger === null || typeof logger !== 'object') throw new InvalidArgument('logger: must be an object with debug/info/warn/error methods');
+  return (level, message, fields) => {
+    const fn = logger[level];
+    if (typeof fn !== 'function') return;
+    try {
+      fn.call(logger, { clientId, ...fields }, message);
+    } catch {
+      // A failing logger must not break the client.
+    }
+  };
 }
 
 /**
  * Creates a client for the cluster reachable at `options.endpoints`.
  *
- * The client connects lazily: this resolves without contacting the cluster,
- * and the first call opens the connection. This version talks to
- * `endpoints[0]` only; later versions discover the leader from the list.
+ * This resolves at once, without waiting for the cluster: discovery starts
+ * in the background (every seed is asked for the member list and watched for
+ * the leader), and calls made meanwhile wait for it within their deadline.
+ * Seeds may be any subset of the members; unreachable ones are skipped.
  *
  * @throws {@link InvalidArgument} for bad options.
  * @example
@@ -478,6 +981,38 @@ function checkEndpoints(endpoints: unknown): string[] {
     if (typeof e !== 'string' || e.trim() === '') throw new InvalidArgument(`endpoints: each must be a "host:port" string, got ${JSON.stringify(e)}`);
   }
   return endpoints as string[];
+}
+
+function checkBoolean(v: unknown, field: string, fallback: boolean): boolean {
+  if (v === undefined) return fallback;
+  if (typeof v !== 'boolean') throw new InvalidArgument(`${field}: must be a boolean, got ${typeof v}`);
+  return v;
+}
+
+function checkBackoff(b: unknown): { initialMs: number; maxMs: number } {
+  if (b === undefined) return { initialMs: 25, maxMs: 1000 };
+  if (b === null || typeof b !== 'object') throw new InvalidArgument('backoff: must be { initialMs?, maxMs? }');
+  const { initialMs, maxMs } = b as { initialMs?: unknown; maxMs?: unknown };
+  const initial = initialMs === undefined ? 25 : checkDeadline(initialMs, 'backoff.initialMs');
+  const max = maxMs === undefined ? Math.max(1000, initial) : checkDeadline(maxMs, 'backoff.maxMs');
+  if (max < initial) throw new InvalidArgument('backoff: maxMs must be >= initialMs');
+  return { initialMs: initial, maxMs: max };
+}
+
+function checkBalancing(v: unknown): LoadBalancing {
+  if (v === undefined) return 'least-outstanding';
+  if (v !== 'least-outstanding' && v !== 'round-robin') {
+    throw new InvalidArgument(`loadBalancing: must be 'least-outstanding' or 'round-robin', got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+const EVENTS: readonly ClientEventName[] = ['leaderChange', 'memberUp', 'memberDown'];
+
+function checkEvent(event: unknown): void {
+  if (!EVENTS.includes(event as ClientEventName)) {
+    throw new InvalidArgument(`event: must be 'leaderChange', 'memberUp' or 'memberDown', got ${JSON.stringify(event)}`);
+  }
 }
 
 function checkClientId(id: unknown): string {

@@ -12,6 +12,10 @@ export { type Bytes, MAX_KEY_BYTES } from './bytes';
 export {
   BellwetherClient,
   type CallOptions,
+  type ClientEventListener,
+  type ClientEventMap,
+  type ClientEventName,
+  type ClientLogger,
   type ClientOptions,
   type CompareAndSwapOptions,
   connect,
@@ -25,6 +29,8 @@ export {
   type ReadMode,
   type ReadOptions,
   type ScanOptions,
+  Session,
+  type SessionOptions,
 } from './client';
 export {
   Aborted,
@@ -48,9 +54,15 @@ export {
   Unavailable,
   Unimplemented,
 } from './errors';
+export type { LoadBalancing } from './routing';
 export type {
   ClusterMember,
   ClusterMembers,
+  ClusterView,
+  LeaderChangeEvent,
+  MemberEvent,
+  MemberState,
+  MemberView,
   DeleteResult,
   FollowerProgress,
   GetResult,

@@ -6,6 +6,7 @@ import type {
   GetRequest,
   GetResponse__Output,
   KVClient,
+  LeaderEvent__Output,
   MembersRequest,
   MembersResponse__Output,
   PublicGrpc,
@@ -48,6 +49,12 @@ export interface ChannelSettings {
   credentials: grpc.ChannelCredentials;
   channelOptions: grpc.ChannelOptions;
 }
+
+/** Reconnect quickly after a member restarts (the caller's channelOptions win). */
+const DEFAULT_CHANNEL_OPTIONS: grpc.ChannelOptions = {
+  'grpc.initial_reconnect_backoff_ms': 100,
+  'grpc.max_reconnect_backoff_ms': 2000,
+};
 
 let api: PublicGrpc | undefined;
 function publicApi(): PublicGrpc {
@@ -133,6 +140,14 @@ export class MemberConnection {
     });
   }
 
+  /**
+   * Opens a `Cluster.WatchLeader` stream (no deadline: it lives until
+   * cancelled). The caller listens for `data`, `error` and `end` and cancels it.
+   */
+  watchLeader(): grpc.ClientReadableStream<LeaderEvent__Output> {
+    return this.cluster.WatchLeader({});
+  }
+
   /** Closes the channel. Calls still in flight are cancelled by the client beforehand. */
   close(): void {
     if (this.#closed) return;
@@ -150,7 +165,9 @@ export class MemberPool {
   readonly #settings: ChannelSettings;
 
   constructor(settings: ChannelSettings) {
-    this.#settings = settings;
+    // grpc-js backs off up to 120 s between reconnects by default; a member
+    // that restarts must be usable again within a couple of seconds.
+    this.#settings = { ...settings, channelOptions: { ...DEFAULT_CHANNEL_OPTIONS, ...settings.channelOptions } };
   }
 
   /** The connection to `address`, creating it if needed. */
@@ -166,6 +183,12 @@ export class MemberPool {
   /** Every connection made so far. */
   all(): MemberConnection[] {
     return [...this.#members.values()];
+  }
+
+  /** Closes and forgets the connection to `address` (a member that left the cluster). */
+  drop(address: string): void {
+    this.#members.get(address)?.close();
+    this.#members.delete(address);
   }
 
   /** Closes every channel. */

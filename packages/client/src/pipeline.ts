@@ -1,7 +1,10 @@
-import { type BellwetherError, Cancelled, DeadlineExceeded, fromGrpcError, type OperationKind, OutcomeUnknown } from './errors';
+import { type BellwetherError, Cancelled, DeadlineExceeded, fromGrpcError, type OperationKind, OutcomeUnknown, Unavailable } from './errors';
 import type { Method, MethodRequest, MethodResponse, MemberConnection, MemberPool } from './member';
 import type { ResponseHeader } from './results';
 import { toHeader } from './results';
+
+/** How fresh a read must be; see the client's `ReadMode` documentation. */
+export type ReadMode = 'linearizable' | 'read-your-writes' | 'any-follower';
 
 /**
  * One logical call: built once, then sent by one or more attempts. A write's
@@ -15,6 +18,12 @@ export interface Operation<M extends Method = Method> {
   /** For writes: the exactly-once pair inside `request`. */
   readonly clientId?: string;
   readonly sequence?: number;
+  /** For KV reads: the read mode (routing depends on it). */
+  readonly readMode?: ReadMode;
+  /** For read-your-writes reads: the `min_index` the request carries. */
+  readonly minIndex?: number;
+  /** Called before every attempt (a write refreshes its `min_unacked_sequence`). */
+  readonly beforeAttempt?: () => void;
 }
 
 /** The limits of one logical call, shared by all its attempts. */
@@ -25,30 +34,59 @@ export interface CallContext {
   readonly signal: AbortSignal;
 }
 
-/**
- * Chooses the member for each attempt and learns from what comes back.
- * Today: {@link SingleEndpointRouter}. The leader-tracking layer replaces it
- * with one that sends writes to the known leader, reads by read mode, and
- * updates itself from response headers, NOT_LEADER hints and WatchLeader.
- */
-export interface Router {
-  /** The member to send attempt number `attempt` (1-based) of `op` to. */
-  route(op: Operation, attempt: number): MemberConnection;
-  /** A member answered; its header names itself, its term and its leader. */
-  observe(member: MemberConnection, header: ResponseHeader): void;
-  /** A member failed the call (a leader hint, an unreachable member, ...). */
-  observeError(member: MemberConnection, error: BellwetherError): void;
+/** What one logical call has learned so far; shared by the router and the retry policy. */
+export interface CallState {
+  /** `Date.now()` when the call started. */
+  readonly startedAt: number;
+  /** Addresses that failed this call (reads try elsewhere first). */
+  readonly tried: Set<string>;
+  /** The address a NOT_LEADER / UNAVAILABLE hint named; the next attempt goes there. */
+  hintAddress: string | undefined;
+  /** How many attempts in a row ended with a leader hint (a loop of stale hints backs off). */
+  consecutiveHints: number;
+  /** The address of the last attempt. */
+  lastAddress: string | undefined;
 }
 
 /**
- * Decides whether a failed attempt is tried again. Today: {@link NO_RETRY}.
- * The retry layer returns a back-off delay for retryable failures (UNAVAILABLE,
- * NOT_LEADER, RESOURCE_EXHAUSTED; for writes also those with `mayHaveApplied`,
- * which is safe because the request keeps its sequence) until the deadline.
+ * Chooses the member for each attempt and learns from what comes back.
+ * {@link SingleEndpointRouter} sends everything to one address; the client's
+ * cluster router sends writes to the tracked leader and reads by read mode,
+ * and learns from response headers, NOT_LEADER hints and WatchLeader.
+ */
+export interface Router {
+  /**
+   * The member to send attempt number `attempt` (1-based) of `op` to, or
+   * `undefined` when there is nowhere to send it yet (no leader known): the
+   * invoker then waits for a topology change or a back-off delay.
+   */
+  route(op: Operation, attempt: number, call: CallState): MemberConnection | undefined;
+  /** A member answered; its header names itself, its term and its leader. */
+  observe(member: MemberConnection, header: ResponseHeader): void;
+  /** A member failed the call (a leader hint, an unreachable member, ...). */
+  observeError(member: MemberConnection, error: BellwetherError, call?: CallState): void;
+  /**
+   * An attempt of `op` starts on `member`. The router may call `abandon`
+   * while it runs (the member went down, the leader changed) to end it early
+   * and retry elsewhere. Returns the function to call when the attempt ends.
+   */
+  attempt?(op: Operation, member: MemberConnection, abandon: (reason: string) => void): () => void;
+  /** Resolves at the next topology change (a leader learned, a member back up), or when `signal` fires. */
+  changed?(signal: AbortSignal): Promise<void>;
+}
+
+/**
+ * Decides whether a failed attempt is tried again: {@link NO_RETRY}, or the
+ * client's policy, which returns a back-off delay for retryable failures
+ * (UNAVAILABLE, NOT_LEADER, RESOURCE_EXHAUSTED, abandoned attempts; for
+ * writes also those with `mayHaveApplied`, which is safe because the request
+ * keeps its sequence) until the deadline.
  */
 export interface RetryPolicy {
   /** Milliseconds to wait before the next attempt, or `undefined` to fail with `error`. */
-  nextDelayMs(error: BellwetherError, op: Operation, attempt: number, ctx: CallContext): number | undefined;
+  nextDelayMs(error: BellwetherError, op: Operation, attempt: number, ctx: CallContext, call?: CallState): number | undefined;
+  /** Milliseconds one attempt may take at most (the call's deadline still bounds it); `undefined`: no per-attempt limit. */
+  attemptTimeoutMs?(op: Operation): number | undefined;
 }
 
 /** Never retries: every failure reaches the caller as it happened. */
@@ -80,7 +118,8 @@ export type ResponseObserver = (header: ResponseHeader) => void;
 
 /**
  * Runs operations: route, send, map the error, maybe retry, all within one
- * deadline and one AbortSignal.
+ * deadline and one AbortSignal. Every promise it returns settles by the
+ * deadline: no attempt outlives it and no wait ignores it.
  */
 export class Invoker {
   constructor(
@@ -92,15 +131,34 @@ export class Invoker {
   async run<M extends Method>(op: Operation<M>, ctx: CallContext): Promise<MethodResponse<M>> {
     let mayHaveApplied = false;
     let last: BellwetherError | undefined;
+    let sentAny = false;
+    const call: CallState = { startedAt: Date.now(), tried: new Set(), hintAddress: undefined, consecutiveHints: 0, lastAddress: undefined };
     for (let attempt = 1; ; attempt++) {
       if (ctx.signal.aborted) throw this.#cancelled(op, mayHaveApplied, ctx.signal.reason);
-      if (Date.now() >= ctx.deadline) throw this.#deadline(op, mayHaveApplied, last);
-      const member = this.router.route(op, attempt);
+      if (Date.now() >= ctx.deadline) throw this.#deadline(op, mayHaveApplied, last, sentAny);
+      const member = this.router.route(op, attempt, call);
+      if (member === undefined) {
+        // Nowhere to send it (no leader known): wait for news or a back-off step.
+        await this.#wait(this.#backoffWhileWaiting(attempt), ctx);
+        continue;
+      }
+      call.lastAddress = member.address;
+      op.beforeAttempt?.();
+      const attemptMs = this.retry.attemptTimeoutMs?.(op);
+      const attemptDeadline = attemptMs === undefined ? ctx.deadline : Math.min(ctx.deadline, Date.now() + attemptMs);
+      const attemptCtl = new AbortController();
+      const linked = linkSignals([ctx.signal, attemptCtl.signal]);
+      let abandoned: string | undefined;
+      const end = this.router.attempt?.(op, member, (reason) => {
+        if (abandoned !== undefined) return;
+        abandoned = reason;
+        attemptCtl.abort(new Error(reason));
+      });
       let sent = false;
       try {
         const response = await member.unary(op.method, op.request, {
-          deadline: ctx.deadline,
-          signal: ctx.signal,
+          deadline: attemptDeadline,
+          signal: linked.signal,
           onSent: () => {
             sent = true;
           },
@@ -112,52 +170,126 @@ export class Invoker {
         }
         return response;
       } catch (raw) {
-        const error = fromGrpcError(raw, {
-          method: op.method,
-          kind: op.kind,
-          sent,
-          clientId: op.clientId,
-          sequence: op.sequence,
-          cancelledByCaller: ctx.signal.aborted,
-          cancelReason: ctx.signal.reason,
-        });
+        sentAny ||= sent;
+        const error = this.#attemptError(raw, op, ctx, member, sent, abandoned, attemptDeadline, attemptMs);
         mayHaveApplied ||= error.mayHaveApplied;
         last = error;
-        this.router.observeError(member, error);
-        const delayMs = this.retry.nextDelayMs(error, op, attempt, ctx);
-        if (delayMs === undefined) throw error;
-        await sleep(Math.min(delayMs, Math.max(0, ctx.deadline - Date.now())), ctx.signal);
+        this.router.observeError(member, error, call);
+        if (ctx.signal.aborted) throw this.#cancelled(op, mayHaveApplied, ctx.signal.reason);
+        const delayMs = this.retry.nextDelayMs(error, op, attempt, ctx, call);
+        if (delayMs === undefined) {
+          if (mayHaveApplied && !error.mayHaveApplied && op.kind === 'write') throw this.#unknownAfterRefusal(op, error);
+          throw error;
+        }
+        if (delayMs > 0) await this.#wait(delayMs, ctx);
+      } finally {
+        end?.();
+        linked.dispose();
       }
+    }
+  }
+
+  /** Maps a failed attempt to a typed error, telling an attempt the client gave up on from the call's own end. */
+  #attemptError(
+    raw: unknown,
+    op: Operation,
+    ctx: CallContext,
+    member: MemberConnection,
+    sent: boolean,
+    abandoned: string | undefined,
+    attemptDeadline: number,
+    attemptMs: number | undefined,
+  ): BellwetherError {
+    const write = op.kind === 'write';
+    const where = member.memberId ? `${member.memberId} at ${member.address}` : member.address;
+    if (!ctx.signal.aborted && abandoned !== undefined) {
+      return new Unavailable(`${op.method}: gave up waiting on ${where}: ${abandoned}${write && sent ? '; the write may or may not have been applied' : ''}`, {
+        method: op.method,
+        cause: raw,
+        mayHaveApplied: write && sent,
+      });
+    }
+    const error = fromGrpcError(raw, {
+      method: op.method,
+      kind: op.kind,
+      sent,
+      clientId: op.clientId,
+      sequence: op.sequence,
+      cancelledByCaller: ctx.signal.aborted,
+      cancelReason: ctx.signal.reason,
+    });
+    if (error instanceof DeadlineExceeded && attemptDeadline < ctx.deadline && Date.now() < ctx.deadline) {
+      // Only this attempt's time ran out, not the call's: try again elsewhere.
+      return new Unavailable(
+        `${op.method}: ${where} did not answer within ${attemptMs} ms${write && sent ? '; the write may or may not have been applied' : ''}`,
+        { method: op.method, cause: raw, mayHaveApplied: write && sent },
+      );
+    }
+    return error;
+  }
+
+  #backoffWhileWaiting(attempt: number): number {
+    return Math.min(1000, 25 * 2 ** Math.min(attempt - 1, 6));
+  }
+
+  /** Sleeps `ms`, waking early on a topology change, the deadline or the signal. */
+  async #wait(ms: number, ctx: CallContext): Promise<void> {
+    const remaining = Math.max(0, ctx.deadline - Date.now());
+    const waitCtl = new AbortController();
+    const linked = linkSignals([ctx.signal, waitCtl.signal]);
+    try {
+      const waits = [sleep(Math.min(ms, remaining), linked.signal)];
+      if (this.router.changed) waits.push(this.router.changed(linked.signal));
+      await Promise.race(waits);
+    } finally {
+      waitCtl.abort();
+      linked.dispose();
     }
   }
 
   #cancelled(op: Operation, mayHaveApplied: boolean, reason: unknown): Cancelled {
     const write = op.kind === 'write';
-    return new Cancelled(`${op.method}: cancelled by the caller${write && mayHaveApplied ? '; the write may or may not have been applied' : ''}`, {
+    const why = reason instanceof Cancelled ? reason.message : 'cancelled by the caller';
+    return new Cancelled(`${op.method}: ${why}${write && mayHaveApplied ? '; the write may or may not have been applied' : ''}`, {
       cause: reason,
       method: op.method,
       mayHaveApplied: write && mayHaveApplied,
     });
   }
 
-  #deadline(op: Operation, mayHaveApplied: boolean, last: BellwetherError | undefined): BellwetherError {
-    if (op.kind === 'write' && mayHaveApplied && op.clientId !== undefined && op.sequence !== undefined) {
-      return new OutcomeUnknown(`${op.method}: deadline exceeded; the write may or may not have been applied`, {
-        method: op.method,
-        cause: last,
-        clientId: op.clientId,
-        sequence: op.sequence,
-      });
-    }
-    return new DeadlineExceeded(`${op.method}: deadline exceeded${last ? ` (last failure: ${last.message})` : ''}`, {
+  /** An earlier attempt may have applied the write; a later refusal cannot say it did not. */
+  #unknownAfterRefusal(op: Operation, error: BellwetherError): BellwetherError {
+    if (op.clientId === undefined || op.sequence === undefined) return error;
+    return new OutcomeUnknown(`${op.method}: an earlier attempt may have been applied, then: ${error.message}`, {
       method: op.method,
-      cause: last,
+      cause: error,
+      code: error.code,
+      details: error.details,
+      metadata: error.metadata,
+      clientId: op.clientId,
+      sequence: op.sequence,
     });
+  }
+
+  #deadline(op: Operation, mayHaveApplied: boolean, last: BellwetherError | undefined, sentAny: boolean): BellwetherError {
+    if (op.kind === 'write' && mayHaveApplied && op.clientId !== undefined && op.sequence !== undefined) {
+      return new OutcomeUnknown(
+        `${op.method}: deadline exceeded; the write may or may not have been applied${last ? ` (last failure: ${last.message})` : ''}`,
+        { method: op.method, cause: last, clientId: op.clientId, sequence: op.sequence },
+      );
+    }
+    const what = op.kind === 'write' ? '; the write was not applied' : '';
+    const why = last ? ` (last failure: ${last.message})` : sentAny ? '' : ' (no member to send it to: no leader was known)';
+    return new DeadlineExceeded(`${op.method}: deadline exceeded${what}${why}`, { method: op.method, cause: last });
   }
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
+    if (signal.aborted) {
+      resolve();
+      return;
+    }
     const done = () => {
       clearTimeout(timer);
       signal.removeEventListener('abort', done);

@@ -279,3 +279,73 @@ export function toClusterMembers(m: MembersResponse__Output): ClusterMembers {
     term: Number(m.term),
   };
 }
+
+/** What {@link BellwetherClient.on} passes to `'leaderChange'` listeners. */
+export interface LeaderChangeEvent {
+  /** The new leader's member id; `undefined` while no leader is known (an election). */
+  readonly leaderId: string | undefined;
+  /** The new leader's `host:port`, when known. */
+  readonly leaderAddress: string | undefined;
+  /** The Raft term of the news. */
+  readonly term: number;
+  /** The leader before the change, if one was known. */
+  readonly previousLeaderId: string | undefined;
+  /** How the client learned it (a WatchLeader event, a probe, a hint, ...). */
+  readonly reason: string;
+}
+
+/** What {@link BellwetherClient.on} passes to `'memberUp'` and `'memberDown'` listeners. */
+export interface MemberEvent {
+  /** The member's id, once it has told it. */
+  readonly memberId: string | undefined;
+  /** The `host:port` the client dials. */
+  readonly address: string;
+  /** Why the client thinks so, e.g. `'unreachable (connect ECONNREFUSED ...)'`. */
+  readonly reason: string;
+}
+
+/** Whether the client can reach a member: not yet known, answering, or not answering. */
+export type MemberState = 'unknown' | 'up' | 'down';
+
+/** One member as the client sees it; part of {@link ClusterView}. */
+export interface MemberView {
+  /** The member's id (`undefined` for a seed that has not answered yet). */
+  readonly id: string | undefined;
+  /** The `host:port` the client dials. */
+  readonly address: string;
+  /** False for a learner. */
+  readonly voter: boolean;
+  /** `'up'`: answering; `'down'`: refusing or silent (skipped by routing); `'unknown'`: not heard from yet. */
+  readonly state: MemberState;
+  /** Whether it is the leader the client follows. */
+  readonly isLeader: boolean;
+  /** When the client last heard from it (`Date.now()` milliseconds). */
+  readonly lastContactAt: number | undefined;
+  /** The highest log index it had applied when it last said. */
+  readonly appliedIndex: number;
+  /** Its Raft term when it last said. */
+  readonly term: number;
+  /** Smoothed round-trip time of its health probes, in milliseconds. */
+  readonly rttMs: number | undefined;
+  /** Calls of this client in flight to it now. */
+  readonly outstanding: number;
+  /** From its last probe: milliseconds since it heard from a leader (0 on the leader). */
+  readonly leaderContactAgeMs: number | undefined;
+  /** The last failure seen on it. */
+  readonly lastError: string | undefined;
+}
+
+/** Result of {@link BellwetherClient.cluster}: the client's current view of the cluster. */
+export interface ClusterView {
+  /** The cluster's id, once a member has told it. */
+  readonly clusterId: string | undefined;
+  /** The highest Raft term the client has seen. */
+  readonly term: number;
+  /**
+   * The leader the client follows; `undefined` while none is known.
+   * `reachable` is false while its member is down (writes then wait for a new one).
+   */
+  readonly leader: { readonly id: string; readonly address: string | undefined; readonly term: number; readonly reachable: boolean } | undefined;
+  /** Every member the client knows, by id. */
+  readonly members: readonly MemberView[];
+}

@@ -94,7 +94,8 @@ describe('status code mapping', () => {
 });
 
 describe('errors from a real server', () => {
-  const t = withServer({ maxValueBytes: 64 });
+  // One attempt per call, so every failure reaches the caller as it happened.
+  const t = withServer({ maxValueBytes: 64 }, { retryWrites: false, retryReads: false });
 
   test('NOT_LEADER (FAILED_PRECONDITION + trailing metadata) -> NotLeader', async () => {
     t.server.fail('Put', { kind: 'status', code: grpc.status.FAILED_PRECONDITION, details: 'not the leader', metadata: LEADER });
@@ -134,7 +135,7 @@ describe('errors from a real server', () => {
   });
 
   test('an unreachable endpoint -> Unavailable', async () => {
-    const dead = await connect({ endpoints: ['127.0.0.1:1'], deadlineMs: 3000 });
+    const dead = await connect({ endpoints: ['127.0.0.1:1'], deadlineMs: 3000, retryReads: false });
     try {
       const err = await dead.get('k').catch((e: unknown) => e);
       assert.ok(err instanceof Unavailable, String(err));
@@ -181,7 +182,7 @@ describe('errors from a real server', () => {
   });
 
   test('the client default deadline applies', async () => {
-    const c = await connect({ endpoints: [t.server.address], deadlineMs: 150 });
+    const c = await connect({ endpoints: [t.server.address], deadlineMs: 150, retryWrites: false });
     try {
       t.server.fail('Delete', { kind: 'hang' });
       await assert.rejects(c.delete('k'), OutcomeUnknown);
@@ -217,7 +218,7 @@ describe('errors from a real server', () => {
   });
 
   test('close() cancels calls in flight and rejects later calls', async () => {
-    const c = await connect({ endpoints: [t.server.address] });
+    const c = await connect({ endpoints: [t.server.address], retryReads: false });
     t.server.fail('Get', { kind: 'hang' });
     const pending = c.get('k');
     await new Promise((r) => setTimeout(r, 50));

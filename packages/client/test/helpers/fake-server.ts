@@ -1,7 +1,13 @@
-// A real grpc-js server implementing bellwether.kv.v1.KV over an in-memory
-// map, for the SDK's tests. It follows kv.proto's documented behaviour
-// (validation, compare-and-swap, exactly-once sessions, paging) and can be
-// told to fail or to never answer the next call of a method.
+// Real grpc-js servers implementing bellwether.kv.v1.KV and cluster.v1.Cluster
+// over in-memory state, for the SDK's tests. One FakeKvServer alone is a
+// one-member cluster that leads; FakeCluster.start(n) makes n members sharing
+// one state, with a leader the test chooses (elect), NOT_LEADER answers with
+// the leader hint, WatchLeader streams, Members, lagging followers (freeze),
+// stale followers (staleMs), paused members (pause: every call hangs, like a
+// SIGSTOPped process) and stopped/restarted members. It follows kv.proto's
+// documented behaviour (validation, compare-and-swap, exactly-once sessions
+// with min_unacked_sequence, paging) and can be told to fail, to hang, or to
+// apply a write and then lose the answer.
 import * as grpc from '@grpc/grpc-js';
 import {
   type ClusterHandlers,
@@ -10,20 +16,27 @@ import {
   type GetRequest__Output,
   type KeyValue,
   type KVHandlers,
+  type LeaderEvent,
   loadPublicApi,
   type PutRequest__Output,
   type PutResponse,
   type RangeRequest__Output,
+  type ReadOptions__Output,
   type ResponseHeader,
+  type WatchLeaderRequest__Output,
 } from '@bellwether/proto';
 
-export type Method = 'Put' | 'Get' | 'Delete' | 'Range';
+export type Method = 'Put' | 'Get' | 'Delete' | 'Range' | 'Status' | 'Members';
 
 /** What the next call of a method does instead of being served. */
 export type Fault =
   | { kind: 'status'; code: grpc.status; details?: string; metadata?: Record<string, string> }
   /** Never answer (until the client gives up or the server stops). */
-  | { kind: 'hang' };
+  | { kind: 'hang' }
+  /** Apply the write, then answer with this status instead (the answer was lost). */
+  | { kind: 'apply-then-status'; code: grpc.status; details?: string }
+  /** Apply the write, then never answer. */
+  | { kind: 'apply-then-hang' };
 
 interface Stored {
   key: Buffer;
@@ -40,40 +53,97 @@ interface Requests {
   Range: RangeRequest__Output[];
 }
 
+type WriteResponse = PutResponse | DeleteResponse;
+
+/** State shared by the members of one fake cluster. */
+export class FakeGroup {
+  readonly clusterId: string;
+  readonly members: FakeKvServer[] = [];
+  readonly data = new Map<string, Stored>();
+  /** Every write actually applied, in order: a duplicate here is a write applied twice. */
+  readonly applied: { clientId: string; sequence: number; key: string; revision: number }[] = [];
+  readonly sessions = new Map<string, { floor: number; results: Map<number, WriteResponse> }>();
+  revision = 0;
+  term: number;
+  leaderId: string | undefined;
+
+  constructor(clusterId = 'fake-cluster', term = 3) {
+    this.clusterId = clusterId;
+    this.term = term;
+  }
+
+  get leader(): FakeKvServer | undefined {
+    return this.members.find((m) => m.memberId === this.leaderId);
+  }
+
+  /** A new term with `id` as leader (`undefined`: an election under way); WatchLeader streams hear of it. */
+  elect(id: string | undefined): void {
+    this.term++;
+    this.leaderId = id;
+    for (const m of this.members) m.announce();
+  }
+}
+
 export interface FakeOptions {
   maxValueBytes?: number;
   memberId?: string;
+  /** Join this group instead of forming a one-member cluster. */
+  group?: FakeGroup;
+  /** Bind to this port (a restart); default: an ephemeral one. */
+  port?: number;
 }
 
 export class FakeKvServer {
   readonly requests: Requests = { Put: [], Get: [], Delete: [], Range: [] };
   /** Hung calls that the client cancelled (seen through the server's 'cancelled' event). */
   cancelledHangs = 0;
-  revision = 0;
+  /** Calls of each method received (including Status probes and Members). */
+  readonly calls = new Map<string, number>();
+  /** WatchLeader streams opened so far. */
+  watchOpened = 0;
+  /** Every call hangs, new and old, like a SIGSTOPped process. */
+  paused = false;
+  /** This member's reads see the state as it was when frozen (a lagging follower). */
+  frozen: { data: Map<string, Stored>; revision: number } | undefined;
+  /** Milliseconds since this member heard from a leader (any-follower max_staleness_ms refuses above it). */
+  staleMs = 0;
+  /** Leave the leader hint out of NOT_LEADER / UNAVAILABLE answers. */
+  hideHints = false;
+  readonly group: FakeGroup;
+  readonly memberId: string;
+  server: grpc.Server;
+  readonly address: string;
+  running = true;
   readonly #faults = new Map<Method, Fault[]>();
-  readonly #data = new Map<string, Stored>();
-  readonly #sessions = new Map<string, Map<number, PutResponse | DeleteResponse>>();
   readonly #maxValueBytes: number;
-  readonly #memberId: string;
+  readonly #streams = new Set<grpc.ServerWritableStream<WatchLeaderRequest__Output, LeaderEvent>>();
 
-  private constructor(
-    readonly server: grpc.Server,
-    readonly address: string,
-    options: FakeOptions,
-  ) {
+  private constructor(server: grpc.Server, address: string, options: FakeOptions, group: FakeGroup) {
+    this.server = server;
+    this.address = address;
     this.#maxValueBytes = options.maxValueBytes ?? 1024;
-    this.#memberId = options.memberId ?? 'm1';
+    this.memberId = options.memberId ?? 'm1';
+    this.group = group;
   }
 
   static async start(options: FakeOptions = {}): Promise<FakeKvServer> {
-    const server = new grpc.Server();
-    const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
-    );
-    const fake = new FakeKvServer(server, `127.0.0.1:${port}`, options);
-    server.addService(loadPublicApi().bellwether.kv.v1.KV.service, fake.#handlers());
-    server.addService(loadPublicApi().bellwether.cluster.v1.Cluster.service, fake.#clusterHandlers());
+    const standalone = options.group === undefined;
+    const group = options.group ?? new FakeGroup();
+    const { server, port } = await bind(options.port ?? 0);
+    const fake = new FakeKvServer(server, `127.0.0.1:${port}`, options, group);
+    fake.#serve(server);
+    group.members.push(fake);
+    if (standalone) group.leaderId = fake.memberId;
     return fake;
+  }
+
+  /** The shared revision (the last applied write's index). */
+  get revision(): number {
+    return this.group.revision;
+  }
+
+  get isLeader(): boolean {
+    return this.group.leaderId === this.memberId;
   }
 
   /** The next call of `method` fails with `fault` (faults queue up in order). */
@@ -83,35 +153,128 @@ export class FakeKvServer {
     this.#faults.set(method, q);
   }
 
-  stop(): Promise<void> {
-    return new Promise((resolve) => {
-      this.server.forceShutdown();
-      resolve();
-    });
+  /** Reads now see the state as of now, until thaw(). */
+  freeze(): void {
+    this.frozen = { data: new Map([...this.group.data].map(([k, v]) => [k, { ...v }])), revision: this.group.revision };
   }
 
-  #header(): ResponseHeader {
-    return { clusterId: 'fake-cluster', memberId: this.#memberId, term: 3, leaderId: this.#memberId, appliedIndex: this.revision, revision: this.revision };
+  thaw(): void {
+    this.frozen = undefined;
+  }
+
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.announce();
+  }
+
+  /** Stops serving (connections refused), like a killed process. */
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    this.#streams.clear();
+    this.server.forceShutdown();
+  }
+
+  /** Serves again on the same address. */
+  async restart(): Promise<void> {
+    if (this.running) return;
+    const port = Number(this.address.split(':')[1]);
+    for (let i = 0; ; i++) {
+      try {
+        this.server = (await bind(port)).server;
+        break;
+      } catch (err) {
+        if (i > 50) throw err;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    }
+    this.#serve(this.server);
+    this.running = true;
+  }
+
+  /** Sends the current leader to every open WatchLeader stream (unless paused). */
+  announce(): void {
+    if (this.paused || !this.running) return;
+    for (const s of this.#streams) s.write(this.#leaderEvent());
+  }
+
+  #serve(server: grpc.Server): void {
+    server.addService(loadPublicApi().bellwether.kv.v1.KV.service, this.#handlers());
+    server.addService(loadPublicApi().bellwether.cluster.v1.Cluster.service, this.#clusterHandlers());
+  }
+
+  #count(method: string): void {
+    this.calls.set(method, (this.calls.get(method) ?? 0) + 1);
+  }
+
+  #leaderEvent(): LeaderEvent {
+    const leader = this.group.leader;
+    return { leaderId: leader?.memberId ?? '', leaderAddress: leader?.address ?? '', term: this.group.term, memberId: this.memberId };
+  }
+
+  #hint(): grpc.Metadata {
+    const md = new grpc.Metadata();
+    const leader = this.group.leader;
+    if (leader && !this.hideHints) {
+      md.set('bellwether-leader-id', leader.memberId);
+      md.set('bellwether-leader-address', leader.address);
+    }
+    return md;
+  }
+
+  #header(revision?: number): ResponseHeader {
+    const applied = this.frozen?.revision ?? this.group.revision;
+    return {
+      clusterId: this.group.clusterId,
+      memberId: this.memberId,
+      term: this.group.term,
+      leaderId: this.group.leaderId ?? '',
+      appliedIndex: applied,
+      revision: revision ?? applied,
+    };
   }
 
   #kv(s: Stored | undefined): KeyValue | null {
     return s ? { ...s } : null;
   }
 
-  /** Applies a fault if one is queued; returns true when the call was taken over. */
-  #intercept<Req, Res>(method: Method, call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>): boolean {
+  /** A paused member never answers; the client has to give up on it. */
+  #hangIfPaused(call: { on(event: 'cancelled', fn: () => void): unknown }): boolean {
+    if (!this.paused) return false;
+    call.on('cancelled', () => {
+      this.cancelledHangs++;
+    });
+    return true;
+  }
+
+  /** Applies a status or hang fault if one is queued; returns the fault if the call was taken over or must be altered. */
+  #intercept<Req, Res>(method: Method, call: grpc.ServerUnaryCall<Req, Res>, callback: grpc.sendUnaryData<Res>): Fault | 'handled' | undefined {
     const fault = this.#faults.get(method)?.shift();
-    if (!fault) return false;
+    if (!fault) return undefined;
     if (fault.kind === 'hang') {
       call.on('cancelled', () => {
         this.cancelledHangs++;
       });
-      return true;
+      return 'handled';
     }
-    const metadata = new grpc.Metadata();
-    for (const [k, v] of Object.entries(fault.metadata ?? {})) metadata.set(k, v);
-    callback({ code: fault.code, details: fault.details ?? '', metadata });
-    return true;
+    if (fault.kind === 'status') {
+      const metadata = new grpc.Metadata();
+      for (const [k, v] of Object.entries(fault.metadata ?? {})) metadata.set(k, v);
+      callback({ code: fault.code, details: fault.details ?? '', metadata });
+      return 'handled';
+    }
+    return fault;
+  }
+
+  /** Sends a write's response, or loses it as the fault says. */
+  #reply<Res>(fault: Fault | undefined, call: grpc.ServerUnaryCall<unknown, Res>, callback: grpc.sendUnaryData<Res>, res: Res): void {
+    if (fault?.kind === 'apply-then-status') callback({ code: fault.code, details: fault.details ?? 'connection reset after apply' });
+    else if (fault?.kind === 'apply-then-hang') call.on('cancelled', () => this.cancelledHangs++);
+    else callback(null, res);
   }
 
   #checkKey(key: Buffer, callback: grpc.sendUnaryData<never>): boolean {
@@ -122,48 +285,110 @@ export class FakeKvServer {
     return true;
   }
 
-  /** Exactly-once: a known (clientId, sequence) gets the first result again. */
-  #dedupe<R extends PutResponse | DeleteResponse>(clientId: string, sequence: number, run: () => R): R {
-    if (!clientId) return run();
-    let s = this.#sessions.get(clientId);
-    if (!s) this.#sessions.set(clientId, (s = new Map()));
-    const seen = s.get(sequence);
+  /** Writes only on the leader: FAILED_PRECONDITION with the hint, or UNAVAILABLE with no leader. */
+  #checkLeader(callback: grpc.sendUnaryData<never>): boolean {
+    if (this.isLeader) return true;
+    if (this.group.leader) {
+      callback({
+        code: grpc.status.FAILED_PRECONDITION,
+        details: `member ${this.memberId} is not the leader; send writes to leader ${this.group.leaderId}`,
+        metadata: this.#hint(),
+      });
+    } else {
+      callback({ code: grpc.status.UNAVAILABLE, details: `member ${this.memberId} is not the leader and no leader is known yet; retry shortly` });
+    }
+    return false;
+  }
+
+  /** Whether this member may serve the read now; answers UNAVAILABLE itself when not. */
+  #checkRead(read: ReadOptions__Output | null, callback: grpc.sendUnaryData<never>): boolean {
+    const mode = read?.mode ?? 'READ_MODE_LINEARIZABLE';
+    const applied = this.frozen?.revision ?? this.group.revision;
+    const refuse = (details: string) => {
+      callback({ code: grpc.status.UNAVAILABLE, details, metadata: this.#hint() });
+      return false;
+    };
+    if (mode === 'READ_MODE_READ_YOUR_WRITES' && applied < Number(read?.minIndex ?? 0)) {
+      return refuse(`member ${this.memberId} has applied ${applied}, behind min_index ${read?.minIndex}; try another member`);
+    }
+    if (mode === 'READ_MODE_ANY_FOLLOWER' && (read?.maxStalenessMs ?? 0) > 0 && this.staleMs > (read?.maxStalenessMs ?? 0)) {
+      return refuse(`member ${this.memberId} last heard from a leader ${this.staleMs} ms ago, over max_staleness_ms ${read?.maxStalenessMs}`);
+    }
+    if ((mode === 'READ_MODE_LINEARIZABLE' || mode === 'READ_MODE_UNSPECIFIED') && !this.group.leader) {
+      return refuse(`member ${this.memberId} knows no leader; a linearizable read cannot be served now`);
+    }
+    return true;
+  }
+
+  /** Exactly-once, as the real session table: a known (clientId, sequence) gets the first result again. */
+  #dedupe<R extends WriteResponse>(
+    req: { clientId: string; sequence: number; minUnackedSequence: number; key: Buffer },
+    callback: grpc.sendUnaryData<never>,
+    run: () => R,
+  ): R | undefined {
+    const g = this.group;
+    if (!req.clientId) return run();
+    let s = g.sessions.get(req.clientId);
+    if (!s) g.sessions.set(req.clientId, (s = { floor: 0, results: new Map() }));
+    const seen = s.results.get(req.sequence);
     if (seen) return seen as R;
+    if (req.sequence < s.floor) {
+      callback({ code: grpc.status.ABORTED, details: `sequence ${req.sequence} of client_id "${req.clientId}" is older than the writes the session remembers` });
+      return undefined;
+    }
     const result = run();
-    s.set(sequence, result);
+    g.applied.push({ clientId: req.clientId, sequence: req.sequence, key: req.key.toString(), revision: g.revision });
+    s.results.set(req.sequence, result);
+    s.floor = Math.max(s.floor, req.minUnackedSequence);
+    for (const seq of s.results.keys()) if (seq < s.floor) s.results.delete(seq);
     return result;
   }
 
   #clusterHandlers(): ClusterHandlers {
-    const id = this.#memberId;
     return {
-      Status: (_call, callback) =>
+      Status: (call, callback) => {
+        this.#count('Status');
+        if (this.#hangIfPaused(call)) return;
+        if (this.#intercept('Status', call, callback)) return;
+        const g = this.group;
+        const others = g.members.filter((m) => m !== this);
         callback(null, {
-          clusterId: 'fake-cluster',
-          memberId: id,
-          role: 'ROLE_LEADER',
-          term: 3,
-          leaderId: id,
-          leaderAddress: this.address,
-          commitIndex: this.revision,
-          appliedIndex: this.revision,
-          lastIndex: this.revision,
-          followers: [{ memberId: 'm2', matchIndex: this.revision, lagEntries: 0, lastContactMs: 12, state: 'replicate', learner: false }],
-          leaderContactAgeMs: 0,
+          clusterId: g.clusterId,
+          memberId: this.memberId,
+          role: this.isLeader ? 'ROLE_LEADER' : 'ROLE_FOLLOWER',
+          term: g.term,
+          leaderId: g.leaderId ?? '',
+          leaderAddress: g.leader?.address ?? '',
+          commitIndex: g.revision,
+          appliedIndex: this.frozen?.revision ?? g.revision,
+          lastIndex: g.revision,
+          followers: !this.isLeader
+            ? []
+            : others.length === 0
+              ? [{ memberId: 'm2', matchIndex: g.revision, lagEntries: 0, lastContactMs: 12, state: 'replicate', learner: false }]
+              : others.map((m) => ({ memberId: m.memberId, matchIndex: g.revision, lagEntries: 0, lastContactMs: 12, state: 'replicate', learner: false })),
+          leaderContactAgeMs: this.isLeader ? 0 : this.staleMs,
           address: this.address,
-        }),
-      Members: (_call, callback) =>
+        });
+      },
+      Members: (call, callback) => {
+        this.#count('Members');
+        if (this.#hangIfPaused(call)) return;
+        if (this.#intercept('Members', call, callback)) return;
+        const g = this.group;
         callback(null, {
-          clusterId: 'fake-cluster',
-          members: [
-            { id, address: this.address, voter: true },
-            { id: 'm2', address: '127.0.0.1:7002', voter: true },
-          ],
-          leaderId: id,
-          term: 3,
-        }),
+          clusterId: g.clusterId,
+          members: g.members.map((m) => ({ id: m.memberId, address: m.address, voter: true })),
+          leaderId: g.leaderId ?? '',
+          term: g.term,
+        });
+      },
       WatchLeader: (call) => {
-        call.write({ leaderId: id, leaderAddress: this.address, term: 3, memberId: id });
+        this.#count('WatchLeader');
+        this.watchOpened++;
+        this.#streams.add(call);
+        call.on('cancelled', () => this.#streams.delete(call));
+        if (!this.paused) call.write(this.#leaderEvent());
       },
     };
   }
@@ -173,64 +398,78 @@ export class FakeKvServer {
       Put: (call, callback) => {
         const req = call.request;
         this.requests.Put.push(req);
-        if (this.#intercept('Put', call, callback)) return;
+        if (this.#hangIfPaused(call)) return;
+        const fault = this.#intercept('Put', call, callback);
+        if (fault === 'handled') return;
         if (!this.#checkKey(req.key, callback)) return;
+        if (!this.#checkLeader(callback)) return;
         if (req.value.length > this.#maxValueBytes) {
           callback({ code: grpc.status.INVALID_ARGUMENT, details: `value: must be at most ${this.#maxValueBytes} bytes, got ${req.value.length}` });
           return;
         }
-        const res = this.#dedupe(req.clientId, req.sequence, () => {
+        const g = this.group;
+        const res = this.#dedupe(req, callback, () => {
           const id = req.key.toString('hex');
-          const current = this.#data.get(id);
-          const index = ++this.revision;
+          const current = g.data.get(id);
+          const index = ++g.revision;
           if (req.expectedModRevision !== undefined && req.expectedModRevision !== (current?.modRevision ?? 0)) {
-            return { header: this.#header(), succeeded: false, prevKv: this.#kv(current) };
+            return { header: this.#header(index), succeeded: false, prevKv: this.#kv(current) };
           }
-          this.#data.set(id, {
+          g.data.set(id, {
             key: req.key,
             value: req.value,
             createRevision: current?.createRevision ?? index,
             modRevision: index,
             version: (current?.version ?? 0) + 1,
           });
-          return { header: this.#header(), succeeded: true, prevKv: req.prevKv ? this.#kv(current) : null };
+          return { header: this.#header(index), succeeded: true, prevKv: req.prevKv ? this.#kv(current) : null };
         });
-        callback(null, res);
+        if (res) this.#reply(fault, call, callback, res);
       },
       Delete: (call, callback) => {
         const req = call.request;
         this.requests.Delete.push(req);
-        if (this.#intercept('Delete', call, callback)) return;
+        if (this.#hangIfPaused(call)) return;
+        const fault = this.#intercept('Delete', call, callback);
+        if (fault === 'handled') return;
         if (!this.#checkKey(req.key, callback)) return;
-        const res = this.#dedupe(req.clientId, req.sequence, () => {
+        if (!this.#checkLeader(callback)) return;
+        const g = this.group;
+        const res = this.#dedupe(req, callback, () => {
           const id = req.key.toString('hex');
-          const current = this.#data.get(id);
-          ++this.revision;
+          const current = g.data.get(id);
+          const index = ++g.revision;
           if (req.expectedModRevision !== undefined && req.expectedModRevision !== (current?.modRevision ?? 0)) {
-            return { header: this.#header(), deleted: 0, succeeded: false, prevKv: this.#kv(current) };
+            return { header: this.#header(index), deleted: 0, succeeded: false, prevKv: this.#kv(current) };
           }
-          this.#data.delete(id);
-          return { header: this.#header(), deleted: current ? 1 : 0, succeeded: true, prevKv: req.prevKv ? this.#kv(current) : null };
+          g.data.delete(id);
+          return { header: this.#header(index), deleted: current ? 1 : 0, succeeded: true, prevKv: req.prevKv ? this.#kv(current) : null };
         });
-        callback(null, res);
+        if (res) this.#reply(fault, call, callback, res);
       },
       Get: (call, callback) => {
         const req = call.request;
         this.requests.Get.push(req);
+        if (this.#hangIfPaused(call)) return;
         if (this.#intercept('Get', call, callback)) return;
         if (!this.#checkKey(req.key, callback)) return;
-        callback(null, { header: this.#header(), kv: this.#kv(this.#data.get(req.key.toString('hex'))) });
+        if (!this.#checkRead(req.read, callback)) return;
+        const data = this.frozen?.data ?? this.group.data;
+        callback(null, { header: this.#header(), kv: this.#kv(data.get(req.key.toString('hex'))) });
       },
       Range: (call, callback) => {
         const req = call.request;
         this.requests.Range.push(req);
+        if (this.#hangIfPaused(call)) return;
         if (this.#intercept('Range', call, callback)) return;
         if (req.limit > 10_000) {
           callback({ code: grpc.status.INVALID_ARGUMENT, details: `limit: must be 0..10000, got ${req.limit}` });
           return;
         }
+        if (!this.#checkRead(req.read, callback)) return;
         const limit = req.limit || 1000;
-        const sorted = [...this.#data.values()].sort((a, b) => Buffer.compare(a.key, b.key));
+        const data = this.frozen?.data ?? this.group.data;
+        const sorted = [...data.values()].sort((a, b) => Buffer.compare(a.key, b.key));
         const from = req.continuation.length > 0 ? req.continuation : req.start;
         const selected = sorted.filter((s) => {
           if (req.prefix.length > 0 && !s.key.subarray(0, req.prefix.length).equals(req.prefix)) return false;
@@ -248,6 +487,54 @@ export class FakeKvServer {
           continuation: more && last ? Buffer.concat([last.key, Buffer.from([0])]) : Buffer.alloc(0),
         });
       },
+      Stream: (call) => {
+        call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'the fake serves unary calls only' });
+      },
     };
   }
+}
+
+/** A fake cluster of `size` members sharing one state; `m1` leads at first. */
+export class FakeCluster {
+  private constructor(readonly group: FakeGroup) {}
+
+  static async start(size: number, options: Omit<FakeOptions, 'group' | 'memberId' | 'port'> = {}): Promise<FakeCluster> {
+    const group = new FakeGroup();
+    for (let i = 1; i <= size; i++) await FakeKvServer.start({ ...options, group, memberId: `m${i}` });
+    group.leaderId = 'm1';
+    return new FakeCluster(group);
+  }
+
+  get members(): FakeKvServer[] {
+    return this.group.members;
+  }
+
+  get addresses(): string[] {
+    return this.members.map((m) => m.address);
+  }
+
+  member(id: string): FakeKvServer {
+    const m = this.members.find((x) => x.memberId === id);
+    if (!m) throw new Error(`no member ${id}`);
+    return m;
+  }
+
+  get leader(): FakeKvServer | undefined {
+    return this.group.leader;
+  }
+
+  elect(id: string | undefined): void {
+    this.group.elect(id);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.members.map((m) => m.stop()));
+  }
+}
+
+function bind(port: number): Promise<{ server: grpc.Server; port: number }> {
+  const server = new grpc.Server();
+  return new Promise((resolve, reject) =>
+    server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve({ server, port: p }))),
+  );
 }
