@@ -20,7 +20,14 @@ async function main(argv: string[]): Promise<number> {
   }
   const logger = pino({ name: 'bellwether', level: parsed.logLevel });
   const node = await startNode(parsed.config, logger);
+  let exitCode = 0;
   await new Promise<void>((resolve) => {
+    // A node whose disk failed (e.g. full) exits non-zero so a supervisor can
+    // restart it once the disk is fixed; it recovers from its log.
+    node.replica.on('fatal', () => {
+      exitCode = 1;
+      node.stop().then(resolve, resolve);
+    });
     const shutdown = (signal: string) => {
       logger.info({ signal }, 'shutting down');
       node.stop().then(resolve, (err: Error) => {
@@ -31,7 +38,7 @@ async function main(argv: string[]): Promise<number> {
     process.once('SIGINT', () => shutdown('SIGINT'));
     process.once('SIGTERM', () => shutdown('SIGTERM'));
   });
-  return 0;
+  return exitCode;
 }
 
 main(process.argv.slice(2)).then(

@@ -107,6 +107,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       compactEveryEntries: config.compactEveryEntries,
     });
     replica.on('leaderChange', ({ leaderId, term }) => log.info({ leaderId, term }, 'leader changed'));
+    replica.on('fatal', (err) => log.fatal({ err }, 'storage failed; this member stops taking work (nothing unacknowledged was promised)'));
     const kvCtx: KvContext = {
       clusterId: identity.clusterId,
       replica,
