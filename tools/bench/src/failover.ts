@@ -274,10 +274,15 @@ async function runFailover(a: Adapter, opts: Options, sdk?: BellwetherClient): P
   let sharedTarget = (await a.leader(10_000)).address;
   const byMemberId = new Map(a.members.map((m) => [m.id, m.address]));
 
-  const onAck = (address: string) => {
+  /**
+   * The first acknowledgement of the new regime: of an attempt sent after the
+   * kill, by another member (an etcd follower may still relay an ack of the
+   * old leader's commit after the kill).
+   */
+  const onAck = (address: string, sentAt: number) => {
     const t = performance.now();
     const rep = current;
-    if (rep && rep.windowMs === null && t > rep.killAt && address !== rep.killedAddress) {
+    if (rep && rep.windowMs === null && rep.killAt > 0 && sentAt > rep.killAt && address !== rep.killedAddress) {
       rep.windowMs = t - lastAckAt;
       rep.killToAckMs = t - rep.killAt;
       rep.newAckBy = address;
@@ -299,11 +304,12 @@ async function runFailover(a: Adapter, opts: Options, sdk?: BellwetherClient): P
       const req: WriteReq = { key, value, clientId, sequence: seq };
       // One logical write: retried (same client id and sequence) until acknowledged.
       while (!stopping) {
+        const sentAt = performance.now();
         if (sdk) {
           try {
             const res = await sdk.put(key, value, { deadlineMs: opts.attemptDeadlineMs });
             acked.set(key.toString('latin1'), value);
-            onAck(byMemberId.get(res.header.memberId) ?? res.header.memberId);
+            onAck(byMemberId.get(res.header.memberId) ?? res.header.memberId, sentAt);
             break;
           } catch (err) {
             countError(err);
@@ -316,7 +322,7 @@ async function runFailover(a: Adapter, opts: Options, sdk?: BellwetherClient): P
           await a.attempt(sentTo, req, opts.attemptDeadlineMs);
           acked.set(key.toString('latin1'), value);
           sharedTarget = sentTo;
-          onAck(sentTo);
+          onAck(sentTo, sentAt);
           break;
         } catch (err) {
           countError(err);
@@ -341,8 +347,9 @@ async function runFailover(a: Adapter, opts: Options, sdk?: BellwetherClient): P
       const leader = await a.leader(30_000);
       const rep: Rep = { rep: i, killed: leader.id, killedAddress: leader.address, killAt: 0, windowMs: null, killToAckMs: null, newAckBy: null, catchUpMs: null };
       current = rep;
+      const killing = leader.kill9();
       rep.killAt = performance.now();
-      await leader.kill9();
+      await killing;
       const until = performance.now() + opts.repTimeoutMs;
       while (rep.windowMs === null && performance.now() < until) await sleep(5);
       if (rep.windowMs === null) rep.error = `no acknowledged write within ${opts.repTimeoutMs} ms of the kill`;

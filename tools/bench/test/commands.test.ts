@@ -1,0 +1,87 @@
+// The bench commands run end to end on real local clusters and write
+// well-formed results. Tiny runs; speed is never asserted here.
+import assert from 'node:assert/strict';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const PKG = fileURLToPath(new URL('..', import.meta.url));
+const dir = mkdtempSync(join(tmpdir(), 'bellwether-bench-test-'));
+process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+
+function run(script: string, args: string[], timeoutMs: number): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--import', 'tsx', join('src', script), ...args], { cwd: PKG, timeout: timeoutMs, killSignal: 'SIGTERM' }, (err, stdout, stderr) => {
+      const code = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+const isNum = (x: unknown) => typeof x === 'number' && Number.isFinite(x);
+
+function checkRun(r: Record<string, unknown>): void {
+  for (const k of ['ops', 'errors', 'durationS', 'opsPerSec', 'concurrency']) assert.ok(isNum(r[k]), `${k} is a number`);
+  const lat = r['latency'] as Record<string, unknown>;
+  for (const k of ['p50Ms', 'p99Ms', 'p999Ms', 'maxMs', 'count']) assert.ok(k in lat, `latency.${k}`);
+  const cpu = r['cpu'] as { servers: { id: string; pid: number; cpuSeconds: number | null }[]; clientSeconds: number; serverTotalSeconds: number };
+  assert.equal(cpu.servers.length, 3, 'CPU of three server processes');
+  assert.ok(isNum(cpu.clientSeconds) && isNum(cpu.serverTotalSeconds));
+}
+
+test('pnpm bench: a tiny put and get run against Bellwether writes a well-formed result', { timeout: 60_000 }, async () => {
+  for (const [target, workload, mode] of [
+    ['bellwether-sdk', 'put', 'linearizable'],
+    ['bellwether-raw', 'get', 'any-follower'],
+  ] as const) {
+    const out = join(dir, `bench-${target}.json`);
+    const args = ['--target', target, '--workload', workload, '--read-mode', mode, '--duration', '1', '--warmup', '0.2', '--concurrency', '4', '--keyspace', '200', '--quiet', '--out', out];
+    const res = await run('bench.ts', args, 50_000);
+    assert.equal(res.code, 0, `bench ${args.join(' ')} exited ${res.code}\n${res.stderr}\n${res.stdout}`);
+    assert.match(res.stdout, /ops\/s/);
+    const json = JSON.parse(readFileSync(out, 'utf8'));
+    assert.equal(json.kind, 'bellwether-bench/run');
+    assert.equal(json.members.length, 3);
+    assert.equal(json.results.length, 1);
+    assert.equal(json.results[0].target, target);
+    assert.equal(json.results[0].workload, workload);
+    checkRun(json.results[0]);
+  }
+});
+
+test('pnpm bench:failover: one kill -9 of the leader writes a well-formed result', { timeout: 60_000 }, async () => {
+  const out = join(dir, 'failover.json');
+  const res = await run('failover.ts', ['--reps', '1', '--writers', '4', '--settle-ms', '300', '--after-ms', '200', '--quiet', '--out', out], 55_000);
+  // 0 = every repetition recovered and nothing was lost; 1 = a figure to look at. Both are results.
+  assert.ok(res.code === 0 || res.code === 1, `failover exited ${res.code}\n${res.stderr}\n${res.stdout}`);
+  const json = JSON.parse(readFileSync(out, 'utf8'));
+  assert.equal(json.kind, 'bellwether-bench/failover');
+  const s = json.results[0];
+  assert.equal(s.system, 'bellwether');
+  assert.equal(s.reps.length, 1);
+  assert.ok(isNum(s.acknowledged) && isNum(s.lost));
+  assert.ok('median' in s.windowMs && 'max' in s.windowMs);
+  assert.match(res.stdout, /acknowledged writes .* lost \d+/);
+});
+
+test('pnpm bench:compare --tiny: Bellwether and etcd side by side', { timeout: 90_000 }, async () => {
+  try {
+    execFileSync('bash', [join(PKG, 'scripts', 'ensure-etcd.sh')], { stdio: ['ignore', 'inherit', 'inherit'], timeout: 120_000 });
+  } catch {
+    assert.fail('bench:compare needs etcd: apt-get install -y etcd-server etcd-client (or set ETCD_BIN)');
+  }
+  const out = join(dir, 'compare.json');
+  const res = await run('compare.ts', ['--tiny', '--quiet', '--out', out], 85_000);
+  assert.equal(res.code, 0, `compare exited ${res.code}\n${res.stderr}\n${res.stdout}`);
+  assert.match(res.stdout, /Throughput, ops\/s/);
+  assert.match(res.stdout, /bw-sdk\/etcd/);
+  const json = JSON.parse(readFileSync(out, 'utf8'));
+  assert.equal(json.kind, 'bellwether-bench/compare');
+  assert.deepEqual(json.config.rows, ['put-1', 'put-N', 'get-any-follower']);
+  assert.equal(json.summary.length, 3 * 3);
+  for (const s of json.summary) assert.ok(isNum(s.opsPerSec) && 'p99Ms' in s && 'serverMsPerOp' in s, JSON.stringify(s));
+  for (const cell of json.runs) for (const r of cell.runs) checkRun(r);
+});
