@@ -45,6 +45,11 @@ export interface Op {
   expectedRevision?: number;
   /** For a `read-your-writes` get: the min_index it sent (the session's index). */
   minIndex?: number;
+  /**
+   * For `get`: `sdk` when the SDK chose the member (its routing by read mode),
+   * `member` when the read was sent to one chosen member directly.
+   */
+  via?: 'sdk' | 'member';
   /** The member that served it (from the response header), or the one it was sent to. */
   node?: string;
   /** Milliseconds since the run started. */

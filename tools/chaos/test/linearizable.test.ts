@@ -106,6 +106,24 @@ describe('linearizability: hand-made histories', () => {
     assert.ok(excerpt.some((op) => op.f === 'get' && op.read?.value === 'v12' && op.invokeMs === 200));
   });
 
+  it('cuts a long compare-and-swap chain at an acknowledged write that precedes the rest', () => {
+    const h: Op[] = [];
+    let prev: string | null = null;
+    for (let i = 0; i < 30; i++) {
+      h.push(cas(prev, `c${i}`, { at: [i * 10, i * 10 + 5] }));
+      prev = `c${i}`;
+    }
+    h.push(get('c20', { at: [400, 401] })); // c29 was acknowledged long before
+    assert.equal(lin(h), false);
+    const excerpt = shrinkViolation(linearizableOps(h));
+    assert.deepEqual(
+      excerpt.map((op) => op.value ?? op.read?.value),
+      ['c20', 'c21', 'c20'],
+    );
+    // Without its base, the rest must not be linearizable from the base's value.
+    assert.equal(checkKey(excerpt.slice(1), undefined, 'c20').linearizable, false);
+  });
+
   it('checks keys apart and reports each violation with an excerpt', () => {
     const h = [
       put('a', { key: 'reg/1', at: [0, 1] }),

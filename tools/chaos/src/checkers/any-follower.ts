@@ -41,7 +41,9 @@ export function checkAnyFollower(ops: readonly Op[], opts: { monotonic?: boolean
   }
   if (!monotonic) {
     notes.push(
-      `${backwards} times a session's any-follower read was older than its previous one (allowed: the SDK does not promise monotonic any-follower reads)`,
+      `${backwards} times a session's any-follower read was older than its previous one (allowed: the SDK does not promise monotonic any-follower reads)${
+        firstBackwards ? `; first: ${firstBackwards[1]!.key} in session ${firstBackwards[1]!.session}, revision ${firstBackwards[0]!.read?.modRevision ?? 0} then ${firstBackwards[1]!.read?.modRevision ?? 0}` : ''
+      }`,
     );
   }
   return {

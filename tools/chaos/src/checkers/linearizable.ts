@@ -80,9 +80,10 @@ export interface SearchResult {
 
 /**
  * Whether the ops of one key (already picked by {@link linearizableOps}) are
- * linearizable from an absent key. `maxStates` bounds the search.
+ * linearizable, starting from `initial` (default: the key absent).
+ * `maxStates` bounds the search.
  */
-export function checkKey(ops: readonly Op[], maxStates = 2_000_000): SearchResult {
+export function checkKey(ops: readonly Op[], maxStates = 2_000_000, initial: State = null): SearchResult {
   const events: Entry[] = [];
   ops.forEach((op, i) => {
     const call: Entry = { op: i, call: true, time: op.invokeMs, match: undefined, prev: undefined, next: undefined };
@@ -126,7 +127,7 @@ export function checkKey(ops: readonly Op[], maxStates = 2_000_000): SearchResul
   const cache = new Set<string>();
   const stack: { entry: Entry; state: State }[] = [];
   let linearized = 0n;
-  let state: State = null;
+  let state: State = initial;
   let entry = head.next;
   let explored = 0;
   while (entry) {
@@ -165,19 +166,22 @@ export function checkKey(ops: readonly Op[], maxStates = 2_000_000): SearchResul
  * Adds to `subset` every write whose value an op of the subset observes, so
  * that dropping ops can only ever make a history easier to linearize: a
  * sub-history closed this way is linearizable whenever the whole is, and so a
- * violation in it is a violation of the whole.
+ * violation in it is a violation of the whole. A `base` write's value counts
+ * as present without its own ancestry (see {@link shrinkViolation}).
  */
-function closeOver(subset: readonly Op[], all: readonly Op[]): Op[] {
+function closeOver(subset: readonly Op[], all: readonly Op[], base?: Op): Op[] {
   const writerOf = new Map<string, Op>();
-  for (const op of all) if (op.f !== 'get' && op.value !== undefined) writerOf.set(op.value, op);
+  for (const op of all) if (op.f !== 'get' && op.value !== undefined && op !== base) writerOf.set(op.value, op);
   const chosen = new Set(subset);
-  const queue = [...subset];
+  chosen.delete(base as Op);
+  const queue = [...chosen];
   while (queue.length > 0) {
     const op = queue.pop()!;
     const refs: string[] = [];
     if (op.outcome === 'ok' && op.read) refs.push(op.read.value);
     if (op.f === 'cas' && typeof op.from === 'string') refs.push(op.from);
     for (const v of refs) {
+      if (base && v === base.value) continue;
       const w = writerOf.get(v);
       if (w && !chosen.has(w)) {
         chosen.add(w);
@@ -188,15 +192,45 @@ function closeOver(subset: readonly Op[], all: readonly Op[]): Op[] {
   return all.filter((op) => chosen.has(op));
 }
 
-function violates(ops: readonly Op[], maxStates: number): boolean {
-  return checkKey(ops, maxStates).linearizable === false;
+function violates(ops: readonly Op[], maxStates: number, initial: State = null): boolean {
+  return checkKey(ops, maxStates, initial).linearizable === false;
+}
+
+/** Drops single ops, newest first, while the rest (closed over what it observes) still violates. */
+function dropSingles(ops: Op[], until: number, maxStates: number, base?: Op): Op[] {
+  const initial = base?.value ?? null;
+  let current = ops;
+  let changed = true;
+  while (changed && Date.now() < until) {
+    changed = false;
+    for (let i = current.length - 1; i >= 0 && Date.now() < until; i--) {
+      const candidate = closeOver(
+        current.filter((_, j) => j !== i),
+        current,
+        base,
+      );
+      if (candidate.length < current.length && violates(candidate, maxStates, initial)) {
+        current = candidate;
+        changed = true;
+        i = Math.min(i, current.length);
+      }
+    }
+  }
+  return current;
 }
 
 /**
  * Shrinks a non-linearizable history of one key to a small one that is still
- * not linearizable: first the shortest prefix (by invocation time), then drops
- * single ops while the violation stays. Every candidate is closed over the
+ * not linearizable: the shortest prefix (by invocation time), then single ops
+ * dropped while the violation stays. Every candidate is closed over the
  * writes it observes, so the excerpt never blames a missing write.
+ *
+ * A chain of compare-and-swaps would drag its whole ancestry along, so the
+ * shrinker may also start the excerpt at a `base` write: an acknowledged
+ * write that completed before every other op of the excerpt was invoked. In
+ * any linearization of the whole history that write precedes all of them, so
+ * the rest must be linearizable starting from its value, and if it is not,
+ * neither is the whole. The excerpt then begins with that write.
  */
 export function shrinkViolation(ops: readonly Op[], budgetMs = 10_000, maxStates = 200_000): Op[] {
   const until = Date.now() + budgetMs;
@@ -208,23 +242,24 @@ export function shrinkViolation(ops: readonly Op[], budgetMs = 10_000, maxStates
     if (violates(closeOver(byInvoke.slice(0, mid), ops), maxStates)) hi = mid;
     else lo = mid + 1;
   }
-  let current = closeOver(byInvoke.slice(0, hi), ops);
-  if (!violates(current, maxStates)) current = [...ops];
-  // Drop single ops, newest first, while the rest still violates.
-  let changed = true;
-  while (changed && Date.now() < until) {
-    changed = false;
-    for (let i = current.length - 1; i >= 0 && Date.now() < until; i--) {
-      const without = current.filter((_, j) => j !== i);
-      const candidate = closeOver(without, current);
-      if (candidate.length < current.length && violates(candidate, maxStates)) {
-        current = candidate;
-        changed = true;
-        i = Math.min(i, current.length);
-      }
-    }
+  let best = closeOver(byInvoke.slice(0, hi), ops);
+  if (!violates(best, maxStates)) best = [...ops];
+  best = dropSingles(best, until, maxStates);
+
+  const bases = best.filter((op) => op.outcome === 'ok' && (op.f === 'put' || op.succeeded === true)).sort((a, b) => b.completeMs - a.completeMs);
+  for (const base of bases) {
+    if (Date.now() >= until || best.length <= 3) break;
+    const after = closeOver(
+      best.filter((op) => op !== base && op.invokeMs > base.completeMs),
+      ops,
+      base,
+    );
+    if (after.length === 0 || after.some((op) => op.invokeMs <= base.completeMs)) continue;
+    if (!violates(after, maxStates, base.value ?? null)) continue;
+    const shrunk = dropSingles(after, until, maxStates, base);
+    if (shrunk.length + 1 < best.length) best = [base, ...shrunk];
   }
-  return current.sort((a, b) => a.invokeMs - b.invokeMs);
+  return best.sort((a, b) => a.invokeMs - b.invokeMs);
 }
 
 /** Checks every key apart; a violation comes with a shrunk excerpt. */

@@ -1,0 +1,71 @@
+import type { CheckerReport } from './checkers/index';
+import { formatOp, type Op } from './history';
+import type { ChaosResult } from './run';
+
+function opRow(op: Op): string {
+  if (op.workload === 'final') return 'final read (linearizable)';
+  if (op.f === 'get') return `get ${op.mode} (${op.via === 'sdk' ? 'SDK-routed' : 'to a member'})`;
+  return op.f;
+}
+
+/** The operations table: by kind and outcome. */
+export function operationsTable(ops: readonly Op[]): string {
+  const rows = new Map<string, { ok: number; fail: number; info: number; swapped: number }>();
+  const order = ['put', 'cas'];
+  for (const mode of ['linearizable', 'read-your-writes', 'any-follower']) order.push(`get ${mode} (to a member)`, `get ${mode} (SDK-routed)`);
+  order.push('final read (linearizable)');
+  for (const name of order) rows.set(name, { ok: 0, fail: 0, info: 0, swapped: 0 });
+  for (const op of ops) {
+    const row = rows.get(opRow(op))!;
+    row[op.outcome]++;
+    if (op.f === 'cas' && op.succeeded) row.swapped++;
+  }
+  const lines = [`  ${'kind'.padEnd(38)}${'ok'.padStart(8)}${'fail'.padStart(8)}${'info'.padStart(8)}`];
+  for (const [name, r] of rows) {
+    const extra = name === 'cas' ? `   (${r.swapped} swapped, ${r.ok - r.swapped} refused)` : '';
+    lines.push(`  ${name.padEnd(38)}${String(r.ok).padStart(8)}${String(r.fail).padStart(8)}${String(r.info).padStart(8)}${extra}`);
+  }
+  return lines.join('\n');
+}
+
+export function formatSummary(result: ChaosResult, commandLine: string): string {
+  const out: string[] = [];
+  const o = result.options;
+  out.push('');
+  out.push(
+    `bellwether chaos: seed ${result.seed}, ${result.workloadS.toFixed(0)} s of workload, faults ${o.faults.join(',') || 'none'}, ${o.nodes ?? 3} nodes, ${o.clients ?? 10} clients${o.unsafeFollowerReads ? ', nodes started with --unsafe-follower-linearizable-reads' : ''}`,
+  );
+  out.push(`operations: ${result.ops.length} on ${result.keys} keys`);
+  out.push(operationsTable(result.ops));
+  const faults = Object.entries(result.faultCounts).map(([k, n]) => `${k} ${n}`);
+  out.push(`faults injected: ${faults.length > 0 ? faults.join(', ') : 'none'}`);
+  out.push(formatVerdicts(result.reports, result.checkMs));
+  out.push('');
+  if (result.historyPath) out.push(`history: ${result.historyPath}`);
+  if (result.valid === false) out.push(`VIOLATION found with seed ${result.seed}; re-run: ${commandLine}`);
+  else if (result.valid === 'unknown') out.push(`UNDECIDED (seed ${result.seed}): a checker could not decide; see the notes above`);
+  else out.push(`no violation (seed ${result.seed})`);
+  return out.join('\n');
+}
+
+/** Checker verdicts, then each violation with its excerpt. */
+export function formatVerdicts(reports: readonly CheckerReport[], checkMs: number): string {
+  const out: string[] = [];
+  out.push(`checkers (${checkMs} ms):`);
+  for (const r of reports) {
+    const verdict = r.valid === true ? 'PASS' : r.valid === false ? 'FAIL' : 'UNDECIDED';
+    out.push(`  ${r.checker.padEnd(17)} ${verdict.padEnd(9)} ${r.checked}: ${r.property}`);
+    for (const note of r.notes) out.push(`      note: ${note}`);
+  }
+  for (const r of reports) {
+    if (r.violations.length === 0) continue;
+    out.push('');
+    out.push(`${r.checker}: ${r.violations.length} violation${r.violations.length === 1 ? '' : 's'}${r.violations.length > 3 ? ' (the 3 shortest shown)' : ''}`);
+    // The shortest excerpts first: they are the easiest to read.
+    for (const v of [...r.violations].sort((a, b) => a.excerpt.length - b.excerpt.length).slice(0, 3)) {
+      out.push(`  ${v.key}: ${v.what}`);
+      for (const op of v.excerpt) out.push(`    ${formatOp(op)}`);
+    }
+  }
+  return out.join('\n');
+}
