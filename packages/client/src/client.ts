@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import type {
   DeleteRequest,
@@ -491,6 +492,8 @@ export class BellwetherClient {
       scan: (sel, o, s) => this.#scan(sel, o, s),
       clusterId: () => this.#tracker.clusterId,
     };
+    // Every call in flight listens to the client's close signal.
+    setMaxListeners(0, this.#closing.signal);
     this.#tracker.start();
   }
 

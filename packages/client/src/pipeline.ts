@@ -173,6 +173,11 @@ export class Invoker {
         sentAny ||= sent;
         const error = this.#attemptError(raw, op, ctx, member, sent, abandoned, attemptDeadline, attemptMs);
         mayHaveApplied ||= error.mayHaveApplied;
+        if (error instanceof DeadlineExceeded && !ctx.signal.aborted) {
+          // The call's own deadline: say so, with the most telling earlier failure.
+          this.router.observeError(member, error, call);
+          throw this.#deadline(op, mayHaveApplied, last ?? error, sentAny);
+        }
         last = error;
         this.router.observeError(member, error, call);
         if (ctx.signal.aborted) throw this.#cancelled(op, mayHaveApplied, ctx.signal.reason);

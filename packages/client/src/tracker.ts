@@ -14,6 +14,7 @@
 // Leadership is ordered by Raft term: a report from a lower term than the
 // highest seen is ignored, a higher term always wins. A leader whose member is
 // down is not used (but kept, in case it comes back still leading).
+import { setMaxListeners } from 'node:events';
 import type { LeaderEvent__Output, MembersResponse__Output, StatusResponse__Output } from '@bellwether/proto';
 import type * as grpc from '@grpc/grpc-js';
 import { type BellwetherError, StatusCode } from './errors';
@@ -122,6 +123,7 @@ export class ClusterTracker {
     this.#settings = settings;
     this.#log = log;
     for (const address of seeds) this.#members.set(address, new MemberState(address, true));
+    setMaxListeners(0, this.#stopping.signal); // one listener per probe in flight
   }
 
   /** Starts the background work: watches, probes and the Members poll. */

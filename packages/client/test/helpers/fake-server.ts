@@ -153,6 +153,11 @@ export class FakeKvServer {
     this.#faults.set(method, q);
   }
 
+  /** Forgets faults not yet used. */
+  clearFaults(): void {
+    this.#faults.clear();
+  }
+
   /** Reads now see the state as of now, until thaw(). */
   freeze(): void {
     this.frozen = { data: new Map([...this.group.data].map(([k, v]) => [k, { ...v }])), revision: this.group.revision };
