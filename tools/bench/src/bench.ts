@@ -5,6 +5,7 @@ import { type LocalCluster, startLocal } from './clusters';
 import { READ_MODES, type ReadMode, TARGET_KINDS, type TargetKind } from './drivers';
 import { describeResult, type RunResult, WORKLOADS, type Workload } from './engine';
 import { processMemory } from './procstat';
+import { renderProfile, summarizeProfileDir } from './profile';
 import { machine, writeResult } from './results';
 import { COMMON_FLAGS, configFrom, type Endpoints, endpointsOf, keySpaceFor, measure, preloadKeys, systemOf } from './runner';
 import { type FlagSpec, fmtNum, flagHelp, parseFlags, UsageError } from './util';
@@ -92,7 +93,14 @@ async function main(argv: string[]): Promise<number> {
       }
     } else {
       const label = `${workload}${workload === 'get' || workload === 'mixed' ? ` ${readMode}` : ''} ${target} c=${cfg.concurrency}`;
-      const r = await measure(cfg, ep, keys, label);
+      // Profiled nodes drop what they sampled before the measured window.
+      const restartProfilers =
+        f['profile'] && !given
+          ? () => {
+              for (const p of ep.serverPids()) process.kill(p.pid, 'SIGUSR2');
+            }
+          : undefined;
+      const r = await measure(cfg, ep, keys, label, restartProfilers);
       console.log(describeResult(r));
       results.push(r);
     }
@@ -115,7 +123,13 @@ async function main(argv: string[]): Promise<number> {
       f['out'] as string | undefined,
     );
     console.log(`result: ${path}`);
-    if (f['profile']) console.error(`CPU profiles are written to ${f['profile']} when the nodes stop`);
+    const pids = ep.serverPids();
+    await stopCluster();
+    if (f['profile'] && !given) {
+      // The nodes write their profiles as they exit.
+      const names = new Map(pids.map((p) => [`${p.pid}.cpuprofile`, p.id]));
+      for (const s of summarizeProfileDir(f['profile'] as string)) console.log(renderProfile(s, names));
+    }
     return results.every((r) => r.ops > 0) ? 0 : 1;
   } finally {
     await stopCluster();

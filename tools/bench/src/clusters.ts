@@ -1,11 +1,16 @@
 // Local clusters the bench starts and stops itself: Bellwether (through
 // tools/integration's harness: real `bellwether serve` processes) and etcd.
 import { existsSync, mkdirSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { SERVER_BIN, TestCluster } from '@bellwether/integration/src/cluster';
 import { EtcdCluster } from './etcd';
 import type { ServerPid } from './procstat';
 
 export type System = 'bellwether' | 'etcd';
+
+/** Loaded into profiled nodes (node refuses --cpu-prof in NODE_OPTIONS, not --import). */
+const PROFILE_PRELOAD = fileURLToPath(new URL('../scripts/cpu-profile-preload.mjs', import.meta.url));
 
 export interface LocalCluster {
   readonly system: System;
@@ -33,10 +38,13 @@ export class BellwetherLocal implements LocalCluster {
 
   static async start(opts: StartOptions = {}): Promise<BellwetherLocal> {
     if (!existsSync(SERVER_BIN)) throw new Error(`${SERVER_BIN} is missing: run \`pnpm build\` (pnpm bench does)`);
+    // The harness spawns with this process's environment: set it for the spawn only.
     const saved = process.env['NODE_OPTIONS'];
     if (opts.profileDir) {
-      mkdirSync(opts.profileDir, { recursive: true });
-      process.env['NODE_OPTIONS'] = `${saved ?? ''} --cpu-prof --cpu-prof-dir=${opts.profileDir}`.trim();
+      const dir = resolve(opts.profileDir);
+      mkdirSync(dir, { recursive: true });
+      process.env['NODE_OPTIONS'] = `${saved ?? ''} --import=${PROFILE_PRELOAD}`.trim();
+      process.env['BENCH_CPU_PROFILE_DIR'] = dir;
     }
     let cluster: TestCluster;
     try {
@@ -45,6 +53,7 @@ export class BellwetherLocal implements LocalCluster {
       if (opts.profileDir) {
         if (saved === undefined) delete process.env['NODE_OPTIONS'];
         else process.env['NODE_OPTIONS'] = saved;
+        delete process.env['BENCH_CPU_PROFILE_DIR'];
       }
     }
     const local = new BellwetherLocal(cluster);

@@ -33,6 +33,8 @@ export interface RunOptions {
   /** Stop anyway after this many seconds (a guard for op-count runs). */
   maxSeconds?: number;
   serverPids: () => ServerPid[];
+  /** Called as the measured window begins (e.g. to restart server profilers). */
+  onMeasureStart?: () => void;
 }
 
 export interface RunResult {
@@ -121,6 +123,7 @@ export async function runWorkload(driver: Driver, keys: KeySpace, opts: RunOptio
     await Promise.race([sleep(opts.warmupS * 1000), allDone]);
     measuring = true;
   }
+  opts.onMeasureStart?.();
   const cpu0 = cpuSnapshot(opts.serverPids());
   const t0 = performance.now();
 

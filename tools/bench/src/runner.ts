@@ -125,7 +125,7 @@ export async function preloadKeys(cfg: BenchConfig, ep: Endpoints, keys: KeySpac
   }
 }
 
-export async function measure(cfg: BenchConfig, ep: Endpoints, keys: KeySpace, label: string): Promise<RunResult> {
+export async function measure(cfg: BenchConfig, ep: Endpoints, keys: KeySpace, label: string, onMeasureStart?: () => void): Promise<RunResult> {
   const driver = await openDriver(cfg, ep, cfg.workload !== 'get');
   try {
     return await runWorkload(driver, keys, {
@@ -141,6 +141,7 @@ export async function measure(cfg: BenchConfig, ep: Endpoints, keys: KeySpace, l
       progress: !cfg.quiet,
       maxSeconds: cfg.ops !== undefined ? 3600 : undefined,
       serverPids: ep.serverPids,
+      onMeasureStart,
     });
   } finally {
     await driver.close();
