@@ -56,7 +56,7 @@ async function main(): Promise<void> {
     const t0 = Date.now();
     const reports = checkAll(ops, { anyFollowerMonotonic: !!values['any-follower-monotonic'] });
     process.stdout.write(`${values.check}: ${ops.length} operations, ${faults.filter((f) => f.action === 'start').length} faults\n`);
-    process.stdout.write(`${operationsTable(ops)}\n${formatVerdicts(reports, Date.now() - t0)}\n`);
+    process.stdout.write(`${operationsTable(ops)}\n${formatVerdicts(reports, Date.now() - t0, faults)}\n`);
     process.exitCode = reports.some((r) => r.valid === false) ? 1 : reports.some((r) => r.valid === 'unknown') ? 3 : 0;
     return;
   }

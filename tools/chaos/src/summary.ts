@@ -1,5 +1,5 @@
 import type { CheckerReport } from './checkers/index';
-import { formatOp, type Op } from './history';
+import { type FaultEvent, formatOp, type Op } from './history';
 import type { ChaosResult } from './run';
 
 function opRow(op: Op): string {
@@ -39,7 +39,7 @@ export function formatSummary(result: ChaosResult, commandLine: string): string 
   out.push(operationsTable(result.ops));
   const faults = Object.entries(result.faultCounts).map(([k, n]) => `${k} ${n}`);
   out.push(`faults injected: ${faults.length > 0 ? faults.join(', ') : 'none'}`);
-  out.push(formatVerdicts(result.reports, result.checkMs));
+  out.push(formatVerdicts(result.reports, result.checkMs, result.faults));
   out.push('');
   if (result.historyPath) out.push(`history: ${result.historyPath}`);
   if (result.valid === false) out.push(`VIOLATION found with seed ${result.seed}; re-run: ${commandLine}`);
@@ -49,7 +49,7 @@ export function formatSummary(result: ChaosResult, commandLine: string): string 
 }
 
 /** Checker verdicts, then each violation with its excerpt. */
-export function formatVerdicts(reports: readonly CheckerReport[], checkMs: number): string {
+export function formatVerdicts(reports: readonly CheckerReport[], checkMs: number, faults: readonly FaultEvent[] = []): string {
   const out: string[] = [];
   out.push(`checkers (${checkMs} ms):`);
   for (const r of reports) {
@@ -65,7 +65,32 @@ export function formatVerdicts(reports: readonly CheckerReport[], checkMs: numbe
     for (const v of [...r.violations].sort((a, b) => a.excerpt.length - b.excerpt.length).slice(0, 3)) {
       out.push(`  ${v.key}: ${v.what}`);
       for (const op of v.excerpt) out.push(`    ${formatOp(op)}`);
+      const during = faultsDuring(v.excerpt, faults);
+      if (during.length > 0) out.push(`    faults in force meanwhile: ${during.join('; ')}`);
     }
   }
   return out.join('\n');
+}
+
+/** The faults that were in force at some point between the excerpt's first invocation and last completion. */
+function faultsDuring(excerpt: readonly Op[], faults: readonly FaultEvent[]): string[] {
+  if (excerpt.length === 0) return [];
+  const from = Math.min(...excerpt.map((op) => op.invokeMs));
+  const to = Math.max(...excerpt.map((op) => (op.outcome === 'info' ? op.invokeMs : op.completeMs)));
+  const out: string[] = [];
+  const open = new Map<string, FaultEvent>();
+  const spans: { start: FaultEvent; endMs: number }[] = [];
+  for (const f of faults) {
+    if (f.action === 'start') open.set(f.kind, f);
+    else {
+      const start = open.get(f.kind);
+      if (start) spans.push({ start, endMs: f.atMs });
+      open.delete(f.kind);
+    }
+  }
+  for (const start of open.values()) spans.push({ start, endMs: Number.POSITIVE_INFINITY });
+  for (const { start, endMs } of spans) {
+    if (start.atMs <= to && endMs >= from) out.push(`${start.kind} ${start.detail} [${start.atMs.toFixed(0)} → ${Number.isFinite(endMs) ? endMs.toFixed(0) : '…'} ms]`);
+  }
+  return out;
 }
