@@ -538,7 +538,12 @@ export class Simulation {
         // Small message budgets with a window of 1 can leave a long backlog that
         // drains at about one entry per round trip: allow for it, still bounded.
         let backlog = 0;
-        for (const n of this.nodes.values()) if (n.raft) backlog = Math.max(backlog, n.raft.log.lastIndex() - this.committed.maxCommitted);
+        // Count crashed nodes too (from their disks): one of them may lead next.
+        for (const n of this.nodes.values()) {
+          const diskLast = (n.disk.snapshot?.index ?? 0) + n.disk.entries.length;
+          const last = Math.max(diskLast, n.raft?.log.lastIndex() ?? 0);
+          backlog = Math.max(backlog, last - this.committed.maxCommitted);
+        }
         livenessMax += backlog * (2 * this.plan.delayTicksMax + this.raftOpts.heartbeatTicks + 2);
       }
       let probe: { node: string; index: number; term: number; pid: number } | undefined;
