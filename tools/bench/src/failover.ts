@@ -25,7 +25,7 @@ const FLAGS: Record<string, FlagSpec> = {
   'settle-ms': { kind: 'int', default: 1000, help: 'steady writing before each kill' },
   'after-ms': { kind: 'int', default: 500, help: 'writing on after the first new acknowledgement, before restarting the killed member' },
   'rep-timeout-ms': { kind: 'int', default: 15_000, help: 'give up on a repetition without a new acknowledgement after this long' },
-  'attempt-deadline-ms': { kind: 'int', default: 2000, help: 'deadline of one write attempt' },
+  'attempt-deadline-ms': { kind: 'int', default: 500, help: 'deadline of one write attempt, then it is retried (the etcd window depends on it: a write relayed to a dead leader hangs until then)' },
   out: { kind: 'string', help: 'JSON result path (default bench-results/failover-<time>.json at the repo root)' },
   quiet: { kind: 'bool', default: false, help: 'less output' },
   help: { kind: 'bool', default: false, help: 'print this help' },
@@ -45,10 +45,14 @@ interface Adapter {
   members: Member[];
   /** The leader all running members agree on. */
   leader(timeoutMs: number): Promise<Member>;
+  /** A key naming `m` as a leader (as members report it), for `leaderSeen`. */
+  leaderKey(m: Member): Promise<string>;
+  /** The leader key some running member reports now, if any. */
+  leaderSeen(): Promise<string[]>;
   /** True once `m` has applied what the leader had committed when asked. */
   caughtUp(m: Member): Promise<boolean>;
-  /** One write attempt on `address`; resolves with the address that acknowledged it, rejects with the gRPC error. */
-  attempt(address: string, w: WriteReq, deadlineMs: number): Promise<void>;
+  /** One write attempt on `address`; resolves with the Raft term of the member that answered, rejects with the gRPC error. */
+  attempt(address: string, w: WriteReq, deadlineMs: number): Promise<number>;
   /** Every key under `prefix` with its value, read linearizably. */
   readAll(prefix: Buffer): Promise<Map<string, Buffer>>;
   /** A leader hint carried by an error, if the system has them. */
@@ -109,14 +113,30 @@ class BellwetherAdapter implements Adapter {
     return (await this.cluster.waitForLeader(timeoutMs)) as unknown as Member;
   }
 
+  async leaderKey(m: Member): Promise<string> {
+    return m.id;
+  }
+
+  async leaderSeen(): Promise<string[]> {
+    const running = this.cluster.nodes.filter((n) => n.running);
+    const st = await Promise.all(running.map((n) => this.cluster.status(n, 200).catch(() => undefined)));
+    return st.map((x) => (x?.role === 'ROLE_LEADER' ? x.memberId : '')).filter((x) => x !== '');
+  }
+
   async caughtUp(m: Member): Promise<boolean> {
     const leader = (await this.cluster.waitForLeader(5000)) as NodeProcess;
     const [ls, ms] = await Promise.all([this.cluster.status(leader), this.cluster.status(m as unknown as NodeProcess)]);
     return ms.appliedIndex >= ls.commitIndex;
   }
 
-  async attempt(address: string, w: WriteReq, deadlineMs: number): Promise<void> {
-    await unary(this.client(address), 'Put', { key: w.key, value: w.value, clientId: w.clientId, sequence: w.sequence, minUnackedSequence: w.sequence }, deadlineMs);
+  async attempt(address: string, w: WriteReq, deadlineMs: number): Promise<number> {
+    const res = await unary<{ header: { term: number } | null }>(
+      this.client(address),
+      'Put',
+      { key: w.key, value: w.value, clientId: w.clientId, sequence: w.sequence, minUnackedSequence: w.sequence },
+      deadlineMs,
+    );
+    return res.header?.term ?? 0;
   }
 
   hint(err: unknown): string | undefined {
@@ -176,14 +196,26 @@ class EtcdAdapter implements Adapter {
     return this.cluster.waitForLeader(timeoutMs);
   }
 
+  async leaderKey(m: Member): Promise<string> {
+    return (await this.cluster.status(m as EtcdMember)).memberId;
+  }
+
+  async leaderSeen(): Promise<string[]> {
+    const running = this.cluster.members.filter((m) => m.running);
+    const st = await Promise.all(running.map((m) => this.cluster.status(m, 200).catch(() => undefined)));
+    // A member that is the leader it reports.
+    return st.flatMap((x) => (x && x.leader !== '0' && x.leader === x.memberId ? [x.memberId] : []));
+  }
+
   async caughtUp(m: Member): Promise<boolean> {
     const leader = await this.cluster.waitForLeader(5000);
     const [ls, ms] = await Promise.all([this.cluster.status(leader), this.cluster.status(m as EtcdMember)]);
     return ms.raftAppliedIndex >= ls.raftIndex;
   }
 
-  async attempt(address: string, w: WriteReq, deadlineMs: number): Promise<void> {
-    await unary(this.client(address), 'Put', { key: w.key, value: w.value }, deadlineMs);
+  async attempt(address: string, w: WriteReq, deadlineMs: number): Promise<number> {
+    const res = await unary<{ header: { raftTerm: string } | null }>(this.client(address), 'Put', { key: w.key, value: w.value }, deadlineMs);
+    return Number(res.header?.raftTerm ?? 0);
   }
 
   hint(): string | undefined {
@@ -224,9 +256,15 @@ interface Rep {
   killed: string;
   killedAddress: string;
   killAt: number;
-  /** Window without an acknowledged write: last acknowledgement before the new leader's first, to that one. */
+  /** The highest term acknowledged before the kill: an acknowledgement in a higher term comes from the new leader. */
+  killTerm: number;
+  /** Longest time without an acknowledged write, from the last one before the kill to the new leader's first. */
   windowMs: number | null;
+  /** Longest gap seen so far in this repetition (acknowledgements may still trickle in after the kill). */
+  gapMs: number;
   killToAckMs: number | null;
+  /** From the kill until a surviving member reported itself leader (polled every 10 ms). */
+  electedMs: number | null;
   newAckBy: string | null;
   /** From restarting the killed member until it had caught up. */
   catchUpMs: number | null;
@@ -251,6 +289,7 @@ export interface FailoverSummary {
   reps: Rep[];
   windowMs: { median: number | null; max: number | null; min: number | null };
   killToAckMs: { median: number | null; max: number | null };
+  electedMs: { median: number | null; max: number | null };
   failedReps: number;
   acknowledged: number;
   lost: number;
@@ -274,19 +313,26 @@ async function runFailover(a: Adapter, opts: Options, sdk?: BellwetherClient): P
   let sharedTarget = (await a.leader(10_000)).address;
   const byMemberId = new Map(a.members.map((m) => [m.id, m.address]));
 
+  let maxTerm = 0;
   /**
-   * The first acknowledgement of the new regime: of an attempt sent after the
-   * kill, by another member (an etcd follower may still relay an ack of the
-   * old leader's commit after the kill).
+   * The window ends at the first acknowledgement in a term above the one the
+   * killed leader held (after a kill, acknowledgements of the old term may
+   * still arrive: replies in flight, or an etcd follower relaying the old
+   * leader's commit); it is the longest gap between acknowledgements from
+   * the last one before the kill up to that one.
    */
-  const onAck = (address: string, sentAt: number) => {
+  const onAck = (address: string, term: number) => {
     const t = performance.now();
     const rep = current;
-    if (rep && rep.windowMs === null && rep.killAt > 0 && sentAt > rep.killAt && address !== rep.killedAddress) {
-      rep.windowMs = t - lastAckAt;
-      rep.killToAckMs = t - rep.killAt;
-      rep.newAckBy = address;
+    if (rep && rep.windowMs === null && rep.killAt > 0) {
+      rep.gapMs = Math.max(rep.gapMs, t - lastAckAt);
+      if (term > rep.killTerm) {
+        rep.windowMs = rep.gapMs;
+        rep.killToAckMs = t - rep.killAt;
+        rep.newAckBy = address;
+      }
     }
+    if (term > maxTerm) maxTerm = term;
     lastAckAt = t;
   };
   const countError = (err: unknown) => {
@@ -304,12 +350,11 @@ async function runFailover(a: Adapter, opts: Options, sdk?: BellwetherClient): P
       const req: WriteReq = { key, value, clientId, sequence: seq };
       // One logical write: retried (same client id and sequence) until acknowledged.
       while (!stopping) {
-        const sentAt = performance.now();
         if (sdk) {
           try {
             const res = await sdk.put(key, value, { deadlineMs: opts.attemptDeadlineMs });
             acked.set(key.toString('latin1'), value);
-            onAck(byMemberId.get(res.header.memberId) ?? res.header.memberId, sentAt);
+            onAck(byMemberId.get(res.header.memberId) ?? res.header.memberId, res.header.term);
             break;
           } catch (err) {
             countError(err);
@@ -319,10 +364,10 @@ async function runFailover(a: Adapter, opts: Options, sdk?: BellwetherClient): P
         }
         const sentTo = target;
         try {
-          await a.attempt(sentTo, req, opts.attemptDeadlineMs);
+          const term = await a.attempt(sentTo, req, opts.attemptDeadlineMs);
           acked.set(key.toString('latin1'), value);
           sharedTarget = sentTo;
-          onAck(sentTo, sentAt);
+          onAck(sentTo, term);
           break;
         } catch (err) {
           countError(err);
@@ -345,13 +390,40 @@ async function runFailover(a: Adapter, opts: Options, sdk?: BellwetherClient): P
     await sleep(opts.settleMs);
     for (let i = 1; i <= opts.reps; i++) {
       const leader = await a.leader(30_000);
-      const rep: Rep = { rep: i, killed: leader.id, killedAddress: leader.address, killAt: 0, windowMs: null, killToAckMs: null, newAckBy: null, catchUpMs: null };
+      const rep: Rep = {
+        rep: i,
+        killed: leader.id,
+        killedAddress: leader.address,
+        killAt: 0,
+        killTerm: 0,
+        windowMs: null,
+        gapMs: 0,
+        killToAckMs: null,
+        electedMs: null,
+        newAckBy: null,
+        catchUpMs: null,
+      };
       current = rep;
+      const killedKey = await a.leaderKey(leader);
       const killing = leader.kill9();
       rep.killAt = performance.now();
+      rep.killTerm = maxTerm;
+      rep.gapMs = rep.killAt - lastAckAt;
       await killing;
       const until = performance.now() + opts.repTimeoutMs;
+      // Election time, seen from the members (apart from what clients see).
+      const polling = (async () => {
+        while (performance.now() < until) {
+          const seen = await a.leaderSeen().catch(() => []);
+          if (seen.some((k) => k !== killedKey)) {
+            rep.electedMs = performance.now() - rep.killAt;
+            return;
+          }
+          await sleep(10);
+        }
+      })();
       while (rep.windowMs === null && performance.now() < until) await sleep(5);
+      await polling;
       if (rep.windowMs === null) rep.error = `no acknowledged write within ${opts.repTimeoutMs} ms of the kill`;
       await sleep(opts.afterMs);
       leader.start();
@@ -394,13 +466,15 @@ async function runFailover(a: Adapter, opts: Options, sdk?: BellwetherClient): P
   }
   const windows = reps.map((r) => r.windowMs).filter((x): x is number => x !== null);
   const k2a = reps.map((r) => r.killToAckMs).filter((x): x is number => x !== null);
+  const el = reps.map((r) => r.electedMs).filter((x): x is number => x !== null);
   const r1 = (x: number) => Math.round(x * 10) / 10;
   return {
     system: a.system,
     client: sdk ? 'sdk' : a.system === 'etcd' ? 'raw (grpc-js, next member on error)' : 'raw (grpc-js, follows leader hints, exactly-once retries)',
-    reps: reps.map((r) => ({ ...r, killAt: r1(r.killAt), windowMs: r.windowMs === null ? null : r1(r.windowMs), killToAckMs: r.killToAckMs === null ? null : r1(r.killToAckMs), catchUpMs: r.catchUpMs === null ? null : r1(r.catchUpMs) })),
+    reps: reps.map((r) => ({ ...r, killAt: r1(r.killAt), gapMs: r1(r.gapMs), windowMs: r.windowMs === null ? null : r1(r.windowMs), killToAckMs: r.killToAckMs === null ? null : r1(r.killToAckMs), electedMs: r.electedMs === null ? null : r1(r.electedMs), catchUpMs: r.catchUpMs === null ? null : r1(r.catchUpMs) })),
     windowMs: { median: windows.length ? r1(median(windows)) : null, max: windows.length ? r1(Math.max(...windows)) : null, min: windows.length ? r1(Math.min(...windows)) : null },
     killToAckMs: { median: k2a.length ? r1(median(k2a)) : null, max: k2a.length ? r1(Math.max(...k2a)) : null },
+    electedMs: { median: el.length ? r1(median(el)) : null, max: el.length ? r1(Math.max(...el)) : null },
     failedReps: reps.filter((r) => r.windowMs === null).length,
     acknowledged: acked.size,
     lost: lostKeys.length,
@@ -414,10 +488,19 @@ function render(s: FailoverSummary): string {
   const lines = [
     `\n${s.system} failover: ${s.reps.length} kill -9 of the leader; writers: ${s.client}; ${s.electionTimeout}`,
     table(
-      ['rep', 'killed', 'window ms', 'kill→ack ms', 'new leader', 'catch-up ms', 'note'],
-      s.reps.map((r) => [String(r.rep), r.killed, fmtMs(r.windowMs ?? undefined), fmtMs(r.killToAckMs ?? undefined), r.newAckBy ?? '-', fmtMs(r.catchUpMs ?? undefined), r.error ?? '']),
+      ['rep', 'killed', 'window ms', 'kill→ack ms', 'kill→elected ms', 'new leader', 'catch-up ms', 'note'],
+      s.reps.map((r) => [
+        String(r.rep),
+        r.killed,
+        fmtMs(r.windowMs ?? undefined),
+        fmtMs(r.killToAckMs ?? undefined),
+        fmtMs(r.electedMs ?? undefined),
+        r.newAckBy ?? '-',
+        fmtMs(r.catchUpMs ?? undefined),
+        r.error ?? '',
+      ]),
     ),
-    `window without an acknowledged write: median ${fmtMs(s.windowMs.median ?? undefined)} ms, max ${fmtMs(s.windowMs.max ?? undefined)} ms (min ${fmtMs(s.windowMs.min ?? undefined)} ms); kill→first new ack: median ${fmtMs(s.killToAckMs.median ?? undefined)} ms, max ${fmtMs(s.killToAckMs.max ?? undefined)} ms`,
+    `window without an acknowledged write: median ${fmtMs(s.windowMs.median ?? undefined)} ms, max ${fmtMs(s.windowMs.max ?? undefined)} ms (min ${fmtMs(s.windowMs.min ?? undefined)} ms); kill→first new ack: median ${fmtMs(s.killToAckMs.median ?? undefined)} ms, max ${fmtMs(s.killToAckMs.max ?? undefined)} ms; kill→a member reports itself leader: median ${fmtMs(s.electedMs.median ?? undefined)} ms, max ${fmtMs(s.electedMs.max ?? undefined)} ms`,
     `acknowledged writes ${fmtNum(s.acknowledged)}, lost ${s.lost}${s.lost ? ` (e.g. ${s.lostKeys.slice(0, 5).join(', ')})` : ''}; failed repetitions ${s.failedReps}; failed attempts ${Object.entries(s.attemptErrors).map(([k, v]) => `${k} ${v}`).join(', ') || '0'}`,
   ];
   return lines.join('\n');
