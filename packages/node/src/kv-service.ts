@@ -65,42 +65,36 @@ export interface KvOps {
   range(r: RangeRequest__Output, budgetMs: number): Promise<RangeResponse>;
 }
 
+type WriteFields = Pick<PutRequest__Output, 'expectedModRevision' | 'clientId' | 'sequence' | 'minUnackedSequence' | 'prevKv'>;
+
 export function kvOps(ctx: KvContext): KvOps {
   const { limits } = ctx;
+  /** What puts and deletes share: the compare and session fields, the proposal, the session refusal. */
+  async function write(r: WriteFields, op: { op: 'put'; key: Buffer; value: Buffer } | { op: 'delete'; key: Buffer }): Promise<WriteResult> {
+    checkRevision('expected_mod_revision', r.expectedModRevision);
+    checkSession(r.clientId, r.sequence);
+    const result = await ctx.replica.propose({
+      ...op,
+      expectedModRevision: r.expectedModRevision,
+      clientId: r.clientId,
+      sequence: r.sequence,
+      minUnackedSequence: r.minUnackedSequence,
+      prevKv: r.prevKv,
+    });
+    checkRefused(result, r.clientId, r.sequence);
+    return result;
+  }
   return {
     async put(r) {
       checkKey('key', r.key, limits);
       checkValue(r.value, limits);
-      checkRevision('expected_mod_revision', r.expectedModRevision);
-      checkSession(r.clientId, r.sequence);
-      const result = await ctx.replica.propose({
-        op: 'put',
-        key: r.key,
-        value: r.value,
-        expectedModRevision: r.expectedModRevision,
-        clientId: r.clientId,
-        sequence: r.sequence,
-        minUnackedSequence: r.minUnackedSequence,
-        prevKv: r.prevKv,
-      });
-      checkRefused(result, r.clientId, r.sequence);
+      const result = await write(r, { op: 'put', key: r.key, value: r.value });
       return { header: header(ctx, result.revision), succeeded: result.succeeded, prevKv: toKeyValue(result.prevKv) };
     },
 
     async delete(r) {
       checkKey('key', r.key, limits);
-      checkRevision('expected_mod_revision', r.expectedModRevision);
-      checkSession(r.clientId, r.sequence);
-      const result = await ctx.replica.propose({
-        op: 'delete',
-        key: r.key,
-        expectedModRevision: r.expectedModRevision,
-        clientId: r.clientId,
-        sequence: r.sequence,
-        minUnackedSequence: r.minUnackedSequence,
-        prevKv: r.prevKv,
-      });
-      checkRefused(result, r.clientId, r.sequence);
+      const result = await write(r, { op: 'delete', key: r.key });
       return {
         header: header(ctx, result.revision),
         deleted: result.deleted,
