@@ -148,8 +148,8 @@ export class FailedPrecondition extends BellwetherError {
  * A write reached a member that is not the leader. The write was NOT applied.
  * {@link NotLeader.leaderId} and {@link NotLeader.leaderAddress} name the
  * current leader (from the `bellwether-leader-id` / `bellwether-leader-address`
- * trailing metadata). This version of the SDK talks to one endpoint and does
- * not follow the hint by itself; point `endpoints` at the leader.
+ * trailing metadata). The client follows the hint by itself and retries the
+ * write there; you see this error only with `retryWrites: false`.
  */
 export class NotLeader extends FailedPrecondition implements LeaderHint {
   /** The current leader's member id; `undefined` if the member named none. */
@@ -197,12 +197,14 @@ export class DeadlineExceeded extends BellwetherError {
 }
 
 /**
- * A write's deadline passed and its outcome is unknown: it may or may not
- * have been applied. It is a {@link DeadlineExceeded}, so code catching that
- * also catches this. To learn the outcome, read the key back, or retry the
- * same logical write (same `clientId` and `sequence`, see
- * {@link OutcomeUnknown.sequence}) - the server then answers with the first
- * attempt's result without applying it twice.
+ * A write's deadline passed (or the cluster forgot its result, code
+ * ABORTED) after an attempt that may have been applied: it may or may not
+ * have taken effect. It is a {@link DeadlineExceeded}, so code catching that
+ * also catches this. Until then the client retried the write with the same
+ * `clientId` and {@link OutcomeUnknown.sequence}, so it was applied at most
+ * once. To learn the outcome, read the key back (a linearizable read). A
+ * write that surely was not applied ends in a plain `DeadlineExceeded` with
+ * `mayHaveApplied: false` instead.
  */
 export class OutcomeUnknown extends DeadlineExceeded {
   /** The client id the write carried. */

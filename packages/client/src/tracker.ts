@@ -57,6 +57,10 @@ export class MemberState {
   probeFailures = 0;
   /** Answered with another cluster's id: never used. */
   foreign = false;
+  /** Answered with this client's cluster id at least once (its WatchLeader events count from then on). */
+  clusterChecked = false;
+  /** A WatchLeader event that came before the member's cluster was checked. */
+  pendingEvent: LeaderEvent__Output | undefined;
   removed = false;
   watch: grpc.ClientReadableStream<LeaderEvent__Output> | undefined;
   watchBackoffMs = 0;
@@ -317,11 +321,21 @@ export class ClusterTracker {
   #checkCluster(m: MemberState, clusterId: string): boolean {
     if (!clusterId) return !m.foreign;
     if (this.clusterId === undefined) this.clusterId = clusterId;
-    if (clusterId === this.clusterId) return !m.foreign;
+    if (clusterId === this.clusterId) {
+      if (!m.clusterChecked && !m.foreign) {
+        m.clusterChecked = true;
+        const pending = m.pendingEvent;
+        m.pendingEvent = undefined;
+        if (pending) queueMicrotask(() => this.#onLeaderEvent(m, pending));
+      }
+      return !m.foreign;
+    }
     if (!m.foreign) {
       m.foreign = true;
       this.#log('error', `${m.address} belongs to cluster ${clusterId}, not ${this.clusterId}; it will not be used`, { address: m.address, clusterId });
       this.#markDown(m, `belongs to another cluster (${clusterId})`);
+      m.pendingEvent = undefined;
+      m.watch?.cancel();
     }
     return false;
   }
@@ -384,7 +398,7 @@ export class ClusterTracker {
       if (finished) return;
       finished = true;
       if (m.watch === stream) m.watch = undefined;
-      if (this.#stopping.signal.aborted || m.removed) return;
+      if (this.#stopping.signal.aborted || m.removed || m.foreign) return;
       if (failure?.code === StatusCode.UNAVAILABLE) this.#markDown(m, `connection lost (${failure.details})`);
       if (failure?.code === StatusCode.UNIMPLEMENTED) {
         m.watchBackoffMs = this.#settings.watchBackoffMaxMs; // an older server: rely on probes
@@ -393,9 +407,13 @@ export class ClusterTracker {
     };
     stream.on('data', (event: LeaderEvent__Output) => {
       m.watchBackoffMs = 0;
-      if (event.memberId) m.id ??= event.memberId;
-      this.#markUp(m, 'WatchLeader event');
-      this.#report(m, Number(event.term), event.leaderId || undefined, event.leaderAddress || undefined, `WatchLeader from ${describe(m)}`);
+      if (!m.clusterChecked) {
+        // Events carry no cluster id: trust them once a probe has shown the member is ours.
+        m.pendingEvent = event;
+        this.#probeNow(m);
+        return;
+      }
+      this.#onLeaderEvent(m, event);
     });
     stream.on('error', (err: grpc.ServiceError) => {
       failure = err;
@@ -403,6 +421,13 @@ export class ClusterTracker {
     });
     stream.on('end', finish);
     stream.on('close', finish);
+  }
+
+  #onLeaderEvent(m: MemberState, event: LeaderEvent__Output): void {
+    if (m.foreign || m.removed || this.#stopping.signal.aborted) return;
+    if (event.memberId) m.id ??= event.memberId;
+    this.#markUp(m, 'WatchLeader event');
+    this.#report(m, Number(event.term), event.leaderId || undefined, event.leaderAddress || undefined, `WatchLeader from ${describe(m)}`);
   }
 
   #reopenWatch(m: MemberState): void {
