@@ -19,7 +19,7 @@ export async function startSdkCluster(t: TestContextLike, size = 3, args: string
 
 /** An SDK client closed when the test ends; quick probes so tests do not wait on defaults. */
 export async function sdkClient(t: TestContextLike, endpoints: readonly string[], options: Partial<ClientOptions> = {}): Promise<BellwetherClient> {
-  const client = await connect({ endpoints, heartbeatIntervalMs: 250, heartbeatTimeoutMs: 750, ...options });
+  const client = await connect({ endpoints, heartbeatIntervalMs: 250, heartbeatTimeoutMs: 2000, ...options });
   t.after(async () => {
     await client.close();
   });

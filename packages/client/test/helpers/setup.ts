@@ -23,7 +23,7 @@ export function withCluster(size: number, clientOptions: Partial<ClientOptions> 
   const ctx = {} as { cluster: FakeCluster; client: BellwetherClient };
   before(async () => {
     ctx.cluster = await FakeCluster.start(size);
-    ctx.client = await connect({ endpoints: [ctx.cluster.members[0]!.address], heartbeatIntervalMs: 200, ...clientOptions });
+    ctx.client = await connect({ endpoints: [ctx.cluster.members[0]!.address], heartbeatIntervalMs: 200, heartbeatTimeoutMs: 2000, ...clientOptions });
   });
   after(async () => {
     await ctx.client.close();
