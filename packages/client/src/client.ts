@@ -779,6 +779,10 @@ export class BellwetherClient {
     const wire: WireReadOptions = { mode: WIRE_MODE[mode] };
     let minIndex = 0;
     if (mode === 'read-your-writes') {
+      const known = this.#tracker.clusterId;
+      if (session?.clusterId !== undefined && known !== undefined && session.clusterId !== known) {
+        throw new InvalidArgument(`token: the session belongs to cluster ${session.clusterId}, but this client talks to cluster ${known}`);
+      }
       const floor = options.minIndex === undefined ? 0 : checkRevision(options.minIndex, 'minIndex');
       minIndex = Math.max(floor, (session ?? this.#session).index);
       wire.minIndex = minIndex;
@@ -890,6 +894,10 @@ export class BellwetherClient {
     const response = await this.#invoker.run(op, ctx);
     if ('header' in response) {
       const header = toHeader(response.header);
+      if (op.kind === 'read' && session?.clusterId !== undefined && header.clusterId && header.clusterId !== session.clusterId) {
+        // Checked late when the token was resumed before the client knew its cluster.
+        throw new InvalidArgument(`token: the session belongs to cluster ${session.clusterId}, but cluster ${header.clusterId} answered`);
+      }
       this.#session.observe(header);
       session?.observe(header);
     }

@@ -100,6 +100,14 @@ test('a token from another cluster is refused', async () => {
     await s.put('k', 'v');
     await cb.put('k', 'v'); // cb now knows its cluster id
     assert.throws(() => cb.session({ token: s.token() }), (e: unknown) => e instanceof InvalidArgument && /belongs to cluster fake-cluster/.test(e.message));
+    // A client that does not know its cluster yet refuses it on the session's first read.
+    const fresh = await connect({ endpoints: b.addresses });
+    try {
+      const err = await (async () => fresh.session({ token: s.token() }).get('k'))().catch((e: unknown) => e);
+      assert.ok(err instanceof InvalidArgument && /belongs to cluster fake-cluster/.test(err.message), String(err));
+    } finally {
+      await fresh.close();
+    }
   } finally {
     await ca.close();
     await cb.close();
