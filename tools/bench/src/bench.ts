@@ -4,6 +4,7 @@
 import { type LocalCluster, startLocal } from './clusters';
 import { READ_MODES, type ReadMode, TARGET_KINDS, type TargetKind } from './drivers';
 import { describeResult, type RunResult, WORKLOADS, type Workload } from './engine';
+import { ensureEtcd } from './etcd';
 import { processMemory } from './procstat';
 import { renderProfile, summarizeProfileDir } from './profile';
 import { machine, writeResult } from './results';
@@ -63,6 +64,7 @@ async function main(argv: string[]): Promise<number> {
       ep = { members: given, leader, serverPids: () => [] };
       console.error(`using the running cluster at ${given.join(', ')} (writes go to ${leader}; no server CPU figures)`);
     } else {
+      if (system === 'etcd') ensureEtcd();
       console.error(`starting a local 3-member ${system} cluster...`);
       cluster = await startLocal(system, { profileDir: f['profile'] as string | undefined });
       version = cluster.version;

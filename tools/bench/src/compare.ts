@@ -4,7 +4,7 @@
 import { type LocalCluster, startLocal, type System } from './clusters';
 import type { ReadMode, TargetKind } from './drivers';
 import type { RunResult, Workload } from './engine';
-import { etcdBinary } from './etcd';
+import { ensureEtcd } from './etcd';
 import { machine, writeResult } from './results';
 import { COMMON_FLAGS, configFrom, endpointsOf, keySpaceFor, measure, preloadKeys } from './runner';
 import { type FlagSpec, flagHelp, fmtMs, fmtNum, median, parseFlags, table, UsageError } from './util';
@@ -74,9 +74,7 @@ async function main(argv: string[]): Promise<number> {
     if (!r) throw new UsageError(`--rows: unknown row "${n}" (rows: ${ROWS.map((x) => x.name).join(', ')})`);
     return r;
   });
-  if (targets.includes('etcd') && !etcdBinary()) {
-    throw new Error('etcd is not installed: apt-get install -y etcd-server (or set ETCD_BIN), or leave it out with --targets bellwether-sdk,bellwether-raw');
-  }
+  if (targets.includes('etcd')) ensureEtcd();
   const runsWanted = Math.max(1, f['runs'] as number);
   const nConc = f['concurrency'] as number;
   const base = configFrom(f, 'bellwether-raw', 'put', 'linearizable');
@@ -138,7 +136,10 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const summary = summarize(rows, targets, cells);
-  const report = render(rows, targets, summary, runsWanted, nConc);
+  const loads = [...cells.values()].flatMap((c) => c.runs.flatMap((r) => r.loadavg));
+  const report =
+    render(rows, targets, summary, runsWanted, nConc) +
+    `\n\nmachine: ${machine().cpus} CPUs; 1-minute load average during the measured windows ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}; etcd ${versions['etcd'] ?? '-'}`;
   console.log(report);
   const path = writeResult(
     'compare',

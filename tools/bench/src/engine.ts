@@ -3,6 +3,7 @@
 // the same Driver interface. Warm-up first (not recorded), then the
 // measured window; CPU of every server process and of this process is read
 // at the window's edges.
+import { loadavg } from 'node:os';
 import type { Driver, ReadMode, TargetKind } from './drivers';
 import { errorName } from './drivers';
 import type { KeySpace } from './keys';
@@ -55,6 +56,8 @@ export interface RunResult {
   latency: LatencySummary;
   cpu: CpuReport & { serverMsPerOp: number | null; clientMsPerOp: number | null };
   startedAt: string;
+  /** 1-minute load average of the machine as the measured window began (and ended). */
+  loadavg: [number, number];
 }
 
 /** Runs one workload against a driver and returns its measured figures. */
@@ -124,6 +127,7 @@ export async function runWorkload(driver: Driver, keys: KeySpace, opts: RunOptio
     measuring = true;
   }
   opts.onMeasureStart?.();
+  const load0 = loadavg()[0]!;
   const cpu0 = cpuSnapshot(opts.serverPids());
   const t0 = performance.now();
 
@@ -190,6 +194,7 @@ export async function runWorkload(driver: Driver, keys: KeySpace, opts: RunOptio
       clientMsPerOp: ops > 0 ? round((cpu.clientSeconds * 1000) / ops, 4) : null,
     },
     startedAt,
+    loadavg: [round(load0, 2), round(loadavg()[0]!, 2)],
   };
 }
 

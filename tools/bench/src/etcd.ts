@@ -40,6 +40,22 @@ export function etcdBinary(): string | undefined {
   return undefined;
 }
 
+const ENSURE_SCRIPT = fileURLToPath(new URL('../scripts/ensure-etcd.sh', import.meta.url));
+
+/** The etcd binary, installing Debian's etcd-server first when it is missing and this process may (root, apt). */
+export function ensureEtcd(): string {
+  const found = etcdBinary();
+  if (found) return found;
+  try {
+    execFileSync('bash', [ENSURE_SCRIPT], { stdio: ['ignore', 'inherit', 'inherit'], timeout: 300_000 });
+  } catch {
+    // the script said why
+  }
+  const bin = etcdBinary();
+  if (!bin) throw new Error('etcd is not installed: apt-get install -y etcd-server etcd-client (or set ETCD_BIN)');
+  return bin;
+}
+
 export function etcdVersion(bin: string): string {
   try {
     return /etcd Version: (\S+)/.exec(execFileSync(bin, ['--version'], { encoding: 'utf8', timeout: 10_000 }))?.[1] ?? 'unknown';

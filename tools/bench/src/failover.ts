@@ -11,7 +11,7 @@ import { loadPublicApi } from '@bellwether/proto';
 import * as grpc from '@grpc/grpc-js';
 import { BellwetherLocal, EtcdLocal } from './clusters';
 import { errorName } from './drivers';
-import { type EtcdCluster, type EtcdMember, etcdBinary, loadEtcdApi } from './etcd';
+import { type EtcdCluster, type EtcdMember, ensureEtcd, loadEtcdApi } from './etcd';
 import { KeySpace } from './keys';
 import { machine, writeResult } from './results';
 import { type FlagSpec, flagHelp, fmtMs, fmtNum, median, parseFlags, Rng, sleep, table, UsageError, withTimeout } from './util';
@@ -516,7 +516,7 @@ async function main(argv: string[]): Promise<number> {
   if (!['bellwether', 'etcd', 'both'].includes(sys)) throw new UsageError(`--system: expected bellwether, etcd or both, got "${sys}"`);
   const client = f['client'] as string;
   if (client !== 'raw' && client !== 'sdk') throw new UsageError(`--client: expected raw or sdk, got "${client}"`);
-  if (sys !== 'bellwether' && !etcdBinary()) throw new Error('etcd is not installed: apt-get install -y etcd-server (or set ETCD_BIN)');
+  if (sys !== 'bellwether') ensureEtcd();
   const opts: Options = {
     reps: Math.max(1, f['reps'] as number),
     writers: Math.max(1, f['writers'] as number),
