@@ -94,7 +94,7 @@ export async function runWorkload(driver: Driver, keys: KeySpace, opts: RunOptio
           const expected = Math.max(known![k]!, 0);
           const res = await driver.cas(w, key, expected, keys.value(rng));
           known![k] = res.modRevision;
-          if (!res.succeeded && counted && measuring) casFailed++;
+          if (!res.succeeded && counted && measuring && !stopped) casFailed++;
         } else if (isRead) {
           await driver.get(w, key);
         } else {
