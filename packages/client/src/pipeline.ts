@@ -223,10 +223,11 @@ export class Invoker {
       cancelledByCaller: ctx.signal.aborted,
       cancelReason: ctx.signal.reason,
     });
-    if (error instanceof DeadlineExceeded && attemptDeadline < ctx.deadline && Date.now() < ctx.deadline) {
-      // Only this attempt's time ran out, not the call's: try again elsewhere.
+    if (error instanceof DeadlineExceeded && Date.now() < ctx.deadline - DEADLINE_SLACK_MS) {
+      // Only this attempt's time ran out (or the member gave up early), not the call's: try again.
+      const what = attemptDeadline < ctx.deadline ? `did not answer within ${attemptMs} ms` : 'answered DEADLINE_EXCEEDED before the deadline';
       return new Unavailable(
-        `${op.method}: ${where} did not answer within ${attemptMs} ms${write && sent ? '; the write may or may not have been applied' : ''}`,
+        `${op.method}: ${where} ${what}${write && sent ? '; the write may or may not have been applied' : ''}`,
         { method: op.method, cause: raw, mayHaveApplied: write && sent },
       );
     }
@@ -288,6 +289,9 @@ export class Invoker {
     return new DeadlineExceeded(`${op.method}: deadline exceeded${what}${why}`, { method: op.method, cause: last });
   }
 }
+
+/** A DEADLINE_EXCEEDED this close to the call's deadline is the call's own. */
+const DEADLINE_SLACK_MS = 5;
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
