@@ -46,6 +46,8 @@ export interface CallState {
   consecutiveHints: number;
   /** The address of the last attempt. */
   lastAddress: string | undefined;
+  /** The read mode of the last attempt (`undefined` for writes and cluster calls). */
+  lastReadMode?: ReadMode;
 }
 
 /**

@@ -14,6 +14,9 @@ import type { CallContext, CallState, Operation, RetryPolicy, Router } from './p
 import type { ResponseHeader } from './results';
 import type { ClusterTracker, MemberState } from './tracker';
 
+/** How long a follower that refused a read is passed over while others can serve. */
+const REFUSAL_MEMORY_MS = 2000;
+
 /** How follower reads are spread over the members that may serve them. */
 export type LoadBalancing = 'least-outstanding' | 'round-robin';
 
@@ -34,6 +37,7 @@ export class ClusterRouter implements Router {
   }
 
   route(op: Operation, _attempt: number, call: CallState): MemberConnection | undefined {
+    call.lastReadMode = op.readMode;
     const m = op.kind === 'write' ? this.#routeWrite(call) : this.#routeRead(op, call);
     if (!m) return undefined;
     const conn = this.#pool.get(m.address);
@@ -64,6 +68,10 @@ export class ClusterRouter implements Router {
       return this.#pick(this.#candidates(call, true), call) ?? this.#fallback(call);
     }
     let followers = this.#candidates(call, false).filter((m) => m !== leader);
+    // A follower that refused a read a moment ago (lagging, isolated, too stale) comes last.
+    const now = Date.now();
+    const willing = followers.filter((m) => now - m.refusedReadAt > REFUSAL_MEMORY_MS);
+    if (willing.length > 0) followers = willing;
     if (op.readMode === 'read-your-writes' && op.minIndex) {
       const caughtUp = followers.filter((m) => m.appliedIndex >= (op.minIndex ?? 0));
       if (caughtUp.length > 0) followers = caughtUp;
@@ -110,6 +118,8 @@ export class ClusterRouter implements Router {
     this.#tracker.observeFailure(member.address, error, { leaderId: hint?.leaderId, leaderAddress: hint?.leaderAddress });
     if (!call) return;
     call.tried.add(member.address);
+    const state = this.#tracker.byAddress(member.address);
+    if (state && error instanceof Unavailable && call.lastReadMode !== undefined) state.refusedReadAt = Date.now();
     const hintAddress = hint?.leaderAddress ?? (hint?.leaderId ? this.#tracker.addressOf(hint.leaderId) : undefined);
     if (hintAddress && hintAddress !== member.address) {
       call.hintAddress = hintAddress;

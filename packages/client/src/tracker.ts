@@ -55,6 +55,8 @@ export class MemberState {
   lastError: string | undefined;
   /** Consecutive failed probes. */
   probeFailures = 0;
+  /** When it last refused a read (behind the session index, too stale, no leader): `Date.now()` ms. */
+  refusedReadAt = 0;
   /** Answered with another cluster's id: never used. */
   foreign = false;
   /** Answered with this client's cluster id at least once (its WatchLeader events count from then on). */

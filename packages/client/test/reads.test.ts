@@ -59,12 +59,14 @@ describe('read modes', () => {
     const m2 = t.cluster.member('m2');
     m2.freeze(); // m2 stops applying
     const put = await t.client.put('fresh', 'new');
+    const asked = m2.requests.Get.length;
     for (let i = 0; i < 6; i++) {
       const got = await t.client.get('fresh');
       assert.equal(got.valueString, 'new', 'always the own write');
       assert.ok(got.header.appliedIndex >= put.revision);
       assert.notEqual(got.header.memberId, 'm1');
     }
+    assert.ok(m2.requests.Get.length - asked <= 1, 'once it refused, the lagging follower is passed over');
     m2.thaw();
   });
 
