@@ -71,3 +71,32 @@ test('a router learns from NOT_LEADER hints and routes the next attempt there', 
     await other.stop();
   }
 });
+
+test('the cluster retry policy: hints at once, back-off with jitter, never what will fail again', async () => {
+  const { ClusterRetryPolicy } = await import('../src/routing');
+  const { Aborted, InvalidArgument, Internal, ResourceExhausted } = await import('../src/index');
+  const policy = new ClusterRetryPolicy({ retryWrites: true, retryReads: true, attemptTimeoutMs: 3000, backoff: { initialMs: 100, maxMs: 400 } });
+  const write: Operation = { method: 'Put', kind: 'write', request: { key: Buffer.from('k') }, clientId: 'c', sequence: 1 };
+  const read: Operation = { method: 'Get', kind: 'read', request: { key: Buffer.from('k') }, readMode: 'read-your-writes' };
+  const call = (hint?: string) => ({ startedAt: Date.now(), tried: new Set<string>(), hintAddress: hint, consecutiveHints: hint ? 1 : 0, lastAddress: undefined });
+  const c = ctx();
+  assert.equal(policy.nextDelayMs(new NotLeader('x', { leaderAddress: 'a:1' }), write, 1, c, call('a:1')), 0);
+  const loopingHints = { ...call('a:1'), consecutiveHints: 3 };
+  const d = policy.nextDelayMs(new NotLeader('x'), write, 2, c, loopingHints)!;
+  assert.ok(d >= 100 && d <= 200, `a hint loop backs off (${d})`);
+  for (let attempt = 1; attempt <= 6; attempt++) {
+    const delay = policy.nextDelayMs(new Unavailable('x', { mayHaveApplied: true }), write, attempt, c, call())!;
+    const ceiling = Math.min(400, 100 * 2 ** (attempt - 1));
+    assert.ok(delay >= ceiling / 2 && delay <= ceiling, `attempt ${attempt}: ${delay} in [${ceiling / 2}, ${ceiling}]`);
+  }
+  assert.equal(policy.nextDelayMs(new Unavailable('x'), read, 1, c, call()), 0, 'a read tries another member at once');
+  assert.ok(policy.nextDelayMs(new ResourceExhausted('x'), read, 1, c, call())! > 0, 'an overloaded member gets a back-off');
+  assert.equal(policy.nextDelayMs(new InvalidArgument('x'), write, 1, c, call()), undefined);
+  assert.equal(policy.nextDelayMs(new Aborted('x'), write, 1, c, call()), undefined);
+  assert.ok(policy.nextDelayMs(new Internal('x'), write, 1, c, call())! > 0);
+  assert.equal(policy.nextDelayMs(new Internal('x'), write, 3, c, call()), undefined, 'INTERNAL is retried a few times only');
+  const off = new ClusterRetryPolicy({ retryWrites: false, retryReads: false, attemptTimeoutMs: 3000, backoff: { initialMs: 100, maxMs: 400 } });
+  assert.equal(off.nextDelayMs(new Unavailable('x'), write, 1, c, call()), undefined);
+  assert.equal(off.attemptTimeoutMs(write), undefined, 'one attempt gets the whole deadline');
+  assert.equal(policy.attemptTimeoutMs(write), 3000);
+});
