@@ -5,7 +5,7 @@
 // show as a higher version.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { type LeaderChangeEvent } from '@bellwether/client';
+import type { LeaderChangeEvent } from '@bellwether/client';
 import { waitFor } from '../src/cluster';
 import { clientFollows, elapsedSince, sdkClient, startSdkCluster } from '../src/sdk-helpers';
 
