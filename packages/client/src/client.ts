@@ -478,7 +478,7 @@ export class BellwetherClient {
     );
     this.#tracker.subscribe((e) => this.#dispatch(e));
     this.#invoker = new Invoker(
-      new ClusterRouter(this.#tracker, this.#pool, balancing, Math.max(2000, heartbeatIntervalMs * 2)),
+      new ClusterRouter(this.#tracker, this.#pool, balancing),
       new ClusterRetryPolicy({ retryWrites, retryReads, attemptTimeoutMs, backoff }),
       () => {},
     );

@@ -1,8 +1,8 @@
 // Where each attempt goes, and whether a failed attempt is tried again.
 //
 // Writes go to the leader: a NOT_LEADER hint is followed at once, and while
-// no leader is known the write waits (for the tracker to learn one, or a
-// back-off step) instead of being sent where it cannot succeed.
+// no leader is known the write waits for the tracker to learn one (waking
+// at once when it does) instead of being sent where it cannot succeed.
 // Reads go by mode: linearizable to the leader first; read-your-writes and
 // any-follower spread over the followers (least outstanding requests, or
 // round robin), skip members known down, prefer members known to have
@@ -25,15 +25,12 @@ export class ClusterRouter implements Router {
   readonly #tracker: ClusterTracker;
   readonly #pool: MemberPool;
   readonly #balancing: LoadBalancing;
-  /** How long a write waits for a leader before asking some member anyway (it answers with a hint). */
-  readonly #leaderWaitMs: number;
   #cursor = 0;
 
-  constructor(tracker: ClusterTracker, pool: MemberPool, balancing: LoadBalancing, leaderWaitMs: number) {
+  constructor(tracker: ClusterTracker, pool: MemberPool, balancing: LoadBalancing) {
     this.#tracker = tracker;
     this.#pool = pool;
     this.#balancing = balancing;
-    this.#leaderWaitMs = leaderWaitMs;
   }
 
   route(op: Operation, _attempt: number, call: CallState): MemberConnection | undefined {
@@ -52,11 +49,11 @@ export class ClusterRouter implements Router {
       const m = this.#tracker.byAddress(hinted);
       if (!m || m.usable) return m ?? { address: hinted, id: undefined };
     }
-    const leader = this.#tracker.leaderMember();
-    if (leader) return leader;
-    if (Date.now() - call.startedAt < this.#leaderWaitMs) return undefined;
-    // No leader learned in a while: ask a member; it names the leader or says there is none.
-    return this.#pick(this.#candidates(call, false), call) ?? this.#pick(this.#tracker.members().filter((m) => m.usable), call);
+    // No leader known: wait. Every member's probe and WatchLeader stream would
+    // report a leader it knew of, so sending the write to one of them could
+    // only earn an UNAVAILABLE, which cannot be told from a broken connection
+    // and would turn a write that surely did not apply into OutcomeUnknown.
+    return this.#tracker.leaderMember();
   }
 
   #routeRead(op: Operation, call: CallState): MemberState | undefined {
