@@ -24,6 +24,8 @@ export interface WorkloadOptions {
   sdkReads: number;
   /** Active keys per workload. */
   activeKeys: number;
+  /** Workers 1..N of this many make single-attempt writes (`retryWrites: false`); the rest let the SDK retry. */
+  singleAttemptClients: number;
   /** Operations after which a key retires. */
   opsPerKey: Record<KeyKind, number>;
   deadlineMs: number;
@@ -38,6 +40,7 @@ export const DEFAULT_WORKLOAD: WorkloadOptions = {
   activeKeys: 4,
   opsPerKey: { register: 120, set: 60, counter: 80 },
   deadlineMs: 1500,
+  singleAttemptClients: 2,
 };
 
 /** The keys in use per workload, and every key ever used (for the final read-back). */
@@ -89,7 +92,12 @@ export class Worker {
     private readonly rng: Rng,
   ) {
     this.process = shared.newProcess();
-    this.conn = new WorkerConn({ members: shared.members, clientTag: `${shared.clientTag}-s${session}`, deadlineMs: shared.opts.deadlineMs, rng: rng.fork('conn') });
+    this.conn = new WorkerConn({
+      members: shared.members,
+      clientId: `${shared.clientTag}-s${session}`,
+      deadlineMs: shared.opts.deadlineMs,
+      retryWrites: session > shared.opts.singleAttemptClients,
+    });
   }
 
   private uniqueValue(): string {
@@ -158,7 +166,7 @@ export class Worker {
     const h = this.shared.history;
     const pending = h.invoke({ ...this.base(key, workload), f: 'put', value });
     try {
-      const res = await this.conn.write((c, deadlineMs) => c.put(key, value, { deadlineMs }));
+      const res = await (await this.conn.session()).put(key, value);
       this.noteLeader(res.header.memberId);
       this.lastSeen.set(key, { value, modRevision: res.revision });
       return this.finish(h.complete(pending, 'ok', { revision: res.revision, node: res.header.memberId, headerRevision: res.header.revision }));
@@ -172,7 +180,7 @@ export class Worker {
     const expectedRevision = from?.modRevision ?? 0;
     const pending = h.invoke({ ...this.base(key, workload), f: 'cas', from: from?.value ?? null, expectedRevision, value });
     try {
-      const res = await this.conn.write((c, deadlineMs) => c.compareAndSwap(key, expectedRevision, value, { deadlineMs }));
+      const res = await (await this.conn.session()).compareAndSwap(key, expectedRevision, value);
       this.noteLeader(res.header.memberId);
       if (res.succeeded) {
         this.lastSeen.set(key, { value, modRevision: res.revision });
@@ -209,7 +217,7 @@ export class Worker {
       let header: { memberId: string; revision: number; leaderId?: string };
       let read: Observed | null;
       if (target === 'sdk') {
-        const res = await this.conn.sdkRead((c) => c.get(key, { mode, minIndex, deadlineMs: this.shared.opts.deadlineMs }));
+        const res = await (await this.conn.session()).get(key, { mode });
         header = res.header;
         read = res.kv ? { value: res.kv.valueString, modRevision: res.kv.modRevision } : null;
       } else {
