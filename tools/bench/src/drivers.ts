@@ -3,7 +3,7 @@
 // through raw unary gRPC (its v3 KV API). The raw drivers share one code
 // path (grpc-js unary calls on plain channels); only the messages differ.
 import { connect, type BellwetherClient, type ReadMode as SdkReadMode } from '@bellwether/client';
-import { loadPublicApi } from '@bellwether/proto';
+import { LEADER_ADDRESS_METADATA, loadPublicApi } from '@bellwether/proto';
 import * as grpc from '@grpc/grpc-js';
 import { loadEtcdApi } from './etcd';
 
@@ -69,13 +69,13 @@ const CHANNEL_OPTIONS: grpc.ChannelOptions = { 'grpc.use_local_subchannel_pool':
 /** The plumbing both raw drivers share: channels per member, writes to the leader, reads in turn. */
 class RawChannels {
   readonly perMember: grpc.Client[][];
-  readonly leaderIndex: number;
+  leaderIndex: number;
   private readonly readers: number[];
   private turn = 0;
 
   constructor(
     ctor: grpc.ServiceClientConstructor,
-    opts: DriverOptions,
+    private readonly opts: DriverOptions,
   ) {
     this.perMember = opts.members.map((addr) =>
       Array.from({ length: Math.max(1, opts.connections) }, () => new ctor(addr, grpc.credentials.createInsecure(), CHANNEL_OPTIONS)),
@@ -85,6 +85,12 @@ class RawChannels {
     const all = opts.members.map((_, i) => i);
     this.readers =
       opts.readTargets === 'leader' ? [this.leaderIndex] : opts.readTargets === 'followers' && all.length > 1 ? all.filter((i) => i !== this.leaderIndex) : all;
+  }
+
+  /** Sends later writes to `address` (a leader hint), if it is a member. */
+  follow(address: string): void {
+    const i = this.opts.members.indexOf(address);
+    if (i >= 0) this.leaderIndex = i;
   }
 
   writer(w: number): grpc.Client {
@@ -131,8 +137,15 @@ class BellwetherRawDriver implements Driver {
     if (h && h.revision > this.index) this.index = h.revision;
   }
 
+  /** A write refused by a member that is not the leader names the leader: send later writes there. */
+  private followHint(err: unknown): never {
+    const hint = (err as grpc.ServiceError).metadata?.get(LEADER_ADDRESS_METADATA)[0];
+    if (hint) this.ch.follow(String(hint));
+    throw err;
+  }
+
   async put(w: number, key: Buffer, value: Buffer): Promise<void> {
-    const res = await unary<{ header: BwHeader | null }>(this.ch.writer(w), 'Put', { key, value }, this.opts.deadlineMs);
+    const res = await unary<{ header: BwHeader | null }>(this.ch.writer(w), 'Put', { key, value }, this.opts.deadlineMs).catch((e) => this.followHint(e));
     this.seen(res.header);
   }
 
@@ -148,7 +161,7 @@ class BellwetherRawDriver implements Driver {
       'Put',
       { key, value, expectedModRevision },
       this.opts.deadlineMs,
-    );
+    ).catch((e) => this.followHint(e));
     this.seen(res.header);
     return res.succeeded ? { succeeded: true, modRevision: res.header?.revision ?? 0 } : { succeeded: false, modRevision: res.prevKv?.modRevision ?? 0 };
   }
