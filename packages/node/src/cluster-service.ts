@@ -59,7 +59,7 @@ export function clusterService(ctx: ClusterContext, lastContactMs: (id: string) 
         appliedIndex: replica.appliedIndex,
         lastIndex: st.lastIndex,
         followers,
-        leaderContactAgeMs: Number.isFinite(age) ? age : 0,
+        leaderContactAgeMs: Number.isFinite(age) ? age : Date.now() - replica.startedAtMs,
         address: ctx.address,
       });
     },

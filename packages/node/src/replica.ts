@@ -114,6 +114,9 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
     this.transport = transport;
   }
 
+  /** When this replica started (wall clock), for "no leader heard since start" ages. */
+  readonly startedAtMs = Date.now();
+
   start(): void {
     const st = this.raft.status();
     this.durableTerm = st.term;
