@@ -107,9 +107,12 @@ export function clientsFor(address: string): Clients {
   let c = clientCache.get(address);
   if (!c) {
     const api = loadPublicApi();
+    // Nodes start slowly on a loaded machine: keep reconnect backoff short, or
+    // an early "connection refused" leaves the channel backing off for seconds.
+    const options = { 'grpc.initial_reconnect_backoff_ms': 50, 'grpc.max_reconnect_backoff_ms': 250 };
     c = {
-      kv: new api.bellwether.kv.v1.KV(address, grpc.credentials.createInsecure()),
-      cluster: new api.bellwether.cluster.v1.Cluster(address, grpc.credentials.createInsecure()),
+      kv: new api.bellwether.kv.v1.KV(address, grpc.credentials.createInsecure(), options),
+      cluster: new api.bellwether.cluster.v1.Cluster(address, grpc.credentials.createInsecure(), options),
     };
     clientCache.set(address, c);
   }
@@ -190,22 +193,33 @@ export class TestCluster {
   }
 
   /** Waits until every running node agrees on one leader (among the running ones). */
-  async waitForLeader(timeoutMs = 10_000): Promise<NodeProcess> {
-    return waitFor(
-      async () => {
-        const running = this.nodes.filter((n) => n.running);
-        const statuses = await Promise.all(running.map((n) => this.status(n).catch(() => undefined)));
-        const leaders = new Set(statuses.map((s) => s?.leaderId));
-        if (leaders.size !== 1) return undefined;
-        const id = [...leaders][0];
-        const leader = running.find((n) => n.id === id);
-        if (!leader) return undefined;
-        const st = statuses[running.indexOf(leader)];
-        return st?.role === 'ROLE_LEADER' ? leader : undefined;
-      },
-      timeoutMs,
-      'the running nodes agree on a leader',
-    );
+  async waitForLeader(timeoutMs = 30_000): Promise<NodeProcess> {
+    let seen = '';
+    try {
+      return await waitFor(
+        async () => {
+          const running = this.nodes.filter((n) => n.running);
+          const statuses = await Promise.all(running.map((n) => this.status(n).catch((e: Error) => e)));
+          seen = running.map((n, i) => {
+            const s = statuses[i];
+            return s instanceof Error ? `${n.id}: ${s.message.slice(0, 80)}` : `${n.id}: ${s?.role} term ${s?.term} leader ${s?.leaderId || '-'}`;
+          }).join('; ');
+          const ok = statuses.filter((s): s is StatusResponse__Output => !(s instanceof Error));
+          if (ok.length !== running.length) return undefined;
+          const leaders = new Set(ok.map((s) => s.leaderId));
+          if (leaders.size !== 1) return undefined;
+          const id = [...leaders][0];
+          const leader = running.find((n) => n.id === id);
+          if (!leader) return undefined;
+          const st = ok[running.indexOf(leader)];
+          return st?.role === 'ROLE_LEADER' ? leader : undefined;
+        },
+        timeoutMs,
+        'the running nodes agree on a leader',
+      );
+    } catch (err) {
+      throw new Error(`${(err as Error).message}; last seen: ${seen}`);
+    }
   }
 
   followers(leader: NodeProcess): NodeProcess[] {
