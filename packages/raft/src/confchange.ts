@@ -116,8 +116,3 @@ export function checkConfChange(c: ClusterConfig, cc: ConfChange, self: NodeId):
       return `unknown conf change kind ${String((cc as ConfChange).kind)}`;
   }
 }
-
-export function sameConfig(a: ClusterConfig, b: ClusterConfig): boolean {
-  const norm = (c: ClusterConfig) => JSON.stringify([[...c.voters].sort(), [...c.learners].sort()]);
-  return norm(a) === norm(b);
-}

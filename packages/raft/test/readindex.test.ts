@@ -85,3 +85,17 @@ test('reads pending on a leader that steps down are reported failed', () => {
   );
   n1.advance(rd);
 });
+
+test('forwarded reads are bounded: beyond maxPendingReads the oldest is reported failed', () => {
+  const c = new TestCluster(three, { maxPendingReads: 1 });
+  c.elect('n1');
+  const n2 = c.node('n2');
+  n2.readIndex(enc('old'));
+  n2.readIndex(enc('new'));
+  const rd = n2.ready();
+  assert.deepEqual(
+    rd.readStatesFailed.map((b) => new TextDecoder().decode(b)),
+    ['old'],
+  );
+  n2.advance(rd);
+});

@@ -10,7 +10,7 @@ import { runSeed } from '../sim/simulation.js';
  * known bugs. More seeds on demand: `pnpm --filter @bellwether/raft sim --seeds N`.
  */
 
-const SEEDS = Number(process.env.RAFT_SIM_SEEDS ?? 1000);
+const SEEDS = Number(process.env.RAFT_SIM_SEEDS ?? 500);
 
 describe('simulation', () => {
   for (const nodes of [3, 5]) {
@@ -33,15 +33,16 @@ describe('simulation', () => {
 });
 
 describe('injected bugs are caught by the simulation', () => {
-  const cases: Array<{ bug: BugName; maxSeeds: number; checkers: string[] }> = [
+  const cases: Array<{ bug: BugName; maxSeeds: number; sizes?: number[]; checkers: string[] }> = [
     { bug: 'skipLogUpToDate', maxSeeds: 200, checkers: ['leader-completeness', 'state-machine-safety', 'log-matching', 'raft-assertion'] },
     { bug: 'readWithoutQuorum', maxSeeds: 400, checkers: ['linearizable-read'] },
-    { bug: 'commitPriorTerm', maxSeeds: 1500, checkers: ['leader-completeness', 'state-machine-safety', 'committed-entry-lost', 'raft-assertion'] },
+    // Figure 8 needs a rare interleaving; 3-node runs find it first (seed 553), so scan only those in CI.
+    { bug: 'commitPriorTerm', maxSeeds: 1500, sizes: [3], checkers: ['leader-completeness', 'state-machine-safety', 'committed-entry-lost', 'raft-assertion'] },
   ];
-  for (const { bug, maxSeeds, checkers } of cases) {
+  for (const { bug, maxSeeds, sizes = [3, 5], checkers } of cases) {
     test(`${bug} is caught within ${maxSeeds} seeds, and the failing seed replays`, () => {
       for (let seed = 1; seed <= maxSeeds; seed++) {
-        for (const nodes of [3, 5]) {
+        for (const nodes of sizes) {
           const r = runSeed({ seed, nodes, bug });
           if (r.ok) continue;
           assert.ok(checkers.includes(r.checker!), `caught by ${r.checker}: ${r.violation}`);
