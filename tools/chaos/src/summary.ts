@@ -60,10 +60,13 @@ export function formatVerdicts(reports: readonly CheckerReport[], checkMs: numbe
   for (const r of reports) {
     if (r.violations.length === 0) continue;
     out.push('');
-    out.push(`${r.checker}: ${r.violations.length} violation${r.violations.length === 1 ? '' : 's'}${r.violations.length > 3 ? ' (the 3 shortest shown)' : ''}`);
+    const known = r.violations.filter((v) => v.knownIssue).length;
+    out.push(
+      `${r.checker}: ${r.violations.length} violation${r.violations.length === 1 ? '' : 's'}${known > 0 ? ` (${known} explained by a known server bug)` : ''}${r.violations.length > 3 ? ' (the 3 shortest shown)' : ''}`,
+    );
     // The shortest excerpts first: they are the easiest to read.
     for (const v of [...r.violations].sort((a, b) => a.excerpt.length - b.excerpt.length).slice(0, 3)) {
-      out.push(`  ${v.key}: ${v.what}`);
+      out.push(`  ${v.key}: ${v.what}${v.knownIssue ? ` [known server bug: ${v.knownIssue}]` : ''}`);
       for (const op of v.excerpt) out.push(`    ${formatOp(op)}`);
       const during = faultsDuring(v.excerpt, faults);
       if (during.length > 0) out.push(`    faults in force meanwhile: ${during.join('; ')}`);

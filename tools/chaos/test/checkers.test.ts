@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { checkAnyFollower } from '../src/checkers/any-follower';
 import { checkDuplicates } from '../src/checkers/duplicates';
+import { checkHeaders, HEADER_BEHIND_STATE } from '../src/checkers/headers';
 import { checkAll } from '../src/checkers/index';
 import { checkLostWrites } from '../src/checkers/lost-writes';
 import { checkReadYourWrites } from '../src/checkers/read-your-writes';
@@ -145,6 +146,32 @@ describe('read-your-writes', () => {
   it('does not require an unknown-outcome write to be seen', () => {
     const h = [put('a', { at: [0, 1], rev: 5, session: 1 }), put('b', { at: [2, null], session: 1 }), get('a', { at: [4, 5], rev: 5, session: 1, mode: ryw, minIndex: 5 })];
     assert.equal(checkReadYourWrites(h).valid, true);
+  });
+});
+
+describe('headers', () => {
+  it('passes reads whose header revision covers what they returned', () => {
+    const r = get('a', { at: [0, 1], rev: 5 });
+    r.headerRevision = 5;
+    assert.equal(checkHeaders([r]).valid, true);
+  });
+
+  it('finds a read that returned data newer than its header revision', () => {
+    const r = get('a', { at: [0, 1], rev: 6 });
+    r.headerRevision = 5;
+    const report = checkHeaders([r]);
+    assert.equal(report.valid, false);
+    assert.equal(report.violations[0]!.knownIssue, HEADER_BEHIND_STATE);
+  });
+
+  it('tags a read-your-writes regression that the lagging header explains', () => {
+    const earlier = get('b', { at: [0, 1], rev: 7, session: 1 });
+    earlier.headerRevision = 6; // the session index becomes 6, not 7
+    const later = get('a', { at: [2, 3], rev: 5, session: 1, mode: 'read-your-writes', minIndex: 6 });
+    later.headerRevision = 6;
+    const report = checkReadYourWrites([put('a', { at: [-4, -3], rev: 5, session: 2 }), put('b', { at: [-2, -1], rev: 7, session: 2 }), earlier, later]);
+    assert.equal(report.valid, false);
+    assert.equal(report.violations[0]!.knownIssue, HEADER_BEHIND_STATE);
   });
 });
 

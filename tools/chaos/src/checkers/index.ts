@@ -1,11 +1,13 @@
 import type { Op } from '../history';
 import { checkAnyFollower } from './any-follower';
 import { checkDuplicates } from './duplicates';
+import { checkHeaders } from './headers';
 import { checkLinearizable } from './linearizable';
 import { checkLostWrites } from './lost-writes';
 import { checkReadYourWrites } from './read-your-writes';
 import type { CheckerReport } from './report';
 
+export { HEADER_BEHIND_STATE } from './headers';
 export type { CheckerReport, Violation } from './report';
 
 export interface CheckOptions {
@@ -23,5 +25,6 @@ export function checkAll(ops: readonly Op[], opts: CheckOptions = {}): CheckerRe
     checkLinearizable(ops, { maxStatesPerKey: opts.maxStatesPerKey, shrinkBudgetMs: opts.shrinkBudgetMs }),
     checkReadYourWrites(ops),
     checkAnyFollower(ops, { monotonic: opts.anyFollowerMonotonic }),
+    checkHeaders(ops),
   ];
 }

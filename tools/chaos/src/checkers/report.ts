@@ -5,6 +5,11 @@ export interface Violation {
   key: string;
   what: string;
   excerpt: Op[];
+  /**
+   * Set when the violation is explained by a server bug already diagnosed and
+   * reported (see README "Found"); it is still a violation.
+   */
+  knownIssue?: string;
 }
 
 /** What one checker concluded. `valid: 'unknown'` when it could not decide (e.g. a search budget ran out). */
