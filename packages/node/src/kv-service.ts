@@ -28,8 +28,12 @@ export interface KvContext {
   reads: ReadPolicy;
 }
 
-export function header(ctx: KvContext, revision?: number): ResponseHeader {
-  const applied = ctx.replica.appliedIndex;
+/**
+ * The header of a reply. For a write `revision` is its log index; for a read
+ * `readIndex` is the applied index of the exact state it was read from.
+ */
+export function header(ctx: KvContext, revision?: number, readIndex?: number): ResponseHeader {
+  const applied = readIndex ?? ctx.replica.appliedIndex;
   return {
     clusterId: ctx.clusterId,
     memberId: ctx.replica.memberId,
@@ -107,20 +111,18 @@ export function kvOps(ctx: KvContext): KvOps {
       checkKey('key', r.key, limits);
       const read = parseRead(r.read);
       await awaitReadable(ctx.replica, read, budgetMs, ctx.reads);
-      const h = header(ctx);
-      const kv = await ctx.store.get(r.key);
-      return { header: h, kv: toKeyValue(kv) };
+      const { kv, appliedIndex } = await ctx.store.read(r.key);
+      return { header: header(ctx, undefined, appliedIndex), kv: toKeyValue(kv) };
     },
 
     async range(r, budgetMs) {
       const range = parseRange(r, limits, prefixEnd);
       const read = parseRead(r.read);
       await awaitReadable(ctx.replica, read, budgetMs, ctx.reads);
-      const h = header(ctx);
-      const { kvs, more } = await ctx.store.range({ start: range.start, end: range.end, limit: range.limit, keysOnly: r.keysOnly });
+      const { kvs, more, appliedIndex } = await ctx.store.range({ start: range.start, end: range.end, limit: range.limit, keysOnly: r.keysOnly });
       const last = kvs[kvs.length - 1];
       return {
-        header: h,
+        header: header(ctx, undefined, appliedIndex),
         kvs: kvs.map((kv) => toKeyValue(kv)!),
         more,
         // The next page starts just after the last key returned.

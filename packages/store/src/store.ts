@@ -85,8 +85,7 @@ export class Store {
   static async open(dir: string): Promise<Store> {
     const db = new Level<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
     await db.open();
-    const appliedRaw = await db.get(metaKey('applied'));
-    const applied = appliedRaw ? new Reader(appliedRaw).uint() : 0;
+    const applied = decodeApplied(await db.get(metaKey('applied')));
     const gen: Generation = (await db.get(metaKey('generation')))?.[0] === 1 ? 1 : 0;
     let last = 0;
     let first = 0;
@@ -288,35 +287,49 @@ export class Store {
 
   // ---- the key-value state machine ----
 
-  async get(key: Uint8Array): Promise<KeyValueRecord | undefined> {
-    const raw = await this.db.get(userKey(this.gen, key));
-    return raw ? decodeKeyValue(Buffer.from(key), raw) : undefined;
+  /**
+   * Reads one key together with the applied index of the very state it was
+   * read from (one LevelDB snapshot), so a reply never claims less than the
+   * data it carries — the in-memory applied index can trail a batch that has
+   * already landed.
+   */
+  async read(key: Uint8Array): Promise<{ kv: KeyValueRecord | undefined; appliedIndex: number }> {
+    const [raw, applied] = await this.db.getMany([userKey(this.gen, key), metaKey('applied')]);
+    return { kv: raw ? decodeKeyValue(Buffer.from(key), raw) : undefined, appliedIndex: decodeApplied(applied) };
   }
 
-  /** Keys in [start, end) in byte order; one more than `limit` is probed to tell whether more remain. */
-  async range(q: RangeQuery): Promise<{ kvs: KeyValueRecord[]; more: boolean }> {
-    const gte = userKey(this.gen, q.start);
-    const lt = q.end ? userKey(this.gen, q.end) : generationRange(Prefix.user, this.gen).lt;
-    const kvs: KeyValueRecord[] = [];
-    let more = false;
-    for await (const [k, v] of this.db.iterator({ gte, lt, limit: q.limit + 1 })) {
-      if (kvs.length === q.limit) {
-        more = true;
-        break;
-      }
-      const kv = decodeKeyValue(k.subarray(STATE_KEY_HEADER_BYTES), v);
-      if (q.keysOnly) kv.value = Buffer.alloc(0);
-      kvs.push(kv);
-    }
-    return { kvs, more };
+  async get(key: Uint8Array): Promise<KeyValueRecord | undefined> {
+    return (await this.read(key)).kv;
   }
 
   /**
-   * Applies committed entries in one atomic batch: user data, client sessions,
-   * any `meta` updates (e.g. membership from configuration entries) and the
-   * applied index. Entries at or below the applied index are skipped, so a
-   * replay after a crash applies nothing twice.
+   * Keys in [start, end) in byte order, and the applied index of the state
+   * they were read from; one more than `limit` is probed to tell whether more
+   * remain.
    */
+  async range(q: RangeQuery): Promise<{ kvs: KeyValueRecord[]; more: boolean; appliedIndex: number }> {
+    const gte = userKey(this.gen, q.start);
+    const lt = q.end ? userKey(this.gen, q.end) : generationRange(Prefix.user, this.gen).lt;
+    const snapshot = this.db.snapshot();
+    try {
+      const appliedIndex = decodeApplied(await this.db.get(metaKey('applied'), { snapshot }));
+      const kvs: KeyValueRecord[] = [];
+      let more = false;
+      for await (const [k, v] of this.db.iterator({ gte, lt, limit: q.limit + 1, snapshot })) {
+        if (kvs.length === q.limit) {
+          more = true;
+          break;
+        }
+        const kv = decodeKeyValue(k.subarray(STATE_KEY_HEADER_BYTES), v);
+        if (q.keysOnly) kv.value = Buffer.alloc(0);
+        kvs.push(kv);
+      }
+      return { kvs, more, appliedIndex };
+    } finally {
+      await snapshot.close();
+    }
+  }
+
   /** Deletes sessions idle for SESSION_EXPIRY_ENTRIES; the same at every replica, as it depends only on the log. */
   private async sweepSessions(appliedIndex: number, skip: Set<string>, ops: BatchOp[]): Promise<void> {
     for await (const [key, value] of this.db.iterator(generationRange(Prefix.session, this.gen))) {
@@ -450,6 +463,10 @@ function applyCommand(
   if (!current) return { revision: index, succeeded: true, deleted: 0 };
   store(null);
   return { revision: index, succeeded: true, deleted: 1, prevKv };
+}
+
+function decodeApplied(raw: Uint8Array | undefined): number {
+  return raw ? new Reader(raw).uint() : 0;
 }
 
 function encodeHardState(h: HardState): Buffer {

@@ -151,3 +151,17 @@ test('range scans return keys in byte order with paging', async (t) => {
   assert.equal(page.more, true);
   assert.equal(page.kvs[0]?.value.length, 0);
 });
+
+test('a read returns the applied index of the very state it read, even while an apply lands', async (t) => {
+  const store = await Store.open(tempDir(t));
+  t.after(() => store.close());
+  for (let i = 1; i <= 200; i++) {
+    // Start the read and the apply together: whichever state the read sees,
+    // its applied index must describe it.
+    const [res] = await Promise.all([store.read(Buffer.from('k')), store.apply([putEntry(i, 'k', `v${i}`)])]);
+    if (res.kv) assert.equal(res.kv.modRevision, res.appliedIndex, 'the data is never newer than the index reported with it');
+    else assert.equal(res.appliedIndex, i - 1);
+    const page = await store.range({ start: Buffer.alloc(0), limit: 10 });
+    assert.ok(page.kvs.every((kv) => kv.modRevision <= page.appliedIndex));
+  }
+});
