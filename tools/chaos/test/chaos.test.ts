@@ -1,6 +1,5 @@
 // Short seeded chaos runs against real 3-node clusters (about 2 minutes in
-// all): the real cluster must show no violation (other than one known server
-// bug, see below), and the cluster started with the injected bug
+// all): the real cluster must show no violation, and the cluster started with the injected bug
 // (--unsafe-follower-linearizable-reads) must be caught.
 // Nothing here asserts on timing: runs last as long as they last, and only
 // their verdicts are checked.
@@ -11,7 +10,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { HEADER_BEHIND_STATE } from '../src/checkers/index';
 import { parseHistory } from '../src/history';
 import { FAULT_NAMES } from '../src/nemesis';
 import { type ChaosResult, runChaos } from '../src/run';
@@ -42,22 +40,12 @@ describe('chaos against a real cluster', () => {
     assert.equal(recorded.faults.length, result.faults.length);
   });
 
-  it('finds no violation other than the known server bug (header revision behind the state read)', () => {
-    const unexplained = clean!.reports.flatMap((r) => r.violations.filter((v) => v.knownIssue !== HEADER_BEHIND_STATE));
-    assert.deepEqual(unexplained, [], cleanSummary);
+  it('finds no violation', () => {
+    assert.equal(clean!.valid, true, cleanSummary);
     assert.ok(
       clean!.reports.every((r) => r.valid !== 'unknown'),
       cleanSummary,
     );
-  });
-
-  // KNOWN FAILING until packages/node builds a read's header from the state it
-  // read: KV.Get/Range compute header.revision before the asynchronous LevelDB
-  // read, so about 1% of reads return a kv newer than their header says, which
-  // can make an SDK session's read-your-writes read go back in time. See
-  // README.md "Found". Remove `todo` once fixed.
-  it('finds no violation at all', { todo: 'server bug: read header revision computed before the store read (README "Found")' }, () => {
-    assert.equal(clean!.valid, true, cleanSummary);
   });
 
   it('catches followers serving linearizable reads from local state (--unsafe-follower-linearizable-reads)', async (t) => {
