@@ -73,13 +73,14 @@ async function main(argv: string[]): Promise<number> {
     }
 
     const results: RunResult[] = [];
-    const memoryPhases: { afterPuts: number; result: RunResult; servers: { id: string; pid: number; rssBytes: number | null; peakRssBytes: number | null }[] }[] = [];
+    const memoryPhases: { afterPuts: number; acknowledgedPuts: number; result: RunResult; servers: { id: string; pid: number; rssBytes: number | null; peakRssBytes: number | null }[] }[] = [];
     const needsPreload = cfg.preload === 'yes' || (cfg.preload === 'auto' && (workload === 'get' || workload === 'mixed') && !memory);
     if (needsPreload) {
       const load = await preloadKeys(cfg, ep, keys);
-      console.error(`loaded ${fmtNum(load.ops)} keys in ${load.durationS.toFixed(1)} s (${fmtNum(load.opsPerSec)} puts/s)`);
+      console.error(`loaded ${fmtNum(load.ops)} keys in ${load.durationS.toFixed(1)} s (${fmtNum(load.opsPerSec)} puts/s; failed attempts ${load.errors}${load.errors ? `: ${Object.keys(load.errorsByCode).join(', ')}` : ''})`);
     }
     if (memory) {
+      let acknowledged = 0;
       for (let phase = 1; phase <= 2; phase++) {
         const r = await measure({ ...cfg, ops: memoryPuts, warmupS: 0 }, ep, keys, `memory phase ${phase}: ${fmtNum(memoryPuts)} puts ${target}`);
         console.log(describeResult(r));
@@ -87,9 +88,10 @@ async function main(argv: string[]): Promise<number> {
           const m = processMemory(s.pid);
           return { id: s.id, pid: s.pid, rssBytes: m?.rssBytes ?? null, peakRssBytes: m?.peakRssBytes ?? null };
         });
-        memoryPhases.push({ afterPuts: memoryPuts * phase, result: r, servers });
+        acknowledged += r.ops;
+        memoryPhases.push({ afterPuts: memoryPuts * phase, acknowledgedPuts: acknowledged, result: r, servers });
         console.log(
-          `  RSS after ${fmtNum(memoryPuts * phase)} puts: ${servers.map((s) => `${s.id} ${s.rssBytes === null ? '?' : (s.rssBytes / 2 ** 20).toFixed(0)} MiB (peak ${s.peakRssBytes === null ? '?' : (s.peakRssBytes / 2 ** 20).toFixed(0)} MiB)`).join(', ')}`,
+          `  RSS after ${fmtNum(memoryPuts * phase)} puts sent (${fmtNum(acknowledged)} acknowledged): ${servers.map((s) => `${s.id} ${s.rssBytes === null ? '?' : (s.rssBytes / 2 ** 20).toFixed(0)} MiB (peak ${s.peakRssBytes === null ? '?' : (s.peakRssBytes / 2 ** 20).toFixed(0)} MiB)`).join(', ')}`,
         );
         results.push(r);
       }

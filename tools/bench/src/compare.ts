@@ -108,7 +108,7 @@ async function main(argv: string[]): Promise<number> {
         for (const row of rows) {
           if (!loaded && (row.workload === 'get' || row.workload === 'mixed') && base.preload !== 'no') {
             const load = await preloadKeys({ ...base, target: system === 'etcd' ? 'etcd' : 'bellwether-raw' }, ep, keys);
-            console.error(`  loaded ${fmtNum(load.ops)} keys in ${load.durationS.toFixed(1)} s`);
+            console.error(`  loaded ${fmtNum(load.ops)} keys in ${load.durationS.toFixed(1)} s (failed attempts ${load.errors}${load.errors ? `: ${Object.keys(load.errorsByCode).join(', ')}` : ''})`);
             loaded = true;
           }
           for (const target of targets.filter((t) => (t === 'etcd') === (system === 'etcd'))) {

@@ -79,12 +79,16 @@ export async function runWorkload(driver: Driver, keys: KeySpace, opts: RunOptio
 
   const worker = async (w: number) => {
     const rng = new Rng(opts.seed * 7919 + w);
+    let retryKey = -1;
+    let retries = 0;
     while (!stopped) {
       if (measuring && opLimit !== undefined) {
         if (issued >= opLimit) return;
         issued++;
       }
-      const k = opts.sequential ? nextSeq++ % keys.size : rng.below(keys.size);
+      // Loading (sequential) retries a failed key instead of moving on, so every key gets written.
+      const k = opts.sequential && retryKey >= 0 ? retryKey : opts.sequential ? nextSeq++ % keys.size : rng.below(keys.size);
+      retryKey = -1;
       const key = keys.key(k);
       const isRead = opts.workload === 'get' || (opts.workload === 'mixed' && rng.next() / 4294967296 < opts.readShare);
       const counted = measuring;
@@ -111,6 +115,12 @@ export async function runWorkload(driver: Driver, keys: KeySpace, opts: RunOptio
           errors++;
           const name = errorName(err);
           errorsByCode[name] = (errorsByCode[name] ?? 0) + 1;
+        }
+        if (opts.sequential && retries++ < 20) {
+          retryKey = k;
+          if (opLimit !== undefined) issued--;
+        } else {
+          retries = 0;
         }
         // Do not spin on a failing cluster.
         await sleep(5);
