@@ -2,7 +2,7 @@ import { LOADER_OPTIONS, loadPeerApi, loadPublicApi, PUBLIC_PROTO_FILES, protosD
 import * as protoLoader from '@grpc/proto-loader';
 import { RawNode } from '@bellwether/raft';
 import { Store } from '@bellwether/store';
-import { createServer } from 'node:net';
+import { createServer, type Server as NodeServer, type Socket } from 'node:net';
 import { ReflectionService } from '@grpc/reflection';
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
@@ -138,6 +138,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
     const reflected = protoLoader.loadSync([...PUBLIC_PROTO_FILES, healthProtoPath], { ...LOADER_OPTIONS, includeDirs: [protosDir()] });
     new ReflectionService(reflected).addToServer(server);
     const port = await bind(server, config.listen);
+    disableNagle(server);
     if (wantedPort === 0 && !config.advertise) {
       // Started on an ephemeral port: the real address is known only now.
       clusterCtx.address = `${host}:${port}`;
@@ -180,6 +181,20 @@ function probePort(host: string, port: number, listen: string): Promise<void> {
     );
     probe.listen({ host: host.replace(/^\[|\]$/g, ''), port, exclusive: true }, () => probe.close(() => resolve()));
   });
+}
+
+/**
+ * grpc-js sets TCP_NODELAY on the sockets it dials but not on those it
+ * accepts, so small replies on accepted connections (a follower's acks on its
+ * leader's stream, a unary response) wait for Nagle's algorithm. The http2
+ * servers are not public API; if they ever move, this does nothing.
+ */
+function disableNagle(server: grpc.Server): void {
+  const http2Servers = (server as unknown as { http2Servers?: Map<NodeServer, unknown> }).http2Servers;
+  if (!(http2Servers instanceof Map)) return;
+  for (const http2Server of http2Servers.keys()) {
+    http2Server.on('connection', (socket: Socket) => socket.setNoDelay(true));
+  }
 }
 
 function bind(server: grpc.Server, listen: string): Promise<number> {

@@ -379,8 +379,11 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
       late = rd.messages.filter((m) => m.type !== 'append' && m.type !== 'heartbeat');
       if (early.length > 0) this.send(early);
     }
-    if (hs || rd.entries.length > 0) {
-      await this.store.persist({ hardState: hs, entries: rd.entries }, rd.mustSync);
+    // The commit index is volatile state in Raft (recovered from the leader
+    // after a restart), so a Ready that only moves it writes nothing: it rides
+    // along with the next append or term/vote change instead.
+    if (termOrVoteChanged || rd.entries.length > 0) {
+      await this.store.persist({ hardState: hs ?? this.lastHardState(), entries: rd.entries }, rd.mustSync);
       if (hs) {
         this.durableTerm = hs.term;
         this.durableVote = hs.vote;
@@ -393,6 +396,11 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
     }
     for (const rs of rd.readStates) this.onReadState(rs);
     for (const ctx of rd.readStatesFailed) this.onReadFailed(ctx);
+  }
+
+  private lastHardState(): { term: number; vote: string | null; commit: number } {
+    const st = this.raft.status();
+    return { term: st.term, vote: st.vote, commit: st.commit };
   }
 
   private send(messages: Message[]): void {

@@ -83,7 +83,9 @@ export class Store {
   ) {}
 
   static async open(dir: string): Promise<Store> {
-    const db = new Level<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer' });
+    // A larger memtable means fewer level-0 files, so fewer write stalls under
+    // a steady stream of log appends and applies.
+    const db = new Level<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer', writeBufferSize: 32 * 1024 * 1024 });
     await db.open();
     const applied = decodeApplied(await db.get(metaKey('applied')));
     const gen: Generation = (await db.get(metaKey('generation')))?.[0] === 1 ? 1 : 0;
