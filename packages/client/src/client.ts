@@ -10,7 +10,7 @@ import type {
 } from '@bellwether/proto';
 import { type Bytes, toBuffer, toKey, view } from './bytes';
 import { Cancelled, DeadlineExceeded, InvalidArgument } from './errors';
-import type { Method, MethodRequest, MethodResponse } from './member';
+import type { Method, MethodRequest, MethodResponse, Transport } from './member';
 import { MemberPool } from './member';
 import { type CallContext, Invoker, linkSignals, type Operation, type ReadMode as PipelineReadMode } from './pipeline';
 import { ClusterRetryPolicy, ClusterRouter, type LoadBalancing } from './routing';
@@ -131,6 +131,26 @@ export interface ClientOptions {
   maxPendingWrites?: number;
   /** Receives structured log lines (default: none). */
   logger?: ClientLogger;
+  /**
+   * How KV calls (put, get, delete, range and their variants) travel:
+   * - `'stream'` (the default): over one long-lived `KV.Stream` per member,
+   *   opened on first use and reopened if it breaks. Calls made in the same
+   *   turn of the event loop leave as one message and replies come back
+   *   batched, which saves most of the per-call cost under concurrency.
+   *   Semantics are those of unary calls: the same errors (and leader hints),
+   *   one deadline per call (sent along as `timeout_ms`), cancellation by
+   *   `AbortSignal`, and a broken stream fails its unanswered calls like a
+   *   broken connection, so writes are retried with their `(clientId,
+   *   sequence)` and applied at most once. A cancelled or timed-out call is
+   *   abandoned by the client only: the member may still run it (for a write,
+   *   `mayHaveApplied` says so, as with unary). At most 4096 calls are in
+   *   flight per member; more wait their turn. A member that does not
+   *   implement `KV.Stream` (an older server) is served by unary calls.
+   * - `'unary'`: one gRPC call per request.
+   *
+   * Status and Members calls, probes and WatchLeader are unary either way.
+   */
+  transport?: Transport;
 }
 
 /** Options every call accepts. */
@@ -469,6 +489,7 @@ export class BellwetherClient {
     this.#pool = new MemberPool({
       credentials: options.credentials ?? grpc.credentials.createInsecure(),
       channelOptions: options.channelOptions ?? {},
+      transport: checkTransport(options.transport),
     });
     this.#tracker = new ClusterTracker(
       this.#pool,
@@ -1015,6 +1036,12 @@ function checkBalancing(v: unknown): LoadBalancing {
   if (v !== 'least-outstanding' && v !== 'round-robin') {
     throw new InvalidArgument(`loadBalancing: must be 'least-outstanding' or 'round-robin', got ${JSON.stringify(v)}`);
   }
+  return v;
+}
+
+function checkTransport(v: unknown): Transport {
+  if (v === undefined) return 'stream';
+  if (v !== 'stream' && v !== 'unary') throw new InvalidArgument(`transport: must be 'stream' or 'unary', got ${JSON.stringify(v)}`);
   return v;
 }
 

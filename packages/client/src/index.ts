@@ -54,6 +54,7 @@ export {
   Unavailable,
   Unimplemented,
 } from './errors';
+export type { Transport } from './member';
 export type { LoadBalancing } from './routing';
 export type {
   ClusterMember,

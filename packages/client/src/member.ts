@@ -18,6 +18,7 @@ import type {
   StatusResponse__Output,
 } from '@bellwether/proto';
 import { loadPublicApi } from '@bellwether/proto';
+import { MemberStream, type StreamLimits, StreamUnsupported } from './stream';
 
 interface Methods {
   Put: [PutRequest, PutResponse__Output];
@@ -30,6 +31,8 @@ interface Methods {
 
 /** The unary methods the client calls (KV and Cluster services). */
 export type Method = keyof Methods;
+/** The KV methods, which `KV.Stream` can carry. */
+export type KvMethod = 'Put' | 'Get' | 'Delete' | 'Range';
 /** The request message of a method. */
 export type MethodRequest<M extends Method> = Methods[M][0];
 /** The response message of a method. */
@@ -44,11 +47,29 @@ const SERVICE_OF: Record<Method, 'kv' | 'cluster'> = {
   Members: 'cluster',
 };
 
+/**
+ * How KV calls travel: `'stream'` multiplexes them over one long-lived
+ * `KV.Stream` per member (falling back to unary for a member that does not
+ * implement it); `'unary'` makes one RPC per call.
+ */
+export type Transport = 'stream' | 'unary';
+
 /** How to connect to members; shared by every member of a client. */
 export interface ChannelSettings {
   credentials: grpc.ChannelCredentials;
   channelOptions: grpc.ChannelOptions;
+  /** Default `'stream'`. */
+  transport?: Transport;
+  /** Bounds of each member's stream (tests lower them). */
+  streamLimits?: Partial<StreamLimits>;
 }
+
+/**
+ * The largest stream message the client accepts. The server sends the
+ * replies of one event-loop turn as one message, which may exceed grpc-js's
+ * default 4 MiB although each reply alone fits.
+ */
+const MAX_STREAM_MESSAGE_BYTES = 256 * 1024 * 1024;
 
 /** Reconnect quickly after a member restarts (the caller's channelOptions win). */
 const DEFAULT_CHANNEL_OPTIONS: grpc.ChannelOptions = {
@@ -85,12 +106,37 @@ export class MemberConnection {
   readonly #kv: KVClient;
   #cluster: ClusterClient | undefined;
   readonly #settings: ChannelSettings;
+  #stream: MemberStream | undefined;
   #closed = false;
 
   constructor(address: string, settings: ChannelSettings) {
     this.address = address;
     this.#settings = settings;
     this.#kv = new (publicApi().bellwether.kv.v1.KV)(address, settings.credentials, settings.channelOptions);
+  }
+
+  /** The member's KV.Stream (created on first use; `undefined` with the unary transport). */
+  get stream(): MemberStream | undefined {
+    if (this.#settings.transport === 'unary' || this.#closed) return undefined;
+    this.#stream ??= new MemberStream(this.address, () => this.#kv.Stream(), this.#settings.streamLimits);
+    return this.#stream;
+  }
+
+  /**
+   * Makes one call the client's way: KV calls over the member's stream (or
+   * unary, with the unary transport or for a member without KV.Stream),
+   * Cluster calls unary. Settles exactly as {@link MemberConnection.unary}.
+   */
+  async call<M extends Method>(method: M, request: MethodRequest<M>, opts: AttemptOptions): Promise<MethodResponse<M>> {
+    const stream = SERVICE_OF[method] === 'kv' ? this.stream : undefined;
+    if (stream === undefined || stream.unsupported) return this.unary(method, request, opts);
+    try {
+      return (await stream.call(method as KvMethod, request as MethodRequest<KvMethod>, opts)) as MethodResponse<M>;
+    } catch (err) {
+      // An older server: nothing sent on its stream ran; this call goes unary.
+      if (err instanceof StreamUnsupported) return this.unary(method, request, opts);
+      throw err;
+    }
   }
 
   /** The Cluster service stub on the same channel (for the leader-tracking layer). */
@@ -152,6 +198,7 @@ export class MemberConnection {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#stream?.close();
     this.#kv.close();
   }
 }
@@ -167,7 +214,10 @@ export class MemberPool {
   constructor(settings: ChannelSettings) {
     // grpc-js backs off up to 120 s between reconnects by default; a member
     // that restarts must be usable again within a couple of seconds.
-    this.#settings = { ...settings, channelOptions: { ...DEFAULT_CHANNEL_OPTIONS, ...settings.channelOptions } };
+    // The server answers the calls of one event-loop turn in one stream
+    // message, which may exceed the 4 MiB grpc-js receives by default.
+    const streamOptions: grpc.ChannelOptions = settings.transport === 'unary' ? {} : { 'grpc.max_receive_message_length': MAX_STREAM_MESSAGE_BYTES };
+    this.#settings = { ...settings, channelOptions: { ...DEFAULT_CHANNEL_OPTIONS, ...streamOptions, ...settings.channelOptions } };
   }
 
   /** The connection to `address`, creating it if needed. */

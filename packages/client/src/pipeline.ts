@@ -158,7 +158,7 @@ export class Invoker {
       });
       let sent = false;
       try {
-        const response = await member.unary(op.method, op.request, {
+        const response = await member.call(op.method, op.request, {
           deadline: attemptDeadline,
           signal: linked.signal,
           onSent: () => {

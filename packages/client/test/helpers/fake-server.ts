@@ -4,7 +4,11 @@
 // one state, with a leader the test chooses (elect), NOT_LEADER answers with
 // the leader hint, WatchLeader streams, Members, lagging followers (freeze),
 // stale followers (staleMs), paused members (pause: every call hangs, like a
-// SIGSTOPped process) and stopped/restarted members. It follows kv.proto's
+// SIGSTOPped process) and stopped/restarted members. KV.Stream runs each call
+// through the unary handler of its method (faults included) and batches the
+// results of one event-loop turn into one message, as the real server does;
+// `streamUnimplemented` makes it answer UNIMPLEMENTED like an older server.
+// It follows kv.proto's
 // documented behaviour (validation, compare-and-swap, exactly-once sessions
 // with min_unacked_sequence, paging) and can be told to fail, to hang, or to
 // apply a write and then lose the answer.
@@ -23,6 +27,9 @@ import {
   type RangeRequest__Output,
   type ReadOptions__Output,
   type ResponseHeader,
+  type StreamRequest__Output,
+  type StreamResponse,
+  type StreamResult,
   type WatchLeaderRequest__Output,
 } from '@bellwether/proto';
 
@@ -36,7 +43,11 @@ export type Fault =
   /** Apply the write, then answer with this status instead (the answer was lost). */
   | { kind: 'apply-then-status'; code: grpc.status; details?: string }
   /** Apply the write, then never answer. */
-  | { kind: 'apply-then-hang' };
+  | { kind: 'apply-then-hang' }
+  /** Apply the write, then break the KV.Stream it came on (a unary call gets UNAVAILABLE). */
+  | { kind: 'apply-then-break' }
+  /** Serve the call normally, but only after `ms` milliseconds. */
+  | { kind: 'delay'; ms: number };
 
 interface Stored {
   key: Buffer;
@@ -54,6 +65,8 @@ interface Requests {
 }
 
 type WriteResponse = PutResponse | DeleteResponse;
+
+type UnaryKvHandlers = Pick<KVHandlers, 'Put' | 'Get' | 'Delete' | 'Range'>;
 
 /** State shared by the members of one fake cluster. */
 export class FakeGroup {
@@ -109,6 +122,10 @@ export class FakeKvServer {
   staleMs = 0;
   /** Leave the leader hint out of NOT_LEADER / UNAVAILABLE answers. */
   hideHints = false;
+  /** Answer KV.Stream with UNIMPLEMENTED, like a server older than it. */
+  streamUnimplemented = false;
+  /** KV.Stream traffic: streams opened, request messages and calls received, response messages sent. */
+  readonly stream = { opened: 0, messagesIn: 0, callsIn: 0, messagesOut: 0, maxInFlight: 0, open: 0 };
   readonly group: FakeGroup;
   readonly memberId: string;
   server: grpc.Server;
@@ -277,7 +294,11 @@ export class FakeKvServer {
 
   /** Sends a write's response, or loses it as the fault says. */
   #reply<Res>(fault: Fault | undefined, call: grpc.ServerUnaryCall<unknown, Res>, callback: grpc.sendUnaryData<Res>, res: Res): void {
-    if (fault?.kind === 'apply-then-status') callback({ code: fault.code, details: fault.details ?? 'connection reset after apply' });
+    if (fault?.kind === 'apply-then-break') {
+      const breakStream = (call as { breakStream?: () => void }).breakStream;
+      if (breakStream) breakStream();
+      else callback({ code: grpc.status.UNAVAILABLE, details: 'connection reset after apply' });
+    } else if (fault?.kind === 'apply-then-status') callback({ code: fault.code, details: fault.details ?? 'connection reset after apply' });
     else if (fault?.kind === 'apply-then-hang') call.on('cancelled', () => this.cancelledHangs++);
     else callback(null, res);
   }
@@ -398,7 +419,132 @@ export class FakeKvServer {
     };
   }
 
+  /** Runs a queued `delay` fault: the call is served `ms` later. */
+  #delayed<C, R>(method: Method, handler: (call: C, callback: grpc.sendUnaryData<R>) => void): (call: C, callback: grpc.sendUnaryData<R>) => void {
+    return (call, callback) => {
+      const head = this.#faults.get(method)?.[0];
+      if (head?.kind !== 'delay') return handler(call, callback);
+      this.#faults.get(method)?.shift();
+      setTimeout(() => handler(call, callback), head.ms);
+    };
+  }
+
+  /**
+   * KV.Stream: each call runs through its unary handler; the results of one
+   * event-loop turn go back as one message. A call's `cancelled` listeners
+   * fire when the stream is cancelled.
+   */
+  #serveStream(stream: grpc.ServerDuplexStream<StreamRequest__Output, StreamResponse>, unary: UnaryKvHandlers): void {
+    this.#count('Stream');
+    if (this.streamUnimplemented) {
+      stream.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'The server does not implement the method /bellwether.kv.v1.KV/Stream' });
+      return;
+    }
+    const st = this.stream;
+    st.opened++;
+    st.open++;
+    let open = true;
+    let ending = false;
+    let inFlight = 0;
+    let pending: StreamResult[] = [];
+    let scheduled = false;
+    const onCancel: (() => void)[] = [];
+    const shut = () => {
+      if (!open) return;
+      open = false;
+      st.open--;
+    };
+    const flush = () => {
+      scheduled = false;
+      if (!open) return;
+      if (pending.length > 0) {
+        const results = pending;
+        pending = [];
+        st.messagesOut++;
+        stream.write({ results });
+      }
+      if (ending && inFlight === 0) {
+        shut();
+        stream.end();
+      }
+    };
+    const deliver = (r: StreamResult) => {
+      inFlight--;
+      pending.push(r);
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
+    };
+    const breakStream = () => {
+      if (!open) return;
+      shut();
+      stream.emit('error', { code: grpc.status.UNAVAILABLE, details: 'stream reset by the fake' });
+    };
+    const field = { put: 'Put', get: 'Get', delete: 'Delete', range: 'Range' } as const;
+    stream.on('data', (req: StreamRequest__Output) => {
+      st.messagesIn++;
+      for (const c of req.calls) {
+        st.callsIn++;
+        inFlight++;
+        st.maxInFlight = Math.max(st.maxInFlight, inFlight);
+        const which = c.request;
+        if (which === undefined) {
+          deliver({ id: c.id, error: { code: grpc.status.INVALID_ARGUMENT, message: 'stream call: one of put, get, delete or range must be set' } });
+          continue;
+        }
+        const pseudo = {
+          request: c[which],
+          on: (event: string, fn: () => void) => {
+            if (event === 'cancelled') onCancel.push(fn);
+            return pseudo;
+          },
+          breakStream,
+        };
+        const callback = (err: Partial<grpc.StatusObject> | null, res?: unknown) => {
+          if (err) {
+            const md = err.metadata;
+            deliver({
+              id: c.id,
+              error: {
+                code: err.code ?? grpc.status.UNKNOWN,
+                message: err.details ?? '',
+                leaderId: String(md?.get('bellwether-leader-id')[0] ?? ''),
+                leaderAddress: String(md?.get('bellwether-leader-address')[0] ?? ''),
+              },
+            });
+          } else {
+            deliver({ id: c.id, [which]: res });
+          }
+        };
+        const handler = unary[field[which]] as (call: unknown, cb: typeof callback) => void;
+        handler(pseudo, callback);
+      }
+    });
+    stream.on('end', () => {
+      ending = true;
+      flush();
+    });
+    const cancelled = () => {
+      shut();
+      for (const fn of onCancel.splice(0)) fn();
+    };
+    stream.on('cancelled', cancelled);
+    stream.on('error', shut);
+  }
+
   #handlers(): KVHandlers {
+    const raw = this.#unaryHandlers();
+    const unary: UnaryKvHandlers = {
+      Put: this.#delayed('Put', raw.Put),
+      Get: this.#delayed('Get', raw.Get),
+      Delete: this.#delayed('Delete', raw.Delete),
+      Range: this.#delayed('Range', raw.Range),
+    };
+    return { ...unary, Stream: (call) => this.#serveStream(call, unary) };
+  }
+
+  #unaryHandlers(): UnaryKvHandlers {
     return {
       Put: (call, callback) => {
         const req = call.request;
@@ -491,9 +637,6 @@ export class FakeKvServer {
           more,
           continuation: more && last ? Buffer.concat([last.key, Buffer.from([0])]) : Buffer.alloc(0),
         });
-      },
-      Stream: (call) => {
-        call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'the fake serves unary calls only' });
       },
     };
   }
