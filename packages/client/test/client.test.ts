@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { connect, DeadlineExceeded, InvalidArgument, type KeyValue } from '../src/index';
-import { withServer } from './helpers/setup';
+import { TRANSPORTS, withServer } from './helpers/setup';
 
-describe('put / get / delete', () => {
-  const t = withServer();
+for (const transport of TRANSPORTS) describe(`put / get / delete (${transport})`, () => {
+  const t = withServer({}, { transport });
 
   test('put then get a string key, with the response header', async () => {
     const put = await t.client.put('greeting', 'hello');
@@ -89,8 +89,8 @@ describe('put / get / delete', () => {
   });
 });
 
-describe('compare-and-swap', () => {
-  const t = withServer();
+for (const transport of TRANSPORTS) describe(`compare-and-swap (${transport})`, () => {
+  const t = withServer({}, { transport });
 
   test('expectedModRevision 0 creates only if absent', async () => {
     const created = await t.client.compareAndSwap('lock', 0, 'owner-a');
@@ -218,8 +218,8 @@ describe('read modes', () => {
   });
 });
 
-describe('range and scan', () => {
-  const t = withServer();
+for (const transport of TRANSPORTS) describe(`range and scan (${transport})`, () => {
+  const t = withServer({}, { transport });
   const names = (kvs: readonly KeyValue[]) => kvs.map((kv) => kv.keyString);
 
   test('prefix, [start, end), keysOnly', async () => {

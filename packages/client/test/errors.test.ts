@@ -20,7 +20,7 @@ import {
   Unimplemented,
 } from '../src/index';
 import { fromGrpcError } from '../src/errors';
-import { until, withServer } from './helpers/setup';
+import { TRANSPORTS, until, withServer } from './helpers/setup';
 
 const LEADER = { 'bellwether-leader-id': 'm2', 'bellwether-leader-address': '127.0.0.1:7002' };
 
@@ -93,7 +93,7 @@ describe('status code mapping', () => {
   });
 });
 
-for (const transport of ['stream', 'unary'] as const) describe(`errors from a real server (${transport})`, () => {
+for (const transport of TRANSPORTS) describe(`errors from a real server (${transport})`, () => {
   // One attempt per call, so every failure reaches the caller as it happened.
   const t = withServer({ maxValueBytes: 64 }, { retryWrites: false, retryReads: false, transport });
 

@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { Aborted, Cancelled, connect, DeadlineExceeded, InvalidArgument, OutcomeUnknown } from '../src/index';
 import { FakeCluster } from './helpers/fake-server';
-import { settled, until, withCluster } from './helpers/setup';
+import { settled, TRANSPORTS, until, withCluster } from './helpers/setup';
 
 function appliedOnce(cluster: FakeCluster): void {
   const seen = new Set<string>();
@@ -18,8 +18,8 @@ function appliedOnce(cluster: FakeCluster): void {
   }
 }
 
-describe('retried writes', () => {
-  const t = withCluster(3);
+for (const transport of TRANSPORTS) describe(`retried writes (${transport})`, () => {
+  const t = withCluster(3, { transport });
 
   test('a lost answer is retried and answered from the session table, not applied again', async () => {
     await settled(t.client, 3, 'm1');
@@ -87,9 +87,9 @@ describe('retried writes', () => {
   });
 });
 
-test('the leader dies under a stream of concurrent writes: every one succeeds, each applied once', async () => {
+for (const transport of TRANSPORTS) test(`the leader dies under concurrent writes: every one succeeds, each applied once (${transport})`, async () => {
   const cluster = await FakeCluster.start(3);
-  const client = await connect({ endpoints: [cluster.members[2]!.address], heartbeatIntervalMs: 200 });
+  const client = await connect({ endpoints: [cluster.members[2]!.address], heartbeatIntervalMs: 200, transport });
   try {
     await settled(client, 3, 'm1');
     const writes: Promise<unknown>[] = [];

@@ -125,7 +125,7 @@ export class FakeKvServer {
   /** Answer KV.Stream with UNIMPLEMENTED, like a server older than it. */
   streamUnimplemented = false;
   /** KV.Stream traffic: streams opened, request messages and calls received, response messages sent. */
-  readonly stream = { opened: 0, messagesIn: 0, callsIn: 0, messagesOut: 0, maxInFlight: 0, open: 0 };
+  readonly stream = { opened: 0, messagesIn: 0, callsIn: 0, answered: 0, messagesOut: 0, maxInFlight: 0, open: 0, timeoutsMs: [] as number[] };
   readonly group: FakeGroup;
   readonly memberId: string;
   server: grpc.Server;
@@ -470,6 +470,7 @@ export class FakeKvServer {
     };
     const deliver = (r: StreamResult) => {
       inFlight--;
+      st.answered++;
       pending.push(r);
       if (!scheduled) {
         scheduled = true;
@@ -486,6 +487,7 @@ export class FakeKvServer {
       st.messagesIn++;
       for (const c of req.calls) {
         st.callsIn++;
+        st.timeoutsMs.push(c.timeoutMs);
         inFlight++;
         st.maxInFlight = Math.max(st.maxInFlight, inFlight);
         const which = c.request;

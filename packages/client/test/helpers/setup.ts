@@ -2,6 +2,9 @@ import { after, before } from 'node:test';
 import { type BellwetherClient, type ClientOptions, connect } from '../../src/index';
 import { FakeCluster, FakeKvServer, type FakeOptions } from './fake-server';
 
+/** Both transports, for tests that must hold for each. */
+export const TRANSPORTS = ['stream', 'unary'] as const;
+
 /** Starts a fake server and a client on it for the enclosing test file or suite. */
 export function withServer(fakeOptions: FakeOptions = {}, clientOptions: Partial<ClientOptions> = {}) {
   const ctx = {} as { server: FakeKvServer; client: BellwetherClient };
