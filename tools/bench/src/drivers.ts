@@ -42,6 +42,8 @@ export interface DriverOptions {
   deadlineMs: number;
   /** The workload writes: the single-endpoint SDK then needs the leader first on every client. */
   writes: boolean;
+  /** bellwether-sdk only: the SDK's transport (default: the SDK's own). */
+  transport?: 'stream' | 'unary';
 }
 
 /** A name for an error: the gRPC status name when there is one. */
@@ -239,7 +241,7 @@ class SdkDriver implements Driver {
     for (let i = 0; i < Math.max(1, opts.connections); i++) {
       const k = rotate ? i % ordered.length : 0;
       const endpoints = [...ordered.slice(k), ...ordered.slice(0, k)];
-      clients.push(await connect({ endpoints, deadlineMs: opts.deadlineMs, channelOptions: CHANNEL_OPTIONS }));
+      clients.push(await connect({ endpoints, deadlineMs: opts.deadlineMs, channelOptions: CHANNEL_OPTIONS, ...(opts.transport ? { transport: opts.transport } : {}) }));
     }
     return new SdkDriver(clients, opts);
   }

@@ -19,6 +19,7 @@ export const COMMON_FLAGS: Record<string, FlagSpec> = {
   'read-targets': { kind: 'string', default: 'all', help: 'raw reads go to: all | leader | followers (in turn)' },
   preload: { kind: 'string', default: 'auto', help: 'write every key before measuring: auto (for get/mixed) | yes | no' },
   'deadline-ms': { kind: 'int', default: 10_000, help: 'deadline per call' },
+  transport: { kind: 'string', default: 'stream', help: "bellwether-sdk only: how the SDK sends KV calls: stream (one KV.Stream per member) | unary" },
   seed: { kind: 'int', default: 1, help: 'random seed' },
   profile: { kind: 'string', help: 'Bellwether only: write a V8 CPU profile per node into this directory' },
   out: { kind: 'string', help: 'JSON result path (default bench-results/<name>-<time>.json at the repo root)' },
@@ -44,6 +45,8 @@ export interface BenchConfig {
   deadlineMs: number;
   seed: number;
   quiet: boolean;
+  /** bellwether-sdk only: the SDK's transport (default: the SDK's own default). */
+  transport?: 'stream' | 'unary';
 }
 
 export function configFrom(f: Record<string, unknown>, target: TargetKind, workload: Workload, readMode: ReadMode): BenchConfig {
@@ -51,6 +54,8 @@ export function configFrom(f: Record<string, unknown>, target: TargetKind, workl
   if (!['all', 'leader', 'followers'].includes(readTargets)) throw new UsageError(`--read-targets: expected all, leader or followers, got "${readTargets}"`);
   const preload = f['preload'] as string;
   if (!['auto', 'yes', 'no'].includes(preload)) throw new UsageError(`--preload: expected auto, yes or no, got "${preload}"`);
+  const transport = f['transport'] as string | undefined;
+  if (transport !== undefined && transport !== 'stream' && transport !== 'unary') throw new UsageError(`--transport: expected stream or unary, got "${transport}"`);
   const concurrency = f['concurrency'] as number;
   if (concurrency < 1) throw new UsageError('--concurrency must be at least 1');
   return {
@@ -71,6 +76,7 @@ export function configFrom(f: Record<string, unknown>, target: TargetKind, workl
     deadlineMs: f['deadline-ms'] as number,
     seed: f['seed'] as number,
     quiet: f['quiet'] as boolean,
+    transport,
   };
 }
 
@@ -97,6 +103,7 @@ export async function openDriver(cfg: BenchConfig, ep: Endpoints, writes: boolea
     readMode: cfg.readMode,
     readTargets: cfg.readTargets,
     deadlineMs: cfg.deadlineMs,
+    transport: cfg.transport,
     writes,
   });
 }
