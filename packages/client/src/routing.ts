@@ -21,6 +21,9 @@ const REFUSAL_MEMORY_MS = 2000;
 export type LoadBalancing = 'least-outstanding' | 'round-robin';
 
 /** Routes by the tracker's view; see the comment at the top of this file. */
+/** How far behind a session's index a follower may be known to be and still get its read-your-writes reads. */
+const NEAR_ENOUGH_ENTRIES = 1000;
+
 export class ClusterRouter implements Router {
   readonly #tracker: ClusterTracker;
   readonly #pool: MemberPool;
@@ -70,8 +73,16 @@ export class ClusterRouter implements Router {
     const willing = followers.filter((m) => now - m.refusedReadAt > REFUSAL_MEMORY_MS);
     if (willing.length > 0) followers = willing;
     if (op.readMode === 'read-your-writes' && op.minIndex) {
-      const caughtUp = followers.filter((m) => m.appliedIndex >= (op.minIndex ?? 0));
-      if (caughtUp.length > 0) followers = caughtUp;
+      const min = op.minIndex;
+      const caughtUp = followers.filter((m) => m.appliedIndex >= min);
+      // What we know of a follower's applied index is as old as its last
+      // probe or reply, and replication takes milliseconds: one only a little
+      // behind is almost surely caught up by now, and if not the server waits
+      // for min_index. Spreading reads over those too keeps one follower from
+      // taking every read of a busy session; far-behind ones stay out.
+      const near = followers.filter((m) => m.health === 'up' && min - m.appliedIndex <= NEAR_ENOUGH_ENTRIES);
+      if (near.length > caughtUp.length) followers = near;
+      else if (caughtUp.length > 0) followers = caughtUp;
     }
     return this.#pick(followers, call) ?? leaderFree ?? this.#fallback(call);
   }
