@@ -1,13 +1,14 @@
 // A local etcd cluster for side-by-side runs: members on 127.0.0.1 with
 // ports the OS picked, data in temp dirs, stopped by PID. And a grpc-js
 // client for etcd's v3 KV API from protos/etcd_kv_subset.proto.
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePorts } from '@bellwether/integration/src/cluster';
+import { ServerProcess } from '@bellwether/integration/src/process';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { sleep } from './util';
@@ -64,65 +65,22 @@ export function etcdVersion(bin: string): string {
   }
 }
 
-export class EtcdMember {
-  child: ChildProcess | undefined;
-  private exited: Promise<void> = Promise.resolve();
-  readonly logPath: string;
-
+/** One etcd member process. */
+export class EtcdMember extends ServerProcess {
   constructor(
-    readonly id: string,
+    id: string,
     /** host:port of the client (gRPC) listener. */
-    readonly address: string,
-    readonly dataDir: string,
+    address: string,
+    dataDir: string,
     private readonly bin: string,
     private readonly args: string[],
     logDir: string,
   ) {
-    this.logPath = join(logDir, `${id}.log`);
+    super(id, address, dataDir, logDir);
   }
 
-  get pid(): number | undefined {
-    return this.child?.exitCode === null && this.child.signalCode === null ? this.child.pid : undefined;
-  }
-
-  get running(): boolean {
-    return this.pid !== undefined;
-  }
-
-  start(): void {
-    if (this.running) throw new Error(`${this.id} is already running`);
-    const log = createWriteStream(this.logPath, { flags: 'a' });
-    const child = spawn(this.bin, this.args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout?.pipe(log);
-    child.stderr?.pipe(log);
-    this.child = child;
-    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
-  }
-
-  signal(sig: NodeJS.Signals): void {
-    const pid = this.pid;
-    if (pid !== undefined) process.kill(pid, sig);
-  }
-
-  async kill9(): Promise<void> {
-    this.signal('SIGKILL');
-    await this.exited;
-  }
-
-  async stop(): Promise<void> {
-    if (!this.running) return;
-    this.signal('SIGTERM');
-    const timer = setTimeout(() => this.signal('SIGKILL'), 5000);
-    await this.exited;
-    clearTimeout(timer);
-  }
-
-  log(): string {
-    try {
-      return readFileSync(this.logPath, 'utf8');
-    } catch {
-      return '';
-    }
+  protected commandLine(extraArgs: string[]): { bin: string; args: string[] } {
+    return { bin: this.bin, args: [...this.args, ...extraArgs] };
   }
 }
 

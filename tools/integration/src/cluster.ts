@@ -1,14 +1,14 @@
 // Real `bellwether serve` processes on 127.0.0.1 for tests: ephemeral ports,
 // temp data dirs, and stopping exactly the processes started (by PID).
-import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createWriteStream, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ClusterClient, type KVClient, loadPublicApi, type StatusResponse__Output } from '@bellwether/proto';
 import * as grpc from '@grpc/grpc-js';
+import { ServerProcess } from './process';
 
 export const SERVER_BIN = fileURLToPath(new URL('../../../apps/server/dist/bin.js', import.meta.url));
 
@@ -27,72 +27,22 @@ export async function freePorts(n: number): Promise<number[]> {
   return ports;
 }
 
-export class NodeProcess {
-  child: ChildProcess | undefined;
-  readonly logPath: string;
-  private exited: Promise<void> = Promise.resolve();
-
+/** One `bellwether serve` process. */
+export class NodeProcess extends ServerProcess {
   constructor(
-    readonly id: string,
-    readonly address: string,
-    readonly dataDir: string,
+    id: string,
+    address: string,
+    dataDir: string,
     private readonly args: string[],
     logDir: string,
   ) {
-    this.logPath = join(logDir, `${id}.log`);
+    super(id, address, dataDir, logDir);
   }
 
-  get pid(): number | undefined {
-    return this.child?.exitCode === null && this.child.signalCode === null ? this.child.pid : undefined;
-  }
-
-  get running(): boolean {
-    return this.pid !== undefined;
-  }
-
-  start(extraArgs: string[] = []): void {
-    if (this.running) throw new Error(`${this.id} is already running`);
-    const log = createWriteStream(this.logPath, { flags: 'a' });
+  protected commandLine(extraArgs: string[]): { bin: string; args: string[] } {
     // Extra Node.js flags for the servers, e.g. BELLWETHER_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
     const nodeFlags = (process.env['BELLWETHER_NODE_FLAGS'] ?? '').split(' ').filter(Boolean);
-    const child = spawn(process.execPath, [...nodeFlags, SERVER_BIN, 'serve', ...this.args, ...extraArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout?.pipe(log);
-    child.stderr?.pipe(log);
-    this.child = child;
-    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
-  }
-
-  /** Sends a signal to this process only (by its PID). */
-  signal(sig: NodeJS.Signals): void {
-    const pid = this.pid;
-    if (pid !== undefined) process.kill(pid, sig);
-  }
-
-  async kill9(): Promise<void> {
-    this.signal('SIGKILL');
-    await this.exited;
-  }
-
-  async stop(): Promise<void> {
-    if (!this.running) return;
-    this.signal('SIGCONT');
-    this.signal('SIGTERM');
-    const timer = setTimeout(() => this.signal('SIGKILL'), 5000);
-    await this.exited;
-    clearTimeout(timer);
-  }
-
-  async waitExit(): Promise<number | null> {
-    await this.exited;
-    return this.child?.exitCode ?? null;
-  }
-
-  log(): string {
-    try {
-      return readFileSync(this.logPath, 'utf8');
-    } catch {
-      return '';
-    }
+    return { bin: process.execPath, args: [...nodeFlags, SERVER_BIN, 'serve', ...this.args, ...extraArgs] };
   }
 }
 
