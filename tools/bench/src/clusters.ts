@@ -4,6 +4,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SERVER_BIN, TestCluster } from '@bellwether/integration/src/cluster';
+import type { ServerProcess } from '@bellwether/integration/src/process';
 import { EtcdCluster } from './etcd';
 import type { ServerPid } from './procstat';
 
@@ -31,10 +32,54 @@ export interface StartOptions {
   args?: string[];
 }
 
-export class BellwetherLocal implements LocalCluster {
+/** What both harnesses offer: member processes and a way to find the leader. */
+interface ProcessGroup {
+  processes(): ServerProcess[];
+  waitForLeader(timeoutMs: number): Promise<{ address: string }>;
+  stop(): Promise<void>;
+  logs(): string;
+}
+
+/** A LocalCluster over a group of server processes, whatever the system. */
+abstract class ProcessCluster implements LocalCluster {
+  abstract readonly system: System;
+  abstract readonly version: string;
+  protected abstract readonly group: ProcessGroup;
+
+  addresses(): string[] {
+    return this.group.processes().map((p) => p.address);
+  }
+
+  serverPids(): ServerPid[] {
+    return this.group.processes().flatMap((p) => (p.pid === undefined ? [] : [{ id: p.id, pid: p.pid }]));
+  }
+
+  async leaderAddress(timeoutMs = 10_000): Promise<string> {
+    return (await this.group.waitForLeader(timeoutMs)).address;
+  }
+
+  stop(): Promise<void> {
+    return this.group.stop();
+  }
+
+  logs(): string {
+    return this.group.logs();
+  }
+}
+
+export class BellwetherLocal extends ProcessCluster {
   readonly system = 'bellwether' as const;
   readonly version = 'workspace';
-  private constructor(readonly cluster: TestCluster) {}
+  protected readonly group: ProcessGroup;
+  private constructor(readonly cluster: TestCluster) {
+    super();
+    this.group = {
+      processes: () => cluster.nodes,
+      waitForLeader: (ms) => cluster.waitForLeader(ms),
+      stop: () => cluster.stop(),
+      logs: () => cluster.logs(),
+    };
+  }
 
   static async start(opts: StartOptions = {}): Promise<BellwetherLocal> {
     if (!existsSync(SERVER_BIN)) throw new Error(`${SERVER_BIN} is missing: run \`pnpm build\` (pnpm bench does)`);
@@ -67,30 +112,20 @@ export class BellwetherLocal implements LocalCluster {
     return local;
   }
 
-  addresses(): string[] {
-    return this.cluster.nodes.map((n) => n.address);
-  }
-
-  serverPids(): ServerPid[] {
-    return this.cluster.nodes.flatMap((n) => (n.pid === undefined ? [] : [{ id: n.id, pid: n.pid }]));
-  }
-
-  async leaderAddress(timeoutMs = 10_000): Promise<string> {
-    return (await this.cluster.waitForLeader(timeoutMs)).address;
-  }
-
-  stop(): Promise<void> {
-    return this.cluster.stop();
-  }
-
-  logs(): string {
-    return this.cluster.logs();
-  }
 }
 
-export class EtcdLocal implements LocalCluster {
+export class EtcdLocal extends ProcessCluster {
   readonly system = 'etcd' as const;
-  private constructor(readonly cluster: EtcdCluster) {}
+  protected readonly group: ProcessGroup;
+  private constructor(readonly cluster: EtcdCluster) {
+    super();
+    this.group = {
+      processes: () => cluster.members,
+      waitForLeader: (ms) => cluster.waitForLeader(ms),
+      stop: () => cluster.stop(),
+      logs: () => cluster.logs(),
+    };
+  }
 
   get version(): string {
     return this.cluster.version;
@@ -100,25 +135,6 @@ export class EtcdLocal implements LocalCluster {
     return new EtcdLocal(await EtcdCluster.start({ size: opts.size ?? 3, extraArgs: opts.args ?? [] }));
   }
 
-  addresses(): string[] {
-    return this.cluster.members.map((m) => m.address);
-  }
-
-  serverPids(): ServerPid[] {
-    return this.cluster.members.flatMap((m) => (m.pid === undefined ? [] : [{ id: m.id, pid: m.pid }]));
-  }
-
-  async leaderAddress(timeoutMs = 10_000): Promise<string> {
-    return (await this.cluster.waitForLeader(timeoutMs)).address;
-  }
-
-  stop(): Promise<void> {
-    return this.cluster.stop();
-  }
-
-  logs(): string {
-    return this.cluster.logs();
-  }
 }
 
 export function startLocal(system: System, opts: StartOptions = {}): Promise<LocalCluster> {
