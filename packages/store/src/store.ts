@@ -108,6 +108,25 @@ export class Store {
     await this.db.close();
   }
 
+  /**
+   * Writes `ops` atomically. A chained batch costs about a quarter of the CPU
+   * of `db.batch(array)`, which clones and re-validates every operation in
+   * JavaScript; on the write path that difference was 40% of a node's time.
+   */
+  private async writeBatch(ops: BatchOp[], sync: boolean): Promise<void> {
+    const batch = this.db.batch();
+    try {
+      for (const op of ops) {
+        if (op.type === 'put') batch.put(op.key, op.value);
+        else batch.del(op.key);
+      }
+    } catch (err) {
+      await batch.close();
+      throw err;
+    }
+    await batch.write({ sync });
+  }
+
   get appliedIndex(): number {
     return this.applied;
   }
@@ -129,7 +148,7 @@ export class Store {
       key: metaKey(name),
       value: Buffer.from(value),
     }));
-    await this.db.batch(ops, { sync: true });
+    await this.writeBatch(ops, true);
   }
 
   // ---- Raft log and hard state ----
@@ -170,7 +189,7 @@ export class Store {
       for (let i = newLast + 1; i <= this.lastLogIndex; i++) ops.push({ type: 'del', key: logKey(i) });
     }
     if (ops.length === 0) return;
-    await this.db.batch(ops, { sync });
+    await this.writeBatch(ops, sync);
     this.lastLogIndex = newLast;
   }
 
@@ -184,7 +203,7 @@ export class Store {
     const ops: BatchOp[] = [{ type: 'put', key: metaKey('snapshot'), value: Buffer.from(snapshot) }];
     const from = Math.max(this.firstLogIndex, 1);
     for (let i = from; i <= Math.min(upTo, this.lastLogIndex); i++) ops.push({ type: 'del', key: logKey(i) });
-    await this.db.batch(ops, { sync: true });
+    await this.writeBatch(ops, true);
     this.firstLogIndex = Math.max(this.firstLogIndex, upTo + 1);
   }
 
@@ -195,7 +214,7 @@ export class Store {
   async resetLog(snapshot: Uint8Array, snapshotIndex: number): Promise<void> {
     const ops: BatchOp[] = [{ type: 'put', key: metaKey('snapshot'), value: Buffer.from(snapshot) }];
     for (let i = Math.max(this.firstLogIndex, 1); i <= this.lastLogIndex; i++) ops.push({ type: 'del', key: logKey(i) });
-    await this.db.batch(ops, { sync: true });
+    await this.writeBatch(ops, true);
     this.firstLogIndex = snapshotIndex + 1;
     this.lastLogIndex = snapshotIndex;
   }
@@ -260,7 +279,7 @@ export class Store {
           else if (kind === Prefix.session) ops.push({ type: 'put', key: Buffer.concat([Buffer.from([Prefix.session, target]), key]), value });
           else throw new RangeError(`store: unknown snapshot record kind ${kind}`);
         }
-        await this.db.batch(ops);
+        await this.writeBatch(ops, false);
       },
       finish: async (appliedIndex: number, meta: Record<string, Uint8Array>) => {
         if (aborted) throw new Error('store: snapshot install was aborted');
@@ -271,7 +290,7 @@ export class Store {
           { type: 'put', key: metaKey('applied'), value: new Writer(10).uint(appliedIndex).finish() },
         ];
         for (const [name, value] of Object.entries(meta)) ops.push({ type: 'put', key: metaKey(name), value: Buffer.from(value) });
-        await this.db.batch(ops, { sync: true });
+        await this.writeBatch(ops, true);
         const old = this.gen;
         this.gen = target;
         this.applied = appliedIndex;
@@ -419,7 +438,7 @@ export class Store {
       await this.sweepSessions(appliedIndex, dirtySessions, ops);
     }
     ops.push({ type: 'put', key: metaKey('applied'), value: new Writer(10).uint(appliedIndex).finish() });
-    await this.db.batch(ops, { sync });
+    await this.writeBatch(ops, sync);
     this.applied = appliedIndex;
     return { results, appliedIndex };
   }
