@@ -1,6 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { setMaxListeners } from 'node:events';
-import * as grpc from '@grpc/grpc-js';
 import type {
   DeleteRequest,
   GetRequest,
@@ -8,33 +6,35 @@ import type {
   RangeRequest,
   ReadOptions as WireReadOptions,
 } from '@bellwether/proto';
+import * as grpc from '@grpc/grpc-js';
 import { type Bytes, toBuffer, toKey, view } from './bytes';
+import { CancelToken } from './cancel';
 import { Cancelled, DeadlineExceeded, InvalidArgument } from './errors';
 import type { Method, MethodRequest, MethodResponse, Transport } from './member';
 import { MemberPool } from './member';
-import { type CallContext, Invoker, linkSignals, type Operation, type ReadMode as PipelineReadMode } from './pipeline';
-import { ClusterRetryPolicy, ClusterRouter, type LoadBalancing } from './routing';
-import { decodeToken, encodeToken, SessionState } from './session';
-import { ClusterTracker, type LogFn, type MemberState, type TrackerEvent } from './tracker';
+import { type CallContext, Invoker, type Operation, type ReadMode as PipelineReadMode } from './pipeline';
 import {
+  type ClusterMembers,
+  type ClusterView,
   type DeleteResult,
   type GetResult,
   type KeyValue,
+  type LeaderChangeEvent,
+  type MemberEvent,
+  type MemberStatus,
+  type MemberView,
   type PutResult,
   type RangePage,
   type SwapResult,
-  type ClusterMembers,
-  type MemberStatus,
-  type ClusterView,
-  type LeaderChangeEvent,
-  type MemberEvent,
-  type MemberView,
   toClusterMembers,
   toGetResult,
   toHeader,
   toKeyValue,
   toMemberStatus,
 } from './results';
+import { ClusterRetryPolicy, ClusterRouter, type LoadBalancing } from './routing';
+import { decodeToken, encodeToken, SessionState } from './session';
+import { ClusterTracker, type LogFn, type MemberState, type TrackerEvent } from './tracker';
 
 /**
  * How fresh a read must be.
@@ -269,7 +269,7 @@ class WriteSequencer {
   }
 
   /** Takes the next sequence, waiting while the window is full. */
-  async acquire(signal: AbortSignal, deadline: number, method: string): Promise<number> {
+  async acquire(signal: CancelToken, deadline: number, method: string): Promise<number> {
     while (this.#next - this.#lowest >= this.window) {
       if (signal.aborted) throw new Cancelled(`${method}: cancelled before it was sent; nothing was applied`, { method, cause: signal.reason });
       const left = deadline - Date.now();
@@ -281,12 +281,12 @@ class WriteSequencer {
       await new Promise<void>((resolve) => {
         const done = () => {
           clearTimeout(timer);
-          signal.removeEventListener('abort', done);
+          off();
           this.#waiters.delete(done);
           resolve();
         };
         const timer = setTimeout(done, left);
-        signal.addEventListener('abort', done, { once: true });
+        const off = signal.onAbort(done);
         this.#waiters.add(done);
       });
     }
@@ -455,7 +455,7 @@ export class BellwetherClient {
   readonly #invoker: Invoker;
   readonly #sequencer: WriteSequencer;
   readonly #session = new SessionState();
-  readonly #closing = new AbortController();
+  readonly #closing = new CancelToken();
   readonly #deadlineMs: number;
   readonly #readMode: ReadMode;
   readonly #maxStalenessMs: number | undefined;
@@ -513,14 +513,12 @@ export class BellwetherClient {
       scan: (sel, o, s) => this.#scan(sel, o, s),
       clusterId: () => this.#tracker.clusterId,
     };
-    // Every call in flight listens to the client's close signal.
-    setMaxListeners(0, this.#closing.signal);
     this.#tracker.start();
   }
 
   /** Whether {@link BellwetherClient.close} has been called. */
   get closed(): boolean {
-    return this.#closing.signal.aborted;
+    return this.#closing.aborted;
   }
 
   /**
@@ -846,11 +844,11 @@ export class BellwetherClient {
   ): Promise<MethodResponse<M>> {
     const parts = this.#context(options);
     if (this.closed) throw new Cancelled(`${method}: the client is closed`, { method });
-    const linked = linkSignals([parts.signal, this.#closing.signal]);
+    const linked = CancelToken.link([parts.signal, this.#closing]);
     try {
-      if (linked.signal.aborted) throw this.#cancelledBeforeSending(method, linked.signal.reason);
+      if (linked.token.aborted) throw this.#cancelledBeforeSending(method, linked.token.reason);
       // The pair is fixed here, once per logical write; retries resend `request` as is.
-      const sequence = await this.#sequencer.acquire(linked.signal, parts.deadline, method);
+      const sequence = await this.#sequencer.acquire(linked.token, parts.deadline, method);
       try {
         const wire: { clientId?: string; sequence?: number | string | object; minUnackedSequence?: number | string | object } = request;
         wire.clientId = this.clientId;
@@ -866,7 +864,7 @@ export class BellwetherClient {
             wire.minUnackedSequence = this.#sequencer.floor();
           },
         };
-        return await this.#execute(op, { deadline: parts.deadline, signal: linked.signal }, session);
+        return await this.#execute(op, { deadline: parts.deadline, signal: linked.token }, session);
       } finally {
         this.#sequencer.release(sequence);
       }
@@ -903,9 +901,9 @@ export class BellwetherClient {
     if (this.closed) {
       throw new Cancelled(`${op.method}: the client is closed`, { method: op.method });
     }
-    const linked = linkSignals([parts.signal, this.#closing.signal]);
+    const linked = CancelToken.link([parts.signal, this.#closing]);
     try {
-      return await this.#execute(op, { deadline: parts.deadline, signal: linked.signal }, session);
+      return await this.#execute(op, { deadline: parts.deadline, signal: linked.token }, session);
     } finally {
       linked.dispose();
     }

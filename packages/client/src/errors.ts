@@ -1,5 +1,5 @@
-import type * as grpc from '@grpc/grpc-js';
 import { LEADER_ADDRESS_METADATA, LEADER_ID_METADATA } from '@bellwether/proto';
+import type * as grpc from '@grpc/grpc-js';
 
 /**
  * The standard gRPC status codes, with the same numbers as every gRPC

@@ -55,21 +55,20 @@ export {
   Unimplemented,
 } from './errors';
 export type { Transport } from './member';
-export type { LoadBalancing } from './routing';
 export type {
   ClusterMember,
   ClusterMembers,
   ClusterView,
-  LeaderChangeEvent,
-  MemberEvent,
-  MemberState,
-  MemberView,
   DeleteResult,
   FollowerProgress,
   GetResult,
   KeyValue,
+  LeaderChangeEvent,
+  MemberEvent,
   MemberRole,
+  MemberState,
   MemberStatus,
+  MemberView,
   PutResult,
   RangePage,
   ResponseHeader,
@@ -77,3 +76,4 @@ export type {
   SwapResult,
   SwapSucceeded,
 } from './results';
+export type { LoadBalancing } from './routing';

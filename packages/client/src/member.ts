@@ -1,4 +1,3 @@
-import * as grpc from '@grpc/grpc-js';
 import type {
   ClusterClient,
   DeleteRequest,
@@ -18,6 +17,8 @@ import type {
   StatusResponse__Output,
 } from '@bellwether/proto';
 import { loadPublicApi } from '@bellwether/proto';
+import * as grpc from '@grpc/grpc-js';
+import type { CancelToken } from './cancel';
 import { MemberStream, type StreamLimits, StreamUnsupported } from './stream';
 
 interface Methods {
@@ -88,7 +89,7 @@ export interface AttemptOptions {
   /** Absolute deadline, in `Date.now()` milliseconds. */
   deadline: number;
   /** Cancels the attempt when it fires. */
-  signal: AbortSignal;
+  signal: CancelToken;
   /** Called once the request has been handed to the transport. */
   onSent?: () => void;
 }
@@ -165,9 +166,9 @@ export class MemberConnection {
       }
       const callOptions: grpc.CallOptions = { deadline: new Date(opts.deadline) };
       let call: grpc.ClientUnaryCall | undefined;
-      const onAbort = () => call?.cancel();
+      const off = opts.signal.onAbort(() => call?.cancel());
       const callback: grpc.requestCallback<MethodResponse<M>> = (err, value) => {
-        opts.signal.removeEventListener('abort', onAbort);
+        off();
         if (err) reject(err);
         else if (value === undefined) reject(Object.assign(new Error('empty response'), { code: grpc.status.INTERNAL, details: 'empty response' }));
         else resolve(value);
@@ -180,7 +181,6 @@ export class MemberConnection {
         options: grpc.CallOptions,
         cb: grpc.requestCallback<MethodResponse<M>>,
       ) => grpc.ClientUnaryCall;
-      opts.signal.addEventListener('abort', onAbort, { once: true });
       call = fn.call(stub, request, callOptions, callback);
       opts.onSent?.();
     });

@@ -1,5 +1,6 @@
+import { CancelToken } from './cancel';
 import { type BellwetherError, Cancelled, DeadlineExceeded, fromGrpcError, type OperationKind, OutcomeUnknown, Unavailable } from './errors';
-import type { Method, MethodRequest, MethodResponse, MemberConnection, MemberPool } from './member';
+import type { MemberConnection, MemberPool, Method, MethodRequest, MethodResponse } from './member';
 import type { ResponseHeader } from './results';
 import { toHeader } from './results';
 
@@ -31,7 +32,7 @@ export interface CallContext {
   /** Absolute deadline (`Date.now()` ms) for the whole call, retries included. */
   readonly deadline: number;
   /** Fires on the caller's AbortSignal or on `client.close()`. */
-  readonly signal: AbortSignal;
+  readonly signal: CancelToken;
 }
 
 /** What one logical call has learned so far; shared by the router and the retry policy. */
@@ -74,7 +75,7 @@ export interface Router {
    */
   attempt?(op: Operation, member: MemberConnection, abandon: (reason: string) => void): () => void;
   /** Resolves at the next topology change (a leader learned, a member back up), or when `signal` fires. */
-  changed?(signal: AbortSignal): Promise<void>;
+  changed?(signal: CancelToken): Promise<void>;
 }
 
 /**
@@ -120,7 +121,7 @@ export type ResponseObserver = (header: ResponseHeader) => void;
 
 /**
  * Runs operations: route, send, map the error, maybe retry, all within one
- * deadline and one AbortSignal. Every promise it returns settles by the
+ * deadline and one cancellation. Every promise it returns settles by the
  * deadline: no attempt outlives it and no wait ignores it.
  */
 export class Invoker {
@@ -148,19 +149,18 @@ export class Invoker {
       op.beforeAttempt?.();
       const attemptMs = this.retry.attemptTimeoutMs?.(op);
       const attemptDeadline = attemptMs === undefined ? ctx.deadline : Math.min(ctx.deadline, Date.now() + attemptMs);
-      const attemptCtl = new AbortController();
-      const linked = linkSignals([ctx.signal, attemptCtl.signal]);
+      const linked = CancelToken.link([ctx.signal]);
       let abandoned: string | undefined;
       const end = this.router.attempt?.(op, member, (reason) => {
         if (abandoned !== undefined) return;
         abandoned = reason;
-        attemptCtl.abort(new Error(reason));
+        linked.token.abort(new Error(reason));
       });
       let sent = false;
       try {
         const response = await member.call(op.method, op.request, {
           deadline: attemptDeadline,
-          signal: linked.signal,
+          signal: linked.token,
           onSent: () => {
             sent = true;
           },
@@ -243,14 +243,14 @@ export class Invoker {
   /** Sleeps `ms`, waking early on a topology change, the deadline or the signal. */
   async #wait(ms: number, ctx: CallContext): Promise<void> {
     const remaining = Math.max(0, ctx.deadline - Date.now());
-    const waitCtl = new AbortController();
-    const linked = linkSignals([ctx.signal, waitCtl.signal]);
+    const linked = CancelToken.link([ctx.signal]);
     try {
-      const waits = [sleep(Math.min(ms, remaining), linked.signal)];
-      if (this.router.changed) waits.push(this.router.changed(linked.signal));
+      const waits = [sleep(Math.min(ms, remaining), linked.token)];
+      if (this.router.changed) waits.push(this.router.changed(linked.token));
       await Promise.race(waits);
     } finally {
-      waitCtl.abort();
+      // Ends whichever wait is still pending.
+      linked.token.abort();
       linked.dispose();
     }
   }
@@ -295,7 +295,7 @@ export class Invoker {
 /** A DEADLINE_EXCEEDED this close to the call's deadline is the call's own. */
 const DEADLINE_SLACK_MS = 5;
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+function sleep(ms: number, signal: CancelToken): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) {
       resolve();
@@ -303,36 +303,10 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
     }
     const done = () => {
       clearTimeout(timer);
-      signal.removeEventListener('abort', done);
+      off();
       resolve();
     };
     const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
+    const off = signal.onAbort(done);
   });
 }
-
-/**
- * An AbortSignal that fires when any of `signals` fires; `dispose()` detaches
- * it (long-lived client signals must not collect one listener per call).
- */
-export function linkSignals(signals: readonly (AbortSignal | undefined)[]): { signal: AbortSignal; dispose: () => void } {
-  const controller = new AbortController();
-  const present = signals.filter((s): s is AbortSignal => s !== undefined);
-  const already = present.find((s) => s.aborted);
-  if (already) {
-    controller.abort(already.reason);
-    return { signal: controller.signal, dispose: () => {} };
-  }
-  const listeners = present.map((s) => {
-    const onAbort = () => controller.abort(s.reason);
-    s.addEventListener('abort', onAbort, { once: true });
-    return () => s.removeEventListener('abort', onAbort);
-  });
-  return {
-    signal: controller.signal,
-    dispose: () => {
-      for (const off of listeners) off();
-    },
-  };
-}
-

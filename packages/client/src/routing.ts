@@ -8,6 +8,7 @@
 // round robin), skip members known down, prefer members known to have
 // applied the session's index, and use the leader only when no follower is
 // left. A read that fails on one member is retried on another at once.
+import type { CancelToken } from './cancel';
 import { Aborted, type BellwetherError, Cancelled, Internal, NotLeader, ResourceExhausted, Unavailable } from './errors';
 import type { MemberConnection, MemberPool } from './member';
 import type { CallContext, CallState, Operation, RetryPolicy, Router } from './pipeline';
@@ -153,7 +154,7 @@ export class ClusterRouter implements Router {
     };
   }
 
-  changed(signal: AbortSignal): Promise<void> {
+  changed(signal: CancelToken): Promise<void> {
     return this.#tracker.changed(signal);
   }
 }

@@ -102,7 +102,8 @@ interface Entry {
   readonly opts: AttemptOptions;
   state: 'queued' | 'sent' | 'done';
   timer: NodeJS.Timeout | undefined;
-  onAbort: (() => void) | undefined;
+  /** Detaches the entry from its attempt's cancellation. */
+  offAbort: (() => void) | undefined;
   resolve(value: unknown): void;
   reject(error: unknown): void;
 }
@@ -195,13 +196,12 @@ export class MemberStream {
         opts,
         state: 'queued',
         timer: undefined,
-        onAbort: undefined,
+        offAbort: undefined,
         resolve: resolve as (value: unknown) => void,
         reject,
       };
       entry.timer = setTimeout(() => this.#giveUp(entry, grpcError(grpc.status.DEADLINE_EXCEEDED, 'Deadline exceeded')), Math.max(0, opts.deadline - now));
-      entry.onAbort = () => this.#giveUp(entry, grpcError(grpc.status.CANCELLED, 'Cancelled on client'));
-      opts.signal.addEventListener('abort', entry.onAbort, { once: true });
+      entry.offAbort = opts.signal.onAbort(() => this.#giveUp(entry, grpcError(grpc.status.CANCELLED, 'Cancelled on client')));
       this.#queue.push(entry);
       this.#queued++;
       this.#scheduleFlush();
@@ -375,7 +375,7 @@ export class MemberStream {
   #settle(e: Entry): void {
     e.state = 'done';
     clearTimeout(e.timer);
-    if (e.onAbort) e.opts.signal.removeEventListener('abort', e.onAbort);
+    e.offAbort?.();
   }
 
   #giveUp(e: Entry, error: unknown): void {

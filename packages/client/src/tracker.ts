@@ -14,9 +14,9 @@
 // Leadership is ordered by Raft term: a report from a lower term than the
 // highest seen is ignored, a higher term always wins. A leader whose member is
 // down is not used (but kept, in case it comes back still leading).
-import { setMaxListeners } from 'node:events';
 import type { LeaderEvent__Output, MembersResponse__Output, StatusResponse__Output } from '@bellwether/proto';
 import type * as grpc from '@grpc/grpc-js';
+import { CancelToken } from './cancel';
 import { type BellwetherError, StatusCode } from './errors';
 import type { MemberPool } from './member';
 import type { ResponseHeader } from './results';
@@ -115,7 +115,7 @@ export class ClusterTracker {
   readonly #log: LogFn;
   readonly #members = new Map<string, MemberState>();
   readonly #listeners = new Set<(e: TrackerEvent) => void>();
-  readonly #stopping = new AbortController();
+  readonly #stopping = new CancelToken();
   #term = 0;
   #leader: LeaderInfo | undefined;
   #started = false;
@@ -129,12 +129,11 @@ export class ClusterTracker {
     this.#settings = settings;
     this.#log = log;
     for (const address of seeds) this.#members.set(address, new MemberState(address, true));
-    setMaxListeners(0, this.#stopping.signal); // one listener per probe in flight
   }
 
   /** Starts the background work: watches, probes and the Members poll. */
   start(): void {
-    if (this.#started || this.#stopping.signal.aborted) return;
+    if (this.#started || this.#stopping.aborted) return;
     this.#started = true;
     for (const m of this.#members.values()) this.#startMember(m);
     this.#scheduleRefresh(0);
@@ -142,7 +141,7 @@ export class ClusterTracker {
 
   /** Stops everything: cancels streams, clears timers. */
   stop(): void {
-    if (this.#stopping.signal.aborted) return;
+    if (this.#stopping.aborted) return;
     this.#stopping.abort();
     clearTimeout(this.#refreshTimer);
     for (const m of this.#members.values()) this.#stopMember(m);
@@ -156,7 +155,7 @@ export class ClusterTracker {
   }
 
   /** Resolves at the next leader change or member coming up, or when `signal` fires. */
-  changed(signal: AbortSignal): Promise<void> {
+  changed(signal: CancelToken): Promise<void> {
     return new Promise((resolve) => {
       if (signal.aborted) {
         resolve();
@@ -164,13 +163,13 @@ export class ClusterTracker {
       }
       const done = () => {
         off();
-        signal.removeEventListener('abort', done);
+        offAbort();
         resolve();
       };
       const off = this.subscribe((e) => {
         if (e.type === 'leaderChange' ? e.leader !== undefined : e.type === 'memberUp') done();
       });
-      signal.addEventListener('abort', done, { once: true });
+      const offAbort = signal.onAbort(done);
     });
   }
 
@@ -241,7 +240,7 @@ export class ClusterTracker {
    * is the member that refused, is unknown, or is down.
    */
   hint(from: string, leaderId: string | undefined, leaderAddress: string | undefined): void {
-    if (this.#stopping.signal.aborted) return;
+    if (this.#stopping.aborted) return;
     if (leaderAddress) {
       const target = this.#ensure(leaderAddress, leaderId);
       if (target.foreign) return;
@@ -384,7 +383,7 @@ export class ClusterTracker {
   // ---- WatchLeader streams ---------------------------------------------
 
   #openWatch(m: MemberState): void {
-    if (this.#stopping.signal.aborted || m.removed || m.foreign || m.watch) return;
+    if (this.#stopping.aborted || m.removed || m.foreign || m.watch) return;
     let stream: grpc.ClientReadableStream<LeaderEvent__Output>;
     try {
       stream = this.#pool.get(m.address).watchLeader();
@@ -400,7 +399,7 @@ export class ClusterTracker {
       if (finished) return;
       finished = true;
       if (m.watch === stream) m.watch = undefined;
-      if (this.#stopping.signal.aborted || m.removed || m.foreign) return;
+      if (this.#stopping.aborted || m.removed || m.foreign) return;
       if (failure?.code === StatusCode.UNAVAILABLE) this.#markDown(m, `connection lost (${failure.details})`);
       if (failure?.code === StatusCode.UNIMPLEMENTED) {
         m.watchBackoffMs = this.#settings.watchBackoffMaxMs; // an older server: rely on probes
@@ -426,7 +425,7 @@ export class ClusterTracker {
   }
 
   #onLeaderEvent(m: MemberState, event: LeaderEvent__Output): void {
-    if (m.foreign || m.removed || this.#stopping.signal.aborted) return;
+    if (m.foreign || m.removed || this.#stopping.aborted) return;
     if (event.memberId) m.id ??= event.memberId;
     this.#markUp(m, 'WatchLeader event');
     this.#report(m, Number(event.term), event.leaderId || undefined, event.leaderAddress || undefined, `WatchLeader from ${describe(m)}`);
@@ -444,7 +443,7 @@ export class ClusterTracker {
 
   #scheduleProbe(m: MemberState, delayMs: number): void {
     clearTimeout(m.probeTimer);
-    if (this.#stopping.signal.aborted || m.removed) return;
+    if (this.#stopping.aborted || m.removed) return;
     m.probeTimer = setTimeout(() => void this.#probe(m), delayMs);
   }
 
@@ -453,18 +452,18 @@ export class ClusterTracker {
   }
 
   async #probe(m: MemberState): Promise<void> {
-    if (m.probing || m.removed || this.#stopping.signal.aborted) return;
+    if (m.probing || m.removed || this.#stopping.aborted) return;
     m.probing = true;
     const { heartbeatIntervalMs: interval, heartbeatTimeoutMs: timeout } = this.#settings;
     let next = interval * (0.9 + Math.random() / 5);
     const started = performance.now();
     try {
-      const status = await this.#pool.get(m.address).unary('Status', {}, { deadline: Date.now() + timeout, signal: this.#stopping.signal });
+      const status = await this.#pool.get(m.address).unary('Status', {}, { deadline: Date.now() + timeout, signal: this.#stopping });
       const rtt = performance.now() - started;
       m.rttMs = m.rttMs === undefined ? rtt : m.rttMs * 0.7 + rtt * 0.3;
       this.#onStatus(m, status);
     } catch (raw) {
-      if (this.#stopping.signal.aborted) return;
+      if (this.#stopping.aborted) return;
       const err = raw as Partial<grpc.ServiceError>;
       m.probeFailures++;
       m.lastError = `Status probe failed: ${err.details ?? String(raw)}`;
@@ -473,7 +472,7 @@ export class ClusterTracker {
       else next = 0; // one silence: ask again at once before calling it down
     } finally {
       m.probing = false;
-      if (!this.#stopping.signal.aborted) this.#scheduleProbe(m, next);
+      if (!this.#stopping.aborted) this.#scheduleProbe(m, next);
     }
   }
 
@@ -492,14 +491,14 @@ export class ClusterTracker {
   // ---- Members poll ------------------------------------------------------
 
   #scheduleRefresh(delayMs: number): void {
-    if (this.#stopping.signal.aborted) return;
+    if (this.#stopping.aborted) return;
     if (delayMs === 0 && this.#refreshing) return;
     clearTimeout(this.#refreshTimer);
     this.#refreshTimer = setTimeout(() => void this.#refresh(), delayMs);
   }
 
   async #refresh(): Promise<void> {
-    if (this.#refreshing || this.#stopping.signal.aborted) return;
+    if (this.#refreshing || this.#stopping.aborted) return;
     this.#refreshing = true;
     try {
       const leader = this.leaderMember();
@@ -514,9 +513,9 @@ export class ClusterTracker {
       const seed = this.#seeds[this.#refreshCursor++ % this.#seeds.length];
       if (seed) ordered.push(seed);
       for (const address of [...new Set(ordered)]) {
-        if (this.#stopping.signal.aborted) return;
+        if (this.#stopping.aborted) return;
         try {
-          const res = await this.#pool.get(address).unary('Members', {}, { deadline: Date.now() + this.#settings.heartbeatTimeoutMs * 2, signal: this.#stopping.signal });
+          const res = await this.#pool.get(address).unary('Members', {}, { deadline: Date.now() + this.#settings.heartbeatTimeoutMs * 2, signal: this.#stopping });
           this.#applyMembers(address, res);
           return;
         } catch {

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
+import { fromGrpcError } from '../src/errors';
 import {
   Aborted,
   BellwetherError,
@@ -19,7 +20,6 @@ import {
   Unavailable,
   Unimplemented,
 } from '../src/index';
-import { fromGrpcError } from '../src/errors';
 import { TRANSPORTS, until, withServer } from './helpers/setup';
 
 const LEADER = { 'bellwether-leader-id': 'm2', 'bellwether-leader-address': '127.0.0.1:7002' };

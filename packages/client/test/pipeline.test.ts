@@ -3,8 +3,9 @@
 // sequence), so the server applies it once.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import * as grpc from '@grpc/grpc-js';
 import type { PutRequest } from '@bellwether/proto';
+import * as grpc from '@grpc/grpc-js';
+import { CancelToken } from '../src/cancel';
 import { NotLeader, Unavailable } from '../src/index';
 import { MemberPool } from '../src/member';
 import { type CallContext, Invoker, type Operation, type RetryPolicy, type Router, SingleEndpointRouter } from '../src/pipeline';
@@ -21,7 +22,7 @@ after(async () => {
   await server.stop();
 });
 
-const ctx = (): CallContext => ({ deadline: Date.now() + 5000, signal: new AbortController().signal });
+const ctx = (): CallContext => ({ deadline: Date.now() + 5000, signal: new CancelToken() });
 const retryOnce: RetryPolicy = { nextDelayMs: (e, _op, attempt) => (e instanceof Unavailable && attempt < 3 ? 10 : undefined) };
 
 test('a retried write resends the same (clientId, sequence) and is applied once', async () => {

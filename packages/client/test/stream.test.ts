@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
+import { CancelToken } from '../src/cancel';
 import { Aborted, type BellwetherError, Cancelled, connect, DeadlineExceeded, InvalidArgument, OutcomeUnknown } from '../src/index';
 import { MemberPool } from '../src/member';
 import { FakeKvServer } from './helpers/fake-server';
@@ -204,7 +205,7 @@ describe('bounds', () => {
     await server.stop();
   });
   const put = (key: string) => ({ key: Buffer.from(key), value: Buffer.from('v') });
-  const opts = (signal = new AbortController().signal) => ({ deadline: Date.now() + 10_000, signal });
+  const opts = (signal = new CancelToken()) => ({ deadline: Date.now() + 10_000, signal });
 
   test('at most maxInFlight calls are unanswered on a stream; the rest wait their turn', async () => {
     const member = pool({ maxInFlight: 4 }).get(server.address);
@@ -219,9 +220,9 @@ describe('bounds', () => {
 
   test('a full queue fails further calls with RESOURCE_EXHAUSTED; a queued call aborted was never sent', async () => {
     const member = pool({ maxInFlight: 1, maxQueued: 2 }).get(server.address);
-    const ctl = new AbortController();
+    const ctl = new CancelToken();
     let sent = 0;
-    const calls = [0, 1].map((i) => member.call('Put', put(`queue/${i}`), { ...opts(ctl.signal), onSent: () => sent++ }).catch((e: unknown) => e));
+    const calls = [0, 1].map((i) => member.call('Put', put(`queue/${i}`), { ...opts(ctl), onSent: () => sent++ }).catch((e: unknown) => e));
     const third = await member.call('Put', put('queue/2'), opts()).catch((e: unknown) => e);
     assert.equal((third as grpc.ServiceError).code, grpc.status.RESOURCE_EXHAUSTED);
     assert.match((third as grpc.ServiceError).details, /wait for one of 1 in-flight slots/);

@@ -12,7 +12,7 @@
 // documented behaviour (validation, compare-and-swap, exactly-once sessions
 // with min_unacked_sequence, paging) and can be told to fail, to hang, or to
 // apply a write and then lose the answer.
-import * as grpc from '@grpc/grpc-js';
+
 import {
   type ClusterHandlers,
   type DeleteRequest__Output,
@@ -32,6 +32,7 @@ import {
   type StreamResult,
   type WatchLeaderRequest__Output,
 } from '@bellwether/proto';
+import * as grpc from '@grpc/grpc-js';
 
 export type Method = 'Put' | 'Get' | 'Delete' | 'Range' | 'Status' | 'Members';
 
