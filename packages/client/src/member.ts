@@ -21,6 +21,9 @@ import * as grpc from '@grpc/grpc-js';
 import type { CancelToken } from './cancel';
 import { MemberStream, type StreamLimits, StreamUnsupported } from './stream';
 
+/** The receive window on a member's channel: a large batch of replies arrives without a WINDOW_UPDATE round trip. */
+const STREAM_FLOW_CONTROL_WINDOW_BYTES = 16 * 1024 * 1024;
+
 interface Methods {
   Put: [PutRequest, PutResponse__Output];
   Get: [GetRequest, GetResponse__Output];
@@ -216,7 +219,7 @@ export class MemberPool {
     // that restarts must be usable again within a couple of seconds.
     // The server answers the calls of one event-loop turn in one stream
     // message, which may exceed the 4 MiB grpc-js receives by default.
-    const streamOptions: grpc.ChannelOptions = settings.transport === 'unary' ? {} : { 'grpc.max_receive_message_length': MAX_STREAM_MESSAGE_BYTES };
+    const streamOptions: grpc.ChannelOptions = settings.transport === 'unary' ? {} : { 'grpc.max_receive_message_length': MAX_STREAM_MESSAGE_BYTES, 'grpc-node.flow_control_window': STREAM_FLOW_CONTROL_WINDOW_BYTES };
     this.#settings = { ...settings, channelOptions: { ...DEFAULT_CHANNEL_OPTIONS, ...streamOptions, ...settings.channelOptions } };
   }
 

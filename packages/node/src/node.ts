@@ -2,6 +2,7 @@ import { LOADER_OPTIONS, loadPeerApi, loadPublicApi, PUBLIC_PROTO_FILES, protosD
 import * as protoLoader from '@grpc/proto-loader';
 import { RawNode } from '@bellwether/raft';
 import { Store } from '@bellwether/store';
+import type { Http2Session } from 'node:http2';
 import { createServer, type Server as NodeServer, type Socket } from 'node:net';
 import { ReflectionService } from '@grpc/reflection';
 import * as grpc from '@grpc/grpc-js';
@@ -194,7 +195,29 @@ function disableNagle(server: grpc.Server): void {
   if (!(http2Servers instanceof Map)) return;
   for (const http2Server of http2Servers.keys()) {
     http2Server.on('connection', (socket: Socket) => socket.setNoDelay(true));
+    http2Server.on('session', (session: Http2Session) => widenWindows(session));
   }
+}
+
+/** Receive windows this wide let a batch of calls or Raft entries arrive without waiting for a WINDOW_UPDATE. */
+const FLOW_CONTROL_WINDOW_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The HTTP/2 default of 64 KiB per stream holds back any message larger
+ * than that (a stream batch of a few hundred puts) for a round trip to the
+ * receiver's event loop; grpc-js has no server option for it.
+ */
+function widenWindows(session: Http2Session): void {
+  const widen = () => {
+    try {
+      session.setLocalWindowSize(FLOW_CONTROL_WINDOW_BYTES);
+      session.settings({ initialWindowSize: FLOW_CONTROL_WINDOW_BYTES });
+    } catch {
+      // A session already closing keeps its defaults.
+    }
+  };
+  if (session.connecting) session.once('connect', widen);
+  else widen();
 }
 
 function bind(server: grpc.Server, listen: string): Promise<number> {

@@ -18,6 +18,8 @@ import type { PeerTransport } from './replica';
 
 /** Bytes queued on one stream before further messages to that peer are dropped (Raft resends). */
 export const MAX_STREAM_BUFFER_BYTES = 32 * 1024 * 1024;
+/** A follower's receive window on its leader's stream: a pipeline of appends flows without waiting on WINDOW_UPDATEs. */
+const FLOW_CONTROL_WINDOW_BYTES = 16 * 1024 * 1024;
 const RECONNECT_BACKOFF_MS = { min: 50, max: 1000 };
 
 type Duplex = grpc.ClientDuplexStream<MessageBatch, MessageBatch__Output> | grpc.ServerDuplexStream<MessageBatch__Output, MessageBatch>;
@@ -113,6 +115,7 @@ export class GrpcPeerTransport implements PeerTransport {
         'grpc.keepalive_time_ms': 10_000,
         'grpc.keepalive_timeout_ms': 5_000,
         'grpc.max_receive_message_length': 256 * 1024 * 1024,
+        'grpc-node.flow_control_window': FLOW_CONTROL_WINDOW_BYTES,
         'grpc.max_send_message_length': 256 * 1024 * 1024,
         'grpc.initial_reconnect_backoff_ms': RECONNECT_BACKOFF_MS.min,
         'grpc.max_reconnect_backoff_ms': RECONNECT_BACKOFF_MS.max,

@@ -110,7 +110,7 @@ export async function openDriver(cfg: BenchConfig, ep: Endpoints, writes: boolea
 
 /** Writes every key once (not measured), so reads find values of the configured size. */
 export async function preloadKeys(cfg: BenchConfig, ep: Endpoints, keys: KeySpace): Promise<RunResult> {
-  const driver = await openDriver({ ...cfg, target: cfg.target === 'etcd' ? 'etcd' : 'bellwether-raw', connections: Math.max(cfg.connections, 2) }, ep, true);
+  const driver = await openDriver({ ...cfg, target: cfg.target === 'etcd' ? 'etcd' : 'bellwether-sdk', connections: Math.max(cfg.connections, 2) }, ep, true);
   try {
     return await runWorkload(driver, keys, {
       label: `load ${keys.size} keys`,
