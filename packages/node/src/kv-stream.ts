@@ -5,6 +5,13 @@ import type { KvOps } from './kv-service';
 
 /** Calls in flight on one stream before further calls are refused with RESOURCE_EXHAUSTED. */
 export const MAX_CALLS_IN_FLIGHT_PER_STREAM = 8192;
+/**
+ * Most bytes of results in one reply message: under the 4 MiB that gRPC
+ * clients accept by default, so other languages can use the stream with
+ * stock settings. A single result larger than this still goes, alone (its
+ * unary twin would be as large).
+ */
+export const MAX_REPLY_MESSAGE_BYTES = 4 * 1024 * 1024 - 64 * 1024;
 /** A read's wait budget when the caller set no timeout (the read policy caps it further). */
 const NO_TIMEOUT_BUDGET_MS = 60_000;
 
@@ -56,7 +63,7 @@ export function kvStreamHandler(ops: KvOps) {
       if (pending.length > 0) {
         const results = pending;
         pending = [];
-        stream.write({ results });
+        for (const message of splitByBytes(results)) stream.write({ results: message });
       }
       // The client half-closed: close ours once everything is answered.
       if (ending && inFlight === 0) {
@@ -95,4 +102,40 @@ export function kvStreamHandler(ops: KvOps) {
     stream.on('cancelled', close);
     stream.on('error', close);
   };
+}
+
+interface SizedKv {
+  key?: Uint8Array | string | null;
+  value?: Uint8Array | string | null;
+}
+
+/** Roughly a result's encoded size: its keys and values plus a fixed allowance for the rest. */
+function resultBytes(r: StreamResult): number {
+  const kv = (x: SizedKv | null | undefined) => (x ? 32 + (x.key?.length ?? 0) + (x.value?.length ?? 0) : 0);
+  let bytes = 64;
+  if (r.put) bytes += kv(r.put.prevKv);
+  else if (r.delete) bytes += kv(r.delete.prevKv);
+  else if (r.get) bytes += kv(r.get.kv);
+  else if (r.range) for (const x of r.range.kvs ?? []) bytes += kv(x);
+  else if (r.error) bytes += Buffer.byteLength(r.error.message ?? '');
+  return bytes;
+}
+
+/** Groups results into messages of at most MAX_REPLY_MESSAGE_BYTES each (in order). */
+function splitByBytes(results: StreamResult[]): StreamResult[][] {
+  const messages: StreamResult[][] = [];
+  let current: StreamResult[] = [];
+  let bytes = 0;
+  for (const r of results) {
+    const size = resultBytes(r);
+    if (current.length > 0 && bytes + size > MAX_REPLY_MESSAGE_BYTES) {
+      messages.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(r);
+    bytes += size;
+  }
+  if (current.length > 0) messages.push(current);
+  return messages;
 }

@@ -206,3 +206,30 @@ test('Stream multiplexes calls with the unary semantics and errors', async (t) =
   stream.end();
   await new Promise<void>((resolve) => stream.on('end', resolve).resume());
 });
+
+test('Stream splits replies into messages a stock gRPC client accepts', { timeout: 30_000 }, async (t) => {
+  const { clients: c } = await singleNode(t);
+  const big = Buffer.alloc(1024 * 1024 - 64, 7);
+  for (let i = 0; i < 6; i++) {
+    await new Promise<void>((resolve, reject) => c.kv.Put({ key: b(`big${i}`), value: big }, (err: Error | null) => (err ? reject(err) : resolve())));
+  }
+  // The test's client keeps gRPC's default 4 MiB receive limit: one 6 MiB reply would fail the stream.
+  const stream = c.kv.Stream();
+  const sizes: number[] = [];
+  const results = new Map<number, GetResponse__Output>();
+  const done = new Promise<void>((resolve, reject) => {
+    stream.on('data', (msg: { results: { id: number | string; get?: GetResponse__Output }[] }) => {
+      sizes.push(msg.results.length);
+      for (const r of msg.results) results.set(Number(r.id), r.get!);
+      if (results.size === 6) resolve();
+    });
+    stream.on('error', reject);
+  });
+  stream.write({ calls: Array.from({ length: 6 }, (_, i) => ({ id: i + 1, get: { key: b(`big${i}`), read: { mode: 'READ_MODE_ANY_FOLLOWER' } } })) });
+  await done;
+  assert.ok(sizes.length >= 2, `6 MiB of results came in ${sizes.length} message(s)`);
+  assert.ok(Math.max(...sizes) <= 3, 'no message carries more than ~4 MiB');
+  for (let i = 1; i <= 6; i++) assert.equal(results.get(i)?.kv?.value.length, big.length);
+  stream.end();
+  await new Promise<void>((resolve) => stream.on('end', resolve).resume());
+});
