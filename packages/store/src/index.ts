@@ -13,9 +13,9 @@ export {
   type HardState,
   type LogEntry,
   type RangeQuery,
-  type SnapshotInstaller,
-  type SnapshotReader,
   SESSION_EXPIRY_ENTRIES,
   SESSION_RESULTS_KEPT,
+  type SnapshotInstaller,
+  type SnapshotReader,
   Store,
 } from './store';

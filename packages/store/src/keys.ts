@@ -1,5 +1,3 @@
-import { u64be } from './codec';
-
 /**
  * One LevelDB per node; the first byte of every key says what kind of record
  * it is, so each kind is one contiguous, independently scannable range.
@@ -15,7 +13,9 @@ export const Prefix = {
 export function logKey(index: number): Buffer {
   const k = Buffer.allocUnsafe(9);
   k[0] = Prefix.log;
-  u64be(index).copy(k, 1);
+  // Big-endian u64 from two u32 halves: no BigInt on the append path.
+  k.writeUInt32BE(Math.floor(index / 0x1_0000_0000), 1);
+  k.writeUInt32BE(index >>> 0, 5);
   return k;
 }
 

@@ -12,6 +12,7 @@ import {
   type SessionRecord,
   type WriteResult,
 } from './records';
+import { RevisionCache } from './revision-cache';
 
 /** A Raft log entry as stored (structurally the same as @bellwether/raft's Entry). */
 export interface LogEntry {
@@ -35,6 +36,11 @@ export const SESSION_EXPIRY_ENTRIES = 1_000_000;
 const SESSION_SWEEP_EVERY_ENTRIES = 10_000;
 
 const ENTRY_TYPES = ['normal', 'noop', 'conf'] as const;
+const APPLIED_KEY = metaKey('applied');
+/** Keys whose revisions the apply path keeps in memory (~150 bytes each). */
+const REVISION_CACHE_KEYS = 131_072;
+/** Stands in for the value of a key known only by its cached revisions; never stored or returned. */
+const EMPTY_VALUE = Buffer.alloc(0);
 
 type BatchOp = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
 
@@ -80,9 +86,11 @@ export class Store {
     private lastLogIndex: number,
     private gen: Generation,
     private firstLogIndex: number,
+    /** Revisions of recently written keys: most puts apply without reading LevelDB. */
+    private readonly revisions: RevisionCache,
   ) {}
 
-  static async open(dir: string): Promise<Store> {
+  static async open(dir: string, opts: { revisionCacheKeys?: number } = {}): Promise<Store> {
     // A larger memtable means fewer level-0 files, so fewer write stalls under
     // a steady stream of log appends and applies.
     const db = new Level<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer', writeBufferSize: 32 * 1024 * 1024 });
@@ -101,7 +109,7 @@ export class Store {
     const other: Generation = gen === 0 ? 1 : 0;
     await db.clear(generationRange(Prefix.user, other));
     await db.clear(generationRange(Prefix.session, other));
-    return new Store(db, applied, last, gen, first);
+    return new Store(db, applied, last, gen, first, new RevisionCache(opts.revisionCacheKeys ?? REVISION_CACHE_KEYS));
   }
 
   async close(): Promise<void> {
@@ -287,12 +295,13 @@ export class Store {
         if (appliedIndex <= this.applied) return false;
         const ops: BatchOp[] = [
           { type: 'put', key: metaKey('generation'), value: Buffer.from([target]) },
-          { type: 'put', key: metaKey('applied'), value: new Writer(10).uint(appliedIndex).finish() },
+          { type: 'put', key: APPLIED_KEY, value: new Writer(10).uint(appliedIndex).finish() },
         ];
         for (const [name, value] of Object.entries(meta)) ops.push({ type: 'put', key: metaKey(name), value: Buffer.from(value) });
         await this.writeBatch(ops, true);
         const old = this.gen;
         this.gen = target;
+        this.revisions.clear();
         this.applied = appliedIndex;
         await this.db.clear(generationRange(Prefix.user, old));
         await this.db.clear(generationRange(Prefix.session, old));
@@ -315,7 +324,7 @@ export class Store {
    * already landed.
    */
   async read(key: Uint8Array): Promise<{ kv: KeyValueRecord | undefined; appliedIndex: number }> {
-    const [raw, applied] = await this.db.getMany([userKey(this.gen, key), metaKey('applied')]);
+    const [raw, applied] = await this.db.getMany([userKey(this.gen, key), APPLIED_KEY]);
     return { kv: raw ? decodeKeyValue(Buffer.from(key), raw) : undefined, appliedIndex: decodeApplied(applied) };
   }
 
@@ -333,7 +342,7 @@ export class Store {
     const lt = q.end ? userKey(this.gen, q.end) : generationRange(Prefix.user, this.gen).lt;
     const snapshot = this.db.snapshot();
     try {
-      const appliedIndex = decodeApplied(await this.db.get(metaKey('applied'), { snapshot }));
+      const appliedIndex = decodeApplied(await this.db.get(APPLIED_KEY, { snapshot }));
       const kvs: KeyValueRecord[] = [];
       let more = false;
       for await (const [k, v] of this.db.iterator({ gte, lt, limit: q.limit + 1, snapshot })) {
@@ -369,23 +378,33 @@ export class Store {
     for (const e of fresh) if (e.type === 'normal') commands.set(e.index, decodeCommand(e.data));
 
     // Read every key and session this batch touches in one round trip; later
-    // entries in the batch see earlier ones through the overlays.
+    // entries in the batch see earlier ones through the overlays. A key whose
+    // revisions are cached is not read, unless a command needs its value (a
+    // prev_kv, or a compare that may fail and return it).
     const keys = new Map<string, Buffer>();
+    const needValue = new Set<string>();
     const clients = new Set<string>();
     for (const c of commands.values()) {
-      keys.set(c.key.toString('latin1'), c.key);
+      const mapKey = c.key.toString('latin1');
+      keys.set(mapKey, c.key);
+      if (c.prevKv || c.expectedModRevision !== undefined) needValue.add(mapKey);
       if (c.clientId) clients.add(c.clientId);
     }
-    const keyList = [...keys.values()];
+    const kvOverlay = new Map<string, KeyValueRecord | null>();
+    const toRead: string[] = [];
+    for (const [mapKey, key] of keys) {
+      const cached = needValue.has(mapKey) ? undefined : this.revisions.get(mapKey);
+      if (cached === undefined) toRead.push(mapKey);
+      else kvOverlay.set(mapKey, cached && { key, value: EMPTY_VALUE, ...cached });
+    }
     const clientList = [...clients];
     const [keyValues, sessionValues] = await Promise.all([
-      keyList.length ? this.db.getMany(keyList.map((k) => userKey(this.gen, k))) : Promise.resolve([]),
+      toRead.length ? this.db.getMany(toRead.map((k) => userKey(this.gen, keys.get(k)!))) : Promise.resolve([]),
       clientList.length ? this.db.getMany(clientList.map((id) => sessionKey(this.gen, id))) : Promise.resolve([]),
     ]);
-    const kvOverlay = new Map<string, KeyValueRecord | null>();
-    keyList.forEach((k, i) => {
+    toRead.forEach((mapKey, i) => {
       const raw = keyValues[i];
-      kvOverlay.set(k.toString('latin1'), raw ? decodeKeyValue(k, raw) : null);
+      kvOverlay.set(mapKey, raw ? decodeKeyValue(keys.get(mapKey)!, raw) : null);
     });
     const sessions = new Map<string, SessionRecord>();
     clientList.forEach((id, i) => {
@@ -427,7 +446,7 @@ export class Store {
     const ops: BatchOp[] = [];
     for (const mapKey of dirtyKeys) {
       const kv = kvOverlay.get(mapKey);
-      const key = userKey(this.gen, Buffer.from(mapKey, 'latin1'));
+      const key = userKey(this.gen, keys.get(mapKey)!);
       if (kv) ops.push({ type: 'put', key, value: encodeKeyValue(new Writer(16 + kv.value.length), kv).finish() });
       else ops.push({ type: 'del', key });
     }
@@ -437,9 +456,13 @@ export class Store {
     if (Math.floor(appliedIndex / SESSION_SWEEP_EVERY_ENTRIES) > Math.floor(this.applied / SESSION_SWEEP_EVERY_ENTRIES)) {
       await this.sweepSessions(appliedIndex, dirtySessions, ops);
     }
-    ops.push({ type: 'put', key: metaKey('applied'), value: new Writer(10).uint(appliedIndex).finish() });
+    ops.push({ type: 'put', key: APPLIED_KEY, value: new Writer(10).uint(appliedIndex).finish() });
     await this.writeBatch(ops, sync);
     this.applied = appliedIndex;
+    for (const mapKey of keys.keys()) {
+      const kv = kvOverlay.get(mapKey);
+      this.revisions.set(mapKey, kv ? { createRevision: kv.createRevision, modRevision: kv.modRevision, version: kv.version } : null);
+    }
     return { results, appliedIndex };
   }
 }
@@ -474,7 +497,9 @@ function applyCommand(
   if (c.op === 'put') {
     store({
       key: c.key,
-      value: Buffer.from(c.value),
+      // A view into the entry: it is encoded into the batch right away, and
+      // as a prevKv it lives only as long as the reply.
+      value: c.value,
       createRevision: current ? current.createRevision : index,
       modRevision: index,
       version: current ? current.version + 1 : 1,

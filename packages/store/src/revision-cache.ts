@@ -1,0 +1,44 @@
+/** What applying a write needs to know of a key besides its value. */
+export interface KeyRevisions {
+  createRevision: number;
+  modRevision: number;
+  version: number;
+}
+
+/**
+ * The revisions of recently written keys, so an apply batch need not read
+ * them back from LevelDB (a point read there costs ~6–13 µs of CPU, the
+ * largest part of applying a put). `null` records a key known to be absent.
+ * Bounded, least recently written first out. Only the store's apply writes
+ * to it, after its batch is durable in LevelDB, so it never runs ahead of
+ * the state; whatever replaces the state (a snapshot install) clears it.
+ */
+export class RevisionCache {
+  readonly #entries = new Map<string, KeyRevisions | null>();
+
+  constructor(readonly capacity: number) {}
+
+  /** `undefined` when the key is not cached (read it from the store). */
+  get(key: string): KeyRevisions | null | undefined {
+    return this.#entries.get(key);
+  }
+
+  set(key: string, revisions: KeyRevisions | null): void {
+    if (this.capacity <= 0) return;
+    // Re-inserting moves the key to the young end of the Map's order.
+    this.#entries.delete(key);
+    this.#entries.set(key, revisions);
+    if (this.#entries.size > this.capacity) {
+      const oldest = this.#entries.keys().next().value as string;
+      this.#entries.delete(oldest);
+    }
+  }
+
+  clear(): void {
+    this.#entries.clear();
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+}
