@@ -12,7 +12,7 @@ import type {
   ResponseHeader,
 } from '@bellwether/proto';
 import type { Store } from '@bellwether/store';
-import { type KeyValueRecord, prefixEnd, type WriteResult } from '@bellwether/store';
+import { type Command, type KeyValueRecord, prefixEnd, type WriteResult } from '@bellwether/store';
 import { type sendUnaryData, type ServerUnaryCall, status } from '@grpc/grpc-js';
 import { RpcError, toServiceError } from './errors';
 import { kvStreamHandler } from './kv-stream';
@@ -74,17 +74,16 @@ type WriteFields = Pick<PutRequest__Output, 'expectedModRevision' | 'clientId' |
 export function kvOps(ctx: KvContext): KvOps {
   const { limits } = ctx;
   /** What puts and deletes share: the compare and session fields, the proposal, the session refusal. */
-  async function write(r: WriteFields, op: { op: 'put'; key: Buffer; value: Buffer } | { op: 'delete'; key: Buffer }): Promise<WriteResult> {
+  async function write(r: WriteFields, key: Buffer, value: Buffer | undefined): Promise<WriteResult> {
     checkRevision('expected_mod_revision', r.expectedModRevision);
     checkSession(r.clientId, r.sequence);
-    const result = await ctx.replica.propose({
-      ...op,
-      expectedModRevision: r.expectedModRevision,
-      clientId: r.clientId,
-      sequence: r.sequence,
-      minUnackedSequence: r.minUnackedSequence,
-      prevKv: r.prevKv,
-    });
+    const { expectedModRevision, clientId, sequence, minUnackedSequence, prevKv } = r;
+    // Literal objects of fixed shape (no spread): this runs once per write on the leader.
+    const command: Command =
+      value === undefined
+        ? { op: 'delete', key, expectedModRevision, clientId, sequence, minUnackedSequence, prevKv }
+        : { op: 'put', key, value, expectedModRevision, clientId, sequence, minUnackedSequence, prevKv };
+    const result = await ctx.replica.propose(command);
     checkRefused(result, r.clientId, r.sequence);
     return result;
   }
@@ -92,13 +91,13 @@ export function kvOps(ctx: KvContext): KvOps {
     async put(r) {
       checkKey('key', r.key, limits);
       checkValue(r.value, limits);
-      const result = await write(r, { op: 'put', key: r.key, value: r.value });
+      const result = await write(r, r.key, r.value);
       return { header: header(ctx, result.revision), succeeded: result.succeeded, prevKv: toKeyValue(result.prevKv) };
     },
 
     async delete(r) {
       checkKey('key', r.key, limits);
-      const result = await write(r, { op: 'delete', key: r.key });
+      const result = await write(r, r.key, undefined);
       return {
         header: header(ctx, result.revision),
         deleted: result.deleted,

@@ -52,7 +52,12 @@ export class Writer {
   }
 
   string(v: string): this {
-    return this.bytes(Buffer.from(v, 'utf8'));
+    // Encoded straight into the buffer: no intermediate Buffer per string.
+    const len = Buffer.byteLength(v, 'utf8');
+    this.uint(len);
+    this.ensure(len);
+    this.pos += this.buf.write(v, this.pos, len, 'utf8');
+    return this;
   }
 
   /** Present-or-absent wrapper: a flag byte, then the value when present. */
