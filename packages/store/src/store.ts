@@ -419,9 +419,9 @@ export class Store {
       if (!c) continue;
       const session = c.clientId ? sessions.get(c.clientId)! : undefined;
       if (session) {
-        const seen = session.results.find((r) => r.sequence === c.sequence);
+        const seen = findResult(session, c.sequence);
         if (seen) {
-          results.set(e.index, seen.result);
+          results.set(e.index, seen);
           continue;
         }
         if (c.sequence < session.floor) {
@@ -465,6 +465,21 @@ export class Store {
     }
     return { results, appliedIndex };
   }
+}
+
+/** The remembered result of `sequence`, by binary search (results are kept in ascending sequence). */
+function findResult(session: SessionRecord, sequence: number): WriteResult | undefined {
+  const list = session.results;
+  let lo = 0;
+  let hi = list.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1;
+    const at = list[mid]!.sequence;
+    if (at === sequence) return list[mid]!.result;
+    if (at < sequence) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return undefined;
 }
 
 /** Records a result and forgets those the client has acknowledged (or that overflow the cap). */

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Reader, SESSION_RESULTS_KEPT, Store, u64be, Writer } from '../src/index';
+import { type LogEntry, Reader, SESSION_RESULTS_KEPT, Store, u64be, Writer } from '../src/index';
 import { deleteEntry, putEntry, tempDir } from './helpers';
 
 test('codec round-trips integers up to 2^53 and byte strings', () => {
@@ -182,7 +182,7 @@ test('applies agree whether key revisions come from the cache, a tiny cache or L
   const lastMod = new Map<string, number>();
   let index = 0;
   for (let round = 0; round < 60; round++) {
-    const batch = [];
+    const batch: LogEntry[] = [];
     for (let i = 0, n = 1 + rand(6); i < n; i++) {
       const key = `k${rand(5)}`;
       index++;
