@@ -12,7 +12,7 @@ import { clusterService } from './cluster-service';
 import { ConfigError, deriveClusterId, type NodeConfig, parseAddress, validateConfig } from './config';
 import { type KvContext, kvService } from './kv-service';
 import { decodeMembers, decodeSnapshotMeta, encodeMembers, type MemberInfo } from './membership';
-import { GrpcPeerTransport } from './peer-transport';
+import { FLOW_CONTROL_WINDOW_BYTES, GrpcPeerTransport } from './peer-transport';
 import { Replica } from './replica';
 
 /** Identity stored in the data dir on first start; a mismatch later means the wrong dir. */
@@ -139,7 +139,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
     const reflected = protoLoader.loadSync([...PUBLIC_PROTO_FILES, healthProtoPath], { ...LOADER_OPTIONS, includeDirs: [protosDir()] });
     new ReflectionService(reflected).addToServer(server);
     const port = await bind(server, config.listen);
-    disableNagle(server);
+    tuneAcceptedConnections(server);
     if (wantedPort === 0 && !config.advertise) {
       // Started on an ephemeral port: the real address is known only now.
       clusterCtx.address = `${host}:${port}`;
@@ -187,10 +187,11 @@ function probePort(host: string, port: number, listen: string): Promise<void> {
 /**
  * grpc-js sets TCP_NODELAY on the sockets it dials but not on those it
  * accepts, so small replies on accepted connections (a follower's acks on its
- * leader's stream, a unary response) wait for Nagle's algorithm. The http2
- * servers are not public API; if they ever move, this does nothing.
+ * leader's stream, a unary response) wait for Nagle's algorithm; and it has no
+ * server option for HTTP/2 receive windows. The http2 servers are not public
+ * API; if they ever move, this does nothing.
  */
-function disableNagle(server: grpc.Server): void {
+function tuneAcceptedConnections(server: grpc.Server): void {
   const http2Servers = (server as unknown as { http2Servers?: Map<NodeServer, unknown> }).http2Servers;
   if (!(http2Servers instanceof Map)) return;
   for (const http2Server of http2Servers.keys()) {
@@ -199,13 +200,10 @@ function disableNagle(server: grpc.Server): void {
   }
 }
 
-/** Receive windows this wide let a batch of calls or Raft entries arrive without waiting for a WINDOW_UPDATE. */
-const FLOW_CONTROL_WINDOW_BYTES = 16 * 1024 * 1024;
-
 /**
  * The HTTP/2 default of 64 KiB per stream holds back any message larger
  * than that (a stream batch of a few hundred puts) for a round trip to the
- * receiver's event loop; grpc-js has no server option for it.
+ * receiver's event loop.
  */
 function widenWindows(session: Http2Session): void {
   const widen = () => {

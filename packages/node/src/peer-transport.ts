@@ -18,8 +18,8 @@ import type { PeerTransport } from './replica';
 
 /** Bytes queued on one stream before further messages to that peer are dropped (Raft resends). */
 export const MAX_STREAM_BUFFER_BYTES = 32 * 1024 * 1024;
-/** A follower's receive window on its leader's stream: a pipeline of appends flows without waiting on WINDOW_UPDATEs. */
-const FLOW_CONTROL_WINDOW_BYTES = 16 * 1024 * 1024;
+/** HTTP/2 receive windows on peer and client connections: a batch of entries or calls arrives without waiting on WINDOW_UPDATEs. */
+export const FLOW_CONTROL_WINDOW_BYTES = 16 * 1024 * 1024;
 const RECONNECT_BACKOFF_MS = { min: 50, max: 1000 };
 
 type Duplex = grpc.ClientDuplexStream<MessageBatch, MessageBatch__Output> | grpc.ServerDuplexStream<MessageBatch__Output, MessageBatch>;
