@@ -7,7 +7,10 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { connect } from '@bellwether/client';
 
+// `pnpm start -- --nodes 5` hands the script a leading `--`; it is not an option.
+const argv = process.argv.slice(2);
 const { values } = parseArgs({
+  args: argv[0] === '--' ? argv.slice(1) : argv,
   options: {
     nodes: { type: 'string', default: '3' },
     'base-port': { type: 'string', default: '7001' },
