@@ -374,8 +374,13 @@ export class Store {
     const fresh = entries.filter((e) => e.index > this.applied);
     if (fresh.length === 0) return { results, appliedIndex: this.applied };
 
-    const commands = new Map<number, Command>();
-    for (const e of fresh) if (e.type === 'normal') commands.set(e.index, decodeCommand(e.data));
+    // Each command with its key as a map key (latin1 maps bytes 1:1 to a string).
+    const commands = new Map<number, { c: Command; mapKey: string }>();
+    for (const e of fresh) {
+      if (e.type !== 'normal') continue;
+      const c = decodeCommand(e.data);
+      commands.set(e.index, { c, mapKey: c.key.toString('latin1') });
+    }
 
     // Read every key and session this batch touches in one round trip; later
     // entries in the batch see earlier ones through the overlays. A key whose
@@ -384,8 +389,7 @@ export class Store {
     const keys = new Map<string, Buffer>();
     const needValue = new Set<string>();
     const clients = new Set<string>();
-    for (const c of commands.values()) {
-      const mapKey = c.key.toString('latin1');
+    for (const { c, mapKey } of commands.values()) {
       keys.set(mapKey, c.key);
       if (c.prevKv || c.expectedModRevision !== undefined) needValue.add(mapKey);
       if (c.clientId) clients.add(c.clientId);
@@ -415,8 +419,9 @@ export class Store {
     const dirtySessions = new Set<string>();
 
     for (const e of fresh) {
-      const c = commands.get(e.index);
-      if (!c) continue;
+      const command = commands.get(e.index);
+      if (!command) continue;
+      const { c, mapKey } = command;
       const session = c.clientId ? sessions.get(c.clientId)! : undefined;
       if (session) {
         const seen = findResult(session, c.sequence);
@@ -429,7 +434,6 @@ export class Store {
           continue;
         }
       }
-      const mapKey = c.key.toString('latin1');
       const current = kvOverlay.get(mapKey) ?? undefined;
       const result = applyCommand(c, current, e.index, (next) => {
         kvOverlay.set(mapKey, next);

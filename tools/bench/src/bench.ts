@@ -9,7 +9,7 @@ import { processMemory } from './procstat';
 import { renderProfile, summarizeProfileDir } from './profile';
 import { machine, writeResult } from './results';
 import { COMMON_FLAGS, configFrom, type Endpoints, endpointsOf, keySpaceFor, measure, preloadKeys, systemOf } from './runner';
-import { type FlagSpec, fmtNum, flagHelp, parseFlags, UsageError } from './util';
+import { type FlagSpec, flagHelp, fmtNum, parseFlags, UsageError } from './util';
 
 const FLAGS: Record<string, FlagSpec> = {
   target: { kind: 'string', default: 'bellwether-sdk', help: `what to drive: ${TARGET_KINDS.join(' | ')}` },

@@ -7,6 +7,7 @@ import { SERVER_BIN, TestCluster } from '@bellwether/integration/src/cluster';
 import type { ServerProcess } from '@bellwether/integration/src/process';
 import { EtcdCluster } from './etcd';
 import type { ServerPid } from './procstat';
+import { leaderOrStop } from './util';
 
 export type System = 'bellwether' | 'etcd';
 
@@ -102,13 +103,7 @@ export class BellwetherLocal extends ProcessCluster {
       }
     }
     const local = new BellwetherLocal(cluster);
-    try {
-      await cluster.waitForLeader(30_000);
-    } catch (err) {
-      const logs = cluster.logs();
-      await cluster.stop();
-      throw new Error(`${(err as Error).message}\n${logs}`);
-    }
+    await leaderOrStop(cluster);
     return local;
   }
 

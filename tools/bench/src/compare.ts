@@ -1,7 +1,7 @@
 // pnpm bench:compare: a local 3-node Bellwether cluster and a local
 // 3-member etcd cluster, one after the other, the same workloads on both
 // through the same engine, then side-by-side tables with ratios.
-import { type LocalCluster, startLocal, type System } from './clusters';
+import { type LocalCluster, type System, startLocal } from './clusters';
 import type { ReadMode, TargetKind } from './drivers';
 import type { RunResult, Workload } from './engine';
 import { ensureEtcd } from './etcd';

@@ -2,7 +2,7 @@
 // Bellwether through the SDK, Bellwether through raw unary gRPC, and etcd
 // through raw unary gRPC (its v3 KV API). The raw drivers share one code
 // path (grpc-js unary calls on plain channels); only the messages differ.
-import { connect, type BellwetherClient, type ReadMode as SdkReadMode } from '@bellwether/client';
+import { type BellwetherClient, connect, type ReadMode as SdkReadMode } from '@bellwether/client';
 import { LEADER_ADDRESS_METADATA, loadPublicApi } from '@bellwether/proto';
 import * as grpc from '@grpc/grpc-js';
 import { loadEtcdApi } from './etcd';

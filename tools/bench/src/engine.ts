@@ -7,7 +7,7 @@ import { loadavg } from 'node:os';
 import type { Driver, ReadMode, TargetKind } from './drivers';
 import { errorName } from './drivers';
 import type { KeySpace } from './keys';
-import { type LatencySummary, LatencyRecorder } from './latency';
+import { LatencyRecorder, type LatencySummary } from './latency';
 import { type CpuReport, cpuDelta, cpuSnapshot, round, type ServerPid } from './procstat';
 import { fmtMs, fmtNum, Rng, sleep } from './util';
 

@@ -11,7 +11,7 @@ import { freePorts } from '@bellwether/integration/src/cluster';
 import { ServerProcess } from '@bellwether/integration/src/process';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { sleep } from './util';
+import { leaderOrStop, sleep } from './util';
 
 export const ETCD_PROTO = fileURLToPath(new URL('../protos/etcd_kv_subset.proto', import.meta.url));
 
@@ -131,13 +131,7 @@ export class EtcdCluster {
     });
     for (const m of members) m.start();
     const cluster = new EtcdCluster(members, root, etcdVersion(bin));
-    try {
-      await cluster.waitForLeader(30_000);
-    } catch (err) {
-      const logs = cluster.logs();
-      await cluster.stop();
-      throw new Error(`${(err as Error).message}\n${logs}`);
-    }
+    await leaderOrStop(cluster);
     return cluster;
   }
 

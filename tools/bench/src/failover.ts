@@ -5,7 +5,7 @@
 // acknowledged write is read back (linearizable) and the ones missing are
 // counted as lost (must be 0).
 import { randomUUID } from 'node:crypto';
-import { connect, type BellwetherClient } from '@bellwether/client';
+import { type BellwetherClient, connect } from '@bellwether/client';
 import type { NodeProcess, TestCluster } from '@bellwether/integration/src/cluster';
 import { loadPublicApi } from '@bellwether/proto';
 import * as grpc from '@grpc/grpc-js';
@@ -89,24 +89,37 @@ function prefixEnd(prefix: Buffer): Buffer {
   return Buffer.from([0]);
 }
 
+/** One KV client per member address; reconnects fast, as a killed member comes back within the repetition. */
+class KvClients {
+  private readonly clients = new Map<string, grpc.Client>();
+  constructor(private readonly make: (address: string, options: grpc.ChannelOptions) => grpc.Client) {}
+
+  get(address: string): grpc.Client {
+    let c = this.clients.get(address);
+    if (!c) {
+      c = this.make(address, { 'grpc.use_local_subchannel_pool': 1, 'grpc.initial_reconnect_backoff_ms': 50, 'grpc.max_reconnect_backoff_ms': 200 });
+      this.clients.set(address, c);
+    }
+    return c;
+  }
+
+  close(): void {
+    for (const c of this.clients.values()) c.close();
+    this.clients.clear();
+  }
+}
+
 class BellwetherAdapter implements Adapter {
   readonly system = 'bellwether' as const;
   readonly electionTimeout = 'Bellwether default (--election-timeout-ms 150, randomised up to 300)';
-  private readonly kv = new Map<string, grpc.Client>();
+  private readonly kv = new KvClients((address, options) => {
+    const KV = loadPublicApi().bellwether.kv.v1.KV as unknown as grpc.ServiceClientConstructor;
+    return new KV(address, grpc.credentials.createInsecure(), options);
+  });
   constructor(private readonly cluster: TestCluster) {}
 
   get members(): Member[] {
     return this.cluster.nodes as unknown as Member[];
-  }
-
-  private client(address: string): grpc.Client {
-    let c = this.kv.get(address);
-    if (!c) {
-      const KV = loadPublicApi().bellwether.kv.v1.KV as unknown as grpc.ServiceClientConstructor;
-      c = new KV(address, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1, 'grpc.initial_reconnect_backoff_ms': 50, 'grpc.max_reconnect_backoff_ms': 200 });
-      this.kv.set(address, c);
-    }
-    return c;
   }
 
   async leader(timeoutMs: number): Promise<Member> {
@@ -131,7 +144,7 @@ class BellwetherAdapter implements Adapter {
 
   async attempt(address: string, w: WriteReq, deadlineMs: number): Promise<number> {
     const res = await unary<{ header: { term: number } | null }>(
-      this.client(address),
+      this.kv.get(address),
       'Put',
       { key: w.key, value: w.value, clientId: w.clientId, sequence: w.sequence, minUnackedSequence: w.sequence },
       deadlineMs,
@@ -151,7 +164,7 @@ class BellwetherAdapter implements Adapter {
     let continuation: Buffer = Buffer.alloc(0);
     for (;;) {
       const res = await unary<{ kvs: { key: Buffer; value: Buffer }[]; more: boolean; continuation: Buffer }>(
-        this.client(leader.address),
+        this.kv.get(leader.address),
         'Range',
         { prefix, limit: 2000, continuation, read: { mode: 'READ_MODE_LINEARIZABLE' } },
         10_000,
@@ -168,28 +181,18 @@ class BellwetherAdapter implements Adapter {
   }
 
   close(): void {
-    for (const c of this.kv.values()) c.close();
-    this.kv.clear();
+    this.kv.close();
   }
 }
 
 class EtcdAdapter implements Adapter {
   readonly system = 'etcd' as const;
   readonly electionTimeout = 'etcd default (--heartbeat-interval 100, --election-timeout 1000)';
-  private readonly kv = new Map<string, grpc.Client>();
+  private readonly kv = new KvClients((address, options) => new (loadEtcdApi().KV)(address, grpc.credentials.createInsecure(), options));
   constructor(private readonly cluster: EtcdCluster) {}
 
   get members(): Member[] {
     return this.cluster.members;
-  }
-
-  private client(address: string): grpc.Client {
-    let c = this.kv.get(address);
-    if (!c) {
-      c = new (loadEtcdApi().KV)(address, grpc.credentials.createInsecure(), { 'grpc.use_local_subchannel_pool': 1, 'grpc.initial_reconnect_backoff_ms': 50, 'grpc.max_reconnect_backoff_ms': 200 });
-      this.kv.set(address, c);
-    }
-    return c;
   }
 
   leader(timeoutMs: number): Promise<Member> {
@@ -214,7 +217,7 @@ class EtcdAdapter implements Adapter {
   }
 
   async attempt(address: string, w: WriteReq, deadlineMs: number): Promise<number> {
-    const res = await unary<{ header: { raftTerm: string } | null }>(this.client(address), 'Put', { key: w.key, value: w.value }, deadlineMs);
+    const res = await unary<{ header: { raftTerm: string } | null }>(this.kv.get(address), 'Put', { key: w.key, value: w.value }, deadlineMs);
     return Number(res.header?.raftTerm ?? 0);
   }
 
@@ -229,7 +232,7 @@ class EtcdAdapter implements Adapter {
     let from = prefix;
     for (;;) {
       const res = await unary<{ kvs: { key: Buffer; value: Buffer }[]; more: boolean }>(
-        this.client(leader.address),
+        this.kv.get(leader.address),
         'Range',
         { key: from, rangeEnd: end, limit: '2000', serializable: false },
         10_000,
@@ -246,8 +249,7 @@ class EtcdAdapter implements Adapter {
   }
 
   close(): void {
-    for (const c of this.kv.values()) c.close();
-    this.kv.clear();
+    this.kv.close();
   }
 }
 

@@ -133,3 +133,14 @@ export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): P
     clearTimeout(timer);
   }
 }
+
+/** Waits for a freshly started cluster's first leader; without one it stops the cluster and fails with its logs. */
+export async function leaderOrStop(cluster: { waitForLeader(timeoutMs: number): Promise<unknown>; logs(): string; stop(): Promise<void> }): Promise<void> {
+  try {
+    await cluster.waitForLeader(30_000);
+  } catch (err) {
+    const logs = cluster.logs();
+    await cluster.stop();
+    throw new Error(`${(err as Error).message}\n${logs}`);
+  }
+}
