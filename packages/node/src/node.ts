@@ -9,11 +9,12 @@ import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import pino, { type Logger } from 'pino';
 import { clusterService } from './cluster-service';
-import { ConfigError, deriveClusterId, type NodeConfig, parseAddress, validateConfig } from './config';
+import { ConfigError, DEFAULTS, deriveClusterId, type NodeConfig, parseAddress, validateConfig } from './config';
 import { type KvContext, kvService } from './kv-service';
 import { decodeMembers, decodeSnapshotMeta, encodeMembers, type MemberInfo } from './membership';
 import { FLOW_CONTROL_WINDOW_BYTES, GrpcPeerTransport } from './peer-transport';
 import { Replica } from './replica';
+import { OpenStreams, shutDown, trackingStreams } from './shutdown';
 
 /** Identity stored in the data dir on first start; a mismatch later means the wrong dir. */
 async function checkIdentity(store: Store, config: NodeConfig): Promise<{ clusterId: string; bootstrap: MemberInfo[]; members: MemberInfo[] }> {
@@ -131,8 +132,13 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
     replica.setTransport(transport);
     const clusterCtx = { clusterId: identity.clusterId, address: config.advertise ?? config.listen, replica };
     const api = loadPublicApi();
-    server.addService(api.bellwether.kv.v1.KV.service, kvService(kvCtx));
-    server.addService(api.bellwether.cluster.v1.Cluster.service, clusterService(clusterCtx, (id) => transport.lastContactMs(id)));
+    // Streams a stopping member must end itself: grpc-js's graceful shutdown waits for them.
+    const streams = new OpenStreams();
+    server.addService(api.bellwether.kv.v1.KV.service, trackingStreams(kvService(kvCtx), ['Stream'], streams));
+    server.addService(
+      api.bellwether.cluster.v1.Cluster.service,
+      trackingStreams(clusterService(clusterCtx, (id) => transport.lastContactMs(id)), ['WatchLeader'], streams),
+    );
     server.addService(loadPeerApi().bellwether.raft.v1.Raft.service, transport.handlers());
     health.addToServer(server);
     // Reflection lists what generic tools may call: the public API and health.
@@ -158,10 +164,8 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       port,
       stop() {
         stopping ??= (async () => {
-          health.setStatus('', 'NOT_SERVING');
-          await replica.stop();
-          await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
-          await openStore.close();
+          const parts = { replica, server, health, streams, store: openStore, log, electionTimeoutMs: config.electionTimeoutMs };
+          await shutDown({ ...parts, lastContactMs: (id) => transport.lastContactMs(id) }, config.shutdownTimeoutMs ?? DEFAULTS.shutdownTimeoutMs);
           log.info('stopped');
         })();
         return stopping;

@@ -35,6 +35,8 @@ export interface ReplicaOptions {
   logRetentionEntries: number;
   /** Compact once this many entries past the retention have been applied. */
   compactEveryEntries: number;
+  /** Longest a leadership transfer holds new writes back before they are proposed or refused (default 1000). */
+  handOverHoldMs?: number;
 }
 
 interface Waiter<T> {
@@ -162,7 +164,7 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
   /** Proposes one write; resolves with its result once committed and applied here. */
   propose(command: Command): Promise<WriteResult> {
     if (this.fatal) return Promise.reject(unavailable(`member ${this.opts.memberId} has stopped: ${this.fatal.message}`));
-    if (this.role !== 'leader') return Promise.reject(notLeader(this.opts.memberId, this.leaderHint()));
+    if (this.role !== 'leader' && !(this.leader === null && this.holdingProposals())) return Promise.reject(notLeader(this.opts.memberId, this.leaderHint()));
     if (this.proposals.length + this.inFlight.size >= this.opts.maxPendingProposals) {
       return Promise.reject(resourceExhausted(`member ${this.opts.memberId}: ${this.opts.maxPendingProposals} writes already pending; back off and retry`));
     }
@@ -216,9 +218,33 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
     this.kick();
   }
 
+  /**
+   * Asks Raft to hand leadership to `to`. While the transfer runs the core
+   * refuses proposals, and right after it this member knows no leader for a
+   * round trip; writes arriving then are held (bounded by handOverHoldMs)
+   * and refused with a hint naming the new leader as soon as it is known,
+   * so clients go straight there instead of backing off.
+   */
   transferLeadership(to: string): void {
     this.raft.transferLeadership(to);
+    this.handOverUntilMs = Date.now() + (this.opts.handOverHoldMs ?? 1000);
     this.kick();
+  }
+
+  private handOverUntilMs = 0;
+
+  private holdingProposals(): boolean {
+    if (this.handOverUntilMs === 0) return false;
+    if (Date.now() >= this.handOverUntilMs) {
+      this.handOverUntilMs = 0;
+      return false;
+    }
+    return this.role === 'leader' ? this.raft.status().leadTransferee !== null : this.leader === null;
+  }
+
+  /** Writes proposed here and not yet answered. */
+  get pendingWriteCount(): number {
+    return this.proposals.length + this.inFlight.size;
   }
 
   // ---- views ----
@@ -302,7 +328,8 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
   }
 
   private hasInputs(): boolean {
-    return this.tasks.length > 0 || this.snapshotReports.length > 0 || this.ticksDue > 0 || this.unreachable.size > 0 || this.inbox.length > 0 || this.proposals.length > 0 || this.readRequests.length > 0;
+    const proposals = this.proposals.length > 0 && !this.holdingProposals();
+    return this.tasks.length > 0 || this.snapshotReports.length > 0 || this.ticksDue > 0 || this.unreachable.size > 0 || this.inbox.length > 0 || proposals || this.readRequests.length > 0;
   }
 
   private feedInputs(): void {
@@ -322,7 +349,7 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
         // A stale or malformed peer message must not stop the node.
       }
     }
-    if (this.proposals.length > 0) this.proposeBatch();
+    if (this.proposals.length > 0 && !this.holdingProposals()) this.proposeBatch();
     if (this.readRequests.length > 0) this.requestReadIndex();
   }
 
@@ -486,7 +513,7 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
     if (leaderId !== this.leader) this.lastLeaderContactMs = leaderId ? Date.now() : 0;
     this.leader = leaderId;
     this.term = term;
-    if (role !== 'leader') {
+    if (role !== 'leader' && !(leaderId === null && this.holdingProposals())) {
       // Queued, not yet proposed: refuse now so the client follows the new leader.
       const e = notLeader(this.opts.memberId, this.leaderHint());
       for (const p of this.proposals.splice(0)) p.reject(e);
