@@ -64,6 +64,7 @@ export type {
   GetResult,
   KeyValue,
   LeaderChangeEvent,
+  LeadershipTransfer,
   MemberEvent,
   MemberRole,
   MemberState,

@@ -15,6 +15,7 @@ import { decodeMembers, decodeSnapshotMeta, encodeMembers, type MemberInfo } fro
 import { FLOW_CONTROL_WINDOW_BYTES, GrpcPeerTransport } from './peer-transport';
 import { Replica } from './replica';
 import { OpenStreams, shutDown, trackingStreams } from './shutdown';
+import { transferLeadershipHandler } from './transfer-service';
 
 /** Identity stored in the data dir on first start; a mismatch later means the wrong dir. */
 async function checkIdentity(store: Store, config: NodeConfig): Promise<{ clusterId: string; bootstrap: MemberInfo[]; members: MemberInfo[] }> {
@@ -137,7 +138,14 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
     server.addService(api.bellwether.kv.v1.KV.service, trackingStreams(kvService(kvCtx), ['Stream'], streams));
     server.addService(
       api.bellwether.cluster.v1.Cluster.service,
-      trackingStreams(clusterService(clusterCtx, (id) => transport.lastContactMs(id)), ['WatchLeader'], streams),
+      trackingStreams(
+        {
+          ...clusterService(clusterCtx, (id) => transport.lastContactMs(id)),
+          TransferLeadership: transferLeadershipHandler({ replica, lastContactMs: (id) => transport.lastContactMs(id), electionTimeoutMs: config.electionTimeoutMs }),
+        },
+        ['WatchLeader'],
+        streams,
+      ),
     );
     server.addService(loadPeerApi().bellwether.raft.v1.Raft.service, transport.handlers());
     health.addToServer(server);
