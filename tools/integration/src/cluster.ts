@@ -6,7 +6,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type ClusterClient, type KVClient, loadPublicApi, type StatusResponse__Output } from '@bellwether/proto';
+import { type ClusterClient, type KVClient, loadPublicApi, type StatusResponse__Output, unary } from '@bellwether/proto';
 import * as grpc from '@grpc/grpc-js';
 import { ServerProcess } from './process';
 
@@ -77,13 +77,7 @@ export function closeClients(): void {
   clientCache.clear();
 }
 
-/** Promisified unary call with a deadline; rejects with the grpc ServiceError. */
-export function unary<Res>(client: grpc.Client, method: string, req: object, deadlineMs = 3000): Promise<Res> {
-  const fn = (client as unknown as Record<string, (r: object, md: grpc.Metadata, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r?: Res) => void) => void>)[method]!;
-  return new Promise((resolve, reject) => {
-    fn.call(client, req, new grpc.Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(err) : resolve(res as Res)));
-  });
-}
+export { unary };
 
 export async function waitFor<T>(fn: () => Promise<T | undefined> | T | undefined, timeoutMs: number, what: string): Promise<T> {
   const until = Date.now() + timeoutMs;

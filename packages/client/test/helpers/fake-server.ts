@@ -410,6 +410,10 @@ export class FakeKvServer {
           term: g.term,
         });
       },
+      // Membership changes are a real cluster's business (tools/integration); the fake has fixed members.
+      AddMember: (_call, callback) => callback({ code: grpc.status.UNIMPLEMENTED, details: 'fake server: fixed members' }),
+      PromoteMember: (_call, callback) => callback({ code: grpc.status.UNIMPLEMENTED, details: 'fake server: fixed members' }),
+      RemoveMember: (_call, callback) => callback({ code: grpc.status.UNIMPLEMENTED, details: 'fake server: fixed members' }),
       WatchLeader: (call) => {
         this.#count('WatchLeader');
         this.watchOpened++;
