@@ -25,6 +25,8 @@ import type { MemberInfo } from './membership';
 const INCARNATION_KEY = 'incarnation';
 const DIR_IDENTITY_KEY = 'incarnation-dir';
 export const INCARNATION_METADATA = 'bellwether-incarnation';
+/** The incarnation the caller has recorded for the member it calls, so a wiped callee learns it is refused. */
+export const EXPECTED_INCARNATION_METADATA = 'bellwether-expected-incarnation';
 
 function newIncarnation(): string {
   return randomBytes(8).toString('hex');
@@ -85,6 +87,18 @@ export function mismatchMessage(self: string, m: MemberInfo, presented: string):
     `then start ${m.id} with an empty --data-dir and --initial-cluster-state existing; once caught up, Cluster.PromoteMember(id: "${m.id}") ` +
     '(docs/operations.md, "Replace a failed member")'
   );
+}
+
+/** What a refused process itself logs (and answers) when a peer expects another incarnation of it. */
+export function expectedMismatchMessage(self: MemberInfo, own: string, peer: string, expected: string): string {
+  return mismatchMessage(peer, { ...self, incarnation: expected }, own).replace(`member ${peer} refuses ${self.id}:`, `member ${self.id} (this process) is refused by ${peer}:`);
+}
+
+/** A peer expects this process to be `expected`: if it is not, why this process takes no part (logged here, answered to the peer). */
+export function checkExpectedIncarnation(members: readonly MemberInfo[], self: string, own: string, peer: string, expected: string): string | undefined {
+  if (!expected || expected === own) return undefined;
+  const me = members.find((m) => m.id === self) ?? { id: self, address: '', voter: true };
+  return expectedMismatchMessage(me, own, peer, expected);
 }
 
 /** Responses a candidate or leader counts (votes, acks): never taken from a `listen` peer. */

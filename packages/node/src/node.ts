@@ -11,7 +11,7 @@ import pino, { type Logger } from 'pino';
 import { forceNewCluster, planFirstStart } from './cluster-join';
 import { clusterService } from './cluster-service';
 import { ConfigError, type NodeConfig, parseAddress, validateConfig } from './config';
-import { admitPeer, loadIncarnation } from './incarnation';
+import { admitPeer, checkExpectedIncarnation, loadIncarnation } from './incarnation';
 import { type KvContext, kvService } from './kv-service';
 import { MemberChanges } from './member-changes';
 import { decodeMembers, decodeSnapshotMeta, encodeMembers, type MemberInfo } from './membership';
@@ -134,6 +134,8 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       log,
       incarnation,
       admit: (from, presented) => admitPeer(replica.memberList(), config.id, from, presented),
+      checkExpected: (from, expected) => checkExpectedIncarnation(replica.memberList(), config.id, incarnation, from, expected),
+      recordedIncarnation: (id) => replica.memberList().find((m) => m.id === id)?.incarnation,
     });
     replica.setTransport(transport);
     const memberChanges = new MemberChanges({

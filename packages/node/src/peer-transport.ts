@@ -12,7 +12,7 @@ import type { Message, SnapshotMsg } from '@bellwether/raft';
 import type { SnapshotReader } from '@bellwether/store';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { type Admission, INCARNATION_METADATA, isCounted } from './incarnation';
+import { type Admission, EXPECTED_INCARNATION_METADATA, INCARNATION_METADATA, isCounted } from './incarnation';
 import { fromWire, toWire } from './peer-codec';
 import { snapshotHeader, streamSnapshot } from './snapshot-transfer';
 import type { PeerTransport } from './replica';
@@ -60,6 +60,10 @@ export interface GrpcPeerTransportOptions {
   incarnation?: string;
   /** How a peer presenting `incarnation` is treated (incarnation.ts); everything counts when absent. */
   admit?(from: string, incarnation: string): Admission;
+  /** Why this process must refuse a caller that expects `expected` as its incarnation, or undefined. */
+  checkExpected?(from: string, expected: string): string | undefined;
+  /** The incarnation recorded for a member (sent to it, so a wiped member learns it is refused). */
+  recordedIncarnation?(id: string): string | undefined;
 }
 
 /**
@@ -154,8 +158,10 @@ export class GrpcPeerTransport implements PeerTransport {
     return peer;
   }
 
-  private peerMetadata(): grpc.Metadata {
+  private peerMetadata(to: string): grpc.Metadata {
     const md = new grpc.Metadata();
+    const expected = this.opts.recordedIncarnation?.(to);
+    if (expected) md.set(EXPECTED_INCARNATION_METADATA, expected);
     md.set(CLUSTER_ID_METADATA, this.opts.clusterId);
     md.set(MEMBER_ID_METADATA, this.opts.memberId);
     if (this.opts.incarnation) md.set(INCARNATION_METADATA, this.opts.incarnation);
@@ -167,7 +173,7 @@ export class GrpcPeerTransport implements PeerTransport {
     if (!peer) return undefined;
     if (peer.stream) return peer.stream;
     if (Date.now() < peer.retryAtMs) return undefined;
-    const stream = peer.client.Replicate(this.peerMetadata());
+    const stream = peer.client.Replicate(this.peerMetadata(to));
     const p = peer;
     p.stream = stream;
     p.incarnation = undefined;
@@ -222,7 +228,7 @@ export class GrpcPeerTransport implements PeerTransport {
       Replicate: (call) => {
         const from = String(call.metadata.get(MEMBER_ID_METADATA)[0] ?? '');
         const incarnation = String(call.metadata.get(INCARNATION_METADATA)[0] ?? '');
-        const admission = this.checkPeer(call.metadata) ?? this.refusal(from, incarnation);
+        const admission = this.checkPeer(call.metadata) ?? this.refusal(from, incarnation, call.metadata);
         if (admission) {
           call.emit('error', { code: grpc.status.FAILED_PRECONDITION, details: admission });
           return;
@@ -247,7 +253,7 @@ export class GrpcPeerTransport implements PeerTransport {
       },
       InstallSnapshot: (call, callback) => {
         const from = String(call.metadata.get(MEMBER_ID_METADATA)[0] ?? '');
-        const refusal = this.checkPeer(call.metadata) ?? this.refusal(from, String(call.metadata.get(INCARNATION_METADATA)[0] ?? ''));
+        const refusal = this.checkPeer(call.metadata) ?? this.refusal(from, String(call.metadata.get(INCARNATION_METADATA)[0] ?? ''), call.metadata);
         if (refusal) {
           callback({ code: grpc.status.FAILED_PRECONDITION, details: refusal });
           return;
@@ -260,8 +266,18 @@ export class GrpcPeerTransport implements PeerTransport {
     };
   }
 
-  /** Why this incarnation of `from` is refused, or undefined. */
-  private refusal(from: string, incarnation: string): string | undefined {
+  /** Why a call from `from` is refused on incarnation grounds (its own, or the one it expects of us), or undefined. */
+  private refusal(from: string, incarnation: string, md?: grpc.Metadata): string | undefined {
+    const expected = md ? String(md.get(EXPECTED_INCARNATION_METADATA)[0] ?? '') : '';
+    const self = expected ? this.opts.checkExpected?.(from, expected) : undefined;
+    if (self) {
+      const key = `self/${from}/${expected}`;
+      if (!this.refusalsLogged.has(key)) {
+        this.refusalsLogged.add(key);
+        this.opts.log.error({ peer: from, expected }, self);
+      }
+      return self;
+    }
     const a = this.admission(from, incarnation);
     return a.kind === 'refuse' ? a.reason : undefined;
   }
@@ -309,7 +325,7 @@ export class GrpcPeerTransport implements PeerTransport {
     const peer = this.closed ? undefined : this.peer(msg.to);
     if (!peer) return false;
     this.opts.log.info({ peer: msg.to, snapshotIndex: msg.snapshot.index, appliedIndex: reader.appliedIndex }, 'sending a snapshot');
-    const ok = await streamSnapshot((cb) => peer.client.InstallSnapshot(this.peerMetadata(), cb), msg, reader, members);
+    const ok = await streamSnapshot((cb) => peer.client.InstallSnapshot(this.peerMetadata(msg.to), cb), msg, reader, members);
     this.opts.log.info({ peer: msg.to, ok }, 'snapshot sent');
     return ok;
   }
