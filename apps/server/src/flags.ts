@@ -17,6 +17,13 @@ export const FLAGS: FlagSpec[] = [
   { name: 'peers', kind: 'string', help: 'initial members as id=host:port,... including this node (default: this node alone); used only when the data dir is new' },
   { name: 'peer-dial', kind: 'string', help: 'dial some members at other addresses than their own, as id=host:port,... (e.g. through a proxy)' },
   { name: 'cluster-id', kind: 'string', help: 'cluster id (default: derived from --peers); a data dir of another cluster is refused' },
+  {
+    name: 'initial-cluster-state',
+    kind: 'string',
+    default: 'new',
+    help: 'used only when the data dir is new: "new" bootstraps the cluster of --peers; "existing" joins a running cluster this member was added to (Cluster.AddMember), with --peers listing its current members',
+  },
+  { name: 'force-new-cluster', kind: 'bool', default: false, help: 'disaster recovery: start this surviving member\'s data dir as a new one-member cluster (docs/operations.md)' },
   { name: 'heartbeat-ms', kind: 'int', default: DEFAULTS.heartbeatMs, help: 'leader heartbeat interval' },
   { name: 'election-timeout-ms', kind: 'int', default: DEFAULTS.electionTimeoutMs, help: 'minimum election timeout; randomised up to twice this' },
   { name: 'tick-ms', kind: 'int', default: DEFAULTS.tickMs, help: 'Raft clock resolution' },
@@ -114,6 +121,10 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): { config
   if (!listen) throw new ConfigError('--listen is required (see --help)');
   if (!dataDir) throw new ConfigError('--data-dir is required (see --help)');
   const peers = parsePeers(str('peers') ?? `${id}=${listen}`);
+  const initialClusterState = str('initial-cluster-state') ?? 'new';
+  if (initialClusterState !== 'new' && initialClusterState !== 'existing') {
+    throw new ConfigError(`--initial-cluster-state: expected "new" or "existing", got "${initialClusterState}"`);
+  }
   return {
     logLevel: str('log-level') ?? 'info',
     config: {
@@ -135,6 +146,8 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): { config
       compactEveryEntries: int('compact-every-entries'),
       unsafeFollowerLinearizableReads: bool('unsafe-follower-linearizable-reads'),
       shutdownTimeoutMs: int('shutdown-timeout-ms'),
+      initialClusterState,
+      forceNewCluster: bool('force-new-cluster'),
     },
   };
 }

@@ -31,6 +31,10 @@ export interface NodeConfig {
   logRetentionEntries: number;
   /** Compact the log each time this many more entries could be dropped. */
   compactEveryEntries: number;
+  /** `new` (default) bootstraps the cluster of `peers`; `existing` joins a running cluster this member was added to (cluster-join.ts). Used only when the data dir is new. */
+  initialClusterState?: 'new' | 'existing';
+  /** Disaster recovery: make this surviving member's data dir a one-member cluster. */
+  forceNewCluster?: boolean;
   /** Debug only: let followers serve LINEARIZABLE reads from local state (breaks linearizability). */
   unsafeFollowerLinearizableReads?: boolean;
   /** On stop: hand leadership over, end open streams and exit within this many ms (default 5000). */
@@ -55,7 +59,7 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
 export function parseAddress(what: string, addr: string): { host: string; port: number } {
   const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(addr);
@@ -87,6 +91,10 @@ export function validateConfig(c: NodeConfig): NodeConfig {
   if (!ID_PATTERN.test(c.id)) throw new ConfigError(`--id: "${c.id}" is not a valid member id (letters, digits, _.-; at most 63)`);
   parseAddress('--listen', c.listen);
   if (!c.dataDir) throw new ConfigError('--data-dir is required');
+  if (c.initialClusterState === 'existing' && !c.peers.has(c.id)) {
+    // A joiner lists the members it joins; its own address is where it listens.
+    c.peers.set(c.id, c.advertise ?? c.listen);
+  }
   if (!c.peers.has(c.id)) {
     throw new ConfigError(`--id: "${c.id}" is not among --peers (${[...c.peers.keys()].join(', ')})`);
   }

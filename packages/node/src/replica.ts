@@ -12,6 +12,7 @@ import {
 } from '@bellwether/raft';
 import { type Command, encodeCommand, type SnapshotReader, type Store, type WriteResult } from '@bellwether/store';
 import { type LeaderHint, notLeader, resourceExhausted, unavailable } from './errors';
+import { decodeIncarnations, recordIncarnations } from './incarnation';
 import { decodeMembers, encodeMembers, encodeSnapshotMeta, type MemberInfo } from './membership';
 import type { IncomingSnapshot } from './peer-transport';
 
@@ -79,6 +80,8 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
   private proposals: PendingProposal[] = [];
   private readRequests: Waiter<number>[] = [];
   private readonly inFlight = new Map<number, InFlightWrite>();
+  /** Membership changes proposed here, by log index, until applied. */
+  private readonly confInFlight = new Map<number, { term: number } & Waiter<number>>();
   private readonly readsByCtx = new Map<string, { waiters: Waiter<number>[]; timer: NodeJS.Timeout }>();
   private appliedWaiters: { index: number; resolve(): void }[] = [];
   /** Work that must run between two Readies (e.g. swapping in a snapshot). */
@@ -216,6 +219,23 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
   reportUnreachable(id: string): void {
     this.unreachable.add(id);
     this.kick();
+  }
+
+  /** Proposes one membership change; resolves with its index once committed and applied here. Raft's refusals reject as they are (ConfChangeError). */
+  proposeConfChange(cc: ConfChange): Promise<number> {
+    if (this.fatal) return Promise.reject(unavailable(`member ${this.opts.memberId} has stopped: ${this.fatal.message}`));
+    if (this.role !== 'leader') return Promise.reject(notLeader(this.opts.memberId, this.leaderHint()));
+    return new Promise((resolve, reject) => {
+      this.tasks.push(async () => {
+        try {
+          const { index, term } = this.raft.proposeConfChange(cc);
+          this.confInFlight.set(index, { term, resolve, reject });
+        } catch (err) {
+          reject(err instanceof NotLeaderError ? notLeader(this.opts.memberId, this.leaderHint()) : err);
+        }
+      });
+      this.kick();
+    });
   }
 
   /**
@@ -558,6 +578,13 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
       if (w.term === e.term && result) w.resolve(result);
       else w.reject(unavailable('leadership changed before the write committed; it was not applied — retry', this.leaderHint()));
     }
+    for (const e of entries) {
+      const c = this.confInFlight.get(e.index);
+      if (!c) continue;
+      this.confInFlight.delete(e.index);
+      if (c.term === e.term && e.type === 'conf') c.resolve(e.index);
+      else c.reject(unavailable('leadership changed before the membership change committed; it was not applied — retry', this.leaderHint()));
+    }
     this.resolveAppliedWaiters(appliedIndex);
     this.emit('applied', appliedIndex);
     if (this.compactionDue(appliedIndex)) {
@@ -575,14 +602,20 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
   }
 
   private applyConfChange(cc: ConfChange): void {
+    if (cc.kind === 'memberMetadata') {
+      recordIncarnations(this.members, decodeIncarnations(cc.context));
+      return;
+    }
     const address = cc.context ? Buffer.from(cc.context).toString('utf8') : this.members.get(cc.nodeId)?.address ?? '';
     switch (cc.kind) {
       case 'addVoter':
+        this.members.set(cc.nodeId, { id: cc.nodeId, address, voter: true, incarnation: '' });
+        break;
       case 'promoteLearner':
-        this.members.set(cc.nodeId, { id: cc.nodeId, address, voter: true });
+        this.members.set(cc.nodeId, { incarnation: '', ...this.members.get(cc.nodeId), id: cc.nodeId, address, voter: true });
         break;
       case 'addLearner':
-        this.members.set(cc.nodeId, { id: cc.nodeId, address, voter: false });
+        this.members.set(cc.nodeId, { id: cc.nodeId, address, voter: false, incarnation: '' });
         break;
       case 'removeNode':
         this.members.delete(cc.nodeId);
@@ -594,6 +627,8 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
     for (const p of this.proposals.splice(0)) p.reject(e);
     for (const w of this.inFlight.values()) w.reject(e);
     this.inFlight.clear();
+    for (const c of this.confInFlight.values()) c.reject(e);
+    this.confInFlight.clear();
     for (const r of this.readRequests.splice(0)) r.reject(e);
     for (const { waiters, timer } of this.readsByCtx.values()) {
       clearTimeout(timer);

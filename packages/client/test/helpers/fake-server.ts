@@ -423,6 +423,10 @@ export class FakeKvServer {
         if (member !== this) g.elect(member.memberId);
         callback(null, { leaderId: member.memberId, leaderAddress: member.address, term: g.term });
       },
+      // Membership changes are a real cluster's business (tools/integration); the fake has fixed members.
+      AddMember: (_call, callback) => callback({ code: grpc.status.UNIMPLEMENTED, details: 'fake server: fixed members' }),
+      PromoteMember: (_call, callback) => callback({ code: grpc.status.UNIMPLEMENTED, details: 'fake server: fixed members' }),
+      RemoveMember: (_call, callback) => callback({ code: grpc.status.UNIMPLEMENTED, details: 'fake server: fixed members' }),
       WatchLeader: (call) => {
         this.#count('WatchLeader');
         this.watchOpened++;
