@@ -35,6 +35,8 @@ export interface ReplicaOptions {
   logRetentionEntries: number;
   /** Compact once this many entries past the retention have been applied. */
   compactEveryEntries: number;
+  /** Snapshot chunks are cut to this many bytes (what a peer accepts in one message); default 1 MiB. */
+  snapshotChunkBytes?: number;
   /** Longest a leadership transfer holds new writes back before they are proposed or refused (default 1000). */
   handOverHoldMs?: number;
 }
@@ -452,7 +454,7 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
     // Pinned on the apply chain, between two applies, so the state is exactly
     // the one at the store's applied index.
     this.applying = this.applying.then(() => {
-      const reader = this.store.snapshotReader();
+      const reader = this.store.snapshotReader(this.opts.snapshotChunkBytes);
       transport.sendSnapshot(msg, reader, encodeMembers(this.members.values())).then(report, () => report(false));
     });
   }

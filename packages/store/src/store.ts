@@ -232,7 +232,9 @@ export class Store {
   /**
    * Pins the current state (every user key and session) and returns a reader
    * of it in chunks. Call it while no apply is in flight: the state it pins is
-   * exactly the state at `appliedIndex`.
+   * exactly the state at `appliedIndex`. A chunk never exceeds
+   * `maxChunkBytes` unless one record alone does (it then goes alone): size
+   * it to what the receiver accepts in one message.
    */
   snapshotReader(maxChunkBytes = 1024 * 1024): SnapshotReader {
     const appliedIndex = this.applied;
@@ -249,13 +251,15 @@ export class Store {
           let bytes = 0;
           for (const { kind, it } of sources) {
             for await (const [key, value] of it) {
-              w.u8(kind).bytes(key.subarray(STATE_KEY_HEADER_BYTES)).bytes(value);
-              bytes += key.length + value.length + 8;
-              if (bytes >= maxChunkBytes) {
+              // At most the encoded size: the kind, two length prefixes, the key without its header, the value.
+              const size = 1 + 2 * 10 + key.length - STATE_KEY_HEADER_BYTES + value.length;
+              if (bytes > 0 && bytes + size > maxChunkBytes) {
                 yield w.finish();
                 w = new Writer(64 * 1024);
                 bytes = 0;
               }
+              w.u8(kind).bytes(key.subarray(STATE_KEY_HEADER_BYTES)).bytes(value);
+              bytes += size;
             }
           }
           if (bytes > 0) yield w.finish();
@@ -266,17 +270,43 @@ export class Store {
     };
   }
 
+  /** The install that owns the spare generation, if any (one at a time). */
+  private install: { superseded: boolean; busy: Promise<void> } | undefined;
+
   /**
    * Starts installing a leader's state snapshot into the unused generation;
    * the current state keeps serving until `finish` swaps them atomically.
+   * There is one spare generation, so one install at a time: a new one
+   * supersedes any install under way (waiting for its current step), and a
+   * superseded, finished or aborted installer never touches the store again
+   * (its writes and finish fail; its abort does nothing).
    */
   async beginSnapshotInstall(): Promise<SnapshotInstaller> {
-    const target: Generation = this.gen === 0 ? 1 : 0;
-    await this.db.clear(generationRange(Prefix.user, target));
-    await this.db.clear(generationRange(Prefix.session, target));
-    let aborted = false;
+    const previous = this.install;
+    const me = { superseded: false, busy: Promise.resolve() };
+    this.install = me;
+    if (previous) {
+      previous.superseded = true;
+      await previous.busy;
+    }
+    // Each step runs after the one before it, and only while this install still owns the spare generation.
+    const step = <T>(what: string, fn: (target: Generation) => Promise<T>): Promise<T> => {
+      const run = me.busy.then(() => {
+        if (me.superseded || this.install !== me) throw new Error(`store: snapshot install ${what}: superseded or aborted`);
+        return fn(this.gen === 0 ? 1 : 0);
+      });
+      me.busy = run.then(
+        () => undefined,
+        () => undefined,
+      );
+      return run;
+    };
+    await step('start', async (target) => {
+      await this.db.clear(generationRange(Prefix.user, target));
+      await this.db.clear(generationRange(Prefix.session, target));
+    });
     return {
-      write: async (chunk: Uint8Array) => {
+      write: (chunk: Uint8Array) => step('write', async (target) => {
         const r = new Reader(chunk);
         const ops: BatchOp[] = [];
         while (!r.done) {
@@ -288,11 +318,19 @@ export class Store {
           else throw new RangeError(`store: unknown snapshot record kind ${kind}`);
         }
         await this.writeBatch(ops, false);
-      },
-      finish: async (appliedIndex: number, meta: Record<string, Uint8Array>) => {
-        if (aborted) throw new Error('store: snapshot install was aborted');
+      }),
+      finish: (appliedIndex: number, meta: Record<string, Uint8Array>) => step('finish', async (target) => {
+        // Released only at the end: an install begun meanwhile waits for this step.
+        const release = () => {
+          if (this.install === me) this.install = undefined;
+        };
         // State ahead of the snapshot must not be rolled back.
-        if (appliedIndex <= this.applied) return false;
+        if (appliedIndex <= this.applied) {
+          await this.db.clear(generationRange(Prefix.user, target));
+          await this.db.clear(generationRange(Prefix.session, target));
+          release();
+          return false;
+        }
         const ops: BatchOp[] = [
           { type: 'put', key: metaKey('generation'), value: Buffer.from([target]) },
           { type: 'put', key: APPLIED_KEY, value: new Writer(10).uint(appliedIndex).finish() },
@@ -305,12 +343,16 @@ export class Store {
         this.applied = appliedIndex;
         await this.db.clear(generationRange(Prefix.user, old));
         await this.db.clear(generationRange(Prefix.session, old));
+        release();
         return true;
-      },
+      }),
       abort: async () => {
-        aborted = true;
-        await this.db.clear(generationRange(Prefix.user, target));
-        await this.db.clear(generationRange(Prefix.session, target));
+        if (this.install !== me) return; // finished, or superseded: the spare generation is not ours to clear
+        await step('abort', async (target) => {
+          await this.db.clear(generationRange(Prefix.user, target));
+          await this.db.clear(generationRange(Prefix.session, target));
+          if (this.install === me) this.install = undefined;
+        }).catch(() => undefined);
       },
     };
   }
