@@ -500,8 +500,9 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
 
   /** Keeps the in-memory and stored log bounded: applied entries beyond the retention are dropped. */
   private async compact(appliedIndex: number): Promise<void> {
-    const upTo = appliedIndex - this.opts.logRetentionEntries;
-    const { firstIndex } = this.raft.status();
+    const { firstIndex, applied } = this.raft.status();
+    // An installed snapshot's state can be ahead of what Raft has applied: never compact past Raft's own applied index.
+    const upTo = Math.min(appliedIndex - this.opts.logRetentionEntries, applied);
     this.compactedTo = Math.max(this.compactedTo, firstIndex);
     if (upTo <= firstIndex || !this.compactionDue(appliedIndex)) return;
     const meta = this.raft.compact(upTo);

@@ -109,7 +109,9 @@ export class Store {
     const other: Generation = gen === 0 ? 1 : 0;
     await db.clear(generationRange(Prefix.user, other));
     await db.clear(generationRange(Prefix.session, other));
-    return new Store(db, applied, last, gen, first, new RevisionCache(opts.revisionCacheKeys ?? REVISION_CACHE_KEYS));
+    const store = new Store(db, applied, last, gen, first, new RevisionCache(opts.revisionCacheKeys ?? REVISION_CACHE_KEYS));
+    store.durableApplied = applied;
+    return store;
   }
 
   async close(): Promise<void> {
@@ -137,6 +139,42 @@ export class Store {
 
   get appliedIndex(): number {
     return this.applied;
+  }
+
+  /** The applied index whose state is known to be on disk (see {@link Store.makeAppliedDurable}). */
+  get durableAppliedIndex(): number {
+    return this.durableApplied;
+  }
+
+  /**
+   * Every write so far reaches a synced table file: LevelDB's compactRange
+   * flushes the memtable first. (`level` runs classic-level on Node, whose
+   * compactRange its browser-neutral types leave out.)
+   */
+  private async flushToDisk(): Promise<void> {
+    const db = this.db as unknown as { compactRange(start: Buffer, end: Buffer): Promise<void> };
+    await db.compactRange(APPLIED_KEY, metaKey('applied~'));
+  }
+
+  /** What was on disk at open is durable; later applies become so in makeAppliedDurable. */
+  private durableApplied = 0;
+
+  /**
+   * Makes the state applied so far durable and returns its index. Applies
+   * are written without fsync (the log is the durable record and replays
+   * them), so before log entries are dropped the state covering them must
+   * be on disk. A synced write alone does not ensure it: LevelDB fsyncs only
+   * its current log file, and earlier applies may sit in the previous one
+   * while its memtable is being flushed. LevelDB's compactRange flushes the
+   * memtable to a synced table file before anything else; the range here is
+   * one key, so that is nearly all it does.
+   */
+  async makeAppliedDurable(): Promise<number> {
+    const applied = this.applied;
+    if (applied <= this.durableApplied) return this.durableApplied;
+    await this.flushToDisk();
+    this.durableApplied = Math.max(this.durableApplied, applied);
+    return this.durableApplied;
   }
 
   get lastIndex(): number {
@@ -208,6 +246,8 @@ export class Store {
    */
   async compactLog(upTo: number, snapshot: Uint8Array): Promise<void> {
     if (upTo > this.applied) throw new RangeError(`store: cannot compact to ${upTo} past applied ${this.applied}`);
+    // Dropped entries can no longer be replayed: the state covering them must be on disk first.
+    if (upTo > this.durableApplied) await this.makeAppliedDurable();
     const ops: BatchOp[] = [{ type: 'put', key: metaKey('snapshot'), value: Buffer.from(snapshot) }];
     const from = Math.max(this.firstLogIndex, 1);
     for (let i = from; i <= Math.min(upTo, this.lastLogIndex); i++) ops.push({ type: 'del', key: logKey(i) });
@@ -331,6 +371,8 @@ export class Store {
           release();
           return false;
         }
+        // The chunks went in without fsync: flush them to disk before the swap makes them the state.
+        await this.flushToDisk();
         const ops: BatchOp[] = [
           { type: 'put', key: metaKey('generation'), value: Buffer.from([target]) },
           { type: 'put', key: APPLIED_KEY, value: new Writer(10).uint(appliedIndex).finish() },
@@ -341,6 +383,7 @@ export class Store {
         this.gen = target;
         this.revisions.clear();
         this.applied = appliedIndex;
+        this.durableApplied = appliedIndex;
         await this.db.clear(generationRange(Prefix.user, old));
         await this.db.clear(generationRange(Prefix.session, old));
         release();

@@ -86,3 +86,25 @@ test('snapshot chunks stay within maxChunkBytes: a record is never added to a ch
   for (const c of chunks) assert.ok(c.length <= limit, `a chunk of ${c.length} bytes over the ${limit}-byte bound`);
   assert.equal(chunks.length, 12, 'one 300 KiB record per chunk under a bound of 304 KiB');
 });
+
+test('the log is compacted only below an applied index made durable; an installed snapshot is durable', async (t) => {
+  const store = await Store.open(tempDir(t));
+  const source = await Store.open(tempDir(t));
+  t.after(async () => {
+    await store.close();
+    await source.close();
+  });
+  const entries = Array.from({ length: 10 }, (_, i) => putEntry(i + 1, `k${i}`, 'v'));
+  await store.persist({ entries });
+  await store.apply(entries); // written without fsync
+  assert.equal(store.durableAppliedIndex, 0, 'an apply alone is not durable');
+  await store.compactLog(6, Buffer.from('snap@6'));
+  assert.ok(store.durableAppliedIndex >= 6, `compacted to 6 with the state durable only to ${store.durableAppliedIndex}`);
+  assert.equal(await store.makeAppliedDurable(), 10);
+
+  await fill(source, 1, 30, 's');
+  const installer = await store.beginSnapshotInstall();
+  for (const c of await chunksOf(source)) await installer.write(c);
+  assert.equal(await installer.finish(30, {}), true);
+  assert.equal(store.durableAppliedIndex, 30);
+});
