@@ -41,6 +41,15 @@ with grpc.insecure_channel(address) as channel:
         out["empty_key"] = [err.code().name, err.details()]
     status = cluster_pb2_grpc.ClusterStub(channel).Status(cluster_pb2.StatusRequest(), timeout=5)
     out["role"] = cluster_pb2.Role.Name(status.role)
+    cluster = cluster_pb2_grpc.ClusterStub(channel)
+    moved = cluster.TransferLeadership(cluster_pb2.TransferLeadershipRequest(target_id=status.member_id), timeout=5)
+    out["transfer_to_self"] = [moved.leader_id, moved.term == status.term]
+    for name, target in (("transfer_unknown", "n9"), ("transfer_alone", "")):
+        try:
+            cluster.TransferLeadership(cluster_pb2.TransferLeadershipRequest(target_id=target), timeout=5)
+            out[name] = "accepted"
+        except grpc.RpcError as err:
+            out[name] = err.code().name
 
     reflection = reflection_pb2_grpc.ServerReflectionStub(channel)
     responses = reflection.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=5)
