@@ -1,5 +1,11 @@
 import type {
+  AddMemberRequest,
+  AddMemberResponse__Output,
   ClusterClient,
+  PromoteMemberRequest,
+  PromoteMemberResponse__Output,
+  RemoveMemberRequest,
+  RemoveMemberResponse__Output,
   DeleteRequest,
   DeleteResponse__Output,
   GetRequest,
@@ -31,6 +37,9 @@ interface Methods {
   Range: [RangeRequest, RangeResponse__Output];
   Status: [StatusRequest, StatusResponse__Output];
   Members: [MembersRequest, MembersResponse__Output];
+  AddMember: [AddMemberRequest, AddMemberResponse__Output];
+  PromoteMember: [PromoteMemberRequest, PromoteMemberResponse__Output];
+  RemoveMember: [RemoveMemberRequest, RemoveMemberResponse__Output];
 }
 
 /** The unary methods the client calls (KV and Cluster services). */
@@ -49,6 +58,9 @@ const SERVICE_OF: Record<Method, 'kv' | 'cluster'> = {
   Range: 'kv',
   Status: 'cluster',
   Members: 'cluster',
+  AddMember: 'cluster',
+  PromoteMember: 'cluster',
+  RemoveMember: 'cluster',
 };
 
 /**
