@@ -624,7 +624,7 @@ export class BellwetherClient {
   async addMember(id: string, peerAddress: string, options: AddMemberOptions = {}): Promise<MembershipChange> {
     const learner = options?.learner ?? true;
     if (typeof learner !== 'boolean') throw new InvalidArgument('learner: must be a boolean');
-    return toMembershipChange(await this.#change('AddMember', { id: checkMemberId(id), peerAddress: String(peerAddress), learner }, options));
+    return toMembershipChange(await this.#change('AddMember', { id: checkMemberId(id), peerAddress: String(peerAddress), learner: { value: learner } }, options));
   }
 
   /**
