@@ -166,6 +166,23 @@ test('membership refusals: NOT_FOUND, ALREADY_EXISTS, a follower names the leade
   closeClients();
 });
 
+test('a learner behind the leader by more than the bound is not promoted until it catches up', async (t) => {
+  const { cluster: c } = await startSdkCluster(t, 3);
+  const client = await sdkClient(t, c.nodes.map((n) => n.address));
+  const learner = await c.newNode('n4');
+  await client.addMember('n4', learner.address);
+  learner.start();
+  await waitFor(async () => ((await client.members()).members.find((m) => m.id === 'n4')?.incarnation ? true : undefined), 20_000, 'n4 is recorded');
+  await learner.stop();
+  // 1000 entries is the bound; write well past it while the learner is down.
+  for (let i = 0; i < 12; i++) await Promise.all(Array.from({ length: 100 }, (_, j) => client.put(`lag/${i * 100 + j}`, 'v')));
+  await assert.rejects(client.promoteMember('n4'), (err: unknown) => err instanceof FailedPrecondition && /learner n4 is \d+ entries behind the leader \(at most 1000 to be promoted\)/.test(err.message));
+  assert.equal((await client.members()).members.find((m) => m.id === 'n4')?.role, 'learner', 'nothing changed');
+  await startAndPromote(client, learner);
+  await readLocal(learner, 'lag/1199');
+  closeClients();
+});
+
 test('--force-new-cluster: one survivor of a lost majority becomes a one-member cluster with its data, then grows back', async (t) => {
   const { cluster: c, leader } = await startSdkCluster(t, 3);
   const client = await sdkClient(t, c.nodes.map((n) => n.address));
