@@ -33,6 +33,12 @@ export const FLAGS: FlagSpec[] = [
   { name: 'max-read-wait-ms', kind: 'int', default: DEFAULTS.maxReadWaitMs, help: 'longest a read waits for this node to catch up' },
   { name: 'log-retention-entries', kind: 'int', default: DEFAULTS.logRetentionEntries, help: 'applied entries kept for lagging followers before they need a snapshot' },
   { name: 'compact-every-entries', kind: 'int', default: DEFAULTS.compactEveryEntries, help: 'compact the log in steps of this many entries' },
+  {
+    name: 'shutdown-timeout-ms',
+    kind: 'int',
+    default: DEFAULTS.shutdownTimeoutMs,
+    help: 'on SIGTERM/SIGINT: hand leadership over, end client streams and exit within this many ms whatever clients do',
+  },
   { name: 'log-level', kind: 'string', default: 'info', help: 'trace, debug, info, warn, error or silent' },
   { name: 'config', kind: 'string', help: 'JSON file with any of these settings by flag name, e.g. {"id": "n1", "heartbeat-ms": 50}' },
   {
@@ -139,6 +145,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): { config
       logRetentionEntries: int('log-retention-entries'),
       compactEveryEntries: int('compact-every-entries'),
       unsafeFollowerLinearizableReads: bool('unsafe-follower-linearizable-reads'),
+      shutdownTimeoutMs: int('shutdown-timeout-ms'),
       initialClusterState,
       forceNewCluster: bool('force-new-cluster'),
     },

@@ -67,6 +67,7 @@ export type {
   GetResult,
   KeyValue,
   LeaderChangeEvent,
+  LeadershipTransfer,
   MemberEvent,
   MemberRole,
   MemberState,

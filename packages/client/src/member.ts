@@ -21,6 +21,8 @@ import type {
   RangeResponse__Output,
   StatusRequest,
   StatusResponse__Output,
+  TransferLeadershipRequest,
+  TransferLeadershipResponse__Output,
 } from '@bellwether/proto';
 import { loadPublicApi } from '@bellwether/proto';
 import * as grpc from '@grpc/grpc-js';
@@ -37,6 +39,7 @@ interface Methods {
   Range: [RangeRequest, RangeResponse__Output];
   Status: [StatusRequest, StatusResponse__Output];
   Members: [MembersRequest, MembersResponse__Output];
+  TransferLeadership: [TransferLeadershipRequest, TransferLeadershipResponse__Output];
   AddMember: [AddMemberRequest, AddMemberResponse__Output];
   PromoteMember: [PromoteMemberRequest, PromoteMemberResponse__Output];
   RemoveMember: [RemoveMemberRequest, RemoveMemberResponse__Output];
@@ -58,6 +61,7 @@ const SERVICE_OF: Record<Method, 'kv' | 'cluster'> = {
   Range: 'kv',
   Status: 'cluster',
   Members: 'cluster',
+  TransferLeadership: 'cluster',
   AddMember: 'cluster',
   PromoteMember: 'cluster',
   RemoveMember: 'cluster',

@@ -29,7 +29,8 @@ function leaderEvent(ctx: ClusterContext): LeaderEvent {
   };
 }
 
-export function clusterService(ctx: ClusterContext, lastContactMs: (id: string) => number | undefined): ClusterHandlers {
+// TransferLeadership is served by transfer-service.ts.
+export function clusterService(ctx: ClusterContext, lastContactMs: (id: string) => number | undefined): Pick<ClusterHandlers, 'Status' | 'Members' | 'WatchLeader'> {
   return {
     Status(_call, callback) {
       const { replica } = ctx;

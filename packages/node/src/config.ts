@@ -37,6 +37,8 @@ export interface NodeConfig {
   forceNewCluster?: boolean;
   /** Debug only: let followers serve LINEARIZABLE reads from local state (breaks linearizability). */
   unsafeFollowerLinearizableReads?: boolean;
+  /** On stop: hand leadership over, end open streams and exit within this many ms (default 5000). */
+  shutdownTimeoutMs?: number;
 }
 
 export const DEFAULTS = {
@@ -49,6 +51,7 @@ export const DEFAULTS = {
   maxReadWaitMs: 5000,
   logRetentionEntries: 20_000,
   compactEveryEntries: 10_000,
+  shutdownTimeoutMs: 5000,
 } as const;
 
 /** A configuration that cannot work; the process stops at start with this message. */
@@ -107,6 +110,9 @@ export function validateConfig(c: NodeConfig): NodeConfig {
   // but healthy leader gets deposed.
   if (c.electionTimeoutMs < 2 * c.heartbeatMs) {
     throw new ConfigError(`election timeout (${c.electionTimeoutMs} ms) must be at least twice the heartbeat (${c.heartbeatMs} ms)`);
+  }
+  if (c.shutdownTimeoutMs !== undefined && (!Number.isInteger(c.shutdownTimeoutMs) || c.shutdownTimeoutMs <= 0)) {
+    throw new ConfigError(`shutdownTimeoutMs: must be a positive integer, got ${String(c.shutdownTimeoutMs)}`);
   }
   if (c.maxValueBytes > 64 * 1024 * 1024) throw new ConfigError('max value size: at most 64 MiB');
   return c;

@@ -10,13 +10,16 @@ import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-
 import pino, { type Logger } from 'pino';
 import { forceNewCluster, planFirstStart } from './cluster-join';
 import { clusterService } from './cluster-service';
-import { ConfigError, type NodeConfig, parseAddress, validateConfig } from './config';
+import { ConfigError, DEFAULTS, type NodeConfig, parseAddress, validateConfig } from './config';
 import { admitPeer, checkExpectedIncarnation, loadIncarnation } from './incarnation';
 import { type KvContext, kvService } from './kv-service';
 import { MemberChanges } from './member-changes';
+import { maxReceiveMessageBytes, peerMessageBudgetBytes } from './message-limits';
 import { decodeMembers, decodeSnapshotMeta, encodeMembers, type MemberInfo } from './membership';
 import { FLOW_CONTROL_WINDOW_BYTES, GrpcPeerTransport } from './peer-transport';
 import { Replica } from './replica';
+import { OpenStreams, shutDown, trackingStreams } from './shutdown';
+import { transferLeadershipHandler } from './transfer-service';
 
 /** Identity stored in the data dir on first start; a mismatch later means the wrong dir. */
 async function checkIdentity(store: Store, config: NodeConfig, log: Logger): Promise<{ clusterId: string; bootstrap: MemberInfo[]; members: MemberInfo[] }> {
@@ -69,7 +72,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
   if (wantedPort !== 0) await probePort(host, wantedPort, config.listen);
   let store: Store | undefined;
   const server = new grpc.Server({
-    'grpc.max_receive_message_length': config.maxValueBytes + config.maxKeyBytes + 64 * 1024,
+    'grpc.max_receive_message_length': maxReceiveMessageBytes(config),
     'grpc.max_send_message_length': 64 * 1024 * 1024,
   });
   const health = new HealthImplementation({ '': 'NOT_SERVING' });
@@ -89,7 +92,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       preVote: true,
       checkQuorum: true,
       maxInflightMsgs: 64,
-      maxSizePerMsgBytes: 1024 * 1024,
+      maxSizePerMsgBytes: peerMessageBudgetBytes(config),
       initial: {
         hardState,
         // The configuration at the start of the stored log; later conf entries in the log apply on top.
@@ -111,6 +114,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       readIndexTimeoutMs: Math.max(1000, config.electionTimeoutMs * 4),
       logRetentionEntries: config.logRetentionEntries,
       compactEveryEntries: config.compactEveryEntries,
+      snapshotChunkBytes: peerMessageBudgetBytes(config),
     });
     replica.on('leaderChange', ({ leaderId, term }) => log.info({ leaderId, term }, 'leader changed'));
     replica.on('fatal', (err) => log.fatal({ err }, 'storage failed; this member stops taking work (nothing unacknowledged was promised)'));
@@ -131,6 +135,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       deliver: (msg) => replica.step(msg),
       unreachable: (id) => replica.reportUnreachable(id),
       installSnapshot: (incoming) => replica.installSnapshot(incoming),
+      maxBatchBytes: peerMessageBudgetBytes(config),
       log,
       incarnation,
       admit: (from, presented) => admitPeer(replica.memberList(), config.id, from, presented),
@@ -148,8 +153,20 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
     });
     const clusterCtx = { clusterId: identity.clusterId, address: config.advertise ?? config.listen, replica, memberChanges };
     const api = loadPublicApi();
-    server.addService(api.bellwether.kv.v1.KV.service, kvService(kvCtx));
-    server.addService(api.bellwether.cluster.v1.Cluster.service, clusterService(clusterCtx, (id) => transport.lastContactMs(id)));
+    // Streams a stopping member must end itself: grpc-js's graceful shutdown waits for them.
+    const streams = new OpenStreams();
+    server.addService(api.bellwether.kv.v1.KV.service, trackingStreams(kvService(kvCtx), ['Stream'], streams));
+    server.addService(
+      api.bellwether.cluster.v1.Cluster.service,
+      trackingStreams(
+        {
+          ...clusterService(clusterCtx, (id) => transport.lastContactMs(id)),
+          TransferLeadership: transferLeadershipHandler({ replica, lastContactMs: (id) => transport.lastContactMs(id), electionTimeoutMs: config.electionTimeoutMs }),
+        },
+        ['WatchLeader'],
+        streams,
+      ),
+    );
     server.addService(loadPeerApi().bellwether.raft.v1.Raft.service, transport.handlers());
     health.addToServer(server);
     // Reflection lists what generic tools may call: the public API and health.
@@ -176,11 +193,9 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       port,
       stop() {
         stopping ??= (async () => {
-          health.setStatus('', 'NOT_SERVING');
           stopRecorder();
-          await replica.stop();
-          await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
-          await openStore.close();
+          const parts = { replica, server, health, streams, store: openStore, log, electionTimeoutMs: config.electionTimeoutMs };
+          await shutDown({ ...parts, lastContactMs: (id) => transport.lastContactMs(id) }, config.shutdownTimeoutMs ?? DEFAULTS.shutdownTimeoutMs);
           log.info('stopped');
         })();
         return stopping;

@@ -57,6 +57,8 @@ export interface GrpcPeerTransportOptions {
   unreachable(id: string): void;
   /** Installs a leader's snapshot; resolves true once it is installed (or the local state is newer). */
   installSnapshot(snapshot: IncomingSnapshot): Promise<boolean>;
+  /** A MessageBatch is cut to this many bytes (what the receiver accepts in one message, less framing). */
+  maxBatchBytes: number;
   log: Logger;
   /** This process's incarnation (its data dir's), presented to every peer. */
   incarnation?: string;
@@ -136,7 +138,7 @@ export class GrpcPeerTransport implements PeerTransport {
         this.opts.unreachable(to);
         continue;
       }
-      (stream as Duplex).write({ messages: list.map(toWire) });
+      for (const batch of splitByBytes(list, this.opts.maxBatchBytes)) (stream as Duplex).write({ messages: batch.map(toWire) });
     }
   }
 
@@ -348,4 +350,31 @@ export class GrpcPeerTransport implements PeerTransport {
     this.outbound.clear();
     this.inbound.clear();
   }
+}
+
+/** Roughly a message's encoded size: its entries and context plus a fixed allowance for the other fields. */
+function messageBytes(m: Message): number {
+  let bytes = 128;
+  if ('entries' in m && m.entries) for (const e of m.entries) bytes += e.data.byteLength + 32;
+  if ('context' in m && m.context) bytes += m.context.byteLength;
+  return bytes;
+}
+
+/** Cuts one peer's messages (in order) into batches of at most `maxBytes`; a larger single message goes alone. */
+export function splitByBytes(messages: Message[], maxBytes: number): Message[][] {
+  const batches: Message[][] = [];
+  let current: Message[] = [];
+  let bytes = 0;
+  for (const m of messages) {
+    const size = messageBytes(m);
+    if (current.length > 0 && bytes + size > maxBytes) {
+      batches.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(m);
+    bytes += size;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
 }

@@ -36,6 +36,10 @@ export interface ReplicaOptions {
   logRetentionEntries: number;
   /** Compact once this many entries past the retention have been applied. */
   compactEveryEntries: number;
+  /** Snapshot chunks are cut to this many bytes (what a peer accepts in one message); default 1 MiB. */
+  snapshotChunkBytes?: number;
+  /** Longest a leadership transfer holds new writes back before they are proposed or refused (default 1000). */
+  handOverHoldMs?: number;
 }
 
 interface Waiter<T> {
@@ -165,7 +169,7 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
   /** Proposes one write; resolves with its result once committed and applied here. */
   propose(command: Command): Promise<WriteResult> {
     if (this.fatal) return Promise.reject(unavailable(`member ${this.opts.memberId} has stopped: ${this.fatal.message}`));
-    if (this.role !== 'leader') return Promise.reject(notLeader(this.opts.memberId, this.leaderHint()));
+    if (this.role !== 'leader' && !(this.leader === null && this.holdingProposals())) return Promise.reject(notLeader(this.opts.memberId, this.leaderHint()));
     if (this.proposals.length + this.inFlight.size >= this.opts.maxPendingProposals) {
       return Promise.reject(resourceExhausted(`member ${this.opts.memberId}: ${this.opts.maxPendingProposals} writes already pending; back off and retry`));
     }
@@ -236,9 +240,33 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
     });
   }
 
+  /**
+   * Asks Raft to hand leadership to `to`. While the transfer runs the core
+   * refuses proposals, and right after it this member knows no leader for a
+   * round trip; writes arriving then are held (bounded by handOverHoldMs)
+   * and refused with a hint naming the new leader as soon as it is known,
+   * so clients go straight there instead of backing off.
+   */
   transferLeadership(to: string): void {
     this.raft.transferLeadership(to);
+    this.handOverUntilMs = Date.now() + (this.opts.handOverHoldMs ?? 1000);
     this.kick();
+  }
+
+  private handOverUntilMs = 0;
+
+  private holdingProposals(): boolean {
+    if (this.handOverUntilMs === 0) return false;
+    if (Date.now() >= this.handOverUntilMs) {
+      this.handOverUntilMs = 0;
+      return false;
+    }
+    return this.role === 'leader' ? this.raft.status().leadTransferee !== null : this.leader === null;
+  }
+
+  /** Writes proposed here and not yet answered. */
+  get pendingWriteCount(): number {
+    return this.proposals.length + this.inFlight.size;
   }
 
   // ---- views ----
@@ -322,7 +350,8 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
   }
 
   private hasInputs(): boolean {
-    return this.tasks.length > 0 || this.snapshotReports.length > 0 || this.ticksDue > 0 || this.unreachable.size > 0 || this.inbox.length > 0 || this.proposals.length > 0 || this.readRequests.length > 0;
+    const proposals = this.proposals.length > 0 && !this.holdingProposals();
+    return this.tasks.length > 0 || this.snapshotReports.length > 0 || this.ticksDue > 0 || this.unreachable.size > 0 || this.inbox.length > 0 || proposals || this.readRequests.length > 0;
   }
 
   private feedInputs(): void {
@@ -342,7 +371,7 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
         // A stale or malformed peer message must not stop the node.
       }
     }
-    if (this.proposals.length > 0) this.proposeBatch();
+    if (this.proposals.length > 0 && !this.holdingProposals()) this.proposeBatch();
     if (this.readRequests.length > 0) this.requestReadIndex();
   }
 
@@ -445,7 +474,7 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
     // Pinned on the apply chain, between two applies, so the state is exactly
     // the one at the store's applied index.
     this.applying = this.applying.then(() => {
-      const reader = this.store.snapshotReader();
+      const reader = this.store.snapshotReader(this.opts.snapshotChunkBytes);
       transport.sendSnapshot(msg, reader, encodeMembers(this.members.values())).then(report, () => report(false));
     });
   }
@@ -491,8 +520,9 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
 
   /** Keeps the in-memory and stored log bounded: applied entries beyond the retention are dropped. */
   private async compact(appliedIndex: number): Promise<void> {
-    const upTo = appliedIndex - this.opts.logRetentionEntries;
-    const { firstIndex } = this.raft.status();
+    const { firstIndex, applied } = this.raft.status();
+    // An installed snapshot's state can be ahead of what Raft has applied: never compact past Raft's own applied index.
+    const upTo = Math.min(appliedIndex - this.opts.logRetentionEntries, applied);
     this.compactedTo = Math.max(this.compactedTo, firstIndex);
     if (upTo <= firstIndex || !this.compactionDue(appliedIndex)) return;
     const meta = this.raft.compact(upTo);
@@ -506,7 +536,7 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
     if (leaderId !== this.leader) this.lastLeaderContactMs = leaderId ? Date.now() : 0;
     this.leader = leaderId;
     this.term = term;
-    if (role !== 'leader') {
+    if (role !== 'leader' && !(leaderId === null && this.holdingProposals())) {
       // Queued, not yet proposed: refuse now so the client follows the new leader.
       const e = notLeader(this.opts.memberId, this.leaderHint());
       for (const p of this.proposals.splice(0)) p.reject(e);

@@ -3,6 +3,8 @@
 //
 // - kill: SIGKILL (kill -9) to one node's PID (the leader half the time), then
 //   a restart on the same data dir.
+// - restart: a graceful restart: SIGTERM (a leader hands over first), wait for
+//   the process to exit, then start it again on the same data dir.
 // - pause: SIGSTOP, later SIGCONT (the leader half the time: the stale-leader
 //   case: it wakes up believing it still leads).
 // - partition: through the link proxies (see net.ts): isolate the leader, or
@@ -25,7 +27,7 @@ import type { Network } from './net';
 import type { Rng } from './rng';
 
 /** Fault kinds as the command line names them; `partition` includes leader isolation. */
-export const FAULT_NAMES = ['kill', 'pause', 'partition', 'one-way', 'latency', 'member'] as const;
+export const FAULT_NAMES = ['kill', 'restart', 'pause', 'partition', 'one-way', 'latency', 'member'] as const;
 export type FaultName = (typeof FAULT_NAMES)[number];
 
 export interface NemesisOptions {
@@ -37,6 +39,9 @@ export interface NemesisOptions {
 }
 
 export const DEFAULT_NEMESIS: Omit<NemesisOptions, 'faults'> = { gapMs: [1000, 3000], holdMs: [1500, 5000] };
+
+/** A member exits within its --shutdown-timeout-ms (5 s by default); this only bounds a run whose node hangs. */
+const GRACEFUL_EXIT_BOUND_MS = 15_000;
 
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
@@ -116,6 +121,20 @@ export class Nemesis {
           node.start();
           this.killed.delete(node);
           this.history.fault('kill', 'end', `${node.id} restarted (pid ${node.pid})`);
+        };
+      }
+      case 'restart': {
+        const node = await this.target();
+        this.start('restart', `${node.id} (pid ${node.pid}) SIGTERM`);
+        this.killed.add(node);
+        node.signal('SIGTERM');
+        const code = await Promise.race([node.waitExit(), sleep(GRACEFUL_EXIT_BOUND_MS).then(() => 'still running' as const)]);
+        if (code === 'still running') await node.kill9();
+        const exit = code === 'still running' ? `still running ${GRACEFUL_EXIT_BOUND_MS} ms after SIGTERM: killed` : `exited with code ${code} after SIGTERM`;
+        return async () => {
+          node.start();
+          this.killed.delete(node);
+          this.history.fault('restart', 'end', `${node.id} ${exit}; started again (pid ${node.pid})`);
         };
       }
       case 'pause': {

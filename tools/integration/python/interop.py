@@ -42,6 +42,15 @@ with grpc.insecure_channel(address) as channel:
         out["empty_key"] = [err.code().name, err.details()]
     status = cluster_pb2_grpc.ClusterStub(channel).Status(cluster_pb2.StatusRequest(), timeout=5)
     out["role"] = cluster_pb2.Role.Name(status.role)
+    cluster = cluster_pb2_grpc.ClusterStub(channel)
+    moved = cluster.TransferLeadership(cluster_pb2.TransferLeadershipRequest(target_id=status.member_id), timeout=5)
+    out["transfer_to_self"] = [moved.leader_id, moved.term == status.term]
+    for name, target in (("transfer_unknown", "n9"), ("transfer_alone", "")):
+        try:
+            cluster.TransferLeadership(cluster_pb2.TransferLeadershipRequest(target_id=target), timeout=5)
+            out[name] = "accepted"
+        except grpc.RpcError as err:
+            out[name] = err.code().name
 
     # Membership: a learner is the default when `learner` is left unset.
     cluster = cluster_pb2_grpc.ClusterStub(channel)
