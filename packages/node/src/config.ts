@@ -31,6 +31,8 @@ export interface NodeConfig {
   logRetentionEntries: number;
   /** Compact the log each time this many more entries could be dropped. */
   compactEveryEntries: number;
+  /** host:port of the HTTP endpoints (/metrics, /healthz, /readyz, the dashboard); off when unset. */
+  metricsListen?: string;
   /** Debug only: let followers serve LINEARIZABLE reads from local state (breaks linearizability). */
   unsafeFollowerLinearizableReads?: boolean;
 }
@@ -83,6 +85,7 @@ export function parsePeers(spec: string, flag = '--peers'): Map<string, string> 
 export function validateConfig(c: NodeConfig): NodeConfig {
   if (!ID_PATTERN.test(c.id)) throw new ConfigError(`--id: "${c.id}" is not a valid member id (letters, digits, _.-; at most 63)`);
   parseAddress('--listen', c.listen);
+  if (c.metricsListen !== undefined) parseAddress('--metrics-listen', c.metricsListen);
   if (!c.dataDir) throw new ConfigError('--data-dir is required');
   if (!c.peers.has(c.id)) {
     throw new ConfigError(`--id: "${c.id}" is not among --peers (${[...c.peers.keys()].join(', ')})`);

@@ -9,10 +9,15 @@ import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import pino, { type Logger } from 'pino';
 import { clusterService } from './cluster-service';
+import { grpcMetricsInterceptor } from './grpc-metrics';
+import { type HttpEndpoints, startHttpEndpoints } from './http-endpoints';
 import { ConfigError, deriveClusterId, type NodeConfig, parseAddress, validateConfig } from './config';
 import { type KvContext, kvService } from './kv-service';
+import { maintenanceService, VERSION } from './maintenance-service';
 import { decodeMembers, decodeSnapshotMeta, encodeMembers, type MemberInfo } from './membership';
+import { NodeMetrics } from './metrics';
 import { FLOW_CONTROL_WINDOW_BYTES, GrpcPeerTransport } from './peer-transport';
+import { RoundTripTracker } from './peer-rtt';
 import { Replica } from './replica';
 
 /** Identity stored in the data dir on first start; a mismatch later means the wrong dir. */
@@ -49,6 +54,9 @@ export interface StartedNode {
   readonly clusterId: string;
   readonly replica: Replica;
   readonly port: number;
+  /** The port of /metrics, /healthz, /readyz and the dashboard, when --metrics-listen is set. */
+  readonly metricsPort: number | undefined;
+  readonly metrics: NodeMetrics;
   stop(): Promise<void>;
 }
 
@@ -64,7 +72,11 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
   const { host, port: wantedPort } = parseAddress('--listen', config.listen);
   if (wantedPort !== 0) await probePort(host, wantedPort, config.listen);
   let store: Store | undefined;
+  let http: HttpEndpoints | undefined;
+  // Made once the replica exists; calls before that are not counted.
+  let metrics: NodeMetrics | undefined;
   const server = new grpc.Server({
+    interceptors: [grpcMetricsInterceptor(() => metrics)],
     'grpc.max_receive_message_length': config.maxValueBytes + config.maxKeyBytes + 64 * 1024,
     'grpc.max_send_message_length': 64 * 1024 * 1024,
   });
@@ -107,6 +119,8 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       logRetentionEntries: config.logRetentionEntries,
       compactEveryEntries: config.compactEveryEntries,
     });
+    metrics = new NodeMetrics({ clusterId: identity.clusterId, version: VERSION, dataDir: config.dataDir, replica });
+    const nodeMetrics = metrics;
     replica.on('leaderChange', ({ leaderId, term }) => log.info({ leaderId, term }, 'leader changed'));
     replica.on('fatal', (err) => log.fatal({ err }, 'storage failed; this member stops taking work (nothing unacknowledged was promised)'));
     const kvCtx: KvContext = {
@@ -115,6 +129,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       store,
       limits: { maxKeyBytes: config.maxKeyBytes, maxValueBytes: config.maxValueBytes },
       reads: { maxReadWaitMs: config.maxReadWaitMs, unsafeFollowerLinearizableReads: !!config.unsafeFollowerLinearizableReads },
+      metrics,
     };
     const transport = new GrpcPeerTransport({
       memberId: config.id,
@@ -127,12 +142,14 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       unreachable: (id) => replica.reportUnreachable(id),
       installSnapshot: (incoming) => replica.installSnapshot(incoming),
       log,
+      roundTrips: new RoundTripTracker((peer, seconds) => nodeMetrics.peerRoundTripSeconds.observe({ peer }, seconds)),
     });
     replica.setTransport(transport);
     const clusterCtx = { clusterId: identity.clusterId, address: config.advertise ?? config.listen, replica };
     const api = loadPublicApi();
     server.addService(api.bellwether.kv.v1.KV.service, kvService(kvCtx));
     server.addService(api.bellwether.cluster.v1.Cluster.service, clusterService(clusterCtx, (id) => transport.lastContactMs(id)));
+    server.addService(api.bellwether.maintenance.v1.Maintenance.service, maintenanceService({ clusterId: identity.clusterId, dataDir: config.dataDir, replica, metrics }));
     server.addService(loadPeerApi().bellwether.raft.v1.Raft.service, transport.handlers());
     health.addToServer(server);
     // Reflection lists what generic tools may call: the public API and health.
@@ -145,9 +162,14 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       clusterCtx.address = `${host}:${port}`;
       replica.setMemberAddress(config.id, clusterCtx.address);
     }
+    if (config.metricsListen) {
+      http = await startHttpEndpoints({ listen: config.metricsListen, clusterId: identity.clusterId, replica, metrics });
+    }
     replica.start();
     health.setStatus('', 'SERVING');
     log.info({ listen: config.listen, port, clusterId: identity.clusterId, applied: store.appliedIndex }, 'serving');
+    if (http) log.info({ metricsListen: config.metricsListen, port: http.port }, 'metrics, health and dashboard over HTTP');
+    const httpEndpoints = http;
 
     let stopping: Promise<void> | undefined;
     const openStore = store;
@@ -156,9 +178,12 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       clusterId: identity.clusterId,
       replica,
       port,
+      metricsPort: http?.port,
+      metrics,
       stop() {
         stopping ??= (async () => {
           health.setStatus('', 'NOT_SERVING');
+          await httpEndpoints?.close();
           await replica.stop();
           await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
           await openStore.close();
@@ -168,6 +193,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       },
     };
   } catch (err) {
+    await http?.close();
     server.forceShutdown();
     await store?.close();
     throw err;

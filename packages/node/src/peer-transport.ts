@@ -13,6 +13,7 @@ import type { SnapshotReader } from '@bellwether/store';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { fromWire, toWire } from './peer-codec';
+import type { RoundTripTracker } from './peer-rtt';
 import { snapshotHeader, streamSnapshot } from './snapshot-transfer';
 import type { PeerTransport } from './replica';
 
@@ -53,6 +54,8 @@ export interface GrpcPeerTransportOptions {
   /** Installs a leader's snapshot; resolves true once it is installed (or the local state is newer). */
   installSnapshot(snapshot: IncomingSnapshot): Promise<boolean>;
   log: Logger;
+  /** Measures heartbeat round trips (for the metrics). */
+  roundTrips?: RoundTripTracker;
 }
 
 /**
@@ -97,6 +100,7 @@ export class GrpcPeerTransport implements PeerTransport {
         continue;
       }
       (stream as Duplex).write({ messages: list.map(toWire) });
+      this.opts.roundTrips?.sent(to, list);
     }
   }
 
@@ -163,6 +167,7 @@ export class GrpcPeerTransport implements PeerTransport {
 
   private receive(from: string, batch: MessageBatch__Output): void {
     this.lastHeardMs.set(from, Date.now());
+    this.opts.roundTrips?.received(from, batch.messages);
     for (const w of batch.messages) {
       // A peer speaks only for itself and only to us.
       if (w.from !== from || w.to !== this.opts.memberId) continue;
