@@ -4,7 +4,9 @@
 'use strict';
 
 const POLL_MS = 300;
+/** The charts show at most the last 5 minutes, at least the last minute. */
 const WINDOW_S = 5 * 60;
+const MIN_WINDOW_S = 60;
 const COLORS = ['#2563eb', '#16a34a', '#d97706', '#9333ea', '#dc2626', '#0891b2', '#4b5563', '#db2777', '#65a30d'];
 
 const $ = (id) => document.getElementById(id);
@@ -32,6 +34,13 @@ function ago(ms) {
   if (s < 90) return `${s} s`;
   if (s < 5400) return `${Math.round(s / 60)} min`;
   return `${(s / 3600).toFixed(1)} h`;
+}
+
+/** The first sentence of an error, short enough for a table cell (the full text is the cell's tooltip). */
+function shortError(error) {
+  if (!error) return '';
+  const first = error.split(/\.\s/)[0];
+  return first.length > 80 ? `${first.slice(0, 77)}...` : first;
 }
 
 function num(v) {
@@ -98,13 +107,15 @@ function renderCharts(data) {
   const now = data.sampledAtMs / 1000;
   const points = data.history.filter((p) => p.t / 1000 >= now - WINDOW_S);
   const xs = points.map((p) => p.t / 1000);
-  const x = { min: now - WINDOW_S, max: now };
+  const first = xs.length > 0 ? xs[0] : now;
+  const x = { min: Math.min(now - MIN_WINDOW_S, Math.max(first, now - WINDOW_S)), max: now };
   charts.ops.setData([xs, points.map((p) => p.opsPerSecond)], false);
   charts.ops.setScale('x', x);
   charts.p99.setData([xs, points.map((p) => p.p99Ms)], false);
   charts.p99.setScale('x', x);
   charts.lag.setData([xs, ...memberIds.map((id) => points.map((p) => (id in p.lag ? p.lag[id] : null)))], false);
   charts.lag.setScale('x', x);
+  document.body.dataset.leaderChanges = String(leaderMarks.length);
 }
 
 function renderMembers(data) {
@@ -127,7 +138,7 @@ function renderMembers(data) {
       m.up ? num(m.lagEntries) : '—',
       m.up ? bytes(m.dbSizeBytes) : '—',
       m.version ?? '—',
-      m.error ?? '',
+      shortError(m.error),
     ];
     cells.forEach((c, i) => {
       const td = document.createElement('td');
@@ -145,6 +156,10 @@ function renderMembers(data) {
         td.textContent = c;
       }
       if (i >= 4 && i <= 7) td.className = 'num';
+      if (i === 10 && m.error) {
+        td.className = 'error';
+        td.title = m.error;
+      }
       tr.appendChild(td);
     });
     return tr;

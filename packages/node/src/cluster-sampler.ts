@@ -22,7 +22,7 @@ export interface MemberSample {
   leaderId?: string;
   commitIndex?: number;
   appliedIndex?: number;
-  /** On the leader's word: entries this member is behind the leader's last index. */
+  /** Entries this member's applied state is behind the leader's commit index. */
   lagEntries?: number;
   dbSizeBytes?: number;
   version?: string;
@@ -33,7 +33,7 @@ export interface HistoryPoint {
   t: number;
   opsPerSecond: number | null;
   p99Ms: number | null;
-  /** Follower id -> entries behind the leader. */
+  /** Follower id -> entries its applied state is behind the leader's commit. */
   lag: Record<string, number>;
   leaderId: string | null;
 }
@@ -147,7 +147,7 @@ export class ClusterSampler {
       }),
     );
     const leaderAnswer = answers.find((a) => a.status?.role === 'ROLE_LEADER');
-    const lagOf = new Map((leaderAnswer?.status?.followers ?? []).map((f) => [f.memberId, f.lagEntries]));
+    const leaderCommit = leaderAnswer?.status?.commitIndex;
     const samples: MemberSample[] = answers.map(({ m, status, described, error }) => {
       if (!status || !described) return { id: m.id, address: m.address, voter: m.voter, up: false, error };
       return {
@@ -160,7 +160,7 @@ export class ClusterSampler {
         leaderId: status.leaderId || undefined,
         commitIndex: status.commitIndex,
         appliedIndex: status.appliedIndex,
-        lagEntries: status.role === 'ROLE_LEADER' ? 0 : lagOf.get(m.id),
+        lagEntries: leaderCommit === undefined ? undefined : Math.max(0, leaderCommit - status.appliedIndex),
         dbSizeBytes: described.dbSizeBytes,
         version: described.version,
         leaderSinceUnixMs: described.leaderSinceUnixMs || undefined,
@@ -196,7 +196,7 @@ export class ClusterSampler {
     }
     this.previous = next;
     const lag: Record<string, number> = {};
-    for (const f of leader?.followers ?? []) lag[f.memberId] = f.lagEntries;
+    for (const s of samples) if (s.lagEntries !== undefined && s.id !== leaderId) lag[s.id] = s.lagEntries;
     this.history.push({
       t: now,
       opsPerSecond: seconds > 0 ? ops / seconds : null,
