@@ -3,3 +3,4 @@ export { type StartedNode, startNode } from './node';
 export { type PeerTransport, Replica } from './replica';
 export { type HttpEndpoints, readiness, startHttpEndpoints } from './http-endpoints';
 export { NodeMetrics } from './metrics';
+export { type RestoreOptions, type RestoreResult, restoreSnapshot } from './restore';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { MaintenanceHandlers, SnapshotPart, SnapshotRequest__Output } from '@bellwether/proto';
+import { type MaintenanceHandlers, SNAPSHOT_DATA_FORMAT, type SnapshotPart, type SnapshotRequest__Output } from '@bellwether/proto';
 import { type ServerWritableStream, status } from '@grpc/grpc-js';
 import { dirSizeBytes } from './disk-usage';
 import { RpcError, toServiceError } from './errors';
@@ -9,8 +9,6 @@ import type { Replica } from './replica';
 
 /** Snapshots streamed at once by one member; each pins a LevelDB snapshot and reads the whole state. */
 export const MAX_CONCURRENT_SNAPSHOTS = 2;
-/** The format of the records in SnapshotPart.data (the store's snapshot records). */
-export const SNAPSHOT_FORMAT = 1;
 
 /** The version of this package, as shipped (the server reports it as its own). */
 export const VERSION: string = (() => {
@@ -78,7 +76,7 @@ async function streamSnapshot(ctx: MaintenanceContext, call: ServerWritableStrea
     // Respect the client's flow control: the state can be far larger than memory should hold.
     if (!call.write(part)) await drainedOrGone(call);
   };
-  await send({ header: { clusterId: ctx.clusterId, memberId: ctx.replica.memberId, revision: reader.appliedIndex, format: SNAPSHOT_FORMAT } });
+  await send({ header: { clusterId: ctx.clusterId, memberId: ctx.replica.memberId, revision: reader.appliedIndex, format: SNAPSHOT_DATA_FORMAT } });
   for await (const data of reader.chunks()) {
     if (call.cancelled) return;
     hash.update(data);

@@ -69,3 +69,13 @@ export function loadPeerApi(): PeerGrpc {
 export function loadPublicApi(): PublicGrpc {
   return grpc.loadPackageDefinition(loadDefinition(PUBLIC_PROTO_FILES)) as unknown as PublicGrpc;
 }
+
+export {
+  type CheckedSnapshot,
+  checkSnapshotParts,
+  encodeSnapshotFrame,
+  readSnapshotFile,
+  SNAPSHOT_DATA_FORMAT,
+  SNAPSHOT_FILE_MAGIC,
+  SnapshotFormatError,
+} from './snapshot-file';
