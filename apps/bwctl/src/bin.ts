@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 import { Command, CommanderError, Option } from 'commander';
+import pkg from '../package.json' with { type: 'json' };
 import { CliError, DEFAULT_ENDPOINTS, describeError, EXIT, positiveInt } from './cli';
 import { registerCheckPerf } from './commands/check-perf';
 import { registerCluster } from './commands/cluster';
 import { registerKv } from './commands/kv';
 import { registerSnapshot } from './commands/snapshot';
 
-const VERSION = '0.1.0';
+const VERSION: string = pkg.version;
 
 function program(): Command {
   const p = new Command('bwctl')

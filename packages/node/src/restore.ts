@@ -1,4 +1,5 @@
-import { readdir } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { checkSnapshotParts, readSnapshotFile } from '@bellwether/proto';
 import { Store } from '@bellwether/store';
 import { ConfigError, deriveClusterId } from './config';
@@ -32,8 +33,8 @@ export interface RestoreResult {
  * cluster of `peers`, and a Raft log that starts just after that revision (as
  * if compacted there, at term 1). Restore every member from the same file with
  * the same `peers`, then start them with `bellwether serve`; writes continue
- * at the next revision. The file's checksum is checked before anything is
- * kept: a corrupt file leaves the data dir empty.
+ * at the next revision. The whole file is checked (SHA-256, size) before the
+ * data dir is touched, and a restore that fails part way empties it again.
  */
 export async function restoreSnapshot(opts: RestoreOptions): Promise<RestoreResult> {
   if (!opts.peers.has(opts.id)) throw new ConfigError(`--id: "${opts.id}" is not among --peers (${[...opts.peers.keys()].join(', ')})`);
@@ -42,6 +43,9 @@ export async function restoreSnapshot(opts: RestoreOptions): Promise<RestoreResu
     throw new ConfigError(`--data-dir ${opts.dataDir}: ${err.message}`);
   });
   if (existing.length > 0) throw new ConfigError(`--data-dir ${opts.dataDir}: not empty; restore only into a new data dir`);
+  // One pass to check the file, so a corrupt one never reaches the data dir.
+  const check = await checkSnapshotParts(readSnapshotFile(opts.snapshotPath), opts.snapshotPath);
+  for await (const _ of check.data);
   const snapshot = await checkSnapshotParts(readSnapshotFile(opts.snapshotPath), opts.snapshotPath);
   const revision = Number(snapshot.header.revision);
   if (revision < 1) throw new ConfigError(`${opts.snapshotPath}: snapshot revision ${revision} holds no state`);
@@ -49,6 +53,7 @@ export async function restoreSnapshot(opts: RestoreOptions): Promise<RestoreResu
   const members = [...opts.peers].map(([id, address]) => ({ id, address, voter: true }));
   const store = await Store.open(opts.dataDir);
   let dataBytes = 0;
+  let done = false;
   try {
     const installer = await store.beginSnapshotInstall();
     try {
@@ -71,8 +76,11 @@ export async function restoreSnapshot(opts: RestoreOptions): Promise<RestoreResu
     });
     await store.resetLog(raftSnapshot, revision);
     await store.persist({ hardState: { term: 1, vote: null, commit: revision }, entries: [] }, true);
+    done = true;
   } finally {
     await store.close();
+    // The dir was empty before: leave it so, not half restored.
+    if (!done) for (const name of await readdir(opts.dataDir)) await rm(join(opts.dataDir, name), { recursive: true, force: true });
   }
   return { clusterId, revision, from: { clusterId: snapshot.header.clusterId, memberId: snapshot.header.memberId }, dataBytes };
 }
