@@ -42,13 +42,11 @@ test('--help lists every flag', () => {
 test('--metrics-listen is off by default; --log-format is json unless pretty is asked for', () => {
   const base = ['--id', 'n1', '--listen', '127.0.0.1:7001', '--data-dir', '/d'];
   const plain = parseServeArgs(base, {});
-  assert.ok(plain !== 'help');
-  if (plain === 'help') return;
+  if (plain === 'help') assert.fail('not help');
   assert.equal(plain.config.metricsListen, undefined);
   assert.equal(plain.logFormat, 'json');
   const on = parseServeArgs([...base, '--metrics-listen', '127.0.0.1:9100', '--log-format', 'pretty'], {});
-  assert.ok(on !== 'help');
-  if (on === 'help') return;
+  if (on === 'help') assert.fail('not help');
   assert.equal(on.config.metricsListen, '127.0.0.1:9100');
   assert.equal(on.logFormat, 'pretty');
   assert.equal((parseServeArgs(base, { BELLWETHER_METRICS_LISTEN: '127.0.0.1:9101' }) as { config: { metricsListen?: string } }).config.metricsListen, '127.0.0.1:9101');

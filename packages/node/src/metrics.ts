@@ -44,7 +44,7 @@ export class NodeMetrics {
   readonly kvSeconds: Histogram<'op'>;
   readonly kvStreamCallsInFlight: Gauge;
 
-  constructor(private readonly source: MetricsSource) {
+  constructor(source: MetricsSource) {
     const registers = [this.registry];
     const { replica } = source;
     collectDefaultMetrics({ register: this.registry });

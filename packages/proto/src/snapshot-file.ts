@@ -51,7 +51,7 @@ export async function* readSnapshotFile(path: string): AsyncGenerator<SnapshotPa
       return buf;
     };
     const magic = await readExactly(SNAPSHOT_FILE_MAGIC.length, 'magic');
-    if (!magic || !magic.equals(SNAPSHOT_FILE_MAGIC)) throw new SnapshotFormatError(`${path}: not a Bellwether snapshot file`);
+    if (!magic?.equals(SNAPSHOT_FILE_MAGIC)) throw new SnapshotFormatError(`${path}: not a Bellwether snapshot file`);
     const { decode } = codec();
     for (;;) {
       const len = await readExactly(4, 'frame length');

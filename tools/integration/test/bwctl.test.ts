@@ -230,7 +230,7 @@ test('snapshot save, status and restore: a new cluster serves every key up to th
   // A corrupt copy is refused by status and by restore, and restore leaves the data dir empty.
   const corrupt = join(source.root, 'corrupt.bwsnap');
   const bytes = readFileSync(file);
-  bytes[bytes.length - 40] ^= 0xff;
+  bytes.writeUInt8(bytes.readUInt8(bytes.length - 40) ^ 0xff, bytes.length - 40);
   writeFileSync(corrupt, bytes);
   const bad = await bwctl(['snapshot', 'status', corrupt]);
   assert.equal(bad.code, 1);

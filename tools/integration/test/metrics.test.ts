@@ -16,7 +16,7 @@ test('/metrics, /healthz and /readyz on --metrics-listen', async (t) => {
   const client = await connect({ endpoints: cluster.nodes.map((n) => n.address) });
   t.after(() => client.close());
   for (let i = 0; i < 20; i++) await client.put(`k${i}`, `v${i}`);
-  await client.get('k1', { readMode: 'linearizable' });
+  await client.get('k1', { mode: 'linearizable' });
 
   const leaderText = (await httpGet(`http://${http(leader)}/metrics`)).body;
   const metric = (text: string, name: string) => {
