@@ -17,6 +17,13 @@ export const FLAGS: FlagSpec[] = [
   { name: 'peers', kind: 'string', help: 'initial members as id=host:port,... including this node (default: this node alone); used only when the data dir is new' },
   { name: 'peer-dial', kind: 'string', help: 'dial some members at other addresses than their own, as id=host:port,... (e.g. through a proxy)' },
   { name: 'cluster-id', kind: 'string', help: 'cluster id (default: derived from --peers); a data dir of another cluster is refused' },
+  {
+    name: 'initial-cluster-state',
+    kind: 'string',
+    default: 'new',
+    help: 'used only when the data dir is new: "new" bootstraps the cluster of --peers; "existing" joins a running cluster this member was added to (Cluster.AddMember), with --peers listing its current members',
+  },
+  { name: 'force-new-cluster', kind: 'bool', default: false, help: 'disaster recovery: start this surviving member\'s data dir as a new one-member cluster (docs/operations.md)' },
   { name: 'heartbeat-ms', kind: 'int', default: DEFAULTS.heartbeatMs, help: 'leader heartbeat interval' },
   { name: 'election-timeout-ms', kind: 'int', default: DEFAULTS.electionTimeoutMs, help: 'minimum election timeout; randomised up to twice this' },
   { name: 'tick-ms', kind: 'int', default: DEFAULTS.tickMs, help: 'Raft clock resolution' },
@@ -26,6 +33,12 @@ export const FLAGS: FlagSpec[] = [
   { name: 'max-read-wait-ms', kind: 'int', default: DEFAULTS.maxReadWaitMs, help: 'longest a read waits for this node to catch up' },
   { name: 'log-retention-entries', kind: 'int', default: DEFAULTS.logRetentionEntries, help: 'applied entries kept for lagging followers before they need a snapshot' },
   { name: 'compact-every-entries', kind: 'int', default: DEFAULTS.compactEveryEntries, help: 'compact the log in steps of this many entries' },
+  {
+    name: 'shutdown-timeout-ms',
+    kind: 'int',
+    default: DEFAULTS.shutdownTimeoutMs,
+    help: 'on SIGTERM/SIGINT: hand leadership over, end client streams and exit within this many ms whatever clients do',
+  },
   { name: 'log-level', kind: 'string', default: 'info', help: 'trace, debug, info, warn, error or silent' },
   { name: 'log-format', kind: 'string', default: 'json', help: 'json (one object per line, for machines) or pretty (coloured lines, for people at a terminal)' },
   { name: 'metrics-listen', kind: 'string', help: 'host:port for HTTP /metrics (Prometheus), /healthz, /readyz and the dashboard at / (default: off)' },
@@ -114,6 +127,10 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): { config
   const peers = parsePeers(str('peers') ?? `${id}=${listen}`);
   const logFormat = str('log-format') ?? 'json';
   if (logFormat !== 'json' && logFormat !== 'pretty') throw new ConfigError(`--log-format: expected json or pretty, got "${logFormat}"`);
+  const initialClusterState = str('initial-cluster-state') ?? 'new';
+  if (initialClusterState !== 'new' && initialClusterState !== 'existing') {
+    throw new ConfigError(`--initial-cluster-state: expected "new" or "existing", got "${initialClusterState}"`);
+  }
   return {
     logLevel: str('log-level') ?? 'info',
     logFormat,
@@ -136,6 +153,9 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): { config
       logRetentionEntries: int('log-retention-entries'),
       compactEveryEntries: int('compact-every-entries'),
       unsafeFollowerLinearizableReads: bool('unsafe-follower-linearizable-reads'),
+      shutdownTimeoutMs: int('shutdown-timeout-ms'),
+      initialClusterState,
+      forceNewCluster: bool('force-new-cluster'),
     },
   };
 }

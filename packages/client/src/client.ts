@@ -20,6 +20,7 @@ import {
   type GetResult,
   type KeyValue,
   type LeaderChangeEvent,
+  type LeadershipTransfer,
   type MemberEvent,
   type MemberStatus,
   type MemberView,
@@ -30,6 +31,7 @@ import {
   toGetResult,
   toHeader,
   toKeyValue,
+  toLeadershipTransfer,
   toMemberStatus,
 } from './results';
 import { ClusterRetryPolicy, ClusterRouter, type LoadBalancing } from './routing';
@@ -606,6 +608,28 @@ export class BellwetherClient {
   }
 
   /**
+   * Hands leadership to the member `targetId` (Cluster.TransferLeadership),
+   * or, without one, to the voter whose log is most up to date, and resolves
+   * once it leads. Writes in flight meanwhile are not failed: the client
+   * follows the new leader by itself. Use it before taking the leader down
+   * for maintenance (a SIGTERM does the same on its own).
+   *
+   * Without a target, a call retried after a lost reply may move leadership
+   * once more; name the target to make retries exact.
+   * @throws {@link InvalidArgument} for a malformed id; a
+   * {@link BellwetherError} with code NOT_FOUND when `targetId` is not a
+   * member; {@link FailedPrecondition} when the target is a learner or no
+   * other voter is reachable; {@link Aborted} when the target did not take
+   * over in time (it is behind or unreachable; leadership may have stayed).
+   */
+  async transferLeadership(targetId?: string, options: CallOptions = {}): Promise<LeadershipTransfer> {
+    if (targetId !== undefined && (typeof targetId !== 'string' || targetId === '')) {
+      throw new InvalidArgument('targetId: must be a non-empty member id, or omitted for the most up-to-date voter');
+    }
+    return toLeadershipTransfer(await this.#call('TransferLeadership', { targetId: targetId ?? '' }, options));
+  }
+
+  /**
    * Starts a read-your-writes scope, or resumes an exported one with
    * `{ token }` (see {@link Session}).
    * @throws {@link InvalidArgument} for a malformed token, or one from
@@ -884,7 +908,7 @@ export class BellwetherClient {
     return this.#run(op, this.#context(options), session);
   }
 
-  #call<M extends 'Status' | 'Members'>(method: M, request: MethodRequest<M>, options: CallOptions): Promise<MethodResponse<M>> {
+  #call<M extends 'Status' | 'Members' | 'TransferLeadership'>(method: M, request: MethodRequest<M>, options: CallOptions): Promise<MethodResponse<M>> {
     return this.#run({ method, kind: 'read', request }, this.#context(options), undefined);
   }
 

@@ -72,6 +72,7 @@ export type {
   GetResult,
   KeyValue,
   LeaderChangeEvent,
+  LeadershipTransfer,
   MemberEvent,
   MemberRole,
   MemberState,

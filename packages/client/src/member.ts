@@ -15,6 +15,8 @@ import type {
   RangeResponse__Output,
   StatusRequest,
   StatusResponse__Output,
+  TransferLeadershipRequest,
+  TransferLeadershipResponse__Output,
 } from '@bellwether/proto';
 import { loadPublicApi } from '@bellwether/proto';
 import * as grpc from '@grpc/grpc-js';
@@ -31,6 +33,7 @@ interface Methods {
   Range: [RangeRequest, RangeResponse__Output];
   Status: [StatusRequest, StatusResponse__Output];
   Members: [MembersRequest, MembersResponse__Output];
+  TransferLeadership: [TransferLeadershipRequest, TransferLeadershipResponse__Output];
 }
 
 /** The unary methods the client calls (KV and Cluster services). */
@@ -49,6 +52,7 @@ const SERVICE_OF: Record<Method, 'kv' | 'cluster'> = {
   Range: 'kv',
   Status: 'cluster',
   Members: 'cluster',
+  TransferLeadership: 'cluster',
 };
 
 /**

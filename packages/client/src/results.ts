@@ -1,4 +1,4 @@
-import type { KeyValue__Output, MembersResponse__Output, ResponseHeader__Output, StatusResponse__Output } from '@bellwether/proto';
+import type { KeyValue__Output, MembersResponse__Output, ResponseHeader__Output, StatusResponse__Output, TransferLeadershipResponse__Output } from '@bellwether/proto';
 import { utf8, view } from './bytes';
 
 /**
@@ -278,6 +278,20 @@ export function toClusterMembers(m: MembersResponse__Output): ClusterMembers {
     leaderId: m.leaderId || undefined,
     term: Number(m.term),
   };
+}
+
+/** The outcome of {@link BellwetherClient.transferLeadership}: who leads now. */
+export interface LeadershipTransfer {
+  /** The member that leads now (the requested target, when one was named). */
+  readonly leaderId: string;
+  /** Its `host:port`. */
+  readonly leaderAddress: string;
+  /** The Raft term it leads in. */
+  readonly term: number;
+}
+
+export function toLeadershipTransfer(r: TransferLeadershipResponse__Output): LeadershipTransfer {
+  return { leaderId: r.leaderId, leaderAddress: r.leaderAddress, term: Number(r.term) };
 }
 
 /** What {@link BellwetherClient.on} passes to `'leaderChange'` listeners. */

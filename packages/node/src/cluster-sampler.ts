@@ -1,4 +1,4 @@
-import { type ClusterClient, type DescribeResponse__Output, loadPublicApi, type MaintenanceClient, type StatusResponse__Output } from '@bellwether/proto';
+import { type ClusterClient, type DescribeResponse__Output, loadPublicApi, type MaintenanceClient, type StatusResponse__Output, unary } from '@bellwether/proto';
 import * as grpc from '@grpc/grpc-js';
 import type { Replica } from './replica';
 
@@ -134,11 +134,10 @@ export class ClusterSampler {
     const answers = await Promise.all(
       members.map(async (m) => {
         const c = this.clientsFor(m.address);
-        const deadline = Date.now() + MEMBER_DEADLINE_MS;
         try {
           const [status, described] = await Promise.all([
-            call<StatusResponse__Output>((cb) => c.cluster.Status({}, { deadline }, cb)),
-            call<DescribeResponse__Output>((cb) => c.maintenance.Describe({}, { deadline }, cb)),
+            unary<StatusResponse__Output>(c.cluster, 'Status', {}, MEMBER_DEADLINE_MS),
+            unary<DescribeResponse__Output>(c.maintenance, 'Describe', {}, MEMBER_DEADLINE_MS),
           ]);
           return { m, status, described };
         } catch (err) {
@@ -220,10 +219,6 @@ export class ClusterSampler {
       leaderChanges: this.leaderChanges,
     };
   }
-}
-
-function call<T>(fn: (cb: (err: grpc.ServiceError | null, res?: T) => void) => void): Promise<T> {
-  return new Promise((resolve, reject) => fn((err, res) => (err ? reject(err) : resolve(res as T))));
 }
 
 function roleName(role: string): string {

@@ -12,6 +12,7 @@ import {
 } from '@bellwether/raft';
 import { type Command, encodeCommand, type SnapshotReader, type Store, type WriteResult } from '@bellwether/store';
 import { type LeaderHint, notLeader, resourceExhausted, unavailable } from './errors';
+import { decodeIncarnations, recordIncarnations } from './incarnation';
 import { decodeMembers, encodeMembers, encodeSnapshotMeta, type MemberInfo } from './membership';
 import type { IncomingSnapshot } from './peer-transport';
 
@@ -35,6 +36,8 @@ export interface ReplicaOptions {
   logRetentionEntries: number;
   /** Compact once this many entries past the retention have been applied. */
   compactEveryEntries: number;
+  /** Longest a leadership transfer holds new writes back before they are proposed or refused (default 1000). */
+  handOverHoldMs?: number;
 }
 
 interface Waiter<T> {
@@ -92,6 +95,8 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   private proposals: PendingProposal[] = [];
   private readRequests: Waiter<number>[] = [];
   private readonly inFlight = new Map<number, InFlightWrite>();
+  /** Membership changes proposed here, by log index, until applied. */
+  private readonly confInFlight = new Map<number, { term: number } & Waiter<number>>();
   private readonly readsByCtx = new Map<string, { waiters: Waiter<number>[]; timer: NodeJS.Timeout }>();
   private appliedWaiters: { index: number; resolve(): void }[] = [];
   /** Work that must run between two Readies (e.g. swapping in a snapshot). */
@@ -177,7 +182,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   /** Proposes one write; resolves with its result once committed and applied here. */
   propose(command: Command): Promise<WriteResult> {
     if (this.fatal) return Promise.reject(unavailable(`member ${this.opts.memberId} has stopped: ${this.fatal.message}`));
-    if (this.role !== 'leader') return Promise.reject(notLeader(this.opts.memberId, this.leaderHint()));
+    if (this.role !== 'leader' && !(this.leader === null && this.holdingProposals())) return Promise.reject(notLeader(this.opts.memberId, this.leaderHint()));
     if (this.proposals.length + this.inFlight.size >= this.opts.maxPendingProposals) {
       return Promise.reject(resourceExhausted(`member ${this.opts.memberId}: ${this.opts.maxPendingProposals} writes already pending; back off and retry`));
     }
@@ -235,9 +240,50 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     this.kick();
   }
 
+  /** Proposes one membership change; resolves with its index once committed and applied here. Raft's refusals reject as they are (ConfChangeError). */
+  proposeConfChange(cc: ConfChange): Promise<number> {
+    if (this.fatal) return Promise.reject(unavailable(`member ${this.opts.memberId} has stopped: ${this.fatal.message}`));
+    if (this.role !== 'leader') return Promise.reject(notLeader(this.opts.memberId, this.leaderHint()));
+    return new Promise((resolve, reject) => {
+      this.tasks.push(async () => {
+        try {
+          const { index, term } = this.raft.proposeConfChange(cc);
+          this.confInFlight.set(index, { term, resolve, reject });
+        } catch (err) {
+          reject(err instanceof NotLeaderError ? notLeader(this.opts.memberId, this.leaderHint()) : err);
+        }
+      });
+      this.kick();
+    });
+  }
+
+  /**
+   * Asks Raft to hand leadership to `to`. While the transfer runs the core
+   * refuses proposals, and right after it this member knows no leader for a
+   * round trip; writes arriving then are held (bounded by handOverHoldMs)
+   * and refused with a hint naming the new leader as soon as it is known,
+   * so clients go straight there instead of backing off.
+   */
   transferLeadership(to: string): void {
     this.raft.transferLeadership(to);
+    this.handOverUntilMs = Date.now() + (this.opts.handOverHoldMs ?? 1000);
     this.kick();
+  }
+
+  private handOverUntilMs = 0;
+
+  private holdingProposals(): boolean {
+    if (this.handOverUntilMs === 0) return false;
+    if (Date.now() >= this.handOverUntilMs) {
+      this.handOverUntilMs = 0;
+      return false;
+    }
+    return this.role === 'leader' ? this.raft.status().leadTransferee !== null : this.leader === null;
+  }
+
+  /** Writes proposed here and not yet answered. */
+  get pendingWriteCount(): number {
+    return this.proposals.length + this.inFlight.size;
   }
 
   // ---- views ----
@@ -341,7 +387,8 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   }
 
   private hasInputs(): boolean {
-    return this.tasks.length > 0 || this.snapshotReports.length > 0 || this.ticksDue > 0 || this.unreachable.size > 0 || this.inbox.length > 0 || this.proposals.length > 0 || this.readRequests.length > 0;
+    const proposals = this.proposals.length > 0 && !this.holdingProposals();
+    return this.tasks.length > 0 || this.snapshotReports.length > 0 || this.ticksDue > 0 || this.unreachable.size > 0 || this.inbox.length > 0 || proposals || this.readRequests.length > 0;
   }
 
   private feedInputs(): void {
@@ -361,7 +408,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
         // A stale or malformed peer message must not stop the node.
       }
     }
-    if (this.proposals.length > 0) this.proposeBatch();
+    if (this.proposals.length > 0 && !this.holdingProposals()) this.proposeBatch();
     if (this.readRequests.length > 0) this.requestReadIndex();
   }
 
@@ -530,7 +577,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     if (leaderId !== this.leader) this.lastLeaderContactMs = leaderId ? Date.now() : 0;
     this.leader = leaderId;
     this.term = term;
-    if (role !== 'leader') {
+    if (role !== 'leader' && !(leaderId === null && this.holdingProposals())) {
       // Queued, not yet proposed: refuse now so the client follows the new leader.
       const e = notLeader(this.opts.memberId, this.leaderHint());
       for (const p of this.proposals.splice(0)) p.reject(e);
@@ -576,6 +623,13 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       if (w.term === e.term && result) w.resolve(result);
       else w.reject(unavailable('leadership changed before the write committed; it was not applied — retry', this.leaderHint()));
     }
+    for (const e of entries) {
+      const c = this.confInFlight.get(e.index);
+      if (!c) continue;
+      this.confInFlight.delete(e.index);
+      if (c.term === e.term && e.type === 'conf') c.resolve(e.index);
+      else c.reject(unavailable('leadership changed before the membership change committed; it was not applied — retry', this.leaderHint()));
+    }
     this.resolveAppliedWaiters(appliedIndex);
     this.emit('applied', appliedIndex, (performance.now() - startedMs) / 1000);
     if (this.compactionDue(appliedIndex)) {
@@ -593,14 +647,20 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   }
 
   private applyConfChange(cc: ConfChange): void {
+    if (cc.kind === 'memberMetadata') {
+      recordIncarnations(this.members, decodeIncarnations(cc.context));
+      return;
+    }
     const address = cc.context ? Buffer.from(cc.context).toString('utf8') : this.members.get(cc.nodeId)?.address ?? '';
     switch (cc.kind) {
       case 'addVoter':
+        this.members.set(cc.nodeId, { id: cc.nodeId, address, voter: true, incarnation: '' });
+        break;
       case 'promoteLearner':
-        this.members.set(cc.nodeId, { id: cc.nodeId, address, voter: true });
+        this.members.set(cc.nodeId, { incarnation: '', ...this.members.get(cc.nodeId), id: cc.nodeId, address, voter: true });
         break;
       case 'addLearner':
-        this.members.set(cc.nodeId, { id: cc.nodeId, address, voter: false });
+        this.members.set(cc.nodeId, { id: cc.nodeId, address, voter: false, incarnation: '' });
         break;
       case 'removeNode':
         this.members.delete(cc.nodeId);
@@ -612,6 +672,8 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     for (const p of this.proposals.splice(0)) p.reject(e);
     for (const w of this.inFlight.values()) w.reject(e);
     this.inFlight.clear();
+    for (const c of this.confInFlight.values()) c.reject(e);
+    this.confInFlight.clear();
     for (const r of this.readRequests.splice(0)) r.reject(e);
     for (const { waiters, timer } of this.readsByCtx.values()) {
       clearTimeout(timer);

@@ -9,6 +9,7 @@ import type { ProtoGrpcType as MaintenanceGrpc } from './gen/maintenance';
 import type { ProtoGrpcType as RaftGrpc } from './gen/raft';
 
 export * from './gen/index';
+export { unary } from './unary';
 
 /** The public API's .proto files, relative to {@link protosDir}. */
 export const PUBLIC_PROTO_FILES = ['bellwether/kv/v1/kv.proto', 'bellwether/cluster/v1/cluster.proto', 'bellwether/maintenance/v1/maintenance.proto'] as const;
