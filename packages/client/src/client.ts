@@ -22,6 +22,7 @@ import {
   type LeaderChangeEvent,
   type LeadershipTransfer,
   type MemberEvent,
+  type MembershipChange,
   type MemberStatus,
   type MemberView,
   type PutResult,
@@ -32,6 +33,7 @@ import {
   toHeader,
   toKeyValue,
   toLeadershipTransfer,
+  toMembershipChange,
   toMemberStatus,
 } from './results';
 import { ClusterRetryPolicy, ClusterRouter, type LoadBalancing } from './routing';
@@ -630,6 +632,48 @@ export class BellwetherClient {
   }
 
   /**
+   * Adds a member (Cluster.AddMember, on the leader): a learner unless
+   * `learner: false`. Then start the new node with an empty data dir and
+   * `--initial-cluster-state existing`; it catches up from the leader, and
+   * {@link BellwetherClient.promoteMember} makes a learner a voter.
+   *
+   * A retry after a lost reply answers ALREADY_EXISTS when the first attempt
+   * was applied: check with {@link BellwetherClient.members}.
+   * @throws {@link InvalidArgument} for a malformed id or address; a
+   * {@link BellwetherError} with code ALREADY_EXISTS for an id or address in
+   * use; {@link FailedPrecondition} for a change the cluster cannot take now
+   * (the message says why).
+   */
+  async addMember(id: string, peerAddress: string, options: CallOptions & { learner?: boolean } = {}): Promise<MembershipChange> {
+    checkMemberId(id, 'id');
+    if (typeof peerAddress !== 'string' || !/^.+:\d{1,5}$/.test(peerAddress)) throw new InvalidArgument(`peerAddress: expected host:port, got "${String(peerAddress)}"`);
+    const request = options.learner === undefined ? { id, peerAddress } : { id, peerAddress, learner: options.learner };
+    return toMembershipChange(await this.#call('AddMember', request, options));
+  }
+
+  /**
+   * Makes a learner a voter (Cluster.PromoteMember, on the leader).
+   * @throws {@link FailedPrecondition} while the learner has not connected or
+   * is too far behind (retry once it caught up); NOT_FOUND for an unknown id.
+   */
+  async promoteMember(id: string, options: CallOptions = {}): Promise<MembershipChange> {
+    checkMemberId(id, 'id');
+    return toMembershipChange(await this.#call('PromoteMember', { id }, options));
+  }
+
+  /**
+   * Removes a member (Cluster.RemoveMember, on the leader); a leader removing
+   * itself hands leadership over first. A retry after a lost reply answers
+   * NOT_FOUND when the first attempt was applied.
+   * @throws NOT_FOUND for an unknown id; {@link FailedPrecondition} when the
+   * removal would leave the cluster without a quorum of members that are up.
+   */
+  async removeMember(id: string, options: CallOptions = {}): Promise<MembershipChange> {
+    checkMemberId(id, 'id');
+    return toMembershipChange(await this.#call('RemoveMember', { id }, options));
+  }
+
+  /**
    * Starts a read-your-writes scope, or resumes an exported one with
    * `{ token }` (see {@link Session}).
    * @throws {@link InvalidArgument} for a malformed token, or one from
@@ -908,7 +952,7 @@ export class BellwetherClient {
     return this.#run(op, this.#context(options), session);
   }
 
-  #call<M extends 'Status' | 'Members' | 'TransferLeadership'>(method: M, request: MethodRequest<M>, options: CallOptions): Promise<MethodResponse<M>> {
+  #call<M extends 'Status' | 'Members' | 'TransferLeadership' | 'AddMember' | 'PromoteMember' | 'RemoveMember'>(method: M, request: MethodRequest<M>, options: CallOptions): Promise<MethodResponse<M>> {
     return this.#run({ method, kind: 'read', request }, this.#context(options), undefined);
   }
 
@@ -1051,6 +1095,10 @@ function checkBackoff(b: unknown): { initialMs: number; maxMs: number } {
   const max = maxMs === undefined ? Math.max(1000, initial) : checkDeadline(maxMs, 'backoff.maxMs');
   if (max < initial) throw new InvalidArgument('backoff: maxMs must be >= initialMs');
   return { initialMs: initial, maxMs: max };
+}
+
+function checkMemberId(id: unknown, field: string): void {
+  if (typeof id !== 'string' || id === '') throw new InvalidArgument(`${field}: must be a non-empty member id`);
 }
 
 function checkBalancing(v: unknown): LoadBalancing {

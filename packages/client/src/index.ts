@@ -74,6 +74,7 @@ export type {
   LeaderChangeEvent,
   LeadershipTransfer,
   MemberEvent,
+  MembershipChange,
   MemberRole,
   MemberState,
   MemberStatus,

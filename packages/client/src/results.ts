@@ -1,4 +1,4 @@
-import type { KeyValue__Output, MembersResponse__Output, ResponseHeader__Output, StatusResponse__Output, TransferLeadershipResponse__Output } from '@bellwether/proto';
+import type { KeyValue__Output, Member__Output, MembersResponse__Output, ResponseHeader__Output, StatusResponse__Output, TransferLeadershipResponse__Output } from '@bellwether/proto';
 import { utf8, view } from './bytes';
 
 /**
@@ -226,6 +226,16 @@ export interface ClusterMember {
   readonly address: string;
   /** False for a learner. */
   readonly voter: boolean;
+  /** The incarnation (data dir) the cluster recorded for it; `undefined` until the leader has heard from it. */
+  readonly incarnation: string | undefined;
+}
+
+/** Result of {@link BellwetherClient.addMember}, {@link BellwetherClient.promoteMember} and {@link BellwetherClient.removeMember}. */
+export interface MembershipChange {
+  /** The member added or promoted; `undefined` for a removal. */
+  readonly member: ClusterMember | undefined;
+  /** The membership after the change. */
+  readonly members: readonly ClusterMember[];
 }
 
 /** Result of {@link BellwetherClient.members}. */
@@ -274,10 +284,18 @@ export function toMemberStatus(s: StatusResponse__Output): MemberStatus {
 export function toClusterMembers(m: MembersResponse__Output): ClusterMembers {
   return {
     clusterId: m.clusterId,
-    members: m.members.map((x) => ({ id: x.id, address: x.address, voter: x.voter })),
+    members: m.members.map(toClusterMember),
     leaderId: m.leaderId || undefined,
     term: Number(m.term),
   };
+}
+
+function toClusterMember(x: Member__Output): ClusterMember {
+  return { id: x.id, address: x.address, voter: x.voter, incarnation: x.incarnation || undefined };
+}
+
+export function toMembershipChange(r: { member?: Member__Output | null; members: Member__Output[] }): MembershipChange {
+  return { member: r.member ? toClusterMember(r.member) : undefined, members: r.members.map(toClusterMember) };
 }
 
 /** The outcome of {@link BellwetherClient.transferLeadership}: who leads now. */

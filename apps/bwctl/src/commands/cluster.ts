@@ -1,7 +1,15 @@
-import type { EndpointClient, MemberDescription, MemberStatus } from '@bellwether/client';
+import type { ClusterMember, EndpointClient, MemberDescription, MembershipChange, MemberStatus } from '@bellwether/client';
 import type { Command } from 'commander';
 import { CliError, describeError, type GlobalOptions, globalOptions, positiveInt, withClient, withEndpoints } from '../cli';
 import { formatBytes, print } from '../output';
+
+const MEMBER_HEADERS = ['ID', 'ADDRESS', 'VOTER', 'LEADER', 'INCARNATION'];
+const memberRow = (x: ClusterMember, leaderId?: string) => [x.id, x.address, x.voter ? 'yes' : 'no (learner)', x.id === leaderId ? '*' : '', x.incarnation ?? '(not yet seen)'];
+const memberJson = (x: ClusterMember) => ({ id: x.id, address: x.address, voter: x.voter, incarnation: x.incarnation ?? null });
+
+function printChange(output: 'table' | 'json', change: MembershipChange): void {
+  print(output, { headers: MEMBER_HEADERS, rows: change.members.map((x) => memberRow(x)) }, { member: change.member ? memberJson(change.member) : null, members: change.members.map(memberJson) });
+}
 
 /** The addresses to ask: the given endpoints, or with --cluster every member the cluster lists. */
 async function targets(g: GlobalOptions, cluster: boolean | undefined): Promise<string[]> {
@@ -50,9 +58,56 @@ export function registerCluster(program: Command): void {
       const m = await withClient(g, (c) => c.members());
       print(
         g.output,
-        { headers: ['ID', 'ADDRESS', 'VOTER', 'LEADER'], rows: m.members.map((x) => [x.id, x.address, x.voter ? 'yes' : 'no (learner)', x.id === m.leaderId ? '*' : '']) },
-        { clusterId: m.clusterId, leaderId: m.leaderId ?? null, term: m.term, members: m.members },
+        { headers: MEMBER_HEADERS, rows: m.members.map((x) => memberRow(x, m.leaderId)) },
+        { clusterId: m.clusterId, leaderId: m.leaderId ?? null, term: m.term, members: m.members.map(memberJson) },
       );
+    });
+
+  member
+    .command('add')
+    .description('add a member (a learner unless --voter); then start it with an empty data dir and --initial-cluster-state existing')
+    .argument('<id>', 'the new member\'s id')
+    .argument('<address>', 'host:port it will serve clients and peers on')
+    .option('--voter', 'add it as a voter at once (default: a learner, promoted once caught up)')
+    .action(async (id: string, address: string, o: { voter?: boolean }, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const change = await withClient(g, (c) => c.addMember(id, address, { learner: !o.voter }));
+      printChange(g.output, change);
+      if (g.output === 'table') {
+        const peers = change.members.map((x) => `${x.id}=${x.address}`).join(',');
+        process.stdout.write(`next: bellwether serve --id ${id} --listen ${address} --data-dir DIR --peers ${peers} --initial-cluster-state existing\n`);
+        if (!o.voter) process.stdout.write(`then, once it has caught up: bwctl member promote ${id}\n`);
+      }
+    });
+
+  member
+    .command('promote')
+    .description('make a learner a voter (refused while it has not connected or is behind)')
+    .argument('<id>', 'the learner\'s id')
+    .action(async (id: string, _o: unknown, cmd: Command) => {
+      const g = globalOptions(cmd);
+      printChange(g.output, await withClient(g, (c) => c.promoteMember(id)));
+    });
+
+  member
+    .command('remove')
+    .description('remove a member (a leader removing itself hands leadership over first)')
+    .argument('<id>', 'the member\'s id')
+    .action(async (id: string, _o: unknown, cmd: Command) => {
+      const g = globalOptions(cmd);
+      printChange(g.output, await withClient(g, (c) => c.removeMember(id)));
+    });
+
+  program
+    .command('leader')
+    .description('leadership')
+    .command('transfer')
+    .description('hand leadership to ID, or without one to the most up-to-date voter; returns once it leads')
+    .argument('[id]', 'the member to lead')
+    .action(async (id: string | undefined, _o: unknown, cmd: Command) => {
+      const g = globalOptions(cmd);
+      const t = await withClient(g, (c) => c.transferLeadership(id));
+      print(g.output, { headers: ['LEADER', 'ADDRESS', 'TERM'], rows: [[t.leaderId, t.leaderAddress, t.term]] }, t);
     });
 
   const endpoint = program.command('endpoint').description('ask each endpoint about itself');
