@@ -10,10 +10,12 @@ import * as grpc from '@grpc/grpc-js';
 import { type Bytes, toBuffer, toKey, view } from './bytes';
 import { CancelToken } from './cancel';
 import { Cancelled, DeadlineExceeded, InvalidArgument } from './errors';
+import { type AddMemberOptions, checkMemberId } from './membership';
 import type { Method, MethodRequest, MethodResponse, Transport } from './member';
 import { MemberPool } from './member';
 import { type CallContext, Invoker, type Operation, type ReadMode as PipelineReadMode } from './pipeline';
 import {
+  type ClusterMember,
   type ClusterMembers,
   type ClusterView,
   type DeleteResult,
@@ -22,18 +24,18 @@ import {
   type LeaderChangeEvent,
   type LeadershipTransfer,
   type MemberEvent,
-  type MembershipChange,
   type MemberStatus,
   type MemberView,
   type PutResult,
   type RangePage,
   type SwapResult,
   toClusterMembers,
+  toMembershipChange,
+  type MembershipChange,
   toGetResult,
   toHeader,
   toKeyValue,
   toLeadershipTransfer,
-  toMembershipChange,
   toMemberStatus,
 } from './results';
 import { ClusterRetryPolicy, ClusterRouter, type LoadBalancing } from './routing';
@@ -632,45 +634,45 @@ export class BellwetherClient {
   }
 
   /**
-   * Adds a member (Cluster.AddMember, on the leader): a learner unless
-   * `learner: false`. Then start the new node with an empty data dir and
-   * `--initial-cluster-state existing`; it catches up from the leader, and
-   * {@link BellwetherClient.promoteMember} makes a learner a voter.
-   *
-   * A retry after a lost reply answers ALREADY_EXISTS when the first attempt
-   * was applied: check with {@link BellwetherClient.members}.
-   * @throws {@link InvalidArgument} for a malformed id or address; a
-   * {@link BellwetherError} with code ALREADY_EXISTS for an id or address in
-   * use; {@link FailedPrecondition} for a change the cluster cannot take now
-   * (the message says why).
+   * Adds a member to the cluster (Cluster.AddMember, sent to the leader):
+   * as a learner unless `learner: false`. Then start the new node with an
+   * empty data dir and `--initial-cluster-state existing`; it catches up from
+   * the leader, and {@link BellwetherClient.promoteMember} makes it a voter.
+   * The change is not idempotent: a retry after a lost reply may fail with
+   * {@link AlreadyExists} although the first attempt succeeded.
+   * @throws {@link AlreadyExists} when the id or the address is already a member's.
+   * @throws {@link FailedPrecondition} when adding a voter would leave the
+   * cluster without a quorum of members that are up.
+   * @throws {@link InvalidArgument} for a malformed id or address.
    */
-  async addMember(id: string, peerAddress: string, options: CallOptions & { learner?: boolean } = {}): Promise<MembershipChange> {
-    checkMemberId(id, 'id');
-    if (typeof peerAddress !== 'string' || !/^.+:\d{1,5}$/.test(peerAddress)) throw new InvalidArgument(`peerAddress: expected host:port, got "${String(peerAddress)}"`);
-    const request = options.learner === undefined ? { id, peerAddress } : { id, peerAddress, learner: options.learner };
-    return toMembershipChange(await this.#call('AddMember', request, options));
+  async addMember(id: string, peerAddress: string, options: AddMemberOptions = {}): Promise<MembershipChange> {
+    const learner = options?.learner ?? true;
+    if (typeof learner !== 'boolean') throw new InvalidArgument('learner: must be a boolean');
+    return toMembershipChange(await this.#change('AddMember', { id: checkMemberId(id), peerAddress: String(peerAddress), learner: { value: learner } }, options));
   }
 
   /**
-   * Makes a learner a voter (Cluster.PromoteMember, on the leader).
+   * Makes a learner a voter (Cluster.PromoteMember, sent to the leader).
    * @throws {@link FailedPrecondition} while the learner has not connected or
-   * is too far behind (retry once it caught up); NOT_FOUND for an unknown id.
+   * is behind the leader by more than the server's bound (retry once it has
+   * caught up; {@link BellwetherClient.status} on the leader shows its lag).
+   * @throws {@link NotFound} for an unknown id.
    */
   async promoteMember(id: string, options: CallOptions = {}): Promise<MembershipChange> {
-    checkMemberId(id, 'id');
-    return toMembershipChange(await this.#call('PromoteMember', { id }, options));
+    return toMembershipChange(await this.#change('PromoteMember', { id: checkMemberId(id) }, options));
   }
 
   /**
-   * Removes a member (Cluster.RemoveMember, on the leader); a leader removing
-   * itself hands leadership over first. A retry after a lost reply answers
-   * NOT_FOUND when the first attempt was applied.
-   * @throws NOT_FOUND for an unknown id; {@link FailedPrecondition} when the
-   * removal would leave the cluster without a quorum of members that are up.
+   * Removes a member (Cluster.RemoveMember, sent to the leader). The leader
+   * may remove itself: it hands leadership over first. Resolves with the
+   * members after the change. Stop the removed node's process afterwards.
+   * @throws {@link NotFound} for an unknown id.
+   * @throws {@link FailedPrecondition} when the remaining voters that are up
+   * could not form a quorum, or for the last voter.
    */
-  async removeMember(id: string, options: CallOptions = {}): Promise<MembershipChange> {
-    checkMemberId(id, 'id');
-    return toMembershipChange(await this.#call('RemoveMember', { id }, options));
+  async removeMember(id: string, options: CallOptions = {}): Promise<readonly ClusterMember[]> {
+    const res = await this.#change('RemoveMember', { id: checkMemberId(id) }, options);
+    return toMembershipChange({ members: res.members }).members;
   }
 
   /**
@@ -952,8 +954,13 @@ export class BellwetherClient {
     return this.#run(op, this.#context(options), session);
   }
 
-  #call<M extends 'Status' | 'Members' | 'TransferLeadership' | 'AddMember' | 'PromoteMember' | 'RemoveMember'>(method: M, request: MethodRequest<M>, options: CallOptions): Promise<MethodResponse<M>> {
+  #call<M extends 'Status' | 'Members' | 'TransferLeadership'>(method: M, request: MethodRequest<M>, options: CallOptions): Promise<MethodResponse<M>> {
     return this.#run({ method, kind: 'read', request }, this.#context(options), undefined);
+  }
+
+  /** A membership change: routed to the leader like a write (following its hints), with no session. */
+  #change<M extends 'AddMember' | 'PromoteMember' | 'RemoveMember'>(method: M, request: MethodRequest<M>, options: CallOptions): Promise<MethodResponse<M>> {
+    return this.#run({ method, kind: 'write', request }, this.#context(options), undefined);
   }
 
   #context(options: CallOptions): { deadline: number; signal: AbortSignal | undefined } {
@@ -1095,10 +1102,6 @@ function checkBackoff(b: unknown): { initialMs: number; maxMs: number } {
   const max = maxMs === undefined ? Math.max(1000, initial) : checkDeadline(maxMs, 'backoff.maxMs');
   if (max < initial) throw new InvalidArgument('backoff: maxMs must be >= initialMs');
   return { initialMs: initial, maxMs: max };
-}
-
-function checkMemberId(id: unknown, field: string): void {
-  if (typeof id !== 'string' || id === '') throw new InvalidArgument(`${field}: must be a non-empty member id`);
 }
 
 function checkBalancing(v: unknown): LoadBalancing {

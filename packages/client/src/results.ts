@@ -226,16 +226,32 @@ export interface ClusterMember {
   readonly address: string;
   /** False for a learner. */
   readonly voter: boolean;
-  /** The incarnation (data dir) the cluster recorded for it; `undefined` until the leader has heard from it. */
-  readonly incarnation: string | undefined;
+  /** `'voter'`, or `'learner'` (receives the log, takes no part in elections or commits). */
+  readonly role: 'voter' | 'learner';
+  /**
+   * The incarnation (data dir) of this member the cluster has recorded; `''`
+   * until the leader has heard from it. A process of this id with another
+   * data dir (wiped or copied) is refused until the member is replaced.
+   */
+  readonly incarnation: string;
 }
 
-/** Result of {@link BellwetherClient.addMember}, {@link BellwetherClient.promoteMember} and {@link BellwetherClient.removeMember}. */
+/** Result of {@link BellwetherClient.addMember} and {@link BellwetherClient.promoteMember}. */
 export interface MembershipChange {
-  /** The member added or promoted; `undefined` for a removal. */
+  /** The member added or promoted, as the leader now knows it. */
   readonly member: ClusterMember | undefined;
-  /** The membership after the change. */
+  /** Every member after the change. */
   readonly members: readonly ClusterMember[];
+}
+
+/** @internal */
+export function toClusterMember(x: Member__Output): ClusterMember {
+  return { id: x.id, address: x.address, voter: x.voter, role: x.voter ? 'voter' : 'learner', incarnation: x.incarnation };
+}
+
+/** @internal */
+export function toMembershipChange(r: { member?: Member__Output | null; members: Member__Output[] }): MembershipChange {
+  return { member: r.member ? toClusterMember(r.member) : undefined, members: r.members.map(toClusterMember) };
 }
 
 /** Result of {@link BellwetherClient.members}. */
@@ -288,14 +304,6 @@ export function toClusterMembers(m: MembersResponse__Output): ClusterMembers {
     leaderId: m.leaderId || undefined,
     term: Number(m.term),
   };
-}
-
-function toClusterMember(x: Member__Output): ClusterMember {
-  return { id: x.id, address: x.address, voter: x.voter, incarnation: x.incarnation || undefined };
-}
-
-export function toMembershipChange(r: { member?: Member__Output | null; members: Member__Output[] }): MembershipChange {
-  return { member: r.member ? toClusterMember(r.member) : undefined, members: r.members.map(toClusterMember) };
 }
 
 /** The outcome of {@link BellwetherClient.transferLeadership}: who leads now. */

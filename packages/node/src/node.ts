@@ -17,6 +17,7 @@ import { admitPeer, checkExpectedIncarnation, loadIncarnation } from './incarnat
 import { type KvContext, kvService } from './kv-service';
 import { maintenanceService, VERSION } from './maintenance-service';
 import { MemberChanges } from './member-changes';
+import { maxReceiveMessageBytes, peerMessageBudgetBytes } from './message-limits';
 import { decodeMembers, decodeSnapshotMeta, encodeMembers, type MemberInfo } from './membership';
 import { NodeMetrics } from './metrics';
 import { FLOW_CONTROL_WINDOW_BYTES, GrpcPeerTransport } from './peer-transport';
@@ -83,7 +84,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
   let metrics: NodeMetrics | undefined;
   const server = new grpc.Server({
     interceptors: [grpcMetricsInterceptor(() => metrics)],
-    'grpc.max_receive_message_length': config.maxValueBytes + config.maxKeyBytes + 64 * 1024,
+    'grpc.max_receive_message_length': maxReceiveMessageBytes(config),
     'grpc.max_send_message_length': 64 * 1024 * 1024,
   });
   const health = new HealthImplementation({ '': 'NOT_SERVING' });
@@ -103,7 +104,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       preVote: true,
       checkQuorum: true,
       maxInflightMsgs: 64,
-      maxSizePerMsgBytes: 1024 * 1024,
+      maxSizePerMsgBytes: peerMessageBudgetBytes(config),
       initial: {
         hardState,
         // The configuration at the start of the stored log; later conf entries in the log apply on top.
@@ -125,6 +126,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       readIndexTimeoutMs: Math.max(1000, config.electionTimeoutMs * 4),
       logRetentionEntries: config.logRetentionEntries,
       compactEveryEntries: config.compactEveryEntries,
+      snapshotChunkBytes: peerMessageBudgetBytes(config),
     });
     metrics = new NodeMetrics({ clusterId: identity.clusterId, version: VERSION, dataDir: config.dataDir, replica });
     const nodeMetrics = metrics;
@@ -148,6 +150,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       deliver: (msg) => replica.step(msg),
       unreachable: (id) => replica.reportUnreachable(id),
       installSnapshot: (incoming) => replica.installSnapshot(incoming),
+      maxBatchBytes: peerMessageBudgetBytes(config),
       log,
       roundTrips: new RoundTripTracker((peer, seconds) => nodeMetrics.peerRoundTripSeconds.observe({ peer }, seconds)),
       incarnation,

@@ -4,8 +4,8 @@ import { CliError, describeError, type GlobalOptions, globalOptions, positiveInt
 import { formatBytes, print } from '../output';
 
 const MEMBER_HEADERS = ['ID', 'ADDRESS', 'VOTER', 'LEADER', 'INCARNATION'];
-const memberRow = (x: ClusterMember, leaderId?: string) => [x.id, x.address, x.voter ? 'yes' : 'no (learner)', x.id === leaderId ? '*' : '', x.incarnation ?? '(not yet seen)'];
-const memberJson = (x: ClusterMember) => ({ id: x.id, address: x.address, voter: x.voter, incarnation: x.incarnation ?? null });
+const memberRow = (x: ClusterMember, leaderId?: string) => [x.id, x.address, x.voter ? 'yes' : 'no (learner)', x.id === leaderId ? '*' : '', x.incarnation || '(not yet seen)'];
+const memberJson = (x: ClusterMember) => ({ id: x.id, address: x.address, voter: x.voter, incarnation: x.incarnation || null });
 
 function printChange(output: 'table' | 'json', change: MembershipChange): void {
   print(output, { headers: MEMBER_HEADERS, rows: change.members.map((x) => memberRow(x)) }, { member: change.member ? memberJson(change.member) : null, members: change.members.map(memberJson) });
@@ -95,7 +95,8 @@ export function registerCluster(program: Command): void {
     .argument('<id>', 'the member\'s id')
     .action(async (id: string, _o: unknown, cmd: Command) => {
       const g = globalOptions(cmd);
-      printChange(g.output, await withClient(g, (c) => c.removeMember(id)));
+      const members = await withClient(g, (c) => c.removeMember(id));
+      printChange(g.output, { member: undefined, members });
     });
 
   program
