@@ -13,6 +13,8 @@
 // - one-way: discard every byte one node sends to another (leader -> follower
 //   or follower -> leader); see net.ts for what HTTP/2 makes of that.
 // - latency: delay both directions between two nodes, or all of one node's links.
+// - member: replace one member (the leader half the time) with an empty data
+//   dir through RemoveMember / AddMember, promoted when healed (member-fault.ts).
 //
 // Nothing here reads or changes a node's clock. Bellwether's safety does not
 // depend on clocks: ReadIndex confirms leadership with a quorum round for
@@ -20,11 +22,12 @@
 // operations by one monotonic clock in this process.
 import type { NodeProcess, TestCluster } from '@bellwether/integration/src/cluster';
 import type { FaultKind, History } from './history';
+import { replaceMember } from './member-fault';
 import type { Network } from './net';
 import type { Rng } from './rng';
 
 /** Fault kinds as the command line names them; `partition` includes leader isolation. */
-export const FAULT_NAMES = ['kill', 'restart', 'pause', 'partition', 'one-way', 'latency'] as const;
+export const FAULT_NAMES = ['kill', 'restart', 'pause', 'partition', 'one-way', 'latency', 'member'] as const;
 export type FaultName = (typeof FAULT_NAMES)[number];
 
 export interface NemesisOptions {
@@ -188,6 +191,20 @@ export class Nemesis {
         return async () => {
           this.net.heal();
           this.history.fault('one-way', 'end', detail);
+        };
+      }
+      case 'member': {
+        const node = await this.target();
+        const detail = `${node.id} removed, wiped, added back empty`;
+        this.start('member-replace', detail);
+        const promote = await replaceMember(this, node);
+        if (!promote) {
+          this.history.fault('member-replace', 'end', `${node.id}: removal refused (no quorum of members up without it); nothing changed`);
+          return async () => {};
+        }
+        return async () => {
+          await promote();
+          this.history.fault('member-replace', 'end', `${node.id} promoted again`);
         };
       }
       case 'latency': {
