@@ -13,6 +13,7 @@ import { clusterService } from './cluster-service';
 import { ConfigError, DEFAULTS, type NodeConfig, parseAddress, validateConfig } from './config';
 import { admitPeer, checkExpectedIncarnation, loadIncarnation } from './incarnation';
 import { type KvContext, kvService } from './kv-service';
+import { IncarnationRecorder } from './incarnation-recorder';
 import { MemberChanges } from './member-changes';
 import { maxReceiveMessageBytes, peerMessageBudgetBytes } from './message-limits';
 import { decodeMembers, decodeSnapshotMeta, encodeMembers, type MemberInfo } from './membership';
@@ -145,12 +146,11 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
     replica.setTransport(transport);
     const memberChanges = new MemberChanges({
       replica,
-      incarnation,
-      presentedIncarnation: (id) => transport.presentedIncarnation(id),
       lastContactMs: (id) => transport.lastContactMs(id),
       electionTimeoutMs: config.electionTimeoutMs,
       log,
     });
+    const recorder = new IncarnationRecorder({ replica, changes: memberChanges, incarnation, presentedIncarnation: (id) => transport.presentedIncarnation(id), log });
     const clusterCtx = { clusterId: identity.clusterId, address: config.advertise ?? config.listen, replica, memberChanges };
     const api = loadPublicApi();
     // Streams a stopping member must end itself: grpc-js's graceful shutdown waits for them.
@@ -180,7 +180,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       replica.setMemberAddress(config.id, clusterCtx.address);
     }
     replica.start();
-    const stopRecorder = memberChanges.startRecorder();
+    const stopRecorder = recorder.start();
     health.setStatus('', 'SERVING');
     log.info({ listen: config.listen, port, clusterId: identity.clusterId, applied: store.appliedIndex }, 'serving');
 
