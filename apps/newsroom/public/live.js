@@ -8,9 +8,11 @@
   const source = new EventSource('/events');
 
   source.addEventListener('open', () => {
+    list.dataset.live = 'open';
     if (status) status.textContent = 'live: new and edited articles appear here by themselves';
   });
   source.addEventListener('error', () => {
+    list.dataset.live = 'reconnecting';
     if (status) status.textContent = 'live: reconnecting...';
   });
   source.addEventListener('article', (message) => {

@@ -98,7 +98,10 @@ export function editorRoutes(app: FastifyInstance, ctx: AppContext): void {
     const draft = draftOr400(req, reply, (error, draft) => page(reply, d.editor, d.reads, 'Edit article', articleForm(draft, target, error)));
     if (!draft.ok) return draft.sent;
     const outcome = await timed(reply, req, 'edit', () => edit(d.session, base, revision, draft.value, d.editor));
-    if (!outcome.saved) return page(reply.status(409), d.editor, d.reads, 'Edit conflict', conflictPage(draft.value, outcome.current, base.id));
+    // A conflict is an expected outcome the editor resolves on the page (as the
+    // SDK returns a failed comparison as a result, not an error), so it is a
+    // 200 page, not a 409 the browser would log as a failed load.
+    if (!outcome.saved) return page(reply.header('x-newsroom-conflict', String(outcome.current?.revision ?? 0)), d.editor, d.reads, 'Edit conflict', conflictPage(draft.value, outcome.current, base.id));
     keepSession(reply, d.session);
     return reply.redirect(`/articles/${base.id}`, 303);
   });

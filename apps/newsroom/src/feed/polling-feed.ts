@@ -16,8 +16,10 @@ export interface PollingFeedOptions {
 
 export class PollingFeed implements ArticleFeed {
   readonly #listeners = new Listeners();
-  /** Article id -> revision, as of the last successful poll; undefined before the first. */
+  /** Article id -> newest revision seen, as of the last successful poll; undefined before the first. */
   #seen: Map<string, number> | undefined;
+  /** The articles of the last successful poll, oldest first: a new subscriber's catch-up. */
+  #latest: Article[] = [];
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
   #polling = false;
@@ -27,8 +29,15 @@ export class PollingFeed implements ArticleFeed {
     private readonly options: PollingFeedOptions,
   ) {}
 
+  /**
+   * A new listener first hears the articles of the last poll (their current
+   * state as far as this feed knows; the page it serves may have been read
+   * from a fresher or staler member, so the browser keeps the higher
+   * revision), then every change.
+   */
   subscribe(listener: (event: ArticleEvent) => void): () => void {
     const off = this.#listeners.add(listener);
+    for (const article of this.#latest) listener({ type: 'put', article });
     this.#schedule();
     return off;
   }
@@ -61,9 +70,11 @@ export class PollingFeed implements ArticleFeed {
         { limit: FRONT_PAGE_ARTICLES, mode: 'any-follower', maxStalenessMs: this.options.maxStalenessMs, deadlineMs: this.options.intervalMs * 5 },
       );
       const articles = page.kvs.map(decodeArticle);
-      const previous = this.#seen;
-      this.#seen = new Map(articles.map((a) => [a.id, Math.max(a.revision, previous?.get(a.id) ?? 0)]));
-      if (previous) for (const e of changes(previous, articles)) this.#listeners.emit(e);
+      const previous = this.#seen ?? new Map<string, number>();
+      this.#seen = new Map(articles.map((a) => [a.id, Math.max(a.revision, previous.get(a.id) ?? 0)]));
+      this.#latest = [...articles].reverse();
+      // The first poll reports every article: listeners that subscribed before it heard no catch-up.
+      for (const e of changes(previous, articles)) this.#listeners.emit(e);
     } catch (err) {
       this.options.onError?.(err);
     } finally {
@@ -74,9 +85,8 @@ export class PollingFeed implements ArticleFeed {
 }
 
 /**
- * New or changed articles, oldest first so a page prepending them ends newest
- * on top. An article that only left the window (older than the newest N) is
- * not reported as deleted.
+ * New or changed articles, oldest first. An article that only left the
+ * window (older than the newest N) is not reported as deleted.
  */
 function changes(previous: Map<string, number>, now: Article[]): ArticleEvent[] {
   const out: ArticleEvent[] = [];
