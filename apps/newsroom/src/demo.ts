@@ -11,7 +11,11 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
 }
 
 console.log('starting a 3-member Bellwether cluster and two newsroom app processes...');
-const stack = await NewsroomStack.start({ port });
+const stack = await NewsroomStack.start({ port }).catch((err: NodeJS.ErrnoException): never => {
+  const hint = err.code === 'EADDRINUSE' ? ` (port ${port} is taken: pnpm demo --port 0 picks a free one)` : '';
+  console.error(`the demo did not start: ${err.message}${hint}`);
+  process.exit(1);
+});
 const leader = await stack.cluster.waitForLeader();
 console.log(`cluster: ${stack.cluster.nodes.map((n) => `${n.id} ${n.address} (pid ${n.pid})`).join(', ')}; leader ${leader.id}`);
 console.log(`apps:    ${stack.apps.map((a) => `${a.id} ${a.url} (pid ${a.pid})`).join(', ')}`);
