@@ -94,9 +94,11 @@ test('publish across a leader kill, read it on the other process, live front pag
 
   const leader = await stack.cluster.waitForLeader(WAIT_MS);
   let killedAt = 0;
+  let killedPid: number | undefined;
   let killed: NodeProcess | undefined;
   killLeaderMidRequest = () => {
     killed = leader;
+    killedPid = leader.pid;
     killedAt = Date.now();
     leader.signal('SIGKILL');
   };
@@ -138,7 +140,7 @@ test('publish across a leader kill, read it on the other process, live front pag
   const sdkEvents = publishLog(postApp);
   console.log(
     [
-      `leader ${leader.id} (pid ${leader.pid ?? 'gone'}) killed with SIGKILL ${killedAt - clickedAt} ms after the click, while the POST was at ${postApp}; new leader ${newLeader.id}`,
+      `leader ${leader.id} (pid ${killedPid}) killed with SIGKILL ${killedAt - clickedAt} ms after the click, while the POST was at ${postApp}; new leader ${newLeader.id}`,
       `publish: ${shownAt - clickedAt} ms from click to the article page in the browser; the write itself (compare-and-swap) took ${writeMs} ms in ${postApp}`,
       `browser POSTs of the publish form: ${publishPosts} (the browser and the app sent it once; the SDK handled the failover inside that one call)`,
       `SDK events in ${postApp} during the write: ${sdkEvents.length ? sdkEvents.join('; ') : '(none)'}`,
