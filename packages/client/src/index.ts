@@ -32,8 +32,10 @@ export {
   Session,
   type SessionOptions,
 } from './client';
+export type { AddMemberOptions } from './membership';
 export {
   Aborted,
+  AlreadyExists,
   BellwetherError,
   type BellwetherErrorOptions,
   Cancelled,
@@ -43,6 +45,7 @@ export {
   Internal,
   InvalidArgument,
   type LeaderHint,
+  NotFound,
   NotLeader,
   OutcomeUnknown,
   PermissionDenied,
@@ -70,6 +73,7 @@ export type {
   MemberState,
   MemberStatus,
   MemberView,
+  MembershipChange,
   PutResult,
   RangePage,
   ResponseHeader,

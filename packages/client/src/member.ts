@@ -1,5 +1,11 @@
 import type {
+  AddMemberRequest,
+  AddMemberResponse__Output,
   ClusterClient,
+  PromoteMemberRequest,
+  PromoteMemberResponse__Output,
+  RemoveMemberRequest,
+  RemoveMemberResponse__Output,
   DeleteRequest,
   DeleteResponse__Output,
   GetRequest,
@@ -34,6 +40,9 @@ interface Methods {
   Status: [StatusRequest, StatusResponse__Output];
   Members: [MembersRequest, MembersResponse__Output];
   TransferLeadership: [TransferLeadershipRequest, TransferLeadershipResponse__Output];
+  AddMember: [AddMemberRequest, AddMemberResponse__Output];
+  PromoteMember: [PromoteMemberRequest, PromoteMemberResponse__Output];
+  RemoveMember: [RemoveMemberRequest, RemoveMemberResponse__Output];
 }
 
 /** The unary methods the client calls (KV and Cluster services). */
@@ -53,6 +62,9 @@ const SERVICE_OF: Record<Method, 'kv' | 'cluster'> = {
   Status: 'cluster',
   Members: 'cluster',
   TransferLeadership: 'cluster',
+  AddMember: 'cluster',
+  PromoteMember: 'cluster',
+  RemoveMember: 'cluster',
 };
 
 /**

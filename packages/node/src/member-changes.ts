@@ -204,6 +204,10 @@ export class MemberChanges {
 
   private async recordOnce(): Promise<void> {
     if (this.recording || !this.replica.isLeader) return;
+    const self = this.replica.memberId;
+    // A member up but presenting no incarnation runs a version that predates
+    // them and could not apply the record: upgrade every member first.
+    if (this.members().some((m) => m.id !== self && this.isUp(m.id) && !this.opts.presentedIncarnation(m.id))) return;
     const found: Record<string, string> = {};
     for (const m of this.members()) {
       if (m.incarnation) continue;

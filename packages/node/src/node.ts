@@ -14,6 +14,7 @@ import { ConfigError, DEFAULTS, type NodeConfig, parseAddress, validateConfig } 
 import { admitPeer, checkExpectedIncarnation, loadIncarnation } from './incarnation';
 import { type KvContext, kvService } from './kv-service';
 import { MemberChanges } from './member-changes';
+import { maxReceiveMessageBytes, peerMessageBudgetBytes } from './message-limits';
 import { decodeMembers, decodeSnapshotMeta, encodeMembers, type MemberInfo } from './membership';
 import { FLOW_CONTROL_WINDOW_BYTES, GrpcPeerTransport } from './peer-transport';
 import { Replica } from './replica';
@@ -71,7 +72,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
   if (wantedPort !== 0) await probePort(host, wantedPort, config.listen);
   let store: Store | undefined;
   const server = new grpc.Server({
-    'grpc.max_receive_message_length': config.maxValueBytes + config.maxKeyBytes + 64 * 1024,
+    'grpc.max_receive_message_length': maxReceiveMessageBytes(config),
     'grpc.max_send_message_length': 64 * 1024 * 1024,
   });
   const health = new HealthImplementation({ '': 'NOT_SERVING' });
@@ -91,7 +92,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       preVote: true,
       checkQuorum: true,
       maxInflightMsgs: 64,
-      maxSizePerMsgBytes: 1024 * 1024,
+      maxSizePerMsgBytes: peerMessageBudgetBytes(config),
       initial: {
         hardState,
         // The configuration at the start of the stored log; later conf entries in the log apply on top.
@@ -113,6 +114,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       readIndexTimeoutMs: Math.max(1000, config.electionTimeoutMs * 4),
       logRetentionEntries: config.logRetentionEntries,
       compactEveryEntries: config.compactEveryEntries,
+      snapshotChunkBytes: peerMessageBudgetBytes(config),
     });
     replica.on('leaderChange', ({ leaderId, term }) => log.info({ leaderId, term }, 'leader changed'));
     replica.on('fatal', (err) => log.fatal({ err }, 'storage failed; this member stops taking work (nothing unacknowledged was promised)'));
@@ -133,6 +135,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       deliver: (msg) => replica.step(msg),
       unreachable: (id) => replica.reportUnreachable(id),
       installSnapshot: (incoming) => replica.installSnapshot(incoming),
+      maxBatchBytes: peerMessageBudgetBytes(config),
       log,
       incarnation,
       admit: (from, presented) => admitPeer(replica.memberList(), config.id, from, presented),

@@ -36,6 +36,8 @@ export interface ReplicaOptions {
   logRetentionEntries: number;
   /** Compact once this many entries past the retention have been applied. */
   compactEveryEntries: number;
+  /** Snapshot chunks are cut to this many bytes (what a peer accepts in one message); default 1 MiB. */
+  snapshotChunkBytes?: number;
   /** Longest a leadership transfer holds new writes back before they are proposed or refused (default 1000). */
   handOverHoldMs?: number;
 }
@@ -472,7 +474,7 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
     // Pinned on the apply chain, between two applies, so the state is exactly
     // the one at the store's applied index.
     this.applying = this.applying.then(() => {
-      const reader = this.store.snapshotReader();
+      const reader = this.store.snapshotReader(this.opts.snapshotChunkBytes);
       transport.sendSnapshot(msg, reader, encodeMembers(this.members.values())).then(report, () => report(false));
     });
   }
@@ -518,8 +520,9 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
 
   /** Keeps the in-memory and stored log bounded: applied entries beyond the retention are dropped. */
   private async compact(appliedIndex: number): Promise<void> {
-    const upTo = appliedIndex - this.opts.logRetentionEntries;
-    const { firstIndex } = this.raft.status();
+    const { firstIndex, applied } = this.raft.status();
+    // An installed snapshot's state can be ahead of what Raft has applied: never compact past Raft's own applied index.
+    const upTo = Math.min(appliedIndex - this.opts.logRetentionEntries, applied);
     this.compactedTo = Math.max(this.compactedTo, firstIndex);
     if (upTo <= firstIndex || !this.compactionDue(appliedIndex)) return;
     const meta = this.raft.compact(upTo);

@@ -9,6 +9,7 @@ import sys
 sys.path.insert(0, sys.argv[1])
 
 import grpc  # noqa: E402
+from google.protobuf.wrappers_pb2 import BoolValue  # noqa: E402
 
 import kv_pb2  # noqa: E402
 import kv_pb2_grpc  # noqa: E402
@@ -41,6 +42,34 @@ with grpc.insecure_channel(address) as channel:
         out["empty_key"] = [err.code().name, err.details()]
     status = cluster_pb2_grpc.ClusterStub(channel).Status(cluster_pb2.StatusRequest(), timeout=5)
     out["role"] = cluster_pb2.Role.Name(status.role)
+    cluster = cluster_pb2_grpc.ClusterStub(channel)
+    moved = cluster.TransferLeadership(cluster_pb2.TransferLeadershipRequest(target_id=status.member_id), timeout=5)
+    out["transfer_to_self"] = [moved.leader_id, moved.term == status.term]
+    for name, target in (("transfer_unknown", "n9"), ("transfer_alone", "")):
+        try:
+            cluster.TransferLeadership(cluster_pb2.TransferLeadershipRequest(target_id=target), timeout=5)
+            out[name] = "accepted"
+        except grpc.RpcError as err:
+            out[name] = err.code().name
+
+    # Membership: a learner is the default when `learner` is left unset.
+    cluster = cluster_pb2_grpc.ClusterStub(channel)
+    added = cluster.AddMember(cluster_pb2.AddMemberRequest(id="py-learner", peer_address="127.0.0.1:1"), timeout=5)
+    out["added_role"] = cluster_pb2.MemberRole.Name(added.member.role)
+    members = cluster.Members(cluster_pb2.MembersRequest(), timeout=5)
+    out["members"] = sorted(
+        [m.id, cluster_pb2.MemberRole.Name(m.role), len(m.incarnation)] for m in members.members
+    )
+    try:
+        cluster.AddMember(
+            cluster_pb2.AddMemberRequest(id="py-learner", peer_address="127.0.0.1:2", learner=BoolValue(value=True)),
+            timeout=5,
+        )
+        out["duplicate"] = "accepted"
+    except grpc.RpcError as err:
+        out["duplicate"] = err.code().name
+    removed = cluster.RemoveMember(cluster_pb2.RemoveMemberRequest(id="py-learner"), timeout=5)
+    out["after_remove"] = sorted(m.id for m in removed.members)
 
     reflection = reflection_pb2_grpc.ServerReflectionStub(channel)
     responses = reflection.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=5)
