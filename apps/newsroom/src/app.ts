@@ -60,7 +60,9 @@ export async function buildApp(options: NewsroomOptions): Promise<FastifyInstanc
       req.log.warn({ err }, 'cluster call failed');
       return page(503, 'Try again', `The cluster could not serve this page (${err.codeName}). Try again in a moment.`);
     }
-    if ((err as { statusCode?: number }).statusCode === 400) return page(400, 'Bad request', (err as Error).message);
+    // fastify's own refusals (a malformed or oversized body, an unknown content type) keep their 4xx status.
+    const status = (err as { statusCode?: number }).statusCode;
+    if (status !== undefined && status >= 400 && status < 500) return page(status, 'Bad request', (err as Error).message);
     req.log.error({ err }, 'request failed');
     return page(500, 'Error', 'Something went wrong on our side.');
   });

@@ -2,6 +2,7 @@
 // per published or edited article, fed by the app's ArticleFeed.
 import type { FastifyInstance } from 'fastify';
 import type { AppContext } from './app';
+import type { Article } from './articles';
 import type { ArticleEvent } from './feed/feed';
 
 /** A comment line now and then keeps proxies from closing an idle stream. */
@@ -32,7 +33,8 @@ export function liveRoutes(app: FastifyInstance, ctx: AppContext): void {
   });
 }
 
-function summary(a: { id: string; title: string; author: string; tags: string[]; updatedAt: string; revision: number }) {
+/** What a front page shows of an article (the body stays out of the stream). */
+function summary(a: Article) {
   const { id, title, author, tags, updatedAt, revision } = a;
   return { id, title, author, tags, updatedAt, revision };
 }
