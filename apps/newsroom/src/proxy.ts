@@ -35,8 +35,11 @@ export async function startProxy(options: ProxyOptions, port = 0): Promise<Round
       if (!res.headersSent) res.writeHead(502, { 'content-type': 'text/plain' });
       res.end(`proxy: ${target} failed: ${err.message}`);
     });
-    // A reader closing the page ends its event stream at the app process too.
-    res.on('close', () => upstream.destroy());
+    // A reader closing the page ends its event stream at the app process too
+    // (only an unfinished exchange: a finished one's socket may serve another request by now).
+    res.on('close', () => {
+      if (!res.writableFinished) upstream.destroy();
+    });
     upstream.flushHeaders();
     void Promise.resolve(options.onForward?.(req, target)).then(
       () => req.pipe(upstream),

@@ -52,3 +52,30 @@ test('a target that is down gives 502, and the next request goes to the other on
     await proxy.close();
   }
 });
+
+test('a stream is passed through as it comes, and closing it at the browser closes it at the app', async () => {
+  let closedAtApp!: () => void;
+  const closed = new Promise<void>((r) => {
+    closedAtApp = r;
+  });
+  const s = http.createServer((req, res) => {
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    res.write('data: first\n\n');
+    req.on('close', () => closedAtApp());
+  });
+  servers.push(s);
+  s.listen(0, '127.0.0.1');
+  await once(s, 'listening');
+  const proxy = await startProxy({ targets: [`127.0.0.1:${(s.address() as { port: number }).port}`] });
+  try {
+    const abort = new AbortController();
+    const res = await fetch(`${proxy.url}/events`, { signal: abort.signal });
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const { value } = await reader.read();
+    assert.equal(new TextDecoder().decode(value), 'data: first\n\n');
+    abort.abort();
+    await closed;
+  } finally {
+    await proxy.close();
+  }
+});
