@@ -40,6 +40,8 @@ export const FLAGS: FlagSpec[] = [
     help: 'on SIGTERM/SIGINT: hand leadership over, end client streams and exit within this many ms whatever clients do',
   },
   { name: 'log-level', kind: 'string', default: 'info', help: 'trace, debug, info, warn, error or silent' },
+  { name: 'log-format', kind: 'string', default: 'json', help: 'json (one object per line, for machines) or pretty (coloured lines, for people at a terminal)' },
+  { name: 'metrics-listen', kind: 'string', help: 'host:port for HTTP /metrics (Prometheus), /healthz, /readyz and the dashboard at / (default: off)' },
   { name: 'config', kind: 'string', help: 'JSON file with any of these settings by flag name, e.g. {"id": "n1", "heartbeat-ms": 50}' },
   {
     name: 'unsafe-follower-linearizable-reads',
@@ -71,7 +73,9 @@ export function helpText(): string {
 type Raw = Record<string, string | boolean | undefined>;
 
 /** Parses argv (after the subcommand), the environment and an optional config file. */
-export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): { config: NodeConfig; logLevel: string } | 'help' {
+export type LogFormat = 'json' | 'pretty';
+
+export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): { config: NodeConfig; logLevel: string; logFormat: LogFormat } | 'help' {
   const fromFlags: Raw = {};
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -121,17 +125,21 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): { config
   if (!listen) throw new ConfigError('--listen is required (see --help)');
   if (!dataDir) throw new ConfigError('--data-dir is required (see --help)');
   const peers = parsePeers(str('peers') ?? `${id}=${listen}`);
+  const logFormat = str('log-format') ?? 'json';
+  if (logFormat !== 'json' && logFormat !== 'pretty') throw new ConfigError(`--log-format: expected json or pretty, got "${logFormat}"`);
   const initialClusterState = str('initial-cluster-state') ?? 'new';
   if (initialClusterState !== 'new' && initialClusterState !== 'existing') {
     throw new ConfigError(`--initial-cluster-state: expected "new" or "existing", got "${initialClusterState}"`);
   }
   return {
     logLevel: str('log-level') ?? 'info',
+    logFormat,
     config: {
       id,
       listen,
       advertise: str('advertise'),
       dataDir,
+      metricsListen: str('metrics-listen'),
       peers,
       clusterId: str('cluster-id'),
       peerDial: str('peer-dial') ? parsePeers(str('peer-dial')!, '--peer-dial') : undefined,

@@ -57,6 +57,14 @@ export {
   Unavailable,
   Unimplemented,
 } from './errors';
+export {
+  EndpointClient,
+  type EndpointCallOptions,
+  type EndpointClientOptions,
+  type MemberDescription,
+  type SavedSnapshot,
+  verifySnapshotFile,
+} from './endpoint';
 export type { Transport } from './member';
 export type {
   ClusterMember,

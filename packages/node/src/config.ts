@@ -31,6 +31,8 @@ export interface NodeConfig {
   logRetentionEntries: number;
   /** Compact the log each time this many more entries could be dropped. */
   compactEveryEntries: number;
+  /** host:port of the HTTP endpoints (/metrics, /healthz, /readyz, the dashboard); off when unset. */
+  metricsListen?: string;
   /** `new` (default) bootstraps the cluster of `peers`; `existing` joins a running cluster this member was added to (cluster-join.ts). Used only when the data dir is new. */
   initialClusterState?: 'new' | 'existing';
   /** Disaster recovery: make this surviving member's data dir a one-member cluster. */
@@ -90,6 +92,7 @@ export function parsePeers(spec: string, flag = '--peers'): Map<string, string> 
 export function validateConfig(c: NodeConfig): NodeConfig {
   if (!ID_PATTERN.test(c.id)) throw new ConfigError(`--id: "${c.id}" is not a valid member id (letters, digits, _.-; at most 63)`);
   parseAddress('--listen', c.listen);
+  if (c.metricsListen !== undefined) parseAddress('--metrics-listen', c.metricsListen);
   if (!c.dataDir) throw new ConfigError('--data-dir is required');
   if (c.initialClusterState === 'existing' && !c.peers.has(c.id)) {
     // A joiner lists the members it joins; its own address is where it listens.

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { ID_PATTERN, parseAddress } from './config';
 import { alreadyExists, failedPrecondition, invalidArgument, notFound, notLeader, RpcError, unavailable } from './errors';
 import { encodeIncarnations } from './incarnation';
+import { mostCaughtUpVoter, TransferFailed, transferLeadership } from './leadership';
 import type { MemberInfo } from './membership';
 import type { Replica } from './replica';
 
@@ -54,11 +55,16 @@ export class MemberChanges {
     if (!this.replica.isLeader) throw notLeader(this.replica.memberId, this.replica.leaderHint());
   }
 
+  /** A peer heard from within this long is up. */
+  private upWithinMs(): number {
+    return Math.max(1000, 3 * this.opts.electionTimeoutMs);
+  }
+
   /** Up: this node, or a peer heard from within a few election timeouts. */
   private isUp(id: string): boolean {
     if (id === this.replica.memberId) return true;
     const age = this.opts.lastContactMs(id);
-    return age !== undefined && age <= Math.max(1000, 3 * this.opts.electionTimeoutMs);
+    return age !== undefined && age <= this.upWithinMs();
   }
 
   /** Refuses a change after which the voters that are up could not form a quorum. */
@@ -128,51 +134,26 @@ export class MemberChanges {
     return this.members();
   }
 
-  /** The leader removing itself: hand over to the most caught-up voter that is up, then have it remove us. */
+  /** The leader removing itself: hand over to the most caught-up voter that is up, then have the new leader remove it. */
   private async removeSelf(): Promise<MemberInfo[]> {
     const self = this.replica.memberId;
-    const st = this.replica.raftStatus();
-    const candidates = this.members()
-      .filter((x) => x.voter && x.id !== self && this.isUp(x.id))
-      .sort((a, b) => (st.progress?.[b.id]?.match ?? 0) - (st.progress?.[a.id]?.match ?? 0));
-    const target = candidates[0];
+    const upMs = this.upWithinMs();
+    const target = mostCaughtUpVoter(this.replica, { lastContactMs: this.opts.lastContactMs, recentContactMs: upMs });
     if (!target) throw failedPrecondition(`leader ${self} cannot remove itself: no other voter is up to hand leadership to`);
-    this.opts.log.info({ to: target.id }, 'removing this member: handing leadership over first');
+    this.opts.log.info({ to: target }, 'removing this member: handing leadership over first');
     const timeoutMs = Math.max(3000, 20 * this.opts.electionTimeoutMs);
-    const leader = await this.waitForOtherLeader(target.id, timeoutMs);
+    await transferLeadership(this.replica, target, { timeoutMs }).catch((err: Error) => {
+      // Another voter winning the election instead is as good: it is not us.
+      if (!(err instanceof TransferFailed) || this.replica.isLeader || !this.replica.leaderHint()) {
+        throw unavailable(`leadership did not pass from ${self}: ${err.message}; nothing was removed — retry`, this.replica.leaderHint());
+      }
+    });
+    const leader = this.replica.leaderHint();
+    if (!leader || leader.id === self) throw unavailable(`leadership did not pass from ${self}; nothing was removed — retry`, leader);
     const res = await callCluster<RemoveMemberResponse__Output>(leader.address, 'RemoveMember', { id: self }, timeoutMs).catch((err: grpc.ServiceError) => {
       throw new RpcError(err.code ?? grpc.status.UNAVAILABLE, `leadership passed to ${leader.id}, which did not remove ${self}: ${err.details ?? err.message}; retry RemoveMember there`);
     });
     return res.members.map((x) => ({ id: x.id, address: x.address, voter: x.voter, incarnation: x.incarnation }));
-  }
-
-  private waitForOtherLeader(target: string, timeoutMs: number): Promise<{ id: string; address: string }> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const hint = this.replica.leaderHint();
-        if (hint && hint.id !== this.replica.memberId && !this.replica.isLeader) {
-          done();
-          resolve(hint);
-        }
-      };
-      const timer = setTimeout(() => {
-        done();
-        reject(unavailable(`leadership did not pass to ${target} within ${timeoutMs} ms; nothing was removed — retry`, this.replica.leaderHint()));
-      }, timeoutMs);
-      const done = () => {
-        clearTimeout(timer);
-        this.replica.off('leaderChange', check);
-      };
-      this.replica.on('leaderChange', check);
-      try {
-        this.replica.transferLeadership(target);
-      } catch (err) {
-        done();
-        reject(unavailable(`cannot hand leadership to ${target}: ${(err as Error).message}`));
-        return;
-      }
-      check();
-    });
   }
 
   /** Proposes one change on the queue; a change refused only because another is pending is retried for a while. */

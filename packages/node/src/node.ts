@@ -11,12 +11,17 @@ import pino, { type Logger } from 'pino';
 import { forceNewCluster, planFirstStart } from './cluster-join';
 import { clusterService } from './cluster-service';
 import { ConfigError, DEFAULTS, type NodeConfig, parseAddress, validateConfig } from './config';
+import { grpcMetricsInterceptor } from './grpc-metrics';
+import { type HttpEndpoints, startHttpEndpoints } from './http-endpoints';
 import { admitPeer, checkExpectedIncarnation, loadIncarnation } from './incarnation';
 import { type KvContext, kvService } from './kv-service';
+import { maintenanceService, VERSION } from './maintenance-service';
 import { MemberChanges } from './member-changes';
 import { maxReceiveMessageBytes, peerMessageBudgetBytes } from './message-limits';
 import { decodeMembers, decodeSnapshotMeta, encodeMembers, type MemberInfo } from './membership';
+import { NodeMetrics } from './metrics';
 import { FLOW_CONTROL_WINDOW_BYTES, GrpcPeerTransport } from './peer-transport';
+import { RoundTripTracker } from './peer-rtt';
 import { Replica } from './replica';
 import { OpenStreams, shutDown, trackingStreams } from './shutdown';
 import { transferLeadershipHandler } from './transfer-service';
@@ -56,6 +61,9 @@ export interface StartedNode {
   readonly clusterId: string;
   readonly replica: Replica;
   readonly port: number;
+  /** The port of /metrics, /healthz, /readyz and the dashboard, when --metrics-listen is set. */
+  readonly metricsPort: number | undefined;
+  readonly metrics: NodeMetrics;
   stop(): Promise<void>;
 }
 
@@ -71,7 +79,11 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
   const { host, port: wantedPort } = parseAddress('--listen', config.listen);
   if (wantedPort !== 0) await probePort(host, wantedPort, config.listen);
   let store: Store | undefined;
+  let http: HttpEndpoints | undefined;
+  // Made once the replica exists; calls before that are not counted.
+  let metrics: NodeMetrics | undefined;
   const server = new grpc.Server({
+    interceptors: [grpcMetricsInterceptor(() => metrics)],
     'grpc.max_receive_message_length': maxReceiveMessageBytes(config),
     'grpc.max_send_message_length': 64 * 1024 * 1024,
   });
@@ -116,6 +128,8 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       compactEveryEntries: config.compactEveryEntries,
       snapshotChunkBytes: peerMessageBudgetBytes(config),
     });
+    metrics = new NodeMetrics({ clusterId: identity.clusterId, version: VERSION, dataDir: config.dataDir, replica });
+    const nodeMetrics = metrics;
     replica.on('leaderChange', ({ leaderId, term }) => log.info({ leaderId, term }, 'leader changed'));
     replica.on('fatal', (err) => log.fatal({ err }, 'storage failed; this member stops taking work (nothing unacknowledged was promised)'));
     const kvCtx: KvContext = {
@@ -124,6 +138,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       store,
       limits: { maxKeyBytes: config.maxKeyBytes, maxValueBytes: config.maxValueBytes },
       reads: { maxReadWaitMs: config.maxReadWaitMs, unsafeFollowerLinearizableReads: !!config.unsafeFollowerLinearizableReads },
+      metrics,
     };
     const transport = new GrpcPeerTransport({
       memberId: config.id,
@@ -137,6 +152,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       installSnapshot: (incoming) => replica.installSnapshot(incoming),
       maxBatchBytes: peerMessageBudgetBytes(config),
       log,
+      roundTrips: new RoundTripTracker((peer, seconds) => nodeMetrics.peerRoundTripSeconds.observe({ peer }, seconds)),
       incarnation,
       admit: (from, presented) => admitPeer(replica.memberList(), config.id, from, presented),
       checkExpected: (from, expected) => checkExpectedIncarnation(replica.memberList(), config.id, incarnation, from, expected),
@@ -167,6 +183,10 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
         streams,
       ),
     );
+    server.addService(
+      api.bellwether.maintenance.v1.Maintenance.service,
+      trackingStreams(maintenanceService({ clusterId: identity.clusterId, dataDir: config.dataDir, replica, metrics }), ['Snapshot'], streams),
+    );
     server.addService(loadPeerApi().bellwether.raft.v1.Raft.service, transport.handlers());
     health.addToServer(server);
     // Reflection lists what generic tools may call: the public API and health.
@@ -179,10 +199,15 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       clusterCtx.address = `${host}:${port}`;
       replica.setMemberAddress(config.id, clusterCtx.address);
     }
+    if (config.metricsListen) {
+      http = await startHttpEndpoints({ listen: config.metricsListen, clusterId: identity.clusterId, replica, metrics });
+    }
     replica.start();
     const stopRecorder = memberChanges.startRecorder();
     health.setStatus('', 'SERVING');
     log.info({ listen: config.listen, port, clusterId: identity.clusterId, applied: store.appliedIndex }, 'serving');
+    if (http) log.info({ metricsListen: config.metricsListen, port: http.port }, 'metrics, health and dashboard over HTTP');
+    const httpEndpoints = http;
 
     let stopping: Promise<void> | undefined;
     const openStore = store;
@@ -191,8 +216,11 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       clusterId: identity.clusterId,
       replica,
       port,
+      metricsPort: http?.port,
+      metrics,
       stop() {
         stopping ??= (async () => {
+          await httpEndpoints?.close();
           stopRecorder();
           const parts = { replica, server, health, streams, store: openStore, log, electionTimeoutMs: config.electionTimeoutMs };
           await shutDown({ ...parts, lastContactMs: (id) => transport.lastContactMs(id) }, config.shutdownTimeoutMs ?? DEFAULTS.shutdownTimeoutMs);
@@ -202,6 +230,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       },
     };
   } catch (err) {
+    await http?.close();
     server.forceShutdown();
     await store?.close();
     throw err;

@@ -14,6 +14,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { type Admission, EXPECTED_INCARNATION_METADATA, INCARNATION_METADATA, isCounted } from './incarnation';
 import { fromWire, toWire } from './peer-codec';
+import type { RoundTripTracker } from './peer-rtt';
 import { snapshotHeader, streamSnapshot } from './snapshot-transfer';
 import type { PeerTransport } from './replica';
 
@@ -60,6 +61,8 @@ export interface GrpcPeerTransportOptions {
   /** A MessageBatch is cut to this many bytes (what the receiver accepts in one message, less framing). */
   maxBatchBytes: number;
   log: Logger;
+  /** Measures heartbeat round trips (for the metrics). */
+  roundTrips?: RoundTripTracker;
   /** This process's incarnation (its data dir's), presented to every peer. */
   incarnation?: string;
   /** How a peer presenting `incarnation` is treated (incarnation.ts); everything counts when absent. */
@@ -139,6 +142,7 @@ export class GrpcPeerTransport implements PeerTransport {
         continue;
       }
       for (const batch of splitByBytes(list, this.opts.maxBatchBytes)) (stream as Duplex).write({ messages: batch.map(toWire) });
+      this.opts.roundTrips?.sent(to, list);
     }
   }
 
@@ -216,6 +220,7 @@ export class GrpcPeerTransport implements PeerTransport {
     const admission = this.admission(from, incarnation);
     if (admission.kind === 'refuse') return false;
     this.lastHeardMs.set(from, Date.now());
+    this.opts.roundTrips?.received(from, batch.messages);
     for (const w of batch.messages) {
       // A peer speaks only for itself and only to us.
       if (w.from !== from || w.to !== this.opts.memberId) continue;

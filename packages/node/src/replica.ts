@@ -70,7 +70,22 @@ export interface LeaderChange {
  * that arrives while an fsync is in flight lands in the next iteration's
  * batch: that is the group commit.
  */
-export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applied: [number]; fatal: [Error] }> {
+/**
+ * What a replica reports as it works (listened to by the metrics): `applied`
+ * carries the new applied index and the batch's apply time; `persisted` the
+ * time of one synced log write.
+ */
+export interface ReplicaEvents {
+  leaderChange: [LeaderChange];
+  applied: [index: number, seconds: number];
+  fatal: [Error];
+  persisted: [seconds: number];
+  proposalFailed: [];
+  snapshotSent: [ok: boolean];
+  snapshotInstalled: [ok: boolean];
+}
+
+export class Replica extends EventEmitter<ReplicaEvents> {
   private readonly raft: RawNode;
   private readonly store: Store;
   private transport: PeerTransport | undefined;
@@ -174,7 +189,11 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
       return Promise.reject(resourceExhausted(`member ${this.opts.memberId}: ${this.opts.maxPendingProposals} writes already pending; back off and retry`));
     }
     return new Promise((resolve, reject) => {
-      this.proposals.push({ data: encodeCommand(command), resolve, reject });
+      const failed = (e: Error) => {
+        this.emit('proposalFailed');
+        reject(e);
+      };
+      this.proposals.push({ data: encodeCommand(command), resolve, reject: failed });
       this.kick();
     });
   }
@@ -293,6 +312,26 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
 
   get appliedIndex(): number {
     return this.store.appliedIndex;
+  }
+
+  /** Writes proposed here and not yet answered. */
+  get pendingProposals(): number {
+    return this.proposals.length + this.inFlight.size;
+  }
+
+  /** A storage failure that stopped this member, if one did. */
+  get fatalError(): Error | undefined {
+    return this.fatal;
+  }
+
+  /** Pins the state between two applies (so it is exactly the state at its applied index) and returns a reader of it. */
+  pinSnapshot(): Promise<SnapshotReader> {
+    const pinned = this.applying.then(() => this.store.snapshotReader());
+    this.applying = pinned.then(
+      () => undefined,
+      () => undefined,
+    );
+    return pinned;
   }
 
   leaderHint(): LeaderHint | undefined {
@@ -432,7 +471,9 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
     // after a restart), so a Ready that only moves it writes nothing: it rides
     // along with the next append or term/vote change instead.
     if (termOrVoteChanged || rd.entries.length > 0) {
+      const startedMs = performance.now();
       await this.store.persist({ hardState: hs ?? this.lastHardState(), entries: rd.entries }, rd.mustSync);
+      if (rd.mustSync) this.emit('persisted', (performance.now() - startedMs) / 1000);
       if (hs) {
         this.durableTerm = hs.term;
         this.durableVote = hs.vote;
@@ -467,6 +508,7 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
     if (!transport || this.snapshotsInFlight.has(msg.to)) return;
     this.snapshotsInFlight.add(msg.to);
     const report = (ok: boolean) => {
+      this.emit('snapshotSent', ok);
       this.snapshotsInFlight.delete(msg.to);
       this.snapshotReports.push({ to: msg.to, ok });
       this.kick();
@@ -503,8 +545,10 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
             this.resolveAppliedWaiters(this.store.appliedIndex);
           }
           this.inbox.push(incoming.message);
+          this.emit('snapshotInstalled', true);
           resolve(true);
         } catch (err) {
+          this.emit('snapshotInstalled', false);
           reject(err);
         }
       });
@@ -564,6 +608,7 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
   }
 
   private async apply(entries: Entry[]): Promise<void> {
+    const startedMs = performance.now();
     const meta: Record<string, Uint8Array> = {};
     let membersChanged = false;
     for (const e of entries) {
@@ -589,7 +634,7 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
       else c.reject(unavailable('leadership changed before the membership change committed; it was not applied — retry', this.leaderHint()));
     }
     this.resolveAppliedWaiters(appliedIndex);
-    this.emit('applied', appliedIndex);
+    this.emit('applied', appliedIndex, (performance.now() - startedMs) / 1000);
     if (this.compactionDue(appliedIndex)) {
       // Raft's log is only touched from the loop, between Readies.
       this.tasks.push(() => this.compact(appliedIndex));

@@ -3,6 +3,7 @@ protos/ at test time, and lists the services through server reflection.
 
 Usage: interop.py STUBS_DIR HOST:PORT   (prints one JSON line of results)
 """
+import hashlib
 import json
 import sys
 
@@ -15,6 +16,8 @@ import kv_pb2  # noqa: E402
 import kv_pb2_grpc  # noqa: E402
 import cluster_pb2  # noqa: E402
 import cluster_pb2_grpc  # noqa: E402
+import maintenance_pb2  # noqa: E402
+import maintenance_pb2_grpc  # noqa: E402
 import reflection_pb2  # noqa: E402
 import reflection_pb2_grpc  # noqa: E402
 
@@ -70,6 +73,22 @@ with grpc.insecure_channel(address) as channel:
         out["duplicate"] = err.code().name
     removed = cluster.RemoveMember(cluster_pb2.RemoveMemberRequest(id="py-learner"), timeout=5)
     out["after_remove"] = sorted(m.id for m in removed.members)
+
+    maintenance = maintenance_pb2_grpc.MaintenanceStub(channel)
+    described = maintenance.Describe(maintenance_pb2.DescribeRequest(), timeout=5)
+    out["describe"] = {"member_id": described.member_id, "version": described.version, "db_size_bytes": described.db_size_bytes}
+    digest = hashlib.sha256()
+    snapshot = {"data_bytes": 0}
+    for part in maintenance.Snapshot(maintenance_pb2.SnapshotRequest(), timeout=10):
+        kind = part.WhichOneof("part")
+        if kind == "header":
+            snapshot["revision"] = part.header.revision
+        elif kind == "data":
+            digest.update(part.data)
+            snapshot["data_bytes"] += len(part.data)
+        else:
+            snapshot["checksum_ok"] = part.trailer.sha256 == digest.digest() and part.trailer.total_bytes == snapshot["data_bytes"]
+    out["snapshot"] = snapshot
 
     reflection = reflection_pb2_grpc.ServerReflectionStub(channel)
     responses = reflection.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=5)

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Browser tests drive Debian's chromium with playwright-core (never a
-# downloaded browser): install it when missing.
+# The browser tests (the dashboard's, the newsroom's) drive Debian's chromium
+# with playwright-core (no browser downloads: playwright's own browsers are
+# never installed).
 set -euo pipefail
 if [ -x /usr/bin/chromium ]; then exit 0; fi
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
@@ -9,5 +10,5 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
   exit 0
 fi
-echo "the browser tests need Debian's chromium: apt-get install -y chromium" >&2
+echo "the browser tests (dashboard, newsroom) need: apt-get install -y chromium" >&2
 exit 1

@@ -50,7 +50,7 @@ test('defect 1: a follower that lost its data dir never helps elect a leader tha
   await waitFor(() => (REFUSAL.test(a.log() + b.log()) ? true : undefined), 30_000, 'the amnesiac B is refused with the fix');
   assert.match(a.log() + b.log(), /Cluster\.RemoveMember\(id: \\?"n\d\\?"\).*Cluster\.AddMember/);
   // Logged on B's side too: the refusal it received (with the fix), or its own refusal to start.
-  await waitFor(() => (/peer refused this member.*Cluster\.RemoveMember|lost its data and must not vote/.test(b.log()) ? true : undefined), 30_000, 'B logs why it is refused');
+  await waitFor(() => (/\(this process\) is refused by n\d|peer refused this member.*Cluster\.RemoveMember|lost its data and must not vote/.test(b.log()) ? true : undefined), 30_000, 'B logs why it is refused');
   // A alone with an amnesiac B must not lead: B's vote is not counted.
   const stA = await c.status(a);
   assert.notEqual(stA.role, 'ROLE_LEADER', 'A was elected with the amnesiac B\'s vote');

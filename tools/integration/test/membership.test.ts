@@ -3,38 +3,15 @@
 // and disaster recovery with --force-new-cluster.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { AlreadyExists, type BellwetherClient, FailedPrecondition, NotFound, NotLeader } from '@bellwether/client';
+import { AlreadyExists, FailedPrecondition, NotFound, NotLeader } from '@bellwether/client';
 import type { PutResponse__Output } from '@bellwether/proto';
 import * as grpc from '@grpc/grpc-js';
 import { closeClients, type NodeProcess, unary, waitFor } from '../src/cluster';
-import { clusterApi, kvApi, leaderNow, members, readLocal, WriteLoad } from '../src/membership-helpers';
+import { clusterApi, kvApi, leaderNow, members, readLocal, startAndPromote, WriteLoad } from '../src/membership-helpers';
 import { sdkClient, startSdkCluster } from '../src/sdk-helpers';
 
 // Small log retention, so a member added under load catches up by snapshot.
 const SNAPSHOT_ARGS = ['--log-retention-entries', '50', '--compact-every-entries', '50'];
-
-/** Starts a new member added with AddMember and promotes it once it has caught up; returns ms from start to promoted. */
-async function startAndPromote(client: BellwetherClient, node: NodeProcess): Promise<number> {
-  const startedMs = Date.now();
-  node.start();
-  await waitFor(
-    () =>
-      client.promoteMember(node.id).then(
-        () => true,
-        (err: unknown) => {
-          if (!(err instanceof FailedPrecondition)) throw err;
-          return undefined;
-        },
-      ),
-    60_000,
-    `${node.id} is promoted`,
-  );
-  const promotedMs = Date.now() - startedMs;
-  const m = (await client.members()).members.find((x) => x.id === node.id);
-  assert.equal(m?.role, 'voter');
-  assert.match(m?.incarnation ?? '', /^[0-9a-f]{16}$/);
-  return promotedMs;
-}
 
 test('replace a dead member under write load: remove it, add a new one, it catches up by snapshot and is promoted, nothing lost', async (t) => {
   const { cluster: c, leader } = await startSdkCluster(t, 3, SNAPSHOT_ARGS);
@@ -163,6 +140,23 @@ test('membership refusals: NOT_FOUND, ALREADY_EXISTS, a follower names the leade
   await client.removeMember(f2.id);
   const w = await unary<PutResponse__Output>(kvApi(leader), 'Put', { key: Buffer.from('k'), value: Buffer.from('v') });
   assert.ok(w.header!.revision > 0);
+  closeClients();
+});
+
+test('a learner behind the leader by more than the bound is not promoted until it catches up', async (t) => {
+  const { cluster: c } = await startSdkCluster(t, 3);
+  const client = await sdkClient(t, c.nodes.map((n) => n.address));
+  const learner = await c.newNode('n4');
+  await client.addMember('n4', learner.address);
+  learner.start();
+  await waitFor(async () => ((await client.members()).members.find((m) => m.id === 'n4')?.incarnation ? true : undefined), 20_000, 'n4 is recorded');
+  await learner.stop();
+  // 1000 entries is the bound; write well past it while the learner is down.
+  for (let i = 0; i < 12; i++) await Promise.all(Array.from({ length: 100 }, (_, j) => client.put(`lag/${i * 100 + j}`, 'v')));
+  await assert.rejects(client.promoteMember('n4'), (err: unknown) => err instanceof FailedPrecondition && /learner n4 is \d+ entries behind the leader \(at most 1000 to be promoted\)/.test(err.message));
+  assert.equal((await client.members()).members.find((m) => m.id === 'n4')?.role, 'learner', 'nothing changed');
+  await startAndPromote(client, learner);
+  await readLocal(learner, 'lag/1199');
   closeClients();
 });
 

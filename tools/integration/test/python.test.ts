@@ -27,8 +27,9 @@ test('Python (grpcio, stubs generated from protos/) calls Put/Get/Range/Delete a
   // Flat file names, so the generated modules don't shadow grpcio's own `grpc` package.
   copyFileSync(join(protos, 'bellwether/kv/v1/kv.proto'), join(work, 'kv.proto'));
   copyFileSync(join(protos, 'bellwether/cluster/v1/cluster.proto'), join(work, 'cluster.proto'));
+  copyFileSync(join(protos, 'bellwether/maintenance/v1/maintenance.proto'), join(work, 'maintenance.proto'));
   copyFileSync(reflectionProto(), join(work, 'reflection.proto'));
-  execFileSync(PYTHON, ['-m', 'grpc_tools.protoc', '-I', work, `--python_out=${work}`, `--grpc_python_out=${work}`, 'kv.proto', 'cluster.proto', 'reflection.proto'], {
+  execFileSync(PYTHON, ['-m', 'grpc_tools.protoc', '-I', work, `--python_out=${work}`, `--grpc_python_out=${work}`, 'kv.proto', 'cluster.proto', 'maintenance.proto', 'reflection.proto'], {
     stdio: 'inherit',
   });
 
@@ -65,7 +66,13 @@ test('Python (grpcio, stubs generated from protos/) calls Put/Get/Range/Delete a
   assert.deepEqual(out.members.find((m: [string]) => m[0] === 'n1')?.slice(0, 2), ['n1', 'MEMBER_ROLE_VOTER']);
   assert.equal(out.duplicate, 'ALREADY_EXISTS');
   assert.deepEqual(out.after_remove, ['n1']);
-  for (const svc of ['bellwether.kv.v1.KV', 'bellwether.cluster.v1.Cluster', 'grpc.health.v1.Health']) {
+  assert.equal(out.describe.member_id, 'n1');
+  assert.match(out.describe.version, /^\d+\.\d+\.\d+/);
+  assert.ok(Number(out.describe.db_size_bytes) > 0);
+  assert.ok(out.snapshot.revision >= out.put_revision, 'the snapshot holds the writes before it');
+  assert.ok(out.snapshot.data_bytes > 0);
+  assert.equal(out.snapshot.checksum_ok, true, 'the trailer\'s SHA-256 matches the data');
+  for (const svc of ['bellwether.kv.v1.KV', 'bellwether.cluster.v1.Cluster', 'bellwether.maintenance.v1.Maintenance', 'grpc.health.v1.Health']) {
     assert.ok(out.services.includes(svc), `reflection lists ${svc}: ${out.services}`);
   }
 });

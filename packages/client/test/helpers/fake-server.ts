@@ -405,7 +405,7 @@ export class FakeKvServer {
         const g = this.group;
         callback(null, {
           clusterId: g.clusterId,
-          members: g.members.map((m) => ({ id: m.memberId, address: m.address, voter: true })),
+          members: g.members.map((m) => ({ id: m.memberId, address: m.address, voter: true, role: 'MEMBER_ROLE_VOTER', incarnation: `inc-${m.memberId}` })),
           leaderId: g.leaderId ?? '',
           term: g.term,
         });
