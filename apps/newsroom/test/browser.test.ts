@@ -5,14 +5,14 @@
 // other app process, a reader's open front page shows it without a reload,
 // and two editors editing the same revision get a conflict page.
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
 import type { NodeProcess } from '@bellwether/integration/src/cluster';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { launchChromium } from '@bellwether/integration/src/browser';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { NewsroomStack } from '../src/stack';
 
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const SCREENSHOTS = fileURLToPath(new URL('../test-results/screenshots/', import.meta.url));
 /** The machine may be busy: every wait is for a condition, with room to spare. */
 const WAIT_MS = 60_000;
@@ -24,9 +24,6 @@ let killLeaderMidRequest: (() => void) | undefined;
 const consoleErrors: string[] = [];
 
 before(async () => {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`no chromium at ${CHROMIUM}: run tools/integration/scripts/ensure-chromium.sh (apt-get install -y chromium) or set CHROMIUM_PATH`);
-  }
   mkdirSync(SCREENSHOTS, { recursive: true });
   stack = await NewsroomStack.start({
     onForward: (req) => {
@@ -36,19 +33,7 @@ before(async () => {
       }
     },
   });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-dev-shm-usage',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-    ],
-  });
+  browser = await launchChromium();
 });
 
 after(async () => {
