@@ -3,7 +3,7 @@ import { encodeConfChange } from '@bellwether/raft';
 import type { Store } from '@bellwether/store';
 import type { Logger } from 'pino';
 import { ConfigError, deriveClusterId, type NodeConfig } from './config';
-import { callCluster } from './member-changes';
+import { callCluster } from './cluster-calls';
 import { decodeMembers, decodeSnapshotMeta, encodeMembers, type MemberInfo } from './membership';
 
 /**

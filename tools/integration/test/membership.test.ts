@@ -23,10 +23,10 @@ test('replace a dead member under write load: remove it, add a new one, it catch
   await load.progress(100);
 
   const replaceStartMs = Date.now();
-  const after = await client.removeMember(dead.id);
+  const after = await client.removeMember(dead.id, { deadlineMs: 30_000 });
   assert.deepEqual(after.map((m) => m.id).sort(), c.nodes.filter((n) => n !== dead).map((n) => n.id).sort());
   const fresh = await c.newNode('n4');
-  const added = await client.addMember('n4', fresh.address);
+  const added = await client.addMember('n4', fresh.address, { deadlineMs: 30_000 });
   assert.equal(added.member?.role, 'learner', 'a new member is a learner by default');
   assert.equal(added.member?.incarnation, '', 'its incarnation is recorded only once it connects');
   await load.progress(200); // the log moves past the retention: the new member needs a snapshot
@@ -58,7 +58,7 @@ test('grow 3→5 and shrink 5→3 under write load', async (t) => {
   await load.progress(50);
   for (const id of ['n4', 'n5']) {
     const node = await c.newNode(id);
-    await client.addMember(id, node.address);
+    await client.addMember(id, node.address, { deadlineMs: 30_000 });
     await startAndPromote(client, node);
     await load.progress(30);
   }
@@ -66,7 +66,7 @@ test('grow 3→5 and shrink 5→3 under write load', async (t) => {
   assert.deepEqual(list.map((m) => `${m.id}:${m.role}`).sort(), ['n1:voter', 'n2:voter', 'n3:voter', 'n4:voter', 'n5:voter']);
   // Shrink by removing two of the original members (the leader among them if it is one).
   for (const id of ['n1', 'n2']) {
-    await client.removeMember(id);
+    await client.removeMember(id, { deadlineMs: 30_000 });
     await load.progress(30);
   }
   list = (await client.members()).members;
