@@ -26,6 +26,9 @@ export const FLAGS: FlagSpec[] = [
   { name: 'max-read-wait-ms', kind: 'int', default: DEFAULTS.maxReadWaitMs, help: 'longest a read waits for this node to catch up' },
   { name: 'log-retention-entries', kind: 'int', default: DEFAULTS.logRetentionEntries, help: 'applied entries kept for lagging followers before they need a snapshot' },
   { name: 'compact-every-entries', kind: 'int', default: DEFAULTS.compactEveryEntries, help: 'compact the log in steps of this many entries' },
+  { name: 'watch-history-revisions', kind: 'int', default: 100_000, help: 'watch history: keep the changes of this many latest revisions; a watch from before them gets a compacted error' },
+  { name: 'watch-history-bytes', kind: 'int', default: 64 * 1024 * 1024, help: 'watch history: keep at most this many bytes of changes in memory' },
+  { name: 'watch-max-lag-bytes', kind: 'int', default: 16 * 1024 * 1024, help: 'cancel a watch whose client leaves more than this many bytes of changes unread' },
   { name: 'log-level', kind: 'string', default: 'info', help: 'trace, debug, info, warn, error or silent' },
   { name: 'config', kind: 'string', help: 'JSON file with any of these settings by flag name, e.g. {"id": "n1", "heartbeat-ms": 50}' },
   {
@@ -127,6 +130,9 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): { config
       maxReadWaitMs: int('max-read-wait-ms'),
       logRetentionEntries: int('log-retention-entries'),
       compactEveryEntries: int('compact-every-entries'),
+      watchHistoryRevisions: int('watch-history-revisions'),
+      watchHistoryBytes: int('watch-history-bytes'),
+      watchMaxLagBytes: int('watch-max-lag-bytes'),
       unsafeFollowerLinearizableReads: bool('unsafe-follower-linearizable-reads'),
     },
   };

@@ -31,6 +31,12 @@ export interface NodeConfig {
   logRetentionEntries: number;
   /** Compact the log each time this many more entries could be dropped. */
   compactEveryEntries: number;
+  /** Watch history: keep the changes of this many latest revisions (default 100 000). */
+  watchHistoryRevisions?: number;
+  /** Watch history: keep at most this many bytes of changes (default 64 MiB). */
+  watchHistoryBytes?: number;
+  /** A watch whose unsent changes exceed this many bytes is cancelled (default 16 MiB). */
+  watchMaxLagBytes?: number;
   /** Debug only: let followers serve LINEARIZABLE reads from local state (breaks linearizability). */
   unsafeFollowerLinearizableReads?: boolean;
 }

@@ -10,6 +10,8 @@ import type {
   RangeRequest__Output,
   RangeResponse,
   ResponseHeader,
+  TxnRequest__Output,
+  TxnResponse,
 } from '@bellwether/proto';
 import type { Store } from '@bellwether/store';
 import { type Command, type KeyValueRecord, prefixEnd, type WriteResult } from '@bellwether/store';
@@ -17,6 +19,9 @@ import { type sendUnaryData, type ServerUnaryCall, status } from '@grpc/grpc-js'
 import { RpcError, toServiceError } from './errors';
 import { kvStreamHandler } from './kv-stream';
 import { awaitReadable, type ReadPolicy, remainingMs } from './reads';
+import { parseTxn, toResponseOps } from './txn';
+import type { WatchHub } from './watch/hub';
+import { watchHandler } from './watch/watch-stream';
 import type { Replica } from './replica';
 import { checkKey, checkRevision, checkSession, checkValue, type Limits, parseRange, parseRead } from './validate';
 
@@ -26,6 +31,7 @@ export interface KvContext {
   store: Store;
   limits: Limits;
   reads: ReadPolicy;
+  watches: WatchHub;
 }
 
 /**
@@ -44,7 +50,7 @@ export function header(ctx: KvContext, revision?: number, readIndex?: number): R
   };
 }
 
-function toKeyValue(kv: KeyValueRecord | undefined): KeyValue | null {
+export function toKeyValue(kv: KeyValueRecord | undefined): KeyValue | null {
   if (!kv) return null;
   return { key: kv.key, value: kv.value, createRevision: kv.createRevision, modRevision: kv.modRevision, version: kv.version };
 }
@@ -67,6 +73,7 @@ export interface KvOps {
   delete(r: DeleteRequest__Output): Promise<DeleteResponse>;
   get(r: GetRequest__Output, budgetMs: number): Promise<GetResponse>;
   range(r: RangeRequest__Output, budgetMs: number): Promise<RangeResponse>;
+  txn(r: TxnRequest__Output): Promise<TxnResponse>;
 }
 
 type WriteFields = Pick<PutRequest__Output, 'expectedModRevision' | 'clientId' | 'sequence' | 'minUnackedSequence' | 'prevKv'>;
@@ -128,6 +135,14 @@ export function kvOps(ctx: KvContext): KvOps {
         continuation: more && last ? Buffer.concat([last.key, Buffer.from([0])]) : Buffer.alloc(0),
       };
     },
+
+    async txn(r) {
+      const command = parseTxn(r, limits);
+      const result = await ctx.replica.propose(command);
+      checkRefused(result, command.clientId, command.sequence);
+      const h = header(ctx, result.revision);
+      return { header: h, succeeded: result.succeeded, responses: toResponseOps(result.txn ?? [], h, toKeyValue) };
+    },
   };
 }
 
@@ -148,6 +163,8 @@ export function kvService(ctx: KvContext): KVHandlers {
     Delete: unary((r: DeleteRequest__Output) => ops.delete(r)),
     Get: unary((r: GetRequest__Output, budget) => ops.get(r, budget)),
     Range: unary((r: RangeRequest__Output, budget) => ops.range(r, budget)),
+    Txn: unary((r: TxnRequest__Output) => ops.txn(r)),
     Stream: kvStreamHandler(ops),
+    Watch: watchHandler(ctx, ctx.watches),
   };
 }

@@ -14,6 +14,7 @@ import { type KvContext, kvService } from './kv-service';
 import { decodeMembers, decodeSnapshotMeta, encodeMembers, type MemberInfo } from './membership';
 import { FLOW_CONTROL_WINDOW_BYTES, GrpcPeerTransport } from './peer-transport';
 import { Replica } from './replica';
+import { DEFAULT_WATCH_LIMITS, WatchHub } from './watch/hub';
 
 /** Identity stored in the data dir on first start; a mismatch later means the wrong dir. */
 async function checkIdentity(store: Store, config: NodeConfig): Promise<{ clusterId: string; bootstrap: MemberInfo[]; members: MemberInfo[] }> {
@@ -70,7 +71,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
   });
   const health = new HealthImplementation({ '': 'NOT_SERVING' });
   try {
-    store = await Store.open(config.dataDir);
+    store = await Store.open(config.dataDir, { trackChanges: true });
     const identity = await checkIdentity(store, config);
     const members = identity.members;
     const storedSnapshot = await store.getMeta('snapshot');
@@ -115,6 +116,12 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       store,
       limits: { maxKeyBytes: config.maxKeyBytes, maxValueBytes: config.maxValueBytes },
       reads: { maxReadWaitMs: config.maxReadWaitMs, unsafeFollowerLinearizableReads: !!config.unsafeFollowerLinearizableReads },
+      watches: new WatchHub(replica, {
+        ...DEFAULT_WATCH_LIMITS,
+        maxRevisions: config.watchHistoryRevisions ?? DEFAULT_WATCH_LIMITS.maxRevisions,
+        maxBytes: config.watchHistoryBytes ?? DEFAULT_WATCH_LIMITS.maxBytes,
+        maxLagBytes: config.watchMaxLagBytes ?? DEFAULT_WATCH_LIMITS.maxLagBytes,
+      }),
     };
     const transport = new GrpcPeerTransport({
       memberId: config.id,
@@ -160,6 +167,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
         stopping ??= (async () => {
           health.setStatus('', 'NOT_SERVING');
           await replica.stop();
+          kvCtx.watches.close();
           await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
           await openStore.close();
           log.info('stopped');

@@ -10,7 +10,7 @@ import {
   type ReadState,
   type SnapshotMsg,
 } from '@bellwether/raft';
-import { type Command, encodeCommand, type SnapshotReader, type Store, type WriteResult } from '@bellwether/store';
+import { type Command, encodeCommand, type KeyChange, type SnapshotReader, type Store, type WriteResult } from '@bellwether/store';
 import { type LeaderHint, notLeader, resourceExhausted, unavailable } from './errors';
 import { decodeMembers, encodeMembers, encodeSnapshotMeta, type MemberInfo } from './membership';
 import type { IncomingSnapshot } from './peer-transport';
@@ -65,7 +65,15 @@ export interface LeaderChange {
  * that arrives while an fsync is in flight lands in the next iteration's
  * batch: that is the group commit.
  */
-export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applied: [number]; fatal: [Error] }> {
+export class Replica extends EventEmitter<{
+  leaderChange: [LeaderChange];
+  applied: [number];
+  /** The key changes of an applied batch (when the store tracks them), and the index it reached. */
+  changes: [KeyChange[], number];
+  /** The state was replaced by a snapshot at this index. */
+  reset: [number];
+  fatal: [Error];
+}> {
   private readonly raft: RawNode;
   private readonly store: Store;
   private transport: PeerTransport | undefined;
@@ -451,6 +459,7 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
           const installed = await installer.finish(incoming.appliedIndex, { members: incoming.members });
           if (installed) {
             this.members = new Map(decodeMembers(incoming.members).map((m) => [m.id, m]));
+            this.emit('reset', this.store.appliedIndex);
             this.resolveAppliedWaiters(this.store.appliedIndex);
           }
           this.inbox.push(incoming.message);
@@ -522,7 +531,8 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
       membersChanged = true;
     }
     if (membersChanged) meta['members'] = encodeMembers(this.members.values());
-    const { results, appliedIndex } = await this.store.apply(entries, meta);
+    const { results, appliedIndex, changes } = await this.store.apply(entries, meta);
+    this.emit('changes', changes, appliedIndex);
     for (const e of entries) {
       const w = this.inFlight.get(e.index);
       if (!w) continue;

@@ -1,4 +1,5 @@
 import { Reader, Writer } from './codec';
+import { readTxn, readTxnResults, type TxnCommand, type TxnOpResult, writeTxn, writeTxnResults } from './txn';
 
 /** One stored user key, as the API's KeyValue. */
 export interface KeyValueRecord {
@@ -31,7 +32,8 @@ export type Command =
       sequence: number;
       minUnackedSequence: number;
       prevKv: boolean;
-    };
+    }
+  | TxnCommand;
 
 /** What applying one command produced; remembered per client for retries. */
 export interface WriteResult {
@@ -43,12 +45,21 @@ export interface WriteResult {
   prevKv?: KeyValueRecord;
   /** Set when the command was refused by the session rules and not applied. */
   refused?: 'sequence-too-old';
+  /** A transaction's per-operation results (`succeeded` says which branch ran). */
+  txn?: TxnOpResult[];
 }
 
 const OP_PUT = 1;
 const OP_DELETE = 2;
+const OP_TXN = 3;
 
 export function encodeCommand(c: Command): Buffer {
+  if (c.op === 'txn') {
+    const w = new Writer(256);
+    w.u8(OP_TXN);
+    writeTxn(w, c);
+    return w.finish();
+  }
   const w = new Writer(32 + c.key.length + (c.op === 'put' ? c.value.length : 0));
   w.u8(c.op === 'put' ? OP_PUT : OP_DELETE).bytes(c.key);
   if (c.op === 'put') w.bytes(c.value);
@@ -60,6 +71,7 @@ export function encodeCommand(c: Command): Buffer {
 export function decodeCommand(data: Uint8Array): Command {
   const r = new Reader(data);
   const op = r.u8();
+  if (op === OP_TXN) return readTxn(r);
   const key = r.bytes();
   if (op === OP_PUT) {
     const value = r.bytes();
@@ -85,23 +97,37 @@ export function decodeKeyValue(key: Buffer, data: Uint8Array): KeyValueRecord {
   return { key, value: r.bytes(), createRevision, modRevision, version };
 }
 
+function writeKv(w: Writer, kv: KeyValueRecord): void {
+  encodeKeyValue(w.bytes(kv.key), kv);
+}
+
+function readKv(r: Reader): KeyValueRecord {
+  const key = r.bytes();
+  const createRevision = r.uint();
+  const modRevision = r.uint();
+  const version = r.uint();
+  return { key, value: r.bytes(), createRevision, modRevision, version };
+}
+
+/** The `succeeded` byte: 0/1 as ever; 2/3 (false/true) say transaction results follow the record. */
+const TXN_RESULT_FLAG = 2;
+
 function writeResult(w: Writer, res: WriteResult): void {
-  w.uint(res.revision).bool(res.succeeded).uint(res.deleted);
-  w.optional(res.prevKv, (w, kv) => encodeKeyValue(w.bytes(kv.key), kv));
+  w.uint(res.revision)
+    .u8((res.succeeded ? 1 : 0) | (res.txn ? TXN_RESULT_FLAG : 0))
+    .uint(res.deleted);
+  w.optional(res.prevKv, writeKv);
+  if (res.txn) writeTxnResults(w, res.txn, writeKv);
 }
 
 function readResult(r: Reader): WriteResult {
   const revision = r.uint();
-  const succeeded = r.bool();
+  const flags = r.u8();
   const deleted = r.uint();
-  const prevKv = r.optional((r) => {
-    const key = r.bytes();
-    const createRevision = r.uint();
-    const modRevision = r.uint();
-    const version = r.uint();
-    return { key, value: r.bytes(), createRevision, modRevision, version };
-  });
-  return { revision, succeeded, deleted, prevKv };
+  const prevKv = r.optional(readKv);
+  const result: WriteResult = { revision, succeeded: (flags & 1) === 1, deleted, prevKv };
+  if (flags & TXN_RESULT_FLAG) result.txn = readTxnResults(r, readKv);
+  return result;
 }
 
 /** A client's session: the results of its writes not yet known to be answered. */

@@ -13,6 +13,8 @@ import {
   type WriteResult,
 } from './records';
 import { RevisionCache } from './revision-cache';
+import { type KeyChange, keyChange } from './changes';
+import { applyTxn, mergeRange, txnKeys } from './txn';
 
 /** A Raft log entry as stored (structurally the same as @bellwether/raft's Entry). */
 export interface LogEntry {
@@ -70,6 +72,8 @@ export interface ApplyOutcome {
   /** Results of the 'normal' entries, by log index. */
   results: Map<number, WriteResult>;
   appliedIndex: number;
+  /** Every key change, in revision order (empty unless the store tracks changes). */
+  changes: KeyChange[];
 }
 
 /**
@@ -88,9 +92,11 @@ export class Store {
     private firstLogIndex: number,
     /** Revisions of recently written keys: most puts apply without reading LevelDB. */
     private readonly revisions: RevisionCache,
+    /** Report each change with the key's previous state (for watches): every written key's value is read first. */
+    private readonly trackChanges: boolean,
   ) {}
 
-  static async open(dir: string, opts: { revisionCacheKeys?: number } = {}): Promise<Store> {
+  static async open(dir: string, opts: { revisionCacheKeys?: number; trackChanges?: boolean } = {}): Promise<Store> {
     // A larger memtable means fewer level-0 files, so fewer write stalls under
     // a steady stream of log appends and applies.
     const db = new Level<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer', writeBufferSize: 32 * 1024 * 1024 });
@@ -109,7 +115,7 @@ export class Store {
     const other: Generation = gen === 0 ? 1 : 0;
     await db.clear(generationRange(Prefix.user, other));
     await db.clear(generationRange(Prefix.session, other));
-    return new Store(db, applied, last, gen, first, new RevisionCache(opts.revisionCacheKeys ?? REVISION_CACHE_KEYS));
+    return new Store(db, applied, last, gen, first, new RevisionCache(opts.revisionCacheKeys ?? REVISION_CACHE_KEYS), opts.trackChanges === true);
   }
 
   async close(): Promise<void> {
@@ -371,15 +377,16 @@ export class Store {
 
   async apply(entries: LogEntry[], meta: Record<string, Uint8Array> = {}, sync = false): Promise<ApplyOutcome> {
     const results = new Map<number, WriteResult>();
+    const changes: KeyChange[] = [];
     const fresh = entries.filter((e) => e.index > this.applied);
-    if (fresh.length === 0) return { results, appliedIndex: this.applied };
+    if (fresh.length === 0) return { results, appliedIndex: this.applied, changes };
 
     // Each command with its key as a map key (latin1 maps bytes 1:1 to a string).
     const commands = new Map<number, { c: Command; mapKey: string }>();
     for (const e of fresh) {
       if (e.type !== 'normal') continue;
       const c = decodeCommand(e.data);
-      commands.set(e.index, { c, mapKey: c.key.toString('latin1') });
+      commands.set(e.index, { c, mapKey: c.op === 'txn' ? '' : c.key.toString('latin1') });
     }
 
     // Read every key and session this batch touches in one round trip; later
@@ -390,9 +397,18 @@ export class Store {
     const needValue = new Set<string>();
     const clients = new Set<string>();
     for (const { c, mapKey } of commands.values()) {
-      keys.set(mapKey, c.key);
-      if (c.prevKv || c.expectedModRevision !== undefined) needValue.add(mapKey);
       if (c.clientId) clients.add(c.clientId);
+      if (c.op === 'txn') {
+        // A transaction's compares and gets need values.
+        for (const key of txnKeys(c)) {
+          const k = key.toString('latin1');
+          keys.set(k, key);
+          needValue.add(k);
+        }
+        continue;
+      }
+      keys.set(mapKey, c.key);
+      if (this.trackChanges || c.prevKv || c.expectedModRevision !== undefined) needValue.add(mapKey);
     }
     const kvOverlay = new Map<string, KeyValueRecord | null>();
     const toRead: string[] = [];
@@ -434,11 +450,29 @@ export class Store {
           continue;
         }
       }
-      const current = kvOverlay.get(mapKey) ?? undefined;
-      const result = applyCommand(c, current, e.index, (next) => {
+      const write = (mapKey: string, key: Buffer, prev: KeyValueRecord | undefined, next: KeyValueRecord | null) => {
         kvOverlay.set(mapKey, next);
         dirtyKeys.add(mapKey);
-      });
+        if (!keys.has(mapKey)) keys.set(mapKey, key);
+        if (this.trackChanges) changes.push(keyChange(e.index, key, prev, next));
+      };
+      let result: WriteResult;
+      if (c.op === 'txn') {
+        const written = new Map<string, KeyValueRecord | null>();
+        const txn = await applyTxn(c, e.index, {
+          get: (key) => kvOverlay.get(key.toString('latin1')) ?? undefined,
+          set: (key, next, prev) => write(key.toString('latin1'), key, prev, next),
+          range: async (start, end, limit, keysOnly) => {
+            for (const k of dirtyKeys) written.set(k, kvOverlay.get(k) ?? null);
+            const stored = await this.range({ start, end, limit: limit + written.size + 1, keysOnly });
+            return mergeRange(stored.kvs, written, start, end, limit, keysOnly);
+          },
+        });
+        result = { revision: e.index, succeeded: txn.succeeded, deleted: 0, txn: txn.results };
+      } else {
+        const current = kvOverlay.get(mapKey) ?? undefined;
+        result = applyCommand(c, current, e.index, (next) => write(mapKey, c.key, current, next));
+      }
       results.set(e.index, result);
       if (session) {
         rememberResult(session, c.sequence, c.minUnackedSequence, result);
@@ -467,7 +501,7 @@ export class Store {
       const kv = kvOverlay.get(mapKey);
       this.revisions.set(mapKey, kv ? { createRevision: kv.createRevision, modRevision: kv.modRevision, version: kv.version } : null);
     }
-    return { results, appliedIndex };
+    return { results, appliedIndex, changes };
   }
 }
 
@@ -504,7 +538,7 @@ function rememberResult(session: SessionRecord, sequence: number, minUnacked: nu
 
 /** Applies one command to the key's current record; `store` receives the new record (null = deleted). */
 function applyCommand(
-  c: Command,
+  c: Exclude<Command, { op: 'txn' }>,
   current: KeyValueRecord | undefined,
   index: number,
   store: (next: KeyValueRecord | null) => void,

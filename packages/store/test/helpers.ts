@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodeCommand, type LogEntry } from '../src/index';
+import { encodeCommand, type LogEntry, type TxnCommand } from '../src/index';
 
 export function tempDir(t: { after(fn: () => void): void }): string {
   const dir = mkdtempSync(join(tmpdir(), 'bellwether-store-'));
@@ -41,5 +41,14 @@ export function deleteEntry(index: number, key: string, extra: Partial<{ expecte
       prevKv: true,
       expectedModRevision: extra.expectedModRevision,
     }),
+  };
+}
+
+export function txnEntry(index: number, txn: Partial<Omit<TxnCommand, 'op'>>): LogEntry {
+  return {
+    index,
+    term: 1,
+    type: 'normal',
+    data: encodeCommand({ op: 'txn', compares: [], success: [], failure: [], clientId: '', sequence: 0, minUnackedSequence: 0, ...txn }),
   };
 }
