@@ -35,6 +35,8 @@ import {
 import { ClusterRetryPolicy, ClusterRouter, type LoadBalancing } from './routing';
 import { decodeToken, encodeToken, SessionState } from './session';
 import { ClusterTracker, type LogFn, type MemberState, type TrackerEvent } from './tracker';
+import { TxnBuilder } from './txn';
+import { type WatchEvent, type WatchOptions, type WatchSelector, watchChanges } from './watch';
 
 /**
  * How fresh a read must be.
@@ -592,6 +594,51 @@ export class BellwetherClient {
   }
 
   /**
+   * Starts a transaction: `client.txn().if(cmp...).then(op...).else(op...).commit()`.
+   * It is applied atomically at one revision, retried across failovers and
+   * applied at most once (see {@link TxnBuilder}).
+   */
+  txn(): TxnBuilder {
+    return new TxnBuilder((request, options) => this.#write('Txn', request, options, undefined));
+  }
+
+  /**
+   * Streams the changes to the selected keys, in revision order, from
+   * `options.startRevision` (default: from now). Served by any member; the
+   * iterator follows failovers and member loss by watching again from the
+   * revision after the last one it delivered, so no change is missed or
+   * repeated. Ends when `options.signal` fires or the loop breaks.
+   * @throws {@link Compacted} when the start (or the resume point) is older
+   * than the members' watch history; {@link InvalidArgument} for a bad
+   * selector or option.
+   * @example
+   * ```ts
+   * for await (const ev of client.watch({ prefix: 'articles/' }, { signal })) {
+   *   console.log(ev.type, ev.kv.keyString, ev.revision);
+   * }
+   * ```
+   */
+  watch(selector: WatchSelector, options: WatchOptions = {}): AsyncGenerator<WatchEvent, void, undefined> {
+    if (this.closed) throw new Cancelled('Watch: the client is closed', { method: 'Watch' });
+    return watchChanges(
+      {
+        members: () =>
+          this.#tracker
+            .members()
+            .filter((m) => m.usable)
+            .sort((a, b) => (a.health === 'up' ? 0 : 1) - (b.health === 'up' ? 0 : 1))
+            .map((m) => m.address),
+        connect: (address) => this.#pool.get(address).watch(),
+        changed: (token) => this.#invoker.router.changed?.(token) ?? Promise.resolve(),
+        closing: this.#closing,
+        observe: (header) => this.#session.observe(header),
+      },
+      selector,
+      options,
+    );
+  }
+
+  /**
    * Describes one member (Cluster.Status): the leader when one is known,
    * else another reachable member. Its role, term, the leader it knows of
    * and how far its log and state reach.
@@ -836,7 +883,7 @@ export class BellwetherClient {
     return request;
   }
 
-  async #write<M extends 'Put' | 'Delete'>(
+  async #write<M extends 'Put' | 'Delete' | 'Txn'>(
     method: M,
     request: MethodRequest<M>,
     options: CallOptions,

@@ -15,6 +15,10 @@ import type {
   RangeResponse__Output,
   StatusRequest,
   StatusResponse__Output,
+  TxnRequest,
+  TxnResponse__Output,
+  WatchRequest,
+  WatchResponse__Output,
 } from '@bellwether/proto';
 import { loadPublicApi } from '@bellwether/proto';
 import * as grpc from '@grpc/grpc-js';
@@ -29,6 +33,7 @@ interface Methods {
   Get: [GetRequest, GetResponse__Output];
   Delete: [DeleteRequest, DeleteResponse__Output];
   Range: [RangeRequest, RangeResponse__Output];
+  Txn: [TxnRequest, TxnResponse__Output];
   Status: [StatusRequest, StatusResponse__Output];
   Members: [MembersRequest, MembersResponse__Output];
 }
@@ -36,7 +41,7 @@ interface Methods {
 /** The unary methods the client calls (KV and Cluster services). */
 export type Method = keyof Methods;
 /** The KV methods, which `KV.Stream` can carry. */
-export type KvMethod = 'Put' | 'Get' | 'Delete' | 'Range';
+export type KvMethod = 'Put' | 'Get' | 'Delete' | 'Range' | 'Txn';
 /** The request message of a method. */
 export type MethodRequest<M extends Method> = Methods[M][0];
 /** The response message of a method. */
@@ -47,6 +52,7 @@ const SERVICE_OF: Record<Method, 'kv' | 'cluster'> = {
   Get: 'kv',
   Delete: 'kv',
   Range: 'kv',
+  Txn: 'kv',
   Status: 'cluster',
   Members: 'cluster',
 };
@@ -195,6 +201,11 @@ export class MemberConnection {
    */
   watchLeader(): grpc.ClientReadableStream<LeaderEvent__Output> {
     return this.cluster.WatchLeader({});
+  }
+
+  /** Opens a `KV.Watch` stream (no deadline: it lives until cancelled). */
+  watch(): grpc.ClientDuplexStream<WatchRequest, WatchResponse__Output> {
+    return this.#kv.Watch();
   }
 
   /** Closes the channel. Calls still in flight are cancelled by the client beforehand. */

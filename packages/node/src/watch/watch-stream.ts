@@ -3,8 +3,8 @@
 // the stream's backpressure; watchers resume when it drains.
 import type { WatchCreateRequest__Output, WatchRequest__Output, WatchResponse } from '@bellwether/proto';
 import { prefixEnd } from '@bellwether/store';
-import type { ServerDuplexStream } from '@grpc/grpc-js';
-import { invalidArgument, resourceExhausted } from '../errors';
+import { type ServerDuplexStream, status } from '@grpc/grpc-js';
+import { invalidArgument, resourceExhausted, RpcError } from '../errors';
 import { header, type KvContext } from '../kv-service';
 import { awaitReadable } from '../reads';
 import { checkKey, checkRevision, parseRead } from '../validate';
@@ -65,13 +65,13 @@ export function watchHandler(ctx: KvContext, hub: WatchHub) {
       },
       header: (revision) => header(ctx, revision),
     };
-    const refuse = (watchId: number, reason: string, compactRevision = 0) =>
-      sink.send({ header: header(ctx), watchId, created: false, canceled: true, cancelReason: reason, compactRevision });
+    const refuse = (watchId: number, reason: string, code: status, compactRevision = 0) =>
+      sink.send({ header: header(ctx), watchId, created: false, canceled: true, cancelReason: reason, cancelCode: code, compactRevision });
 
     const create = async (r: WatchCreateRequest__Output) => {
       const wanted = Number(r.watchId);
       if (wanted < 0 || taken.has(wanted)) {
-        refuse(wanted, `watch_id: ${wanted} is ${wanted < 0 ? 'negative' : 'already in use on this stream'}`);
+        refuse(wanted, `watch_id: ${wanted} is ${wanted < 0 ? 'negative' : 'already in use on this stream'}`, status.INVALID_ARGUMENT);
         return;
       }
       while (taken.has(nextId)) nextId++;
@@ -93,6 +93,7 @@ export function watchHandler(ctx: KvContext, hub: WatchHub) {
           refuse(
             id,
             `start_revision ${startRevision} is compacted: this member's watch history starts after revision ${history.compactRevision}; re-read and watch from after the read's revision`,
+            status.OUT_OF_RANGE,
             history.compactRevision,
           );
           return;
@@ -108,7 +109,7 @@ export function watchHandler(ctx: KvContext, hub: WatchHub) {
         w.pump();
       } catch (err) {
         taken.delete(id);
-        refuse(id, err instanceof Error ? err.message : String(err));
+        refuse(id, err instanceof Error ? err.message : String(err), err instanceof RpcError ? err.code : status.INTERNAL);
       }
     };
 
@@ -133,8 +134,8 @@ export function watchHandler(ctx: KvContext, hub: WatchHub) {
       if (req.createRequest) void create(req.createRequest);
       else if (req.cancelRequest) {
         const w = watchers.get(Number(req.cancelRequest.watchId));
-        if (w) w.cancel('canceled by the client');
-        else refuse(Number(req.cancelRequest.watchId), `watch_id ${req.cancelRequest.watchId}: no such watch on this stream`);
+        if (w) w.cancel('canceled by the client', status.CANCELLED);
+        else refuse(Number(req.cancelRequest.watchId), `watch_id ${req.cancelRequest.watchId}: no such watch on this stream`, status.INVALID_ARGUMENT);
       } else if (req.progressRequest) progress();
     });
     const unregister = hub.openStream(() => {

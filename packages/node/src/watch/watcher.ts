@@ -1,4 +1,5 @@
 import type { Event, ResponseHeader, WatchResponse } from '@bellwether/proto';
+import { status } from '@grpc/grpc-js';
 import type { KeyChange } from '@bellwether/store';
 import { toKeyValue } from '../kv-service';
 import type { WatchHistory } from './history';
@@ -69,13 +70,14 @@ export class Watcher {
     if (this.cursor <= h.compactRevision) {
       this.cancel(
         `revision ${this.cursor} is no longer in this member's watch history (compacted up to ${h.compactRevision}); re-read and watch from after the read's revision`,
+        status.OUT_OF_RANGE,
         h.compactRevision,
       );
       return;
     }
     const lag = h.bytesFrom(this.cursor);
     if (lag > this.limits.maxLagBytes) {
-      this.cancel(`the watcher fell ${lag} bytes of changes behind (limit ${this.limits.maxLagBytes}): it does not read its stream fast enough; watch again from revision ${this.cursor}`);
+      this.cancel(`the watcher fell ${lag} bytes of changes behind (limit ${this.limits.maxLagBytes}): it does not read its stream fast enough; watch again from revision ${this.cursor}`, status.RESOURCE_EXHAUSTED);
       return;
     }
     while (!this.sink.blocked) {
@@ -103,11 +105,11 @@ export class Watcher {
   }
 
   /** Ends the watch, telling the client why. */
-  cancel(reason: string, compactRevision = 0): void {
+  cancel(reason: string, code: status, compactRevision = 0): void {
     if (this.canceled) return;
     this.canceled = true;
     this.onCancel(this);
-    this.sink.send({ header: this.sink.header(this.cursor - 1), watchId: this.spec.id, canceled: true, cancelReason: reason, compactRevision });
+    this.sink.send({ header: this.sink.header(this.cursor - 1), watchId: this.spec.id, canceled: true, cancelReason: reason, cancelCode: code, compactRevision });
   }
 
   #matches(c: KeyChange): boolean {
