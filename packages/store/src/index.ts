@@ -21,3 +21,4 @@ export {
   Store,
 } from './store';
 export type { CompareOp, CompareTarget, TxnCommand, TxnCompare, TxnOp, TxnOpResult } from './txn';
+export type { LeaseChange, LeaseCommand, LeaseRecord } from './leases';
