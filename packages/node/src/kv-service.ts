@@ -52,10 +52,11 @@ export function header(ctx: KvContext, revision?: number, readIndex?: number): R
 
 export function toKeyValue(kv: KeyValueRecord | undefined): KeyValue | null {
   if (!kv) return null;
-  return { key: kv.key, value: kv.value, createRevision: kv.createRevision, modRevision: kv.modRevision, version: kv.version };
+  return { key: kv.key, value: kv.value, createRevision: kv.createRevision, modRevision: kv.modRevision, version: kv.version, lease: kv.lease ?? 0 };
 }
 
-function checkRefused(result: WriteResult, clientId: string, sequence: number): void {
+export function checkRefused(result: WriteResult, clientId: string, sequence: number, lease = 0): void {
+  if (result.refused === 'lease-not-found') throw new RpcError(status.NOT_FOUND, `lease ${lease} not found (expired or revoked); nothing was written`);
   if (result.refused === 'sequence-too-old') {
     throw new RpcError(
       status.ABORTED,
@@ -76,7 +77,7 @@ export interface KvOps {
   txn(r: TxnRequest__Output): Promise<TxnResponse>;
 }
 
-type WriteFields = Pick<PutRequest__Output, 'expectedModRevision' | 'clientId' | 'sequence' | 'minUnackedSequence' | 'prevKv'>;
+type WriteFields = Pick<PutRequest__Output, 'expectedModRevision' | 'clientId' | 'sequence' | 'minUnackedSequence' | 'prevKv'> & { lease?: number };
 
 export function kvOps(ctx: KvContext): KvOps {
   const { limits } = ctx;
@@ -89,15 +90,16 @@ export function kvOps(ctx: KvContext): KvOps {
     const command: Command =
       value === undefined
         ? { op: 'delete', key, expectedModRevision, clientId, sequence, minUnackedSequence, prevKv }
-        : { op: 'put', key, value, expectedModRevision, clientId, sequence, minUnackedSequence, prevKv };
+        : { op: 'put', key, value, expectedModRevision, clientId, sequence, minUnackedSequence, prevKv, lease: r.lease };
     const result = await ctx.replica.propose(command);
-    checkRefused(result, r.clientId, r.sequence);
+    checkRefused(result, r.clientId, r.sequence, r.lease);
     return result;
   }
   return {
     async put(r) {
       checkKey('key', r.key, limits);
       checkValue(r.value, limits);
+      checkRevision('lease', r.lease);
       const result = await write(r, r.key, r.value);
       return { header: header(ctx, result.revision), succeeded: result.succeeded, prevKv: toKeyValue(result.prevKv) };
     },

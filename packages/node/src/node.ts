@@ -15,6 +15,8 @@ import { decodeMembers, decodeSnapshotMeta, encodeMembers, type MemberInfo } fro
 import { FLOW_CONTROL_WINDOW_BYTES, GrpcPeerTransport } from './peer-transport';
 import { Replica } from './replica';
 import { DEFAULT_WATCH_LIMITS, WatchHub } from './watch/hub';
+import { LeaseManager } from './lease/manager';
+import { leaseService } from './lease/lease-service';
 
 /** Identity stored in the data dir on first start; a mismatch later means the wrong dir. */
 async function checkIdentity(store: Store, config: NodeConfig): Promise<{ clusterId: string; bootstrap: MemberInfo[]; members: MemberInfo[] }> {
@@ -139,6 +141,9 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
     const clusterCtx = { clusterId: identity.clusterId, address: config.advertise ?? config.listen, replica };
     const api = loadPublicApi();
     server.addService(api.bellwether.kv.v1.KV.service, kvService(kvCtx));
+    const leases = new LeaseManager(replica, store, config.electionTimeoutMs);
+    await leases.start();
+    server.addService(api.bellwether.lease.v1.Lease.service, leaseService(kvCtx, leases));
     server.addService(api.bellwether.cluster.v1.Cluster.service, clusterService(clusterCtx, (id) => transport.lastContactMs(id)));
     server.addService(loadPeerApi().bellwether.raft.v1.Raft.service, transport.handlers());
     health.addToServer(server);
@@ -166,6 +171,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       stop() {
         stopping ??= (async () => {
           health.setStatus('', 'NOT_SERVING');
+          leases.stop();
           await replica.stop();
           kvCtx.watches.close();
           await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));

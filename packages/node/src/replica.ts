@@ -10,7 +10,7 @@ import {
   type ReadState,
   type SnapshotMsg,
 } from '@bellwether/raft';
-import { type Command, encodeCommand, type KeyChange, type SnapshotReader, type Store, type WriteResult } from '@bellwether/store';
+import { type Command, encodeCommand, type KeyChange, type LeaseChange, type SnapshotReader, type Store, type WriteResult } from '@bellwether/store';
 import { type LeaderHint, notLeader, resourceExhausted, unavailable } from './errors';
 import { decodeMembers, encodeMembers, encodeSnapshotMeta, type MemberInfo } from './membership';
 import type { IncomingSnapshot } from './peer-transport';
@@ -68,8 +68,8 @@ export interface LeaderChange {
 export class Replica extends EventEmitter<{
   leaderChange: [LeaderChange];
   applied: [number];
-  /** The key changes of an applied batch (when the store tracks them), and the index it reached. */
-  changes: [KeyChange[], number];
+  /** The key changes of an applied batch (when the store tracks them), the index it reached, and its lease grants and revocations. */
+  changes: [KeyChange[], number, LeaseChange[]];
   /** The state was replaced by a snapshot at this index. */
   reset: [number];
   fatal: [Error];
@@ -531,8 +531,8 @@ export class Replica extends EventEmitter<{
       membersChanged = true;
     }
     if (membersChanged) meta['members'] = encodeMembers(this.members.values());
-    const { results, appliedIndex, changes } = await this.store.apply(entries, meta);
-    this.emit('changes', changes, appliedIndex);
+    const { results, appliedIndex, changes, leases } = await this.store.apply(entries, meta);
+    this.emit('changes', changes, appliedIndex, leases);
     for (const e of entries) {
       const w = this.inFlight.get(e.index);
       if (!w) continue;

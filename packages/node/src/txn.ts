@@ -55,6 +55,7 @@ function parseOp(o: RequestOp__Output, where: string, limits: Limits): TxnOp {
         throw invalidArgument(`${where}.${o.request}: expected_mod_revision is not allowed inside a transaction; use a compare on MOD`);
       }
       if (o.request === 'delete') return { type: 'delete', key: r.key, prevKv: r.prevKv };
+      if (Number(o.put!.lease)) throw invalidArgument(`${where}.put.lease: leases cannot be attached inside a transaction; use a plain put`);
       const value = o.put!.value;
       if (value.length > limits.maxValueBytes) throw invalidArgument(`${where}.put.value: must be at most ${limits.maxValueBytes} bytes, got ${value.length}`);
       return { type: 'put', key: r.key, value, prevKv: r.prevKv };
