@@ -9,7 +9,7 @@ import type {
 import * as grpc from '@grpc/grpc-js';
 import { type Bytes, toBuffer, toKey, view } from './bytes';
 import { CancelToken } from './cancel';
-import { Cancelled, DeadlineExceeded, InvalidArgument } from './errors';
+import { BellwetherError, Cancelled, DeadlineExceeded, InvalidArgument, StatusCode } from './errors';
 import type { Method, MethodRequest, MethodResponse, Transport } from './member';
 import { MemberPool } from './member';
 import { type CallContext, Invoker, type Operation, type ReadMode as PipelineReadMode } from './pipeline';
@@ -36,6 +36,8 @@ import { ClusterRetryPolicy, ClusterRouter, type LoadBalancing } from './routing
 import { decodeToken, encodeToken, SessionState } from './session';
 import { ClusterTracker, type LogFn, type MemberState, type TrackerEvent } from './tracker';
 import { TxnBuilder } from './txn';
+import { checkTtl, Lease, type LeaseOptions } from './lease';
+import { acquireLock, Election, type LockHandle, type LockOptions } from './recipes';
 import { type WatchEvent, type WatchOptions, type WatchSelector, watchChanges } from './watch';
 
 /**
@@ -189,6 +191,8 @@ export interface PutOptions extends CallOptions {
   expectedModRevision?: number;
   /** Return the key's previous state in `prev`. */
   prevKv?: boolean;
+  /** Attach the key to this lease (or lease id): it is deleted when the lease ends. */
+  lease?: Lease | number;
 }
 
 /** Options of {@link BellwetherClient.delete}. */
@@ -463,6 +467,7 @@ export class BellwetherClient {
   readonly #maxStalenessMs: number | undefined;
   readonly #listeners = new Map<ClientEventName, Set<(event: never) => void>>();
   readonly #sessionOps: SessionOps;
+  readonly #leases = new Set<Lease>();
 
   /** Not for applications: use {@link connect}. */
   constructor(options: ClientOptions, token: typeof CONSTRUCT) {
@@ -639,6 +644,63 @@ export class BellwetherClient {
   }
 
   /**
+   * Grants a lease of `ttlMs` and keeps it alive (keep-alives to the leader
+   * every third of the TTL, across failovers) until `lease.revoke()` or
+   * `client.close()`. Attach keys with `put(key, value, { lease })`. If it
+   * cannot be kept alive for a whole TTL, or the cluster says it expired, it
+   * emits `lost` (its keys are then, or soon, deleted).
+   * @example
+   * ```ts
+   * const lease = await client.lease({ ttlMs: 5000 });
+   * lease.on('lost', () => stopWork());
+   * await client.put('workers/7', 'alive', { lease });
+   * ```
+   */
+  async lease(options: LeaseOptions): Promise<Lease> {
+    if (options === null || typeof options !== 'object') throw new InvalidArgument('options: must be { ttlMs }');
+    const ttlMs = checkTtl(options.ttlMs);
+    const sentAt = Date.now();
+    const res = await this.#write('Grant', { ttlMs }, options, undefined);
+    const lease = new Lease(Number(res.id), ttlMs, sentAt, {
+      leader: () => this.#tracker.leaderMember()?.address,
+      keepAlive: (address) => this.#pool.get(address).keepAlive(),
+      revoke: async (id) => {
+        try {
+          await this.#write('Revoke', { id }, {}, undefined);
+        } catch (err) {
+          // Already expired: its keys are gone, which is what revoking wants.
+          if (!(err instanceof BellwetherError && err.code === StatusCode.NOT_FOUND)) throw err;
+        } finally {
+          this.#leases.delete(lease);
+        }
+      },
+    });
+    this.#leases.add(lease);
+    lease.on('lost', () => this.#leases.delete(lease));
+    return lease;
+  }
+
+  /**
+   * Acquires the lock `name`, waiting in line (revision order) behind earlier
+   * contenders. The lock is held through a lease of `ttlMs` (default 10 s): if
+   * the holder dies, the lock passes on within about that time.
+   * `revision` is a fencing token (see {@link LockHandle}).
+   * @example
+   * ```ts
+   * const lock = await client.lock('jobs/nightly', { ttlMs: 5000 });
+   * try { await runJob(lock.revision); } finally { await lock.release(); }
+   * ```
+   */
+  lock(name: string, options: LockOptions = {}): Promise<LockHandle> {
+    return acquireLock(this, name, options);
+  }
+
+  /** A leader election named `name` (see {@link Election}). */
+  election(name: string): Election {
+    return new Election(this, name);
+  }
+
+  /**
    * Describes one member (Cluster.Status): the leader when one is known,
    * else another reachable member. Its role, term, the leader it knows of
    * and how far its log and state reach.
@@ -734,6 +796,7 @@ export class BellwetherClient {
   async close(): Promise<void> {
     if (this.closed) return;
     this.#closing.abort(new Cancelled('the client was closed'));
+    for (const lease of this.#leases) lease.close();
     this.#tracker.stop();
     this.#pool.close();
     this.#listeners.clear();
@@ -743,6 +806,7 @@ export class BellwetherClient {
 
   async #put(key: Bytes, value: Bytes, options: PutOptions, session: SessionState | undefined): Promise<PutResult> {
     const request: PutRequest = { key: toKey(key), value: toBuffer(value, 'value'), prevKv: options.prevKv === true };
+    if (options.lease !== undefined) request.lease = options.lease instanceof Lease ? options.lease.id : checkRevision(options.lease, 'lease');
     if (options.expectedModRevision !== undefined) {
       request.expectedModRevision = checkRevision(options.expectedModRevision, 'expectedModRevision');
     }
@@ -883,7 +947,7 @@ export class BellwetherClient {
     return request;
   }
 
-  async #write<M extends 'Put' | 'Delete' | 'Txn'>(
+  async #write<M extends 'Put' | 'Delete' | 'Txn' | 'Grant' | 'Revoke'>(
     method: M,
     request: MethodRequest<M>,
     options: CallOptions,

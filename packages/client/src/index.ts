@@ -95,3 +95,5 @@ export {
   type TxnResults,
 } from './txn';
 export { Compacted, type WatchEvent, type WatchOptions, type WatchSelector } from './watch';
+export { Lease, type LeaseLostEvent, type LeaseOptions } from './lease';
+export { type CampaignOptions, Election, type ElectionLeader, type LockHandle, type LockOptions } from './recipes';

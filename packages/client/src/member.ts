@@ -6,6 +6,13 @@ import type {
   GetResponse__Output,
   KVClient,
   LeaderEvent__Output,
+  LeaseClient,
+  LeaseGrantRequest,
+  LeaseGrantResponse__Output,
+  LeaseKeepAliveRequest,
+  LeaseKeepAliveResponse__Output,
+  LeaseRevokeRequest,
+  LeaseRevokeResponse__Output,
   MembersRequest,
   MembersResponse__Output,
   PublicGrpc,
@@ -34,6 +41,8 @@ interface Methods {
   Delete: [DeleteRequest, DeleteResponse__Output];
   Range: [RangeRequest, RangeResponse__Output];
   Txn: [TxnRequest, TxnResponse__Output];
+  Grant: [LeaseGrantRequest, LeaseGrantResponse__Output];
+  Revoke: [LeaseRevokeRequest, LeaseRevokeResponse__Output];
   Status: [StatusRequest, StatusResponse__Output];
   Members: [MembersRequest, MembersResponse__Output];
 }
@@ -47,12 +56,14 @@ export type MethodRequest<M extends Method> = Methods[M][0];
 /** The response message of a method. */
 export type MethodResponse<M extends Method> = Methods[M][1];
 
-const SERVICE_OF: Record<Method, 'kv' | 'cluster'> = {
+const SERVICE_OF: Record<Method, 'kv' | 'cluster' | 'lease'> = {
   Put: 'kv',
   Get: 'kv',
   Delete: 'kv',
   Range: 'kv',
   Txn: 'kv',
+  Grant: 'lease',
+  Revoke: 'lease',
   Status: 'cluster',
   Members: 'cluster',
 };
@@ -115,6 +126,7 @@ export class MemberConnection {
   memberId: string | undefined;
   readonly #kv: KVClient;
   #cluster: ClusterClient | undefined;
+  #lease: LeaseClient | undefined;
   readonly #settings: ChannelSettings;
   #stream: MemberStream | undefined;
   #closed = false;
@@ -158,6 +170,20 @@ export class MemberConnection {
     return this.#cluster;
   }
 
+  /** The Lease service stub on the same channel. */
+  get lease(): LeaseClient {
+    this.#lease ??= new (publicApi().bellwether.lease.v1.Lease)(this.address, this.#settings.credentials, {
+      ...this.#settings.channelOptions,
+      channelOverride: this.#kv.getChannel(),
+    });
+    return this.#lease;
+  }
+
+  /** Opens a `Lease.KeepAlive` stream (no deadline: it lives until cancelled). */
+  keepAlive(): grpc.ClientDuplexStream<LeaseKeepAliveRequest, LeaseKeepAliveResponse__Output> {
+    return this.lease.KeepAlive();
+  }
+
   /** Whether {@link MemberConnection.close} has been called. */
   get closed(): boolean {
     return this.#closed;
@@ -183,7 +209,8 @@ export class MemberConnection {
         else resolve(value);
       };
       // The stub's overloads differ only in message types; call it through one signature.
-      const stub: grpc.Client = SERVICE_OF[method] === 'kv' ? this.#kv : this.cluster;
+      const service = SERVICE_OF[method];
+      const stub: grpc.Client = service === 'kv' ? this.#kv : service === 'lease' ? this.lease : this.cluster;
       const fn = (stub as unknown as Record<M, unknown>)[method] as (
         this: grpc.Client,
         req: MethodRequest<M>,
