@@ -137,6 +137,8 @@ export async function* watchChanges(deps: WatchDeps, selector: WatchSelector, op
   let failures = 0;
   let retryAt = 0;
   let paused = false;
+  /** Members that said the resume point is compacted; only when every member says so is it an error. */
+  const compactedOn = new Set<string>();
 
   const endSession = (delivered: boolean) => {
     clearTimeout(idleTimer);
@@ -169,12 +171,16 @@ export async function* watchChanges(deps: WatchDeps, selector: WatchSelector, op
       const header = toHeader(r.header);
       if (r.canceled) {
         if (r.compactRevision > 0 || r.cancelCode === StatusCode.OUT_OF_RANGE) {
-          failure = new Compacted(`Watch: revision ${next} is compacted on ${address}: ${r.cancelReason}`, Number(r.compactRevision));
+          // A member that restarted keeps history only from then on; another may still have it.
+          compactedOn.add(address);
+          if (deps.members().every((m) => compactedOn.has(m))) {
+            failure = new Compacted(`Watch: revision ${next} is compacted on every member (last ${address}: ${r.cancelReason})`, Number(r.compactRevision));
+          }
         } else if (r.cancelCode === StatusCode.INVALID_ARGUMENT) {
           failure = new InvalidArgument(`Watch: ${r.cancelReason}`, { method: 'Watch' });
         }
         // Any other reason (too slow, too many watches, no leader for the read mode): watch again.
-        endSession(delivered);
+        endSession(delivered || compactedOn.has(address));
         return;
       }
       if (r.events.length > 0) {
@@ -183,6 +189,7 @@ export async function* watchChanges(deps: WatchDeps, selector: WatchSelector, op
           queue.push({ type: e.type === 'DELETE' ? 'delete' : 'put', kv, prev: toKeyValue(e.prevKv), revision: kv.modRevision, header });
         }
         delivered = true;
+        compactedOn.clear();
         deps.observe(header);
       }
       // Created, events or progress: every change up to header.revision is now received.

@@ -8,6 +8,8 @@ import { DEFAULT_NEMESIS, type FaultName, Nemesis, type NemesisOptions } from '.
 import { Network } from './net';
 import { Rng } from './rng';
 import { DEFAULT_WORKLOAD, KeyPool, Worker, type WorkerShared, type WorkloadOptions } from './workload';
+import { checkWatches } from './checkers/watch';
+import { ChaosWatchers } from './watchers';
 
 export interface ChaosOptions {
   /** Seconds of workload under faults (the heal and read-back come after). */
@@ -63,6 +65,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const workers: Worker[] = [];
   let workloadS = 0;
   let nemesis: Nemesis | undefined;
+  let watchers: ChaosWatchers | undefined;
   try {
     cluster = await TestCluster.start({
       size,
@@ -77,6 +80,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const first = await cluster.waitForLeader(30_000);
     log(`leader ${first.id}; ${clients} clients for ${options.timeS} s, faults: ${options.faults.join(',') || 'none'}, seed ${options.seed}`);
 
+    watchers = await ChaosWatchers.start(members);
     let nextProcess = 0;
     const shared: WorkerShared = {
       history,
@@ -129,7 +133,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       if (!ok) missing.push(key);
     }
     if (missing.length > 0) log(`could not read back ${missing.length} keys: ${missing.slice(0, 5).join(', ')}`);
+    const lastWrites = new Map<string, number>();
+    for (const op of history.ops) if (op.outcome === 'ok' && op.revision !== undefined) lastWrites.set(op.key, Math.max(lastWrites.get(op.key) ?? 0, op.revision));
+    log('waiting for the watchers to deliver the last writes');
+    await watchers.finish(lastWrites, 30_000);
   } finally {
+    await watchers?.finish(new Map(), 0);
     await Promise.all(workers.map((w) => w.conn.close()));
     await cluster?.stop();
     await net.close();
@@ -139,6 +148,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   log(`checking ${history.ops.length} operations`);
   const t0 = Date.now();
   const reports = checkAll(history.ops, { anyFollowerMonotonic: options.anyFollowerMonotonic });
+  if (watchers) reports.push(checkWatches(history.ops, watchers.logs));
   const checkMs = Date.now() - t0;
   const valid = reports.some((r) => r.valid === false) ? false : reports.some((r) => r.valid === 'unknown') ? 'unknown' : true;
   return {

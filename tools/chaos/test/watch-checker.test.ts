@@ -1,0 +1,52 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { checkWatches, type WatchLog } from '../src/checkers/watch';
+import type { Op } from '../src/history';
+
+let id = 0;
+function put(key: string, value: string, revision: number, outcome: Op['outcome'] = 'ok'): Op {
+  return { id: id++, process: 0, session: 1, workload: 'register', key, f: 'put', value, revision: outcome === 'ok' ? revision : undefined, invokeMs: revision, completeMs: revision + 1, outcome };
+}
+
+const ops = [put('reg/1', 'a', 10), put('reg/2', 'b', 11), put('reg/1', 'c', 12, 'info'), put('set/1', 'x', 13)];
+const log = (events: WatchLog['events']): WatchLog => ({ name: 'w', prefix: 'reg/', events, caughtUpTo: Math.max(0, ...events.map((e) => e.revision)), errors: [] });
+
+test('the watch checker accepts a complete, ordered, exact feed (unknown-outcome writes may show)', () => {
+  const r = checkWatches(ops, [
+    log([
+      { revision: 10, key: 'reg/1', type: 'put', value: 'a' },
+      { revision: 11, key: 'reg/2', type: 'put', value: 'b' },
+      { revision: 14, key: 'reg/1', type: 'put', value: 'c' },
+    ]),
+  ]);
+  assert.equal(r.valid, true, JSON.stringify(r.violations));
+});
+
+test('the watch checker finds a gap, a duplicate, disorder and a phantom', () => {
+  const gap = checkWatches(ops, [log([{ revision: 11, key: 'reg/2', type: 'put', value: 'b' }])]);
+  assert.equal(gap.valid, false);
+  assert.match(gap.violations[0]!.what, /never delivered the write acknowledged at revision 10/);
+  const dup = checkWatches(ops, [
+    log([
+      { revision: 10, key: 'reg/1', type: 'put', value: 'a' },
+      { revision: 10, key: 'reg/1', type: 'put', value: 'a' },
+      { revision: 11, key: 'reg/2', type: 'put', value: 'b' },
+    ]),
+  ]);
+  assert.match(dup.violations.map((v) => v.what).join('\n'), /delivered twice/);
+  const order = checkWatches(ops, [
+    log([
+      { revision: 11, key: 'reg/2', type: 'put', value: 'b' },
+      { revision: 10, key: 'reg/1', type: 'put', value: 'a' },
+    ]),
+  ]);
+  assert.match(order.violations.map((v) => v.what).join('\n'), /out of order/);
+  const phantom = checkWatches(ops, [
+    log([
+      { revision: 10, key: 'reg/1', type: 'put', value: 'a' },
+      { revision: 11, key: 'reg/2', type: 'put', value: 'b' },
+      { revision: 15, key: 'reg/3', type: 'put', value: 'zzz' },
+    ]),
+  ]);
+  assert.match(phantom.violations.map((v) => v.what).join('\n'), /never written/);
+});
