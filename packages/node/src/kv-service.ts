@@ -149,7 +149,7 @@ export function kvOps(ctx: KvContext): KvOps {
 }
 
 /** Adapts an async operation to grpc-js's callback style, mapping thrown errors to statuses. */
-function unary<Req, Res>(fn: (req: Req, budgetMs: number) => Promise<Res>) {
+export function unary<Req, Res>(fn: (req: Req, budgetMs: number) => Promise<Res>) {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
     fn(call.request, remainingMs(call)).then(
       (res) => callback(null, res),

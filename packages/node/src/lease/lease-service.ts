@@ -12,23 +12,14 @@ import type {
   LeaseTimeToLiveRequest__Output,
   LeaseTimeToLiveResponse,
 } from '@bellwether/proto';
-import { type sendUnaryData, type ServerDuplexStream, type ServerUnaryCall, status } from '@grpc/grpc-js';
+import { type ServerDuplexStream, status } from '@grpc/grpc-js';
 import { invalidArgument, RpcError, toServiceError } from '../errors';
-import { checkRefused, header, type KvContext } from '../kv-service';
+import { checkRefused, header, type KvContext, unary } from '../kv-service';
 import { checkRevision, checkSession } from '../validate';
 import type { LeaseManager } from './manager';
 
 export const MIN_LEASE_TTL_MS = 100;
 export const MAX_LEASE_TTL_MS = 24 * 60 * 60 * 1000;
-
-function unary<Req, Res>(fn: (req: Req) => Promise<Res>) {
-  return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
-    fn(call.request).then(
-      (res) => callback(null, res),
-      (err: unknown) => callback(toServiceError(err)),
-    );
-  };
-}
 
 const seconds = (ms: number) => Math.ceil(ms / 1000);
 
