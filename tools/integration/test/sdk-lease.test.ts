@@ -109,3 +109,28 @@ test('SDK: election: campaign, leader, observe, resign', async (t) => {
   await b.resign();
   assert.equal(await b.leader(), undefined);
 });
+
+test('SDK: a kept-alive lease survives a leader kill: its key stays, it is not lost', async (t) => {
+  const TTL_MS = 2000;
+  const { cluster, leader } = await startSdkCluster(t, 3);
+  const client = await sdkClient(t, cluster.nodes.map((n) => n.address), { deadlineMs: 20_000 });
+  const lease = await client.lease({ ttlMs: TTL_MS });
+  let lost = '';
+  lease.on('lost', (e) => {
+    lost = e.reason;
+  });
+  await client.put('svc/primary', 'me', { lease });
+  await leader.kill9();
+  const newLeader = await cluster.waitForLeader(20_000);
+  t.diagnostic(`new leader ${newLeader.id}`);
+  // Three TTLs after the failover the key is still there and the lease kept.
+  const until = Date.now() + 3 * TTL_MS;
+  while (Date.now() < until) {
+    const r = await client.get('svc/primary', { mode: 'linearizable' });
+    assert.equal(r.kv?.lease, lease.id, 'the key outlives the failover');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  assert.equal(lost, '', 'the lease was not lost');
+  await lease.revoke();
+  assert.equal((await client.get('svc/primary', { mode: 'linearizable' })).found, false, 'revoke deletes the key');
+});
