@@ -10,6 +10,8 @@ import { Rng } from './rng';
 import { DEFAULT_WORKLOAD, KeyPool, Worker, type WorkerShared, type WorkloadOptions } from './workload';
 import { checkWatches } from './checkers/watch';
 import { ChaosWatchers } from './watchers';
+import { checkTransfers } from './checkers/transfers';
+import { ChaosTransfers } from './transfers';
 
 export interface ChaosOptions {
   /** Seconds of workload under faults (the heal and read-back come after). */
@@ -66,6 +68,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   let workloadS = 0;
   let nemesis: Nemesis | undefined;
   let watchers: ChaosWatchers | undefined;
+  let transfers: ChaosTransfers | undefined;
   try {
     cluster = await TestCluster.start({
       size,
@@ -81,6 +84,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     log(`leader ${first.id}; ${clients} clients for ${options.timeS} s, faults: ${options.faults.join(',') || 'none'}, seed ${options.seed}`);
 
     watchers = await ChaosWatchers.start(members);
+    transfers = await ChaosTransfers.start(members, 2, rng.fork('transfers'));
     let nextProcess = 0;
     const shared: WorkerShared = {
       history,
@@ -115,6 +119,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     // Heal everything and read every key back linearizably.
     log('healing: network restored, paused nodes resumed, killed nodes restarted; reading every key back');
     await nemesis.healAll();
+    await transfers.finish();
     const leader = await cluster.waitForLeader(60_000);
     const reader = new Worker(0, { ...shared, leaderHint: leader.id }, rng.fork('final'));
     workers.push(reader);
@@ -139,6 +144,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     await watchers.finish(lastWrites, 30_000);
   } finally {
     await watchers?.finish(new Map(), 0);
+    await transfers?.finish();
     await Promise.all(workers.map((w) => w.conn.close()));
     await cluster?.stop();
     await net.close();
@@ -149,6 +155,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const t0 = Date.now();
   const reports = checkAll(history.ops, { anyFollowerMonotonic: options.anyFollowerMonotonic });
   if (watchers) reports.push(checkWatches(history.ops, watchers.logs));
+  if (transfers) reports.push(checkTransfers(transfers.log));
   const checkMs = Date.now() - t0;
   const valid = reports.some((r) => r.valid === false) ? false : reports.some((r) => r.valid === 'unknown') ? 'unknown' : true;
   return {

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { checkTransfers } from '../src/checkers/transfers';
 import { checkWatches, type WatchLog } from '../src/checkers/watch';
 import type { Op } from '../src/history';
 
@@ -49,4 +50,15 @@ test('the watch checker finds a gap, a duplicate, disorder and a phantom', () =>
     ]),
   ]);
   assert.match(phantom.violations.map((v) => v.what).join('\n'), /never written/);
+});
+
+test('the transfers checker accepts constant sums and finds a torn or duplicated transfer', () => {
+  const base = { total: 300, transfers: { ok: 2, refused: 0, failed: 0 }, errors: [] };
+  const good = checkTransfers({ ...base, snapshots: [{ revision: 5, balances: [100, 100, 100] }, { revision: 7, balances: [95, 105, 100] }], final: { revision: 9, balances: [90, 110, 100] } });
+  assert.equal(good.valid, true);
+  const torn = checkTransfers({ ...base, snapshots: [{ revision: 7, balances: [95, 100, 100] }], final: { revision: 9, balances: [95, 105, 100] } });
+  assert.equal(torn.valid, false);
+  assert.match(torn.violations[0]!.what, /revision 7 add up to 295, not 300/);
+  const lostFinal = checkTransfers({ ...base, snapshots: [], final: undefined, errors: ['timeout'] });
+  assert.match(lostFinal.violations[0]!.what, /final read-back failed: timeout/);
 });
