@@ -12,6 +12,8 @@ import { checkWatches } from './checkers/watch';
 import { ChaosWatchers } from './watchers';
 import { checkTransfers } from './checkers/transfers';
 import { ChaosTransfers } from './transfers';
+import { checkLocks } from './checkers/locks';
+import { ChaosLocks } from './locks';
 
 export interface ChaosOptions {
   /** Seconds of workload under faults (the heal and read-back come after). */
@@ -69,6 +71,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   let nemesis: Nemesis | undefined;
   let watchers: ChaosWatchers | undefined;
   let transfers: ChaosTransfers | undefined;
+  let locks: ChaosLocks | undefined;
   try {
     cluster = await TestCluster.start({
       size,
@@ -85,6 +88,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
 
     watchers = await ChaosWatchers.start(members);
     transfers = await ChaosTransfers.start(members, 2, rng.fork('transfers'));
+    locks = await ChaosLocks.start(members, 3, rng.fork('locks'), () => history.now());
     let nextProcess = 0;
     const shared: WorkerShared = {
       history,
@@ -120,6 +124,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     log('healing: network restored, paused nodes resumed, killed nodes restarted; reading every key back');
     await nemesis.healAll();
     await transfers.finish();
+    await locks.finish();
     const leader = await cluster.waitForLeader(60_000);
     const reader = new Worker(0, { ...shared, leaderHint: leader.id }, rng.fork('final'));
     workers.push(reader);
@@ -145,6 +150,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   } finally {
     await watchers?.finish(new Map(), 0);
     await transfers?.finish();
+    await locks?.finish();
     await Promise.all(workers.map((w) => w.conn.close()));
     await cluster?.stop();
     await net.close();
@@ -156,6 +162,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const reports = checkAll(history.ops, { anyFollowerMonotonic: options.anyFollowerMonotonic });
   if (watchers) reports.push(checkWatches(history.ops, watchers.logs));
   if (transfers) reports.push(checkTransfers(transfers.log));
+  if (locks) reports.push(checkLocks(locks.holds));
   const checkMs = Date.now() - t0;
   const valid = reports.some((r) => r.valid === false) ? false : reports.some((r) => r.valid === 'unknown') ? 'unknown' : true;
   return {

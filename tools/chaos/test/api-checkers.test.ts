@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { checkLocks } from '../src/checkers/locks';
 import { checkTransfers } from '../src/checkers/transfers';
 import { checkWatches, type WatchLog } from '../src/checkers/watch';
 import type { Op } from '../src/history';
@@ -61,4 +62,15 @@ test('the transfers checker accepts constant sums and finds a torn or duplicated
   assert.match(torn.violations[0]!.what, /revision 7 add up to 295, not 300/);
   const lostFinal = checkTransfers({ ...base, snapshots: [], final: undefined, errors: ['timeout'] });
   assert.match(lostFinal.violations[0]!.what, /final read-back failed: timeout/);
+});
+
+test('the locks checker accepts turns with growing tokens and finds overlapping holders', () => {
+  const hold = (holder: string, token: number, acquiredMs: number, endMs: number | undefined, fenced: 'accepted' | 'refused' = 'accepted') => ({ holder, token, acquiredMs, endMs, fenced });
+  assert.equal(checkLocks([hold('a', 5, 0, 10), hold('b', 9, 12, 20), hold('a', 14, 25, undefined)]).valid, true);
+  const overlap = checkLocks([hold('a', 5, 0, 15), hold('b', 9, 12, 20)]);
+  assert.match(overlap.violations[0]!.what, /b got the lock \(token 9\) at 12 ms while a \(token 5\) held it until 15/);
+  const backwards = checkLocks([hold('a', 9, 0, 10), hold('b', 5, 12, 20)]);
+  assert.match(backwards.violations.map((v) => v.what).join('\n'), /token 5 of b is not above/);
+  const refused = checkLocks([hold('a', 5, 0, 10), hold('b', 9, 12, 20, 'refused')]);
+  assert.match(refused.violations[0]!.what, /largest token yet \(9\) was refused/);
 });

@@ -3,7 +3,7 @@
 // revisions; every snapshot (all accounts read in one transaction, so at one
 // revision) and the final read-back must add up to the starting total. A
 // transaction applied in part, twice, or over a changed account breaks it.
-import type { CheckerReport, Violation } from './report';
+import { type CheckerReport, type Violation, verdictOf } from './report';
 
 export interface TransferLog {
   total: number;
@@ -28,7 +28,7 @@ export function checkTransfers(log: TransferLog): CheckerReport {
   return {
     checker: 'transfers',
     property: 'transfers by transaction keep the accounts\' total in every snapshot and at the end (atomic, isolated transactions)',
-    valid: violations.length > 0 ? false : true,
+    valid: verdictOf(violations),
     checked: `${log.snapshots.length} snapshots; transfers ${log.transfers.ok} applied, ${log.transfers.refused} refused (an account changed), ${log.transfers.failed} failed or unknown`,
     violations: violations.slice(0, 50),
     notes: [],
