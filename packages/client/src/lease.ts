@@ -70,6 +70,15 @@ export class Lease {
     this.#tick();
   }
 
+  /**
+   * `Date.now()` until which the lease is surely still held: a TTL after the
+   * last keep-alive the leader confirmed was sent (the leader restarted its
+   * clock no earlier). Work that needs the lease should stop by then.
+   */
+  get validUntil(): number {
+    return this.#confirmedFrom + this.ttlMs;
+  }
+
   /** Whether the lease was lost (or revoked): it is no longer kept alive. */
   get ended(): boolean {
     return this.#ended !== undefined;
@@ -136,7 +145,9 @@ export class Lease {
       return;
     }
     this.#send();
-    this.#timer = setTimeout(() => this.#tick(), Math.max(20, Math.floor(this.ttlMs / 3)));
+    // Wake at the next keep-alive, or when the lease would run out, whichever is first, so `lost` is not late.
+    const untilLost = this.#confirmedFrom + this.ttlMs - now;
+    this.#timer = setTimeout(() => this.#tick(), Math.max(1, Math.min(Math.floor(this.ttlMs / 3), untilLost)));
   }
 
   #send(): void {

@@ -38,7 +38,8 @@ export class ChaosLocks {
         hold = h;
         this.holds.push(h);
         lock.lease.on('lost', () => {
-          h.endMs ??= now();
+          // The holder had to stop believing it held the lock when its lease ran out, not when it noticed.
+          h.endMs ??= now() - Math.max(0, Date.now() - lock.lease.validUntil);
         });
         const r = await client
           .txn()
