@@ -21,6 +21,10 @@ export class ChaosLocks {
 
   static async start(members: Member[], holders: number, rng: Rng, now: () => number): Promise<ChaosLocks> {
     const l = new ChaosLocks();
+    // A missing key's value compares false with everything: the fence starts at token 0.
+    const setup = await connect({ endpoints: members.map((m) => m.address), deadlineMs: 30_000 });
+    l.#clients.push(setup);
+    await setup.put(FENCE, pad(0));
     for (let i = 0; i < holders; i++) {
       const client = await connect({ endpoints: members.map((m) => m.address), deadlineMs: 3000 });
       l.#clients.push(client);
