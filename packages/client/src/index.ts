@@ -32,8 +32,10 @@ export {
   Session,
   type SessionOptions,
 } from './client';
+export type { AddMemberOptions } from './membership';
 export {
   Aborted,
+  AlreadyExists,
   BellwetherError,
   type BellwetherErrorOptions,
   Cancelled,
@@ -43,6 +45,7 @@ export {
   Internal,
   InvalidArgument,
   type LeaderHint,
+  NotFound,
   NotLeader,
   OutcomeUnknown,
   PermissionDenied,
@@ -54,6 +57,14 @@ export {
   Unavailable,
   Unimplemented,
 } from './errors';
+export {
+  EndpointClient,
+  type EndpointCallOptions,
+  type EndpointClientOptions,
+  type MemberDescription,
+  type SavedSnapshot,
+  verifySnapshotFile,
+} from './endpoint';
 export type { Transport } from './member';
 export type {
   ClusterMember,
@@ -64,11 +75,13 @@ export type {
   GetResult,
   KeyValue,
   LeaderChangeEvent,
+  LeadershipTransfer,
   MemberEvent,
   MemberRole,
   MemberState,
   MemberStatus,
   MemberView,
+  MembershipChange,
   PutResult,
   RangePage,
   ResponseHeader,

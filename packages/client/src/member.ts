@@ -1,5 +1,11 @@
 import type {
+  AddMemberRequest,
+  AddMemberResponse__Output,
   ClusterClient,
+  PromoteMemberRequest,
+  PromoteMemberResponse__Output,
+  RemoveMemberRequest,
+  RemoveMemberResponse__Output,
   DeleteRequest,
   DeleteResponse__Output,
   GetRequest,
@@ -22,6 +28,8 @@ import type {
   RangeResponse__Output,
   StatusRequest,
   StatusResponse__Output,
+  TransferLeadershipRequest,
+  TransferLeadershipResponse__Output,
   TxnRequest,
   TxnResponse__Output,
   WatchRequest,
@@ -45,6 +53,10 @@ interface Methods {
   Revoke: [LeaseRevokeRequest, LeaseRevokeResponse__Output];
   Status: [StatusRequest, StatusResponse__Output];
   Members: [MembersRequest, MembersResponse__Output];
+  TransferLeadership: [TransferLeadershipRequest, TransferLeadershipResponse__Output];
+  AddMember: [AddMemberRequest, AddMemberResponse__Output];
+  PromoteMember: [PromoteMemberRequest, PromoteMemberResponse__Output];
+  RemoveMember: [RemoveMemberRequest, RemoveMemberResponse__Output];
 }
 
 /** The unary methods the client calls (KV and Cluster services). */
@@ -66,6 +78,10 @@ const SERVICE_OF: Record<Method, 'kv' | 'cluster' | 'lease'> = {
   Revoke: 'lease',
   Status: 'cluster',
   Members: 'cluster',
+  TransferLeadership: 'cluster',
+  AddMember: 'cluster',
+  PromoteMember: 'cluster',
+  RemoveMember: 'cluster',
 };
 
 /**

@@ -17,7 +17,9 @@ import type { Store } from '@bellwether/store';
 import { type Command, type KeyValueRecord, prefixEnd, type WriteResult } from '@bellwether/store';
 import { type sendUnaryData, type ServerUnaryCall, status } from '@grpc/grpc-js';
 import { RpcError, toServiceError } from './errors';
+import { countInFlight, observeKvOps } from './kv-observe';
 import { kvStreamHandler } from './kv-stream';
+import type { NodeMetrics } from './metrics';
 import { awaitReadable, type ReadPolicy, remainingMs } from './reads';
 import { parseTxn, toResponseOps } from './txn';
 import type { WatchHub } from './watch/hub';
@@ -32,6 +34,8 @@ export interface KvContext {
   limits: Limits;
   reads: ReadPolicy;
   watches: WatchHub;
+  /** Times and counts every operation when given. */
+  metrics?: NodeMetrics;
 }
 
 /**
@@ -159,14 +163,15 @@ export function unary<Req, Res>(fn: (req: Req, budgetMs: number) => Promise<Res>
 }
 
 export function kvService(ctx: KvContext): KVHandlers {
-  const ops = kvOps(ctx);
+  const { metrics } = ctx;
+  const ops = metrics ? observeKvOps(kvOps(ctx), metrics) : kvOps(ctx);
   return {
     Put: unary((r: PutRequest__Output) => ops.put(r)),
     Delete: unary((r: DeleteRequest__Output) => ops.delete(r)),
     Get: unary((r: GetRequest__Output, budget) => ops.get(r, budget)),
     Range: unary((r: RangeRequest__Output, budget) => ops.range(r, budget)),
     Txn: unary((r: TxnRequest__Output) => ops.txn(r)),
-    Stream: kvStreamHandler(ops),
+    Stream: kvStreamHandler(metrics ? countInFlight(ops, metrics.kvStreamCallsInFlight) : ops),
     Watch: watchHandler(ctx, ctx.watches),
   };
 }

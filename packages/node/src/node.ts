@@ -8,33 +8,44 @@ import { ReflectionService } from '@grpc/reflection';
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import pino, { type Logger } from 'pino';
+import { forceNewCluster, planFirstStart } from './cluster-join';
 import { clusterService } from './cluster-service';
-import { ConfigError, deriveClusterId, type NodeConfig, parseAddress, validateConfig } from './config';
+import { ConfigError, DEFAULTS, type NodeConfig, parseAddress, validateConfig } from './config';
+import { grpcMetricsInterceptor } from './grpc-metrics';
+import { type HttpEndpoints, startHttpEndpoints } from './http-endpoints';
+import { admitPeer, checkExpectedIncarnation, loadIncarnation } from './incarnation';
 import { type KvContext, kvService } from './kv-service';
+import { maintenanceService, VERSION } from './maintenance-service';
+import { MemberChanges } from './member-changes';
+import { maxReceiveMessageBytes, peerMessageBudgetBytes } from './message-limits';
 import { decodeMembers, decodeSnapshotMeta, encodeMembers, type MemberInfo } from './membership';
+import { NodeMetrics } from './metrics';
 import { FLOW_CONTROL_WINDOW_BYTES, GrpcPeerTransport } from './peer-transport';
+import { RoundTripTracker } from './peer-rtt';
 import { Replica } from './replica';
 import { DEFAULT_WATCH_LIMITS, WatchHub } from './watch/hub';
 import { LeaseManager } from './lease/manager';
 import { leaseService } from './lease/lease-service';
+import { OpenStreams, shutDown, trackingStreams } from './shutdown';
+import { transferLeadershipHandler } from './transfer-service';
 
 /** Identity stored in the data dir on first start; a mismatch later means the wrong dir. */
-async function checkIdentity(store: Store, config: NodeConfig): Promise<{ clusterId: string; bootstrap: MemberInfo[]; members: MemberInfo[] }> {
+async function checkIdentity(store: Store, config: NodeConfig, log: Logger): Promise<{ clusterId: string; bootstrap: MemberInfo[]; members: MemberInfo[] }> {
   const storedMember = (await store.getMeta('member-id'))?.toString('utf8');
   const storedCluster = (await store.getMeta('cluster-id'))?.toString('utf8');
   if (storedMember === undefined || storedCluster === undefined) {
     if (store.lastIndex > 0 || store.appliedIndex > 0) {
       throw new ConfigError(`--data-dir ${config.dataDir}: holds data but no member identity; refusing to use it`);
     }
-    const clusterId = config.clusterId ?? deriveClusterId(config.peers);
-    const bootstrap = [...config.peers].map(([id, address]) => ({ id, address, voter: true }));
+    if (config.forceNewCluster) throw new ConfigError(`--force-new-cluster: --data-dir ${config.dataDir} is new; it needs a surviving member's data dir`);
+    const { clusterId, bootstrap, members } = await planFirstStart(config, log);
     await store.putMeta({
       'cluster-id': Buffer.from(clusterId),
       'member-id': Buffer.from(config.id),
       bootstrap: encodeMembers(bootstrap),
-      members: encodeMembers(bootstrap),
+      members: encodeMembers(members),
     });
-    return { clusterId, bootstrap, members: bootstrap };
+    return { clusterId, bootstrap, members };
   }
   if (storedMember !== config.id) {
     throw new ConfigError(`--data-dir ${config.dataDir}: belongs to member "${storedMember}", not "${config.id}"`);
@@ -42,6 +53,7 @@ async function checkIdentity(store: Store, config: NodeConfig): Promise<{ cluste
   if (config.clusterId && storedCluster !== config.clusterId) {
     throw new ConfigError(`--data-dir ${config.dataDir}: belongs to cluster ${storedCluster}, not ${config.clusterId}`);
   }
+  if (config.forceNewCluster) await forceNewCluster(store, config.id, log);
   const bootstrap = decodeMembers((await store.getMeta('bootstrap'))!);
   const members = decodeMembers((await store.getMeta('members'))!);
   return { clusterId: storedCluster, bootstrap, members };
@@ -52,6 +64,9 @@ export interface StartedNode {
   readonly clusterId: string;
   readonly replica: Replica;
   readonly port: number;
+  /** The port of /metrics, /healthz, /readyz and the dashboard, when --metrics-listen is set. */
+  readonly metricsPort: number | undefined;
+  readonly metrics: NodeMetrics;
   stop(): Promise<void>;
 }
 
@@ -67,14 +82,19 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
   const { host, port: wantedPort } = parseAddress('--listen', config.listen);
   if (wantedPort !== 0) await probePort(host, wantedPort, config.listen);
   let store: Store | undefined;
+  let http: HttpEndpoints | undefined;
+  // Made once the replica exists; calls before that are not counted.
+  let metrics: NodeMetrics | undefined;
   const server = new grpc.Server({
-    'grpc.max_receive_message_length': config.maxValueBytes + config.maxKeyBytes + 64 * 1024,
+    interceptors: [grpcMetricsInterceptor(() => metrics)],
+    'grpc.max_receive_message_length': maxReceiveMessageBytes(config),
     'grpc.max_send_message_length': 64 * 1024 * 1024,
   });
   const health = new HealthImplementation({ '': 'NOT_SERVING' });
   try {
     store = await Store.open(config.dataDir, { trackChanges: true });
-    const identity = await checkIdentity(store, config);
+    const identity = await checkIdentity(store, config, log);
+    const incarnation = await loadIncarnation(store, config.dataDir, log);
     const members = identity.members;
     const storedSnapshot = await store.getMeta('snapshot');
     const snapshot = storedSnapshot ? decodeSnapshotMeta(storedSnapshot) : undefined;
@@ -87,7 +107,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       preVote: true,
       checkQuorum: true,
       maxInflightMsgs: 64,
-      maxSizePerMsgBytes: 1024 * 1024,
+      maxSizePerMsgBytes: peerMessageBudgetBytes(config),
       initial: {
         hardState,
         // The configuration at the start of the stored log; later conf entries in the log apply on top.
@@ -109,7 +129,10 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       readIndexTimeoutMs: Math.max(1000, config.electionTimeoutMs * 4),
       logRetentionEntries: config.logRetentionEntries,
       compactEveryEntries: config.compactEveryEntries,
+      snapshotChunkBytes: peerMessageBudgetBytes(config),
     });
+    metrics = new NodeMetrics({ clusterId: identity.clusterId, version: VERSION, dataDir: config.dataDir, replica });
+    const nodeMetrics = metrics;
     replica.on('leaderChange', ({ leaderId, term }) => log.info({ leaderId, term }, 'leader changed'));
     replica.on('fatal', (err) => log.fatal({ err }, 'storage failed; this member stops taking work (nothing unacknowledged was promised)'));
     const kvCtx: KvContext = {
@@ -124,6 +147,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
         maxBytes: config.watchHistoryBytes ?? DEFAULT_WATCH_LIMITS.maxBytes,
         maxLagBytes: config.watchMaxLagBytes ?? DEFAULT_WATCH_LIMITS.maxLagBytes,
       }),
+      metrics,
     };
     const transport = new GrpcPeerTransport({
       memberId: config.id,
@@ -135,16 +159,46 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       deliver: (msg) => replica.step(msg),
       unreachable: (id) => replica.reportUnreachable(id),
       installSnapshot: (incoming) => replica.installSnapshot(incoming),
+      maxBatchBytes: peerMessageBudgetBytes(config),
       log,
+      roundTrips: new RoundTripTracker((peer, seconds) => nodeMetrics.peerRoundTripSeconds.observe({ peer }, seconds)),
+      incarnation,
+      admit: (from, presented) => admitPeer(replica.memberList(), config.id, from, presented),
+      checkExpected: (from, expected) => checkExpectedIncarnation(replica.memberList(), config.id, incarnation, from, expected),
+      recordedIncarnation: (id) => replica.memberList().find((m) => m.id === id)?.incarnation,
     });
     replica.setTransport(transport);
-    const clusterCtx = { clusterId: identity.clusterId, address: config.advertise ?? config.listen, replica };
+    const memberChanges = new MemberChanges({
+      replica,
+      incarnation,
+      presentedIncarnation: (id) => transport.presentedIncarnation(id),
+      lastContactMs: (id) => transport.lastContactMs(id),
+      electionTimeoutMs: config.electionTimeoutMs,
+      log,
+    });
+    const clusterCtx = { clusterId: identity.clusterId, address: config.advertise ?? config.listen, replica, memberChanges };
     const api = loadPublicApi();
-    server.addService(api.bellwether.kv.v1.KV.service, kvService(kvCtx));
+    // Streams a stopping member must end itself: grpc-js's graceful shutdown waits for them.
+    const streams = new OpenStreams();
+    server.addService(api.bellwether.kv.v1.KV.service, trackingStreams(kvService(kvCtx), ['Stream', 'Watch'], streams));
     const leases = new LeaseManager(replica, store, config.electionTimeoutMs);
     await leases.start();
-    server.addService(api.bellwether.lease.v1.Lease.service, leaseService(kvCtx, leases));
-    server.addService(api.bellwether.cluster.v1.Cluster.service, clusterService(clusterCtx, (id) => transport.lastContactMs(id)));
+    server.addService(api.bellwether.lease.v1.Lease.service, trackingStreams(leaseService(kvCtx, leases), ['KeepAlive'], streams));
+    server.addService(
+      api.bellwether.cluster.v1.Cluster.service,
+      trackingStreams(
+        {
+          ...clusterService(clusterCtx, (id) => transport.lastContactMs(id)),
+          TransferLeadership: transferLeadershipHandler({ replica, lastContactMs: (id) => transport.lastContactMs(id), electionTimeoutMs: config.electionTimeoutMs }),
+        },
+        ['WatchLeader'],
+        streams,
+      ),
+    );
+    server.addService(
+      api.bellwether.maintenance.v1.Maintenance.service,
+      trackingStreams(maintenanceService({ clusterId: identity.clusterId, dataDir: config.dataDir, replica, metrics }), ['Snapshot'], streams),
+    );
     server.addService(loadPeerApi().bellwether.raft.v1.Raft.service, transport.handlers());
     health.addToServer(server);
     // Reflection lists what generic tools may call: the public API and health.
@@ -157,9 +211,15 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       clusterCtx.address = `${host}:${port}`;
       replica.setMemberAddress(config.id, clusterCtx.address);
     }
+    if (config.metricsListen) {
+      http = await startHttpEndpoints({ listen: config.metricsListen, clusterId: identity.clusterId, replica, metrics });
+    }
     replica.start();
+    const stopRecorder = memberChanges.startRecorder();
     health.setStatus('', 'SERVING');
     log.info({ listen: config.listen, port, clusterId: identity.clusterId, applied: store.appliedIndex }, 'serving');
+    if (http) log.info({ metricsListen: config.metricsListen, port: http.port }, 'metrics, health and dashboard over HTTP');
+    const httpEndpoints = http;
 
     let stopping: Promise<void> | undefined;
     const openStore = store;
@@ -168,20 +228,22 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       clusterId: identity.clusterId,
       replica,
       port,
+      metricsPort: http?.port,
+      metrics,
       stop() {
         stopping ??= (async () => {
-          health.setStatus('', 'NOT_SERVING');
           leases.stop();
-          await replica.stop();
-          kvCtx.watches.close();
-          await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
-          await openStore.close();
+          await httpEndpoints?.close();
+          stopRecorder();
+          const parts = { replica, server, health, streams, store: openStore, log, electionTimeoutMs: config.electionTimeoutMs };
+          await shutDown({ ...parts, lastContactMs: (id) => transport.lastContactMs(id) }, config.shutdownTimeoutMs ?? DEFAULTS.shutdownTimeoutMs);
           log.info('stopped');
         })();
         return stopping;
       },
     };
   } catch (err) {
+    await http?.close();
     server.forceShutdown();
     await store?.close();
     throw err;

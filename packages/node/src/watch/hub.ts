@@ -28,8 +28,6 @@ export const DEFAULT_WATCH_LIMITS: WatchLimits = {
 export class WatchHub {
   readonly history: WatchHistory;
   readonly #watchers = new Set<Watcher>();
-  /** Ends each open Watch stream (on shutdown). */
-  readonly #streams = new Set<() => void>();
   #scheduled = false;
 
   constructor(
@@ -57,17 +55,6 @@ export class WatchHub {
 
   remove(w: Watcher): void {
     this.#watchers.delete(w);
-  }
-
-  /** Registers an open stream's closer; returns its removal. */
-  openStream(end: () => void): () => void {
-    this.#streams.add(end);
-    return () => this.#streams.delete(end);
-  }
-
-  /** Ends every Watch stream, so the server can shut down (clients resume elsewhere). */
-  close(): void {
-    for (const end of [...this.#streams]) end();
   }
 
   #schedule(): void {

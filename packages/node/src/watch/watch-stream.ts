@@ -138,14 +138,9 @@ export function watchHandler(ctx: KvContext, hub: WatchHub) {
         else refuse(Number(req.cancelRequest.watchId), `watch_id ${req.cancelRequest.watchId}: no such watch on this stream`, status.INVALID_ARGUMENT);
       } else if (req.progressRequest) progress();
     });
-    const unregister = hub.openStream(() => {
-      close();
-      stream.end();
-    });
     const close = () => {
       if (!open) return;
       open = false;
-      unregister();
       clearInterval(timer);
       for (const w of [...watchers.values()]) {
         w.canceled = true;
