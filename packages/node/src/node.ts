@@ -15,6 +15,7 @@ import { grpcMetricsInterceptor } from './grpc-metrics';
 import { type HttpEndpoints, startHttpEndpoints } from './http-endpoints';
 import { admitPeer, checkExpectedIncarnation, loadIncarnation } from './incarnation';
 import { type KvContext, kvService } from './kv-service';
+import { IncarnationRecorder } from './incarnation-recorder';
 import { maintenanceService, VERSION } from './maintenance-service';
 import { MemberChanges } from './member-changes';
 import { maxReceiveMessageBytes, peerMessageBudgetBytes } from './message-limits';
@@ -170,12 +171,11 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
     replica.setTransport(transport);
     const memberChanges = new MemberChanges({
       replica,
-      incarnation,
-      presentedIncarnation: (id) => transport.presentedIncarnation(id),
       lastContactMs: (id) => transport.lastContactMs(id),
       electionTimeoutMs: config.electionTimeoutMs,
       log,
     });
+    const recorder = new IncarnationRecorder({ replica, changes: memberChanges, incarnation, presentedIncarnation: (id) => transport.presentedIncarnation(id), log });
     const clusterCtx = { clusterId: identity.clusterId, address: config.advertise ?? config.listen, replica, memberChanges };
     const api = loadPublicApi();
     // Streams a stopping member must end itself: grpc-js's graceful shutdown waits for them.
@@ -215,7 +215,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       http = await startHttpEndpoints({ listen: config.metricsListen, clusterId: identity.clusterId, replica, metrics });
     }
     replica.start();
-    const stopRecorder = memberChanges.startRecorder();
+    const stopRecorder = recorder.start();
     health.setStatus('', 'SERVING');
     log.info({ listen: config.listen, port, clusterId: identity.clusterId, applied: store.appliedIndex }, 'serving');
     if (http) log.info({ metricsListen: config.metricsListen, port: http.port }, 'metrics, health and dashboard over HTTP');
