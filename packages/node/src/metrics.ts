@@ -15,7 +15,7 @@ export interface MetricsSource {
 }
 
 /** A KV operation as the metrics see it. */
-export type KvOperation = 'put' | 'get' | 'delete' | 'range';
+export type KvOperation = 'put' | 'get' | 'delete' | 'range' | 'txn';
 
 /**
  * Every metric one node exports, in its own registry (never prom-client's

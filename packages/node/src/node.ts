@@ -24,6 +24,9 @@ import { NodeMetrics } from './metrics';
 import { FLOW_CONTROL_WINDOW_BYTES, GrpcPeerTransport } from './peer-transport';
 import { RoundTripTracker } from './peer-rtt';
 import { Replica } from './replica';
+import { DEFAULT_WATCH_LIMITS, WatchHub } from './watch/hub';
+import { LeaseManager } from './lease/manager';
+import { leaseService } from './lease/lease-service';
 import { OpenStreams, shutDown, trackingStreams } from './shutdown';
 import { transferLeadershipHandler } from './transfer-service';
 
@@ -90,7 +93,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
   });
   const health = new HealthImplementation({ '': 'NOT_SERVING' });
   try {
-    store = await Store.open(config.dataDir);
+    store = await Store.open(config.dataDir, { trackChanges: true });
     const identity = await checkIdentity(store, config, log);
     const incarnation = await loadIncarnation(store, config.dataDir, log);
     const members = identity.members;
@@ -139,6 +142,12 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       store,
       limits: { maxKeyBytes: config.maxKeyBytes, maxValueBytes: config.maxValueBytes },
       reads: { maxReadWaitMs: config.maxReadWaitMs, unsafeFollowerLinearizableReads: !!config.unsafeFollowerLinearizableReads },
+      watches: new WatchHub(replica, {
+        ...DEFAULT_WATCH_LIMITS,
+        maxRevisions: config.watchHistoryRevisions ?? DEFAULT_WATCH_LIMITS.maxRevisions,
+        maxBytes: config.watchHistoryBytes ?? DEFAULT_WATCH_LIMITS.maxBytes,
+        maxLagBytes: config.watchMaxLagBytes ?? DEFAULT_WATCH_LIMITS.maxLagBytes,
+      }),
       metrics,
     };
     const transport = new GrpcPeerTransport({
@@ -171,7 +180,10 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
     const api = loadPublicApi();
     // Streams a stopping member must end itself: grpc-js's graceful shutdown waits for them.
     const streams = new OpenStreams();
-    server.addService(api.bellwether.kv.v1.KV.service, trackingStreams(kvService(kvCtx), ['Stream'], streams));
+    server.addService(api.bellwether.kv.v1.KV.service, trackingStreams(kvService(kvCtx), ['Stream', 'Watch'], streams));
+    const leases = new LeaseManager(replica, store, config.electionTimeoutMs);
+    await leases.start();
+    server.addService(api.bellwether.lease.v1.Lease.service, trackingStreams(leaseService(kvCtx, leases), ['KeepAlive'], streams));
     server.addService(
       api.bellwether.cluster.v1.Cluster.service,
       trackingStreams(
@@ -220,6 +232,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       metrics,
       stop() {
         stopping ??= (async () => {
+          leases.stop();
           await httpEndpoints?.close();
           stopRecorder();
           const parts = { replica, server, health, streams, store: openStore, log, electionTimeoutMs: config.electionTimeoutMs };
