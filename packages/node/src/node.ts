@@ -108,6 +108,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       compactEveryEntries: config.compactEveryEntries,
     });
     replica.on('leaderChange', ({ leaderId, term }) => log.info({ leaderId, term }, 'leader changed'));
+    replica.on('droppedMessage', (msg, err) => log.warn({ peer: msg.from, type: msg.type, err: err.message }, 'dropped a malformed peer message'));
     replica.on('fatal', (err) => log.fatal({ err }, 'storage failed; this member stops taking work (nothing unacknowledged was promised)'));
     const kvCtx: KvContext = {
       clusterId: identity.clusterId,

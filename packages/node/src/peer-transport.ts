@@ -13,6 +13,7 @@ import type { SnapshotReader } from '@bellwether/store';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { fromWire, toWire } from './peer-codec';
+import { checkBatchSize, checkPeerMessage } from './peer-validate';
 import { snapshotHeader, streamSnapshot } from './snapshot-transfer';
 import type { PeerTransport } from './replica';
 
@@ -163,14 +164,21 @@ export class GrpcPeerTransport implements PeerTransport {
 
   private receive(from: string, batch: MessageBatch__Output): void {
     this.lastHeardMs.set(from, Date.now());
+    try {
+      checkBatchSize(batch.messages.length);
+    } catch (err) {
+      this.opts.log.warn({ peer: from, err: (err as Error).message }, 'dropped a malformed peer message');
+      return;
+    }
     for (const w of batch.messages) {
       // A peer speaks only for itself and only to us.
       if (w.from !== from || w.to !== this.opts.memberId) continue;
       let msg: Message;
       try {
+        checkPeerMessage(w);
         msg = fromWire(w);
       } catch (err) {
-        this.opts.log.warn({ peer: from, err: (err as Error).message }, 'dropped a malformed peer message');
+        this.opts.log.warn({ peer: from, type: w.type, err: (err as Error).message }, 'dropped a malformed peer message');
         continue;
       }
       this.opts.deliver(msg);
@@ -208,7 +216,10 @@ export class GrpcPeerTransport implements PeerTransport {
         }
         void this.receiveSnapshot(call).then(
           (accepted) => callback(null, { accepted }),
-          (err: Error) => callback({ code: grpc.status.ABORTED, details: `snapshot not installed: ${err.message}` }),
+          (err: Error) => {
+            this.opts.log.warn({ peer: String(call.metadata.get(MEMBER_ID_METADATA)[0] ?? ''), err: err.message }, 'refused a snapshot');
+            callback({ code: grpc.status.ABORTED, details: `snapshot not installed: ${err.message}` });
+          },
         );
       },
     };

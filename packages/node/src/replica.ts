@@ -65,7 +65,7 @@ export interface LeaderChange {
  * that arrives while an fsync is in flight lands in the next iteration's
  * batch: that is the group commit.
  */
-export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applied: [number]; fatal: [Error] }> {
+export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applied: [number]; fatal: [Error]; droppedMessage: [Message, Error] }> {
   private readonly raft: RawNode;
   private readonly store: Store;
   private transport: PeerTransport | undefined;
@@ -318,8 +318,9 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
       }
       try {
         this.raft.step(msg);
-      } catch {
+      } catch (err) {
         // A stale or malformed peer message must not stop the node.
+        this.emit('droppedMessage', msg, err as Error);
       }
     }
     if (this.proposals.length > 0) this.proposeBatch();
