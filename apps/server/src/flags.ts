@@ -26,6 +26,15 @@ export const FLAGS: FlagSpec[] = [
   { name: 'max-read-wait-ms', kind: 'int', default: DEFAULTS.maxReadWaitMs, help: 'longest a read waits for this node to catch up' },
   { name: 'log-retention-entries', kind: 'int', default: DEFAULTS.logRetentionEntries, help: 'applied entries kept for lagging followers before they need a snapshot' },
   { name: 'compact-every-entries', kind: 'int', default: DEFAULTS.compactEveryEntries, help: 'compact the log in steps of this many entries' },
+  { name: 'peer-listen', kind: 'string', help: 'host:port to serve the peer protocol on, apart from clients; --peers then names these peer addresses' },
+  { name: 'peer-advertise', kind: 'string', help: 'address other members reach the peer port at (default: --peer-listen)' },
+  { name: 'tls-cert-file', kind: 'string', help: 'PEM certificate for TLS on the client port (needs --tls-key-file and --peer-listen)' },
+  { name: 'tls-key-file', kind: 'string', help: 'PEM private key of --tls-cert-file' },
+  { name: 'tls-ca-file', kind: 'string', help: 'PEM CA that signs client certificates (for --client-cert-auth)' },
+  { name: 'client-cert-auth', kind: 'bool', default: false, help: 'require clients to present a certificate signed by --tls-ca-file' },
+  { name: 'peer-tls-cert-file', kind: 'string', help: 'PEM certificate of this member on the peer port (CN or a DNS SAN must be its --id); mutual TLS' },
+  { name: 'peer-tls-key-file', kind: 'string', help: 'PEM private key of --peer-tls-cert-file' },
+  { name: 'peer-tls-ca-file', kind: 'string', help: 'PEM CA that signs every member\'s peer certificate' },
   { name: 'log-level', kind: 'string', default: 'info', help: 'trace, debug, info, warn, error or silent' },
   { name: 'config', kind: 'string', help: 'JSON file with any of these settings by flag name, e.g. {"id": "n1", "heartbeat-ms": 50}' },
   {
@@ -107,7 +116,17 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): { config
   if (!id) throw new ConfigError('--id is required (see --help)');
   if (!listen) throw new ConfigError('--listen is required (see --help)');
   if (!dataDir) throw new ConfigError('--data-dir is required (see --help)');
-  const peers = parsePeers(str('peers') ?? `${id}=${listen}`);
+  const peers = parsePeers(str('peers') ?? `${id}=${str('peer-advertise') ?? str('peer-listen') ?? listen}`);
+  const tlsFiles = (prefix: string) => {
+    const certFile = str(`${prefix}tls-cert-file`);
+    const keyFile = str(`${prefix}tls-key-file`);
+    const caFile = str(`${prefix}tls-ca-file`);
+    if (certFile === undefined && keyFile === undefined && caFile === undefined) return undefined;
+    return { certFile: certFile ?? '', keyFile: keyFile ?? '', caFile };
+  };
+  const tls = tlsFiles('');
+  const peerTls = tlsFiles('peer-');
+  if (bool('client-cert-auth') && !tls) throw new ConfigError('--client-cert-auth needs --tls-cert-file, --tls-key-file and --tls-ca-file');
   return {
     logLevel: str('log-level') ?? 'info',
     config: {
@@ -128,6 +147,10 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): { config
       logRetentionEntries: int('log-retention-entries'),
       compactEveryEntries: int('compact-every-entries'),
       unsafeFollowerLinearizableReads: bool('unsafe-follower-linearizable-reads'),
+      peerListen: str('peer-listen'),
+      peerAdvertise: str('peer-advertise'),
+      tls: tls && { ...tls, clientCertAuth: bool('client-cert-auth') },
+      peerTls: peerTls && { ...peerTls, caFile: peerTls.caFile ?? '' },
     },
   };
 }

@@ -68,7 +68,7 @@ export function clusterService(ctx: ClusterContext, lastContactMs: (id: string) 
       const { replica } = ctx;
       callback(null, {
         clusterId: ctx.clusterId,
-        members: replica.memberList().map((m) => ({ id: m.id, address: m.address, voter: m.voter })),
+        members: replica.memberList().map((m) => ({ id: m.id, address: replica.clientAddress(m), voter: m.voter })),
         leaderId: replica.leaderId ?? '',
         term: replica.currentTerm,
       });

@@ -12,8 +12,10 @@ import { clusterService } from './cluster-service';
 import { ConfigError, deriveClusterId, type NodeConfig, parseAddress, validateConfig } from './config';
 import { type KvContext, kvService } from './kv-service';
 import { decodeMembers, decodeSnapshotMeta, encodeMembers, type MemberInfo } from './membership';
-import { FLOW_CONTROL_WINDOW_BYTES, GrpcPeerTransport } from './peer-transport';
+import { ClientAddresses } from './client-addresses';
+import { FLOW_CONTROL_WINDOW_BYTES, GrpcPeerTransport, PEER_MAX_MESSAGE_BYTES } from './peer-transport';
 import { Replica } from './replica';
+import { PeerClientTls, ReloadableServerCredentials } from './tls';
 
 /** Identity stored in the data dir on first start; a mismatch later means the wrong dir. */
 async function checkIdentity(store: Store, config: NodeConfig): Promise<{ clusterId: string; bootstrap: MemberInfo[]; members: MemberInfo[] }> {
@@ -49,6 +51,10 @@ export interface StartedNode {
   readonly clusterId: string;
   readonly replica: Replica;
   readonly port: number;
+  /** The bound peer port when peers have a port of their own (--peer-listen). */
+  readonly peerPort: number | undefined;
+  /** Reads the TLS certificate, key and CA files again; new connections use them (SIGHUP in `bellwether serve`). */
+  reloadCertificates(): void;
   stop(): Promise<void>;
 }
 
@@ -63,11 +69,22 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
   // A port in use must fail before any data is touched.
   const { host, port: wantedPort } = parseAddress('--listen', config.listen);
   if (wantedPort !== 0) await probePort(host, wantedPort, config.listen);
+  const peerAddress = config.peerListen ? parseAddress('--peer-listen', config.peerListen) : undefined;
+  if (peerAddress && peerAddress.port !== 0) await probePort(peerAddress.host, peerAddress.port, config.peerListen!, '--peer-listen');
+  // Unreadable certificate files fail here, before any data is touched.
+  const clientCredentials = config.tls ? ReloadableServerCredentials.load(config.tls, '', !!config.tls.clientCertAuth) : grpc.ServerCredentials.createInsecure();
+  const peerCredentials = config.peerTls ? ReloadableServerCredentials.load(config.peerTls, 'peer-', true) : grpc.ServerCredentials.createInsecure();
+  const peerClientTls = config.peerTls ? new PeerClientTls(config.peerTls) : undefined;
   let store: Store | undefined;
   const server = new grpc.Server({
     'grpc.max_receive_message_length': config.maxValueBytes + config.maxKeyBytes + 64 * 1024,
     'grpc.max_send_message_length': 64 * 1024 * 1024,
   });
+  // With --peer-listen the peer protocol has a server of its own and the client port does not serve it.
+  const peerServer = config.peerListen
+    ? new grpc.Server({ 'grpc.max_receive_message_length': PEER_MAX_MESSAGE_BYTES, 'grpc.max_send_message_length': PEER_MAX_MESSAGE_BYTES })
+    : server;
+  const clientAddresses = config.peerListen ? new ClientAddresses(config.id, config.advertise ?? config.listen) : undefined;
   const health = new HealthImplementation({ '': 'NOT_SERVING' });
   try {
     store = await Store.open(config.dataDir);
@@ -106,6 +123,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       readIndexTimeoutMs: Math.max(1000, config.electionTimeoutMs * 4),
       logRetentionEntries: config.logRetentionEntries,
       compactEveryEntries: config.compactEveryEntries,
+      ...(clientAddresses ? { clientAddressOf: (id: string) => clientAddresses.of(id) } : {}),
     });
     replica.on('leaderChange', ({ leaderId, term }) => log.info({ leaderId, term }, 'leader changed'));
     replica.on('droppedMessage', (msg, err) => log.warn({ peer: msg.from, type: msg.type, err: err.message }, 'dropped a malformed peer message'));
@@ -128,24 +146,31 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       unreachable: (id) => replica.reportUnreachable(id),
       installSnapshot: (incoming) => replica.installSnapshot(incoming),
       log,
+      ...(peerClientTls ? { credentials: (to: string) => peerClientTls.credentials(to), requirePeerCertificate: true } : {}),
+      ...(clientAddresses ? { clientAddress: () => clientAddresses.ownAddress, learnClientAddress: (id: string, a: string) => clientAddresses.learn(id, a) } : {}),
     });
     replica.setTransport(transport);
+    if (clientAddresses) clientAddresses.onUnknown = (id) => transport.contact(id);
     const clusterCtx = { clusterId: identity.clusterId, address: config.advertise ?? config.listen, replica };
     const api = loadPublicApi();
     server.addService(api.bellwether.kv.v1.KV.service, kvService(kvCtx));
     server.addService(api.bellwether.cluster.v1.Cluster.service, clusterService(clusterCtx, (id) => transport.lastContactMs(id)));
-    server.addService(loadPeerApi().bellwether.raft.v1.Raft.service, transport.handlers());
+    peerServer.addService(loadPeerApi().bellwether.raft.v1.Raft.service, transport.handlers());
     health.addToServer(server);
     // Reflection lists what generic tools may call: the public API and health.
     const reflected = protoLoader.loadSync([...PUBLIC_PROTO_FILES, healthProtoPath], { ...LOADER_OPTIONS, includeDirs: [protosDir()] });
     new ReflectionService(reflected).addToServer(server);
-    const port = await bind(server, config.listen);
+    const port = await bind(server, config.listen, clientCredentials);
     tuneAcceptedConnections(server);
+    const peerPort = peerServer === server ? undefined : await bind(peerServer, config.peerListen!, peerCredentials, '--peer-listen');
+    if (peerPort !== undefined) tuneAcceptedConnections(peerServer);
     if (wantedPort === 0 && !config.advertise) {
       // Started on an ephemeral port: the real address is known only now.
       clusterCtx.address = `${host}:${port}`;
-      replica.setMemberAddress(config.id, clusterCtx.address);
+      if (clientAddresses) clientAddresses.setOwn(clusterCtx.address);
+      else replica.setMemberAddress(config.id, clusterCtx.address);
     }
+    if (peerAddress && peerAddress.port === 0 && !config.peerAdvertise) replica.setMemberAddress(config.id, `${peerAddress.host}:${peerPort}`);
     replica.start();
     health.setStatus('', 'SERVING');
     log.info({ listen: config.listen, port, clusterId: identity.clusterId, applied: store.appliedIndex }, 'serving');
@@ -157,11 +182,22 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       clusterId: identity.clusterId,
       replica,
       port,
+      peerPort,
+      reloadCertificates() {
+        if (clientCredentials instanceof ReloadableServerCredentials) clientCredentials.reload();
+        if (peerCredentials instanceof ReloadableServerCredentials) peerCredentials.reload();
+        if (peerClientTls) {
+          peerClientTls.reload();
+          transport.resetConnections();
+        }
+        log.info('reloaded TLS certificates');
+      },
       stop() {
         stopping ??= (async () => {
           health.setStatus('', 'NOT_SERVING');
           await replica.stop();
           await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
+          if (peerServer !== server) await new Promise<void>((resolve) => peerServer.tryShutdown(() => resolve()));
           await openStore.close();
           log.info('stopped');
         })();
@@ -170,16 +206,17 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
     };
   } catch (err) {
     server.forceShutdown();
+    peerServer.forceShutdown();
     await store?.close();
     throw err;
   }
 }
 
-function probePort(host: string, port: number, listen: string): Promise<void> {
+function probePort(host: string, port: number, listen: string, flag = '--listen'): Promise<void> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new ConfigError(`--listen ${listen}: cannot listen (${err.code ?? err.message}); is the port in use?`)),
+      reject(new ConfigError(`${flag} ${listen}: cannot listen (${err.code ?? err.message}); is the port in use?`)),
     );
     probe.listen({ host: host.replace(/^\[|\]$/g, ''), port, exclusive: true }, () => probe.close(() => resolve()));
   });
@@ -219,10 +256,10 @@ function widenWindows(session: Http2Session): void {
   else widen();
 }
 
-function bind(server: grpc.Server, listen: string): Promise<number> {
+function bind(server: grpc.Server, listen: string, credentials: grpc.ServerCredentials, flag = '--listen'): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.bindAsync(listen, grpc.ServerCredentials.createInsecure(), (err, port) => {
-      if (err) reject(new ConfigError(`--listen ${listen}: cannot listen (${err.message}); is the port in use?`));
+    server.bindAsync(listen, credentials, (err, port) => {
+      if (err) reject(new ConfigError(`${flag} ${listen}: cannot listen (${err.message}); is the port in use?`));
       else resolve(port);
     });
   });

@@ -11,12 +11,18 @@ import {
 import type { Message, SnapshotMsg } from '@bellwether/raft';
 import type { SnapshotReader } from '@bellwether/store';
 import * as grpc from '@grpc/grpc-js';
+import type { PeerCertificate } from 'node:tls';
 import type { Logger } from 'pino';
 import { fromWire, toWire } from './peer-codec';
 import { checkBatchSize, checkPeerMessage } from './peer-validate';
+import { certificateNames } from './tls';
 import { snapshotHeader, streamSnapshot } from './snapshot-transfer';
 import type { PeerTransport } from './replica';
 
+/** Largest peer message accepted or sent: a Ready's appends to one peer (Raft caps each at ~1 MiB, 64 in flight) with room to spare. */
+export const PEER_MAX_MESSAGE_BYTES = 128 * 1024 * 1024;
+/** Metadata on peer calls (both ways): the sender's address for clients, so members can point clients at each other when peers have a port of their own. */
+export const CLIENT_ADDRESS_METADATA = 'bellwether-client-address';
 /** Bytes queued on one stream before further messages to that peer are dropped (Raft resends). */
 export const MAX_STREAM_BUFFER_BYTES = 32 * 1024 * 1024;
 /** HTTP/2 receive windows on peer and client connections: a batch of entries or calls arrives without waiting on WINDOW_UPDATEs. */
@@ -54,6 +60,13 @@ export interface GrpcPeerTransportOptions {
   /** Installs a leader's snapshot; resolves true once it is installed (or the local state is newer). */
   installSnapshot(snapshot: IncomingSnapshot): Promise<boolean>;
   log: Logger;
+  /** How to dial peer `to` (default: plaintext). */
+  credentials?: (to: string) => grpc.ChannelCredentials;
+  /** When set, a caller must present a TLS certificate naming the member id it claims. */
+  requirePeerCertificate?: boolean;
+  /** This member's client address, sent to peers; and what to do with theirs. */
+  clientAddress?: () => string;
+  learnClientAddress?: (id: string, address: string) => void;
 }
 
 /**
@@ -112,12 +125,12 @@ export class GrpcPeerTransport implements PeerTransport {
       peer = undefined;
     }
     if (!peer) {
-      const client = new this.api.bellwether.raft.v1.Raft(address, grpc.credentials.createInsecure(), {
+      const client = new this.api.bellwether.raft.v1.Raft(address, this.opts.credentials?.(to) ?? grpc.credentials.createInsecure(), {
         'grpc.keepalive_time_ms': 10_000,
         'grpc.keepalive_timeout_ms': 5_000,
-        'grpc.max_receive_message_length': 256 * 1024 * 1024,
+        'grpc.max_receive_message_length': PEER_MAX_MESSAGE_BYTES,
         'grpc-node.flow_control_window': FLOW_CONTROL_WINDOW_BYTES,
-        'grpc.max_send_message_length': 256 * 1024 * 1024,
+        'grpc.max_send_message_length': PEER_MAX_MESSAGE_BYTES,
         'grpc.initial_reconnect_backoff_ms': RECONNECT_BACKOFF_MS.min,
         'grpc.max_reconnect_backoff_ms': RECONNECT_BACKOFF_MS.max,
       });
@@ -131,6 +144,7 @@ export class GrpcPeerTransport implements PeerTransport {
     const md = new grpc.Metadata();
     md.set(CLUSTER_ID_METADATA, this.opts.clusterId);
     md.set(MEMBER_ID_METADATA, this.opts.memberId);
+    if (this.opts.clientAddress) md.set(CLIENT_ADDRESS_METADATA, this.opts.clientAddress());
     return md;
   }
 
@@ -142,6 +156,7 @@ export class GrpcPeerTransport implements PeerTransport {
     const stream = peer.client.Replicate(this.peerMetadata());
     const p = peer;
     p.stream = stream;
+    stream.on('metadata', (md: grpc.Metadata) => this.learnClientAddress(to, md));
     stream.on('data', (batch: MessageBatch__Output) => {
       p.backoffMs = RECONNECT_BACKOFF_MS.min;
       this.receive(to, batch);
@@ -190,10 +205,16 @@ export class GrpcPeerTransport implements PeerTransport {
     return {
       Replicate: (call) => {
         const from = String(call.metadata.get(MEMBER_ID_METADATA)[0] ?? '');
-        const refusal = this.checkPeer(call.metadata);
+        const refusal = this.checkPeer(call);
         if (refusal) {
-          call.emit('error', { code: grpc.status.FAILED_PRECONDITION, details: refusal });
+          call.emit('error', refusal);
           return;
+        }
+        this.learnClientAddress(from, call.metadata);
+        if (this.opts.clientAddress) {
+          const md = new grpc.Metadata();
+          md.set(CLIENT_ADDRESS_METADATA, this.opts.clientAddress());
+          call.sendMetadata(md);
         }
         this.inbound.get(from)?.end();
         this.inbound.set(from, call);
@@ -209,9 +230,9 @@ export class GrpcPeerTransport implements PeerTransport {
         call.on('cancelled', done);
       },
       InstallSnapshot: (call, callback) => {
-        const refusal = this.checkPeer(call.metadata);
+        const refusal = this.checkPeer(call);
         if (refusal) {
-          callback({ code: grpc.status.FAILED_PRECONDITION, details: refusal });
+          callback(refusal);
           return;
         }
         void this.receiveSnapshot(call).then(
@@ -225,8 +246,29 @@ export class GrpcPeerTransport implements PeerTransport {
     };
   }
 
+  private learnClientAddress(id: string, md: grpc.Metadata): void {
+    const address = md.get(CLIENT_ADDRESS_METADATA)[0];
+    if (typeof address === 'string' && address.length <= 256) this.opts.learnClientAddress?.(id, address);
+  }
+
+  /** Why a peer's call must be refused (not who its certificate says, another cluster, not a member), or undefined. */
+  private checkPeer(call: { metadata: grpc.Metadata; getAuthContext(): { sslPeerCertificate?: PeerCertificate } | null }): Partial<grpc.StatusObject> | undefined {
+    const md = call.metadata;
+    if (this.opts.requirePeerCertificate) {
+      const from = String(md.get(MEMBER_ID_METADATA)[0] ?? '');
+      const names = certificateNames(call.getAuthContext()?.sslPeerCertificate);
+      if (!names.includes(from)) {
+        const details = `member ${this.opts.memberId}: the caller's certificate names ${names.join(', ') || 'nothing'}, not member "${from}"`;
+        this.opts.log.warn({ peer: from, certificateNames: names }, details);
+        return { code: grpc.status.UNAUTHENTICATED, details };
+      }
+    }
+    const refusal = this.checkMembership(md);
+    return refusal ? { code: grpc.status.FAILED_PRECONDITION, details: refusal } : undefined;
+  }
+
   /** Why a peer's call must be refused (another cluster, not a member), or undefined. */
-  private checkPeer(md: grpc.Metadata): string | undefined {
+  private checkMembership(md: grpc.Metadata): string | undefined {
     const cluster = String(md.get(CLUSTER_ID_METADATA)[0] ?? '');
     const from = String(md.get(MEMBER_ID_METADATA)[0] ?? '');
     let refusal: string | undefined;
@@ -271,6 +313,20 @@ export class GrpcPeerTransport implements PeerTransport {
     const ok = await streamSnapshot((cb) => peer.client.InstallSnapshot(this.peerMetadata(), cb), msg, reader, members);
     this.opts.log.info({ peer: msg.to, ok }, 'snapshot sent');
     return ok;
+  }
+
+  /** Opens a stream to a peer if none exists either way, so the two exchange their call metadata. */
+  contact(id: string): void {
+    if (!this.closed && !this.inbound.has(id)) this.outboundStream(id);
+  }
+
+  /** Drops every outbound connection (they are redialled on demand), e.g. to use reloaded certificates. */
+  resetConnections(): void {
+    for (const p of this.outbound.values()) {
+      p.stream?.cancel();
+      p.client.close();
+    }
+    this.outbound.clear();
   }
 
   async close(): Promise<void> {

@@ -35,6 +35,8 @@ export interface ReplicaOptions {
   logRetentionEntries: number;
   /** Compact once this many entries past the retention have been applied. */
   compactEveryEntries: number;
+  /** Where a member serves clients, when that is not its member (peer) address. */
+  clientAddressOf?: (id: string) => string;
 }
 
 interface Waiter<T> {
@@ -250,7 +252,12 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
   leaderHint(): LeaderHint | undefined {
     if (!this.leader) return undefined;
     const m = this.members.get(this.leader);
-    return m ? { id: m.id, address: m.address } : undefined;
+    return m ? { id: m.id, address: this.clientAddress(m) } : undefined;
+  }
+
+  /** The address clients reach a member at (its member address unless peers have a port of their own). */
+  clientAddress(m: MemberInfo): string {
+    return this.opts.clientAddressOf?.(m.id) ?? m.address;
   }
 
   /** Milliseconds since this member last heard from a leader; 0 on the leader. */
