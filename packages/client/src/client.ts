@@ -6,7 +6,7 @@ import type {
   RangeRequest,
   ReadOptions as WireReadOptions,
 } from '@bellwether/proto';
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import { type Bytes, toBuffer, toKey, view } from './bytes';
 import { CancelToken } from './cancel';
 import { Cancelled, DeadlineExceeded, InvalidArgument } from './errors';
@@ -34,6 +34,7 @@ import {
 } from './results';
 import { ClusterRetryPolicy, ClusterRouter, type LoadBalancing } from './routing';
 import { decodeToken, encodeToken, SessionState } from './session';
+import { channelCredentials, type TlsOptions } from './tls';
 import { ClusterTracker, type LogFn, type MemberState, type TrackerEvent } from './tracker';
 
 /**
@@ -91,8 +92,14 @@ export interface ClientOptions {
   readMode?: ReadMode;
   /** The default `maxStalenessMs` of `'any-follower'` reads (default: no bound). */
   maxStalenessMs?: number;
-  /** Channel credentials (default: insecure, i.e. plaintext). */
+  /** Channel credentials (default: insecure, i.e. plaintext). Use `tls` for the usual cases. */
   credentials?: grpc.ChannelCredentials;
+  /**
+   * TLS to the members' client ports: `{ ca }` trusts the cluster's CA (PEM
+   * text or bytes); add `cert` and `key` when the cluster requires client
+   * certificates (`--client-cert-auth`). Not together with `credentials`.
+   */
+  tls?: TlsOptions;
   /** Extra grpc-js channel options (keepalive, message size, ...). */
   channelOptions?: grpc.ChannelOptions;
   /**
@@ -487,7 +494,7 @@ export class BellwetherClient {
     const first = options.clientId === undefined ? 1 : Date.now() * 1024;
     this.#sequencer = new WriteSequencer(first, window);
     this.#pool = new MemberPool({
-      credentials: options.credentials ?? grpc.credentials.createInsecure(),
+      credentials: channelCredentials(options.tls, options.credentials),
       channelOptions: options.channelOptions ?? {},
       transport: checkTransport(options.transport),
     });

@@ -133,6 +133,8 @@ export class GrpcPeerTransport implements PeerTransport {
         'grpc.max_send_message_length': PEER_MAX_MESSAGE_BYTES,
         'grpc.initial_reconnect_backoff_ms': RECONNECT_BACKOFF_MS.min,
         'grpc.max_reconnect_backoff_ms': RECONNECT_BACKOFF_MS.max,
+        // With TLS the peer is verified by member id, which is also the name to ask it for (SNI) rather than an IP.
+        ...(this.opts.credentials ? { 'grpc.ssl_target_name_override': to } : {}),
       });
       peer = { address, client, stream: undefined, retryAtMs: 0, backoffMs: RECONNECT_BACKOFF_MS.min, refusedLogged: false };
       this.outbound.set(to, peer);
