@@ -35,6 +35,7 @@ export const FLAGS: FlagSpec[] = [
   { name: 'peer-tls-cert-file', kind: 'string', help: 'PEM certificate of this member on the peer port (CN or a DNS SAN must be its --id); mutual TLS' },
   { name: 'peer-tls-key-file', kind: 'string', help: 'PEM private key of --peer-tls-cert-file' },
   { name: 'peer-tls-ca-file', kind: 'string', help: 'PEM CA that signs every member\'s peer certificate' },
+  { name: 'auth-token-ttl', kind: 'int', default: 300, help: 'seconds an auth token (Auth.Authenticate) stays valid' },
   { name: 'log-level', kind: 'string', default: 'info', help: 'trace, debug, info, warn, error or silent' },
   { name: 'config', kind: 'string', help: 'JSON file with any of these settings by flag name, e.g. {"id": "n1", "heartbeat-ms": 50}' },
   {
@@ -147,6 +148,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): { config
       logRetentionEntries: int('log-retention-entries'),
       compactEveryEntries: int('compact-every-entries'),
       unsafeFollowerLinearizableReads: bool('unsafe-follower-linearizable-reads'),
+      authTokenTtlSeconds: int('auth-token-ttl'),
       peerListen: str('peer-listen'),
       peerAdvertise: str('peer-advertise'),
       tls: tls && { ...tls, clientCertAuth: bool('client-cert-auth') },

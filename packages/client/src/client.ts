@@ -34,6 +34,7 @@ import {
 } from './results';
 import { ClusterRetryPolicy, ClusterRouter, type LoadBalancing } from './routing';
 import { decodeToken, encodeToken, SessionState } from './session';
+import { type AuthOptions, checkAuth, TokenSource } from './auth';
 import { channelCredentials, type TlsOptions } from './tls';
 import { ClusterTracker, type LogFn, type MemberState, type TrackerEvent } from './tracker';
 
@@ -100,6 +101,13 @@ export interface ClientOptions {
    * certificates (`--client-cert-auth`). Not together with `credentials`.
    */
   tls?: TlsOptions;
+  /**
+   * For clusters with auth enabled: the client authenticates
+   * (`Auth.Authenticate`) when it connects, sends its token with every call,
+   * and refreshes it before it expires and after a call is refused
+   * {@link Unauthenticated}. The password is kept in memory only, never logged.
+   */
+  auth?: AuthOptions;
   /** Extra grpc-js channel options (keepalive, message size, ...). */
   channelOptions?: grpc.ChannelOptions;
   /**
@@ -468,6 +476,7 @@ export class BellwetherClient {
   readonly #maxStalenessMs: number | undefined;
   readonly #listeners = new Map<ClientEventName, Set<(event: never) => void>>();
   readonly #sessionOps: SessionOps;
+  readonly #tokens: TokenSource | undefined;
 
   /** Not for applications: use {@link connect}. */
   constructor(options: ClientOptions, token: typeof CONSTRUCT) {
@@ -493,9 +502,16 @@ export class BellwetherClient {
     // anything it can have reached (fewer than 1024 writes per millisecond).
     const first = options.clientId === undefined ? 1 : Date.now() * 1024;
     this.#sequencer = new WriteSequencer(first, window);
+    const credentials = channelCredentials(options.tls, options.credentials);
+    const auth = checkAuth(options.auth);
+    let channelOptions: grpc.ChannelOptions = options.channelOptions ?? {};
+    if (auth) {
+      this.#tokens = new TokenSource(endpoints, credentials, channelOptions, auth, log);
+      channelOptions = { ...channelOptions, interceptors: [...((channelOptions['interceptors'] as grpc.Interceptor[] | undefined) ?? []), this.#tokens.interceptor] };
+    }
     this.#pool = new MemberPool({
-      credentials: channelCredentials(options.tls, options.credentials),
-      channelOptions: options.channelOptions ?? {},
+      credentials,
+      channelOptions,
       transport: checkTransport(options.transport),
     });
     this.#tracker = new ClusterTracker(
@@ -696,7 +712,13 @@ export class BellwetherClient {
     this.#closing.abort(new Cancelled('the client was closed'));
     this.#tracker.stop();
     this.#pool.close();
+    this.#tokens?.close();
     this.#listeners.clear();
+  }
+
+  /** Resolves once the client holds a token (at once without `auth`); rejects with the typed error of a failed login. */
+  async authenticated(): Promise<void> {
+    await this.#tokens?.token();
   }
 
   // ---- operations (shared by the client and its sessions) ---------------
@@ -1007,7 +1029,15 @@ function makeLog(logger: ClientLogger | undefined, clientId: string): LogFn {
  */
 export async function connect(options: ClientOptions): Promise<BellwetherClient> {
   if (options === null || typeof options !== 'object') throw new InvalidArgument('options: must be an object');
-  return new BellwetherClient(options, CONSTRUCT);
+  const client = new BellwetherClient(options, CONSTRUCT);
+  try {
+    // A wrong password fails here, not on the first call.
+    await client.authenticated();
+  } catch (err) {
+    await client.close();
+    throw err;
+  }
+  return client;
 }
 
 function checkEndpoints(endpoints: unknown): string[] {

@@ -9,6 +9,7 @@
  * @packageDocumentation
  */
 export { type Bytes, MAX_KEY_BYTES } from './bytes';
+export type { AuthOptions } from './auth';
 export type { Pem, TlsOptions } from './tls';
 export {
   BellwetherClient,

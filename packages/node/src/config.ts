@@ -41,6 +41,8 @@ export interface NodeConfig {
   tls?: TlsFiles & { clientCertAuth?: boolean };
   /** Mutual TLS on the peer port (needs `peerListen`); each member's certificate names its id (CN or DNS SAN). */
   peerTls?: Required<TlsFiles>;
+  /** How long tokens from Auth.Authenticate stay valid, in seconds (default 300). */
+  authTokenTtlSeconds?: number;
 }
 
 /** PEM files of one TLS identity; `caFile` verifies the other side's certificate. */

@@ -14,6 +14,7 @@ import type {
 import type { Store } from '@bellwether/store';
 import { type Command, type KeyValueRecord, prefixEnd, type WriteResult } from '@bellwether/store';
 import { type sendUnaryData, type ServerUnaryCall, status } from '@grpc/grpc-js';
+import type { CallCredentials } from './auth/authorizer';
 import { RpcError, toServiceError } from './errors';
 import { kvStreamHandler } from './kv-stream';
 import { awaitReadable, type ReadPolicy, remainingMs } from './reads';
@@ -132,22 +133,25 @@ export function kvOps(ctx: KvContext): KvOps {
 }
 
 /** Adapts an async operation to grpc-js's callback style, mapping thrown errors to statuses. */
-function unary<Req, Res>(fn: (req: Req, budgetMs: number) => Promise<Res>) {
+function unary<Req, Res>(fn: (req: Req, budgetMs: number, call: ServerUnaryCall<Req, Res>) => Promise<Res>) {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
-    fn(call.request, remainingMs(call)).then(
+    fn(call.request, remainingMs(call), call).then(
       (res) => callback(null, res),
       (err: unknown) => callback(toServiceError(err)),
     );
   };
 }
 
-export function kvService(ctx: KvContext): KVHandlers {
+/** The KV operations one call (or one KV.Stream) may run, e.g. checked against its caller's permissions. */
+export type KvGuard = (ops: KvOps, call: CallCredentials) => KvOps;
+
+export function kvService(ctx: KvContext, guard: KvGuard = (ops) => ops): KVHandlers {
   const ops = kvOps(ctx);
   return {
-    Put: unary((r: PutRequest__Output) => ops.put(r)),
-    Delete: unary((r: DeleteRequest__Output) => ops.delete(r)),
-    Get: unary((r: GetRequest__Output, budget) => ops.get(r, budget)),
-    Range: unary((r: RangeRequest__Output, budget) => ops.range(r, budget)),
-    Stream: kvStreamHandler(ops),
+    Put: unary((r: PutRequest__Output, _budget, call) => guard(ops, call).put(r)),
+    Delete: unary((r: DeleteRequest__Output, _budget, call) => guard(ops, call).delete(r)),
+    Get: unary((r: GetRequest__Output, budget, call) => guard(ops, call).get(r, budget)),
+    Range: unary((r: RangeRequest__Output, budget, call) => guard(ops, call).range(r, budget)),
+    Stream: kvStreamHandler(ops, guard),
   };
 }

@@ -8,6 +8,9 @@ import { ReflectionService } from '@grpc/reflection';
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import pino, { type Logger } from 'pino';
+import { authService } from './auth/auth-service';
+import { Authorizer } from './auth/authorizer';
+import { guardKvOps, guardService } from './auth/guards';
 import { clusterService } from './cluster-service';
 import { ConfigError, deriveClusterId, type NodeConfig, parseAddress, validateConfig } from './config';
 import { type KvContext, kvService } from './kv-service';
@@ -16,6 +19,12 @@ import { ClientAddresses } from './client-addresses';
 import { FLOW_CONTROL_WINDOW_BYTES, GrpcPeerTransport, PEER_MAX_MESSAGE_BYTES } from './peer-transport';
 import { Replica } from './replica';
 import { PeerClientTls, ReloadableServerCredentials } from './tls';
+
+const DEFAULT_TOKEN_TTL_SECONDS = 300;
+/** Once auth is enabled: reading the cluster's state needs a user; every other Cluster call (membership changes) needs root. */
+const CLUSTER_NEEDS = { Status: 'user', Members: 'user', WatchLeader: 'user' } as const;
+/** Logging in and asking whether auth is on are open; administration needs root. */
+const AUTH_NEEDS = { Authenticate: 'anyone', AuthStatus: 'anyone' } as const;
 
 /** Identity stored in the data dir on first start; a mismatch later means the wrong dir. */
 async function checkIdentity(store: Store, config: NodeConfig): Promise<{ clusterId: string; bootstrap: MemberInfo[]; members: MemberInfo[] }> {
@@ -153,8 +162,12 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
     if (clientAddresses) clientAddresses.onUnknown = (id) => transport.contact(id);
     const clusterCtx = { clusterId: identity.clusterId, address: config.advertise ?? config.listen, replica };
     const api = loadPublicApi();
-    server.addService(api.bellwether.kv.v1.KV.service, kvService(kvCtx));
-    server.addService(api.bellwether.cluster.v1.Cluster.service, clusterService(clusterCtx, (id) => transport.lastContactMs(id)));
+    const authorizer = new Authorizer(store, { clientCertAuth: !!config.tls?.clientCertAuth });
+    server.addService(api.bellwether.kv.v1.KV.service, kvService(kvCtx, (ops, call) => guardKvOps(ops, authorizer, call)));
+    const cluster = clusterService(clusterCtx, (id) => transport.lastContactMs(id));
+    server.addService(api.bellwether.cluster.v1.Cluster.service, guardService(api.bellwether.cluster.v1.Cluster.service, cluster, authorizer, CLUSTER_NEEDS));
+    const auth = authService({ clusterId: identity.clusterId, replica, store, limits: kvCtx.limits, tokenTtlSeconds: config.authTokenTtlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS });
+    server.addService(api.bellwether.auth.v1.Auth.service, guardService(api.bellwether.auth.v1.Auth.service, auth, authorizer, AUTH_NEEDS));
     peerServer.addService(loadPeerApi().bellwether.raft.v1.Raft.service, transport.handlers());
     health.addToServer(server);
     // Reflection lists what generic tools may call: the public API and health.

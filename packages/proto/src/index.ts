@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import type { ProtoGrpcType as AuthGrpc } from './gen/auth';
 import type { ProtoGrpcType as ClusterGrpc } from './gen/cluster';
 import type { ProtoGrpcType as KvGrpc } from './gen/kv';
 import type { ProtoGrpcType as RaftGrpc } from './gen/raft';
@@ -10,7 +11,7 @@ import type { ProtoGrpcType as RaftGrpc } from './gen/raft';
 export * from './gen/index';
 
 /** The public API's .proto files, relative to {@link protosDir}. */
-export const PUBLIC_PROTO_FILES = ['bellwether/kv/v1/kv.proto', 'bellwether/cluster/v1/cluster.proto'] as const;
+export const PUBLIC_PROTO_FILES = ['bellwether/kv/v1/kv.proto', 'bellwether/cluster/v1/cluster.proto', 'bellwether/auth/v1/auth.proto'] as const;
 
 /** Peer-to-peer protocol files (not part of the client API). */
 export const PEER_PROTO_FILES = ['bellwether/raft/v1/raft.proto'] as const;
@@ -29,6 +30,9 @@ export const LOADER_OPTIONS: protoLoader.Options = {
   defaults: true,
   oneofs: true,
 };
+
+/** Request metadata carrying `Bearer <token>` once auth is enabled. */
+export const AUTHORIZATION_METADATA = 'authorization';
 
 /** Trailing metadata keys that name the leader on NOT_LEADER / UNAVAILABLE. */
 export const LEADER_ID_METADATA = 'bellwether-leader-id';
@@ -56,7 +60,7 @@ export function loadDefinition(files: readonly string[]): protoLoader.PackageDef
   return def;
 }
 
-export type PublicGrpc = KvGrpc & ClusterGrpc;
+export type PublicGrpc = KvGrpc & ClusterGrpc & AuthGrpc;
 export type PeerGrpc = RaftGrpc;
 
 /** The peer service (Raft) as a grpc-js constructor and definition. */
@@ -64,7 +68,7 @@ export function loadPeerApi(): PeerGrpc {
   return grpc.loadPackageDefinition(loadDefinition(PEER_PROTO_FILES)) as unknown as PeerGrpc;
 }
 
-/** The public services (KV, Cluster) as grpc-js constructors and definitions. */
+/** The public services (KV, Cluster, Auth) as grpc-js constructors and definitions. */
 export function loadPublicApi(): PublicGrpc {
   return grpc.loadPackageDefinition(loadDefinition(PUBLIC_PROTO_FILES)) as unknown as PublicGrpc;
 }

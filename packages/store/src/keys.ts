@@ -8,6 +8,7 @@ export const Prefix = {
   meta: 0x6d, // 'm' + name → node metadata
   user: 0x6b, // 'k' + user key → KeyValue record
   session: 0x73, // 's' + client id → recent write results of that client
+  auth: 0x61, // 'a' → users, roles and permissions (one record)
 } as const;
 
 export function logKey(index: number): Buffer {
@@ -43,6 +44,10 @@ export function userKey(gen: Generation, key: Uint8Array): Buffer {
 
 export function sessionKey(gen: Generation, clientId: string): Buffer {
   return Buffer.concat([Buffer.from([Prefix.session, gen]), Buffer.from(clientId, 'utf8')]);
+}
+
+export function authKey(gen: Generation): Buffer {
+  return Buffer.from([Prefix.auth, gen]);
 }
 
 /** [gte, lt) of one kind's records in one generation. */

@@ -1,3 +1,4 @@
+import { type AuthCommand, readAuthCommand, writeAuthCommand } from './auth-state';
 import { Reader, Writer } from './codec';
 
 /** One stored user key, as the API's KeyValue. */
@@ -31,6 +32,11 @@ export type Command =
       sequence: number;
       minUnackedSequence: number;
       prevKv: boolean;
+    }
+  | {
+      /** A change to users, roles or permissions (auth-state.ts). */
+      op: 'auth';
+      auth: AuthCommand;
     };
 
 /** What applying one command produced; remembered per client for retries. */
@@ -43,12 +49,21 @@ export interface WriteResult {
   prevKv?: KeyValueRecord;
   /** Set when the command was refused by the session rules and not applied. */
   refused?: 'sequence-too-old';
+  /** An auth command that did not apply (the state changed since the leader checked it): why. Never stored. */
+  authRefusal?: string;
 }
 
 const OP_PUT = 1;
 const OP_DELETE = 2;
+/** Far from the key-value ops, which may grow. */
+const OP_AUTH = 0x40;
 
 export function encodeCommand(c: Command): Buffer {
+  if (c.op === 'auth') {
+    const w = new Writer(64).u8(OP_AUTH);
+    writeAuthCommand(w, c.auth);
+    return w.finish();
+  }
   const w = new Writer(32 + c.key.length + (c.op === 'put' ? c.value.length : 0));
   w.u8(c.op === 'put' ? OP_PUT : OP_DELETE).bytes(c.key);
   if (c.op === 'put') w.bytes(c.value);
@@ -60,6 +75,7 @@ export function encodeCommand(c: Command): Buffer {
 export function decodeCommand(data: Uint8Array): Command {
   const r = new Reader(data);
   const op = r.u8();
+  if (op === OP_AUTH) return { op: 'auth', auth: readAuthCommand(r) };
   const key = r.bytes();
   if (op === OP_PUT) {
     const value = r.bytes();

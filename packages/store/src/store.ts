@@ -1,6 +1,7 @@
 import { Level } from 'level';
 import { Reader, Writer } from './codec';
-import { type Generation, generationRange, HARD_STATE_KEY, logKey, metaKey, Prefix, STATE_KEY_HEADER_BYTES, sessionKey, userKey } from './keys';
+import { type AuthCommand, type AuthState, applyAuthCommand, decodeAuthState, emptyAuthState, encodeAuthState } from './auth-state';
+import { authKey, type Generation, generationRange, HARD_STATE_KEY, logKey, metaKey, Prefix, STATE_KEY_HEADER_BYTES, sessionKey, userKey } from './keys';
 import {
   type Command,
   decodeCommand,
@@ -42,6 +43,8 @@ const REVISION_CACHE_KEYS = 131_072;
 /** Stands in for the value of a key known only by its cached revisions; never stored or returned. */
 const EMPTY_VALUE = Buffer.alloc(0);
 
+type KvCommand = Exclude<Command, { op: 'auth' }>;
+
 type BatchOp = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
 
 export interface RangeQuery {
@@ -79,7 +82,13 @@ export interface ApplyOutcome {
  * them out of step; the log itself is the durable record (fsynced on append),
  * and anything applied but lost is re-applied from it on restart.
  */
+/** The replicated state kinds, each under a generation byte (cleared and swapped together on snapshot install). */
+const STATE_KINDS = [Prefix.user, Prefix.session, Prefix.auth] as const;
+
 export class Store {
+  /** Users, roles and permissions, as of `applied` (replicated state, see auth-state.ts). */
+  private auth: AuthState = emptyAuthState();
+
   private constructor(
     private readonly db: Level<Buffer, Buffer>,
     private applied: number,
@@ -107,13 +116,24 @@ export class Store {
     }
     // Whatever sits in the other generation is an install that never finished.
     const other: Generation = gen === 0 ? 1 : 0;
-    await db.clear(generationRange(Prefix.user, other));
-    await db.clear(generationRange(Prefix.session, other));
-    return new Store(db, applied, last, gen, first, new RevisionCache(opts.revisionCacheKeys ?? REVISION_CACHE_KEYS));
+    for (const kind of STATE_KINDS) await db.clear(generationRange(kind, other));
+    const store = new Store(db, applied, last, gen, first, new RevisionCache(opts.revisionCacheKeys ?? REVISION_CACHE_KEYS));
+    await store.loadAuth();
+    return store;
   }
 
   async close(): Promise<void> {
     await this.db.close();
+  }
+
+  private async loadAuth(): Promise<void> {
+    const raw = await this.db.get(authKey(this.gen));
+    this.auth = raw ? decodeAuthState(raw) : emptyAuthState();
+  }
+
+  /** Users, roles and permissions as of the applied index. Treat as read-only: it changes only by applying commands. */
+  get authState(): AuthState {
+    return this.auth;
   }
 
   /**
@@ -240,6 +260,7 @@ export class Store {
     const sources = [
       { kind: Prefix.user, it: this.db.iterator(generationRange(Prefix.user, this.gen)) },
       { kind: Prefix.session, it: this.db.iterator(generationRange(Prefix.session, this.gen)) },
+      { kind: Prefix.auth, it: this.db.iterator(generationRange(Prefix.auth, this.gen)) },
     ];
     return {
       appliedIndex,
@@ -272,8 +293,7 @@ export class Store {
    */
   async beginSnapshotInstall(): Promise<SnapshotInstaller> {
     const target: Generation = this.gen === 0 ? 1 : 0;
-    await this.db.clear(generationRange(Prefix.user, target));
-    await this.db.clear(generationRange(Prefix.session, target));
+    for (const kind of STATE_KINDS) await this.db.clear(generationRange(kind, target));
     let aborted = false;
     return {
       write: async (chunk: Uint8Array) => {
@@ -285,6 +305,7 @@ export class Store {
           const value = Buffer.from(r.bytes());
           if (kind === Prefix.user) ops.push({ type: 'put', key: userKey(target, key), value });
           else if (kind === Prefix.session) ops.push({ type: 'put', key: Buffer.concat([Buffer.from([Prefix.session, target]), key]), value });
+          else if (kind === Prefix.auth) ops.push({ type: 'put', key: authKey(target), value });
           else throw new RangeError(`store: unknown snapshot record kind ${kind}`);
         }
         await this.writeBatch(ops, false);
@@ -303,14 +324,13 @@ export class Store {
         this.gen = target;
         this.revisions.clear();
         this.applied = appliedIndex;
-        await this.db.clear(generationRange(Prefix.user, old));
-        await this.db.clear(generationRange(Prefix.session, old));
+        await this.loadAuth();
+        for (const kind of STATE_KINDS) await this.db.clear(generationRange(kind, old));
         return true;
       },
       abort: async () => {
         aborted = true;
-        await this.db.clear(generationRange(Prefix.user, target));
-        await this.db.clear(generationRange(Prefix.session, target));
+        for (const kind of STATE_KINDS) await this.db.clear(generationRange(kind, target));
       },
     };
   }
@@ -375,10 +395,15 @@ export class Store {
     if (fresh.length === 0) return { results, appliedIndex: this.applied };
 
     // Each command with its key as a map key (latin1 maps bytes 1:1 to a string).
-    const commands = new Map<number, { c: Command; mapKey: string }>();
+    const commands = new Map<number, { c: KvCommand; mapKey: string }>();
+    const authCommands = new Map<number, AuthCommand>();
     for (const e of fresh) {
       if (e.type !== 'normal') continue;
       const c = decodeCommand(e.data);
+      if (c.op === 'auth') {
+        authCommands.set(e.index, c.auth);
+        continue;
+      }
       commands.set(e.index, { c, mapKey: c.key.toString('latin1') });
     }
 
@@ -418,7 +443,16 @@ export class Store {
     const dirtyKeys = new Set<string>();
     const dirtySessions = new Set<string>();
 
+    // Auth commands change a copy, made current once the batch is written.
+    let nextAuth: AuthState | undefined;
     for (const e of fresh) {
+      const auth = authCommands.get(e.index);
+      if (auth) {
+        nextAuth ??= decodeAuthState(encodeAuthState(this.auth, new Writer(256)));
+        const authRefusal = applyAuthCommand(nextAuth, auth, e.index);
+        results.set(e.index, { revision: e.index, succeeded: !authRefusal, deleted: 0, ...(authRefusal ? { authRefusal } : {}) });
+        continue;
+      }
       const command = commands.get(e.index);
       if (!command) continue;
       const { c, mapKey } = command;
@@ -456,6 +490,7 @@ export class Store {
     }
     for (const id of dirtySessions) ops.push({ type: 'put', key: sessionKey(this.gen, id), value: encodeSession(sessions.get(id)!) });
     for (const [name, value] of Object.entries(meta)) ops.push({ type: 'put', key: metaKey(name), value: Buffer.from(value) });
+    if (nextAuth) ops.push({ type: 'put', key: authKey(this.gen), value: encodeAuthState(nextAuth, new Writer(256)) });
     const appliedIndex = fresh[fresh.length - 1]!.index;
     if (Math.floor(appliedIndex / SESSION_SWEEP_EVERY_ENTRIES) > Math.floor(this.applied / SESSION_SWEEP_EVERY_ENTRIES)) {
       await this.sweepSessions(appliedIndex, dirtySessions, ops);
@@ -463,6 +498,7 @@ export class Store {
     ops.push({ type: 'put', key: APPLIED_KEY, value: new Writer(10).uint(appliedIndex).finish() });
     await this.writeBatch(ops, sync);
     this.applied = appliedIndex;
+    if (nextAuth) this.auth = nextAuth;
     for (const mapKey of keys.keys()) {
       const kv = kvOverlay.get(mapKey);
       this.revisions.set(mapKey, kv ? { createRevision: kv.createRevision, modRevision: kv.modRevision, version: kv.version } : null);
@@ -504,7 +540,7 @@ function rememberResult(session: SessionRecord, sequence: number, minUnacked: nu
 
 /** Applies one command to the key's current record; `store` receives the new record (null = deleted). */
 function applyCommand(
-  c: Command,
+  c: KvCommand,
   current: KeyValueRecord | undefined,
   index: number,
   store: (next: KeyValueRecord | null) => void,
