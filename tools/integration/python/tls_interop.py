@@ -1,8 +1,9 @@
 """Calls Bellwether over TLS from Python (grpcio), with stubs generated from
 protos/ at test time; checks that plaintext to the same port is refused.
 
-Usage: tls_interop.py STUBS_DIR HOST:PORT CA_FILE [TOKEN]
-  TOKEN, when given, is sent as `authorization: Bearer TOKEN` metadata.
+Usage: tls_interop.py STUBS_DIR HOST:PORT CA_FILE [USER PASSWORD]
+  With USER and PASSWORD it authenticates (Auth.Authenticate) and sends the
+  token as `authorization: Bearer <token>` metadata; its writes go to py/.
 Prints one JSON line of results.
 """
 import json
@@ -16,15 +17,24 @@ import kv_pb2  # noqa: E402
 import kv_pb2_grpc  # noqa: E402
 import cluster_pb2  # noqa: E402
 import cluster_pb2_grpc  # noqa: E402
+import auth_pb2  # noqa: E402
+import auth_pb2_grpc  # noqa: E402
 
 address, ca_file = sys.argv[2], sys.argv[3]
-token = sys.argv[4] if len(sys.argv) > 4 else None
-metadata = [("authorization", "Bearer " + token)] if token else None
+user = sys.argv[4] if len(sys.argv) > 5 else None
+password = sys.argv[5] if len(sys.argv) > 5 else None
 with open(ca_file, "rb") as f:
     credentials = grpc.ssl_channel_credentials(root_certificates=f.read())
 
 out = {}
 with grpc.secure_channel(address, credentials) as channel:
+    token = None
+    if user:
+        auth = auth_pb2_grpc.AuthStub(channel)
+        login = auth.Authenticate(auth_pb2.AuthenticateRequest(name=user, password=password), timeout=10)
+        token = login.token
+        out["ttl_seconds"] = login.ttl_seconds
+    metadata = [("authorization", "Bearer " + token)] if token else None
     kv = kv_pb2_grpc.KVStub(channel)
     put = kv.Put(kv_pb2.PutRequest(key=b"py/tls", value=b"over tls"), timeout=10, metadata=metadata)
     out["put_revision"] = put.header.revision

@@ -4,14 +4,15 @@
 // certificates reload on SIGHUP.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { connect } from '@bellwether/client';
+import { connect, PermissionDenied } from '@bellwether/client';
 import { createDevCertificates, type DevIdentity } from '@bellwether/node';
 import { CLUSTER_ID_METADATA, loadPeerApi, loadPublicApi, MEMBER_ID_METADATA } from '@bellwether/proto';
 import * as grpc from '@grpc/grpc-js';
+import { AuthAdmin } from '../src/auth-admin';
 import { type NodeProcess, TestCluster, unary, waitFor } from '../src/cluster';
 import { generatePythonStubs, PYTHON, PYTHON_SCRIPTS } from '../src/python';
 
@@ -52,7 +53,7 @@ async function statusWith(address: string, credentials: grpc.ChannelCredentials)
 const identity = (id: DevIdentity): grpc.ChannelCredentials => grpc.credentials.createSsl(null, readFileSync(id.keyFile), readFileSync(id.certFile));
 const anyName = { checkServerIdentity: () => undefined };
 
-test('a 3-node cluster with peer mTLS on separate ports and client TLS serves the SDK and Python; plaintext, foreign certificates and a member certificate for the wrong id are refused; SIGHUP reloads certificates', async (t) => {
+test('a 3-node cluster with peer mTLS on separate ports and client TLS serves the SDK and Python (TLS + token); plaintext, foreign certificates and a member certificate for the wrong id are refused; SIGHUP reloads certificates', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'bellwether-tls-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const certs = createDevCertificates(join(dir, 'ca1'), { members: ['n1', 'n2', 'n3'] });
@@ -86,16 +87,6 @@ test('a 3-node cluster with peer mTLS on separate ports and client TLS serves th
   const read = await client.get('app/x', { mode: 'linearizable' });
   assert.equal(read.kv?.valueString, 'secret');
 
-  // Python (grpcio) over TLS; its plaintext attempt on the same port fails.
-  const py = join(dir, 'py');
-  execFileSync('mkdir', ['-p', py]);
-  generatePythonStubs(py);
-  const out = JSON.parse(execFileSync(PYTHON, [join(PYTHON_SCRIPTS, 'tls_interop.py'), py, leader.address, certs.caFile], { encoding: 'utf8' }));
-  assert.ok(out.put_revision > 0);
-  assert.equal(out.get_value, 'over tls');
-  assert.equal(out.member_id, leader.id);
-  assert.equal(out.plaintext, 'UNAVAILABLE');
-
   // Plaintext is refused on both ports.
   assert.equal(await statusWith(leader.address, grpc.credentials.createInsecure()), grpc.status.UNAVAILABLE);
   const { clusterId } = await cluster.status(leader);
@@ -113,6 +104,29 @@ test('a 3-node cluster with peer mTLS on separate ports and client TLS serves th
   await client.put('app/y', 'still');
   assert.equal((await client.get('app/y', { mode: 'linearizable' })).kv?.valueString, 'still');
 
+  // Python (grpcio) over TLS with a token of a user allowed py/; its plaintext attempt on the same port fails.
+  const admin = new AuthAdmin(tlsCredentials);
+  t.after(() => admin.close());
+  const root = { name: 'root', password: 'root-Pw-tls' };
+  await admin.call(leader.address, 'UserAdd', root);
+  await admin.call(leader.address, 'UserGrantRole', { user: 'root', role: 'root' });
+  await admin.call(leader.address, 'UserAdd', { name: 'py', password: 'py-Pw-tls' });
+  await admin.call(leader.address, 'RoleAdd', { name: 'py' });
+  await admin.call(leader.address, 'RoleGrantPermission', { name: 'py', perm: { permType: 'READWRITE', prefix: Buffer.from('py/') } });
+  await admin.call(leader.address, 'UserGrantRole', { user: 'py', role: 'py' });
+  await admin.call(leader.address, 'AuthEnable', {});
+  const py = join(dir, 'py');
+  mkdirSync(py);
+  generatePythonStubs(py);
+  const out = JSON.parse(execFileSync(PYTHON, [join(PYTHON_SCRIPTS, 'tls_interop.py'), py, leader.address, certs.caFile, 'py', 'py-Pw-tls'], { encoding: 'utf8' }));
+  assert.ok(out.put_revision > 0);
+  assert.equal(out.get_value, 'over tls');
+  assert.equal(out.member_id, leader.id);
+  assert.equal(out.outside_prefix, 'PERMISSION_DENIED');
+  assert.equal(out.no_token, 'UNAUTHENTICATED');
+  assert.equal(out.plaintext, 'UNAVAILABLE');
+  await admin.call(leader.address, 'AuthDisable', {}, root);
+
   // SIGHUP: n1's client port switches to a certificate of the other CA without a restart.
   assert.equal(await statusWith(n('n1').address, grpc.credentials.createSsl(readFileSync(foreign.caFile))), grpc.status.UNAVAILABLE);
   copyFileSync(foreign.members['n1']!.certFile, clientFiles('n1').certFile);
@@ -123,4 +137,46 @@ test('a 3-node cluster with peer mTLS on separate ports and client TLS serves th
   assert.equal(await statusWith(n('n1').address, grpc.credentials.createSsl(ca)), grpc.status.UNAVAILABLE);
   assert.equal(n('n1').pid, pid, 'n1 was not restarted');
   await client.put('app/z', 'after reload');
+});
+
+test('--client-cert-auth: a client needs a certificate of the CA, and with auth enabled its CN is the user it speaks as', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'bellwether-tls-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const certs = createDevCertificates(dir, { members: ['n1'], clients: ['alice', 'mallory'] });
+  const ca = readFileSync(certs.caFile);
+  const pem = (id: DevIdentity) => ({ cert: readFileSync(id.certFile), key: readFileSync(id.keyFile) });
+  const alice = pem(certs.clients['alice']!);
+  const aliceCredentials = grpc.credentials.createSsl(ca, alice.key, alice.cert);
+  const own = certs.members['n1']!;
+  const cluster = await TestCluster.start({
+    size: 1,
+    peerPorts: true,
+    credentials: aliceCredentials,
+    args: ['--tls-cert-file', own.certFile, '--tls-key-file', own.keyFile, '--tls-ca-file', certs.caFile, '--client-cert-auth'],
+  });
+  const admin = new AuthAdmin(aliceCredentials);
+  t.after(async () => {
+    admin.close();
+    await cluster.stop();
+  });
+  const node = await cluster.waitForLeader();
+  assert.equal(await statusWith(node.address, grpc.credentials.createSsl(ca)), grpc.status.UNAVAILABLE, 'no client certificate: refused');
+
+  const root = { name: 'root', password: 'root-Pw-cert' };
+  await admin.call(node.address, 'UserAdd', root);
+  await admin.call(node.address, 'UserGrantRole', { user: 'root', role: 'root' });
+  await admin.call(node.address, 'UserAdd', { name: 'alice', password: 'unused-Pw' });
+  await admin.call(node.address, 'RoleAdd', { name: 'app' });
+  await admin.call(node.address, 'RoleGrantPermission', { name: 'app', perm: { permType: 'READWRITE', prefix: Buffer.from('app/') } });
+  await admin.call(node.address, 'UserGrantRole', { user: 'alice', role: 'app' });
+  await admin.call(node.address, 'AuthEnable', {});
+
+  const client = await connect({ endpoints: [node.address], tls: { ca, ...alice } });
+  t.after(() => client.close());
+  await client.put('app/x', 'by certificate');
+  assert.equal((await client.get('app/x')).kv?.valueString, 'by certificate');
+  await assert.rejects(client.put('other/x', 'no'), (e: Error) => e instanceof PermissionDenied);
+  // A certificate of the CA whose CN is no user authenticates nobody.
+  const mallory = pem(certs.clients['mallory']!);
+  assert.equal(await statusWith(node.address, grpc.credentials.createSsl(ca, mallory.key, mallory.cert)), grpc.status.UNAUTHENTICATED);
 });
