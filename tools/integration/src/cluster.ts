@@ -82,10 +82,10 @@ export function closeClients(): void {
 }
 
 /** Promisified unary call with a deadline; rejects with the grpc ServiceError. */
-export function unary<Res>(client: grpc.Client, method: string, req: object, deadlineMs = 3000): Promise<Res> {
+export function unary<Res>(client: grpc.Client, method: string, req: object, deadlineMs = 3000, metadata = new grpc.Metadata()): Promise<Res> {
   const fn = (client as unknown as Record<string, (r: object, md: grpc.Metadata, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r?: Res) => void) => void>)[method]!;
   return new Promise((resolve, reject) => {
-    fn.call(client, req, new grpc.Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(err) : resolve(res as Res)));
+    fn.call(client, req, metadata, { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(err) : resolve(res as Res)));
   });
 }
 
@@ -158,8 +158,11 @@ export class TestCluster {
     return n;
   }
 
+  /** Metadata on the harness's own calls (e.g. an auth token once auth is enabled). */
+  callMetadata: () => grpc.Metadata = () => new grpc.Metadata();
+
   async status(n: NodeProcess, deadlineMs = 1000): Promise<StatusResponse__Output> {
-    return unary<StatusResponse__Output>(clientsFor(n.address, this.credentials).cluster as unknown as grpc.Client, 'Status', {}, deadlineMs);
+    return unary<StatusResponse__Output>(clientsFor(n.address, this.credentials).cluster as unknown as grpc.Client, 'Status', {}, deadlineMs, this.callMetadata());
   }
 
   /** Waits until every running node agrees on one leader (among the running ones). */
