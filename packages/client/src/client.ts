@@ -35,6 +35,7 @@ import {
 import { ClusterRetryPolicy, ClusterRouter, type LoadBalancing } from './routing';
 import { decodeToken, encodeToken, SessionState } from './session';
 import { type AuthOptions, checkAuth, TokenSource } from './auth';
+import { AuthAdmin } from './auth-admin';
 import { channelCredentials, type TlsOptions } from './tls';
 import { ClusterTracker, type LogFn, type MemberState, type TrackerEvent } from './tracker';
 
@@ -477,6 +478,8 @@ export class BellwetherClient {
   readonly #listeners = new Map<ClientEventName, Set<(event: never) => void>>();
   readonly #sessionOps: SessionOps;
   readonly #tokens: TokenSource | undefined;
+  readonly #channel: { credentials: grpc.ChannelCredentials; options: grpc.ChannelOptions };
+  #authAdmin: AuthAdmin | undefined;
 
   /** Not for applications: use {@link connect}. */
   constructor(options: ClientOptions, token: typeof CONSTRUCT) {
@@ -509,6 +512,7 @@ export class BellwetherClient {
       this.#tokens = new TokenSource(endpoints, credentials, channelOptions, auth, log);
       channelOptions = { ...channelOptions, interceptors: [...((channelOptions['interceptors'] as grpc.Interceptor[] | undefined) ?? []), this.#tokens.interceptor] };
     }
+    this.#channel = { credentials, options: channelOptions };
     this.#pool = new MemberPool({
       credentials,
       channelOptions,
@@ -713,7 +717,14 @@ export class BellwetherClient {
     this.#tracker.stop();
     this.#pool.close();
     this.#tokens?.close();
+    this.#authAdmin?.close();
     this.#listeners.clear();
+  }
+
+  /** Users, roles and permissions (`bellwether.auth.v1.Auth`); changes need the root role once auth is enabled. */
+  get auth(): AuthAdmin {
+    this.#authAdmin ??= new AuthAdmin(this.endpoints, this.#channel.credentials, this.#channel.options);
+    return this.#authAdmin;
   }
 
   /** Resolves once the client holds a token (at once without `auth`); rejects with the typed error of a failed login. */

@@ -3,7 +3,7 @@
 // Status and admin; tokens expire, die with their user, and never reach logs.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { connect, PermissionDenied, Unauthenticated } from '@bellwether/client';
+import { connect, FailedPrecondition, PermissionDenied, Unauthenticated } from '@bellwether/client';
 import { AUTHORIZATION_METADATA, type GetResponse__Output, type ReadMode } from '@bellwether/proto';
 import * as grpc from '@grpc/grpc-js';
 import { AuthAdmin } from '../src/auth-admin';
@@ -32,19 +32,28 @@ test('auth: READWRITE on app/ allows app/x and refuses other/x on every member, 
   const leader = await cluster.waitForLeader();
   const at = leader.address;
 
-  // Auth needs a root user holding the root role first.
-  await assert.rejects(admin.call(at, 'AuthEnable', {}), code(grpc.status.FAILED_PRECONDITION));
-  await admin.call(at, 'UserAdd', ROOT);
-  await admin.call(at, 'UserGrantRole', { user: 'root', role: 'root' });
-  await admin.call(at, 'AuthEnable', {});
+  // Set up through the SDK (client.auth), starting at a follower: changes follow the leader hint.
+  const endpoints = [...cluster.followers(leader).map((n) => n.address), at];
+  const setup = await connect({ endpoints });
+  t.after(() => setup.close());
+  await assert.rejects(setup.auth.enable(), (e: Error) => e instanceof FailedPrecondition && /"root" user holding the "root" role/.test(e.message));
+  await setup.auth.userAdd(ROOT.name, ROOT.password);
+  await setup.auth.userGrantRole('root', 'root');
+  await setup.auth.enable();
+  assert.equal(await setup.auth.enabled(), true);
   // From now on admin needs root.
+  await assert.rejects(setup.auth.userAdd(ALICE.name, ALICE.password), (e: Error) => e instanceof Unauthenticated);
   await assert.rejects(admin.call(at, 'UserAdd', ALICE), code(grpc.status.UNAUTHENTICATED));
-  await admin.call(at, 'UserAdd', ALICE, ROOT);
-  await admin.call(at, 'RoleAdd', { name: 'app' }, ROOT);
-  await admin.call(at, 'RoleGrantPermission', { name: 'app', perm: { permType: 'READWRITE', prefix: Buffer.from('app/') } }, ROOT);
-  await admin.call(at, 'UserGrantRole', { user: 'alice', role: 'app' }, ROOT);
+  const rootClient = await connect({ endpoints, auth: { username: ROOT.name, password: ROOT.password } });
+  t.after(() => rootClient.close());
+  await rootClient.auth.userAdd(ALICE.name, ALICE.password);
+  await rootClient.auth.roleAdd('app');
+  await rootClient.auth.roleGrantPermission('app', { prefix: 'app/' }, 'readwrite');
+  await rootClient.auth.userGrantRole('alice', 'app');
+  assert.deepEqual(await rootClient.auth.userGet('alice'), ['app']);
+  assert.deepEqual((await rootClient.auth.roleGet('app')).map((p) => [p.type, Buffer.from(p.start).toString(), Buffer.from(p.end).toString()]), [['readwrite', 'app/', 'app0']]);
   await assert.rejects(admin.call(at, 'UserList', {}, ALICE), code(grpc.status.PERMISSION_DENIED));
-  assert.deepEqual((await admin.call<{ users: string[] }>(at, 'UserList', {}, ROOT)).users, ['alice', 'root']);
+  assert.deepEqual(await rootClient.auth.userList(), ['alice', 'root']);
   await assert.rejects(admin.call(at, 'UserAdd', ALICE, ROOT), code(grpc.status.ALREADY_EXISTS));
 
   // Without a token nothing is served, not even Status.
