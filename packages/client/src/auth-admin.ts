@@ -43,10 +43,14 @@ function keysOf(keys: PermissionKeys): { prefix: Buffer } | { range: { start: Bu
  * hints); once auth is enabled they need a client logged in as a user with
  * the `root` role. Failures are the SDK's typed errors (`NotLeader` only if
  * no leader could be reached, `PermissionDenied`, `Unauthenticated`,
- * `FailedPrecondition`, ...). See docs/security.md.
+ * `FailedPrecondition`, ...). Reads (`userGet`, `roleList`, ...) show the
+ * state of the member that answers: the member of the last change, so they
+ * see it. See docs/security.md.
  */
 export class AuthAdmin {
   readonly #clients = new Map<string, AuthClient>();
+  /** Where the last call succeeded: after a change, the leader, whose reads (UserGet, ...) already show it. */
+  #preferred: string | undefined;
 
   constructor(
     private readonly endpoints: readonly string[],
@@ -64,14 +68,16 @@ export class AuthAdmin {
   }
 
   async #call<Res>(method: string, request: object, kind: 'read' | 'write'): Promise<Res> {
-    let address = this.endpoints[0]!;
+    let address = this.#preferred ?? this.endpoints[0]!;
     let lastErr: unknown;
     for (let hop = 0; hop <= MAX_HOPS; hop++) {
       const client = this.#client(address) as unknown as Record<string, (r: object, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r?: Res) => void) => void>;
       try {
-        return await new Promise<Res>((resolve, reject) =>
-          client[method]!.call(client, request, { deadline: Date.now() + DEADLINE_MS }, (err, res) => (err ? reject(err) : resolve(res!))),
+        const res = await new Promise<Res>((resolve, reject) =>
+          client[method]!.call(client, request, { deadline: Date.now() + DEADLINE_MS }, (err, r) => (err ? reject(err) : resolve(r!))),
         );
+        this.#preferred = address;
+        return res;
       } catch (err) {
         lastErr = err;
         const hint = (err as grpc.ServiceError).metadata?.get(LEADER_ADDRESS_METADATA)[0];

@@ -98,29 +98,56 @@ export class TokenSource {
     this.#timer.unref();
   }
 
-  /** The interceptor that puts the token on every call of the client's channels. */
-  readonly interceptor: grpc.Interceptor = (options, nextCall) =>
-    new grpc.InterceptingCall(nextCall(options), {
+  /**
+   * The interceptor that puts the token on every call of the client's
+   * channels. With a token at hand a call starts at once; otherwise it starts
+   * once one is fetched, and what the caller sends meanwhile (a stream's
+   * first messages, its half-close) waits here, in order: grpc-js itself
+   * holds only one message while a start is pending.
+   */
+  readonly interceptor: grpc.Interceptor = (options, nextCall) => {
+    let started = false;
+    const waiting: (() => void)[] = [];
+    const release = () => {
+      started = true;
+      for (const send of waiting.splice(0)) send();
+    };
+    return new grpc.InterceptingCall(nextCall(options), {
       start: (metadata, listener, next) => {
-        this.token().then(
-          (token) => {
-            metadata.set(AUTHORIZATION_METADATA, `Bearer ${token}`);
-            next(metadata, {
-              onReceiveStatus: (status, nextStatus) => {
-                if (status.code === grpc.status.UNAUTHENTICATED) this.invalidate();
-                nextStatus(status);
-              },
-            });
-          },
-          (err: BellwetherError) => {
-            // Refused credentials fail the call here; otherwise (e.g. auth is off) it goes without a token.
-            if (err.code === grpc.status.UNAUTHENTICATED) {
-              listener.onReceiveStatus({ code: grpc.status.UNAUTHENTICATED, details: `could not authenticate as "${this.auth.username}": ${err.details}`, metadata: new grpc.Metadata() });
-            } else next(metadata, listener);
-          },
-        );
+        const go = (token: string) => {
+          metadata.set(AUTHORIZATION_METADATA, `Bearer ${token}`);
+          next(metadata, {
+            onReceiveStatus: (status, nextStatus) => {
+              if (status.code === grpc.status.UNAUTHENTICATED) this.invalidate();
+              nextStatus(status);
+            },
+          });
+          release();
+        };
+        if (this.#token !== undefined) {
+          go(this.#token);
+          return;
+        }
+        this.token().then(go, (err: BellwetherError) => {
+          // Refused credentials fail the call here; otherwise (e.g. auth is off) it goes without a token.
+          if (err.code === grpc.status.UNAUTHENTICATED) {
+            listener.onReceiveStatus({ code: grpc.status.UNAUTHENTICATED, details: `could not authenticate as "${this.auth.username}": ${err.details}`, metadata: new grpc.Metadata() });
+            return;
+          }
+          next(metadata, listener);
+          release();
+        });
+      },
+      sendMessage: (message, next) => {
+        if (started) next(message);
+        else waiting.push(() => next(message));
+      },
+      halfClose: (next) => {
+        if (started) next();
+        else waiting.push(() => next());
       },
     });
+  };
 
   close(): void {
     this.#closed = true;

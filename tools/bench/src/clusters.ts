@@ -91,12 +91,19 @@ export class BellwetherLocal extends ProcessCluster {
   readonly system = 'bellwether' as const;
   readonly version = 'workspace';
   protected readonly group: ProcessGroup;
-  private constructor(readonly cluster: TestCluster) {
+  private constructor(
+    readonly cluster: TestCluster,
+    /** Throwaway certificates, removed with the cluster (members re-read them on SIGHUP). */
+    certDir?: string,
+  ) {
     super();
     this.group = {
       processes: () => cluster.nodes,
       waitForLeader: (ms) => cluster.waitForLeader(ms),
-      stop: () => cluster.stop(),
+      stop: async () => {
+        await cluster.stop();
+        if (certDir) rmSync(certDir, { recursive: true, force: true });
+      },
       logs: () => cluster.logs(),
     };
   }
@@ -118,15 +125,13 @@ export class BellwetherLocal extends ProcessCluster {
     try {
       cluster = await TestCluster.start({ size, args: ['--log-level', 'warn', ...(opts.args ?? [])], ...(tls?.options ?? {}) });
     } finally {
-      // The servers have read their certificate files.
-      if (certDir) rmSync(certDir, { recursive: true, force: true });
       if (opts.profileDir) {
         if (saved === undefined) delete process.env['NODE_OPTIONS'];
         else process.env['NODE_OPTIONS'] = saved;
         delete process.env['BENCH_CPU_PROFILE_DIR'];
       }
     }
-    const local = new BellwetherLocal(cluster);
+    const local = new BellwetherLocal(cluster, certDir);
     await leaderOrStop(cluster);
     if (tls) local.security.tls = { ca: tls.ca };
     if (opts.auth) {

@@ -50,8 +50,13 @@ export class Authorizer {
     return this.state.enabled;
   }
 
-  /** The caller, from a bearer token or (with --client-cert-auth) its certificate's CN; throws UNAUTHENTICATED. */
-  identify(call: CallCredentials): Principal {
+  /**
+   * The caller, from a bearer token or (with --client-cert-auth) its
+   * certificate's CN; throws UNAUTHENTICATED. With `checkUser` false only the
+   * token's signature and expiry are checked: the caller then calls
+   * {@link recheck} once this member has caught up (a follower read).
+   */
+  identify(call: CallCredentials, checkUser = true): Principal {
     const state = this.state;
     const header = call.metadata.get(AUTHORIZATION_METADATA)[0];
     if (typeof header === 'string' && header !== '') {
@@ -60,7 +65,7 @@ export class Authorizer {
       const claims = verifyToken(state.tokenKey, m[1]!, Date.now());
       if (typeof claims === 'string') throw unauthenticated(claims);
       const principal = { user: claims.user, revision: claims.revision };
-      this.recheck(principal);
+      if (checkUser) this.recheck(principal);
       return principal;
     }
     if (this.opts.clientCertAuth) {

@@ -5,45 +5,61 @@ import type { KvOps } from '../kv-service';
 import type { Authorizer, CallCredentials, Principal } from './authorizer';
 
 /**
- * KV operations that check, before each one, who the call speaks for and
- * whether its user may touch the keys. The caller is identified on first use
- * and, for a KV.Stream, kept for the stream's life (the stream authenticated
- * when it started); its user is re-checked on every call, so deleting it or
+ * KV operations that check, on each one, who the call speaks for and whether
+ * its user may touch the keys. The caller is identified on first use and,
+ * for a KV.Stream, kept for the stream's life (the stream authenticated when
+ * it started); its user is re-checked on every call, so deleting it or
  * changing its password stops the stream's next call.
+ *
+ * Writes are checked before they are proposed. Reads are checked after the
+ * member has waited for the read's index (and before anything is returned),
+ * so a follower judges them by users and roles at least as new as the
+ * writes the caller has seen, not by a state from before a grant.
  */
 export function guardKvOps(ops: KvOps, auth: Authorizer, call: CallCredentials): KvOps {
   let principal: Principal | undefined;
   const who = (): Principal | undefined => {
     if (!auth.enabled) return undefined;
-    if (principal) auth.recheck(principal);
-    else principal = auth.identify(call);
+    principal ??= auth.identify(call, false);
     return principal;
   };
   return {
     async put(r) {
       const p = who();
-      if (p) auth.checkKey(p, r.key, 'write');
+      if (p) {
+        auth.recheck(p);
+        auth.checkKey(p, r.key, 'write');
+      }
       return ops.put(r);
     },
     async delete(r) {
       const p = who();
-      if (p) auth.checkKey(p, r.key, 'write');
+      if (p) {
+        auth.recheck(p);
+        auth.checkKey(p, r.key, 'write');
+      }
       return ops.delete(r);
     },
     async get(r, budgetMs) {
       const p = who();
-      if (p) auth.checkKey(p, r.key, 'read');
-      return ops.get(r, budgetMs);
+      const res = await ops.get(r, budgetMs);
+      if (p) {
+        auth.recheck(p);
+        auth.checkKey(p, r.key, 'read');
+      }
+      return res;
     },
     async range(r, budgetMs) {
       const p = who();
+      const res = await ops.range(r, budgetMs);
       if (p) {
-        // Whole range as asked, before paging: a page must not be served from a range the user may not read.
+        auth.recheck(p);
+        // The whole range as asked, not the page: a page must not come from a range the user may not read.
         const start = r.prefix.length > 0 ? r.prefix : r.start;
         const end = r.prefix.length > 0 ? prefixEnd(r.prefix) : r.end.length > 0 ? r.end : undefined;
         auth.checkRange(p, start, end, 'read');
       }
-      return ops.range(r, budgetMs);
+      return res;
     },
   };
 }
