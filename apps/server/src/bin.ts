@@ -1,7 +1,7 @@
 #!/usr/bin/env node
-import { ConfigError, startNode } from '@bellwether/node';
-import pino from 'pino';
+import { ConfigError, DEFAULTS, startNode } from '@bellwether/node';
 import { helpText, parseServeArgs } from './flags';
+import { makeLogger } from './logger';
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -18,7 +18,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(helpText());
     return 0;
   }
-  const logger = pino({ name: 'bellwether', level: parsed.logLevel });
+  const logger = makeLogger(parsed.logLevel, parsed.logFormat);
   const node = await startNode(parsed.config, logger);
   let exitCode = 0;
   await new Promise<void>((resolve) => {
@@ -28,8 +28,17 @@ async function main(argv: string[]): Promise<number> {
       exitCode = 1;
       node.stop().then(resolve, resolve);
     });
+    let signalled = false;
     const shutdown = (signal: string) => {
-      logger.info({ signal }, 'shutting down');
+      if (signalled) return;
+      signalled = true;
+      const graceMs = node.config.shutdownTimeoutMs ?? DEFAULTS.shutdownTimeoutMs;
+      logger.info({ signal, graceMs }, 'shutting down');
+      // stop() keeps within the grace period by itself; this only guards against a bug in it.
+      setTimeout(() => {
+        logger.error({ graceMs }, 'shutdown did not finish within the grace period; exiting');
+        process.exit(1);
+      }, graceMs).unref();
       node.stop().then(resolve, (err: Error) => {
         logger.error({ err }, 'shutdown failed');
         resolve();
@@ -43,8 +52,8 @@ async function main(argv: string[]): Promise<number> {
         logger.error({ err: (err as Error).message }, 'TLS certificates not reloaded; keeping the current ones');
       }
     });
-    process.once('SIGINT', () => shutdown('SIGINT'));
-    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.on('SIGINT', () => shutdown('SIGINT'));
+    process.on('SIGTERM', () => shutdown('SIGTERM'));
   });
   return exitCode;
 }

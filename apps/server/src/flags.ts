@@ -17,6 +17,13 @@ export const FLAGS: FlagSpec[] = [
   { name: 'peers', kind: 'string', help: 'initial members as id=host:port,... including this node (default: this node alone); used only when the data dir is new' },
   { name: 'peer-dial', kind: 'string', help: 'dial some members at other addresses than their own, as id=host:port,... (e.g. through a proxy)' },
   { name: 'cluster-id', kind: 'string', help: 'cluster id (default: derived from --peers); a data dir of another cluster is refused' },
+  {
+    name: 'initial-cluster-state',
+    kind: 'string',
+    default: 'new',
+    help: 'used only when the data dir is new: "new" bootstraps the cluster of --peers; "existing" joins a running cluster this member was added to (Cluster.AddMember), with --peers listing its current members',
+  },
+  { name: 'force-new-cluster', kind: 'bool', default: false, help: 'disaster recovery: start this surviving member\'s data dir as a new one-member cluster (docs/operations.md)' },
   { name: 'heartbeat-ms', kind: 'int', default: DEFAULTS.heartbeatMs, help: 'leader heartbeat interval' },
   { name: 'election-timeout-ms', kind: 'int', default: DEFAULTS.electionTimeoutMs, help: 'minimum election timeout; randomised up to twice this' },
   { name: 'tick-ms', kind: 'int', default: DEFAULTS.tickMs, help: 'Raft clock resolution' },
@@ -36,7 +43,15 @@ export const FLAGS: FlagSpec[] = [
   { name: 'peer-tls-key-file', kind: 'string', help: 'PEM private key of --peer-tls-cert-file' },
   { name: 'peer-tls-ca-file', kind: 'string', help: 'PEM CA that signs every member\'s peer certificate' },
   { name: 'auth-token-ttl', kind: 'int', default: 300, help: 'seconds an auth token (Auth.Authenticate) stays valid' },
+  {
+    name: 'shutdown-timeout-ms',
+    kind: 'int',
+    default: DEFAULTS.shutdownTimeoutMs,
+    help: 'on SIGTERM/SIGINT: hand leadership over, end client streams and exit within this many ms whatever clients do',
+  },
   { name: 'log-level', kind: 'string', default: 'info', help: 'trace, debug, info, warn, error or silent' },
+  { name: 'log-format', kind: 'string', default: 'json', help: 'json (one object per line, for machines) or pretty (coloured lines, for people at a terminal)' },
+  { name: 'metrics-listen', kind: 'string', help: 'host:port for HTTP /metrics (Prometheus), /healthz, /readyz and the dashboard at / (default: off)' },
   { name: 'config', kind: 'string', help: 'JSON file with any of these settings by flag name, e.g. {"id": "n1", "heartbeat-ms": 50}' },
   {
     name: 'unsafe-follower-linearizable-reads',
@@ -68,7 +83,9 @@ export function helpText(): string {
 type Raw = Record<string, string | boolean | undefined>;
 
 /** Parses argv (after the subcommand), the environment and an optional config file. */
-export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): { config: NodeConfig; logLevel: string } | 'help' {
+export type LogFormat = 'json' | 'pretty';
+
+export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): { config: NodeConfig; logLevel: string; logFormat: LogFormat } | 'help' {
   const fromFlags: Raw = {};
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -118,6 +135,12 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): { config
   if (!listen) throw new ConfigError('--listen is required (see --help)');
   if (!dataDir) throw new ConfigError('--data-dir is required (see --help)');
   const peers = parsePeers(str('peers') ?? `${id}=${str('peer-advertise') ?? str('peer-listen') ?? listen}`);
+  const logFormat = str('log-format') ?? 'json';
+  if (logFormat !== 'json' && logFormat !== 'pretty') throw new ConfigError(`--log-format: expected json or pretty, got "${logFormat}"`);
+  const initialClusterState = str('initial-cluster-state') ?? 'new';
+  if (initialClusterState !== 'new' && initialClusterState !== 'existing') {
+    throw new ConfigError(`--initial-cluster-state: expected "new" or "existing", got "${initialClusterState}"`);
+  }
   const tlsFiles = (prefix: string) => {
     const certFile = str(`${prefix}tls-cert-file`);
     const keyFile = str(`${prefix}tls-key-file`);
@@ -130,11 +153,13 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): { config
   if (bool('client-cert-auth') && !tls) throw new ConfigError('--client-cert-auth needs --tls-cert-file, --tls-key-file and --tls-ca-file');
   return {
     logLevel: str('log-level') ?? 'info',
+    logFormat,
     config: {
       id,
       listen,
       advertise: str('advertise'),
       dataDir,
+      metricsListen: str('metrics-listen'),
       peers,
       clusterId: str('cluster-id'),
       peerDial: str('peer-dial') ? parsePeers(str('peer-dial')!, '--peer-dial') : undefined,
@@ -148,6 +173,9 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): { config
       logRetentionEntries: int('log-retention-entries'),
       compactEveryEntries: int('compact-every-entries'),
       unsafeFollowerLinearizableReads: bool('unsafe-follower-linearizable-reads'),
+      shutdownTimeoutMs: int('shutdown-timeout-ms'),
+      initialClusterState,
+      forceNewCluster: bool('force-new-cluster'),
       authTokenTtlSeconds: int('auth-token-ttl'),
       peerListen: str('peer-listen'),
       peerAdvertise: str('peer-advertise'),

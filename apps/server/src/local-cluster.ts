@@ -15,6 +15,8 @@ const { values } = parseArgs({
   options: {
     nodes: { type: 'string', default: '3' },
     'base-port': { type: 'string', default: '7001' },
+    // Each member's /metrics, /healthz, /readyz and dashboard; 0 turns them off.
+    'metrics-base-port': { type: 'string', default: '8001' },
     'data-dir': { type: 'string' },
     tls: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
@@ -23,8 +25,8 @@ const { values } = parseArgs({
 if (values.help) {
   console.log(
     [
-      'Usage: pnpm start [-- --nodes 3 --base-port 7001 --data-dir data --tls]',
-      'Runs a local Bellwether cluster; Ctrl-C stops it.',
+      'Usage: pnpm start [-- --nodes 3 --base-port 7001 --metrics-base-port 8001 --data-dir data --tls]',
+      'Runs a local Bellwether cluster; Ctrl-C stops it. --metrics-base-port 0 turns off the HTTP endpoints.',
       '  --tls  makes a throwaway CA and certificates (openssl), serves clients over TLS and peers over',
       '         mutual TLS on ports of their own (base port + 100 + i); data goes to data-tls by default',
     ].join('\n'),
@@ -33,6 +35,7 @@ if (values.help) {
 }
 const count = Number(values.nodes);
 const basePort = Number(values['base-port']);
+const metricsBasePort = Number(values['metrics-base-port']);
 if (!Number.isInteger(count) || count < 1 || count > 9) {
   console.error('--nodes: expected 1..9');
   process.exit(2);
@@ -43,6 +46,7 @@ const bin = join(fileURLToPath(new URL('.', import.meta.url)), 'bin.js');
 const members = Array.from({ length: count }, (_, i) => ({
   id: `n${i + 1}`,
   address: `127.0.0.1:${basePort + i}`,
+  metrics: metricsBasePort > 0 ? `127.0.0.1:${metricsBasePort + i}` : undefined,
   peerAddress: tls ? `127.0.0.1:${basePort + 100 + i}` : undefined,
 }));
 const peers = members.map((m) => `${m.id}=${m.peerAddress ?? m.address}`).join(',');
@@ -63,7 +67,8 @@ for (const m of members) {
   const dir = join(dataRoot, m.id);
   mkdirSync(dir, { recursive: true });
   const logFile = createWriteStream(join(dataRoot, `${m.id}.log`), { flags: 'a' });
-  const child = spawn(process.execPath, [bin, 'serve', '--id', m.id, '--listen', m.address, '--data-dir', dir, '--peers', peers, ...securityArgs(m.id, m.peerAddress)], {
+  const metricsArgs = m.metrics ? ['--metrics-listen', m.metrics] : [];
+  const child = spawn(process.execPath, [bin, 'serve', '--id', m.id, '--listen', m.address, '--data-dir', dir, '--peers', peers, ...metricsArgs, ...securityArgs(m.id, m.peerAddress)], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.pipe(logFile);
@@ -96,7 +101,11 @@ process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));
 
 console.log(`Bellwether: ${count}-node cluster, data in ${dataRoot}`);
-for (const m of members) console.log(`  ${m.id}  ${m.address}${m.peerAddress ? `  (peers: ${m.peerAddress}, mutual TLS)` : ''}`);
+for (const m of members) {
+  console.log(`  ${m.id}  ${m.address}${m.peerAddress ? `  (peers: ${m.peerAddress}, mutual TLS)` : ''}${m.metrics ? `   metrics http://${m.metrics}/metrics` : ''}`);
+}
+if (members[0]?.metrics) console.log(`dashboard: http://${members[0].metrics}/`);
+console.log(`bwctl: pnpm bwctl --endpoints ${members.map((m) => m.address).join(',')} endpoint status`);
 if (certs) {
   const endpoints = members.map((m) => `'${m.address}'`).join(', ');
   console.log(`TLS: CA ${certs.caFile}; a client certificate for user "root": ${certs.clients['root']!.certFile} (key beside it)`);

@@ -4,6 +4,7 @@ import {
   LEADER_ADDRESS_METADATA,
   loadPublicApi,
   type Permission__Output,
+  unary,
 } from '@bellwether/proto';
 import type * as grpc from '@grpc/grpc-js';
 import { type Bytes, toBuffer } from './bytes';
@@ -71,11 +72,8 @@ export class AuthAdmin {
     let address = this.#preferred ?? this.endpoints[0]!;
     let lastErr: unknown;
     for (let hop = 0; hop <= MAX_HOPS; hop++) {
-      const client = this.#client(address) as unknown as Record<string, (r: object, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r?: Res) => void) => void>;
       try {
-        const res = await new Promise<Res>((resolve, reject) =>
-          client[method]!.call(client, request, { deadline: Date.now() + DEADLINE_MS }, (err, r) => (err ? reject(err) : resolve(r!))),
-        );
+        const res = await unary<Res>(this.#client(address) as unknown as grpc.Client, method, request, DEADLINE_MS);
         this.#preferred = address;
         return res;
       } catch (err) {

@@ -1,4 +1,4 @@
-import { type AuthClient, type AuthenticateResponse__Output, AUTHORIZATION_METADATA, loadPublicApi } from '@bellwether/proto';
+import { type AuthClient, type AuthenticateResponse__Output, AUTHORIZATION_METADATA, loadPublicApi, unary } from '@bellwether/proto';
 import * as grpc from '@grpc/grpc-js';
 import { type BellwetherError, fromGrpcError, InvalidArgument } from './errors';
 import type { LogFn } from './tracker';
@@ -66,11 +66,7 @@ export class TokenSource {
     for (const client of this.#clients) {
       if (this.#closed) break;
       try {
-        const res = await new Promise<AuthenticateResponse__Output>((resolve, reject) =>
-          client.Authenticate({ name: this.auth.username, password: this.auth.password }, { deadline: Date.now() + AUTHENTICATE_DEADLINE_MS }, (err, r) =>
-            err ? reject(err) : resolve(r!),
-          ),
-        );
+        const res = await unary<AuthenticateResponse__Output>(client as unknown as grpc.Client, 'Authenticate', { name: this.auth.username, password: this.auth.password }, AUTHENTICATE_DEADLINE_MS);
         this.#token = res.token;
         this.#schedule(res.ttlSeconds);
         this.log('debug', 'authenticated', { user: this.auth.username, ttlSeconds: res.ttlSeconds });

@@ -10,16 +10,19 @@ import type * as grpc from '@grpc/grpc-js';
 import { type Bytes, toBuffer, toKey, view } from './bytes';
 import { CancelToken } from './cancel';
 import { Cancelled, DeadlineExceeded, InvalidArgument } from './errors';
+import { type AddMemberOptions, checkMemberId } from './membership';
 import type { Method, MethodRequest, MethodResponse, Transport } from './member';
 import { MemberPool } from './member';
 import { type CallContext, Invoker, type Operation, type ReadMode as PipelineReadMode } from './pipeline';
 import {
+  type ClusterMember,
   type ClusterMembers,
   type ClusterView,
   type DeleteResult,
   type GetResult,
   type KeyValue,
   type LeaderChangeEvent,
+  type LeadershipTransfer,
   type MemberEvent,
   type MemberStatus,
   type MemberView,
@@ -27,9 +30,12 @@ import {
   type RangePage,
   type SwapResult,
   toClusterMembers,
+  toMembershipChange,
+  type MembershipChange,
   toGetResult,
   toHeader,
   toKeyValue,
+  toLeadershipTransfer,
   toMemberStatus,
 } from './results';
 import { ClusterRetryPolicy, ClusterRouter, type LoadBalancing } from './routing';
@@ -633,6 +639,70 @@ export class BellwetherClient {
   }
 
   /**
+   * Hands leadership to the member `targetId` (Cluster.TransferLeadership),
+   * or, without one, to the voter whose log is most up to date, and resolves
+   * once it leads. Writes in flight meanwhile are not failed: the client
+   * follows the new leader by itself. Use it before taking the leader down
+   * for maintenance (a SIGTERM does the same on its own).
+   *
+   * Without a target, a call retried after a lost reply may move leadership
+   * once more; name the target to make retries exact.
+   * @throws {@link InvalidArgument} for a malformed id; a
+   * {@link BellwetherError} with code NOT_FOUND when `targetId` is not a
+   * member; {@link FailedPrecondition} when the target is a learner or no
+   * other voter is reachable; {@link Aborted} when the target did not take
+   * over in time (it is behind or unreachable; leadership may have stayed).
+   */
+  async transferLeadership(targetId?: string, options: CallOptions = {}): Promise<LeadershipTransfer> {
+    if (targetId !== undefined && (typeof targetId !== 'string' || targetId === '')) {
+      throw new InvalidArgument('targetId: must be a non-empty member id, or omitted for the most up-to-date voter');
+    }
+    return toLeadershipTransfer(await this.#call('TransferLeadership', { targetId: targetId ?? '' }, options));
+  }
+
+  /**
+   * Adds a member to the cluster (Cluster.AddMember, sent to the leader):
+   * as a learner unless `learner: false`. Then start the new node with an
+   * empty data dir and `--initial-cluster-state existing`; it catches up from
+   * the leader, and {@link BellwetherClient.promoteMember} makes it a voter.
+   * The change is not idempotent: a retry after a lost reply may fail with
+   * {@link AlreadyExists} although the first attempt succeeded.
+   * @throws {@link AlreadyExists} when the id or the address is already a member's.
+   * @throws {@link FailedPrecondition} when adding a voter would leave the
+   * cluster without a quorum of members that are up.
+   * @throws {@link InvalidArgument} for a malformed id or address.
+   */
+  async addMember(id: string, peerAddress: string, options: AddMemberOptions = {}): Promise<MembershipChange> {
+    const learner = options?.learner ?? true;
+    if (typeof learner !== 'boolean') throw new InvalidArgument('learner: must be a boolean');
+    return toMembershipChange(await this.#change('AddMember', { id: checkMemberId(id), peerAddress: String(peerAddress), learner: { value: learner } }, options));
+  }
+
+  /**
+   * Makes a learner a voter (Cluster.PromoteMember, sent to the leader).
+   * @throws {@link FailedPrecondition} while the learner has not connected or
+   * is behind the leader by more than the server's bound (retry once it has
+   * caught up; {@link BellwetherClient.status} on the leader shows its lag).
+   * @throws {@link NotFound} for an unknown id.
+   */
+  async promoteMember(id: string, options: CallOptions = {}): Promise<MembershipChange> {
+    return toMembershipChange(await this.#change('PromoteMember', { id: checkMemberId(id) }, options));
+  }
+
+  /**
+   * Removes a member (Cluster.RemoveMember, sent to the leader). The leader
+   * may remove itself: it hands leadership over first. Resolves with the
+   * members after the change. Stop the removed node's process afterwards.
+   * @throws {@link NotFound} for an unknown id.
+   * @throws {@link FailedPrecondition} when the remaining voters that are up
+   * could not form a quorum, or for the last voter.
+   */
+  async removeMember(id: string, options: CallOptions = {}): Promise<readonly ClusterMember[]> {
+    const res = await this.#change('RemoveMember', { id: checkMemberId(id) }, options);
+    return toMembershipChange({ members: res.members }).members;
+  }
+
+  /**
    * Starts a read-your-writes scope, or resumes an exported one with
    * `{ token }` (see {@link Session}).
    * @throws {@link InvalidArgument} for a malformed token, or one from
@@ -924,8 +994,13 @@ export class BellwetherClient {
     return this.#run(op, this.#context(options), session);
   }
 
-  #call<M extends 'Status' | 'Members'>(method: M, request: MethodRequest<M>, options: CallOptions): Promise<MethodResponse<M>> {
+  #call<M extends 'Status' | 'Members' | 'TransferLeadership'>(method: M, request: MethodRequest<M>, options: CallOptions): Promise<MethodResponse<M>> {
     return this.#run({ method, kind: 'read', request }, this.#context(options), undefined);
+  }
+
+  /** A membership change: routed to the leader like a write (following its hints), with no session. */
+  #change<M extends 'AddMember' | 'PromoteMember' | 'RemoveMember'>(method: M, request: MethodRequest<M>, options: CallOptions): Promise<MethodResponse<M>> {
+    return this.#run({ method, kind: 'write', request }, this.#context(options), undefined);
   }
 
   #context(options: CallOptions): { deadline: number; signal: AbortSignal | undefined } {

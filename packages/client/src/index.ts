@@ -35,8 +35,10 @@ export {
   Session,
   type SessionOptions,
 } from './client';
+export type { AddMemberOptions } from './membership';
 export {
   Aborted,
+  AlreadyExists,
   BellwetherError,
   type BellwetherErrorOptions,
   Cancelled,
@@ -46,6 +48,7 @@ export {
   Internal,
   InvalidArgument,
   type LeaderHint,
+  NotFound,
   NotLeader,
   OutcomeUnknown,
   PermissionDenied,
@@ -57,6 +60,14 @@ export {
   Unavailable,
   Unimplemented,
 } from './errors';
+export {
+  EndpointClient,
+  type EndpointCallOptions,
+  type EndpointClientOptions,
+  type MemberDescription,
+  type SavedSnapshot,
+  verifySnapshotFile,
+} from './endpoint';
 export type { Transport } from './member';
 export type {
   ClusterMember,
@@ -67,11 +78,13 @@ export type {
   GetResult,
   KeyValue,
   LeaderChangeEvent,
+  LeadershipTransfer,
   MemberEvent,
   MemberRole,
   MemberState,
   MemberStatus,
   MemberView,
+  MembershipChange,
   PutResult,
   RangePage,
   ResponseHeader,

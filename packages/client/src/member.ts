@@ -1,5 +1,11 @@
 import type {
+  AddMemberRequest,
+  AddMemberResponse__Output,
   ClusterClient,
+  PromoteMemberRequest,
+  PromoteMemberResponse__Output,
+  RemoveMemberRequest,
+  RemoveMemberResponse__Output,
   DeleteRequest,
   DeleteResponse__Output,
   GetRequest,
@@ -15,6 +21,8 @@ import type {
   RangeResponse__Output,
   StatusRequest,
   StatusResponse__Output,
+  TransferLeadershipRequest,
+  TransferLeadershipResponse__Output,
 } from '@bellwether/proto';
 import { loadPublicApi } from '@bellwether/proto';
 import * as grpc from '@grpc/grpc-js';
@@ -31,6 +39,10 @@ interface Methods {
   Range: [RangeRequest, RangeResponse__Output];
   Status: [StatusRequest, StatusResponse__Output];
   Members: [MembersRequest, MembersResponse__Output];
+  TransferLeadership: [TransferLeadershipRequest, TransferLeadershipResponse__Output];
+  AddMember: [AddMemberRequest, AddMemberResponse__Output];
+  PromoteMember: [PromoteMemberRequest, PromoteMemberResponse__Output];
+  RemoveMember: [RemoveMemberRequest, RemoveMemberResponse__Output];
 }
 
 /** The unary methods the client calls (KV and Cluster services). */
@@ -49,6 +61,10 @@ const SERVICE_OF: Record<Method, 'kv' | 'cluster'> = {
   Range: 'kv',
   Status: 'cluster',
   Members: 'cluster',
+  TransferLeadership: 'cluster',
+  AddMember: 'cluster',
+  PromoteMember: 'cluster',
+  RemoveMember: 'cluster',
 };
 
 /**

@@ -1,4 +1,4 @@
-import type { KeyValue__Output, MembersResponse__Output, ResponseHeader__Output, StatusResponse__Output } from '@bellwether/proto';
+import type { KeyValue__Output, Member__Output, MembersResponse__Output, ResponseHeader__Output, StatusResponse__Output, TransferLeadershipResponse__Output } from '@bellwether/proto';
 import { utf8, view } from './bytes';
 
 /**
@@ -226,6 +226,32 @@ export interface ClusterMember {
   readonly address: string;
   /** False for a learner. */
   readonly voter: boolean;
+  /** `'voter'`, or `'learner'` (receives the log, takes no part in elections or commits). */
+  readonly role: 'voter' | 'learner';
+  /**
+   * The incarnation (data dir) of this member the cluster has recorded; `''`
+   * until the leader has heard from it. A process of this id with another
+   * data dir (wiped or copied) is refused until the member is replaced.
+   */
+  readonly incarnation: string;
+}
+
+/** Result of {@link BellwetherClient.addMember} and {@link BellwetherClient.promoteMember}. */
+export interface MembershipChange {
+  /** The member added or promoted, as the leader now knows it. */
+  readonly member: ClusterMember | undefined;
+  /** Every member after the change. */
+  readonly members: readonly ClusterMember[];
+}
+
+/** @internal */
+export function toClusterMember(x: Member__Output): ClusterMember {
+  return { id: x.id, address: x.address, voter: x.voter, role: x.voter ? 'voter' : 'learner', incarnation: x.incarnation };
+}
+
+/** @internal */
+export function toMembershipChange(r: { member?: Member__Output | null; members: Member__Output[] }): MembershipChange {
+  return { member: r.member ? toClusterMember(r.member) : undefined, members: r.members.map(toClusterMember) };
 }
 
 /** Result of {@link BellwetherClient.members}. */
@@ -274,10 +300,24 @@ export function toMemberStatus(s: StatusResponse__Output): MemberStatus {
 export function toClusterMembers(m: MembersResponse__Output): ClusterMembers {
   return {
     clusterId: m.clusterId,
-    members: m.members.map((x) => ({ id: x.id, address: x.address, voter: x.voter })),
+    members: m.members.map(toClusterMember),
     leaderId: m.leaderId || undefined,
     term: Number(m.term),
   };
+}
+
+/** The outcome of {@link BellwetherClient.transferLeadership}: who leads now. */
+export interface LeadershipTransfer {
+  /** The member that leads now (the requested target, when one was named). */
+  readonly leaderId: string;
+  /** Its `host:port`. */
+  readonly leaderAddress: string;
+  /** The Raft term it leads in. */
+  readonly term: number;
+}
+
+export function toLeadershipTransfer(r: TransferLeadershipResponse__Output): LeadershipTransfer {
+  return { leaderId: r.leaderId, leaderAddress: r.leaderAddress, term: Number(r.term) };
 }
 
 /** What {@link BellwetherClient.on} passes to `'leaderChange'` listeners. */

@@ -340,7 +340,8 @@ export class MemberStream {
     this.#failures++;
     const delay = this.#failures <= 1 ? 0 : Math.min(REOPEN_BACKOFF_MAX_MS, REOPEN_BACKOFF_MIN_MS * 2 ** (this.#failures - 2));
     this.#reopenAt = Date.now() + delay;
-    const broke = grpcError(grpc.status.UNAVAILABLE, `the stream to ${this.#address} broke: ${details}`);
+    // A member that is shutting down ends the stream with the leader it knows in the trailers: keep that hint.
+    const broke = grpcError(grpc.status.UNAVAILABLE, `the stream to ${this.#address} broke: ${details}`, err.metadata instanceof grpc.Metadata ? err.metadata : undefined);
     if (delay === 0) {
       // Calls not yet sent wait for the new stream.
       this.#failSent(broke);

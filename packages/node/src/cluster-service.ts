@@ -1,11 +1,15 @@
 import type { ClusterHandlers, FollowerProgress, LeaderEvent, Role } from '@bellwether/proto';
 import type { ServerWritableStream } from '@grpc/grpc-js';
+import { toServiceError } from './errors';
+import { memberHandlers, toWireMember } from './member-handlers';
+import type { MemberChanges } from './member-changes';
 import type { Replica, Role as RaftRole } from './replica';
 
 export interface ClusterContext {
   clusterId: string;
   address: string;
   replica: Replica;
+  memberChanges: MemberChanges;
 }
 
 const ROLES: Record<RaftRole, Role> = {
@@ -25,7 +29,8 @@ function leaderEvent(ctx: ClusterContext): LeaderEvent {
   };
 }
 
-export function clusterService(ctx: ClusterContext, lastContactMs: (id: string) => number | undefined): ClusterHandlers {
+// TransferLeadership is served by transfer-service.ts.
+export function clusterService(ctx: ClusterContext, lastContactMs: (id: string) => number | undefined): Pick<ClusterHandlers, 'Status' | 'Members' | 'WatchLeader'> {
   return {
     Status(_call, callback) {
       const { replica } = ctx;
@@ -68,11 +73,13 @@ export function clusterService(ctx: ClusterContext, lastContactMs: (id: string) 
       const { replica } = ctx;
       callback(null, {
         clusterId: ctx.clusterId,
-        members: replica.memberList().map((m) => ({ id: m.id, address: replica.clientAddress(m), voter: m.voter })),
+        members: replica.memberList().map((m) => toWireMember({ ...m, address: replica.clientAddress(m) })),
         leaderId: replica.leaderId ?? '',
         term: replica.currentTerm,
       });
     },
+
+    ...memberHandlers(ctx.memberChanges, () => ctx.replica.memberList(), toServiceError),
 
     WatchLeader(call: ServerWritableStream<unknown, LeaderEvent>) {
       const { replica } = ctx;

@@ -31,8 +31,16 @@ export interface NodeConfig {
   logRetentionEntries: number;
   /** Compact the log each time this many more entries could be dropped. */
   compactEveryEntries: number;
+  /** host:port of the HTTP endpoints (/metrics, /healthz, /readyz, the dashboard); off when unset. */
+  metricsListen?: string;
+  /** `new` (default) bootstraps the cluster of `peers`; `existing` joins a running cluster this member was added to (cluster-join.ts). Used only when the data dir is new. */
+  initialClusterState?: 'new' | 'existing';
+  /** Disaster recovery: make this surviving member's data dir a one-member cluster. */
+  forceNewCluster?: boolean;
   /** Debug only: let followers serve LINEARIZABLE reads from local state (breaks linearizability). */
   unsafeFollowerLinearizableReads?: boolean;
+  /** On stop: hand leadership over, end open streams and exit within this many ms (default 5000). */
+  shutdownTimeoutMs?: number;
   /** host:port of a port of its own for the peer protocol; when set, `listen` serves clients only and `peers` names peer addresses. */
   peerListen?: string;
   /** The address other members reach the peer port at; defaults to `peerListen`. */
@@ -62,6 +70,7 @@ export const DEFAULTS = {
   maxReadWaitMs: 5000,
   logRetentionEntries: 20_000,
   compactEveryEntries: 10_000,
+  shutdownTimeoutMs: 5000,
 } as const;
 
 /** A configuration that cannot work; the process stops at start with this message. */
@@ -69,7 +78,7 @@ export class ConfigError extends Error {
   override name = 'ConfigError';
 }
 
-const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
+export const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/;
 
 export function parseAddress(what: string, addr: string): { host: string; port: number } {
   const m = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(addr);
@@ -100,7 +109,12 @@ export function parsePeers(spec: string, flag = '--peers'): Map<string, string> 
 export function validateConfig(c: NodeConfig): NodeConfig {
   if (!ID_PATTERN.test(c.id)) throw new ConfigError(`--id: "${c.id}" is not a valid member id (letters, digits, _.-; at most 63)`);
   parseAddress('--listen', c.listen);
+  if (c.metricsListen !== undefined) parseAddress('--metrics-listen', c.metricsListen);
   if (!c.dataDir) throw new ConfigError('--data-dir is required');
+  if (c.initialClusterState === 'existing' && !c.peers.has(c.id)) {
+    // A joiner lists the members it joins; its own address is where it listens.
+    c.peers.set(c.id, c.advertise ?? c.listen);
+  }
   if (!c.peers.has(c.id)) {
     throw new ConfigError(`--id: "${c.id}" is not among --peers (${[...c.peers.keys()].join(', ')})`);
   }
@@ -116,6 +130,9 @@ export function validateConfig(c: NodeConfig): NodeConfig {
   // but healthy leader gets deposed.
   if (c.electionTimeoutMs < 2 * c.heartbeatMs) {
     throw new ConfigError(`election timeout (${c.electionTimeoutMs} ms) must be at least twice the heartbeat (${c.heartbeatMs} ms)`);
+  }
+  if (c.shutdownTimeoutMs !== undefined && (!Number.isInteger(c.shutdownTimeoutMs) || c.shutdownTimeoutMs <= 0)) {
+    throw new ConfigError(`shutdownTimeoutMs: must be a positive integer, got ${String(c.shutdownTimeoutMs)}`);
   }
   if (c.maxValueBytes > 64 * 1024 * 1024) throw new ConfigError('max value size: at most 64 MiB');
   validateTransportSecurity(c);

@@ -46,6 +46,12 @@ export function unavailable(message: string, leader?: LeaderHint): RpcError {
   return new RpcError(status.UNAVAILABLE, message, hintMetadata(leader));
 }
 
+export const notFound = (message: string) => new RpcError(status.NOT_FOUND, message);
+
+export const alreadyExists = (message: string) => new RpcError(status.ALREADY_EXISTS, message);
+
+export const failedPrecondition = (message: string) => new RpcError(status.FAILED_PRECONDITION, message);
+
 export const resourceExhausted = (message: string) => new RpcError(status.RESOURCE_EXHAUSTED, message);
 
 export const deadlineExceeded = (message: string) => new RpcError(status.DEADLINE_EXCEEDED, message);

@@ -16,7 +16,9 @@ import { type Command, type KeyValueRecord, prefixEnd, type WriteResult } from '
 import { type sendUnaryData, type ServerUnaryCall, status } from '@grpc/grpc-js';
 import type { CallCredentials } from './auth/authorizer';
 import { RpcError, toServiceError } from './errors';
+import { countInFlight, observeKvOps } from './kv-observe';
 import { kvStreamHandler } from './kv-stream';
+import type { NodeMetrics } from './metrics';
 import { awaitReadable, type ReadPolicy, remainingMs } from './reads';
 import type { Replica } from './replica';
 import { checkKey, checkRevision, checkSession, checkValue, type Limits, parseRange, parseRead } from './validate';
@@ -27,6 +29,8 @@ export interface KvContext {
   store: Store;
   limits: Limits;
   reads: ReadPolicy;
+  /** Times and counts every operation when given. */
+  metrics?: NodeMetrics;
 }
 
 /**
@@ -146,12 +150,13 @@ function unary<Req, Res>(fn: (req: Req, budgetMs: number, call: ServerUnaryCall<
 export type KvGuard = (ops: KvOps, call: CallCredentials) => KvOps;
 
 export function kvService(ctx: KvContext, guard: KvGuard = (ops) => ops): KVHandlers {
-  const ops = kvOps(ctx);
+  const { metrics } = ctx;
+  const ops = metrics ? observeKvOps(kvOps(ctx), metrics) : kvOps(ctx);
   return {
     Put: unary((r: PutRequest__Output, _budget, call) => guard(ops, call).put(r)),
     Delete: unary((r: DeleteRequest__Output, _budget, call) => guard(ops, call).delete(r)),
     Get: unary((r: GetRequest__Output, budget, call) => guard(ops, call).get(r, budget)),
     Range: unary((r: RangeRequest__Output, budget, call) => guard(ops, call).range(r, budget)),
-    Stream: kvStreamHandler(ops, guard),
+    Stream: kvStreamHandler(metrics ? countInFlight(ops, metrics.kvStreamCallsInFlight) : ops, guard),
   };
 }

@@ -5,6 +5,8 @@ export interface MemberInfo {
   id: string;
   address: string;
   voter: boolean;
+  /** The incarnation (data dir) of this member the cluster knows; '' until recorded (see incarnation.ts). */
+  incarnation?: string;
 }
 
 export function encodeMembers(members: Iterable<MemberInfo>): Buffer {
@@ -12,6 +14,8 @@ export function encodeMembers(members: Iterable<MemberInfo>): Buffer {
   const w = new Writer();
   w.uint(list.length);
   for (const m of list) w.string(m.id).string(m.address).bool(m.voter);
+  // Incarnations follow the list, so a reader that predates them still decodes it.
+  for (const m of list) w.string(m.incarnation ?? '');
   return w.finish();
 }
 
@@ -19,7 +23,8 @@ export function decodeMembers(data: Uint8Array): MemberInfo[] {
   const r = new Reader(data);
   const n = r.uint();
   const out: MemberInfo[] = [];
-  for (let i = 0; i < n; i++) out.push({ id: r.string(), address: r.string(), voter: r.bool() });
+  for (let i = 0; i < n; i++) out.push({ id: r.string(), address: r.string(), voter: r.bool(), incarnation: '' });
+  if (!r.done) for (const m of out) m.incarnation = r.string();
   return out;
 }
 

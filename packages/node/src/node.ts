@@ -11,38 +11,51 @@ import pino, { type Logger } from 'pino';
 import { authService } from './auth/auth-service';
 import { Authorizer } from './auth/authorizer';
 import { guardKvOps, guardService } from './auth/guards';
+import { forceNewCluster, planFirstStart } from './cluster-join';
 import { clusterService } from './cluster-service';
-import { ConfigError, deriveClusterId, type NodeConfig, parseAddress, validateConfig } from './config';
+import { ConfigError, DEFAULTS, type NodeConfig, parseAddress, validateConfig } from './config';
+import { grpcMetricsInterceptor } from './grpc-metrics';
+import { type HttpEndpoints, startHttpEndpoints } from './http-endpoints';
+import { admitPeer, checkExpectedIncarnation, loadIncarnation } from './incarnation';
 import { type KvContext, kvService } from './kv-service';
+import { maintenanceService, VERSION } from './maintenance-service';
+import { MemberChanges } from './member-changes';
+import { maxReceiveMessageBytes, peerMessageBudgetBytes } from './message-limits';
 import { decodeMembers, decodeSnapshotMeta, encodeMembers, type MemberInfo } from './membership';
 import { ClientAddresses } from './client-addresses';
+import { NodeMetrics } from './metrics';
 import { FLOW_CONTROL_WINDOW_BYTES, GrpcPeerTransport, PEER_MAX_MESSAGE_BYTES } from './peer-transport';
+import { RoundTripTracker } from './peer-rtt';
 import { Replica } from './replica';
+import { OpenStreams, shutDown, trackingStreams } from './shutdown';
 import { PeerClientTls, ReloadableServerCredentials } from './tls';
+import { transferLeadershipHandler } from './transfer-service';
 
 const DEFAULT_TOKEN_TTL_SECONDS = 300;
-/** Once auth is enabled: reading the cluster's state needs a user; every other Cluster call (membership changes) needs root. */
+/** Once auth is enabled: reading the cluster's state needs a user; every other Cluster call (membership changes, transfers) needs root. */
 const CLUSTER_NEEDS = { Status: 'user', Members: 'user', WatchLeader: 'user' } as const;
 /** Logging in and asking whether auth is on are open; administration needs root. */
 const AUTH_NEEDS = { Authenticate: 'anyone', AuthStatus: 'anyone' } as const;
+/** Maintenance (snapshots, ...) is for operators: root only. */
+const MAINTENANCE_NEEDS = {} as const;
 
 /** Identity stored in the data dir on first start; a mismatch later means the wrong dir. */
-async function checkIdentity(store: Store, config: NodeConfig): Promise<{ clusterId: string; bootstrap: MemberInfo[]; members: MemberInfo[] }> {
+async function checkIdentity(store: Store, config: NodeConfig, log: Logger): Promise<{ clusterId: string; bootstrap: MemberInfo[]; members: MemberInfo[] }> {
   const storedMember = (await store.getMeta('member-id'))?.toString('utf8');
   const storedCluster = (await store.getMeta('cluster-id'))?.toString('utf8');
   if (storedMember === undefined || storedCluster === undefined) {
     if (store.lastIndex > 0 || store.appliedIndex > 0) {
       throw new ConfigError(`--data-dir ${config.dataDir}: holds data but no member identity; refusing to use it`);
     }
-    const clusterId = config.clusterId ?? deriveClusterId(config.peers);
-    const bootstrap = [...config.peers].map(([id, address]) => ({ id, address, voter: true }));
+    if (config.forceNewCluster) throw new ConfigError(`--force-new-cluster: --data-dir ${config.dataDir} is new; it needs a surviving member's data dir`);
+    const { clusterId, bootstrap, members } = await planFirstStart(config, log);
     await store.putMeta({
       'cluster-id': Buffer.from(clusterId),
       'member-id': Buffer.from(config.id),
       bootstrap: encodeMembers(bootstrap),
-      members: encodeMembers(bootstrap),
+      members: encodeMembers(members),
     });
-    return { clusterId, bootstrap, members: bootstrap };
+    return { clusterId, bootstrap, members };
   }
   if (storedMember !== config.id) {
     throw new ConfigError(`--data-dir ${config.dataDir}: belongs to member "${storedMember}", not "${config.id}"`);
@@ -50,6 +63,7 @@ async function checkIdentity(store: Store, config: NodeConfig): Promise<{ cluste
   if (config.clusterId && storedCluster !== config.clusterId) {
     throw new ConfigError(`--data-dir ${config.dataDir}: belongs to cluster ${storedCluster}, not ${config.clusterId}`);
   }
+  if (config.forceNewCluster) await forceNewCluster(store, config.id, log);
   const bootstrap = decodeMembers((await store.getMeta('bootstrap'))!);
   const members = decodeMembers((await store.getMeta('members'))!);
   return { clusterId: storedCluster, bootstrap, members };
@@ -64,6 +78,9 @@ export interface StartedNode {
   readonly peerPort: number | undefined;
   /** Reads the TLS certificate, key and CA files again; new connections use them (SIGHUP in `bellwether serve`). */
   reloadCertificates(): void;
+  /** The port of /metrics, /healthz, /readyz and the dashboard, when --metrics-listen is set. */
+  readonly metricsPort: number | undefined;
+  readonly metrics: NodeMetrics;
   stop(): Promise<void>;
 }
 
@@ -85,8 +102,12 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
   const peerCredentials = config.peerTls ? ReloadableServerCredentials.load(config.peerTls, 'peer-', true) : grpc.ServerCredentials.createInsecure();
   const peerClientTls = config.peerTls ? new PeerClientTls(config.peerTls) : undefined;
   let store: Store | undefined;
+  let http: HttpEndpoints | undefined;
+  // Made once the replica exists; calls before that are not counted.
+  let metrics: NodeMetrics | undefined;
   const server = new grpc.Server({
-    'grpc.max_receive_message_length': config.maxValueBytes + config.maxKeyBytes + 64 * 1024,
+    interceptors: [grpcMetricsInterceptor(() => metrics)],
+    'grpc.max_receive_message_length': maxReceiveMessageBytes(config),
     'grpc.max_send_message_length': 64 * 1024 * 1024,
   });
   // With --peer-listen the peer protocol has a server of its own and the client port does not serve it.
@@ -97,7 +118,8 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
   const health = new HealthImplementation({ '': 'NOT_SERVING' });
   try {
     store = await Store.open(config.dataDir);
-    const identity = await checkIdentity(store, config);
+    const identity = await checkIdentity(store, config, log);
+    const incarnation = await loadIncarnation(store, config.dataDir, log);
     const members = identity.members;
     const storedSnapshot = await store.getMeta('snapshot');
     const snapshot = storedSnapshot ? decodeSnapshotMeta(storedSnapshot) : undefined;
@@ -110,7 +132,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       preVote: true,
       checkQuorum: true,
       maxInflightMsgs: 64,
-      maxSizePerMsgBytes: 1024 * 1024,
+      maxSizePerMsgBytes: peerMessageBudgetBytes(config),
       initial: {
         hardState,
         // The configuration at the start of the stored log; later conf entries in the log apply on top.
@@ -133,7 +155,10 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       logRetentionEntries: config.logRetentionEntries,
       compactEveryEntries: config.compactEveryEntries,
       ...(clientAddresses ? { clientAddressOf: (id: string) => clientAddresses.of(id) } : {}),
+      snapshotChunkBytes: peerMessageBudgetBytes(config),
     });
+    metrics = new NodeMetrics({ clusterId: identity.clusterId, version: VERSION, dataDir: config.dataDir, replica });
+    const nodeMetrics = metrics;
     replica.on('leaderChange', ({ leaderId, term }) => log.info({ leaderId, term }, 'leader changed'));
     replica.on('droppedMessage', (msg, err) => log.warn({ peer: msg.from, type: msg.type, err: err.message }, 'dropped a malformed peer message'));
     replica.on('fatal', (err) => log.fatal({ err }, 'storage failed; this member stops taking work (nothing unacknowledged was promised)'));
@@ -143,6 +168,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       store,
       limits: { maxKeyBytes: config.maxKeyBytes, maxValueBytes: config.maxValueBytes },
       reads: { maxReadWaitMs: config.maxReadWaitMs, unsafeFollowerLinearizableReads: !!config.unsafeFollowerLinearizableReads },
+      metrics,
     };
     const transport = new GrpcPeerTransport({
       memberId: config.id,
@@ -154,18 +180,46 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       deliver: (msg) => replica.step(msg),
       unreachable: (id) => replica.reportUnreachable(id),
       installSnapshot: (incoming) => replica.installSnapshot(incoming),
+      maxBatchBytes: peerMessageBudgetBytes(config),
       log,
+      roundTrips: new RoundTripTracker((peer, seconds) => nodeMetrics.peerRoundTripSeconds.observe({ peer }, seconds)),
+      incarnation,
+      admit: (from, presented) => admitPeer(replica.memberList(), config.id, from, presented),
+      checkExpected: (from, expected) => checkExpectedIncarnation(replica.memberList(), config.id, incarnation, from, expected),
+      recordedIncarnation: (id) => replica.memberList().find((m) => m.id === id)?.incarnation,
       ...(peerClientTls ? { credentials: (to: string) => peerClientTls.credentials(to), requirePeerCertificate: true } : {}),
       ...(clientAddresses ? { clientAddress: () => clientAddresses.ownAddress, learnClientAddress: (id: string, a: string) => clientAddresses.learn(id, a) } : {}),
     });
     replica.setTransport(transport);
     if (clientAddresses) clientAddresses.onUnknown = (id) => transport.contact(id);
-    const clusterCtx = { clusterId: identity.clusterId, address: config.advertise ?? config.listen, replica };
+    const memberChanges = new MemberChanges({
+      replica,
+      incarnation,
+      presentedIncarnation: (id) => transport.presentedIncarnation(id),
+      lastContactMs: (id) => transport.lastContactMs(id),
+      electionTimeoutMs: config.electionTimeoutMs,
+      log,
+    });
+    const clusterCtx = { clusterId: identity.clusterId, address: config.advertise ?? config.listen, replica, memberChanges };
     const api = loadPublicApi();
+    // Streams a stopping member must end itself: grpc-js's graceful shutdown waits for them.
+    const streams = new OpenStreams();
+    // Once auth is enabled, every call is checked (auth/guards.ts).
     const authorizer = new Authorizer(store, { clientCertAuth: !!config.tls?.clientCertAuth });
-    server.addService(api.bellwether.kv.v1.KV.service, kvService(kvCtx, (ops, call) => guardKvOps(ops, authorizer, call)));
-    const cluster = clusterService(clusterCtx, (id) => transport.lastContactMs(id));
-    server.addService(api.bellwether.cluster.v1.Cluster.service, guardService(api.bellwether.cluster.v1.Cluster.service, cluster, authorizer, CLUSTER_NEEDS));
+    server.addService(api.bellwether.kv.v1.KV.service, trackingStreams(kvService(kvCtx, (ops, call) => guardKvOps(ops, authorizer, call)), ['Stream'], streams));
+    const cluster = {
+      ...clusterService(clusterCtx, (id) => transport.lastContactMs(id)),
+      TransferLeadership: transferLeadershipHandler({ replica, lastContactMs: (id) => transport.lastContactMs(id), electionTimeoutMs: config.electionTimeoutMs }),
+    };
+    server.addService(
+      api.bellwether.cluster.v1.Cluster.service,
+      trackingStreams(guardService(api.bellwether.cluster.v1.Cluster.service, cluster, authorizer, CLUSTER_NEEDS), ['WatchLeader'], streams),
+    );
+    const maintenance = maintenanceService({ clusterId: identity.clusterId, dataDir: config.dataDir, replica, metrics });
+    server.addService(
+      api.bellwether.maintenance.v1.Maintenance.service,
+      trackingStreams(guardService(api.bellwether.maintenance.v1.Maintenance.service, maintenance, authorizer, MAINTENANCE_NEEDS), ['Snapshot'], streams),
+    );
     const auth = authService({ clusterId: identity.clusterId, replica, store, limits: kvCtx.limits, tokenTtlSeconds: config.authTokenTtlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS });
     server.addService(api.bellwether.auth.v1.Auth.service, guardService(api.bellwether.auth.v1.Auth.service, auth, authorizer, AUTH_NEEDS));
     peerServer.addService(loadPeerApi().bellwether.raft.v1.Raft.service, transport.handlers());
@@ -184,9 +238,15 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       else replica.setMemberAddress(config.id, clusterCtx.address);
     }
     if (peerAddress && peerAddress.port === 0 && !config.peerAdvertise) replica.setMemberAddress(config.id, `${peerAddress.host}:${peerPort}`);
+    if (config.metricsListen) {
+      http = await startHttpEndpoints({ listen: config.metricsListen, clusterId: identity.clusterId, replica, metrics });
+    }
     replica.start();
+    const stopRecorder = memberChanges.startRecorder();
     health.setStatus('', 'SERVING');
     log.info({ listen: config.listen, port, clusterId: identity.clusterId, applied: store.appliedIndex }, 'serving');
+    if (http) log.info({ metricsListen: config.metricsListen, port: http.port }, 'metrics, health and dashboard over HTTP');
+    const httpEndpoints = http;
 
     let stopping: Promise<void> | undefined;
     const openStore = store;
@@ -205,19 +265,21 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
         }
         log.info('reloaded TLS certificates');
       },
+      metricsPort: http?.port,
+      metrics,
       stop() {
         stopping ??= (async () => {
-          health.setStatus('', 'NOT_SERVING');
-          await replica.stop();
-          await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
-          if (peerServer !== server) await new Promise<void>((resolve) => peerServer.tryShutdown(() => resolve()));
-          await openStore.close();
+          await httpEndpoints?.close();
+          stopRecorder();
+          const parts = { replica, server: serversAsOne(server, peerServer), health, streams, store: openStore, log, electionTimeoutMs: config.electionTimeoutMs };
+          await shutDown({ ...parts, lastContactMs: (id) => transport.lastContactMs(id) }, config.shutdownTimeoutMs ?? DEFAULTS.shutdownTimeoutMs);
           log.info('stopped');
         })();
         return stopping;
       },
     };
   } catch (err) {
+    await http?.close();
     server.forceShutdown();
     peerServer.forceShutdown();
     await store?.close();
@@ -276,4 +338,23 @@ function bind(server: grpc.Server, listen: string, credentials: grpc.ServerCrede
       else resolve(port);
     });
   });
+}
+
+/** The client and peer servers as one for shutdown: the peer port closes with the client port (the same server without --peer-listen). */
+function serversAsOne(a: grpc.Server, b: grpc.Server): Pick<grpc.Server, 'tryShutdown' | 'forceShutdown'> {
+  if (a === b) return a;
+  return {
+    tryShutdown(callback) {
+      let left = 2;
+      const done = () => {
+        if (--left === 0) callback();
+      };
+      a.tryShutdown(done);
+      b.tryShutdown(done);
+    },
+    forceShutdown() {
+      a.forceShutdown();
+      b.forceShutdown();
+    },
+  };
 }

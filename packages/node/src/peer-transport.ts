@@ -13,9 +13,11 @@ import type { SnapshotReader } from '@bellwether/store';
 import * as grpc from '@grpc/grpc-js';
 import type { PeerCertificate } from 'node:tls';
 import type { Logger } from 'pino';
+import { type Admission, EXPECTED_INCARNATION_METADATA, INCARNATION_METADATA, isCounted } from './incarnation';
 import { fromWire, toWire } from './peer-codec';
 import { checkBatchSize, checkPeerMessage } from './peer-validate';
 import { certificateNames } from './tls';
+import type { RoundTripTracker } from './peer-rtt';
 import { snapshotHeader, streamSnapshot } from './snapshot-transfer';
 import type { PeerTransport } from './replica';
 
@@ -28,6 +30,8 @@ export const MAX_STREAM_BUFFER_BYTES = 32 * 1024 * 1024;
 /** HTTP/2 receive windows on peer and client connections: a batch of entries or calls arrives without waiting on WINDOW_UPDATEs. */
 export const FLOW_CONTROL_WINDOW_BYTES = 16 * 1024 * 1024;
 const RECONNECT_BACKOFF_MS = { min: 50, max: 1000 };
+/** How recent a peer's presented incarnation must be for the leader to record it. */
+const PRESENTED_FRESH_MS = 2000;
 
 type Duplex = grpc.ClientDuplexStream<MessageBatch, MessageBatch__Output> | grpc.ServerDuplexStream<MessageBatch__Output, MessageBatch>;
 
@@ -38,6 +42,8 @@ interface Outbound {
   retryAtMs: number;
   backoffMs: number;
   refusedLogged: boolean;
+  /** The incarnation the peer's process presented when it answered this stream. */
+  incarnation: string | undefined;
 }
 
 /** A snapshot arriving from the leader: the message to step once its state is installed. */
@@ -59,6 +65,8 @@ export interface GrpcPeerTransportOptions {
   unreachable(id: string): void;
   /** Installs a leader's snapshot; resolves true once it is installed (or the local state is newer). */
   installSnapshot(snapshot: IncomingSnapshot): Promise<boolean>;
+  /** A MessageBatch is cut to this many bytes (what the receiver accepts in one message, less framing). */
+  maxBatchBytes: number;
   log: Logger;
   /** How to dial peer `to` (default: plaintext). */
   credentials?: (to: string) => grpc.ChannelCredentials;
@@ -67,6 +75,16 @@ export interface GrpcPeerTransportOptions {
   /** This member's client address, sent to peers; and what to do with theirs. */
   clientAddress?: () => string;
   learnClientAddress?: (id: string, address: string) => void;
+  /** Measures heartbeat round trips (for the metrics). */
+  roundTrips?: RoundTripTracker;
+  /** This process's incarnation (its data dir's), presented to every peer. */
+  incarnation?: string;
+  /** How a peer presenting `incarnation` is treated (incarnation.ts); everything counts when absent. */
+  admit?(from: string, incarnation: string): Admission;
+  /** Why this process must refuse a caller that expects `expected` as its incarnation, or undefined. */
+  checkExpected?(from: string, expected: string): string | undefined;
+  /** The incarnation recorded for a member (sent to it, so a wiped member learns it is refused). */
+  recordedIncarnation?(id: string): string | undefined;
 }
 
 /**
@@ -80,10 +98,37 @@ export class GrpcPeerTransport implements PeerTransport {
   private readonly outbound = new Map<string, Outbound>();
   private readonly inbound = new Map<string, grpc.ServerDuplexStream<MessageBatch__Output, MessageBatch>>();
   private readonly lastHeardMs = new Map<string, number>();
+  /** The incarnation each admitted peer presented last (and when), for the leader to record. */
+  private readonly presented = new Map<string, { incarnation: string; atMs: number }>();
+  /** Refusals already logged, by peer and incarnation (peers retry every second). */
+  private readonly refusalsLogged = new Set<string>();
   private readonly api = loadPeerApi();
   private closed = false;
 
   constructor(private readonly opts: GrpcPeerTransportOptions) {}
+
+  /**
+   * The incarnation `id` presented in the last few seconds; undefined if none.
+   * Only recent ones: a member removed and added again under the same id must
+   * be recorded as the process that answers now, not one that answered before.
+   */
+  presentedIncarnation(id: string, now = Date.now()): string | undefined {
+    const p = this.presented.get(id);
+    return p && now - p.atMs <= PRESENTED_FRESH_MS ? p.incarnation : undefined;
+  }
+
+  private admission(from: string, incarnation: string): Admission {
+    const a = this.opts.admit?.(from, incarnation) ?? { kind: 'count' };
+    if (a.kind === 'refuse') {
+      this.presented.delete(from);
+      const key = `${from}/${incarnation}`;
+      if (!this.refusalsLogged.has(key)) {
+        this.refusalsLogged.add(key);
+        this.opts.log.error({ peer: from, incarnation }, a.reason);
+      }
+    } else if (incarnation) this.presented.set(from, { incarnation, atMs: Date.now() });
+    return a;
+  }
 
   /** Milliseconds since a message from `id` last arrived; undefined if never. */
   lastContactMs(id: string, now = Date.now()): number | undefined {
@@ -110,7 +155,8 @@ export class GrpcPeerTransport implements PeerTransport {
         this.opts.unreachable(to);
         continue;
       }
-      (stream as Duplex).write({ messages: list.map(toWire) });
+      for (const batch of splitByBytes(list, this.opts.maxBatchBytes)) (stream as Duplex).write({ messages: batch.map(toWire) });
+      this.opts.roundTrips?.sent(to, list);
     }
   }
 
@@ -136,17 +182,20 @@ export class GrpcPeerTransport implements PeerTransport {
         // With TLS the peer is verified by member id, which is also the name to ask it for (SNI) rather than an IP.
         ...(this.opts.credentials ? { 'grpc.ssl_target_name_override': to } : {}),
       });
-      peer = { address, client, stream: undefined, retryAtMs: 0, backoffMs: RECONNECT_BACKOFF_MS.min, refusedLogged: false };
+      peer = { address, client, stream: undefined, retryAtMs: 0, backoffMs: RECONNECT_BACKOFF_MS.min, refusedLogged: false, incarnation: undefined };
       this.outbound.set(to, peer);
     }
     return peer;
   }
 
-  private peerMetadata(): grpc.Metadata {
+  private peerMetadata(to: string): grpc.Metadata {
     const md = new grpc.Metadata();
+    const expected = this.opts.recordedIncarnation?.(to);
+    if (expected) md.set(EXPECTED_INCARNATION_METADATA, expected);
     md.set(CLUSTER_ID_METADATA, this.opts.clusterId);
     md.set(MEMBER_ID_METADATA, this.opts.memberId);
     if (this.opts.clientAddress) md.set(CLIENT_ADDRESS_METADATA, this.opts.clientAddress());
+    if (this.opts.incarnation) md.set(INCARNATION_METADATA, this.opts.incarnation);
     return md;
   }
 
@@ -155,13 +204,18 @@ export class GrpcPeerTransport implements PeerTransport {
     if (!peer) return undefined;
     if (peer.stream) return peer.stream;
     if (Date.now() < peer.retryAtMs) return undefined;
-    const stream = peer.client.Replicate(this.peerMetadata());
+    const stream = peer.client.Replicate(this.peerMetadata(to));
     const p = peer;
     p.stream = stream;
-    stream.on('metadata', (md: grpc.Metadata) => this.learnClientAddress(to, md));
+    p.incarnation = undefined;
+    stream.on('metadata', (md: grpc.Metadata) => {
+      p.incarnation = String(md.get(INCARNATION_METADATA)[0] ?? '');
+      this.learnClientAddress(to, md);
+    });
     stream.on('data', (batch: MessageBatch__Output) => {
       p.backoffMs = RECONNECT_BACKOFF_MS.min;
-      this.receive(to, batch);
+      // The process answering at the peer's address may not be the incarnation the cluster knows.
+      if (!this.receive(to, batch, p.incarnation ?? '')) stream.cancel();
     });
     const drop = (err?: grpc.ServiceError) => {
       if (p.stream !== stream) return;
@@ -179,14 +233,19 @@ export class GrpcPeerTransport implements PeerTransport {
     return stream;
   }
 
-  private receive(from: string, batch: MessageBatch__Output): void {
+  /** Delivers a batch from `from`; false if that incarnation of `from` is refused. */
+  private receive(from: string, batch: MessageBatch__Output, incarnation: string): boolean {
+    const admission = this.admission(from, incarnation);
+    if (admission.kind === 'refuse') return false;
     this.lastHeardMs.set(from, Date.now());
     try {
       checkBatchSize(batch.messages.length);
     } catch (err) {
       this.opts.log.warn({ peer: from, err: (err as Error).message }, 'dropped a malformed peer message');
-      return;
+      // Dropped, but the peer itself is not refused.
+      return true;
     }
+    this.opts.roundTrips?.received(from, batch.messages);
     for (const w of batch.messages) {
       // A peer speaks only for itself and only to us.
       if (w.from !== from || w.to !== this.opts.memberId) continue;
@@ -198,8 +257,10 @@ export class GrpcPeerTransport implements PeerTransport {
         this.opts.log.warn({ peer: from, type: w.type, err: (err as Error).message }, 'dropped a malformed peer message');
         continue;
       }
+      if (admission.kind === 'listen' && isCounted(msg)) continue;
       this.opts.deliver(msg);
     }
+    return true;
   }
 
   /** The server half: accepts peers' streams after checking who they are. */
@@ -207,20 +268,22 @@ export class GrpcPeerTransport implements PeerTransport {
     return {
       Replicate: (call) => {
         const from = String(call.metadata.get(MEMBER_ID_METADATA)[0] ?? '');
-        const refusal = this.checkPeer(call);
+        const incarnation = String(call.metadata.get(INCARNATION_METADATA)[0] ?? '');
+        const refusal = this.checkPeer(call) ?? this.incarnationStatus(from, incarnation, call.metadata);
         if (refusal) {
           call.emit('error', refusal);
           return;
         }
         this.learnClientAddress(from, call.metadata);
-        if (this.opts.clientAddress) {
-          const md = new grpc.Metadata();
-          md.set(CLIENT_ADDRESS_METADATA, this.opts.clientAddress());
-          call.sendMetadata(md);
-        }
+        const reply = new grpc.Metadata();
+        if (this.opts.incarnation) reply.set(INCARNATION_METADATA, this.opts.incarnation);
+        if (this.opts.clientAddress) reply.set(CLIENT_ADDRESS_METADATA, this.opts.clientAddress());
+        call.sendMetadata(reply);
         this.inbound.get(from)?.end();
         this.inbound.set(from, call);
-        call.on('data', (batch: MessageBatch__Output) => this.receive(from, batch));
+        call.on('data', (batch: MessageBatch__Output) => {
+          if (!this.receive(from, batch, incarnation)) call.emit('error', { code: grpc.status.FAILED_PRECONDITION, details: this.refusal(from, incarnation) });
+        });
         const done = () => {
           if (this.inbound.get(from) === call) this.inbound.delete(from);
         };
@@ -232,7 +295,8 @@ export class GrpcPeerTransport implements PeerTransport {
         call.on('cancelled', done);
       },
       InstallSnapshot: (call, callback) => {
-        const refusal = this.checkPeer(call);
+        const from = String(call.metadata.get(MEMBER_ID_METADATA)[0] ?? '');
+        const refusal = this.checkPeer(call) ?? this.incarnationStatus(from, String(call.metadata.get(INCARNATION_METADATA)[0] ?? ''), call.metadata);
         if (refusal) {
           callback(refusal);
           return;
@@ -267,6 +331,27 @@ export class GrpcPeerTransport implements PeerTransport {
     }
     const refusal = this.checkMembership(md);
     return refusal ? { code: grpc.status.FAILED_PRECONDITION, details: refusal } : undefined;
+  }
+
+  private incarnationStatus(from: string, incarnation: string, md: grpc.Metadata): Partial<grpc.StatusObject> | undefined {
+    const refusal = this.refusal(from, incarnation, md);
+    return refusal ? { code: grpc.status.FAILED_PRECONDITION, details: refusal } : undefined;
+  }
+
+  /** Why a call from `from` is refused on incarnation grounds (its own, or the one it expects of us), or undefined. */
+  private refusal(from: string, incarnation: string, md?: grpc.Metadata): string | undefined {
+    const expected = md ? String(md.get(EXPECTED_INCARNATION_METADATA)[0] ?? '') : '';
+    const self = expected ? this.opts.checkExpected?.(from, expected) : undefined;
+    if (self) {
+      const key = `self/${from}/${expected}`;
+      if (!this.refusalsLogged.has(key)) {
+        this.refusalsLogged.add(key);
+        this.opts.log.error({ peer: from, expected }, self);
+      }
+      return self;
+    }
+    const a = this.admission(from, incarnation);
+    return a.kind === 'refuse' ? a.reason : undefined;
   }
 
   /** Why a peer's call must be refused (another cluster, not a member), or undefined. */
@@ -312,7 +397,7 @@ export class GrpcPeerTransport implements PeerTransport {
     const peer = this.closed ? undefined : this.peer(msg.to);
     if (!peer) return false;
     this.opts.log.info({ peer: msg.to, snapshotIndex: msg.snapshot.index, appliedIndex: reader.appliedIndex }, 'sending a snapshot');
-    const ok = await streamSnapshot((cb) => peer.client.InstallSnapshot(this.peerMetadata(), cb), msg, reader, members);
+    const ok = await streamSnapshot((cb) => peer.client.InstallSnapshot(this.peerMetadata(msg.to), cb), msg, reader, members);
     this.opts.log.info({ peer: msg.to, ok }, 'snapshot sent');
     return ok;
   }
@@ -341,4 +426,31 @@ export class GrpcPeerTransport implements PeerTransport {
     this.outbound.clear();
     this.inbound.clear();
   }
+}
+
+/** Roughly a message's encoded size: its entries and context plus a fixed allowance for the other fields. */
+function messageBytes(m: Message): number {
+  let bytes = 128;
+  if ('entries' in m && m.entries) for (const e of m.entries) bytes += e.data.byteLength + 32;
+  if ('context' in m && m.context) bytes += m.context.byteLength;
+  return bytes;
+}
+
+/** Cuts one peer's messages (in order) into batches of at most `maxBytes`; a larger single message goes alone. */
+export function splitByBytes(messages: Message[], maxBytes: number): Message[][] {
+  const batches: Message[][] = [];
+  let current: Message[] = [];
+  let bytes = 0;
+  for (const m of messages) {
+    const size = messageBytes(m);
+    if (current.length > 0 && bytes + size > maxBytes) {
+      batches.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(m);
+    bytes += size;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
 }

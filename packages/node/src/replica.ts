@@ -12,6 +12,7 @@ import {
 } from '@bellwether/raft';
 import { type Command, encodeCommand, type SnapshotReader, type Store, type WriteResult } from '@bellwether/store';
 import { type LeaderHint, notLeader, resourceExhausted, unavailable } from './errors';
+import { decodeIncarnations, recordIncarnations } from './incarnation';
 import { decodeMembers, encodeMembers, encodeSnapshotMeta, type MemberInfo } from './membership';
 import type { IncomingSnapshot } from './peer-transport';
 
@@ -37,6 +38,10 @@ export interface ReplicaOptions {
   compactEveryEntries: number;
   /** Where a member serves clients, when that is not its member (peer) address. */
   clientAddressOf?: (id: string) => string;
+  /** Snapshot chunks are cut to this many bytes (what a peer accepts in one message); default 1 MiB. */
+  snapshotChunkBytes?: number;
+  /** Longest a leadership transfer holds new writes back before they are proposed or refused (default 1000). */
+  handOverHoldMs?: number;
 }
 
 interface Waiter<T> {
@@ -67,7 +72,23 @@ export interface LeaderChange {
  * that arrives while an fsync is in flight lands in the next iteration's
  * batch: that is the group commit.
  */
-export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applied: [number]; fatal: [Error]; droppedMessage: [Message, Error] }> {
+/**
+ * What a replica reports as it works (listened to by the metrics): `applied`
+ * carries the new applied index and the batch's apply time; `persisted` the
+ * time of one synced log write.
+ */
+export interface ReplicaEvents {
+  leaderChange: [LeaderChange];
+  applied: [index: number, seconds: number];
+  fatal: [Error];
+  droppedMessage: [Message, Error];
+  persisted: [seconds: number];
+  proposalFailed: [];
+  snapshotSent: [ok: boolean];
+  snapshotInstalled: [ok: boolean];
+}
+
+export class Replica extends EventEmitter<ReplicaEvents> {
   private readonly raft: RawNode;
   private readonly store: Store;
   private transport: PeerTransport | undefined;
@@ -79,6 +100,8 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
   private proposals: PendingProposal[] = [];
   private readRequests: Waiter<number>[] = [];
   private readonly inFlight = new Map<number, InFlightWrite>();
+  /** Membership changes proposed here, by log index, until applied. */
+  private readonly confInFlight = new Map<number, { term: number } & Waiter<number>>();
   private readonly readsByCtx = new Map<string, { waiters: Waiter<number>[]; timer: NodeJS.Timeout }>();
   private appliedWaiters: { index: number; resolve(): void }[] = [];
   /** Work that must run between two Readies (e.g. swapping in a snapshot). */
@@ -164,12 +187,16 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
   /** Proposes one write; resolves with its result once committed and applied here. */
   propose(command: Command): Promise<WriteResult> {
     if (this.fatal) return Promise.reject(unavailable(`member ${this.opts.memberId} has stopped: ${this.fatal.message}`));
-    if (this.role !== 'leader') return Promise.reject(notLeader(this.opts.memberId, this.leaderHint()));
+    if (this.role !== 'leader' && !(this.leader === null && this.holdingProposals())) return Promise.reject(notLeader(this.opts.memberId, this.leaderHint()));
     if (this.proposals.length + this.inFlight.size >= this.opts.maxPendingProposals) {
       return Promise.reject(resourceExhausted(`member ${this.opts.memberId}: ${this.opts.maxPendingProposals} writes already pending; back off and retry`));
     }
     return new Promise((resolve, reject) => {
-      this.proposals.push({ data: encodeCommand(command), resolve, reject });
+      const failed = (e: Error) => {
+        this.emit('proposalFailed');
+        reject(e);
+      };
+      this.proposals.push({ data: encodeCommand(command), resolve, reject: failed });
       this.kick();
     });
   }
@@ -218,9 +245,50 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
     this.kick();
   }
 
+  /** Proposes one membership change; resolves with its index once committed and applied here. Raft's refusals reject as they are (ConfChangeError). */
+  proposeConfChange(cc: ConfChange): Promise<number> {
+    if (this.fatal) return Promise.reject(unavailable(`member ${this.opts.memberId} has stopped: ${this.fatal.message}`));
+    if (this.role !== 'leader') return Promise.reject(notLeader(this.opts.memberId, this.leaderHint()));
+    return new Promise((resolve, reject) => {
+      this.tasks.push(async () => {
+        try {
+          const { index, term } = this.raft.proposeConfChange(cc);
+          this.confInFlight.set(index, { term, resolve, reject });
+        } catch (err) {
+          reject(err instanceof NotLeaderError ? notLeader(this.opts.memberId, this.leaderHint()) : err);
+        }
+      });
+      this.kick();
+    });
+  }
+
+  /**
+   * Asks Raft to hand leadership to `to`. While the transfer runs the core
+   * refuses proposals, and right after it this member knows no leader for a
+   * round trip; writes arriving then are held (bounded by handOverHoldMs)
+   * and refused with a hint naming the new leader as soon as it is known,
+   * so clients go straight there instead of backing off.
+   */
   transferLeadership(to: string): void {
     this.raft.transferLeadership(to);
+    this.handOverUntilMs = Date.now() + (this.opts.handOverHoldMs ?? 1000);
     this.kick();
+  }
+
+  private handOverUntilMs = 0;
+
+  private holdingProposals(): boolean {
+    if (this.handOverUntilMs === 0) return false;
+    if (Date.now() >= this.handOverUntilMs) {
+      this.handOverUntilMs = 0;
+      return false;
+    }
+    return this.role === 'leader' ? this.raft.status().leadTransferee !== null : this.leader === null;
+  }
+
+  /** Writes proposed here and not yet answered. */
+  get pendingWriteCount(): number {
+    return this.proposals.length + this.inFlight.size;
   }
 
   // ---- views ----
@@ -247,6 +315,26 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
 
   get appliedIndex(): number {
     return this.store.appliedIndex;
+  }
+
+  /** Writes proposed here and not yet answered. */
+  get pendingProposals(): number {
+    return this.proposals.length + this.inFlight.size;
+  }
+
+  /** A storage failure that stopped this member, if one did. */
+  get fatalError(): Error | undefined {
+    return this.fatal;
+  }
+
+  /** Pins the state between two applies (so it is exactly the state at its applied index) and returns a reader of it. */
+  pinSnapshot(): Promise<SnapshotReader> {
+    const pinned = this.applying.then(() => this.store.snapshotReader());
+    this.applying = pinned.then(
+      () => undefined,
+      () => undefined,
+    );
+    return pinned;
   }
 
   leaderHint(): LeaderHint | undefined {
@@ -309,7 +397,8 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
   }
 
   private hasInputs(): boolean {
-    return this.tasks.length > 0 || this.snapshotReports.length > 0 || this.ticksDue > 0 || this.unreachable.size > 0 || this.inbox.length > 0 || this.proposals.length > 0 || this.readRequests.length > 0;
+    const proposals = this.proposals.length > 0 && !this.holdingProposals();
+    return this.tasks.length > 0 || this.snapshotReports.length > 0 || this.ticksDue > 0 || this.unreachable.size > 0 || this.inbox.length > 0 || proposals || this.readRequests.length > 0;
   }
 
   private feedInputs(): void {
@@ -330,7 +419,7 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
         this.emit('droppedMessage', msg, err as Error);
       }
     }
-    if (this.proposals.length > 0) this.proposeBatch();
+    if (this.proposals.length > 0 && !this.holdingProposals()) this.proposeBatch();
     if (this.readRequests.length > 0) this.requestReadIndex();
   }
 
@@ -391,7 +480,9 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
     // after a restart), so a Ready that only moves it writes nothing: it rides
     // along with the next append or term/vote change instead.
     if (termOrVoteChanged || rd.entries.length > 0) {
+      const startedMs = performance.now();
       await this.store.persist({ hardState: hs ?? this.lastHardState(), entries: rd.entries }, rd.mustSync);
+      if (rd.mustSync) this.emit('persisted', (performance.now() - startedMs) / 1000);
       if (hs) {
         this.durableTerm = hs.term;
         this.durableVote = hs.vote;
@@ -426,6 +517,7 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
     if (!transport || this.snapshotsInFlight.has(msg.to)) return;
     this.snapshotsInFlight.add(msg.to);
     const report = (ok: boolean) => {
+      this.emit('snapshotSent', ok);
       this.snapshotsInFlight.delete(msg.to);
       this.snapshotReports.push({ to: msg.to, ok });
       this.kick();
@@ -433,7 +525,7 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
     // Pinned on the apply chain, between two applies, so the state is exactly
     // the one at the store's applied index.
     this.applying = this.applying.then(() => {
-      const reader = this.store.snapshotReader();
+      const reader = this.store.snapshotReader(this.opts.snapshotChunkBytes);
       transport.sendSnapshot(msg, reader, encodeMembers(this.members.values())).then(report, () => report(false));
     });
   }
@@ -462,8 +554,10 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
             this.resolveAppliedWaiters(this.store.appliedIndex);
           }
           this.inbox.push(incoming.message);
+          this.emit('snapshotInstalled', true);
           resolve(true);
         } catch (err) {
+          this.emit('snapshotInstalled', false);
           reject(err);
         }
       });
@@ -479,8 +573,9 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
 
   /** Keeps the in-memory and stored log bounded: applied entries beyond the retention are dropped. */
   private async compact(appliedIndex: number): Promise<void> {
-    const upTo = appliedIndex - this.opts.logRetentionEntries;
-    const { firstIndex } = this.raft.status();
+    const { firstIndex, applied } = this.raft.status();
+    // An installed snapshot's state can be ahead of what Raft has applied: never compact past Raft's own applied index.
+    const upTo = Math.min(appliedIndex - this.opts.logRetentionEntries, applied);
     this.compactedTo = Math.max(this.compactedTo, firstIndex);
     if (upTo <= firstIndex || !this.compactionDue(appliedIndex)) return;
     const meta = this.raft.compact(upTo);
@@ -494,7 +589,7 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
     if (leaderId !== this.leader) this.lastLeaderContactMs = leaderId ? Date.now() : 0;
     this.leader = leaderId;
     this.term = term;
-    if (role !== 'leader') {
+    if (role !== 'leader' && !(leaderId === null && this.holdingProposals())) {
       // Queued, not yet proposed: refuse now so the client follows the new leader.
       const e = notLeader(this.opts.memberId, this.leaderHint());
       for (const p of this.proposals.splice(0)) p.reject(e);
@@ -522,6 +617,7 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
   }
 
   private async apply(entries: Entry[]): Promise<void> {
+    const startedMs = performance.now();
     const meta: Record<string, Uint8Array> = {};
     let membersChanged = false;
     for (const e of entries) {
@@ -539,8 +635,15 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
       if (w.term === e.term && result) w.resolve(result);
       else w.reject(unavailable('leadership changed before the write committed; it was not applied — retry', this.leaderHint()));
     }
+    for (const e of entries) {
+      const c = this.confInFlight.get(e.index);
+      if (!c) continue;
+      this.confInFlight.delete(e.index);
+      if (c.term === e.term && e.type === 'conf') c.resolve(e.index);
+      else c.reject(unavailable('leadership changed before the membership change committed; it was not applied — retry', this.leaderHint()));
+    }
     this.resolveAppliedWaiters(appliedIndex);
-    this.emit('applied', appliedIndex);
+    this.emit('applied', appliedIndex, (performance.now() - startedMs) / 1000);
     if (this.compactionDue(appliedIndex)) {
       // Raft's log is only touched from the loop, between Readies.
       this.tasks.push(() => this.compact(appliedIndex));
@@ -556,14 +659,20 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
   }
 
   private applyConfChange(cc: ConfChange): void {
+    if (cc.kind === 'memberMetadata') {
+      recordIncarnations(this.members, decodeIncarnations(cc.context));
+      return;
+    }
     const address = cc.context ? Buffer.from(cc.context).toString('utf8') : this.members.get(cc.nodeId)?.address ?? '';
     switch (cc.kind) {
       case 'addVoter':
+        this.members.set(cc.nodeId, { id: cc.nodeId, address, voter: true, incarnation: '' });
+        break;
       case 'promoteLearner':
-        this.members.set(cc.nodeId, { id: cc.nodeId, address, voter: true });
+        this.members.set(cc.nodeId, { incarnation: '', ...this.members.get(cc.nodeId), id: cc.nodeId, address, voter: true });
         break;
       case 'addLearner':
-        this.members.set(cc.nodeId, { id: cc.nodeId, address, voter: false });
+        this.members.set(cc.nodeId, { id: cc.nodeId, address, voter: false, incarnation: '' });
         break;
       case 'removeNode':
         this.members.delete(cc.nodeId);
@@ -575,6 +684,8 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
     for (const p of this.proposals.splice(0)) p.reject(e);
     for (const w of this.inFlight.values()) w.reject(e);
     this.inFlight.clear();
+    for (const c of this.confInFlight.values()) c.reject(e);
+    this.confInFlight.clear();
     for (const r of this.readRequests.splice(0)) r.reject(e);
     for (const { waiters, timer } of this.readsByCtx.values()) {
       clearTimeout(timer);

@@ -154,8 +154,16 @@ test('Status, Members and WatchLeader describe the single-member cluster', async
   assert.equal(st.leaderAddress, `127.0.0.1:${node.port}`);
   assert.ok(st.term >= 1);
   assert.ok(st.appliedIndex >= 2 && st.commitIndex >= st.appliedIndex);
-  const members = await call<Record<string, never>, { members: { id: string; address: string; voter: boolean }[] }>(c.cluster.Members, c.cluster, {});
-  assert.deepEqual(members.members, [{ id: 'n1', address: `127.0.0.1:${node.port}`, voter: true }]);
+  type Members = { members: { id: string; address: string; voter: boolean; role: string; incarnation: string }[] };
+  // The leader records its own incarnation in the membership right after it is elected.
+  let members = await call<Record<string, never>, Members>(c.cluster.Members, c.cluster, {});
+  for (let i = 0; i < 200 && !members.members[0]?.incarnation; i++) {
+    await new Promise((r) => setTimeout(r, 25));
+    members = await call<Record<string, never>, Members>(c.cluster.Members, c.cluster, {});
+  }
+  const [m] = members.members;
+  assert.match(m?.incarnation ?? '', /^[0-9a-f]{16}$/);
+  assert.deepEqual(members.members, [{ id: 'n1', address: `127.0.0.1:${node.port}`, voter: true, role: 'MEMBER_ROLE_VOTER', incarnation: m?.incarnation }]);
   const stream = c.cluster.WatchLeader({});
   const first = await new Promise<{ leaderId: string; term: number }>((resolve, reject) => {
     stream.once('data', resolve);

@@ -12,7 +12,8 @@ import type { ClusterConfig, ConfChange, ConfChangeKind, NodeId } from './types.
  * once, by the leader, at proposal time ({@link checkConfChange}).
  */
 
-const KINDS: readonly ConfChangeKind[] = ['addVoter', 'addLearner', 'promoteLearner', 'removeNode'];
+// Appended only: the index is the wire value.
+const KINDS: readonly ConfChangeKind[] = ['addVoter', 'addLearner', 'promoteLearner', 'removeNode', 'memberMetadata'];
 const FORMAT_VERSION = 1;
 
 const textEncoder = new TextEncoder();
@@ -85,6 +86,8 @@ export function applyConfChange(c: ClusterConfig, cc: ConfChange): ClusterConfig
       break;
     case 'removeNode':
       break;
+    case 'memberMetadata':
+      return cloneConfig(c);
   }
   return { voters, learners };
 }
@@ -111,6 +114,9 @@ export function checkConfChange(c: ClusterConfig, cc: ConfChange, self: NodeId):
       if (!isMember(c, cc.nodeId)) return `${cc.nodeId} is not a member`;
       if (cc.nodeId === self) return 'the leader cannot remove itself; transfer leadership first';
       if (isVoter(c, cc.nodeId) && c.voters.length === 1) return 'cannot remove the last voter';
+      return null;
+    case 'memberMetadata':
+      if (!isMember(c, cc.nodeId)) return `${cc.nodeId} is not a member`;
       return null;
     default:
       return `unknown conf change kind ${String((cc as ConfChange).kind)}`;

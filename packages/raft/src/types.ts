@@ -15,7 +15,12 @@ export interface Entry {
   data: Uint8Array;
 }
 
-export type ConfChangeKind = 'addVoter' | 'addLearner' | 'promoteLearner' | 'removeNode';
+/**
+ * `memberMetadata` changes no voter or learner: it only carries node-layer
+ * data about members in `context` (e.g. which incarnation of a member's disk
+ * the cluster knows), so that data is replicated and ordered with the log.
+ */
+export type ConfChangeKind = 'addVoter' | 'addLearner' | 'promoteLearner' | 'removeNode' | 'memberMetadata';
 
 /** A single-server membership change (dissertation §4.1): one voter at a time. */
 export interface ConfChange {

@@ -132,3 +132,18 @@ test('a truncated conf entry rolls the configuration back', () => {
   c.stabilize();
   assert.deepEqual([...c.node('n1').status().config.voters].sort(), three, 'n1 dropped its uncommitted change');
 });
+
+test('a memberMetadata change replicates its context and leaves voters and learners as they are', () => {
+  const c = new TestCluster(three);
+  c.elect('n1');
+  const before = c.node('n1').status().config;
+  const context = new TextEncoder().encode('{"incarnations":{"n2":"abc"}}');
+  const { index } = c.node('n1').proposeConfChange({ kind: 'memberMetadata', nodeId: 'n1', context });
+  c.stabilize();
+  for (const id of three) {
+    assert.deepEqual(c.node(id).status().config, before);
+    assert.ok(c.node(id).status().commit >= index);
+  }
+  assert.deepEqual(decodeConfChange(encodeConfChange({ kind: 'memberMetadata', nodeId: 'n1', context })), { kind: 'memberMetadata', nodeId: 'n1', context });
+  assert.throws(() => c.node('n1').proposeConfChange({ kind: 'memberMetadata', nodeId: 'n9' }), ConfChangeError, 'only about a member');
+});

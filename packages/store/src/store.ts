@@ -118,6 +118,7 @@ export class Store {
     const other: Generation = gen === 0 ? 1 : 0;
     for (const kind of STATE_KINDS) await db.clear(generationRange(kind, other));
     const store = new Store(db, applied, last, gen, first, new RevisionCache(opts.revisionCacheKeys ?? REVISION_CACHE_KEYS));
+    store.durableApplied = applied;
     await store.loadAuth();
     return store;
   }
@@ -157,6 +158,42 @@ export class Store {
 
   get appliedIndex(): number {
     return this.applied;
+  }
+
+  /** The applied index whose state is known to be on disk (see {@link Store.makeAppliedDurable}). */
+  get durableAppliedIndex(): number {
+    return this.durableApplied;
+  }
+
+  /**
+   * Every write so far reaches a synced table file: LevelDB's compactRange
+   * flushes the memtable first. (`level` runs classic-level on Node, whose
+   * compactRange its browser-neutral types leave out.)
+   */
+  private async flushToDisk(): Promise<void> {
+    const db = this.db as unknown as { compactRange(start: Buffer, end: Buffer): Promise<void> };
+    await db.compactRange(APPLIED_KEY, metaKey('applied~'));
+  }
+
+  /** What was on disk at open is durable; later applies become so in makeAppliedDurable. */
+  private durableApplied = 0;
+
+  /**
+   * Makes the state applied so far durable and returns its index. Applies
+   * are written without fsync (the log is the durable record and replays
+   * them), so before log entries are dropped the state covering them must
+   * be on disk. A synced write alone does not ensure it: LevelDB fsyncs only
+   * its current log file, and earlier applies may sit in the previous one
+   * while its memtable is being flushed. LevelDB's compactRange flushes the
+   * memtable to a synced table file before anything else; the range here is
+   * one key, so that is nearly all it does.
+   */
+  async makeAppliedDurable(): Promise<number> {
+    const applied = this.applied;
+    if (applied <= this.durableApplied) return this.durableApplied;
+    await this.flushToDisk();
+    this.durableApplied = Math.max(this.durableApplied, applied);
+    return this.durableApplied;
   }
 
   get lastIndex(): number {
@@ -228,6 +265,8 @@ export class Store {
    */
   async compactLog(upTo: number, snapshot: Uint8Array): Promise<void> {
     if (upTo > this.applied) throw new RangeError(`store: cannot compact to ${upTo} past applied ${this.applied}`);
+    // Dropped entries can no longer be replayed: the state covering them must be on disk first.
+    if (upTo > this.durableApplied) await this.makeAppliedDurable();
     const ops: BatchOp[] = [{ type: 'put', key: metaKey('snapshot'), value: Buffer.from(snapshot) }];
     const from = Math.max(this.firstLogIndex, 1);
     for (let i = from; i <= Math.min(upTo, this.lastLogIndex); i++) ops.push({ type: 'del', key: logKey(i) });
@@ -252,7 +291,9 @@ export class Store {
   /**
    * Pins the current state (every user key and session) and returns a reader
    * of it in chunks. Call it while no apply is in flight: the state it pins is
-   * exactly the state at `appliedIndex`.
+   * exactly the state at `appliedIndex`. A chunk never exceeds
+   * `maxChunkBytes` unless one record alone does (it then goes alone): size
+   * it to what the receiver accepts in one message.
    */
   snapshotReader(maxChunkBytes = 1024 * 1024): SnapshotReader {
     const appliedIndex = this.applied;
@@ -270,13 +311,15 @@ export class Store {
           let bytes = 0;
           for (const { kind, it } of sources) {
             for await (const [key, value] of it) {
-              w.u8(kind).bytes(key.subarray(STATE_KEY_HEADER_BYTES)).bytes(value);
-              bytes += key.length + value.length + 8;
-              if (bytes >= maxChunkBytes) {
+              // At most the encoded size: the kind, two length prefixes, the key without its header, the value.
+              const size = 1 + 2 * 10 + key.length - STATE_KEY_HEADER_BYTES + value.length;
+              if (bytes > 0 && bytes + size > maxChunkBytes) {
                 yield w.finish();
                 w = new Writer(64 * 1024);
                 bytes = 0;
               }
+              w.u8(kind).bytes(key.subarray(STATE_KEY_HEADER_BYTES)).bytes(value);
+              bytes += size;
             }
           }
           if (bytes > 0) yield w.finish();
@@ -287,16 +330,42 @@ export class Store {
     };
   }
 
+  /** The install that owns the spare generation, if any (one at a time). */
+  private install: { superseded: boolean; busy: Promise<void> } | undefined;
+
   /**
    * Starts installing a leader's state snapshot into the unused generation;
    * the current state keeps serving until `finish` swaps them atomically.
+   * There is one spare generation, so one install at a time: a new one
+   * supersedes any install under way (waiting for its current step), and a
+   * superseded, finished or aborted installer never touches the store again
+   * (its writes and finish fail; its abort does nothing).
    */
   async beginSnapshotInstall(): Promise<SnapshotInstaller> {
-    const target: Generation = this.gen === 0 ? 1 : 0;
-    for (const kind of STATE_KINDS) await this.db.clear(generationRange(kind, target));
-    let aborted = false;
+    const previous = this.install;
+    const me = { superseded: false, busy: Promise.resolve() };
+    this.install = me;
+    if (previous) {
+      previous.superseded = true;
+      await previous.busy;
+    }
+    // Each step runs after the one before it, and only while this install still owns the spare generation.
+    const step = <T>(what: string, fn: (target: Generation) => Promise<T>): Promise<T> => {
+      const run = me.busy.then(() => {
+        if (me.superseded || this.install !== me) throw new Error(`store: snapshot install ${what}: superseded or aborted`);
+        return fn(this.gen === 0 ? 1 : 0);
+      });
+      me.busy = run.then(
+        () => undefined,
+        () => undefined,
+      );
+      return run;
+    };
+    await step('start', async (target) => {
+      for (const kind of STATE_KINDS) await this.db.clear(generationRange(kind, target));
+    });
     return {
-      write: async (chunk: Uint8Array) => {
+      write: (chunk: Uint8Array) => step('write', async (target) => {
         const r = new Reader(chunk);
         const ops: BatchOp[] = [];
         while (!r.done) {
@@ -309,11 +378,20 @@ export class Store {
           else throw new RangeError(`store: unknown snapshot record kind ${kind}`);
         }
         await this.writeBatch(ops, false);
-      },
-      finish: async (appliedIndex: number, meta: Record<string, Uint8Array>) => {
-        if (aborted) throw new Error('store: snapshot install was aborted');
+      }),
+      finish: (appliedIndex: number, meta: Record<string, Uint8Array>) => step('finish', async (target) => {
+        // Released only at the end: an install begun meanwhile waits for this step.
+        const release = () => {
+          if (this.install === me) this.install = undefined;
+        };
         // State ahead of the snapshot must not be rolled back.
-        if (appliedIndex <= this.applied) return false;
+        if (appliedIndex <= this.applied) {
+          for (const kind of STATE_KINDS) await this.db.clear(generationRange(kind, target));
+          release();
+          return false;
+        }
+        // The chunks went in without fsync: flush them to disk before the swap makes them the state.
+        await this.flushToDisk();
         const ops: BatchOp[] = [
           { type: 'put', key: metaKey('generation'), value: Buffer.from([target]) },
           { type: 'put', key: APPLIED_KEY, value: new Writer(10).uint(appliedIndex).finish() },
@@ -324,13 +402,18 @@ export class Store {
         this.gen = target;
         this.revisions.clear();
         this.applied = appliedIndex;
+        this.durableApplied = appliedIndex;
         await this.loadAuth();
         for (const kind of STATE_KINDS) await this.db.clear(generationRange(kind, old));
+        release();
         return true;
-      },
+      }),
       abort: async () => {
-        aborted = true;
-        for (const kind of STATE_KINDS) await this.db.clear(generationRange(kind, target));
+        if (this.install !== me) return; // finished, or superseded: the spare generation is not ours to clear
+        await step('abort', async (target) => {
+          for (const kind of STATE_KINDS) await this.db.clear(generationRange(kind, target));
+          if (this.install === me) this.install = undefined;
+        }).catch(() => undefined);
       },
     };
   }

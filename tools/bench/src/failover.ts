@@ -4,6 +4,11 @@
 // the time from the kill to that first acknowledgement; at the end, every
 // acknowledged write is read back (linearizable) and the ones missing are
 // counted as lost (must be 0).
+//
+// --mode rolling (Bellwether): instead of a kill, N rolling restarts: every
+// member in turn gets SIGTERM (a leader hands over first), is started again
+// and catches up, the leader last; per restart, the longest time without an
+// acknowledged write.
 import { randomUUID } from 'node:crypto';
 import { type BellwetherClient, connect } from '@bellwether/client';
 import type { NodeProcess, TestCluster } from '@bellwether/integration/src/cluster';
@@ -17,7 +22,8 @@ import { machine, writeResult } from './results';
 import { type FlagSpec, flagHelp, fmtMs, fmtNum, median, parseFlags, Rng, sleep, table, UsageError, withTimeout } from './util';
 
 const FLAGS: Record<string, FlagSpec> = {
-  reps: { kind: 'int', default: 20, help: 'kill -9 the leader this many times' },
+  reps: { kind: 'int', default: 20, help: 'kill -9 the leader this many times (--mode rolling: restart every member this many times)' },
+  mode: { kind: 'string', default: 'kill', help: 'kill (kill -9 of the leader) | rolling (SIGTERM and restart of every member in turn, the leader last; Bellwether only)' },
   system: { kind: 'string', default: 'bellwether', help: 'bellwether | etcd | both' },
   client: { kind: 'string', default: 'raw', help: 'Bellwether writers: raw (gRPC, follows the leader hint, retries with the same client id and sequence) | sdk (@bellwether/client with every member as endpoint)' },
   writers: { kind: 'int', default: 16, help: 'concurrent writers (each with one write in flight)' },
@@ -38,6 +44,8 @@ interface Member {
   readonly running: boolean;
   kill9(): Promise<void>;
   start(): void;
+  signal(sig: NodeJS.Signals): void;
+  waitExit(): Promise<number | null>;
 }
 
 interface Adapter {
@@ -273,7 +281,27 @@ interface Rep {
   error?: string;
 }
 
+/** One graceful restart of one member in a rolling restart. */
+interface Restart {
+  rep: number;
+  member: string;
+  wasLeader: boolean;
+  /** Longest time without an acknowledged write, from the SIGTERM until the member was back and caught up. */
+  stallMs: number;
+  /** When the longest stall began, in ms after the SIGTERM (negative: it was already open). */
+  stallAtMs: number;
+  /** Longest time without an acknowledged write from the SIGTERM until the process exited (the handover, for a leader). */
+  stopStallMs: number;
+  /** From the SIGTERM until the process exited. */
+  exitMs: number | null;
+  exitCode: number | null;
+  /** From starting it again until it had caught up. */
+  catchUpMs: number | null;
+  error?: string;
+}
+
 interface Options {
+  mode: 'kill' | 'rolling';
   reps: number;
   writers: number;
   valueBytes: number;
@@ -288,7 +316,10 @@ interface Options {
 export interface FailoverSummary {
   system: 'bellwether' | 'etcd';
   client: string;
+  mode: 'kill' | 'rolling';
   reps: Rep[];
+  restarts: Restart[];
+  stallMs: { median: number | null; max: number | null };
   windowMs: { median: number | null; max: number | null; min: number | null };
   killToAckMs: { median: number | null; max: number | null };
   electedMs: { median: number | null; max: number | null };
@@ -308,6 +339,9 @@ async function runFailover(a: Adapter, opts: Options, sdk?: BellwetherClient): P
   const acked = new Map<string, Buffer>();
   const attemptErrors: Record<string, number> = {};
   const reps: Rep[] = [];
+  const restarts: Restart[] = [];
+  /** The longest gap between acknowledgements while a graceful restart is under way. */
+  let stall: { maxMs: number; atMs: number; t0: number } | undefined;
   let current: Rep | undefined;
   let lastAckAt = 0;
   let stopping = false;
@@ -335,7 +369,67 @@ async function runFailover(a: Adapter, opts: Options, sdk?: BellwetherClient): P
       }
     }
     if (term > maxTerm) maxTerm = term;
+    if (stall && t - lastAckAt > stall.maxMs) {
+      stall.maxMs = t - lastAckAt;
+      stall.atMs = lastAckAt - stall.t0;
+    }
     lastAckAt = t;
+  };
+
+  const catchUp = async (m: Member): Promise<void> => {
+    await withTimeout(
+      (async () => {
+        for (;;) {
+          if (await a.caughtUp(m).catch(() => false)) return;
+          await sleep(50);
+        }
+      })(),
+      60_000,
+      `${m.id} catching up after its restart`,
+    );
+  };
+
+  /** SIGTERM to `m`, wait for it to exit, start it again and wait until it caught up; the longest write stall meanwhile. */
+  const restart = async (rep: number, m: Member, wasLeader: boolean): Promise<Restart> => {
+    const r: Restart = { rep, member: m.id, wasLeader, stallMs: 0, stallAtMs: 0, stopStallMs: 0, exitMs: null, exitCode: null, catchUpMs: null };
+    const t0 = performance.now();
+    const watch = { maxMs: 0, atMs: 0, t0 };
+    stall = watch;
+    // The gap already open when the signal goes counts from the last acknowledgement.
+    const openGap = () => performance.now() - lastAckAt;
+    m.signal('SIGTERM');
+    try {
+      r.exitCode = await withTimeout(m.waitExit(), 60_000, `${m.id} exiting after SIGTERM`);
+      r.exitMs = performance.now() - t0;
+      r.stopStallMs = Math.max(watch.maxMs, openGap());
+      m.start();
+      const t1 = performance.now();
+      await catchUp(m);
+      r.catchUpMs = performance.now() - t1;
+      await sleep(opts.afterMs);
+    } catch (err) {
+      r.error = (err as Error).message;
+    }
+    const open = openGap();
+    r.stallMs = Math.max(watch.maxMs, open);
+    r.stallAtMs = open > watch.maxMs ? lastAckAt - t0 : watch.atMs;
+    stall = undefined;
+    return r;
+  };
+
+  const rolling = async (i: number): Promise<void> => {
+    const leader = await a.leader(30_000);
+    const order = [...a.members.filter((m) => m.id !== leader.id), leader];
+    for (const m of order) {
+      const r = await restart(i, m, m.id === leader.id);
+      restarts.push(r);
+      if (!opts.quiet) {
+        console.error(
+          `  ${a.system} rolling ${i}/${opts.reps}: ${r.member}${r.wasLeader ? ' (leader)' : ''} exited in ${fmtMs(r.exitMs ?? undefined)} ms (code ${r.exitCode}), caught up in ${fmtMs(r.catchUpMs ?? undefined)} ms; longest write stall ${fmtMs(r.stallMs)} ms (from ${fmtMs(r.stallAtMs)} ms after the SIGTERM; until the exit ${fmtMs(r.stopStallMs)} ms); ${fmtNum(acked.size)} acknowledged${r.error ? `; ${r.error}` : ''}`,
+        );
+      }
+      await sleep(opts.settleMs);
+    }
   };
   const countError = (err: unknown) => {
     const n = errorName(err);
@@ -391,6 +485,10 @@ async function runFailover(a: Adapter, opts: Options, sdk?: BellwetherClient): P
   try {
     await sleep(opts.settleMs);
     for (let i = 1; i <= opts.reps; i++) {
+      if (opts.mode === 'rolling') {
+        await rolling(i);
+        continue;
+      }
       const leader = await a.leader(30_000);
       const rep: Rep = {
         rep: i,
@@ -469,15 +567,19 @@ async function runFailover(a: Adapter, opts: Options, sdk?: BellwetherClient): P
   const windows = reps.map((r) => r.windowMs).filter((x): x is number => x !== null);
   const k2a = reps.map((r) => r.killToAckMs).filter((x): x is number => x !== null);
   const el = reps.map((r) => r.electedMs).filter((x): x is number => x !== null);
+  const stalls = restarts.map((r) => r.stallMs);
   const r1 = (x: number) => Math.round(x * 10) / 10;
   return {
     system: a.system,
     client: sdk ? 'sdk' : a.system === 'etcd' ? 'raw (grpc-js, next member on error)' : 'raw (grpc-js, follows leader hints, exactly-once retries)',
+    mode: opts.mode,
+    restarts: restarts.map((r) => ({ ...r, stallMs: r1(r.stallMs), stallAtMs: r1(r.stallAtMs), stopStallMs: r1(r.stopStallMs), exitMs: r.exitMs === null ? null : r1(r.exitMs), catchUpMs: r.catchUpMs === null ? null : r1(r.catchUpMs) })),
+    stallMs: { median: stalls.length ? r1(median(stalls)) : null, max: stalls.length ? r1(Math.max(...stalls)) : null },
     reps: reps.map((r) => ({ ...r, killAt: r1(r.killAt), gapMs: r1(r.gapMs), windowMs: r.windowMs === null ? null : r1(r.windowMs), killToAckMs: r.killToAckMs === null ? null : r1(r.killToAckMs), electedMs: r.electedMs === null ? null : r1(r.electedMs), catchUpMs: r.catchUpMs === null ? null : r1(r.catchUpMs) })),
     windowMs: { median: windows.length ? r1(median(windows)) : null, max: windows.length ? r1(Math.max(...windows)) : null, min: windows.length ? r1(Math.min(...windows)) : null },
     killToAckMs: { median: k2a.length ? r1(median(k2a)) : null, max: k2a.length ? r1(Math.max(...k2a)) : null },
     electedMs: { median: el.length ? r1(median(el)) : null, max: el.length ? r1(Math.max(...el)) : null },
-    failedReps: reps.filter((r) => r.windowMs === null).length,
+    failedReps: reps.filter((r) => r.windowMs === null).length + restarts.filter((r) => r.error !== undefined || r.exitCode !== 0).length,
     acknowledged: acked.size,
     lost: lostKeys.length,
     lostKeys: lostKeys.slice(0, 20),
@@ -486,7 +588,33 @@ async function runFailover(a: Adapter, opts: Options, sdk?: BellwetherClient): P
   };
 }
 
+function renderRolling(s: FailoverSummary): string {
+  const leaderStalls = s.restarts.filter((r) => r.wasLeader).map((r) => r.stallMs);
+  const handovers = s.restarts.filter((r) => r.wasLeader).map((r) => r.stopStallMs);
+  return [
+    `\n${s.system} rolling restarts: ${s.restarts.length} graceful restarts (SIGTERM, start again, catch up; the leader last); writers: ${s.client}`,
+    table(
+      ['rep', 'member', 'leader', 'exit ms', 'exit code', 'catch-up ms', 'longest stall ms', 'stall began ms', 'stall to exit ms', 'note'],
+      s.restarts.map((r) => [
+        String(r.rep),
+        r.member,
+        r.wasLeader ? 'yes' : '',
+        fmtMs(r.exitMs ?? undefined),
+        String(r.exitCode),
+        fmtMs(r.catchUpMs ?? undefined),
+        fmtMs(r.stallMs),
+        fmtMs(r.stallAtMs),
+        fmtMs(r.stopStallMs),
+        r.error ?? '',
+      ]),
+    ),
+    `longest write stall per restart: median ${fmtMs(s.stallMs.median ?? undefined)} ms, max ${fmtMs(s.stallMs.max ?? undefined)} ms; restarts of the leader: median ${fmtMs(leaderStalls.length ? median(leaderStalls) : undefined)} ms, max ${fmtMs(leaderStalls.length ? Math.max(...leaderStalls) : undefined)} ms; of which from its SIGTERM to its exit (the handover): median ${fmtMs(handovers.length ? median(handovers) : undefined)} ms, max ${fmtMs(handovers.length ? Math.max(...handovers) : undefined)} ms`,
+    `acknowledged writes ${fmtNum(s.acknowledged)}, lost ${s.lost}${s.lost ? ` (e.g. ${s.lostKeys.slice(0, 5).join(', ')})` : ''}; failed restarts ${s.failedReps}; failed attempts (errors the writers saw) ${Object.entries(s.attemptErrors).map(([k, v]) => `${k} ${v}`).join(', ') || '0'}`,
+  ].join('\n');
+}
+
 function render(s: FailoverSummary): string {
+  if (s.mode === 'rolling') return renderRolling(s);
   const lines = [
     `\n${s.system} failover: ${s.reps.length} kill -9 of the leader; writers: ${s.client}; ${s.electionTimeout}`,
     table(
@@ -518,8 +646,12 @@ async function main(argv: string[]): Promise<number> {
   if (!['bellwether', 'etcd', 'both'].includes(sys)) throw new UsageError(`--system: expected bellwether, etcd or both, got "${sys}"`);
   const client = f['client'] as string;
   if (client !== 'raw' && client !== 'sdk') throw new UsageError(`--client: expected raw or sdk, got "${client}"`);
+  const mode = f['mode'] as string;
+  if (mode !== 'kill' && mode !== 'rolling') throw new UsageError(`--mode: expected kill or rolling, got "${mode}"`);
+  if (mode === 'rolling' && sys !== 'bellwether') throw new UsageError('--mode rolling: only with --system bellwether');
   if (sys !== 'bellwether') ensureEtcd();
   const opts: Options = {
+    mode,
     reps: Math.max(1, f['reps'] as number),
     writers: Math.max(1, f['writers'] as number),
     valueBytes: f['value-bytes'] as number,

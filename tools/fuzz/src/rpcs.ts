@@ -2,7 +2,7 @@
 // Every call ends by itself (short deadlines, streams cancelled), whatever
 // the member answers; the campaign only counts them.
 import type { Rng } from '@bellwether/chaos/src/rng';
-import { CLUSTER_ID_METADATA, loadPeerApi, loadPublicApi, MEMBER_ID_METADATA } from '@bellwether/proto';
+import { CLUSTER_ID_METADATA, loadPeerApi, loadPublicApi, MEMBER_ID_METADATA, unary as unaryCall } from '@bellwether/proto';
 import * as grpc from '@grpc/grpc-js';
 import { bytes, enumValue, key, number, text, u32 } from './values';
 
@@ -90,9 +90,8 @@ function settle(p: Promise<unknown>): Promise<void> {
   );
 }
 
-function unary(c: grpc.Client, method: string, req: Message, md = new grpc.Metadata()): Promise<void> {
-  const fn = (c as unknown as Record<string, (r: Message, md: grpc.Metadata, o: grpc.CallOptions, cb: (e: unknown) => void) => void>)[method]!;
-  return settle(new Promise<void>((resolve, reject) => fn.call(c, req, md, { deadline: Date.now() + DEADLINE_MS }, (e) => (e ? reject(e) : resolve()))));
+function unary(c: grpc.Client, method: string, req: Message): Promise<void> {
+  return settle(unaryCall(c, method, req, DEADLINE_MS));
 }
 
 /** A peer message that is malformed somewhere (a number out of range, an entry that does not decode, a gap), so no member may act on it. */

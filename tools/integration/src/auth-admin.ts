@@ -1,6 +1,6 @@
 // Auth administration over raw gRPC for tests: each call as a given user
 // (a fresh token per call, so short token lifetimes do not matter).
-import { type AuthClient, AUTHORIZATION_METADATA, loadPublicApi } from '@bellwether/proto';
+import { type AuthClient, AUTHORIZATION_METADATA, loadPublicApi, unary } from '@bellwether/proto';
 import * as grpc from '@grpc/grpc-js';
 
 export class AuthAdmin {
@@ -30,8 +30,7 @@ export class AuthAdmin {
   }
 
   raw<Res>(address: string, method: string, req: object, md: grpc.Metadata): Promise<Res> {
-    const c = this.client(address) as unknown as Record<string, (r: object, md: grpc.Metadata, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r?: Res) => void) => void>;
-    return new Promise((resolve, reject) => c[method]!.call(c, req, md, { deadline: Date.now() + 10_000 }, (err, res) => (err ? reject(err) : resolve(res as Res))));
+    return unary<Res>(this.client(address) as unknown as grpc.Client, method, req, 10_000, md);
   }
 
   close(): void {

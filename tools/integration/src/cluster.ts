@@ -6,7 +6,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type ClusterClient, type KVClient, loadPublicApi, type StatusResponse__Output } from '@bellwether/proto';
+import { type ClusterClient, type KVClient, loadPublicApi, type StatusResponse__Output, unary } from '@bellwether/proto';
 import * as grpc from '@grpc/grpc-js';
 import { ServerProcess } from './process';
 
@@ -81,13 +81,7 @@ export function closeClients(): void {
   clientCache.clear();
 }
 
-/** Promisified unary call with a deadline; rejects with the grpc ServiceError. */
-export function unary<Res>(client: grpc.Client, method: string, req: object, deadlineMs = 3000, metadata = new grpc.Metadata()): Promise<Res> {
-  const fn = (client as unknown as Record<string, (r: object, md: grpc.Metadata, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, r?: Res) => void) => void>)[method]!;
-  return new Promise((resolve, reject) => {
-    fn.call(client, req, metadata, { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(err) : resolve(res as Res)));
-  });
-}
+export { unary };
 
 export async function waitFor<T>(fn: () => Promise<T | undefined> | T | undefined, timeoutMs: number, what: string): Promise<T> {
   const until = Date.now() + timeoutMs;
@@ -128,6 +122,7 @@ export class TestCluster {
     readonly nodes: NodeProcess[],
     readonly root: string,
     readonly credentials?: grpc.ChannelCredentials,
+    private readonly baseArgs: string[] = [],
   ) {}
 
   static async start(opts: ClusterOptions): Promise<TestCluster> {
@@ -149,7 +144,24 @@ export class TestCluster {
       return new NodeProcess(m.id, m.address, dataDir, args, root, m.peerAddress);
     });
     for (const n of nodes) n.start();
-    return new TestCluster(nodes, root, opts.credentials);
+    return new TestCluster(nodes, root, opts.credentials, opts.args ?? []);
+  }
+
+  /**
+   * A node not started yet, for a member to be added with Cluster.AddMember:
+   * its own port and empty data dir, `--initial-cluster-state existing` and
+   * the current members as `--peers`. It is stopped with the cluster.
+   */
+  async newNode(id: string, extraArgs: string[] = []): Promise<NodeProcess> {
+    const [port] = await freePorts(1);
+    const address = `127.0.0.1:${port}`;
+    const dataDir = join(this.root, `${id}-${Date.now()}`);
+    mkdirSync(dataDir, { recursive: true });
+    const peers = [...this.nodes.filter((n) => n.running && n.id !== id), { id, address }].map((m) => `${m.id}=${m.address}`).join(',');
+    const args = ['--id', id, '--listen', address, '--data-dir', dataDir, '--peers', peers, '--initial-cluster-state', 'existing', '--log-level', 'info', ...this.baseArgs, ...extraArgs];
+    const node = new NodeProcess(id, address, dataDir, args, this.root);
+    this.nodes.push(node);
+    return node;
   }
 
   node(id: string): NodeProcess {

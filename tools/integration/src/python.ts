@@ -23,9 +23,10 @@ export function generatePythonStubs(work: string): void {
   // Flat file names, so the generated modules don't shadow grpcio's own `grpc` package.
   copyFileSync(join(protos, 'bellwether/kv/v1/kv.proto'), join(work, 'kv.proto'));
   copyFileSync(join(protos, 'bellwether/cluster/v1/cluster.proto'), join(work, 'cluster.proto'));
+  copyFileSync(join(protos, 'bellwether/maintenance/v1/maintenance.proto'), join(work, 'maintenance.proto'));
   copyFileSync(join(protos, 'bellwether/auth/v1/auth.proto'), join(work, 'auth.proto'));
   copyFileSync(reflectionProto(), join(work, 'reflection.proto'));
-  execFileSync(PYTHON, ['-m', 'grpc_tools.protoc', '-I', work, `--python_out=${work}`, `--grpc_python_out=${work}`, 'kv.proto', 'cluster.proto', 'auth.proto', 'reflection.proto'], {
+  execFileSync(PYTHON, ['-m', 'grpc_tools.protoc', '-I', work, `--python_out=${work}`, `--grpc_python_out=${work}`, 'kv.proto', 'cluster.proto', 'maintenance.proto', 'auth.proto', 'reflection.proto'], {
     stdio: 'inherit',
   });
 }

@@ -180,21 +180,40 @@ test('5 nodes: writes survive two kills, stop at the third; any-follower reads s
   });
 });
 
-test('a node started with another cluster id is refused by its peers', async (t) => {
+/** A 3-node cluster and one of its followers, stopped with its data dir removed (to come back as a stranger). */
+async function clusterWithWipedFollower(t: { after(fn: () => Promise<void>): void }) {
   const cluster = await startCluster(t, 3);
   const leader = await cluster.waitForLeader();
   const stranger = cluster.followers(leader)[0]!;
   await stranger.stop();
-  // Same member id and address, but a fresh data dir of a different cluster.
   const { rmSync } = await import('node:fs');
   rmSync(stranger.dataDir, { recursive: true, force: true });
+  return { cluster, leader, stranger };
+}
+
+test('a node bootstrapping another cluster where one already answers refuses to start, and says how to join', async (t) => {
+  // Same member id and address, but a fresh data dir of a different cluster.
+  const { leader, stranger } = await clusterWithWipedFollower(t);
   stranger.start(['--cluster-id', 'another-cluster']);
-  await waitFor(() => (/refusing \\?"n\d\\?" of cluster another-cluster/.test(cluster.logs()) ? true : undefined), 10_000, 'a peer logs the refusal');
+  assert.equal(await stranger.waitExit(), 2);
+  assert.match(stranger.log(), /already serves cluster [0-9a-f]+, not the cluster another-cluster these --peers would bootstrap\. To join it instead: on its leader call Cluster\.AddMember/);
+  const res = await put(leader, 'still', 'works');
+  assert.ok(res.succeeded);
+  closeClients();
+});
+
+test('a node of another cluster is refused by its peers', async (t) => {
+  const { cluster, leader, stranger } = await clusterWithWipedFollower(t);
+  // Its data dir is made while its peers are down (so nothing answers its probe), then it meets them.
+  const others = cluster.nodes.filter((n) => n !== stranger);
+  await Promise.all(others.map((n) => n.stop()));
+  stranger.start(['--cluster-id', 'another-cluster']);
+  await waitFor(() => (/"clusterId":"another-cluster".*"msg":"serving"/.test(stranger.log()) ? true : undefined), 20_000, 'the stranger serves');
+  for (const n of others) n.start();
+  await waitFor(() => (/refusing \\?"n\d\\?" of cluster another-cluster/.test(cluster.logs()) ? true : undefined), 20_000, 'a peer logs the refusal');
   // The stranger never joins: it learns no leader and takes no part in the cluster.
   const st = await cluster.status(stranger);
   assert.notEqual(st.leaderId, leader.id);
-  const res = await put(leader, 'still', 'works');
-  assert.ok(res.succeeded);
   closeClients();
 });
 

@@ -36,7 +36,23 @@ test('Python (grpcio, stubs generated from protos/) calls Put/Get/Range/Delete a
   assert.equal(out.deleted, 1);
   assert.deepEqual(out.empty_key, ['INVALID_ARGUMENT', 'key: must be 1..4096 bytes, got 0']);
   assert.equal(out.role, 'ROLE_LEADER');
-  for (const svc of ['bellwether.kv.v1.KV', 'bellwether.cluster.v1.Cluster', 'grpc.health.v1.Health']) {
+  // A one-member cluster: the leader is already the target; there is no other voter to hand over to.
+  assert.deepEqual(out.transfer_to_self, ['n1', true]);
+  assert.equal(out.transfer_unknown, 'NOT_FOUND');
+  assert.equal(out.transfer_alone, 'FAILED_PRECONDITION');
+  assert.equal(out.added_role, 'MEMBER_ROLE_LEARNER');
+  // n1's incarnation (16 hex digits) is recorded once it leads; the learner's only once it connects.
+  assert.deepEqual(out.members.find((m: [string]) => m[0] === 'py-learner'), ['py-learner', 'MEMBER_ROLE_LEARNER', 0]);
+  assert.deepEqual(out.members.find((m: [string]) => m[0] === 'n1')?.slice(0, 2), ['n1', 'MEMBER_ROLE_VOTER']);
+  assert.equal(out.duplicate, 'ALREADY_EXISTS');
+  assert.deepEqual(out.after_remove, ['n1']);
+  assert.equal(out.describe.member_id, 'n1');
+  assert.match(out.describe.version, /^\d+\.\d+\.\d+/);
+  assert.ok(Number(out.describe.db_size_bytes) > 0);
+  assert.ok(out.snapshot.revision >= out.put_revision, 'the snapshot holds the writes before it');
+  assert.ok(out.snapshot.data_bytes > 0);
+  assert.equal(out.snapshot.checksum_ok, true, 'the trailer\'s SHA-256 matches the data');
+  for (const svc of ['bellwether.kv.v1.KV', 'bellwether.cluster.v1.Cluster', 'bellwether.maintenance.v1.Maintenance', 'grpc.health.v1.Health']) {
     assert.ok(out.services.includes(svc), `reflection lists ${svc}: ${out.services}`);
   }
 });

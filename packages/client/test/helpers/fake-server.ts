@@ -34,7 +34,7 @@ import {
 } from '@bellwether/proto';
 import * as grpc from '@grpc/grpc-js';
 
-export type Method = 'Put' | 'Get' | 'Delete' | 'Range' | 'Status' | 'Members';
+export type Method = 'Put' | 'Get' | 'Delete' | 'Range' | 'Status' | 'Members' | 'TransferLeadership';
 
 /** What the next call of a method does instead of being served. */
 export type Fault =
@@ -405,11 +405,28 @@ export class FakeKvServer {
         const g = this.group;
         callback(null, {
           clusterId: g.clusterId,
-          members: g.members.map((m) => ({ id: m.memberId, address: m.address, voter: true })),
+          members: g.members.map((m) => ({ id: m.memberId, address: m.address, voter: true, role: 'MEMBER_ROLE_VOTER', incarnation: `inc-${m.memberId}` })),
           leaderId: g.leaderId ?? '',
           term: g.term,
         });
       },
+      TransferLeadership: (call, callback) => {
+        this.#count('TransferLeadership');
+        if (!this.#checkLeader(callback)) return;
+        const g = this.group;
+        const target = call.request.targetId || g.members.find((m) => m !== this)?.memberId;
+        const member = g.members.find((m) => m.memberId === target);
+        if (!member) {
+          callback({ code: grpc.status.NOT_FOUND, details: `target_id "${call.request.targetId}" is not a member` });
+          return;
+        }
+        if (member !== this) g.elect(member.memberId);
+        callback(null, { leaderId: member.memberId, leaderAddress: member.address, term: g.term });
+      },
+      // Membership changes are a real cluster's business (tools/integration); the fake has fixed members.
+      AddMember: (_call, callback) => callback({ code: grpc.status.UNIMPLEMENTED, details: 'fake server: fixed members' }),
+      PromoteMember: (_call, callback) => callback({ code: grpc.status.UNIMPLEMENTED, details: 'fake server: fixed members' }),
+      RemoveMember: (_call, callback) => callback({ code: grpc.status.UNIMPLEMENTED, details: 'fake server: fixed members' }),
       WatchLeader: (call) => {
         this.#count('WatchLeader');
         this.watchOpened++;

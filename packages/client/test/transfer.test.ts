@@ -1,0 +1,29 @@
+// client.transferLeadership against fake members: sent to the leader, the
+// request carries the target, errors come back typed, and the client follows
+// the new leader.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { BellwetherError, InvalidArgument, StatusCode } from '../src/index';
+import { settled, until, withCluster } from './helpers/setup';
+
+const t = withCluster(3);
+
+test('transferLeadership goes to the leader, names the target, and the client follows the new leader', async () => {
+  await settled(t.client, 3, 'm1');
+  const result = await t.client.transferLeadership('m3');
+  assert.equal(result.leaderId, 'm3');
+  assert.equal(result.leaderAddress, t.cluster.member('m3').address);
+  assert.equal(result.term, t.cluster.group.term);
+  assert.equal(t.cluster.member('m1').calls.get('TransferLeadership'), 1, 'sent to the leader at once');
+  await until(() => t.client.cluster().leader?.id === 'm3', 'the client follows m3');
+  await t.client.put('after-transfer', 'v');
+  assert.ok(t.cluster.member('m3').requests.Put.some((r) => r.key.toString() === 'after-transfer'));
+});
+
+test('transferLeadership: an unknown member is NOT_FOUND, an empty id is refused before sending', async () => {
+  await until(() => t.client.cluster().leader?.reachable, 'a leader is known');
+  const err = await t.client.transferLeadership('nobody').catch((e: unknown) => e);
+  assert.ok(err instanceof BellwetherError, String(err));
+  assert.equal(err.code, StatusCode.NOT_FOUND);
+  await assert.rejects(t.client.transferLeadership(''), InvalidArgument);
+});
