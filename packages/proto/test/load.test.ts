@@ -7,7 +7,27 @@ test('the public services load with the documented names', () => {
   const kv = Object.keys(api.bellwether.kv.v1.KV.service).sort();
   assert.deepEqual(kv, ['Delete', 'Get', 'Put', 'Range', 'Stream']);
   const cluster = Object.keys(api.bellwether.cluster.v1.Cluster.service).sort();
-  assert.deepEqual(cluster, ['Members', 'Status', 'WatchLeader']);
+  assert.deepEqual(cluster, ['AddMember', 'Members', 'PromoteMember', 'RemoveMember', 'Status', 'TransferLeadership', 'WatchLeader']);
+  const auth = Object.keys(api.bellwether.auth.v1.Auth.service).sort();
+  assert.deepEqual(auth, [
+    'AuthDisable',
+    'AuthEnable',
+    'AuthStatus',
+    'Authenticate',
+    'RoleAdd',
+    'RoleDelete',
+    'RoleGet',
+    'RoleGrantPermission',
+    'RoleList',
+    'RoleRevokePermission',
+    'UserAdd',
+    'UserChangePassword',
+    'UserDelete',
+    'UserGet',
+    'UserGrantRole',
+    'UserList',
+    'UserRevokeRole',
+  ]);
 });
 
 test('messages round-trip with the loader options every process uses', () => {
