@@ -4,7 +4,9 @@
 // every acknowledged write reads back intact.
 import { Rng } from '@bellwether/chaos/src/rng';
 import { connect } from '@bellwether/client';
-import { TestCluster } from '@bellwether/integration/src/cluster';
+import { clientsFor, TestCluster } from '@bellwether/integration/src/cluster';
+import { type MembersResponse__Output, unary } from '@bellwether/proto';
+import type * as grpc from '@grpc/grpc-js';
 import { closeClients, fuzzCall, RPCS, type Target } from './rpcs';
 
 export interface CampaignOptions {
@@ -50,7 +52,16 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
         acked.set(k, v);
       }
       const { clusterId } = await cluster.status(cluster.nodes[0]!);
-      const targets: Target[] = cluster.nodes.map((n) => ({ address: n.address, peerAddress: n.peerAddress!, clusterId, memberIds: cluster.nodes.map((m) => m.id), protectedPrefix: PROTECTED }));
+      const members = await unary<MembersResponse__Output>(clientsFor(cluster.nodes[0]!.address).cluster as unknown as grpc.Client, 'Members', {});
+      const incarnations = Object.fromEntries(members.members.map((m) => [m.id, m.incarnation]));
+      const targets: Target[] = cluster.nodes.map((n) => ({
+        address: n.address,
+        peerAddress: n.peerAddress!,
+        clusterId,
+        memberIds: cluster.nodes.map((m) => m.id),
+        incarnations,
+        protectedPrefix: PROTECTED,
+      }));
       const byRpc: Record<string, number> = Object.fromEntries(RPCS.map((r) => [r, 0]));
       let iterations = 0;
       const until = Date.now() + opts.seconds * 1000;

@@ -11,6 +11,8 @@ export interface Target {
   peerAddress: string;
   clusterId: string;
   memberIds: readonly string[];
+  /** Each member's recorded incarnation, presented when claiming to be it (so its broken messages reach the checks). */
+  incarnations: Readonly<Record<string, string>>;
   /** Keys under this prefix hold the acknowledged writes: fuzzed writes never touch them. */
   protectedPrefix: string;
 }
@@ -137,6 +139,8 @@ function peerMetadata(t: Target, as: string): grpc.Metadata {
   const md = new grpc.Metadata();
   md.set(CLUSTER_ID_METADATA, t.clusterId);
   md.set(MEMBER_ID_METADATA, as);
+  const incarnation = t.incarnations[as];
+  if (incarnation) md.set('bellwether-incarnation', incarnation);
   return md;
 }
 

@@ -3,7 +3,15 @@
 // and the cluster keeps serving every write it acknowledged.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CLUSTER_ID_METADATA, type GetResponse__Output, loadPeerApi, MEMBER_ID_METADATA, type PutResponse__Output, type RaftMessage } from '@bellwether/proto';
+import {
+  CLUSTER_ID_METADATA,
+  type GetResponse__Output,
+  loadPeerApi,
+  MEMBER_ID_METADATA,
+  type MembersResponse__Output,
+  type PutResponse__Output,
+  type RaftMessage,
+} from '@bellwether/proto';
 import * as grpc from '@grpc/grpc-js';
 import { clientsFor, type NodeProcess, TestCluster, unary, waitFor } from '../src/cluster';
 
@@ -13,12 +21,14 @@ const kv = (n: NodeProcess) => clientsFor(n.address).kv as unknown as grpc.Clien
  * Sends raw Raft messages to `target` on a Replicate stream, claiming to be
  * member `as`; numbers may be decimal strings so they can exceed 2^53.
  */
-async function sendAsPeer(target: NodeProcess, clusterId: string, as: string, messages: RaftMessage[]): Promise<void> {
+async function sendAsPeer(target: NodeProcess, clusterId: string, as: { id: string; incarnation: string }, messages: RaftMessage[]): Promise<void> {
   const api = loadPeerApi();
   const client = new api.bellwether.raft.v1.Raft(target.address, grpc.credentials.createInsecure());
   const md = new grpc.Metadata();
   md.set(CLUSTER_ID_METADATA, clusterId);
-  md.set(MEMBER_ID_METADATA, as);
+  md.set(MEMBER_ID_METADATA, as.id);
+  // The incarnation the cluster recorded for that member, or the stream is refused before any message is read.
+  if (as.incarnation) md.set('bellwether-incarnation', as.incarnation);
   const stream = client.Replicate(md);
   stream.on('error', () => {});
   stream.on('data', () => {});
@@ -83,7 +93,9 @@ test('peer messages with a term beyond 2^53 - 1, bad entries or inconsistent ind
       m: { ...base, type: 'heartbeat', term, commit: '9007199254740993' } as unknown as RaftMessage,
     },
   ];
-  for (const { m } of hostile) await sendAsPeer(target, st.clusterId, other.id, [m]);
+  const members = await unary<MembersResponse__Output>(clientsFor(target.address).cluster as unknown as grpc.Client, 'Members', {});
+  const incarnation = members.members.find((m) => m.id === other.id)?.incarnation ?? '';
+  for (const { m } of hostile) await sendAsPeer(target, st.clusterId, { id: other.id, incarnation }, [m]);
   for (const { what, reason } of hostile) {
     await waitFor(() => target.log().split('\n').some((l) => l.includes('dropped a malformed peer message') && reason.test(l)), 10_000, `${target.id} logs that it dropped ${what}`);
   }

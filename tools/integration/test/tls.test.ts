@@ -10,20 +10,22 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { connect, PermissionDenied } from '@bellwether/client';
 import { createDevCertificates, type DevIdentity } from '@bellwether/node';
-import { CLUSTER_ID_METADATA, loadPeerApi, loadPublicApi, MEMBER_ID_METADATA } from '@bellwether/proto';
+import { CLUSTER_ID_METADATA, loadPeerApi, loadPublicApi, MEMBER_ID_METADATA, type MembersResponse__Output } from '@bellwether/proto';
 import * as grpc from '@grpc/grpc-js';
 import { AuthAdmin } from '../src/auth-admin';
-import { type NodeProcess, TestCluster, unary, waitFor } from '../src/cluster';
+import { clientsFor, type NodeProcess, TestCluster, unary, waitFor } from '../src/cluster';
 import { generatePythonStubs, PYTHON, PYTHON_SCRIPTS } from '../src/python';
 
 const FRESH_CHANNEL = { 'grpc.use_local_subchannel_pool': 1 };
 
 /** Opens a Replicate stream claiming to be `as`; resolves 'accepted' once the member answers, or the status code it refused with. */
-function peerCall(address: string, credentials: grpc.ChannelCredentials, clusterId: string, as: string): Promise<'accepted' | grpc.status> {
+function peerCall(address: string, credentials: grpc.ChannelCredentials, clusterId: string, as: string, incarnation = ''): Promise<'accepted' | grpc.status> {
   const client = new (loadPeerApi().bellwether.raft.v1.Raft)(address, credentials, FRESH_CHANNEL);
   const md = new grpc.Metadata();
   md.set(CLUSTER_ID_METADATA, clusterId);
   md.set(MEMBER_ID_METADATA, as);
+  // The member's recorded incarnation (else it is refused on those grounds, whatever its certificate).
+  if (incarnation) md.set('bellwether-incarnation', incarnation);
   const stream = client.Replicate(md);
   return new Promise((resolve) => {
     const done = (r: 'accepted' | grpc.status) => {
@@ -98,7 +100,10 @@ test('a 3-node cluster with peer mTLS on separate ports and client TLS serves th
   const n2Cert = grpc.credentials.createSsl(ca, readFileSync(certs.members['n2']!.keyFile), readFileSync(certs.members['n2']!.certFile), anyName);
   assert.equal(await peerCall(n('n1').peerAddress, n2Cert, clusterId, 'n3'), grpc.status.UNAUTHENTICATED);
   await waitFor(() => /the caller's certificate names n2.*not member \\"n3\\"/.test(n('n1').log()), 10_000, 'n1 logs the refusal');
-  assert.equal(await peerCall(n('n1').peerAddress, n2Cert, clusterId, 'n2'), 'accepted');
+  const members = await unary<MembersResponse__Output>(clientsFor(n('n1').address, tlsCredentials).cluster as unknown as grpc.Client, 'Members', {});
+  const n2Incarnation = members.members.find((m) => m.id === 'n2')?.incarnation ?? '';
+  assert.equal(await peerCall(n('n1').peerAddress, n2Cert, clusterId, 'n3', members.members.find((m) => m.id === 'n3')?.incarnation), grpc.status.UNAUTHENTICATED);
+  assert.equal(await peerCall(n('n1').peerAddress, n2Cert, clusterId, 'n2', n2Incarnation), 'accepted');
 
   // The cluster still replicates after all that.
   await client.put('app/y', 'still');
