@@ -31,6 +31,12 @@ export interface NodeConfig {
   logRetentionEntries: number;
   /** Compact the log each time this many more entries could be dropped. */
   compactEveryEntries: number;
+  /** Watch history: keep the changes of this many latest revisions (default 100 000). */
+  watchHistoryRevisions?: number;
+  /** Watch history: keep at most this many bytes of changes (default 64 MiB). */
+  watchHistoryBytes?: number;
+  /** A watch whose unsent changes exceed this many bytes is cancelled (default 16 MiB). */
+  watchMaxLagBytes?: number;
   /** host:port of the HTTP endpoints (/metrics, /healthz, /readyz, the dashboard); off when unset. */
   metricsListen?: string;
   /** `new` (default) bootstraps the cluster of `peers`; `existing` joins a running cluster this member was added to (cluster-join.ts). Used only when the data dir is new. */

@@ -10,7 +10,7 @@ import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-
 import pino, { type Logger } from 'pino';
 import { authService } from './auth/auth-service';
 import { Authorizer } from './auth/authorizer';
-import { guardKvOps, guardService } from './auth/guards';
+import { guardKvOps, guardService, guardWatch } from './auth/guards';
 import { forceNewCluster, planFirstStart } from './cluster-join';
 import { clusterService } from './cluster-service';
 import { ConfigError, DEFAULTS, type NodeConfig, parseAddress, validateConfig } from './config';
@@ -18,6 +18,7 @@ import { grpcMetricsInterceptor } from './grpc-metrics';
 import { type HttpEndpoints, startHttpEndpoints } from './http-endpoints';
 import { admitPeer, checkExpectedIncarnation, loadIncarnation } from './incarnation';
 import { type KvContext, kvService } from './kv-service';
+import { IncarnationRecorder } from './incarnation-recorder';
 import { maintenanceService, VERSION } from './maintenance-service';
 import { MemberChanges } from './member-changes';
 import { maxReceiveMessageBytes, peerMessageBudgetBytes } from './message-limits';
@@ -27,6 +28,9 @@ import { NodeMetrics } from './metrics';
 import { FLOW_CONTROL_WINDOW_BYTES, GrpcPeerTransport, PEER_MAX_MESSAGE_BYTES } from './peer-transport';
 import { RoundTripTracker } from './peer-rtt';
 import { Replica } from './replica';
+import { DEFAULT_WATCH_LIMITS, WatchHub } from './watch/hub';
+import { LeaseManager } from './lease/manager';
+import { leaseService } from './lease/lease-service';
 import { OpenStreams, shutDown, trackingStreams } from './shutdown';
 import { PeerClientTls, ReloadableServerCredentials } from './tls';
 import { transferLeadershipHandler } from './transfer-service';
@@ -36,6 +40,8 @@ const DEFAULT_TOKEN_TTL_SECONDS = 300;
 const CLUSTER_NEEDS = { Status: 'user', Members: 'user', WatchLeader: 'user' } as const;
 /** Logging in and asking whether auth is on are open; administration needs root. */
 const AUTH_NEEDS = { Authenticate: 'anyone', AuthStatus: 'anyone' } as const;
+/** Leases (grant, revoke, keep alive, list) need a user; the keys put with one are checked as any put. */
+const LEASE_NEEDS = { Grant: 'user', Revoke: 'user', KeepAlive: 'user', TimeToLive: 'user', List: 'user' } as const;
 /** Maintenance (snapshots, ...) is for operators: root only. */
 const MAINTENANCE_NEEDS = {} as const;
 
@@ -117,7 +123,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
   const clientAddresses = config.peerListen ? new ClientAddresses(config.id, config.advertise ?? config.listen) : undefined;
   const health = new HealthImplementation({ '': 'NOT_SERVING' });
   try {
-    store = await Store.open(config.dataDir);
+    store = await Store.open(config.dataDir, { trackChanges: true });
     const identity = await checkIdentity(store, config, log);
     const incarnation = await loadIncarnation(store, config.dataDir, log);
     const members = identity.members;
@@ -168,6 +174,12 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       store,
       limits: { maxKeyBytes: config.maxKeyBytes, maxValueBytes: config.maxValueBytes },
       reads: { maxReadWaitMs: config.maxReadWaitMs, unsafeFollowerLinearizableReads: !!config.unsafeFollowerLinearizableReads },
+      watches: new WatchHub(replica, {
+        ...DEFAULT_WATCH_LIMITS,
+        maxRevisions: config.watchHistoryRevisions ?? DEFAULT_WATCH_LIMITS.maxRevisions,
+        maxBytes: config.watchHistoryBytes ?? DEFAULT_WATCH_LIMITS.maxBytes,
+        maxLagBytes: config.watchMaxLagBytes ?? DEFAULT_WATCH_LIMITS.maxLagBytes,
+      }),
       metrics,
     };
     const transport = new GrpcPeerTransport({
@@ -194,19 +206,35 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
     if (clientAddresses) clientAddresses.onUnknown = (id) => transport.contact(id);
     const memberChanges = new MemberChanges({
       replica,
-      incarnation,
-      presentedIncarnation: (id) => transport.presentedIncarnation(id),
       lastContactMs: (id) => transport.lastContactMs(id),
       electionTimeoutMs: config.electionTimeoutMs,
       log,
     });
+    const recorder = new IncarnationRecorder({ replica, changes: memberChanges, incarnation, presentedIncarnation: (id) => transport.presentedIncarnation(id), log });
     const clusterCtx = { clusterId: identity.clusterId, address: config.advertise ?? config.listen, replica, memberChanges };
     const api = loadPublicApi();
     // Streams a stopping member must end itself: grpc-js's graceful shutdown waits for them.
     const streams = new OpenStreams();
     // Once auth is enabled, every call is checked (auth/guards.ts).
     const authorizer = new Authorizer(store, { clientCertAuth: !!config.tls?.clientCertAuth });
-    server.addService(api.bellwether.kv.v1.KV.service, trackingStreams(kvService(kvCtx, (ops, call) => guardKvOps(ops, authorizer, call)), ['Stream'], streams));
+    server.addService(
+      api.bellwether.kv.v1.KV.service,
+      trackingStreams(
+        kvService(
+          kvCtx,
+          (ops, call) => guardKvOps(ops, authorizer, call),
+          (call) => guardWatch(authorizer, call),
+        ),
+        ['Stream', 'Watch'],
+        streams,
+      ),
+    );
+    const leases = new LeaseManager(replica, store, config.electionTimeoutMs);
+    await leases.start();
+    server.addService(
+      api.bellwether.lease.v1.Lease.service,
+      trackingStreams(guardService(api.bellwether.lease.v1.Lease.service, leaseService(kvCtx, leases), authorizer, LEASE_NEEDS), ['KeepAlive'], streams),
+    );
     const cluster = {
       ...clusterService(clusterCtx, (id) => transport.lastContactMs(id)),
       TransferLeadership: transferLeadershipHandler({ replica, lastContactMs: (id) => transport.lastContactMs(id), electionTimeoutMs: config.electionTimeoutMs }),
@@ -242,7 +270,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       http = await startHttpEndpoints({ listen: config.metricsListen, clusterId: identity.clusterId, replica, metrics });
     }
     replica.start();
-    const stopRecorder = memberChanges.startRecorder();
+    const stopRecorder = recorder.start();
     health.setStatus('', 'SERVING');
     log.info({ listen: config.listen, port, clusterId: identity.clusterId, applied: store.appliedIndex }, 'serving');
     if (http) log.info({ metricsListen: config.metricsListen, port: http.port }, 'metrics, health and dashboard over HTTP');
@@ -269,6 +297,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       metrics,
       stop() {
         stopping ??= (async () => {
+          leases.stop();
           await httpEndpoints?.close();
           stopRecorder();
           const parts = { replica, server: serversAsOne(server, peerServer), health, streams, store: openStore, log, electionTimeoutMs: config.electionTimeoutMs };

@@ -6,6 +6,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import type { ProtoGrpcType as AuthGrpc } from './gen/auth';
 import type { ProtoGrpcType as ClusterGrpc } from './gen/cluster';
 import type { ProtoGrpcType as KvGrpc } from './gen/kv';
+import type { ProtoGrpcType as LeaseGrpc } from './gen/lease';
 import type { ProtoGrpcType as MaintenanceGrpc } from './gen/maintenance';
 import type { ProtoGrpcType as RaftGrpc } from './gen/raft';
 
@@ -13,7 +14,7 @@ export * from './gen/index';
 export { unary } from './unary';
 
 /** The public API's .proto files, relative to {@link protosDir}. */
-export const PUBLIC_PROTO_FILES = ['bellwether/kv/v1/kv.proto', 'bellwether/cluster/v1/cluster.proto', 'bellwether/maintenance/v1/maintenance.proto', 'bellwether/auth/v1/auth.proto'] as const;
+export const PUBLIC_PROTO_FILES = ['bellwether/kv/v1/kv.proto', 'bellwether/cluster/v1/cluster.proto', 'bellwether/maintenance/v1/maintenance.proto', 'bellwether/lease/v1/lease.proto', 'bellwether/auth/v1/auth.proto'] as const;
 
 /** Peer-to-peer protocol files (not part of the client API). */
 export const PEER_PROTO_FILES = ['bellwether/raft/v1/raft.proto'] as const;
@@ -62,7 +63,7 @@ export function loadDefinition(files: readonly string[]): protoLoader.PackageDef
   return def;
 }
 
-export type PublicGrpc = KvGrpc & ClusterGrpc & MaintenanceGrpc & AuthGrpc;
+export type PublicGrpc = KvGrpc & ClusterGrpc & MaintenanceGrpc & LeaseGrpc & AuthGrpc;
 export type PeerGrpc = RaftGrpc;
 
 /** The peer service (Raft) as a grpc-js constructor and definition. */

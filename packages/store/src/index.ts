@@ -9,6 +9,7 @@ export {
   type UserRecord,
 } from './auth-state';
 export { Reader, readU64be, u64be, Writer } from './codec';
+export { type KeyChange, keyChange } from './changes';
 export { prefixEnd } from './keys';
 export {
   type Command,
@@ -29,3 +30,5 @@ export {
   type SnapshotReader,
   Store,
 } from './store';
+export type { CompareOp, CompareTarget, TxnCommand, TxnCompare, TxnOp, TxnOpResult } from './txn';
+export type { LeaseChange, LeaseCommand, LeaseRecord } from './leases';

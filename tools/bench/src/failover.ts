@@ -320,6 +320,8 @@ export interface FailoverSummary {
   reps: Rep[];
   restarts: Restart[];
   stallMs: { median: number | null; max: number | null };
+  /** The longest gap between acknowledgements before any fault (the machine's own hiccups). */
+  baselineStallMs: number;
   windowMs: { median: number | null; max: number | null; min: number | null };
   killToAckMs: { median: number | null; max: number | null };
   electedMs: { median: number | null; max: number | null };
@@ -482,8 +484,15 @@ async function runFailover(a: Adapter, opts: Options, sdk?: BellwetherClient): P
   };
 
   const writers = Array.from({ length: opts.writers }, (_, i) => writer(i));
+  /** The longest gap between acknowledgements with no fault at all (the second half of the first settle): what the machine alone causes. */
+  let baselineStallMs = 0;
   try {
-    await sleep(opts.settleMs);
+    await sleep(opts.settleMs / 2);
+    const quiet = { maxMs: 0, atMs: 0, t0: performance.now() };
+    stall = quiet;
+    await sleep(opts.settleMs / 2);
+    stall = undefined;
+    baselineStallMs = Math.max(quiet.maxMs, performance.now() - lastAckAt);
     for (let i = 1; i <= opts.reps; i++) {
       if (opts.mode === 'rolling') {
         await rolling(i);
@@ -575,6 +584,7 @@ async function runFailover(a: Adapter, opts: Options, sdk?: BellwetherClient): P
     mode: opts.mode,
     restarts: restarts.map((r) => ({ ...r, stallMs: r1(r.stallMs), stallAtMs: r1(r.stallAtMs), stopStallMs: r1(r.stopStallMs), exitMs: r.exitMs === null ? null : r1(r.exitMs), catchUpMs: r.catchUpMs === null ? null : r1(r.catchUpMs) })),
     stallMs: { median: stalls.length ? r1(median(stalls)) : null, max: stalls.length ? r1(Math.max(...stalls)) : null },
+    baselineStallMs: r1(baselineStallMs),
     reps: reps.map((r) => ({ ...r, killAt: r1(r.killAt), gapMs: r1(r.gapMs), windowMs: r.windowMs === null ? null : r1(r.windowMs), killToAckMs: r.killToAckMs === null ? null : r1(r.killToAckMs), electedMs: r.electedMs === null ? null : r1(r.electedMs), catchUpMs: r.catchUpMs === null ? null : r1(r.catchUpMs) })),
     windowMs: { median: windows.length ? r1(median(windows)) : null, max: windows.length ? r1(Math.max(...windows)) : null, min: windows.length ? r1(Math.min(...windows)) : null },
     killToAckMs: { median: k2a.length ? r1(median(k2a)) : null, max: k2a.length ? r1(Math.max(...k2a)) : null },
@@ -609,6 +619,7 @@ function renderRolling(s: FailoverSummary): string {
       ]),
     ),
     `longest write stall per restart: median ${fmtMs(s.stallMs.median ?? undefined)} ms, max ${fmtMs(s.stallMs.max ?? undefined)} ms; restarts of the leader: median ${fmtMs(leaderStalls.length ? median(leaderStalls) : undefined)} ms, max ${fmtMs(leaderStalls.length ? Math.max(...leaderStalls) : undefined)} ms; of which from its SIGTERM to its exit (the handover): median ${fmtMs(handovers.length ? median(handovers) : undefined)} ms, max ${fmtMs(handovers.length ? Math.max(...handovers) : undefined)} ms`,
+    `for comparison, the longest gap between acknowledgements with no fault (half a settle period before the first restart): ${fmtMs(s.baselineStallMs)} ms`,
     `acknowledged writes ${fmtNum(s.acknowledged)}, lost ${s.lost}${s.lost ? ` (e.g. ${s.lostKeys.slice(0, 5).join(', ')})` : ''}; failed restarts ${s.failedReps}; failed attempts (errors the writers saw) ${Object.entries(s.attemptErrors).map(([k, v]) => `${k} ${v}`).join(', ') || '0'}`,
   ].join('\n');
 }
@@ -631,6 +642,7 @@ function render(s: FailoverSummary): string {
       ]),
     ),
     `window without an acknowledged write: median ${fmtMs(s.windowMs.median ?? undefined)} ms, max ${fmtMs(s.windowMs.max ?? undefined)} ms (min ${fmtMs(s.windowMs.min ?? undefined)} ms); kill→first new ack: median ${fmtMs(s.killToAckMs.median ?? undefined)} ms, max ${fmtMs(s.killToAckMs.max ?? undefined)} ms; kill→a member reports itself leader: median ${fmtMs(s.electedMs.median ?? undefined)} ms, max ${fmtMs(s.electedMs.max ?? undefined)} ms`,
+    `for comparison, the longest gap between acknowledgements with no fault (half a settle period before the first kill): ${fmtMs(s.baselineStallMs)} ms`,
     `acknowledged writes ${fmtNum(s.acknowledged)}, lost ${s.lost}${s.lost ? ` (e.g. ${s.lostKeys.slice(0, 5).join(', ')})` : ''}; failed repetitions ${s.failedReps}; failed attempts ${Object.entries(s.attemptErrors).map(([k, v]) => `${k} ${v}`).join(', ') || '0'}`,
   ];
   return lines.join('\n');

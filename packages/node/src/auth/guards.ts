@@ -1,4 +1,5 @@
 import type { ServiceDefinition } from '@grpc/grpc-js';
+import type { WatchCreateRequest__Output } from '@bellwether/proto';
 import { prefixEnd } from '@bellwether/store';
 import { toServiceError } from '../errors';
 import type { KvOps } from '../kv-service';
@@ -49,18 +50,50 @@ export function guardKvOps(ops: KvOps, auth: Authorizer, call: CallCredentials):
       }
       return res;
     },
+    async txn(r) {
+      const p = who();
+      if (p) {
+        auth.recheck(p);
+        // Every key a transaction compares or touches, in either branch.
+        for (const c of r.compare) auth.checkKey(p, c.key, 'read');
+        for (const op of [...r.success, ...r.failure]) {
+          if (op.put) auth.checkKey(p, op.put.key, 'write');
+          else if (op.delete) auth.checkKey(p, op.delete.key, 'write');
+          else if (op.get) auth.checkKey(p, op.get.key, 'read');
+          else if (op.range) checkRangeRequest(auth, p, op.range);
+        }
+      }
+      return ops.txn(r);
+    },
     async range(r, budgetMs) {
       const p = who();
       const res = await ops.range(r, budgetMs);
       if (p) {
         auth.recheck(p);
-        // The whole range as asked, not the page: a page must not come from a range the user may not read.
-        const start = r.prefix.length > 0 ? r.prefix : r.start;
-        const end = r.prefix.length > 0 ? prefixEnd(r.prefix) : r.end.length > 0 ? r.end : undefined;
-        auth.checkRange(p, start, end, 'read');
+        checkRangeRequest(auth, p, r);
       }
       return res;
     },
+  };
+}
+
+/** The whole range as asked, not a page: a page must not come from a range the user may not read. */
+function checkRangeRequest(auth: Authorizer, p: Principal, r: { prefix: Buffer; start: Buffer; end: Buffer }): void {
+  const start = r.prefix.length > 0 ? r.prefix : r.start;
+  const end = r.prefix.length > 0 ? prefixEnd(r.prefix) : r.end.length > 0 ? r.end : undefined;
+  auth.checkRange(p, start, end, 'read');
+}
+
+/** Watches need READ on every key they select (one key, a prefix, or [key, range_end); "\0" = every key from key on). */
+export function guardWatch(auth: Authorizer, call: CallCredentials): (r: WatchCreateRequest__Output) => void {
+  let principal: Principal | undefined;
+  return (r) => {
+    if (!auth.enabled) return;
+    if (principal) auth.recheck(principal);
+    else principal = auth.identify(call);
+    if (r.prefix.length > 0) auth.checkRange(principal, r.prefix, prefixEnd(r.prefix), 'read');
+    else if (r.rangeEnd.length === 0) auth.checkKey(principal, r.key, 'read');
+    else auth.checkRange(principal, r.key, r.rangeEnd.length === 1 && r.rangeEnd[0] === 0 ? undefined : r.rangeEnd, 'read');
   };
 }
 
