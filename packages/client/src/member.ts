@@ -79,10 +79,26 @@ export interface ChannelSettings {
  */
 const MAX_STREAM_MESSAGE_BYTES = 256 * 1024 * 1024;
 
-/** Reconnect quickly after a member restarts (the caller's channelOptions win). */
+/**
+ * HTTP/2 keepalive: a PING every {@link KEEPALIVE_TIME_MS} on every open
+ * connection, calls or not, and the connection is closed when the answer
+ * takes longer than {@link KEEPALIVE_TIMEOUT_MS}. That is how an idle client
+ * notices a member that went silent (SIGSTOP, a partition) without asking
+ * the member anything, and it keeps idle connections alive through proxies
+ * and NATs that drop quiet flows after a minute or more. A PING is answered
+ * by the member's HTTP/2 layer (no gRPC call): about 3 per second per 10
+ * connections.
+ */
+export const KEEPALIVE_TIME_MS = 10_000;
+export const KEEPALIVE_TIMEOUT_MS = 5_000;
+
+/** Reconnect quickly after a member restarts; keepalive as above (the caller's channelOptions win). */
 const DEFAULT_CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.initial_reconnect_backoff_ms': 100,
   'grpc.max_reconnect_backoff_ms': 2000,
+  'grpc.keepalive_time_ms': KEEPALIVE_TIME_MS,
+  'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
+  'grpc.keepalive_permit_without_calls': 1,
 };
 
 let api: PublicGrpc | undefined;
@@ -199,6 +215,33 @@ export class MemberConnection {
    */
   watchLeader(): grpc.ClientReadableStream<LeaderEvent__Output> {
     return this.cluster.WatchLeader({});
+  }
+
+  /**
+   * Calls `listener` each time the member's connection, once READY, stops
+   * being READY (the member closed it, it died, or a keepalive PING went
+   * unanswered). Watching opens no connection. Returns the unsubscribe.
+   */
+  onConnectionLost(listener: () => void): () => void {
+    let active = true;
+    const channel = this.#kv.getChannel();
+    const follow = (state: grpc.connectivityState) => {
+      if (!active || this.#closed || state === grpc.connectivityState.SHUTDOWN) return;
+      try {
+        channel.watchConnectivityState(state, Number.POSITIVE_INFINITY, () => {
+          if (!active || this.#closed) return;
+          const next = channel.getConnectivityState(false);
+          if (state === grpc.connectivityState.READY && next !== grpc.connectivityState.READY) listener();
+          follow(next);
+        });
+      } catch {
+        // The channel was shut down meanwhile.
+      }
+    };
+    follow(channel.getConnectivityState(false));
+    return () => {
+      active = false;
+    };
   }
 
   /** Closes the channel. Calls still in flight are cancelled by the client beforehand. */
