@@ -78,3 +78,5 @@ export type {
   SwapSucceeded,
 } from './results';
 export type { LoadBalancing } from './routing';
+export { DEAD_MEMBER_NOTICE_MS, SILENT_MEMBER_NOTICE_MS } from './tracker';
+export { KEEPALIVE_TIME_MS, KEEPALIVE_TIMEOUT_MS } from './member';

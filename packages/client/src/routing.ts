@@ -57,7 +57,9 @@ export class ClusterRouter implements Router {
     // report a leader it knew of, so sending the write to one of them could
     // only earn an UNAVAILABLE, which cannot be told from a broken connection
     // and would turn a write that surely did not apply into OutcomeUnknown.
-    return this.#tracker.leaderMember();
+    const leader = this.#tracker.leaderMember();
+    if (!leader) this.#tracker.wantLeader();
+    return leader;
   }
 
   #routeRead(op: Operation, call: CallState): MemberState | undefined {

@@ -120,6 +120,26 @@ export interface TrackerSettings {
   watchBackoffMaxMs: number;
 }
 
+/**
+ * The bound within which a client with default settings, idle or not,
+ * notices that a member it is connected to died (the process exited or was
+ * killed, so its connections close): the connection drop triggers a probe,
+ * which is refused at once or, on a loaded host, fails within two probe
+ * timeouts (2 x `heartbeatTimeoutMs`, 1 s by default). Normally milliseconds;
+ * the bound leaves room for a busy machine.
+ */
+export const DEAD_MEMBER_NOTICE_MS = 5_000;
+
+/**
+ * The bound within which a client with default settings notices a member
+ * that went silent with its connection open (SIGSTOP, a partition, a hung
+ * host): the keepalive PING goes unanswered (5 s + 5 s), the connection is
+ * closed, and the probes that follow time out twice (2 x 1 s): 12 s, plus
+ * slack for a busy machine. A call to that member notices sooner: its
+ * attempt times out (`attemptTimeoutMs`) and the member is probed.
+ */
+export const SILENT_MEMBER_NOTICE_MS = 20_000;
+
 /** A down member is probed again after at most this long (the back-off's ceiling). */
 const DOWN_PROBE_MAX_MS = 30_000;
 
@@ -235,10 +255,23 @@ export class ClusterTracker {
 
   /** The leader's member when it is known, reachable and usable. */
   leaderMember(): MemberState | undefined {
+    const m = this.#recordedLeaderMember();
+    return m?.usable ? m : undefined;
+  }
+
+  /**
+   * A write wants the leader: if the recorded one is thought down, ask it now
+   * rather than at its next back-off probe (it may only have been slow).
+   */
+  wantLeader(): void {
+    const m = this.#recordedLeaderMember();
+    if (m && m.health === 'down' && !m.foreign && !m.removed) this.#probeNow(m);
+  }
+
+  #recordedLeaderMember(): MemberState | undefined {
     const leader = this.#leader;
     if (!leader) return undefined;
-    const m = this.byId(leader.id) ?? (leader.address ? this.#members.get(leader.address) : undefined);
-    return m?.usable ? m : undefined;
+    return this.byId(leader.id) ?? (leader.address ? this.#members.get(leader.address) : undefined);
   }
 
   members(): MemberState[] {
