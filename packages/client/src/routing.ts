@@ -13,6 +13,7 @@ import { Aborted, type BellwetherError, Cancelled, Internal, NotLeader, Resource
 import type { MemberConnection, MemberPool } from './member';
 import type { CallContext, CallState, Operation, RetryPolicy, Router } from './pipeline';
 import type { ResponseHeader } from './results';
+import { type MAX_CONCURRENT_RETRIES, RetryBudget } from './retry-budget';
 import type { ClusterTracker, MemberState } from './tracker';
 
 /** How long a follower that refused a read is passed over while others can serve. */
@@ -192,6 +193,8 @@ const IMMEDIATE_READ_RETRIES = 3;
  */
 export class ClusterRetryPolicy implements RetryPolicy {
   readonly #settings: RetrySettings;
+  /** At most {@link MAX_CONCURRENT_RETRIES} retries of this client out at once. */
+  readonly budget = new RetryBudget();
 
   constructor(settings: RetrySettings) {
     this.#settings = settings;
@@ -213,6 +216,8 @@ export class ClusterRetryPolicy implements RetryPolicy {
       error instanceof Cancelled || // by the server or a proxy; the caller's own cancel never gets here
       (error instanceof Internal && attempt < MAX_INTERNAL_ATTEMPTS);
     if (!transient) return undefined;
+    // A member shedding load said when to come back: no sooner, and spread a little further.
+    if (error instanceof ResourceExhausted && error.retryAfterMs !== undefined) return Math.max(error.retryAfterMs * (1 + Math.random() / 4), this.#backoff(attempt));
     if (followHint) return 0;
     // A read that failed on one member goes to another at once, the first few times.
     if (op.kind === 'read' && !(error instanceof ResourceExhausted) && attempt <= IMMEDIATE_READ_RETRIES) return 0;

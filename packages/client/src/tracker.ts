@@ -29,7 +29,7 @@
 // Leadership is ordered by Raft term: a report from a lower term than the
 // highest seen is ignored, a higher term always wins. A leader whose member is
 // down is not used (but kept, in case it comes back still leading).
-import type { LeaderEvent__Output, MembersResponse__Output, StatusResponse__Output } from '@bellwether/proto';
+import { type LeaderEvent__Output, type MembersResponse__Output, RETRY_AFTER_METADATA, type StatusResponse__Output } from '@bellwether/proto';
 import type * as grpc from '@grpc/grpc-js';
 import { CancelToken } from './cancel';
 import { type BellwetherError, StatusCode } from './errors';
@@ -548,6 +548,14 @@ export class ClusterTracker {
       this.#settings.pollIntervalMs ??= 1000;
       for (const x of this.members()) this.#scheduleProbe(x, 0);
       this.#watched = undefined;
+      return;
+    }
+    const retryAfter = failure?.code === StatusCode.RESOURCE_EXHAUSTED ? Number(failure.metadata?.get(RETRY_AFTER_METADATA)[0]) : Number.NaN;
+    if (Number.isFinite(retryAfter)) {
+      // The member is alive but shedding new streams: come back when it said, a little spread.
+      this.#watched = undefined;
+      clearTimeout(this.#watchTimer);
+      this.#watchTimer = setTimeout(() => this.#moveWatch(undefined, 0), retryAfter * (1 + Math.random() / 4));
       return;
     }
     if (m.health !== 'down') this.#probeNow(m);

@@ -11,6 +11,7 @@ import pino, { type Logger } from 'pino';
 import { forceNewCluster, planFirstStart } from './cluster-join';
 import { clusterService } from './cluster-service';
 import { ConfigError, DEFAULTS, type NodeConfig, parseAddress, validateConfig } from './config';
+import { admittingStreams, StreamAdmission } from './stream-admission';
 import { admitPeer, checkExpectedIncarnation, loadIncarnation } from './incarnation';
 import { type KvContext, kvService } from './kv-service';
 import { MemberChanges } from './member-changes';
@@ -152,16 +153,23 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
     const api = loadPublicApi();
     // Streams a stopping member must end itself: grpc-js's graceful shutdown waits for them.
     const streams = new OpenStreams();
-    server.addService(api.bellwether.kv.v1.KV.service, trackingStreams(kvService(kvCtx), ['Stream'], streams));
+    // A reconnect storm is shed with a retry-after, not served all at once.
+    const newStreamsPerSecond = config.maxNewStreamsPerSecond ?? DEFAULTS.maxNewStreamsPerSecond;
+    const admission = new StreamAdmission(newStreamsPerSecond, newStreamsPerSecond);
+    server.addService(api.bellwether.kv.v1.KV.service, admittingStreams(trackingStreams(kvService(kvCtx), ['Stream'], streams), ['Stream'], admission));
     server.addService(
       api.bellwether.cluster.v1.Cluster.service,
-      trackingStreams(
-        {
-          ...clusterService(clusterCtx, (id) => transport.lastContactMs(id)),
-          TransferLeadership: transferLeadershipHandler({ replica, lastContactMs: (id) => transport.lastContactMs(id), electionTimeoutMs: config.electionTimeoutMs }),
-        },
+      admittingStreams(
+        trackingStreams(
+          {
+            ...clusterService(clusterCtx, (id) => transport.lastContactMs(id)),
+            TransferLeadership: transferLeadershipHandler({ replica, lastContactMs: (id) => transport.lastContactMs(id), electionTimeoutMs: config.electionTimeoutMs }),
+          },
+          ['WatchLeader'],
+          streams,
+        ),
         ['WatchLeader'],
-        streams,
+        admission,
       ),
     );
     server.addService(loadPeerApi().bellwether.raft.v1.Raft.service, transport.handlers());
