@@ -314,6 +314,9 @@ export class ClusterTracker {
     m.lastError = error.message;
     if (error.code === StatusCode.UNAVAILABLE || error.code === StatusCode.DEADLINE_EXCEEDED || error.code === StatusCode.INTERNAL) {
       this.#probeNow(m);
+      // The watched member failing a call may be silent on its stream too:
+      // hear from another member now (it sends the leader it knows at once).
+      if (this.#watched === m) this.#moveWatch(m, 0);
     }
   }
 
