@@ -699,7 +699,7 @@ export class BellwetherClient {
     const members: MemberView[] = this.#tracker
       .members()
       .filter((m) => !m.foreign)
-      .map((m) => memberView(m, leader?.id))
+      .map((m) => memberView(m, leader?.id, this.#tracker.connectionOf(m)))
       .sort((a, b) => (a.id ?? a.address).localeCompare(b.id ?? b.address));
     return {
       clusterId: this.#tracker.clusterId,
@@ -982,7 +982,7 @@ export class BellwetherClient {
   }
 }
 
-function memberView(m: MemberState, leaderId: string | undefined): MemberView {
+function memberView(m: MemberState, leaderId: string | undefined, link: { connected: boolean; streams: number }): MemberView {
   return {
     id: m.id,
     address: m.address,
@@ -996,6 +996,7 @@ function memberView(m: MemberState, leaderId: string | undefined): MemberView {
     outstanding: m.outstanding,
     leaderContactAgeMs: m.leaderContactAgeMs,
     lastError: m.lastError,
+    ...link,
   };
 }
 

@@ -172,6 +172,16 @@ export class MemberConnection {
     return this.#cluster;
   }
 
+  /** Whether the channel has an open (READY) connection now; asking opens none. */
+  get connected(): boolean {
+    return !this.#closed && this.#kv.getChannel().getConnectivityState(false) === grpc.connectivityState.READY;
+  }
+
+  /** Whether the member's KV.Stream is open now. */
+  get streamOpen(): boolean {
+    return this.#stream?.isOpen ?? false;
+  }
+
   /** Whether {@link MemberConnection.close} has been called. */
   get closed(): boolean {
     return this.#closed;
@@ -278,6 +288,11 @@ export class MemberPool {
       this.#members.set(address, m);
     }
     return m;
+  }
+
+  /** The connection to `address` if one was made (creates none). */
+  peek(address: string): MemberConnection | undefined {
+    return this.#members.get(address);
   }
 
   /** Every connection made so far. */

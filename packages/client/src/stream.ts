@@ -147,6 +147,11 @@ export class MemberStream {
     this.#limits = { ...DEFAULT_STREAM_LIMITS, ...limits };
   }
 
+  /** Whether a KV.Stream is open to the member now. */
+  get isOpen(): boolean {
+    return this.#stream !== undefined;
+  }
+
   /** Whether the member refused KV.Stream lately (its calls go unary meanwhile). */
   get unsupported(): boolean {
     return Date.now() < this.#unsupportedUntil;

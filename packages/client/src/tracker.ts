@@ -346,6 +346,12 @@ export class ClusterTracker {
     }
   }
 
+  /** Whether the client's connection to `m` is open, and how many long-lived streams it holds there. */
+  connectionOf(m: MemberState): { connected: boolean; streams: number } {
+    const conn = this.#pool.peek(m.address);
+    return { connected: conn?.connected ?? false, streams: (m.watch ? 1 : 0) + (conn?.streamOpen ? 1 : 0) };
+  }
+
   /** The address to dial for member `id`, if known. */
   addressOf(id: string): string | undefined {
     return this.byId(id)?.address;

@@ -30,8 +30,8 @@ export type FleetRequest =
   | { type: 'close' };
 
 export type FleetReply =
-  | { type: 'ready'; worker: number; memBefore: Memory; memAfter: Memory; connectMs: number; helloErrors: number }
-  | { type: 'stats'; worker: number; mem: Memory; streams: StreamCount[] }
+  | { type: 'ready'; worker: number; memBefore: Memory; memAfter: Memory; connectMs: number; helloErrors: number; helloErrorSamples: string[] }
+  | { type: 'stats'; worker: number; mem: Memory; streams: StreamCount[]; streamSource: 'sdk' | 'channelz' }
   | { type: 'loading'; worker: number }
   | { type: 'loaded'; worker: number; puts: PutSample[]; getLatenciesMs: number[]; errors: number; errorKinds: Record<string, number> }
   | { type: 'closed'; worker: number }

@@ -53,15 +53,19 @@ async function start(req: Extract<FleetRequest, { type: 'start' }>): Promise<voi
   // Every client is known to the cluster: one write each, spread over a second
   // (a failure is counted, not fatal: an overloaded cluster is a result too).
   let helloErrors = 0;
+  const helloErrorSamples: string[] = [];
   await Promise.all(
     clients.map(async (c, i) => {
       await sleep(Math.random() * 1000);
-      await c.put(`${fleet!.prefix}${i}/hello`, 'x', { deadlineMs: 60_000 }).catch(() => helloErrors++);
+      await c.put(`${fleet!.prefix}${i}/hello`, 'x', { deadlineMs: 60_000 }).catch((err: Error) => {
+        helloErrors++;
+        if (helloErrorSamples.length < 3) helloErrorSamples.push(`${err.name}: ${err.message}`);
+      });
     }),
   );
   const connectMs = performance.now() - started;
   await sleep(req.settleMs);
-  send({ type: 'ready', worker: req.worker, memBefore: before, memAfter: memory(), connectMs, helloErrors });
+  send({ type: 'ready', worker: req.worker, memBefore: before, memAfter: memory(), connectMs, helloErrors, helloErrorSamples });
 }
 
 /** Each client: `putsPerSecond` puts and `getsPerSecond` gets, evenly spaced, random phase, open loop. */
@@ -181,14 +185,37 @@ function streamCounts(): StreamCount[] {
   return [...byPort.values()];
 }
 
+/**
+ * Connections and long-lived streams per member as the SDK reports them
+ * (`cluster().members[].connected/streams`); undefined for an SDK without
+ * those fields (then channelz counts, which also count calls the client
+ * cancelled whose end the server never confirmed).
+ */
+function sdkStreamCounts(): StreamCount[] | undefined {
+  const byPort = new Map<number, StreamCount>();
+  for (const client of fleet?.clients ?? []) {
+    for (const m of client.cluster().members as readonly { address: string; connected?: boolean; streams?: number }[]) {
+      if (m.streams === undefined) return undefined;
+      const port = Number(m.address.split(':').pop());
+      const e = byPort.get(port) ?? { port, connections: 0, streams: 0 };
+      e.connections += m.connected ? 1 : 0;
+      e.streams += m.streams;
+      byPort.set(port, e);
+    }
+  }
+  return [...byPort.values()];
+}
+
 async function handle(req: FleetRequest): Promise<void> {
   switch (req.type) {
     case 'start':
       await start(req);
       return;
-    case 'stats':
-      send({ type: 'stats', worker: fleet?.worker ?? -1, mem: memory(), streams: streamCounts() });
+    case 'stats': {
+      const own = sdkStreamCounts();
+      send({ type: 'stats', worker: fleet?.worker ?? -1, mem: memory(), streams: own ?? streamCounts(), streamSource: own ? 'sdk' : 'channelz' });
       return;
+    }
     case 'load':
       puts.length = 0;
       getLatenciesMs.length = 0;

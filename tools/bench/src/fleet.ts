@@ -162,6 +162,7 @@ async function main(): Promise<void> {
     const memPerClient = (pick: (m: Memory) => number) => ready.reduce((s, r) => s + pick(r.memAfter) - pick(r.memBefore), 0) / clients;
     const memory = { rssPerClientBytes: memPerClient((m) => m.rssBytes), heapPerClientBytes: memPerClient((m) => m.heapUsedBytes) };
     const helloErrors = ready.reduce((s, r) => s + r.helloErrors, 0);
+    for (const sample of new Set(ready.flatMap((r) => r.helloErrorSamples))) console.log(`  first-write failure: ${sample}`);
     console.log(
       `${helloErrors} of ${clients} first writes failed; connected in ${fmtNum((performance.now() - t0) / 1000, 1)} s; client memory per client: ${fmtNum(memory.rssPerClientBytes / MiB, 3)} MiB RSS, ${fmtNum(memory.heapPerClientBytes / MiB, 3)} MiB heap`,
     );
@@ -190,13 +191,14 @@ async function main(): Promise<void> {
     console.log(
       `idle: ${fmtMs(idle.cpuPerSecond * 1000)} ms server CPU/s in all, ${fmtNum(perClientMs, 4)} ms per idle client per second (load average ${idle.loadavg})`,
     );
+    const streamSource = stats[0]?.streamSource ?? 'sdk';
     console.log(
       table(
-        ['member', 'connections (server)', 'connections (clients)', 'open streams', 'idle CPU ms/s'],
+        ['member', 'connections (server)', `connections (clients, ${streamSource})`, `open streams (${streamSource})`, 'idle CPU ms/s'],
         members.map((m) => [m.id, fmtNum(m.serverConnections), fmtNum(m.clientConnections), fmtNum(m.openStreams), fmtMs((m.idleCpuPerSecond ?? Number.NaN) * 1000)]),
       ),
     );
-    result['idle'] = { ...idle, serverCpuMsPerIdleClientPerSecond: perClientMs, members };
+    result['idle'] = { ...idle, serverCpuMsPerIdleClientPerSecond: perClientMs, members, streamSource };
 
     const putsPerSecond = flags['puts'] as number;
     const getsPerSecond = flags['gets'] as number;
