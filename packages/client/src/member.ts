@@ -86,11 +86,11 @@ const MAX_STREAM_MESSAGE_BYTES = 256 * 1024 * 1024;
  * notices a member that went silent (SIGSTOP, a partition) without asking
  * the member anything, and it keeps idle connections alive through proxies
  * and NATs that drop quiet flows after a minute or more. A PING is answered
- * by the member's HTTP/2 layer (no gRPC call): about 2 per second per 10
+ * by the member's HTTP/2 layer (no gRPC call): one per second per 10
  * connections.
  */
-export const KEEPALIVE_TIME_MS = 5_000;
-export const KEEPALIVE_TIMEOUT_MS = 5_000;
+export const KEEPALIVE_TIME_MS = 10_000;
+export const KEEPALIVE_TIMEOUT_MS = 10_000;
 
 /** Reconnect quickly after a member restarts; keepalive as above (the caller's channelOptions win). */
 const DEFAULT_CHANNEL_OPTIONS: grpc.ChannelOptions = {

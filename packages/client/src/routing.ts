@@ -108,9 +108,10 @@ export class ClusterRouter implements Router {
 
   #pick(members: MemberState[], call: CallState): MemberState | undefined {
     if (members.length === 0) return undefined;
-    // Members known up before those not yet heard from.
-    const up = members.filter((m) => m.health === 'up');
-    const pool = (up.length > 0 ? up : members).sort((a, b) => (a.address < b.address ? -1 : 1));
+    // Members not known down first: 'unknown' ones too, since a member is
+    // only contacted once used (preferring 'up' would never try the others).
+    const live = members.filter((m) => m.health !== 'down');
+    const pool = (live.length > 0 ? live : members).sort((a, b) => (a.address < b.address ? -1 : 1));
     const turn = this.#cursor++;
     if (this.#balancing === 'round-robin') return pool[turn % pool.length];
     // Least outstanding requests; ties go round robin, avoiding the member of the last attempt.

@@ -19,10 +19,11 @@
 //    changed, when a leader unknown to the client appears, and on a long
 //    safety timer.
 //
-// Probes are events, not a heartbeat: each member is probed once at start
-// (discovery: health, applied index, round-trip time) and then only when
-// something above suggests it changed; a member that is down is probed again
-// with a jittered back-off to notice its return. With `pollIntervalMs` set,
+// Probes are events, not a heartbeat: the watched member is probed when its
+// first event arrives (to check its cluster id), any member when something
+// above suggests it changed; a member that is down is probed again with a
+// jittered back-off to notice its return. A member the client neither
+// watches nor calls is never contacted (its health stays 'unknown'). With `pollIntervalMs` set,
 // every member is also probed on that period (the behaviour of earlier
 // versions, for a server without WatchLeader, or tests that want it).
 //
@@ -133,12 +134,13 @@ export const DEAD_MEMBER_NOTICE_MS = 5_000;
 /**
  * The bound within which a client with default settings notices a member
  * that went silent with its connection open (SIGSTOP, a partition, a hung
- * host): the keepalive PING goes unanswered (5 s + 5 s), the connection is
- * closed, and the probes that follow time out twice (2 x 1 s): 12 s, plus
- * slack for a busy machine. A call to that member notices sooner: its
+ * host): the keepalive PING goes unanswered (10 s + 10 s: a generous PING
+ * timeout, so that a member merely slowed by a burst of work is not cut off),
+ * the connection is closed, and the probes that follow time out twice
+ * (2 x 1 s): 22 s, plus slack for a busy machine. A call to that member notices sooner: its
  * attempt times out (`attemptTimeoutMs`) and the member is probed.
  */
-export const SILENT_MEMBER_NOTICE_MS = 20_000;
+export const SILENT_MEMBER_NOTICE_MS = 30_000;
 
 /** A down member is probed again after at most this long (the back-off's ceiling). */
 const DOWN_PROBE_MAX_MS = 30_000;
@@ -194,7 +196,7 @@ export class ClusterTracker {
     for (const address of seeds) this.#members.set(address, new MemberState(address, true));
   }
 
-  /** Starts the background work: one probe per member, the WatchLeader stream and the Members read. */
+  /** Starts the background work: the WatchLeader stream (its member is probed) and the Members read. */
   start(): void {
     if (this.#started || this.#stopping.aborted) return;
     this.#started = true;
@@ -330,6 +332,8 @@ export class ClusterTracker {
     if (leaderAddress) {
       const target = this.#ensure(leaderAddress, leaderId);
       if (target.foreign) return;
+      // Writes are about to go there: check it is ours and alive (once).
+      if (target.health === 'unknown' && !target.clusterChecked) this.#probeNow(target);
     }
     if (!leaderId) return;
     const current = this.#leader;
@@ -464,7 +468,10 @@ export class ClusterTracker {
       this.#log('debug', `connection to ${describe(m)} lost; probing it`, { memberId: m.id, address: m.address });
       this.#probeNow(m);
     });
-    this.#scheduleProbe(m, 0);
+    // Polling (opt-in) probes every member from the start; otherwise a member
+    // is first contacted when it is watched or used, so a client holds no
+    // connection to a member it does not use.
+    if (this.#settings.pollIntervalMs !== undefined) this.#scheduleProbe(m, 0);
   }
 
   #stopMember(m: MemberState): void {

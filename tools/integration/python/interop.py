@@ -41,6 +41,12 @@ with grpc.insecure_channel(address) as channel:
         out["empty_key"] = [err.code().name, err.details()]
     status = cluster_pb2_grpc.ClusterStub(channel).Status(cluster_pb2.StatusRequest(), timeout=5)
     out["role"] = cluster_pb2.Role.Name(status.role)
+    # WatchLeader: the first event names the leader and fingerprints the member list.
+    watch = cluster_pb2_grpc.ClusterStub(channel).WatchLeader(cluster_pb2.WatchLeaderRequest(), timeout=5)
+    first = next(watch)
+    out["watch_leader_id"] = first.leader_id
+    out["members_fingerprint"] = first.members_fingerprint
+    watch.cancel()
 
     reflection = reflection_pb2_grpc.ServerReflectionStub(channel)
     responses = reflection.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=5)

@@ -55,6 +55,8 @@ test('Python (grpcio, stubs generated from protos/) calls Put/Get/Range/Delete a
   assert.equal(out.deleted, 1);
   assert.deepEqual(out.empty_key, ['INVALID_ARGUMENT', 'key: must be 1..4096 bytes, got 0']);
   assert.equal(out.role, 'ROLE_LEADER');
+  assert.ok(out.watch_leader_id, 'WatchLeader names the leader');
+  assert.match(out.members_fingerprint, /^[0-9a-f]{8}$/);
   for (const svc of ['bellwether.kv.v1.KV', 'bellwether.cluster.v1.Cluster', 'grpc.health.v1.Health']) {
     assert.ok(out.services.includes(svc), `reflection lists ${svc}: ${out.services}`);
   }

@@ -15,6 +15,9 @@ test('SDK, idle with default settings: a frozen member is noticed within the sil
   // Default settings: no periodic probe of any member.
   const client = await connect({ endpoints: cluster.nodes.map((n) => n.address) });
   t.after(() => client.close());
+  // Use every member once (connections are opened on first use), then idle.
+  await client.put('warm', 'up');
+  for (let i = 0; i < 6; i++) await client.get('warm', { mode: 'any-follower' });
   await clientFollows(client, leader.id, 3);
   const down: (MemberEvent & { at: number })[] = [];
   const up: MemberEvent[] = [];
