@@ -33,6 +33,7 @@ const FLAGS: Record<string, FlagSpec> = {
   clients: { kind: 'int', default: 100, help: 'SDK clients in all' },
   processes: { kind: 'int', default: 4, help: 'load-generator processes the clients are spread over' },
   'window-ms': { kind: 'int', default: 10_000, help: 'CPU measurement window of the baseline and idle phases' },
+  'connect-interval-ms': { kind: 'int', default: 20, help: 'pause between two client starts in one process (application processes do not all start in the same millisecond)' },
   'settle-ms': { kind: 'int', default: 3000, help: 'wait after the clients connected before measuring' },
   'load-ms': { kind: 'int', default: 0, help: 'length of the load phase (0: no load phase)' },
   puts: { kind: 'number', default: 1, help: 'puts per second per client in the load and kill phases' },
@@ -156,7 +157,7 @@ async function main(): Promise<void> {
     const shares = workers.map((w) => Math.floor(clients / processes) + (w.index < clients % processes ? 1 : 0));
     const ready = await Promise.all(
       workers.map((w, i) =>
-        w.ask({ type: 'start', worker: w.index, runId, endpoints, clients: shares[i]!, settleMs: flags['settle-ms'] as number, sdk: sdkModule }, 'ready', 300_000),
+        w.ask({ type: 'start', worker: w.index, runId, endpoints, clients: shares[i]!, settleMs: flags['settle-ms'] as number, connectIntervalMs: flags['connect-interval-ms'] as number, sdk: sdkModule }, 'ready', 300_000),
       ),
     );
     const memPerClient = (pick: (m: Memory) => number) => ready.reduce((s, r) => s + pick(r.memAfter) - pick(r.memBefore), 0) / clients;
@@ -170,6 +171,7 @@ async function main(): Promise<void> {
     result['connect'] = { helloErrors, connectMs: Math.max(...ready.map((r) => r.connectMs)) };
 
     // Idle.
+    const clientCpu0 = await Promise.all(workers.map((w) => w.ask({ type: 'stats' }, 'stats', 60_000)));
     const idle = await cpuWindow(cluster, windowMs);
     const perClientMs = ((idle.cpuPerSecond - baseline.cpuPerSecond) * 1000) / clients;
     const conns = serverConnections(ports);
@@ -192,13 +194,15 @@ async function main(): Promise<void> {
       `idle: ${fmtMs(idle.cpuPerSecond * 1000)} ms server CPU/s in all, ${fmtNum(perClientMs, 4)} ms per idle client per second (load average ${idle.loadavg})`,
     );
     const streamSource = stats[0]?.streamSource ?? 'sdk';
+    const clientCpuMsPerIdleClientPerSecond = (stats.reduce((n, x, i) => n + x.cpuSeconds - clientCpu0[i]!.cpuSeconds, 0) * 1000) / (windowMs / 1000) / clients;
+    console.log(`client side: ${fmtNum(clientCpuMsPerIdleClientPerSecond, 4)} ms CPU per idle client per second (in the load generators)`);
     console.log(
       table(
         ['member', 'connections (server)', `connections (clients, ${streamSource})`, `open streams (${streamSource})`, 'idle CPU ms/s'],
         members.map((m) => [m.id, fmtNum(m.serverConnections), fmtNum(m.clientConnections), fmtNum(m.openStreams), fmtMs((m.idleCpuPerSecond ?? Number.NaN) * 1000)]),
       ),
     );
-    result['idle'] = { ...idle, serverCpuMsPerIdleClientPerSecond: perClientMs, members, streamSource };
+    result['idle'] = { ...idle, serverCpuMsPerIdleClientPerSecond: perClientMs, clientCpuMsPerIdleClientPerSecond, members, streamSource };
 
     const putsPerSecond = flags['puts'] as number;
     const getsPerSecond = flags['gets'] as number;
