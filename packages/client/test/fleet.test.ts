@@ -84,8 +84,14 @@ describe('retry budget', () => {
     const b = await budget.acquire(signal, far);
     assert.ok(a && b);
     const order: string[] = [];
-    const c = budget.acquire(signal, far).then((r) => (order.push('c'), r));
-    const d = budget.acquire(signal, far).then((r) => (order.push('d'), r));
+    const c = budget.acquire(signal, far).then((r) => {
+      order.push('c');
+      return r;
+    });
+    const d = budget.acquire(signal, far).then((r) => {
+      order.push('d');
+      return r;
+    });
     await sleep(20);
     assert.equal(budget.inUse, 2);
     assert.deepEqual(order, []);

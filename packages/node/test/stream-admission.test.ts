@@ -33,8 +33,7 @@ test('a bad rate or burst is refused at construction', () => {
 });
 
 test('a shed stream ends with RESOURCE_EXHAUSTED and the retry-after metadata; the handler never runs', () => {
-  let now = 0;
-  const admission = new StreamAdmission(10, 1, () => now);
+  const admission = new StreamAdmission(10, 1, () => 0);
   let ran = 0;
   const wrapped = admittingStreams({ Watch: (_call: unknown) => void ran++ }, ['Watch'], admission);
   const errors: { code?: number; metadata?: { get(k: string): unknown[] } }[] = [];
