@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { ConfigError, DEFAULTS, startNode } from '@bellwether/node';
-import pino from 'pino';
 import { helpText, parseServeArgs } from './flags';
+import { makeLogger } from './logger';
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -18,7 +18,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(helpText());
     return 0;
   }
-  const logger = pino({ name: 'bellwether', level: parsed.logLevel });
+  const logger = makeLogger(parsed.logLevel, parsed.logFormat);
   const node = await startNode(parsed.config, logger);
   let exitCode = 0;
   await new Promise<void>((resolve) => {

@@ -34,6 +34,9 @@ export const FLAGS: FlagSpec[] = [
   { name: 'max-read-wait-ms', kind: 'int', default: DEFAULTS.maxReadWaitMs, help: 'longest a read waits for this node to catch up' },
   { name: 'log-retention-entries', kind: 'int', default: DEFAULTS.logRetentionEntries, help: 'applied entries kept for lagging followers before they need a snapshot' },
   { name: 'compact-every-entries', kind: 'int', default: DEFAULTS.compactEveryEntries, help: 'compact the log in steps of this many entries' },
+  { name: 'watch-history-revisions', kind: 'int', default: 100_000, help: 'watch history: keep the changes of this many latest revisions; a watch from before them gets a compacted error' },
+  { name: 'watch-history-bytes', kind: 'int', default: 64 * 1024 * 1024, help: 'watch history: keep at most this many bytes of changes in memory' },
+  { name: 'watch-max-lag-bytes', kind: 'int', default: 16 * 1024 * 1024, help: 'cancel a watch whose client leaves more than this many bytes of changes unread' },
   {
     name: 'shutdown-timeout-ms',
     kind: 'int',
@@ -41,6 +44,8 @@ export const FLAGS: FlagSpec[] = [
     help: 'on SIGTERM/SIGINT: hand leadership over, end client streams and exit within this many ms whatever clients do',
   },
   { name: 'log-level', kind: 'string', default: 'info', help: 'trace, debug, info, warn, error or silent' },
+  { name: 'log-format', kind: 'string', default: 'json', help: 'json (one object per line, for machines) or pretty (coloured lines, for people at a terminal)' },
+  { name: 'metrics-listen', kind: 'string', help: 'host:port for HTTP /metrics (Prometheus), /healthz, /readyz and the dashboard at / (default: off)' },
   { name: 'config', kind: 'string', help: 'JSON file with any of these settings by flag name, e.g. {"id": "n1", "heartbeat-ms": 50}' },
   {
     name: 'unsafe-follower-linearizable-reads',
@@ -72,7 +77,9 @@ export function helpText(): string {
 type Raw = Record<string, string | boolean | undefined>;
 
 /** Parses argv (after the subcommand), the environment and an optional config file. */
-export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): { config: NodeConfig; logLevel: string } | 'help' {
+export type LogFormat = 'json' | 'pretty';
+
+export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): { config: NodeConfig; logLevel: string; logFormat: LogFormat } | 'help' {
   const fromFlags: Raw = {};
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!;
@@ -122,17 +129,21 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): { config
   if (!listen) throw new ConfigError('--listen is required (see --help)');
   if (!dataDir) throw new ConfigError('--data-dir is required (see --help)');
   const peers = parsePeers(str('peers') ?? `${id}=${listen}`);
+  const logFormat = str('log-format') ?? 'json';
+  if (logFormat !== 'json' && logFormat !== 'pretty') throw new ConfigError(`--log-format: expected json or pretty, got "${logFormat}"`);
   const initialClusterState = str('initial-cluster-state') ?? 'new';
   if (initialClusterState !== 'new' && initialClusterState !== 'existing') {
     throw new ConfigError(`--initial-cluster-state: expected "new" or "existing", got "${initialClusterState}"`);
   }
   return {
     logLevel: str('log-level') ?? 'info',
+    logFormat,
     config: {
       id,
       listen,
       advertise: str('advertise'),
       dataDir,
+      metricsListen: str('metrics-listen'),
       peers,
       clusterId: str('cluster-id'),
       peerDial: str('peer-dial') ? parsePeers(str('peer-dial')!, '--peer-dial') : undefined,
@@ -146,6 +157,9 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): { config
       maxReadWaitMs: int('max-read-wait-ms'),
       logRetentionEntries: int('log-retention-entries'),
       compactEveryEntries: int('compact-every-entries'),
+      watchHistoryRevisions: int('watch-history-revisions'),
+      watchHistoryBytes: int('watch-history-bytes'),
+      watchMaxLagBytes: int('watch-max-lag-bytes'),
       unsafeFollowerLinearizableReads: bool('unsafe-follower-linearizable-reads'),
       shutdownTimeoutMs: int('shutdown-timeout-ms'),
       initialClusterState,

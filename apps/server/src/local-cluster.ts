@@ -14,23 +14,32 @@ const { values } = parseArgs({
   options: {
     nodes: { type: 'string', default: '3' },
     'base-port': { type: 'string', default: '7001' },
+    // Each member's /metrics, /healthz, /readyz and dashboard; 0 turns them off.
+    'metrics-base-port': { type: 'string', default: '8001' },
     'data-dir': { type: 'string', default: 'data' },
     help: { type: 'boolean', default: false },
   },
 });
 if (values.help) {
-  console.log('Usage: pnpm start [-- --nodes 3 --base-port 7001 --data-dir data]\nRuns a local Bellwether cluster; Ctrl-C stops it.');
+  console.log(
+    'Usage: pnpm start [-- --nodes 3 --base-port 7001 --metrics-base-port 8001 --data-dir data]\nRuns a local Bellwether cluster; Ctrl-C stops it. --metrics-base-port 0 turns off the HTTP endpoints.',
+  );
   process.exit(0);
 }
 const count = Number(values.nodes);
 const basePort = Number(values['base-port']);
+const metricsBasePort = Number(values['metrics-base-port']);
 if (!Number.isInteger(count) || count < 1 || count > 9) {
   console.error('--nodes: expected 1..9');
   process.exit(2);
 }
 const dataRoot = resolve(values['data-dir']);
 const bin = join(fileURLToPath(new URL('.', import.meta.url)), 'bin.js');
-const members = Array.from({ length: count }, (_, i) => ({ id: `n${i + 1}`, address: `127.0.0.1:${basePort + i}` }));
+const members = Array.from({ length: count }, (_, i) => ({
+  id: `n${i + 1}`,
+  address: `127.0.0.1:${basePort + i}`,
+  metrics: metricsBasePort > 0 ? `127.0.0.1:${metricsBasePort + i}` : undefined,
+}));
 const peers = members.map((m) => `${m.id}=${m.address}`).join(',');
 
 const children = new Map<string, ChildProcess>();
@@ -40,7 +49,8 @@ for (const m of members) {
   const dir = join(dataRoot, m.id);
   mkdirSync(dir, { recursive: true });
   const logFile = createWriteStream(join(dataRoot, `${m.id}.log`), { flags: 'a' });
-  const child = spawn(process.execPath, [bin, 'serve', '--id', m.id, '--listen', m.address, '--data-dir', dir, '--peers', peers], {
+  const metricsArgs = m.metrics ? ['--metrics-listen', m.metrics] : [];
+  const child = spawn(process.execPath, [bin, 'serve', '--id', m.id, '--listen', m.address, '--data-dir', dir, '--peers', peers, ...metricsArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.pipe(logFile);
@@ -73,7 +83,9 @@ process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));
 
 console.log(`Bellwether: ${count}-node cluster, data in ${dataRoot}`);
-for (const m of members) console.log(`  ${m.id}  ${m.address}`);
+for (const m of members) console.log(`  ${m.id}  ${m.address}${m.metrics ? `   metrics http://${m.metrics}/metrics` : ''}`);
+if (members[0]?.metrics) console.log(`dashboard: http://${members[0].metrics}/`);
+console.log(`bwctl: pnpm bwctl --endpoints ${members.map((m) => m.address).join(',')} endpoint status`);
 
 // Report the leader once the cluster has elected one.
 const client = await connect({ endpoints: members.map((m) => m.address) });

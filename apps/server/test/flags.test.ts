@@ -38,3 +38,19 @@ test('--help lists every flag', () => {
   const text = helpText();
   for (const f of FLAGS) assert.ok(text.includes(`--${f.name}`), f.name);
 });
+
+test('--metrics-listen is off by default; --log-format is json unless pretty is asked for', () => {
+  const base = ['--id', 'n1', '--listen', '127.0.0.1:7001', '--data-dir', '/d'];
+  const plain = parseServeArgs(base, {});
+  if (plain === 'help') assert.fail('not help');
+  assert.equal(plain.config.metricsListen, undefined);
+  assert.equal(plain.logFormat, 'json');
+  const on = parseServeArgs([...base, '--metrics-listen', '127.0.0.1:9100', '--log-format', 'pretty'], {});
+  if (on === 'help') assert.fail('not help');
+  assert.equal(on.config.metricsListen, '127.0.0.1:9100');
+  assert.equal(on.logFormat, 'pretty');
+  assert.equal((parseServeArgs(base, { BELLWETHER_METRICS_LISTEN: '127.0.0.1:9101' }) as { config: { metricsListen?: string } }).config.metricsListen, '127.0.0.1:9101');
+  assert.throws(() => parseServeArgs([...base, '--log-format', 'xml'], {}), /--log-format: expected json or pretty, got "xml"/);
+  assert.match(helpText(), /--metrics-listen VALUE/);
+  assert.match(helpText(), /--log-format VALUE/);
+});

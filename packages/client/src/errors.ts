@@ -135,8 +135,9 @@ export interface LeaderHint {
 
 /**
  * FAILED_PRECONDITION: the server refused the call because of the cluster's
- * state. Its only use today is {@link NotLeader}; any other
- * FAILED_PRECONDITION is thrown as this class.
+ * state: {@link NotLeader}, or a membership change refused now (it would
+ * leave no quorum of members that are up, or a learner is not caught up
+ * yet); the message says which and what to do. Nothing was changed.
  */
 export class FailedPrecondition extends BellwetherError {
   constructor(message: string, options: BellwetherErrorOptions = {}) {
@@ -161,6 +162,24 @@ export class NotLeader extends FailedPrecondition implements LeaderHint {
     super(message, { ...options, mayHaveApplied: false });
     this.leaderId = options.leaderId;
     this.leaderAddress = options.leaderAddress;
+  }
+}
+
+/** NOT_FOUND: a membership change named a member the cluster does not have. Nothing was changed. */
+export class NotFound extends BellwetherError {
+  constructor(message: string, options: BellwetherErrorOptions = {}) {
+    super(message, { code: StatusCode.NOT_FOUND, ...options, mayHaveApplied: false });
+  }
+}
+
+/**
+ * ALREADY_EXISTS: {@link BellwetherClient.addMember} named an id or an
+ * address a member already has (possibly because an earlier attempt of the
+ * same call succeeded). Nothing was changed by this attempt.
+ */
+export class AlreadyExists extends BellwetherError {
+  constructor(message: string, options: BellwetherErrorOptions = {}) {
+    super(message, { code: StatusCode.ALREADY_EXISTS, ...options, mayHaveApplied: false });
   }
 }
 
@@ -385,6 +404,10 @@ export function fromGrpcError(raw: unknown, ctx: ErrorContext): BellwetherError 
         ...hint,
         mayHaveApplied: write,
       });
+    case StatusCode.NOT_FOUND:
+      return new NotFound(say('not found; nothing was changed'), base);
+    case StatusCode.ALREADY_EXISTS:
+      return new AlreadyExists(say('already exists; nothing was changed'), base);
     case StatusCode.RESOURCE_EXHAUSTED: {
       const retryAfterMs = retryAfterOf(metadata);
       const when = retryAfterMs === undefined ? '' : ` (no sooner than ${retryAfterMs} ms)`;
@@ -406,8 +429,8 @@ export function fromGrpcError(raw: unknown, ctx: ErrorContext): BellwetherError 
         mayHaveApplied: write,
       });
     default:
-      // NOT_FOUND, ALREADY_EXISTS and anything non-standard: Bellwether never
-      // sends these; they come from a proxy or a foreign server.
+      // Anything non-standard: Bellwether never sends these; they come from a
+      // proxy or a foreign server.
       return new BellwetherError(say(`unexpected status ${statusCodeName(code)}`), { ...base, mayHaveApplied: write });
   }
 }

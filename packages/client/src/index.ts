@@ -32,8 +32,10 @@ export {
   Session,
   type SessionOptions,
 } from './client';
+export type { AddMemberOptions } from './membership';
 export {
   Aborted,
+  AlreadyExists,
   BellwetherError,
   type BellwetherErrorOptions,
   Cancelled,
@@ -43,6 +45,7 @@ export {
   Internal,
   InvalidArgument,
   type LeaderHint,
+  NotFound,
   NotLeader,
   OutcomeUnknown,
   PermissionDenied,
@@ -54,6 +57,14 @@ export {
   Unavailable,
   Unimplemented,
 } from './errors';
+export {
+  EndpointClient,
+  type EndpointCallOptions,
+  type EndpointClientOptions,
+  type MemberDescription,
+  type SavedSnapshot,
+  verifySnapshotFile,
+} from './endpoint';
 export type { Transport } from './member';
 export type {
   ClusterMember,
@@ -70,6 +81,7 @@ export type {
   MemberState,
   MemberStatus,
   MemberView,
+  MembershipChange,
   PutResult,
   RangePage,
   ResponseHeader,
@@ -78,5 +90,25 @@ export type {
   SwapSucceeded,
 } from './results';
 export type { LoadBalancing } from './routing';
+export {
+  cmp,
+  type CompareOperator,
+  op,
+  TxnBuilder,
+  type TxnCommitOptions,
+  type TxnCondition,
+  type TxnDeleteResult,
+  type TxnGetResult,
+  type TxnOperation,
+  type TxnOpResult,
+  type TxnPutResult,
+  type TxnRangeResult,
+  type TxnRangeSelector,
+  type TxnResult,
+  type TxnResults,
+} from './txn';
+export { Compacted, type WatchEvent, type WatchOptions, type WatchSelector } from './watch';
+export { Lease, type LeaseLostEvent, type LeaseOptions } from './lease';
+export { type CampaignOptions, Election, type ElectionLeader, type LockHandle, type LockOptions } from './recipes';
 export { DEAD_MEMBER_NOTICE_MS, SILENT_MEMBER_NOTICE_MS } from './tracker';
 export { KEEPALIVE_TIME_MS, KEEPALIVE_TIMEOUT_MS } from './member';

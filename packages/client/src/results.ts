@@ -1,4 +1,4 @@
-import type { KeyValue__Output, MembersResponse__Output, ResponseHeader__Output, StatusResponse__Output, TransferLeadershipResponse__Output } from '@bellwether/proto';
+import type { KeyValue__Output, Member__Output, MembersResponse__Output, ResponseHeader__Output, StatusResponse__Output, TransferLeadershipResponse__Output } from '@bellwether/proto';
 import { utf8, view } from './bytes';
 
 /**
@@ -39,6 +39,8 @@ export interface KeyValue {
   readonly modRevision: number;
   /** Writes since the key was created (1 after creation). */
   readonly version: number;
+  /** The lease the key is attached to (0: none). */
+  readonly lease: number;
 }
 
 /** Result of {@link BellwetherClient.put}. */
@@ -122,6 +124,7 @@ class StoredKeyValue implements KeyValue {
   readonly createRevision: number;
   readonly modRevision: number;
   readonly version: number;
+  readonly lease: number;
 
   constructor(kv: KeyValue__Output) {
     this.key = view(kv.key);
@@ -129,6 +132,7 @@ class StoredKeyValue implements KeyValue {
     this.createRevision = Number(kv.createRevision);
     this.modRevision = Number(kv.modRevision);
     this.version = Number(kv.version);
+    this.lease = Number(kv.lease ?? 0);
   }
 
   get keyString(): string {
@@ -226,6 +230,32 @@ export interface ClusterMember {
   readonly address: string;
   /** False for a learner. */
   readonly voter: boolean;
+  /** `'voter'`, or `'learner'` (receives the log, takes no part in elections or commits). */
+  readonly role: 'voter' | 'learner';
+  /**
+   * The incarnation (data dir) of this member the cluster has recorded; `''`
+   * until the leader has heard from it. A process of this id with another
+   * data dir (wiped or copied) is refused until the member is replaced.
+   */
+  readonly incarnation: string;
+}
+
+/** Result of {@link BellwetherClient.addMember} and {@link BellwetherClient.promoteMember}. */
+export interface MembershipChange {
+  /** The member added or promoted, as the leader now knows it. */
+  readonly member: ClusterMember | undefined;
+  /** Every member after the change. */
+  readonly members: readonly ClusterMember[];
+}
+
+/** @internal */
+export function toClusterMember(x: Member__Output): ClusterMember {
+  return { id: x.id, address: x.address, voter: x.voter, role: x.voter ? 'voter' : 'learner', incarnation: x.incarnation };
+}
+
+/** @internal */
+export function toMembershipChange(r: { member?: Member__Output | null; members: Member__Output[] }): MembershipChange {
+  return { member: r.member ? toClusterMember(r.member) : undefined, members: r.members.map(toClusterMember) };
 }
 
 /** Result of {@link BellwetherClient.members}. */
@@ -274,7 +304,7 @@ export function toMemberStatus(s: StatusResponse__Output): MemberStatus {
 export function toClusterMembers(m: MembersResponse__Output): ClusterMembers {
   return {
     clusterId: m.clusterId,
-    members: m.members.map((x) => ({ id: x.id, address: x.address, voter: x.voter })),
+    members: m.members.map(toClusterMember),
     leaderId: m.leaderId || undefined,
     term: Number(m.term),
   };

@@ -298,7 +298,7 @@ describe('cluster information', () => {
     assert.deepEqual(status.followers, [{ memberId: 'm2', matchIndex: 1, lagEntries: 0, lastContactMs: 12, state: 'replicate', learner: false }]);
     const members = await t.client.members({ deadlineMs: 1000 });
     assert.equal(members.leaderId, 'm1');
-    assert.deepEqual(members.members, [{ id: 'm1', address: t.server.address, voter: true }]);
+    assert.deepEqual(members.members, [{ id: 'm1', address: t.server.address, voter: true, role: 'voter', incarnation: 'inc-m1' }]);
   });
 });
 

@@ -19,6 +19,8 @@ import {
   Unauthenticated,
   Unavailable,
   Unimplemented,
+  NotFound,
+  AlreadyExists,
 } from '../src/index';
 import { TRANSPORTS, until, withServer } from './helpers/setup';
 
@@ -37,8 +39,8 @@ describe('status code mapping', () => {
     [StatusCode.UNKNOWN, Internal, true],
     [StatusCode.INVALID_ARGUMENT, InvalidArgument, false],
     [StatusCode.DEADLINE_EXCEEDED, OutcomeUnknown, true],
-    [StatusCode.NOT_FOUND, BellwetherError, true],
-    [StatusCode.ALREADY_EXISTS, BellwetherError, true],
+    [StatusCode.NOT_FOUND, NotFound, false],
+    [StatusCode.ALREADY_EXISTS, AlreadyExists, false],
     [StatusCode.PERMISSION_DENIED, PermissionDenied, false],
     [StatusCode.RESOURCE_EXHAUSTED, ResourceExhausted, false],
     [StatusCode.FAILED_PRECONDITION, FailedPrecondition, false],

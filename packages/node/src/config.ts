@@ -31,6 +31,14 @@ export interface NodeConfig {
   logRetentionEntries: number;
   /** Compact the log each time this many more entries could be dropped. */
   compactEveryEntries: number;
+  /** Watch history: keep the changes of this many latest revisions (default 100 000). */
+  watchHistoryRevisions?: number;
+  /** Watch history: keep at most this many bytes of changes (default 64 MiB). */
+  watchHistoryBytes?: number;
+  /** A watch whose unsent changes exceed this many bytes is cancelled (default 16 MiB). */
+  watchMaxLagBytes?: number;
+  /** host:port of the HTTP endpoints (/metrics, /healthz, /readyz, the dashboard); off when unset. */
+  metricsListen?: string;
   /** `new` (default) bootstraps the cluster of `peers`; `existing` joins a running cluster this member was added to (cluster-join.ts). Used only when the data dir is new. */
   initialClusterState?: 'new' | 'existing';
   /** Disaster recovery: make this surviving member's data dir a one-member cluster. */
@@ -93,6 +101,7 @@ export function parsePeers(spec: string, flag = '--peers'): Map<string, string> 
 export function validateConfig(c: NodeConfig): NodeConfig {
   if (!ID_PATTERN.test(c.id)) throw new ConfigError(`--id: "${c.id}" is not a valid member id (letters, digits, _.-; at most 63)`);
   parseAddress('--listen', c.listen);
+  if (c.metricsListen !== undefined) parseAddress('--metrics-listen', c.metricsListen);
   if (!c.dataDir) throw new ConfigError('--data-dir is required');
   if (c.initialClusterState === 'existing' && !c.peers.has(c.id)) {
     // A joiner lists the members it joins; its own address is where it listens.

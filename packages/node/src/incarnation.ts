@@ -18,8 +18,8 @@ import type { MemberInfo } from './membership';
  * --initial-cluster-state existing): see docs/operations.md.
  *
  * The incarnation belongs to the directory, not to its contents: the id is
- * stored with the directory's device and inode, and a directory found at
- * another inode (copied, or restored from a backup) gets a new incarnation.
+ * stored with the directory's inode, and a directory found at another inode
+ * (copied, or restored from a backup) gets a new incarnation.
  */
 
 const INCARNATION_KEY = 'incarnation';
@@ -32,9 +32,14 @@ function newIncarnation(): string {
   return randomBytes(8).toString('hex');
 }
 
+/**
+ * The directory's inode: a copy (or a restore) is a new directory with
+ * another one, while a restart, a reboot or a remount keeps it. The device
+ * number is left out: it may change between boots.
+ */
 async function dirIdentity(dataDir: string): Promise<string> {
-  const st = await stat(dataDir);
-  return `${st.dev}:${st.ino}`;
+  const st = await stat(dataDir, { bigint: true });
+  return `ino:${st.ino}`;
 }
 
 /** This data dir's incarnation, made on first use (or when the directory is a copy). */

@@ -1,26 +1,21 @@
-import { type ClusterClient, loadPublicApi, type RemoveMemberResponse__Output, unary } from '@bellwether/proto';
+import type { RemoveMemberResponse__Output } from '@bellwether/proto';
 import { ConfChangeError, type ConfChange, majority } from '@bellwether/raft';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { ID_PATTERN, parseAddress } from './config';
 import { alreadyExists, failedPrecondition, invalidArgument, notFound, notLeader, RpcError, unavailable } from './errors';
-import { encodeIncarnations } from './incarnation';
+import { callCluster } from './cluster-calls';
+import { mostCaughtUpVoter, TransferFailed, transferLeadership } from './leadership';
 import type { MemberInfo } from './membership';
 import type { Replica } from './replica';
 
 /** A learner further behind the leader's last index than this is not promoted (it would slow every commit while it catches up). */
 export const PROMOTE_MAX_LAG_ENTRIES = 1000;
-/** How often the leader looks for members whose incarnation it can record. */
-const RECORD_EVERY_MS = 100;
 /** Raft takes one membership change at a time: a change that finds another pending retries this long. */
 const PENDING_RETRY_MS = 3000;
 
 export interface MemberChangesOptions {
   replica: Replica;
-  /** This process's incarnation. */
-  incarnation: string;
-  /** The incarnation a peer presented on its last admitted stream. */
-  presentedIncarnation(id: string): string | undefined;
   /** Milliseconds since a message from the peer last arrived. */
   lastContactMs(id: string): number | undefined;
   electionTimeoutMs: number;
@@ -30,15 +25,12 @@ export interface MemberChangesOptions {
 /**
  * The Cluster API's membership changes, on the leader: AddMember,
  * PromoteMember, RemoveMember, each checked against the members that are up
- * so no change leaves the cluster without a reachable quorum; and the
- * recorder that writes each member's incarnation into the replicated
- * membership the first time the leader hears from it (incarnation.ts).
- * Changes go through one queue: Raft accepts one at a time.
+ * so no change leaves the cluster without a reachable quorum. Every change
+ * (the incarnation records of incarnation-recorder.ts too) goes through one
+ * queue: Raft accepts one at a time.
  */
 export class MemberChanges {
   private queue: Promise<unknown> = Promise.resolve();
-  private recording = false;
-  private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: MemberChangesOptions) {}
 
@@ -54,11 +46,16 @@ export class MemberChanges {
     if (!this.replica.isLeader) throw notLeader(this.replica.memberId, this.replica.leaderHint());
   }
 
+  /** A peer heard from within this long is up. */
+  private upWithinMs(): number {
+    return Math.max(1000, 3 * this.opts.electionTimeoutMs);
+  }
+
   /** Up: this node, or a peer heard from within a few election timeouts. */
-  private isUp(id: string): boolean {
+  isUp(id: string): boolean {
     if (id === this.replica.memberId) return true;
     const age = this.opts.lastContactMs(id);
-    return age !== undefined && age <= Math.max(1000, 3 * this.opts.electionTimeoutMs);
+    return age !== undefined && age <= this.upWithinMs();
   }
 
   /** Refuses a change after which the voters that are up could not form a quorum. */
@@ -128,55 +125,30 @@ export class MemberChanges {
     return this.members();
   }
 
-  /** The leader removing itself: hand over to the most caught-up voter that is up, then have it remove us. */
+  /** The leader removing itself: hand over to the most caught-up voter that is up, then have the new leader remove it. */
   private async removeSelf(): Promise<MemberInfo[]> {
     const self = this.replica.memberId;
-    const st = this.replica.raftStatus();
-    const candidates = this.members()
-      .filter((x) => x.voter && x.id !== self && this.isUp(x.id))
-      .sort((a, b) => (st.progress?.[b.id]?.match ?? 0) - (st.progress?.[a.id]?.match ?? 0));
-    const target = candidates[0];
+    const upMs = this.upWithinMs();
+    const target = mostCaughtUpVoter(this.replica, { lastContactMs: this.opts.lastContactMs, recentContactMs: upMs });
     if (!target) throw failedPrecondition(`leader ${self} cannot remove itself: no other voter is up to hand leadership to`);
-    this.opts.log.info({ to: target.id }, 'removing this member: handing leadership over first');
+    this.opts.log.info({ to: target }, 'removing this member: handing leadership over first');
     const timeoutMs = Math.max(3000, 20 * this.opts.electionTimeoutMs);
-    const leader = await this.waitForOtherLeader(target.id, timeoutMs);
+    await transferLeadership(this.replica, target, { timeoutMs }).catch((err: Error) => {
+      // Another voter winning the election instead is as good: it is not us.
+      if (!(err instanceof TransferFailed) || this.replica.isLeader || !this.replica.leaderHint()) {
+        throw unavailable(`leadership did not pass from ${self}: ${err.message}; nothing was removed — retry`, this.replica.leaderHint());
+      }
+    });
+    const leader = this.replica.leaderHint();
+    if (!leader || leader.id === self) throw unavailable(`leadership did not pass from ${self}; nothing was removed — retry`, leader);
     const res = await callCluster<RemoveMemberResponse__Output>(leader.address, 'RemoveMember', { id: self }, timeoutMs).catch((err: grpc.ServiceError) => {
       throw new RpcError(err.code ?? grpc.status.UNAVAILABLE, `leadership passed to ${leader.id}, which did not remove ${self}: ${err.details ?? err.message}; retry RemoveMember there`);
     });
     return res.members.map((x) => ({ id: x.id, address: x.address, voter: x.voter, incarnation: x.incarnation }));
   }
 
-  private waitForOtherLeader(target: string, timeoutMs: number): Promise<{ id: string; address: string }> {
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        const hint = this.replica.leaderHint();
-        if (hint && hint.id !== this.replica.memberId && !this.replica.isLeader) {
-          done();
-          resolve(hint);
-        }
-      };
-      const timer = setTimeout(() => {
-        done();
-        reject(unavailable(`leadership did not pass to ${target} within ${timeoutMs} ms; nothing was removed — retry`, this.replica.leaderHint()));
-      }, timeoutMs);
-      const done = () => {
-        clearTimeout(timer);
-        this.replica.off('leaderChange', check);
-      };
-      this.replica.on('leaderChange', check);
-      try {
-        this.replica.transferLeadership(target);
-      } catch (err) {
-        done();
-        reject(unavailable(`cannot hand leadership to ${target}: ${(err as Error).message}`));
-        return;
-      }
-      check();
-    });
-  }
-
   /** Proposes one change on the queue; a change refused only because another is pending is retried for a while. */
-  private propose(cc: ConfChange): Promise<number> {
+  propose(cc: ConfChange): Promise<number> {
     const run = async (): Promise<number> => {
       const until = Date.now() + PENDING_RETRY_MS;
       for (;;) {
@@ -193,45 +165,5 @@ export class MemberChanges {
     const p = this.queue.then(run, run);
     this.queue = p.catch(() => undefined);
     return p;
-  }
-
-  /** Starts recording incarnations while this node leads; returns the stop function. */
-  startRecorder(): () => void {
-    this.timer = setInterval(() => void this.recordOnce(), RECORD_EVERY_MS);
-    this.timer.unref();
-    return () => clearInterval(this.timer);
-  }
-
-  private async recordOnce(): Promise<void> {
-    if (this.recording || !this.replica.isLeader) return;
-    const found: Record<string, string> = {};
-    for (const m of this.members()) {
-      if (m.incarnation) continue;
-      const presented = m.id === this.replica.memberId ? this.opts.incarnation : this.opts.presentedIncarnation(m.id);
-      if (presented) found[m.id] = presented;
-    }
-    if (Object.keys(found).length === 0) return;
-    this.recording = true;
-    try {
-      await this.propose({ kind: 'memberMetadata', nodeId: this.replica.memberId, context: encodeIncarnations(found) });
-      this.opts.log.info({ incarnations: found }, 'recorded member incarnations');
-    } catch (err) {
-      this.opts.log.debug({ err: (err as Error).message }, 'recording incarnations failed; will retry');
-    } finally {
-      this.recording = false;
-    }
-  }
-}
-
-let clusterApi: ReturnType<typeof loadPublicApi> | undefined;
-
-/** One unary Cluster call to a member (a client made for the call, closed after). */
-export async function callCluster<Res>(address: string, method: string, req: object, deadlineMs: number): Promise<Res> {
-  clusterApi ??= loadPublicApi();
-  const client: ClusterClient = new clusterApi.bellwether.cluster.v1.Cluster(address, grpc.credentials.createInsecure());
-  try {
-    return await unary<Res>(client as unknown as grpc.Client, method, req, deadlineMs);
-  } finally {
-    client.close();
   }
 }

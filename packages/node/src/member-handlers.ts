@@ -16,7 +16,8 @@ export function memberHandlers(changes: MemberChanges, members: () => MemberInfo
   return {
     AddMember(call, callback) {
       const { id, peerAddress, learner } = call.request;
-      changes.add(id, peerAddress, learner ?? true).then(
+      // Unset means a learner: the safe default for a member that starts empty.
+      changes.add(id, peerAddress, learner?.value ?? true).then(
         (m) => callback(null, { member: toWireMember(m), members: all() }),
         (err: unknown) => callback(toError(err)),
       );

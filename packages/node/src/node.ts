@@ -12,12 +12,22 @@ import { forceNewCluster, planFirstStart } from './cluster-join';
 import { clusterService } from './cluster-service';
 import { ConfigError, DEFAULTS, type NodeConfig, parseAddress, validateConfig } from './config';
 import { admittingStreams, StreamAdmission } from './stream-admission';
+import { grpcMetricsInterceptor } from './grpc-metrics';
+import { type HttpEndpoints, startHttpEndpoints } from './http-endpoints';
 import { admitPeer, checkExpectedIncarnation, loadIncarnation } from './incarnation';
 import { type KvContext, kvService } from './kv-service';
+import { IncarnationRecorder } from './incarnation-recorder';
+import { maintenanceService, VERSION } from './maintenance-service';
 import { MemberChanges } from './member-changes';
+import { maxReceiveMessageBytes, peerMessageBudgetBytes } from './message-limits';
 import { decodeMembers, decodeSnapshotMeta, encodeMembers, type MemberInfo } from './membership';
+import { NodeMetrics } from './metrics';
 import { FLOW_CONTROL_WINDOW_BYTES, GrpcPeerTransport } from './peer-transport';
+import { RoundTripTracker } from './peer-rtt';
 import { Replica } from './replica';
+import { DEFAULT_WATCH_LIMITS, WatchHub } from './watch/hub';
+import { LeaseManager } from './lease/manager';
+import { leaseService } from './lease/lease-service';
 import { OpenStreams, shutDown, trackingStreams } from './shutdown';
 import { transferLeadershipHandler } from './transfer-service';
 
@@ -56,6 +66,9 @@ export interface StartedNode {
   readonly clusterId: string;
   readonly replica: Replica;
   readonly port: number;
+  /** The port of /metrics, /healthz, /readyz and the dashboard, when --metrics-listen is set. */
+  readonly metricsPort: number | undefined;
+  readonly metrics: NodeMetrics;
   stop(): Promise<void>;
 }
 
@@ -71,13 +84,17 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
   const { host, port: wantedPort } = parseAddress('--listen', config.listen);
   if (wantedPort !== 0) await probePort(host, wantedPort, config.listen);
   let store: Store | undefined;
+  let http: HttpEndpoints | undefined;
+  // Made once the replica exists; calls before that are not counted.
+  let metrics: NodeMetrics | undefined;
   const server = new grpc.Server({
-    'grpc.max_receive_message_length': config.maxValueBytes + config.maxKeyBytes + 64 * 1024,
+    interceptors: [grpcMetricsInterceptor(() => metrics)],
+    'grpc.max_receive_message_length': maxReceiveMessageBytes(config),
     'grpc.max_send_message_length': 64 * 1024 * 1024,
   });
   const health = new HealthImplementation({ '': 'NOT_SERVING' });
   try {
-    store = await Store.open(config.dataDir);
+    store = await Store.open(config.dataDir, { trackChanges: true });
     const identity = await checkIdentity(store, config, log);
     const incarnation = await loadIncarnation(store, config.dataDir, log);
     const members = identity.members;
@@ -92,7 +109,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       preVote: true,
       checkQuorum: true,
       maxInflightMsgs: 64,
-      maxSizePerMsgBytes: 1024 * 1024,
+      maxSizePerMsgBytes: peerMessageBudgetBytes(config),
       initial: {
         hardState,
         // The configuration at the start of the stored log; later conf entries in the log apply on top.
@@ -114,7 +131,10 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       readIndexTimeoutMs: Math.max(1000, config.electionTimeoutMs * 4),
       logRetentionEntries: config.logRetentionEntries,
       compactEveryEntries: config.compactEveryEntries,
+      snapshotChunkBytes: peerMessageBudgetBytes(config),
     });
+    metrics = new NodeMetrics({ clusterId: identity.clusterId, version: VERSION, dataDir: config.dataDir, replica });
+    const nodeMetrics = metrics;
     replica.on('leaderChange', ({ leaderId, term }) => log.info({ leaderId, term }, 'leader changed'));
     replica.on('fatal', (err) => log.fatal({ err }, 'storage failed; this member stops taking work (nothing unacknowledged was promised)'));
     const kvCtx: KvContext = {
@@ -123,6 +143,13 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       store,
       limits: { maxKeyBytes: config.maxKeyBytes, maxValueBytes: config.maxValueBytes },
       reads: { maxReadWaitMs: config.maxReadWaitMs, unsafeFollowerLinearizableReads: !!config.unsafeFollowerLinearizableReads },
+      watches: new WatchHub(replica, {
+        ...DEFAULT_WATCH_LIMITS,
+        maxRevisions: config.watchHistoryRevisions ?? DEFAULT_WATCH_LIMITS.maxRevisions,
+        maxBytes: config.watchHistoryBytes ?? DEFAULT_WATCH_LIMITS.maxBytes,
+        maxLagBytes: config.watchMaxLagBytes ?? DEFAULT_WATCH_LIMITS.maxLagBytes,
+      }),
+      metrics,
     };
     const transport = new GrpcPeerTransport({
       memberId: config.id,
@@ -134,7 +161,9 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       deliver: (msg) => replica.step(msg),
       unreachable: (id) => replica.reportUnreachable(id),
       installSnapshot: (incoming) => replica.installSnapshot(incoming),
+      maxBatchBytes: peerMessageBudgetBytes(config),
       log,
+      roundTrips: new RoundTripTracker((peer, seconds) => nodeMetrics.peerRoundTripSeconds.observe({ peer }, seconds)),
       incarnation,
       admit: (from, presented) => admitPeer(replica.memberList(), config.id, from, presented),
       checkExpected: (from, expected) => checkExpectedIncarnation(replica.memberList(), config.id, incarnation, from, expected),
@@ -143,12 +172,11 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
     replica.setTransport(transport);
     const memberChanges = new MemberChanges({
       replica,
-      incarnation,
-      presentedIncarnation: (id) => transport.presentedIncarnation(id),
       lastContactMs: (id) => transport.lastContactMs(id),
       electionTimeoutMs: config.electionTimeoutMs,
       log,
     });
+    const recorder = new IncarnationRecorder({ replica, changes: memberChanges, incarnation, presentedIncarnation: (id) => transport.presentedIncarnation(id), log });
     const clusterCtx = { clusterId: identity.clusterId, address: config.advertise ?? config.listen, replica, memberChanges };
     const api = loadPublicApi();
     // Streams a stopping member must end itself: grpc-js's graceful shutdown waits for them.
@@ -156,7 +184,10 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
     // A reconnect storm is shed with a retry-after, not served all at once.
     const newStreamsPerSecond = config.maxNewStreamsPerSecond ?? DEFAULTS.maxNewStreamsPerSecond;
     const admission = new StreamAdmission(newStreamsPerSecond, newStreamsPerSecond);
-    server.addService(api.bellwether.kv.v1.KV.service, admittingStreams(trackingStreams(kvService(kvCtx), ['Stream'], streams), ['Stream'], admission));
+    server.addService(api.bellwether.kv.v1.KV.service, admittingStreams(trackingStreams(kvService(kvCtx), ['Stream', 'Watch'], streams), ['Stream'], admission));
+    const leases = new LeaseManager(replica, store, config.electionTimeoutMs);
+    await leases.start();
+    server.addService(api.bellwether.lease.v1.Lease.service, trackingStreams(leaseService(kvCtx, leases), ['KeepAlive'], streams));
     server.addService(
       api.bellwether.cluster.v1.Cluster.service,
       admittingStreams(
@@ -172,6 +203,10 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
         admission,
       ),
     );
+    server.addService(
+      api.bellwether.maintenance.v1.Maintenance.service,
+      trackingStreams(maintenanceService({ clusterId: identity.clusterId, dataDir: config.dataDir, replica, metrics }), ['Snapshot'], streams),
+    );
     server.addService(loadPeerApi().bellwether.raft.v1.Raft.service, transport.handlers());
     health.addToServer(server);
     // Reflection lists what generic tools may call: the public API and health.
@@ -184,10 +219,15 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       clusterCtx.address = `${host}:${port}`;
       replica.setMemberAddress(config.id, clusterCtx.address);
     }
+    if (config.metricsListen) {
+      http = await startHttpEndpoints({ listen: config.metricsListen, clusterId: identity.clusterId, replica, metrics });
+    }
     replica.start();
-    const stopRecorder = memberChanges.startRecorder();
+    const stopRecorder = recorder.start();
     health.setStatus('', 'SERVING');
     log.info({ listen: config.listen, port, clusterId: identity.clusterId, applied: store.appliedIndex }, 'serving');
+    if (http) log.info({ metricsListen: config.metricsListen, port: http.port }, 'metrics, health and dashboard over HTTP');
+    const httpEndpoints = http;
 
     let stopping: Promise<void> | undefined;
     const openStore = store;
@@ -196,8 +236,12 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       clusterId: identity.clusterId,
       replica,
       port,
+      metricsPort: http?.port,
+      metrics,
       stop() {
         stopping ??= (async () => {
+          leases.stop();
+          await httpEndpoints?.close();
           stopRecorder();
           const parts = { replica, server, health, streams, store: openStore, log, electionTimeoutMs: config.electionTimeoutMs };
           await shutDown({ ...parts, lastContactMs: (id) => transport.lastContactMs(id) }, config.shutdownTimeoutMs ?? DEFAULTS.shutdownTimeoutMs);
@@ -207,6 +251,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       },
     };
   } catch (err) {
+    await http?.close();
     server.forceShutdown();
     await store?.close();
     throw err;

@@ -14,6 +14,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { type Admission, EXPECTED_INCARNATION_METADATA, INCARNATION_METADATA, isCounted } from './incarnation';
 import { fromWire, toWire } from './peer-codec';
+import type { RoundTripTracker } from './peer-rtt';
 import { snapshotHeader, streamSnapshot } from './snapshot-transfer';
 import type { PeerTransport } from './replica';
 
@@ -22,6 +23,8 @@ export const MAX_STREAM_BUFFER_BYTES = 32 * 1024 * 1024;
 /** HTTP/2 receive windows on peer and client connections: a batch of entries or calls arrives without waiting on WINDOW_UPDATEs. */
 export const FLOW_CONTROL_WINDOW_BYTES = 16 * 1024 * 1024;
 const RECONNECT_BACKOFF_MS = { min: 50, max: 1000 };
+/** How recent a peer's presented incarnation must be for the leader to record it. */
+const PRESENTED_FRESH_MS = 2000;
 
 type Duplex = grpc.ClientDuplexStream<MessageBatch, MessageBatch__Output> | grpc.ServerDuplexStream<MessageBatch__Output, MessageBatch>;
 
@@ -55,7 +58,11 @@ export interface GrpcPeerTransportOptions {
   unreachable(id: string): void;
   /** Installs a leader's snapshot; resolves true once it is installed (or the local state is newer). */
   installSnapshot(snapshot: IncomingSnapshot): Promise<boolean>;
+  /** A MessageBatch is cut to this many bytes (what the receiver accepts in one message, less framing). */
+  maxBatchBytes: number;
   log: Logger;
+  /** Measures heartbeat round trips (for the metrics). */
+  roundTrips?: RoundTripTracker;
   /** This process's incarnation (its data dir's), presented to every peer. */
   incarnation?: string;
   /** How a peer presenting `incarnation` is treated (incarnation.ts); everything counts when absent. */
@@ -77,8 +84,8 @@ export class GrpcPeerTransport implements PeerTransport {
   private readonly outbound = new Map<string, Outbound>();
   private readonly inbound = new Map<string, grpc.ServerDuplexStream<MessageBatch__Output, MessageBatch>>();
   private readonly lastHeardMs = new Map<string, number>();
-  /** The incarnation each admitted peer presented last, for the leader to record. */
-  private readonly presented = new Map<string, string>();
+  /** The incarnation each admitted peer presented last (and when), for the leader to record. */
+  private readonly presented = new Map<string, { incarnation: string; atMs: number }>();
   /** Refusals already logged, by peer and incarnation (peers retry every second). */
   private readonly refusalsLogged = new Set<string>();
   private readonly api = loadPeerApi();
@@ -86,20 +93,26 @@ export class GrpcPeerTransport implements PeerTransport {
 
   constructor(private readonly opts: GrpcPeerTransportOptions) {}
 
-  /** The incarnation `id` presented on its last admitted stream; undefined if none yet. */
-  presentedIncarnation(id: string): string | undefined {
-    return this.presented.get(id);
+  /**
+   * The incarnation `id` presented in the last few seconds; undefined if none.
+   * Only recent ones: a member removed and added again under the same id must
+   * be recorded as the process that answers now, not one that answered before.
+   */
+  presentedIncarnation(id: string, now = Date.now()): string | undefined {
+    const p = this.presented.get(id);
+    return p && now - p.atMs <= PRESENTED_FRESH_MS ? p.incarnation : undefined;
   }
 
   private admission(from: string, incarnation: string): Admission {
     const a = this.opts.admit?.(from, incarnation) ?? { kind: 'count' };
     if (a.kind === 'refuse') {
+      this.presented.delete(from);
       const key = `${from}/${incarnation}`;
       if (!this.refusalsLogged.has(key)) {
         this.refusalsLogged.add(key);
         this.opts.log.error({ peer: from, incarnation }, a.reason);
       }
-    } else if (incarnation) this.presented.set(from, incarnation);
+    } else if (incarnation) this.presented.set(from, { incarnation, atMs: Date.now() });
     return a;
   }
 
@@ -128,7 +141,8 @@ export class GrpcPeerTransport implements PeerTransport {
         this.opts.unreachable(to);
         continue;
       }
-      (stream as Duplex).write({ messages: list.map(toWire) });
+      for (const batch of splitByBytes(list, this.opts.maxBatchBytes)) (stream as Duplex).write({ messages: batch.map(toWire) });
+      this.opts.roundTrips?.sent(to, list);
     }
   }
 
@@ -206,6 +220,7 @@ export class GrpcPeerTransport implements PeerTransport {
     const admission = this.admission(from, incarnation);
     if (admission.kind === 'refuse') return false;
     this.lastHeardMs.set(from, Date.now());
+    this.opts.roundTrips?.received(from, batch.messages);
     for (const w of batch.messages) {
       // A peer speaks only for itself and only to us.
       if (w.from !== from || w.to !== this.opts.memberId) continue;
@@ -340,4 +355,31 @@ export class GrpcPeerTransport implements PeerTransport {
     this.outbound.clear();
     this.inbound.clear();
   }
+}
+
+/** Roughly a message's encoded size: its entries and context plus a fixed allowance for the other fields. */
+function messageBytes(m: Message): number {
+  let bytes = 128;
+  if ('entries' in m && m.entries) for (const e of m.entries) bytes += e.data.byteLength + 32;
+  if ('context' in m && m.context) bytes += m.context.byteLength;
+  return bytes;
+}
+
+/** Cuts one peer's messages (in order) into batches of at most `maxBytes`; a larger single message goes alone. */
+export function splitByBytes(messages: Message[], maxBytes: number): Message[][] {
+  const batches: Message[][] = [];
+  let current: Message[] = [];
+  let bytes = 0;
+  for (const m of messages) {
+    const size = messageBytes(m);
+    if (current.length > 0 && bytes + size > maxBytes) {
+      batches.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(m);
+    bytes += size;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
 }

@@ -10,7 +10,7 @@ import {
   type ReadState,
   type SnapshotMsg,
 } from '@bellwether/raft';
-import { type Command, encodeCommand, type SnapshotReader, type Store, type WriteResult } from '@bellwether/store';
+import { type Command, encodeCommand, type KeyChange, type LeaseChange, type SnapshotReader, type Store, type WriteResult } from '@bellwether/store';
 import { type LeaderHint, notLeader, resourceExhausted, unavailable } from './errors';
 import { decodeIncarnations, recordIncarnations } from './incarnation';
 import { decodeMembers, encodeMembers, encodeSnapshotMeta, type MemberInfo } from './membership';
@@ -36,6 +36,8 @@ export interface ReplicaOptions {
   logRetentionEntries: number;
   /** Compact once this many entries past the retention have been applied. */
   compactEveryEntries: number;
+  /** Snapshot chunks are cut to this many bytes (what a peer accepts in one message); default 1 MiB. */
+  snapshotChunkBytes?: number;
   /** Longest a leadership transfer holds new writes back before they are proposed or refused (default 1000). */
   handOverHoldMs?: number;
 }
@@ -68,7 +70,26 @@ export interface LeaderChange {
  * that arrives while an fsync is in flight lands in the next iteration's
  * batch: that is the group commit.
  */
-export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applied: [number]; fatal: [Error] }> {
+/**
+ * What a replica reports as it works (listened to by the metrics): `applied`
+ * carries the new applied index and the batch's apply time; `persisted` the
+ * time of one synced log write.
+ */
+export interface ReplicaEvents {
+  leaderChange: [LeaderChange];
+  applied: [index: number, seconds: number];
+  /** The key changes of an applied batch (when the store tracks them), the index it reached, and its lease grants and revocations. */
+  changes: [changes: KeyChange[], index: number, leases: LeaseChange[]];
+  /** The state was replaced by a snapshot at this index. */
+  reset: [index: number];
+  fatal: [Error];
+  persisted: [seconds: number];
+  proposalFailed: [];
+  snapshotSent: [ok: boolean];
+  snapshotInstalled: [ok: boolean];
+}
+
+export class Replica extends EventEmitter<ReplicaEvents> {
   private readonly raft: RawNode;
   private readonly store: Store;
   private transport: PeerTransport | undefined;
@@ -172,7 +193,11 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
       return Promise.reject(resourceExhausted(`member ${this.opts.memberId}: ${this.opts.maxPendingProposals} writes already pending; back off and retry`));
     }
     return new Promise((resolve, reject) => {
-      this.proposals.push({ data: encodeCommand(command), resolve, reject });
+      const failed = (e: Error) => {
+        this.emit('proposalFailed');
+        reject(e);
+      };
+      this.proposals.push({ data: encodeCommand(command), resolve, reject: failed });
       this.kick();
     });
   }
@@ -291,6 +316,26 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
 
   get appliedIndex(): number {
     return this.store.appliedIndex;
+  }
+
+  /** Writes proposed here and not yet answered. */
+  get pendingProposals(): number {
+    return this.proposals.length + this.inFlight.size;
+  }
+
+  /** A storage failure that stopped this member, if one did. */
+  get fatalError(): Error | undefined {
+    return this.fatal;
+  }
+
+  /** Pins the state between two applies (so it is exactly the state at its applied index) and returns a reader of it. */
+  pinSnapshot(): Promise<SnapshotReader> {
+    const pinned = this.applying.then(() => this.store.snapshotReader());
+    this.applying = pinned.then(
+      () => undefined,
+      () => undefined,
+    );
+    return pinned;
   }
 
   leaderHint(): LeaderHint | undefined {
@@ -430,7 +475,9 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
     // after a restart), so a Ready that only moves it writes nothing: it rides
     // along with the next append or term/vote change instead.
     if (termOrVoteChanged || rd.entries.length > 0) {
+      const startedMs = performance.now();
       await this.store.persist({ hardState: hs ?? this.lastHardState(), entries: rd.entries }, rd.mustSync);
+      if (rd.mustSync) this.emit('persisted', (performance.now() - startedMs) / 1000);
       if (hs) {
         this.durableTerm = hs.term;
         this.durableVote = hs.vote;
@@ -465,6 +512,7 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
     if (!transport || this.snapshotsInFlight.has(msg.to)) return;
     this.snapshotsInFlight.add(msg.to);
     const report = (ok: boolean) => {
+      this.emit('snapshotSent', ok);
       this.snapshotsInFlight.delete(msg.to);
       this.snapshotReports.push({ to: msg.to, ok });
       this.kick();
@@ -472,7 +520,7 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
     // Pinned on the apply chain, between two applies, so the state is exactly
     // the one at the store's applied index.
     this.applying = this.applying.then(() => {
-      const reader = this.store.snapshotReader();
+      const reader = this.store.snapshotReader(this.opts.snapshotChunkBytes);
       transport.sendSnapshot(msg, reader, encodeMembers(this.members.values())).then(report, () => report(false));
     });
   }
@@ -498,11 +546,14 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
           const installed = await installer.finish(incoming.appliedIndex, { members: incoming.members });
           if (installed) {
             this.members = new Map(decodeMembers(incoming.members).map((m) => [m.id, m]));
+            this.emit('reset', this.store.appliedIndex);
             this.resolveAppliedWaiters(this.store.appliedIndex);
           }
           this.inbox.push(incoming.message);
+          this.emit('snapshotInstalled', true);
           resolve(true);
         } catch (err) {
+          this.emit('snapshotInstalled', false);
           reject(err);
         }
       });
@@ -518,8 +569,9 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
 
   /** Keeps the in-memory and stored log bounded: applied entries beyond the retention are dropped. */
   private async compact(appliedIndex: number): Promise<void> {
-    const upTo = appliedIndex - this.opts.logRetentionEntries;
-    const { firstIndex } = this.raft.status();
+    const { firstIndex, applied } = this.raft.status();
+    // An installed snapshot's state can be ahead of what Raft has applied: never compact past Raft's own applied index.
+    const upTo = Math.min(appliedIndex - this.opts.logRetentionEntries, applied);
     this.compactedTo = Math.max(this.compactedTo, firstIndex);
     if (upTo <= firstIndex || !this.compactionDue(appliedIndex)) return;
     const meta = this.raft.compact(upTo);
@@ -561,6 +613,7 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
   }
 
   private async apply(entries: Entry[]): Promise<void> {
+    const startedMs = performance.now();
     const meta: Record<string, Uint8Array> = {};
     let membersChanged = false;
     for (const e of entries) {
@@ -569,7 +622,8 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
       membersChanged = true;
     }
     if (membersChanged) meta['members'] = encodeMembers(this.members.values());
-    const { results, appliedIndex } = await this.store.apply(entries, meta);
+    const { results, appliedIndex, changes, leases } = await this.store.apply(entries, meta);
+    this.emit('changes', changes, appliedIndex, leases);
     for (const e of entries) {
       const w = this.inFlight.get(e.index);
       if (!w) continue;
@@ -586,7 +640,7 @@ export class Replica extends EventEmitter<{ leaderChange: [LeaderChange]; applie
       else c.reject(unavailable('leadership changed before the membership change committed; it was not applied — retry', this.leaderHint()));
     }
     this.resolveAppliedWaiters(appliedIndex);
-    this.emit('applied', appliedIndex);
+    this.emit('applied', appliedIndex, (performance.now() - startedMs) / 1000);
     if (this.compactionDue(appliedIndex)) {
       // Raft's log is only touched from the loop, between Readies.
       this.tasks.push(() => this.compact(appliedIndex));

@@ -13,20 +13,31 @@ export async function streamSnapshot(
 ): Promise<boolean> {
   let settle!: (ok: boolean) => void;
   const answered = new Promise<boolean>((resolve) => (settle = resolve));
+  let ended = false;
+  const answeredEarly = answered.then(() => {
+    ended = true;
+  });
   const stream = open((err, res) => settle(!err && !!res?.accepted));
   stream.on('error', () => settle(false));
+  // A stream the receiver ended (it refused a chunk, or its install failed)
+  // never calls back the pending write: stop waiting once it answered.
   const write = (chunk: SnapshotChunk) =>
-    new Promise<void>((resolve, reject) => {
-      stream.write(chunk, (err?: Error | null) => (err ? reject(err) : resolve()));
-    });
+    Promise.race([
+      new Promise<void>((resolve, reject) => {
+        stream.write(chunk, (err?: Error | null) => (err ? reject(err) : resolve()));
+      }),
+      answeredEarly.then(() => {
+        throw new Error('the receiver ended the snapshot stream');
+      }),
+    ]);
   try {
     await write({ message: toWire(msg), appliedIndex: reader.appliedIndex, members });
     for await (const data of reader.chunks()) await write({ data });
     await write({ done: true });
     stream.end();
   } catch {
-    stream.cancel();
-    return false;
+    if (!ended) stream.cancel();
+    return ended ? answered : false;
   }
   return answered;
 }

@@ -5,13 +5,15 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { ProtoGrpcType as ClusterGrpc } from './gen/cluster';
 import type { ProtoGrpcType as KvGrpc } from './gen/kv';
+import type { ProtoGrpcType as LeaseGrpc } from './gen/lease';
+import type { ProtoGrpcType as MaintenanceGrpc } from './gen/maintenance';
 import type { ProtoGrpcType as RaftGrpc } from './gen/raft';
 
 export * from './gen/index';
 export { unary } from './unary';
 
 /** The public API's .proto files, relative to {@link protosDir}. */
-export const PUBLIC_PROTO_FILES = ['bellwether/kv/v1/kv.proto', 'bellwether/cluster/v1/cluster.proto'] as const;
+export const PUBLIC_PROTO_FILES = ['bellwether/kv/v1/kv.proto', 'bellwether/cluster/v1/cluster.proto', 'bellwether/maintenance/v1/maintenance.proto', 'bellwether/lease/v1/lease.proto'] as const;
 
 /** Peer-to-peer protocol files (not part of the client API). */
 export const PEER_PROTO_FILES = ['bellwether/raft/v1/raft.proto'] as const;
@@ -59,7 +61,7 @@ export function loadDefinition(files: readonly string[]): protoLoader.PackageDef
   return def;
 }
 
-export type PublicGrpc = KvGrpc & ClusterGrpc;
+export type PublicGrpc = KvGrpc & ClusterGrpc & MaintenanceGrpc & LeaseGrpc;
 export type PeerGrpc = RaftGrpc;
 
 /** The peer service (Raft) as a grpc-js constructor and definition. */
@@ -67,7 +69,17 @@ export function loadPeerApi(): PeerGrpc {
   return grpc.loadPackageDefinition(loadDefinition(PEER_PROTO_FILES)) as unknown as PeerGrpc;
 }
 
-/** The public services (KV, Cluster) as grpc-js constructors and definitions. */
+/** The public services (KV, Cluster, Maintenance) as grpc-js constructors and definitions. */
 export function loadPublicApi(): PublicGrpc {
   return grpc.loadPackageDefinition(loadDefinition(PUBLIC_PROTO_FILES)) as unknown as PublicGrpc;
 }
+
+export {
+  type CheckedSnapshot,
+  checkSnapshotParts,
+  encodeSnapshotFrame,
+  readSnapshotFile,
+  SNAPSHOT_DATA_FORMAT,
+  SNAPSHOT_FILE_MAGIC,
+  SnapshotFormatError,
+} from './snapshot-file';

@@ -49,6 +49,8 @@ export interface SimStats {
   readsServed: number;
   crashes: number;
   confChanges: number;
+  /** Membership changes proposed while the network was partitioned. */
+  confChangesPartitioned: number;
   snapshotsInstalled: number;
   transfers: number;
   compactions: number;
@@ -136,6 +138,7 @@ export class Simulation {
     readsServed: 0,
     crashes: 0,
     confChanges: 0,
+    confChangesPartitioned: 0,
     snapshotsInstalled: 0,
     transfers: 0,
     compactions: 0,
@@ -452,6 +455,7 @@ export class Simulation {
       throw e;
     }
     this.stats.confChanges++;
+    if (this.net.shape.kind !== 'none') this.stats.confChangesPartitioned++;
     this.trace(`${leader.id} proposes ${cc.kind} ${cc.nodeId}`);
     if (cc.kind === 'addLearner') {
       this.nextSpare++;

@@ -16,12 +16,16 @@ describe('simulation', () => {
   for (const nodes of [3, 5]) {
     test(`${SEEDS} seeds on ${nodes} nodes with all fault kinds: no violation`, () => {
       let ticks = 0;
+      let confChangesPartitioned = 0;
       for (let seed = 1; seed <= SEEDS; seed++) {
         const r = runSeed({ seed, nodes, faults: FAULT_KINDS });
         ticks += r.stats.ticks;
+        confChangesPartitioned += r.stats.confChangesPartitioned;
         if (!r.ok) assert.fail(`seed ${seed} (${nodes} nodes): ${r.violation}\n  setup: ${r.setup}\n  replay: pnpm --filter @bellwether/raft sim --seeds 1 --start ${seed} --nodes ${nodes} --trace`);
       }
       assert.ok(ticks > SEEDS * 300);
+      // The checkers also see membership changes made while the network is split.
+      assert.ok(confChangesPartitioned > SEEDS / 10, `only ${confChangesPartitioned} membership changes during partitions`);
     });
   }
 

@@ -107,3 +107,11 @@ test('pnpm bench:compare --tiny: Bellwether and etcd side by side', { timeout: 9
   for (const s of json.summary) assert.ok(isNum(s.opsPerSec) && 'p99Ms' in s && 'serverMsPerOp' in s, JSON.stringify(s));
   for (const cell of json.runs) for (const r of cell.runs) checkRun(r);
 });
+
+test('pnpm --filter @bellwether/bench scrape: CPU per /metrics scrape on each of 3 nodes', { timeout: 90_000 }, async () => {
+  const res = await run('scrape.ts', ['--scrapes', '5', '--idle-s', '0.2'], 85_000);
+  assert.equal(res.code, 0, `scrape exited ${res.code}\n${res.stderr}\n${res.stdout}`);
+  assert.match(res.stdout, /CPU per \/metrics scrape, 3 nodes/);
+  assert.equal(res.stdout.split('\n').filter((l) => /^n\d +5 /.test(l)).length, 3, res.stdout);
+  assert.match(res.stdout, /^mean: -?[\d.]+ ms of CPU per scrape per node/m);
+});

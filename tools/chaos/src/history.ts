@@ -68,7 +68,7 @@ export interface Op {
   error?: string;
 }
 
-export type FaultKind = 'kill' | 'pause' | 'partition' | 'isolate-leader' | 'one-way' | 'latency';
+export type FaultKind = 'kill' | 'restart' | 'pause' | 'partition' | 'isolate-leader' | 'one-way' | 'latency' | 'member-replace';
 
 export interface FaultEvent {
   type: 'fault';

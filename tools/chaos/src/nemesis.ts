@@ -3,6 +3,8 @@
 //
 // - kill: SIGKILL (kill -9) to one node's PID (the leader half the time), then
 //   a restart on the same data dir.
+// - restart: a graceful restart: SIGTERM (a leader hands over first), wait for
+//   the process to exit, then start it again on the same data dir.
 // - pause: SIGSTOP, later SIGCONT (the leader half the time: the stale-leader
 //   case: it wakes up believing it still leads).
 // - partition: through the link proxies (see net.ts): isolate the leader, or
@@ -11,6 +13,8 @@
 // - one-way: discard every byte one node sends to another (leader -> follower
 //   or follower -> leader); see net.ts for what HTTP/2 makes of that.
 // - latency: delay both directions between two nodes, or all of one node's links.
+// - member: replace one member (the leader half the time) with an empty data
+//   dir through RemoveMember / AddMember, promoted when healed (member-fault.ts).
 //
 // Nothing here reads or changes a node's clock. Bellwether's safety does not
 // depend on clocks: ReadIndex confirms leadership with a quorum round for
@@ -18,11 +22,12 @@
 // operations by one monotonic clock in this process.
 import type { NodeProcess, TestCluster } from '@bellwether/integration/src/cluster';
 import type { FaultKind, History } from './history';
+import { replaceMember } from './member-fault';
 import type { Network } from './net';
 import type { Rng } from './rng';
 
 /** Fault kinds as the command line names them; `partition` includes leader isolation. */
-export const FAULT_NAMES = ['kill', 'pause', 'partition', 'one-way', 'latency'] as const;
+export const FAULT_NAMES = ['kill', 'restart', 'pause', 'partition', 'one-way', 'latency', 'member'] as const;
 export type FaultName = (typeof FAULT_NAMES)[number];
 
 export interface NemesisOptions {
@@ -34,6 +39,9 @@ export interface NemesisOptions {
 }
 
 export const DEFAULT_NEMESIS: Omit<NemesisOptions, 'faults'> = { gapMs: [1000, 3000], holdMs: [1500, 5000] };
+
+/** A member exits within its --shutdown-timeout-ms (5 s by default); this only bounds a run whose node hangs. */
+const GRACEFUL_EXIT_BOUND_MS = 15_000;
 
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
@@ -115,6 +123,20 @@ export class Nemesis {
           this.history.fault('kill', 'end', `${node.id} restarted (pid ${node.pid})`);
         };
       }
+      case 'restart': {
+        const node = await this.target();
+        this.start('restart', `${node.id} (pid ${node.pid}) SIGTERM`);
+        this.killed.add(node);
+        node.signal('SIGTERM');
+        const code = await Promise.race([node.waitExit(), sleep(GRACEFUL_EXIT_BOUND_MS).then(() => 'still running' as const)]);
+        if (code === 'still running') await node.kill9();
+        const exit = code === 'still running' ? `still running ${GRACEFUL_EXIT_BOUND_MS} ms after SIGTERM: killed` : `exited with code ${code} after SIGTERM`;
+        return async () => {
+          node.start();
+          this.killed.delete(node);
+          this.history.fault('restart', 'end', `${node.id} ${exit}; started again (pid ${node.pid})`);
+        };
+      }
       case 'pause': {
         const node = await this.target();
         this.start('pause', `${node.id} (pid ${node.pid})`);
@@ -169,6 +191,20 @@ export class Nemesis {
         return async () => {
           this.net.heal();
           this.history.fault('one-way', 'end', detail);
+        };
+      }
+      case 'member': {
+        const node = await this.target();
+        const detail = `${node.id} removed, wiped, added back empty`;
+        this.start('member-replace', detail);
+        const promote = await replaceMember(this, node);
+        if (!promote) {
+          this.history.fault('member-replace', 'end', `${node.id}: removal refused (no quorum of members up without it); nothing changed`);
+          return async () => {};
+        }
+        return async () => {
+          await promote();
+          this.history.fault('member-replace', 'end', `${node.id} promoted again`);
         };
       }
       case 'latency': {

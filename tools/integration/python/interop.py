@@ -3,17 +3,21 @@ protos/ at test time, and lists the services through server reflection.
 
 Usage: interop.py STUBS_DIR HOST:PORT   (prints one JSON line of results)
 """
+import hashlib
 import json
 import sys
 
 sys.path.insert(0, sys.argv[1])
 
 import grpc  # noqa: E402
+from google.protobuf.wrappers_pb2 import BoolValue  # noqa: E402
 
 import kv_pb2  # noqa: E402
 import kv_pb2_grpc  # noqa: E402
 import cluster_pb2  # noqa: E402
 import cluster_pb2_grpc  # noqa: E402
+import maintenance_pb2  # noqa: E402
+import maintenance_pb2_grpc  # noqa: E402
 import reflection_pb2  # noqa: E402
 import reflection_pb2_grpc  # noqa: E402
 
@@ -39,6 +43,41 @@ with grpc.insecure_channel(address) as channel:
         out["empty_key"] = "accepted"
     except grpc.RpcError as err:
         out["empty_key"] = [err.code().name, err.details()]
+
+    # A transaction: put py/stock only if it is absent, read it back in the same revision.
+    absent = kv_pb2.Compare(key=b"py/stock", target=kv_pb2.Compare.VERSION, result=kv_pb2.Compare.EQUAL, version=0)
+    txn = kv.Txn(
+        kv_pb2.TxnRequest(
+            compare=[absent],
+            success=[
+                kv_pb2.RequestOp(put=kv_pb2.PutRequest(key=b"py/stock", value=b"3")),
+                kv_pb2.RequestOp(get=kv_pb2.GetRequest(key=b"py/stock")),
+            ],
+            failure=[kv_pb2.RequestOp(get=kv_pb2.GetRequest(key=b"py/stock"))],
+            client_id="python",
+            sequence=1,
+        ),
+        timeout=5,
+    )
+    out["txn"] = [txn.succeeded, txn.header.revision, txn.responses[1].get.kv.value.decode(), txn.responses[1].get.kv.mod_revision]
+    again = kv.Txn(kv_pb2.TxnRequest(compare=[absent], failure=[kv_pb2.RequestOp(get=kv_pb2.GetRequest(key=b"py/stock"))]), timeout=5)
+    out["txn_again"] = [again.succeeded, again.responses[0].get.kv.value.decode()]
+
+    # A watch from the put's revision: replays py/1, then sees the transaction's write.
+    def watch_requests():
+        yield kv_pb2.WatchRequest(create_request=kv_pb2.WatchCreateRequest(prefix=b"py/", start_revision=put.header.revision, prev_kv=True))
+
+    events = []
+    stream = kv.Watch(watch_requests(), timeout=10)
+    for response in stream:
+        if response.created:
+            out["watch_created"] = True
+        for ev in response.events:
+            events.append([kv_pb2.Event.EventType.Name(ev.type), ev.kv.key.decode(), ev.kv.mod_revision])
+        if len(events) >= 4:
+            break
+    stream.cancel()
+    out["watch_events"] = events
     status = cluster_pb2_grpc.ClusterStub(channel).Status(cluster_pb2.StatusRequest(), timeout=5)
     out["role"] = cluster_pb2.Role.Name(status.role)
     # WatchLeader: the first event names the leader and fingerprints the member list.
@@ -47,6 +86,50 @@ with grpc.insecure_channel(address) as channel:
     out["watch_leader_id"] = first.leader_id
     out["members_fingerprint"] = first.members_fingerprint
     watch.cancel()
+    cluster = cluster_pb2_grpc.ClusterStub(channel)
+    moved = cluster.TransferLeadership(cluster_pb2.TransferLeadershipRequest(target_id=status.member_id), timeout=5)
+    out["transfer_to_self"] = [moved.leader_id, moved.term == status.term]
+    for name, target in (("transfer_unknown", "n9"), ("transfer_alone", "")):
+        try:
+            cluster.TransferLeadership(cluster_pb2.TransferLeadershipRequest(target_id=target), timeout=5)
+            out[name] = "accepted"
+        except grpc.RpcError as err:
+            out[name] = err.code().name
+
+    # Membership: a learner is the default when `learner` is left unset.
+    cluster = cluster_pb2_grpc.ClusterStub(channel)
+    added = cluster.AddMember(cluster_pb2.AddMemberRequest(id="py-learner", peer_address="127.0.0.1:1"), timeout=5)
+    out["added_role"] = cluster_pb2.MemberRole.Name(added.member.role)
+    members = cluster.Members(cluster_pb2.MembersRequest(), timeout=5)
+    out["members"] = sorted(
+        [m.id, cluster_pb2.MemberRole.Name(m.role), len(m.incarnation)] for m in members.members
+    )
+    try:
+        cluster.AddMember(
+            cluster_pb2.AddMemberRequest(id="py-learner", peer_address="127.0.0.1:2", learner=BoolValue(value=True)),
+            timeout=5,
+        )
+        out["duplicate"] = "accepted"
+    except grpc.RpcError as err:
+        out["duplicate"] = err.code().name
+    removed = cluster.RemoveMember(cluster_pb2.RemoveMemberRequest(id="py-learner"), timeout=5)
+    out["after_remove"] = sorted(m.id for m in removed.members)
+
+    maintenance = maintenance_pb2_grpc.MaintenanceStub(channel)
+    described = maintenance.Describe(maintenance_pb2.DescribeRequest(), timeout=5)
+    out["describe"] = {"member_id": described.member_id, "version": described.version, "db_size_bytes": described.db_size_bytes}
+    digest = hashlib.sha256()
+    snapshot = {"data_bytes": 0}
+    for part in maintenance.Snapshot(maintenance_pb2.SnapshotRequest(), timeout=10):
+        kind = part.WhichOneof("part")
+        if kind == "header":
+            snapshot["revision"] = part.header.revision
+        elif kind == "data":
+            digest.update(part.data)
+            snapshot["data_bytes"] += len(part.data)
+        else:
+            snapshot["checksum_ok"] = part.trailer.sha256 == digest.digest() and part.trailer.total_bytes == snapshot["data_bytes"]
+    out["snapshot"] = snapshot
 
     reflection = reflection_pb2_grpc.ServerReflectionStub(channel)
     responses = reflection.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=5)

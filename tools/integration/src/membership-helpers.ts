@@ -1,6 +1,6 @@
 // Helpers for membership tests: cluster calls, incarnation waits, and a
 // steady SDK write load whose acknowledged writes are checked afterwards.
-import type { BellwetherClient } from '@bellwether/client';
+import { type BellwetherClient, FailedPrecondition } from '@bellwether/client';
 import type { GetResponse__Output, MembersResponse__Output } from '@bellwether/proto';
 import type * as grpc from '@grpc/grpc-js';
 import { clientsFor, type NodeProcess, type TestCluster, unary, waitFor } from './cluster';
@@ -117,4 +117,30 @@ export class WriteLoad {
       if (!got.kv) throw new Error(`acknowledged write ${key} is lost`);
     }
   }
+}
+
+/**
+ * Starts a node added with AddMember (an empty learner) and promotes it once
+ * it has caught up (PromoteMember is refused until then); resolves with the
+ * milliseconds from its start to its promotion.
+ */
+export async function startAndPromote(client: BellwetherClient, node: NodeProcess, timeoutMs = 60_000): Promise<number> {
+  const startedMs = Date.now();
+  node.start();
+  await waitFor(
+    () =>
+      client.promoteMember(node.id).then(
+        () => true,
+        (err: unknown) => {
+          if (!(err instanceof FailedPrecondition)) throw err;
+          return undefined;
+        },
+      ),
+    timeoutMs,
+    `${node.id} is promoted`,
+  );
+  const promotedMs = Date.now() - startedMs;
+  const m = (await client.members()).members.find((x) => x.id === node.id);
+  if (m?.role !== 'voter' || !/^[0-9a-f]{16}$/.test(m.incarnation)) throw new Error(`${node.id} promoted but shows as ${JSON.stringify(m)}`);
+  return promotedMs;
 }

@@ -20,15 +20,16 @@ function reflectionProto(): string {
   return join(pkg, 'build', 'proto', 'grpc', 'reflection', 'v1alpha', 'reflection.proto');
 }
 
-test('Python (grpcio, stubs generated from protos/) calls Put/Get/Range/Delete and lists services by reflection', async (t) => {
+test('Python (grpcio, stubs generated from protos/) calls Put/Get/Range/Delete, Txn and Watch and lists services by reflection', async (t) => {
   execFileSync('bash', [join(here, '..', 'scripts', 'ensure-python.sh')], { stdio: 'inherit' });
   const work = mkdtempSync(join(tmpdir(), 'bellwether-py-'));
   t.after(() => rmSync(work, { recursive: true, force: true }));
   // Flat file names, so the generated modules don't shadow grpcio's own `grpc` package.
   copyFileSync(join(protos, 'bellwether/kv/v1/kv.proto'), join(work, 'kv.proto'));
   copyFileSync(join(protos, 'bellwether/cluster/v1/cluster.proto'), join(work, 'cluster.proto'));
+  copyFileSync(join(protos, 'bellwether/maintenance/v1/maintenance.proto'), join(work, 'maintenance.proto'));
   copyFileSync(reflectionProto(), join(work, 'reflection.proto'));
-  execFileSync(PYTHON, ['-m', 'grpc_tools.protoc', '-I', work, `--python_out=${work}`, `--grpc_python_out=${work}`, 'kv.proto', 'cluster.proto', 'reflection.proto'], {
+  execFileSync(PYTHON, ['-m', 'grpc_tools.protoc', '-I', work, `--python_out=${work}`, `--grpc_python_out=${work}`, 'kv.proto', 'cluster.proto', 'maintenance.proto', 'reflection.proto'], {
     stdio: 'inherit',
   });
 
@@ -57,7 +58,38 @@ test('Python (grpcio, stubs generated from protos/) calls Put/Get/Range/Delete a
   assert.equal(out.role, 'ROLE_LEADER');
   assert.ok(out.watch_leader_id, 'WatchLeader names the leader');
   assert.match(out.members_fingerprint, /^[0-9a-f]{8}$/);
-  for (const svc of ['bellwether.kv.v1.KV', 'bellwether.cluster.v1.Cluster', 'grpc.health.v1.Health']) {
+  const [succeeded, txnRevision, stockValue, stockRevision] = out.txn;
+  assert.deepEqual([succeeded, stockValue, stockRevision], [true, '3', txnRevision]);
+  assert.deepEqual(out.txn_again, [false, '3']);
+  assert.equal(out.watch_created, true);
+  // py/1 put, py/2 put, py/2 delete, py/stock put by the transaction: in revision order.
+  assert.deepEqual(
+    out.watch_events.map((e: [string, string, number]) => [e[0], e[1]]),
+    [
+      ['PUT', 'py/1'],
+      ['PUT', 'py/2'],
+      ['DELETE', 'py/2'],
+      ['PUT', 'py/stock'],
+    ],
+  );
+  assert.equal(out.watch_events[3][2], txnRevision);
+  // A one-member cluster: the leader is already the target; there is no other voter to hand over to.
+  assert.deepEqual(out.transfer_to_self, ['n1', true]);
+  assert.equal(out.transfer_unknown, 'NOT_FOUND');
+  assert.equal(out.transfer_alone, 'FAILED_PRECONDITION');
+  assert.equal(out.added_role, 'MEMBER_ROLE_LEARNER');
+  // n1's incarnation (16 hex digits) is recorded once it leads; the learner's only once it connects.
+  assert.deepEqual(out.members.find((m: [string]) => m[0] === 'py-learner'), ['py-learner', 'MEMBER_ROLE_LEARNER', 0]);
+  assert.deepEqual(out.members.find((m: [string]) => m[0] === 'n1')?.slice(0, 2), ['n1', 'MEMBER_ROLE_VOTER']);
+  assert.equal(out.duplicate, 'ALREADY_EXISTS');
+  assert.deepEqual(out.after_remove, ['n1']);
+  assert.equal(out.describe.member_id, 'n1');
+  assert.match(out.describe.version, /^\d+\.\d+\.\d+/);
+  assert.ok(Number(out.describe.db_size_bytes) > 0);
+  assert.ok(out.snapshot.revision >= out.put_revision, 'the snapshot holds the writes before it');
+  assert.ok(out.snapshot.data_bytes > 0);
+  assert.equal(out.snapshot.checksum_ok, true, 'the trailer\'s SHA-256 matches the data');
+  for (const svc of ['bellwether.kv.v1.KV', 'bellwether.cluster.v1.Cluster', 'bellwether.maintenance.v1.Maintenance', 'bellwether.lease.v1.Lease', 'grpc.health.v1.Health']) {
     assert.ok(out.services.includes(svc), `reflection lists ${svc}: ${out.services}`);
   }
 });

@@ -410,7 +410,7 @@ export class FakeKvServer {
         const g = this.group;
         callback(null, {
           clusterId: g.clusterId,
-          members: g.members.map((m) => ({ id: m.memberId, address: m.address, voter: true })),
+          members: g.members.map((m) => ({ id: m.memberId, address: m.address, voter: true, role: 'MEMBER_ROLE_VOTER', incarnation: `inc-${m.memberId}` })),
           leaderId: g.leaderId ?? '',
           term: g.term,
         });
@@ -522,7 +522,7 @@ export class FakeKvServer {
         inFlight++;
         st.maxInFlight = Math.max(st.maxInFlight, inFlight);
         const which = c.request;
-        if (which === undefined) {
+        if (which === undefined || which === 'txn') {
           deliver({ id: c.id, error: { code: grpc.status.INVALID_ARGUMENT, message: 'stream call: one of put, get, delete or range must be set' } });
           continue;
         }
@@ -574,7 +574,13 @@ export class FakeKvServer {
       Delete: this.#delayed('Delete', raw.Delete),
       Range: this.#delayed('Range', raw.Range),
     };
-    return { ...unary, Stream: (call) => this.#serveStream(call, unary) };
+    // Transactions and watches are tested against real nodes; the fake refuses them.
+    return {
+      ...unary,
+      Stream: (call) => this.#serveStream(call, unary),
+      Txn: (_call, callback) => callback({ code: grpc.status.UNIMPLEMENTED, details: 'the fake server has no Txn' }),
+      Watch: (call) => call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'the fake server has no Watch' }),
+    };
   }
 
   #unaryHandlers(): UnaryKvHandlers {

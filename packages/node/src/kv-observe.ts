@@ -1,0 +1,44 @@
+import type { Gauge } from 'prom-client';
+import type { KvOps } from './kv-service';
+import type { KvOperation, NodeMetrics } from './metrics';
+
+/** The same operations, each timed and counted by operation and result. */
+export function observeKvOps(ops: KvOps, metrics: NodeMetrics): KvOps {
+  const timed =
+    <A extends unknown[], R>(op: KvOperation, fn: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      const startedMs = performance.now();
+      try {
+        const result = await fn(...args);
+        metrics.observeKv(op, (performance.now() - startedMs) / 1000, true);
+        return result;
+      } catch (err) {
+        metrics.observeKv(op, (performance.now() - startedMs) / 1000, false);
+        throw err;
+      }
+    };
+  return {
+    put: timed('put', (r) => ops.put(r)),
+    delete: timed('delete', (r) => ops.delete(r)),
+    get: timed('get', (r, budgetMs: number) => ops.get(r, budgetMs)),
+    range: timed('range', (r, budgetMs: number) => ops.range(r, budgetMs)),
+    txn: timed('txn', (r) => ops.txn(r)),
+  };
+}
+
+/** The same operations, counted in `inFlight` from their start to their answer (for KV.Stream). */
+export function countInFlight(ops: KvOps, inFlight: Gauge): KvOps {
+  const counted =
+    <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+    (...args: A): Promise<R> => {
+      inFlight.inc();
+      return fn(...args).finally(() => inFlight.dec());
+    };
+  return {
+    put: counted((r) => ops.put(r)),
+    delete: counted((r) => ops.delete(r)),
+    get: counted((r, budgetMs: number) => ops.get(r, budgetMs)),
+    range: counted((r, budgetMs: number) => ops.range(r, budgetMs)),
+    txn: counted((r) => ops.txn(r)),
+  };
+}

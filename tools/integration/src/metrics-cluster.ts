@@ -1,0 +1,38 @@
+// A TestCluster whose members serve HTTP /metrics, /healthz, /readyz and the
+// dashboard (--metrics-listen) on ephemeral ports.
+import { freePorts, type NodeProcess, TestCluster } from './cluster';
+
+export interface MetricsCluster {
+  cluster: TestCluster;
+  /** host:port of a member's HTTP endpoints. */
+  http(node: NodeProcess | string): string;
+}
+
+export async function startMetricsCluster(size: number, args: string[] = []): Promise<MetricsCluster> {
+  const ports = await freePorts(size);
+  const byId = new Map<string, string>();
+  const cluster = await TestCluster.start({
+    size,
+    args,
+    nodeArgs: (m, members) => {
+      const address = `127.0.0.1:${ports[members.indexOf(m)]}`;
+      byId.set(m.id, address);
+      return ['--metrics-listen', address];
+    },
+  });
+  return {
+    cluster,
+    http(node) {
+      const id = typeof node === 'string' ? node : node.id;
+      const address = byId.get(id);
+      if (!address) throw new Error(`no member ${id}`);
+      return address;
+    },
+  };
+}
+
+/** GET over HTTP; resolves with the status and body (rejects only when nothing answers). */
+export async function httpGet(url: string, timeoutMs = 3000): Promise<{ status: number; body: string; type: string }> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+  return { status: res.status, body: await res.text(), type: res.headers.get('content-type') ?? '' };
+}
