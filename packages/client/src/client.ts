@@ -6,7 +6,7 @@ import type {
   RangeRequest,
   ReadOptions as WireReadOptions,
 } from '@bellwether/proto';
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import { type Bytes, toBuffer, toKey, view } from './bytes';
 import { CancelToken } from './cancel';
 import { BellwetherError, Cancelled, DeadlineExceeded, InvalidArgument, StatusCode } from './errors';
@@ -40,6 +40,9 @@ import {
 } from './results';
 import { ClusterRetryPolicy, ClusterRouter, type LoadBalancing } from './routing';
 import { decodeToken, encodeToken, SessionState } from './session';
+import { type AuthOptions, checkAuth, TokenSource } from './auth';
+import { AuthAdmin } from './auth-admin';
+import { channelCredentials, type TlsOptions } from './tls';
 import { ClusterTracker, type LogFn, type MemberState, type TrackerEvent } from './tracker';
 import { TxnBuilder } from './txn';
 import { checkTtl, Lease, type LeaseOptions } from './lease';
@@ -101,8 +104,21 @@ export interface ClientOptions {
   readMode?: ReadMode;
   /** The default `maxStalenessMs` of `'any-follower'` reads (default: no bound). */
   maxStalenessMs?: number;
-  /** Channel credentials (default: insecure, i.e. plaintext). */
+  /** Channel credentials (default: insecure, i.e. plaintext). Use `tls` for the usual cases. */
   credentials?: grpc.ChannelCredentials;
+  /**
+   * TLS to the members' client ports: `{ ca }` trusts the cluster's CA (PEM
+   * text or bytes); add `cert` and `key` when the cluster requires client
+   * certificates (`--client-cert-auth`). Not together with `credentials`.
+   */
+  tls?: TlsOptions;
+  /**
+   * For clusters with auth enabled: the client authenticates
+   * (`Auth.Authenticate`) when it connects, sends its token with every call,
+   * and refreshes it before it expires and after a call is refused
+   * {@link Unauthenticated}. The password is kept in memory only, never logged.
+   */
+  auth?: AuthOptions;
   /** Extra grpc-js channel options (keepalive, message size, ...). */
   channelOptions?: grpc.ChannelOptions;
   /**
@@ -473,6 +489,9 @@ export class BellwetherClient {
   readonly #maxStalenessMs: number | undefined;
   readonly #listeners = new Map<ClientEventName, Set<(event: never) => void>>();
   readonly #sessionOps: SessionOps;
+  readonly #tokens: TokenSource | undefined;
+  readonly #channel: { credentials: grpc.ChannelCredentials; options: grpc.ChannelOptions };
+  #authAdmin: AuthAdmin | undefined;
   readonly #leases = new Set<Lease>();
 
   /** Not for applications: use {@link connect}. */
@@ -499,9 +518,17 @@ export class BellwetherClient {
     // anything it can have reached (fewer than 1024 writes per millisecond).
     const first = options.clientId === undefined ? 1 : Date.now() * 1024;
     this.#sequencer = new WriteSequencer(first, window);
+    const credentials = channelCredentials(options.tls, options.credentials);
+    const auth = checkAuth(options.auth);
+    let channelOptions: grpc.ChannelOptions = options.channelOptions ?? {};
+    if (auth) {
+      this.#tokens = new TokenSource(endpoints, credentials, channelOptions, auth, log);
+      channelOptions = { ...channelOptions, interceptors: [...((channelOptions['interceptors'] as grpc.Interceptor[] | undefined) ?? []), this.#tokens.interceptor] };
+    }
+    this.#channel = { credentials, options: channelOptions };
     this.#pool = new MemberPool({
-      credentials: options.credentials ?? grpc.credentials.createInsecure(),
-      channelOptions: options.channelOptions ?? {},
+      credentials,
+      channelOptions,
       transport: checkTransport(options.transport),
     });
     this.#tracker = new ClusterTracker(
@@ -869,7 +896,20 @@ export class BellwetherClient {
     for (const lease of this.#leases) lease.close();
     this.#tracker.stop();
     this.#pool.close();
+    this.#tokens?.close();
+    this.#authAdmin?.close();
     this.#listeners.clear();
+  }
+
+  /** Users, roles and permissions (`bellwether.auth.v1.Auth`); changes need the root role once auth is enabled. */
+  get auth(): AuthAdmin {
+    this.#authAdmin ??= new AuthAdmin(this.endpoints, this.#channel.credentials, this.#channel.options);
+    return this.#authAdmin;
+  }
+
+  /** Resolves once the client holds a token (at once without `auth`); rejects with the typed error of a failed login. */
+  async authenticated(): Promise<void> {
+    await this.#tokens?.token();
   }
 
   // ---- operations (shared by the client and its sessions) ---------------
@@ -1186,7 +1226,15 @@ function makeLog(logger: ClientLogger | undefined, clientId: string): LogFn {
  */
 export async function connect(options: ClientOptions): Promise<BellwetherClient> {
   if (options === null || typeof options !== 'object') throw new InvalidArgument('options: must be an object');
-  return new BellwetherClient(options, CONSTRUCT);
+  const client = new BellwetherClient(options, CONSTRUCT);
+  try {
+    // A wrong password fails here, not on the first call.
+    await client.authenticated();
+  } catch (err) {
+    await client.close();
+    throw err;
+  }
+  return client;
 }
 
 function checkEndpoints(endpoints: unknown): string[] {

@@ -9,6 +9,9 @@
  * @packageDocumentation
  */
 export { type Bytes, MAX_KEY_BYTES } from './bytes';
+export type { AuthOptions } from './auth';
+export { AuthAdmin, type AuthChange, type PermissionInfo, type PermissionKeys, type PermissionType } from './auth-admin';
+export type { Pem, TlsOptions } from './tls';
 export {
   BellwetherClient,
   type CallOptions,

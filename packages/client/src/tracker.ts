@@ -465,6 +465,11 @@ export class ClusterTracker {
     } catch (raw) {
       if (this.#stopping.aborted) return;
       const err = raw as Partial<grpc.ServiceError>;
+      // Refused for want of credentials: the member is up, the call says why it fails.
+      if (err.code === StatusCode.UNAUTHENTICATED || err.code === StatusCode.PERMISSION_DENIED) {
+        m.lastError = `Status probe refused: ${err.details ?? String(raw)}`;
+        return;
+      }
       m.probeFailures++;
       m.lastError = `Status probe failed: ${err.details ?? String(raw)}`;
       if (err.code === StatusCode.UNAVAILABLE) this.#markDown(m, `unreachable (${err.details ?? 'UNAVAILABLE'})`);

@@ -73,7 +73,7 @@ export function clusterService(ctx: ClusterContext, lastContactMs: (id: string) 
       const { replica } = ctx;
       callback(null, {
         clusterId: ctx.clusterId,
-        members: replica.memberList().map(toWireMember),
+        members: replica.memberList().map((m) => toWireMember({ ...m, address: replica.clientAddress(m) })),
         leaderId: replica.leaderId ?? '',
         term: replica.currentTerm,
       });

@@ -67,6 +67,21 @@ test('pnpm bench:failover: one kill -9 of the leader writes a well-formed result
   assert.match(res.stdout, /acknowledged writes .* lost \d+/);
 });
 
+test('pnpm bench:failover --mode rolling: one rolling restart through the SDK writes a well-formed result', { timeout: 150_000 }, async () => {
+  const out = join(dir, 'failover-rolling.json');
+  const args = ['--mode', 'rolling', '--client', 'sdk', '--reps', '1', '--writers', '4', '--settle-ms', '300', '--after-ms', '200', '--quiet', '--out', out];
+  const res = await run('failover.ts', args, 140_000);
+  assert.ok(res.code === 0 || res.code === 1, `failover exited ${res.code}\n${res.stderr}\n${res.stdout}`);
+  const s = JSON.parse(readFileSync(out, 'utf8')).results[0];
+  assert.equal(s.mode, 'rolling');
+  assert.equal(s.restarts.length, 3, 'every member restarted once');
+  assert.equal(s.restarts.filter((r: { wasLeader: boolean }) => r.wasLeader).length, 1, 'the leader among them');
+  assert.ok(s.restarts[2].wasLeader, 'the leader last');
+  for (const r of s.restarts) assert.ok(isNum(r.stallMs) && isNum(r.stopStallMs), 'a stall per restart');
+  assert.equal(s.lost, 0);
+  assert.match(res.stdout, /longest write stall per restart: median/);
+});
+
 test('pnpm bench:compare --tiny: Bellwether and etcd side by side', { timeout: 90_000 }, async () => {
   try {
     execFileSync('bash', [join(PKG, 'scripts', 'ensure-etcd.sh')], { stdio: ['ignore', 'inherit', 'inherit'], timeout: 120_000 });
