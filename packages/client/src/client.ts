@@ -43,7 +43,7 @@ import { decodeToken, encodeToken, SessionState } from './session';
 import { type AuthOptions, checkAuth, TokenSource } from './auth';
 import { AuthAdmin } from './auth-admin';
 import { channelCredentials, type TlsOptions } from './tls';
-import { ClusterTracker, type LogFn, type MemberState, type TrackerEvent } from './tracker';
+import { ClusterTracker, type LogFn, type MemberState, type TrackerEvent, trackerSettings } from './tracker';
 import { TxnBuilder } from './txn';
 import { checkTtl, Lease, type LeaseOptions } from './lease';
 import { acquireLock, Election, type LockHandle, type LockOptions } from './recipes';
@@ -137,14 +137,22 @@ export interface ClientOptions {
   /** Back-off between retries: doubling from `initialMs` (default 25) up to `maxMs` (default 1000), with jitter. */
   backoff?: { initialMs?: number; maxMs?: number };
   /**
-   * How often each member is probed (`Cluster.Status`) for health, applied
-   * index and round-trip time (default 1000 ms). A member that refuses
-   * connections is down at once; one that stays silent, after two probes.
+   * Off by default: the client probes a member (`Cluster.Status`) once at
+   * start and then only when something suggests it changed (its connection
+   * dropped or failed a keepalive PING, a call to it failed, the WatchLeader
+   * stream broke); a down member is probed again with a back-off starting
+   * at this value (default 1000 ms). Set it to also probe every member on
+   * this period, as earlier versions did: each probe costs every member
+   * server CPU, per client.
    */
   heartbeatIntervalMs?: number;
   /** A probe not answered within this many ms failed (default 1000). */
   heartbeatTimeoutMs?: number;
-  /** How often the member list is re-read (`Cluster.Members`; default 5000 ms). */
+  /**
+   * The member list (`Cluster.Members`) is re-read whenever the watched
+   * member reports it changed; this is a safety net on top (default
+   * 300 000 ms).
+   */
   refreshIntervalMs?: number;
   /** How follower reads are spread: `'least-outstanding'` requests (default) or `'round-robin'`. */
   loadBalancing?: LoadBalancing;
@@ -507,9 +515,9 @@ export class BellwetherClient {
     const retryReads = checkBoolean(options.retryReads, 'retryReads', true);
     const attemptTimeoutMs = options.attemptTimeoutMs === undefined ? 3000 : checkDeadline(options.attemptTimeoutMs, 'attemptTimeoutMs');
     const backoff = checkBackoff(options.backoff);
-    const heartbeatIntervalMs = options.heartbeatIntervalMs === undefined ? 1000 : checkDeadline(options.heartbeatIntervalMs, 'heartbeatIntervalMs');
+    const heartbeatIntervalMs = options.heartbeatIntervalMs === undefined ? undefined : checkDeadline(options.heartbeatIntervalMs, 'heartbeatIntervalMs');
     const heartbeatTimeoutMs = options.heartbeatTimeoutMs === undefined ? 1000 : checkDeadline(options.heartbeatTimeoutMs, 'heartbeatTimeoutMs');
-    const refreshIntervalMs = options.refreshIntervalMs === undefined ? 5000 : checkDeadline(options.refreshIntervalMs, 'refreshIntervalMs');
+    const refreshIntervalMs = options.refreshIntervalMs === undefined ? 300_000 : checkDeadline(options.refreshIntervalMs, 'refreshIntervalMs');
     const balancing = checkBalancing(options.loadBalancing);
     const window = options.maxPendingWrites === undefined ? 1024 : checkLimit(options.maxPendingWrites, 'maxPendingWrites', MAX_PENDING_WRITES);
     const log = makeLog(options.logger, this.clientId);
@@ -534,7 +542,7 @@ export class BellwetherClient {
     this.#tracker = new ClusterTracker(
       this.#pool,
       endpoints,
-      { heartbeatIntervalMs, heartbeatTimeoutMs, refreshIntervalMs, watchBackoffMinMs: 100, watchBackoffMaxMs: 5000 },
+      trackerSettings(heartbeatIntervalMs, heartbeatTimeoutMs, refreshIntervalMs),
       log,
     );
     this.#tracker.subscribe((e) => this.#dispatch(e));
@@ -873,7 +881,7 @@ export class BellwetherClient {
     const members: MemberView[] = this.#tracker
       .members()
       .filter((m) => !m.foreign)
-      .map((m) => memberView(m, leader?.id))
+      .map((m) => memberView(m, leader?.id, this.#tracker.connectionOf(m)))
       .sort((a, b) => (a.id ?? a.address).localeCompare(b.id ?? b.address));
     return {
       clusterId: this.#tracker.clusterId,
@@ -1176,7 +1184,7 @@ export class BellwetherClient {
   }
 }
 
-function memberView(m: MemberState, leaderId: string | undefined): MemberView {
+function memberView(m: MemberState, leaderId: string | undefined, link: { connected: boolean; streams: number }): MemberView {
   return {
     id: m.id,
     address: m.address,
@@ -1190,6 +1198,7 @@ function memberView(m: MemberState, leaderId: string | undefined): MemberView {
     outstanding: m.outstanding,
     leaderContactAgeMs: m.leaderContactAgeMs,
     lastError: m.lastError,
+    ...link,
   };
 }
 

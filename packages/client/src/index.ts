@@ -113,3 +113,5 @@ export {
 export { Compacted, type WatchEvent, type WatchOptions, type WatchSelector } from './watch';
 export { Lease, type LeaseLostEvent, type LeaseOptions } from './lease';
 export { type CampaignOptions, Election, type ElectionLeader, type LockHandle, type LockOptions } from './recipes';
+export { DEAD_MEMBER_NOTICE_MS, SILENT_MEMBER_NOTICE_MS } from './tracker';
+export { KEEPALIVE_TIME_MS, KEEPALIVE_TIMEOUT_MS } from './member';

@@ -47,6 +47,8 @@ export interface NodeConfig {
   unsafeFollowerLinearizableReads?: boolean;
   /** On stop: hand leadership over, end open streams and exit within this many ms (default 5000). */
   shutdownTimeoutMs?: number;
+  /** New client streams (KV.Stream, WatchLeader) admitted per second, in bursts of as many; more get RESOURCE_EXHAUSTED with a retry-after (default 2000). */
+  maxNewStreamsPerSecond?: number;
   /** host:port of a port of its own for the peer protocol; when set, `listen` serves clients only and `peers` names peer addresses. */
   peerListen?: string;
   /** The address other members reach the peer port at; defaults to `peerListen`. */
@@ -77,6 +79,7 @@ export const DEFAULTS = {
   logRetentionEntries: 20_000,
   compactEveryEntries: 10_000,
   shutdownTimeoutMs: 5000,
+  maxNewStreamsPerSecond: 2000,
 } as const;
 
 /** A configuration that cannot work; the process stops at start with this message. */
@@ -136,6 +139,9 @@ export function validateConfig(c: NodeConfig): NodeConfig {
   // but healthy leader gets deposed.
   if (c.electionTimeoutMs < 2 * c.heartbeatMs) {
     throw new ConfigError(`election timeout (${c.electionTimeoutMs} ms) must be at least twice the heartbeat (${c.heartbeatMs} ms)`);
+  }
+  if (c.maxNewStreamsPerSecond !== undefined && (!Number.isInteger(c.maxNewStreamsPerSecond) || c.maxNewStreamsPerSecond <= 0)) {
+    throw new ConfigError(`maxNewStreamsPerSecond (--max-new-streams-per-second): must be a positive integer, got ${String(c.maxNewStreamsPerSecond)}`);
   }
   if (c.shutdownTimeoutMs !== undefined && (!Number.isInteger(c.shutdownTimeoutMs) || c.shutdownTimeoutMs <= 0)) {
     throw new ConfigError(`shutdownTimeoutMs: must be a positive integer, got ${String(c.shutdownTimeoutMs)}`);

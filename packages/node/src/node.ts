@@ -14,6 +14,7 @@ import { guardKvOps, guardService, guardWatch } from './auth/guards';
 import { forceNewCluster, planFirstStart } from './cluster-join';
 import { clusterService } from './cluster-service';
 import { ConfigError, DEFAULTS, type NodeConfig, parseAddress, validateConfig } from './config';
+import { admittingStreams, StreamAdmission } from './stream-admission';
 import { grpcMetricsInterceptor } from './grpc-metrics';
 import { type HttpEndpoints, startHttpEndpoints } from './http-endpoints';
 import { admitPeer, checkExpectedIncarnation, loadIncarnation } from './incarnation';
@@ -217,18 +218,15 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
     const streams = new OpenStreams();
     // Once auth is enabled, every call is checked (auth/guards.ts).
     const authorizer = new Authorizer(store, { clientCertAuth: !!config.tls?.clientCertAuth });
-    server.addService(
-      api.bellwether.kv.v1.KV.service,
-      trackingStreams(
-        kvService(
-          kvCtx,
-          (ops, call) => guardKvOps(ops, authorizer, call),
-          (call) => guardWatch(authorizer, call),
-        ),
-        ['Stream', 'Watch'],
-        streams,
-      ),
+    // A reconnect storm is shed with a retry-after, not served all at once.
+    const newStreamsPerSecond = config.maxNewStreamsPerSecond ?? DEFAULTS.maxNewStreamsPerSecond;
+    const admission = new StreamAdmission(newStreamsPerSecond, newStreamsPerSecond);
+    const kv = kvService(
+      kvCtx,
+      (ops, call) => guardKvOps(ops, authorizer, call),
+      (call) => guardWatch(authorizer, call),
     );
+    server.addService(api.bellwether.kv.v1.KV.service, admittingStreams(trackingStreams(kv, ['Stream', 'Watch'], streams), ['Stream'], admission));
     const leases = new LeaseManager(replica, store, config.electionTimeoutMs);
     await leases.start();
     server.addService(
@@ -241,7 +239,11 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
     };
     server.addService(
       api.bellwether.cluster.v1.Cluster.service,
-      trackingStreams(guardService(api.bellwether.cluster.v1.Cluster.service, cluster, authorizer, CLUSTER_NEEDS), ['WatchLeader'], streams),
+      admittingStreams(
+        trackingStreams(guardService(api.bellwether.cluster.v1.Cluster.service, cluster, authorizer, CLUSTER_NEEDS), ['WatchLeader'], streams),
+        ['WatchLeader'],
+        admission,
+      ),
     );
     const maintenance = maintenanceService({ clusterId: identity.clusterId, dataDir: config.dataDir, replica, metrics });
     server.addService(

@@ -40,6 +40,8 @@ export const AUTHORIZATION_METADATA = 'authorization';
 /** Trailing metadata keys that name the leader on NOT_LEADER / UNAVAILABLE. */
 export const LEADER_ID_METADATA = 'bellwether-leader-id';
 export const LEADER_ADDRESS_METADATA = 'bellwether-leader-address';
+/** Trailing metadata on RESOURCE_EXHAUSTED: wait at least this many milliseconds (a decimal integer) before trying again. */
+export const RETRY_AFTER_METADATA = 'bellwether-retry-after-ms';
 
 /** The directory holding the .proto files (shipped inside this package). */
 export function protosDir(): string {

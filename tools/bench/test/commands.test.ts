@@ -82,6 +82,28 @@ test('pnpm bench:failover --mode rolling: one rolling restart through the SDK wr
   assert.match(res.stdout, /longest write stall per restart: median/);
 });
 
+test('pnpm bench:fleet: a tiny fleet idles, loads and sees a leader kill, and writes a well-formed result', { timeout: 120_000 }, async () => {
+  const out = join(dir, 'fleet.json');
+  const args = ['--clients', '6', '--processes', '2', '--window-ms', '500', '--settle-ms', '200', '--load-ms', '1000', '--kill', '--before-kill-ms', '500', '--after-kill-ms', '1500', '--out', out];
+  const res = await run('fleet.ts', args, 110_000);
+  assert.equal(res.code, 0, `fleet ${args.join(' ')} exited ${res.code}\n${res.stderr}\n${res.stdout}`);
+  const json = JSON.parse(readFileSync(out, 'utf8'));
+  assert.equal(json.bench, 'fleet');
+  assert.ok(isNum(json.idle.serverCpuMsPerIdleClientPerSecond));
+  assert.ok(isNum(json.clientMemory.rssPerClientBytes));
+  assert.equal(json.idle.members.length, 3);
+  assert.equal(json.idle.streamSource, 'sdk');
+  // Each client holds one WatchLeader stream in all and at most one connection per member.
+  const streams = json.idle.members.reduce((n: number, m: { openStreams: number }) => n + m.openStreams, 0);
+  assert.ok(streams >= 6, `at least one stream per client, got ${streams}`);
+  for (const m of json.idle.members) assert.ok(m.clientConnections <= 6, `at most one connection per client to ${m.id}`);
+  assert.ok('p99Ms' in json.load.put && 'p99Ms' in json.load.get);
+  assert.ok('p50Ms' in json.kill.stall && 'maxMs' in json.kill.stall);
+  assert.equal(json.check.lost, 0, 'no acknowledged put lost');
+  assert.equal(json.check.doubled, 0, 'no put applied twice');
+  assert.match(res.stdout, /per idle client per second/);
+});
+
 test('pnpm bench:compare --tiny: Bellwether and etcd side by side', { timeout: 90_000 }, async () => {
   try {
     execFileSync('bash', [join(PKG, 'scripts', 'ensure-etcd.sh')], { stdio: ['ignore', 'inherit', 'inherit'], timeout: 120_000 });

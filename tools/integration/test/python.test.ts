@@ -36,6 +36,8 @@ test('Python (grpcio, stubs generated from protos/) calls Put/Get/Range/Delete, 
   assert.equal(out.deleted, 1);
   assert.deepEqual(out.empty_key, ['INVALID_ARGUMENT', 'key: must be 1..4096 bytes, got 0']);
   assert.equal(out.role, 'ROLE_LEADER');
+  assert.ok(out.watch_leader_id, 'WatchLeader names the leader');
+  assert.match(out.members_fingerprint, /^[0-9a-f]{8}$/);
   const [succeeded, txnRevision, stockValue, stockRevision] = out.txn;
   assert.deepEqual([succeeded, stockValue, stockRevision], [true, '3', txnRevision]);
   assert.deepEqual(out.txn_again, [false, '3']);
