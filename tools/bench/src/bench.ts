@@ -24,6 +24,8 @@ const FLAGS: Record<string, FlagSpec> = {
   endpoints: { kind: 'list', help: 'use a running cluster at these client addresses instead of starting one (no server CPU then)' },
   memory: { kind: 'bool', default: false, help: 'memory mode: --memory-puts puts twice, reporting each server\'s RSS after each' },
   'memory-puts': { kind: 'int', default: 1_000_000, help: 'puts per memory phase' },
+  tls: { kind: 'bool', default: false, help: 'bellwether-sdk: client TLS and peer mutual TLS on separate ports (throwaway certificates)' },
+  auth: { kind: 'bool', default: false, help: 'bellwether-sdk: auth enabled; the SDK logs in as root and every call carries its token' },
   ...COMMON_FLAGS,
 };
 
@@ -49,6 +51,8 @@ async function main(argv: string[]): Promise<number> {
   const system = systemOf(target);
   const given = f['endpoints'] as string[] | undefined;
   if (f['profile'] && system !== 'bellwether') throw new UsageError('--profile works for Bellwether targets only');
+  const secure = { tls: f['tls'] as boolean, auth: f['auth'] as boolean };
+  if ((secure.tls || secure.auth) && (target !== 'bellwether-sdk' || given)) throw new UsageError('--tls and --auth work with --target bellwether-sdk on a cluster the bench starts');
 
   const keys = keySpaceFor(cfg);
   let cluster: LocalCluster | undefined;
@@ -72,7 +76,7 @@ async function main(argv: string[]): Promise<number> {
     } else {
       if (system === 'etcd') ensureEtcd();
       console.error(`starting a local 3-member ${system} cluster...`);
-      cluster = await startLocal(system, { profileDir: f['profile'] as string | undefined });
+      cluster = await startLocal(system, { profileDir: f['profile'] as string | undefined, ...secure });
       version = cluster.version;
       ep = await endpointsOf(cluster);
       console.error(`members ${ep.members.join(', ')}; leader ${ep.leader}`);
@@ -124,7 +128,7 @@ async function main(argv: string[]): Promise<number> {
         await fan.stop();
       }
     } else {
-      const label = `${workload}${workload === 'get' || workload === 'mixed' ? ` ${readMode}` : ''} ${target} c=${cfg.concurrency}`;
+      const label = `${workload}${workload === 'get' || workload === 'mixed' ? ` ${readMode}` : ''} ${target}${secure.tls ? ' +tls' : ''}${secure.auth ? ' +auth' : ''} c=${cfg.concurrency}`;
       // Profiled nodes drop what they sampled before the measured window.
       const restartProfilers =
         f['profile'] && !given
@@ -148,7 +152,7 @@ async function main(argv: string[]): Promise<number> {
         systemVersion: version,
         members: ep.members,
         leader: ep.leader,
-        config: { ...cfg, memory, memoryPuts: memory ? memoryPuts : undefined },
+        config: { ...cfg, memory, memoryPuts: memory ? memoryPuts : undefined, ...secure },
         results,
         memory: memory ? memoryPhases : undefined,
       },
