@@ -1,4 +1,4 @@
-import { LEADER_ADDRESS_METADATA, LEADER_ID_METADATA } from '@bellwether/proto';
+import { LEADER_ADDRESS_METADATA, LEADER_ID_METADATA, RETRY_AFTER_MS_METADATA } from '@bellwether/proto';
 import type * as grpc from '@grpc/grpc-js';
 
 /**
@@ -263,6 +263,16 @@ export class Aborted extends BellwetherError {
 export class ResourceExhausted extends BellwetherError {
   constructor(message: string, options: BellwetherErrorOptions = {}) {
     super(message, { code: StatusCode.RESOURCE_EXHAUSTED, ...options });
+  }
+
+  /**
+   * The member's estimate of when a retry is likely to be admitted, in ms
+   * (its `bellwether-retry-after-ms` trailing metadata), if it gave one.
+   */
+  get retryAfterMs(): number | undefined {
+    const raw = this.metadata[RETRY_AFTER_MS_METADATA]?.[0];
+    const ms = typeof raw === 'string' ? Number(raw) : Number.NaN;
+    return Number.isFinite(ms) && ms >= 0 ? ms : undefined;
   }
 }
 

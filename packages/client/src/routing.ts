@@ -214,6 +214,8 @@ export class ClusterRetryPolicy implements RetryPolicy {
     if (followHint) return 0;
     // A read that failed on one member goes to another at once, the first few times.
     if (op.kind === 'read' && !(error instanceof ResourceExhausted) && attempt <= IMMEDIATE_READ_RETRIES) return 0;
+    // A busy leader says when room is likely: sooner would be refused again.
+    if (error instanceof ResourceExhausted && error.retryAfterMs !== undefined) return Math.max(error.retryAfterMs, this.#backoff(attempt));
     return this.#backoff(attempt);
   }
 

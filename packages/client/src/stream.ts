@@ -22,6 +22,7 @@
 // drains.
 import {
   LEADER_ADDRESS_METADATA,
+  RETRY_AFTER_MS_METADATA,
   LEADER_ID_METADATA,
   type StreamCall,
   type StreamError__Output,
@@ -80,6 +81,7 @@ function fromStreamError(e: StreamError__Output): grpc.ServiceError {
   const md = new grpc.Metadata();
   if (e.leaderId) md.set(LEADER_ID_METADATA, e.leaderId);
   if (e.leaderAddress) md.set(LEADER_ADDRESS_METADATA, e.leaderAddress);
+  if (e.retryAfterMs > 0) md.set(RETRY_AFTER_MS_METADATA, String(e.retryAfterMs));
   return grpcError(e.code as grpc.status, e.message, md);
 }
 

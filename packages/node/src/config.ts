@@ -31,6 +31,14 @@ export interface NodeConfig {
   logRetentionEntries: number;
   /** Compact the log each time this many more entries could be dropped. */
   compactEveryEntries: number;
+  /** Applied entries kept are also bounded in bytes: at most this many (default 256 MiB); whichever of the two bounds keeps less wins. */
+  logRetentionBytes?: number;
+  /** Compact once the stored log exceeds logRetentionBytes by this many bytes (default 64 MiB). */
+  compactEveryBytes?: number;
+  /** Bytes of log entry data kept in memory (default 64 MiB); older entries are read back from disk when a follower needs them. */
+  logMemoryBytes?: number;
+  /** Bytes of writes a leader holds (queued or in the log, not yet applied) before new writes wait at the edge or get RESOURCE_EXHAUSTED (default 64 MiB). */
+  maxPendingWriteBytes?: number;
   /** host:port of the HTTP endpoints (/metrics, /healthz, /readyz, the dashboard); off when unset. */
   metricsListen?: string;
   /** `new` (default) bootstraps the cluster of `peers`; `existing` joins a running cluster this member was added to (cluster-join.ts). Used only when the data dir is new. */
@@ -53,6 +61,10 @@ export const DEFAULTS = {
   maxReadWaitMs: 5000,
   logRetentionEntries: 20_000,
   compactEveryEntries: 10_000,
+  logRetentionBytes: 256 * 1024 * 1024,
+  compactEveryBytes: 64 * 1024 * 1024,
+  logMemoryBytes: 64 * 1024 * 1024,
+  maxPendingWriteBytes: 64 * 1024 * 1024,
   shutdownTimeoutMs: 5000,
 } as const;
 
@@ -113,6 +125,13 @@ export function validateConfig(c: NodeConfig): NodeConfig {
   // but healthy leader gets deposed.
   if (c.electionTimeoutMs < 2 * c.heartbeatMs) {
     throw new ConfigError(`election timeout (${c.electionTimeoutMs} ms) must be at least twice the heartbeat (${c.heartbeatMs} ms)`);
+  }
+  for (const k of ['logRetentionBytes', 'compactEveryBytes', 'logMemoryBytes', 'maxPendingWriteBytes'] as const) {
+    const v = c[k];
+    if (v !== undefined && (!Number.isSafeInteger(v) || v <= 0)) throw new ConfigError(`${k}: must be a positive integer (bytes), got ${String(v)}`);
+  }
+  if (c.maxPendingWriteBytes !== undefined && c.maxPendingWriteBytes < c.maxValueBytes + c.maxKeyBytes) {
+    throw new ConfigError(`maxPendingWriteBytes (${c.maxPendingWriteBytes}) must hold at least one write of the largest key and value (${c.maxKeyBytes + c.maxValueBytes} bytes)`);
   }
   if (c.shutdownTimeoutMs !== undefined && (!Number.isInteger(c.shutdownTimeoutMs) || c.shutdownTimeoutMs <= 0)) {
     throw new ConfigError(`shutdownTimeoutMs: must be a positive integer, got ${String(c.shutdownTimeoutMs)}`);

@@ -20,6 +20,7 @@ import { kvStreamHandler } from './kv-stream';
 import type { NodeMetrics } from './metrics';
 import { awaitReadable, type ReadPolicy, remainingMs } from './reads';
 import type { Replica } from './replica';
+import { WriteAdmission } from './write-admission';
 import { checkKey, checkRevision, checkSession, checkValue, type Limits, parseRange, parseRead } from './validate';
 
 export interface KvContext {
@@ -30,6 +31,8 @@ export interface KvContext {
   reads: ReadPolicy;
   /** Times and counts every operation when given. */
   metrics?: NodeMetrics;
+  /** Flow control of writes by bytes (none when absent). */
+  admission?: WriteAdmission;
 }
 
 /**
@@ -67,8 +70,8 @@ function checkRefused(result: WriteResult, clientId: string, sequence: number): 
  * `budgetMs` is what is left of the caller's deadline; waits end by it.
  */
 export interface KvOps {
-  put(r: PutRequest__Output): Promise<PutResponse>;
-  delete(r: DeleteRequest__Output): Promise<DeleteResponse>;
+  put(r: PutRequest__Output, budgetMs: number): Promise<PutResponse>;
+  delete(r: DeleteRequest__Output, budgetMs: number): Promise<DeleteResponse>;
   get(r: GetRequest__Output, budgetMs: number): Promise<GetResponse>;
   range(r: RangeRequest__Output, budgetMs: number): Promise<RangeResponse>;
 }
@@ -78,7 +81,7 @@ type WriteFields = Pick<PutRequest__Output, 'expectedModRevision' | 'clientId' |
 export function kvOps(ctx: KvContext): KvOps {
   const { limits } = ctx;
   /** What puts and deletes share: the compare and session fields, the proposal, the session refusal. */
-  async function write(r: WriteFields, key: Buffer, value: Buffer | undefined): Promise<WriteResult> {
+  async function write(r: WriteFields, key: Buffer, value: Buffer | undefined, budgetMs: number): Promise<WriteResult> {
     checkRevision('expected_mod_revision', r.expectedModRevision);
     checkSession(r.clientId, r.sequence);
     const { expectedModRevision, clientId, sequence, minUnackedSequence, prevKv } = r;
@@ -87,21 +90,27 @@ export function kvOps(ctx: KvContext): KvOps {
       value === undefined
         ? { op: 'delete', key, expectedModRevision, clientId, sequence, minUnackedSequence, prevKv }
         : { op: 'put', key, value, expectedModRevision, clientId, sequence, minUnackedSequence, prevKv };
-    const result = await ctx.replica.propose(command);
+    const release = await ctx.admission?.admit(WriteAdmission.costBytes(key.length, value?.length ?? 0), budgetMs);
+    let result: WriteResult;
+    try {
+      result = await ctx.replica.propose(command);
+    } finally {
+      release?.();
+    }
     checkRefused(result, r.clientId, r.sequence);
     return result;
   }
   return {
-    async put(r) {
+    async put(r, budgetMs) {
       checkKey('key', r.key, limits);
       checkValue(r.value, limits);
-      const result = await write(r, r.key, r.value);
+      const result = await write(r, r.key, r.value, budgetMs);
       return { header: header(ctx, result.revision), succeeded: result.succeeded, prevKv: toKeyValue(result.prevKv) };
     },
 
-    async delete(r) {
+    async delete(r, budgetMs) {
       checkKey('key', r.key, limits);
-      const result = await write(r, r.key, undefined);
+      const result = await write(r, r.key, undefined, budgetMs);
       return {
         header: header(ctx, result.revision),
         deleted: result.deleted,
@@ -149,8 +158,8 @@ export function kvService(ctx: KvContext): KVHandlers {
   const { metrics } = ctx;
   const ops = metrics ? observeKvOps(kvOps(ctx), metrics) : kvOps(ctx);
   return {
-    Put: unary((r: PutRequest__Output) => ops.put(r)),
-    Delete: unary((r: DeleteRequest__Output) => ops.delete(r)),
+    Put: unary((r: PutRequest__Output, budget) => ops.put(r, budget)),
+    Delete: unary((r: DeleteRequest__Output, budget) => ops.delete(r, budget)),
     Get: unary((r: GetRequest__Output, budget) => ops.get(r, budget)),
     Range: unary((r: RangeRequest__Output, budget) => ops.range(r, budget)),
     Stream: kvStreamHandler(metrics ? countInFlight(ops, metrics.kvStreamCallsInFlight) : ops),

@@ -10,6 +10,8 @@ import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-
 import pino, { type Logger } from 'pino';
 import { forceNewCluster, planFirstStart } from './cluster-join';
 import { clusterService } from './cluster-service';
+import { ByteBudget } from './byte-budget';
+import { WriteAdmission } from './write-admission';
 import { ConfigError, DEFAULTS, type NodeConfig, parseAddress, validateConfig } from './config';
 import { grpcMetricsInterceptor } from './grpc-metrics';
 import { type HttpEndpoints, startHttpEndpoints } from './http-endpoints';
@@ -105,6 +107,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       checkQuorum: true,
       maxInflightMsgs: 64,
       maxSizePerMsgBytes: peerMessageBudgetBytes(config),
+      maxLogMemoryBytes: config.logMemoryBytes ?? DEFAULTS.logMemoryBytes,
       initial: {
         hardState,
         // The configuration at the start of the stored log; later conf entries in the log apply on top.
@@ -126,6 +129,8 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       readIndexTimeoutMs: Math.max(1000, config.electionTimeoutMs * 4),
       logRetentionEntries: config.logRetentionEntries,
       compactEveryEntries: config.compactEveryEntries,
+      logRetentionBytes: config.logRetentionBytes ?? DEFAULTS.logRetentionBytes,
+      compactEveryBytes: config.compactEveryBytes ?? DEFAULTS.compactEveryBytes,
       snapshotChunkBytes: peerMessageBudgetBytes(config),
     });
     metrics = new NodeMetrics({ clusterId: identity.clusterId, version: VERSION, dataDir: config.dataDir, replica });
@@ -139,6 +144,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       limits: { maxKeyBytes: config.maxKeyBytes, maxValueBytes: config.maxValueBytes },
       reads: { maxReadWaitMs: config.maxReadWaitMs, unsafeFollowerLinearizableReads: !!config.unsafeFollowerLinearizableReads },
       metrics,
+      admission: new WriteAdmission(new ByteBudget(config.maxPendingWriteBytes ?? DEFAULTS.maxPendingWriteBytes), config.id),
     };
     const transport = new GrpcPeerTransport({
       memberId: config.id,

@@ -35,6 +35,8 @@ export const LOADER_OPTIONS: protoLoader.Options = {
 /** Trailing metadata keys that name the leader on NOT_LEADER / UNAVAILABLE. */
 export const LEADER_ID_METADATA = 'bellwether-leader-id';
 export const LEADER_ADDRESS_METADATA = 'bellwether-leader-address';
+/** Trailing metadata on RESOURCE_EXHAUSTED: about how many milliseconds until a retry is likely to be admitted. */
+export const RETRY_AFTER_MS_METADATA = 'bellwether-retry-after-ms';
 
 /** The directory holding the .proto files (shipped inside this package). */
 export function protosDir(): string {

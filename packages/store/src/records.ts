@@ -49,7 +49,11 @@ const OP_PUT = 1;
 const OP_DELETE = 2;
 
 export function encodeCommand(c: Command): Buffer {
-  const w = new Writer(32 + c.key.length + (c.op === 'put' ? c.value.length : 0));
+  // Sized for the whole record (each varint reserves 8 bytes, the client id
+  // its UTF-8 length at most 3 bytes a char): a growing buffer would copy a
+  // 1 MiB value again and keep a 2 MiB allocation alive for as long as the
+  // entry is held.
+  const w = new Writer(64 + c.key.length + (c.op === 'put' ? c.value.length : 0) + 3 * c.clientId.length);
   w.u8(c.op === 'put' ? OP_PUT : OP_DELETE).bytes(c.key);
   if (c.op === 'put') w.bytes(c.value);
   w.optional(c.expectedModRevision, (w, v) => w.uint(v));

@@ -10,6 +10,7 @@ import { renderProfile, summarizeProfileDir } from './profile';
 import { machine, writeResult } from './results';
 import { COMMON_FLAGS, configFrom, type Endpoints, endpointsOf, keySpaceFor, measure, preloadKeys, systemOf } from './runner';
 import { type FlagSpec, flagHelp, fmtNum, parseFlags, UsageError } from './util';
+import { memoryOverTime } from './memory-curve';
 
 const FLAGS: Record<string, FlagSpec> = {
   target: { kind: 'string', default: 'bellwether-sdk', help: `what to drive: ${TARGET_KINDS.join(' | ')}` },
@@ -18,6 +19,8 @@ const FLAGS: Record<string, FlagSpec> = {
   endpoints: { kind: 'list', help: 'use a running cluster at these client addresses instead of starting one (no server CPU then)' },
   memory: { kind: 'bool', default: false, help: 'memory mode: --memory-puts puts twice, reporting each server\'s RSS after each' },
   'memory-puts': { kind: 'int', default: 1_000_000, help: 'puts per memory phase' },
+  'memory-minutes': { kind: 'number', help: 'memory mode over time instead: puts for this many minutes, RSS of each server after every --memory-sample-s (e.g. --value-bytes 1048576 --concurrency 64)' },
+  'memory-sample-s': { kind: 'number', default: 60, help: 'with --memory-minutes: seconds between RSS samples' },
   ...COMMON_FLAGS,
 };
 
@@ -79,7 +82,14 @@ async function main(argv: string[]): Promise<number> {
       const load = await preloadKeys(cfg, ep, keys);
       console.error(`loaded ${fmtNum(load.ops)} keys in ${load.durationS.toFixed(1)} s (${fmtNum(load.opsPerSec)} puts/s; failed attempts ${load.errors}${load.errors ? `: ${Object.keys(load.errorsByCode).join(', ')}` : ''})`);
     }
-    if (memory) {
+    const memoryMinutes = f['memory-minutes'] as number | undefined;
+    if (memory && memoryMinutes !== undefined) {
+      const sampleS = Math.max(1, f['memory-sample-s'] as number);
+      const windows = Math.max(1, Math.round((memoryMinutes * 60) / sampleS));
+      const table = await memoryOverTime(cfg, ep, keys, windows, sampleS, target);
+      memoryPhases.push(...table);
+      results.push(...table.map((p) => p.result));
+    } else if (memory) {
       let acknowledged = 0;
       for (let phase = 1; phase <= 2; phase++) {
         const r = await measure({ ...cfg, ops: memoryPuts, warmupS: 0 }, ep, keys, `memory phase ${phase}: ${fmtNum(memoryPuts)} puts ${target}`);
@@ -120,7 +130,7 @@ async function main(argv: string[]): Promise<number> {
         systemVersion: version,
         members: ep.members,
         leader: ep.leader,
-        config: { ...cfg, memory, memoryPuts: memory ? memoryPuts : undefined },
+        config: { ...cfg, memory, memoryPuts: memory && memoryMinutes === undefined ? memoryPuts : undefined, memoryMinutes },
         results,
         memory: memory ? memoryPhases : undefined,
       },
