@@ -10,12 +10,16 @@
  * room is likely (a retry hint) and a caller can tell whether a wait would
  * outlast its deadline.
  */
+const RATE_WINDOW_MS = 500;
+const IDLE_WINDOW_MS = 5000;
+
 export class ByteBudget {
   private used = 0;
   private readonly waiters: { bytes: number; grant(): void }[] = [];
-  /** Bytes released per millisecond, smoothed; 0 until something was released. */
+  /** Bytes released per millisecond, smoothed over windows; 0 until one window was measured. */
   private drainBytesPerMs = 0;
-  private lastReleaseMs = 0;
+  private windowStartMs = 0;
+  private windowBytes = 0;
 
   constructor(readonly capacityBytes: number) {
     if (!Number.isSafeInteger(capacityBytes) || capacityBytes <= 0) throw new RangeError(`ByteBudget: capacity must be a positive integer, got ${capacityBytes}`);
@@ -66,13 +70,27 @@ export class ByteBudget {
   /** Gives back bytes taken earlier and lets waiters in. */
   release(bytes: number, nowMs = Date.now()): void {
     this.used = Math.max(0, this.used - bytes);
-    const elapsedMs = Math.max(1, nowMs - this.lastReleaseMs);
-    // Releases closer together than a second refine the rate; after a pause it starts over.
-    if (this.lastReleaseMs > 0 && elapsedMs < 1000) {
-      this.drainBytesPerMs = this.drainBytesPerMs === 0 ? bytes / elapsedMs : 0.9 * this.drainBytesPerMs + 0.1 * (bytes / elapsedMs);
-    }
-    this.lastReleaseMs = nowMs;
+    this.measure(bytes, nowMs);
     this.grantWaiters();
+  }
+
+  /**
+   * Releases come in bursts (one apply answers many writes), so the rate is
+   * taken over windows of at least RATE_WINDOW_MS; a window that spans an
+   * idle pause says nothing about the rate under load and is dropped.
+   */
+  private measure(bytes: number, nowMs: number): void {
+    if (this.windowStartMs === 0 || nowMs - this.windowStartMs > IDLE_WINDOW_MS) {
+      this.windowStartMs = nowMs;
+      this.windowBytes = 0;
+    }
+    this.windowBytes += bytes;
+    const spanMs = nowMs - this.windowStartMs;
+    if (spanMs < RATE_WINDOW_MS) return;
+    const rate = this.windowBytes / spanMs;
+    this.drainBytesPerMs = this.drainBytesPerMs === 0 ? rate : 0.7 * this.drainBytesPerMs + 0.3 * rate;
+    this.windowStartMs = nowMs;
+    this.windowBytes = 0;
   }
 
   private grantWaiters(): void {

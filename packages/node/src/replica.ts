@@ -325,6 +325,11 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     return this.proposals.length + this.inFlight.size;
   }
 
+  /** Log entries read back from disk for followers since start (they had been evicted from memory). */
+  get logEntriesReadBack(): number {
+    return this.readback.entriesRead;
+  }
+
   /** A storage failure that stopped this member, if one did. */
   get fatalError(): Error | undefined {
     return this.fatal;

@@ -35,22 +35,24 @@ export class WriteAdmission {
   /** Admits a write of `bytes` within `budgetMs`; resolves the function that gives its bytes back. */
   async admit(bytes: number, budgetMs: number): Promise<() => void> {
     const release = () => this.budget.release(bytes);
-    if (this.budget.tryTake(bytes)) return release;
     const usable = Number.isFinite(budgetMs) ? budgetMs * (1 - REPLY_MARGIN) : NO_DEADLINE_WAIT_MS;
-    // Once in, the write still waits behind what is already pending.
-    const waitMs = Math.floor(usable - (this.budget.drainMs() ?? 0));
-    if (await this.budget.take(bytes, waitMs)) return release;
-    throw this.refusal(bytes);
+    // Once in, the write still waits behind what is already pending: if that
+    // alone outlasts the caller, admitting it would only make it time out.
+    const aheadMs = this.budget.drainMs() ?? 0;
+    if (aheadMs > usable) throw this.refusal(aheadMs - usable);
+    if (this.budget.tryTake(bytes)) return release;
+    if (await this.budget.take(bytes, Math.floor(usable - aheadMs))) return release;
+    throw this.refusal(this.budget.estimatedWaitMs(bytes));
   }
 
-  private refusal(bytes: number): RpcError {
-    const hint = Math.min(RETRY_AFTER_MAX_MS, Math.max(RETRY_AFTER_MIN_MS, this.budget.estimatedWaitMs(bytes) ?? 100));
+  private refusal(waitMs: number | undefined): RpcError {
+    const hint = Math.min(RETRY_AFTER_MAX_MS, Math.max(RETRY_AFTER_MIN_MS, Math.ceil(waitMs ?? 100)));
     const md = new Metadata();
     md.set(RETRY_AFTER_MS_METADATA, String(hint));
     const mib = (n: number) => (n / 2 ** 20).toFixed(1);
     return new RpcError(
       status.RESOURCE_EXHAUSTED,
-      `member ${this.memberId}: ${mib(this.budget.usedBytes)} MiB of writes already pending (limit ${mib(this.budget.capacityBytes)} MiB, --max-pending-write-bytes) and room would not come within this call's deadline; nothing was applied — retry in about ${hint} ms`,
+      `member ${this.memberId}: ${mib(this.budget.usedBytes)} MiB of writes already pending (limit ${mib(this.budget.capacityBytes)} MiB, --max-pending-write-bytes) and they would not drain within this call's deadline; nothing was applied — retry in about ${hint} ms`,
       md,
     );
   }
