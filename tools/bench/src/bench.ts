@@ -17,6 +17,7 @@ const FLAGS: Record<string, FlagSpec> = {
   workload: { kind: 'string', default: 'put', help: `${WORKLOADS.join(' | ')} (mixed: reads and puts; cas: compare-and-swap on the last known revision)` },
   'read-mode': { kind: 'string', default: 'linearizable', help: `for get/mixed: ${READ_MODES.join(' | ')} (etcd: linearizable, or serializable for the others)` },
   endpoints: { kind: 'list', help: 'use a running cluster at these client addresses instead of starting one (no server CPU then)' },
+  large: { kind: 'bool', default: false, help: 'the large-value row: 1 MiB values, 64 in flight, 1,280 keys (flags given after it still apply); prints MiB/s and each member\'s peak RSS' },
   memory: { kind: 'bool', default: false, help: 'memory mode: --memory-puts puts twice, reporting each server\'s RSS after each' },
   'memory-puts': { kind: 'int', default: 1_000_000, help: 'puts per memory phase' },
   'memory-minutes': { kind: 'number', help: 'memory mode over time instead: puts for this many minutes, RSS of each server after every --memory-sample-s (e.g. --value-bytes 1048576 --concurrency 64)' },
@@ -25,7 +26,7 @@ const FLAGS: Record<string, FlagSpec> = {
 };
 
 async function main(argv: string[]): Promise<number> {
-  const f = parseFlags(argv, FLAGS);
+  const f = parseFlags(argv.includes('--large') ? ['--value-bytes', '1048576', '--concurrency', '64', '--keyspace', '1280', ...argv] : argv, FLAGS);
   if (f['help']) {
     console.log(flagHelp('Usage: pnpm bench [flags]   e.g. pnpm bench --target etcd --workload get --read-mode serializable', FLAGS));
     return 0;
@@ -116,6 +117,10 @@ async function main(argv: string[]): Promise<number> {
           : undefined;
       const r = await measure(cfg, ep, keys, label, restartProfilers);
       console.log(describeResult(r));
+      if (cfg.valueBytes >= 64 * 1024) {
+        const peaks = ep.serverPids().map((s) => `${s.id} ${((processMemory(s.pid)?.peakRssBytes ?? Number.NaN) / 2 ** 20).toFixed(0)} MiB`);
+        console.log(`  ${((r.opsPerSec * cfg.valueBytes) / 2 ** 20).toFixed(1)} MiB/s of values; peak RSS per member: ${peaks.join(', ') || 'n/a'}`);
+      }
       results.push(r);
     }
 
