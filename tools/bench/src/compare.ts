@@ -335,12 +335,12 @@ function memberPeaks(pids: ServerPid[]): MemberPeak[] {
 /** Per member (by position), the highest peak over the runs. */
 function highestPeaks(runs: MemberPeak[][]): MemberPeak[] {
   const out: MemberPeak[] = [];
-  runs.forEach((run) =>
+  for (const run of runs) {
     run.forEach((p, i) => {
       const prev = out[i]?.peakRssBytes ?? null;
       out[i] = { id: p.id, peakRssBytes: prev === null ? p.peakRssBytes : p.peakRssBytes === null ? prev : Math.max(prev, p.peakRssBytes) };
-    }),
-  );
+    });
+  }
   return out;
 }
 

@@ -76,7 +76,7 @@ test('a full pending-writes budget refuses with RESOURCE_EXHAUSTED and a retry h
   // Refused writes were never applied; and the member recovers: with time to wait, writes of the same size go through.
   const patient = await connect({ endpoints: cluster.nodes.map((n) => n.address), deadlineMs: 30_000 });
   t.after(() => patient.close());
-  for (const { i } of refused.slice(0, 3)) assert.equal((await patient.get(`p/${i}`, { readMode: 'linearizable' })).kv, undefined, `p/${i} was not applied`);
+  for (const { i } of refused.slice(0, 3)) assert.equal((await patient.get(`p/${i}`, { mode: 'linearizable' })).kv, undefined, `p/${i} was not applied`);
   const done = await Promise.all(Array.from({ length: 4 }, (_, i) => patient.put(`after/${i}`, value)));
   assert.ok(done.every((r) => r.revision > 0));
 });
