@@ -9,7 +9,7 @@ import type {
 import * as grpc from '@grpc/grpc-js';
 import { type Bytes, toBuffer, toKey, view } from './bytes';
 import { CancelToken } from './cancel';
-import { Cancelled, DeadlineExceeded, InvalidArgument } from './errors';
+import { BellwetherError, Cancelled, DeadlineExceeded, InvalidArgument, StatusCode } from './errors';
 import { type AddMemberOptions, checkMemberId } from './membership';
 import type { Method, MethodRequest, MethodResponse, Transport } from './member';
 import { MemberPool } from './member';
@@ -41,6 +41,10 @@ import {
 import { ClusterRetryPolicy, ClusterRouter, type LoadBalancing } from './routing';
 import { decodeToken, encodeToken, SessionState } from './session';
 import { ClusterTracker, type LogFn, type MemberState, type TrackerEvent } from './tracker';
+import { TxnBuilder } from './txn';
+import { checkTtl, Lease, type LeaseOptions } from './lease';
+import { acquireLock, Election, type LockHandle, type LockOptions } from './recipes';
+import { type WatchEvent, type WatchOptions, type WatchSelector, watchChanges } from './watch';
 
 /**
  * How fresh a read must be.
@@ -197,6 +201,8 @@ export interface PutOptions extends CallOptions {
   expectedModRevision?: number;
   /** Return the key's previous state in `prev`. */
   prevKv?: boolean;
+  /** Attach the key to this lease (or lease id): it is deleted when the lease ends. */
+  lease?: Lease | number;
 }
 
 /** Options of {@link BellwetherClient.delete}. */
@@ -471,6 +477,7 @@ export class BellwetherClient {
   readonly #maxStalenessMs: number | undefined;
   readonly #listeners = new Map<ClientEventName, Set<(event: never) => void>>();
   readonly #sessionOps: SessionOps;
+  readonly #leases = new Set<Lease>();
 
   /** Not for applications: use {@link connect}. */
   constructor(options: ClientOptions, token: typeof CONSTRUCT) {
@@ -599,6 +606,108 @@ export class BellwetherClient {
    */
   scan(selector: RangeSelector, options: ScanOptions = {}): AsyncGenerator<KeyValue, void, undefined> {
     return this.#scan(selector, options, undefined);
+  }
+
+  /**
+   * Starts a transaction: `client.txn().if(cmp...).then(op...).else(op...).commit()`.
+   * It is applied atomically at one revision, retried across failovers and
+   * applied at most once (see {@link TxnBuilder}).
+   */
+  txn(): TxnBuilder {
+    return new TxnBuilder((request, options) => this.#write('Txn', request, options, undefined));
+  }
+
+  /**
+   * Streams the changes to the selected keys, in revision order, from
+   * `options.startRevision` (default: from now). Served by any member; the
+   * iterator follows failovers and member loss by watching again from the
+   * revision after the last one it delivered, so no change is missed or
+   * repeated. Ends when `options.signal` fires or the loop breaks.
+   * @throws {@link Compacted} when the start (or the resume point) is older
+   * than the members' watch history; {@link InvalidArgument} for a bad
+   * selector or option.
+   * @example
+   * ```ts
+   * for await (const ev of client.watch({ prefix: 'articles/' }, { signal })) {
+   *   console.log(ev.type, ev.kv.keyString, ev.revision);
+   * }
+   * ```
+   */
+  watch(selector: WatchSelector, options: WatchOptions = {}): AsyncGenerator<WatchEvent, void, undefined> {
+    if (this.closed) throw new Cancelled('Watch: the client is closed', { method: 'Watch' });
+    return watchChanges(
+      {
+        members: () =>
+          this.#tracker
+            .members()
+            .filter((m) => m.usable)
+            .sort((a, b) => (a.health === 'up' ? 0 : 1) - (b.health === 'up' ? 0 : 1))
+            .map((m) => m.address),
+        connect: (address) => this.#pool.get(address).watch(),
+        changed: (token) => this.#invoker.router.changed?.(token) ?? Promise.resolve(),
+        closing: this.#closing,
+        observe: (header) => this.#session.observe(header),
+      },
+      selector,
+      options,
+    );
+  }
+
+  /**
+   * Grants a lease of `ttlMs` and keeps it alive (keep-alives to the leader
+   * every third of the TTL, across failovers) until `lease.revoke()` or
+   * `client.close()`. Attach keys with `put(key, value, { lease })`. If it
+   * cannot be kept alive for a whole TTL, or the cluster says it expired, it
+   * emits `lost` (its keys are then, or soon, deleted).
+   * @example
+   * ```ts
+   * const lease = await client.lease({ ttlMs: 5000 });
+   * lease.on('lost', () => stopWork());
+   * await client.put('workers/7', 'alive', { lease });
+   * ```
+   */
+  async lease(options: LeaseOptions): Promise<Lease> {
+    if (options === null || typeof options !== 'object') throw new InvalidArgument('options: must be { ttlMs }');
+    const ttlMs = checkTtl(options.ttlMs);
+    const sentAt = Date.now();
+    const res = await this.#write('Grant', { ttlMs }, options, undefined);
+    const lease = new Lease(Number(res.id), ttlMs, sentAt, {
+      leader: () => this.#tracker.leaderMember()?.address,
+      keepAlive: (address) => this.#pool.get(address).keepAlive(),
+      revoke: async (id) => {
+        try {
+          await this.#write('Revoke', { id }, {}, undefined);
+        } catch (err) {
+          // Already expired: its keys are gone, which is what revoking wants.
+          if (!(err instanceof BellwetherError && err.code === StatusCode.NOT_FOUND)) throw err;
+        } finally {
+          this.#leases.delete(lease);
+        }
+      },
+    });
+    this.#leases.add(lease);
+    lease.on('lost', () => this.#leases.delete(lease));
+    return lease;
+  }
+
+  /**
+   * Acquires the lock `name`, waiting in line (revision order) behind earlier
+   * contenders. The lock is held through a lease of `ttlMs` (default 10 s): if
+   * the holder dies, the lock passes on within about that time.
+   * `revision` is a fencing token (see {@link LockHandle}).
+   * @example
+   * ```ts
+   * const lock = await client.lock('jobs/nightly', { ttlMs: 5000 });
+   * try { await runJob(lock.revision); } finally { await lock.release(); }
+   * ```
+   */
+  lock(name: string, options: LockOptions = {}): Promise<LockHandle> {
+    return acquireLock(this, name, options);
+  }
+
+  /** A leader election named `name` (see {@link Election}). */
+  election(name: string): Election {
+    return new Election(this, name);
   }
 
   /**
@@ -761,6 +870,7 @@ export class BellwetherClient {
   async close(): Promise<void> {
     if (this.closed) return;
     this.#closing.abort(new Cancelled('the client was closed'));
+    for (const lease of this.#leases) lease.close();
     this.#tracker.stop();
     this.#pool.close();
     this.#listeners.clear();
@@ -770,6 +880,7 @@ export class BellwetherClient {
 
   async #put(key: Bytes, value: Bytes, options: PutOptions, session: SessionState | undefined): Promise<PutResult> {
     const request: PutRequest = { key: toKey(key), value: toBuffer(value, 'value'), prevKv: options.prevKv === true };
+    if (options.lease !== undefined) request.lease = options.lease instanceof Lease ? options.lease.id : checkRevision(options.lease, 'lease');
     if (options.expectedModRevision !== undefined) {
       request.expectedModRevision = checkRevision(options.expectedModRevision, 'expectedModRevision');
     }
@@ -910,7 +1021,7 @@ export class BellwetherClient {
     return request;
   }
 
-  async #write<M extends 'Put' | 'Delete'>(
+  async #write<M extends 'Put' | 'Delete' | 'Txn' | 'Grant' | 'Revoke'>(
     method: M,
     request: MethodRequest<M>,
     options: CallOptions,

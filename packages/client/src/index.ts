@@ -90,3 +90,23 @@ export type {
   SwapSucceeded,
 } from './results';
 export type { LoadBalancing } from './routing';
+export {
+  cmp,
+  type CompareOperator,
+  op,
+  TxnBuilder,
+  type TxnCommitOptions,
+  type TxnCondition,
+  type TxnDeleteResult,
+  type TxnGetResult,
+  type TxnOperation,
+  type TxnOpResult,
+  type TxnPutResult,
+  type TxnRangeResult,
+  type TxnRangeSelector,
+  type TxnResult,
+  type TxnResults,
+} from './txn';
+export { Compacted, type WatchEvent, type WatchOptions, type WatchSelector } from './watch';
+export { Lease, type LeaseLostEvent, type LeaseOptions } from './lease';
+export { type CampaignOptions, Election, type ElectionLeader, type LockHandle, type LockOptions } from './recipes';

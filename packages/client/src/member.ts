@@ -12,6 +12,13 @@ import type {
   GetResponse__Output,
   KVClient,
   LeaderEvent__Output,
+  LeaseClient,
+  LeaseGrantRequest,
+  LeaseGrantResponse__Output,
+  LeaseKeepAliveRequest,
+  LeaseKeepAliveResponse__Output,
+  LeaseRevokeRequest,
+  LeaseRevokeResponse__Output,
   MembersRequest,
   MembersResponse__Output,
   PublicGrpc,
@@ -23,6 +30,10 @@ import type {
   StatusResponse__Output,
   TransferLeadershipRequest,
   TransferLeadershipResponse__Output,
+  TxnRequest,
+  TxnResponse__Output,
+  WatchRequest,
+  WatchResponse__Output,
 } from '@bellwether/proto';
 import { loadPublicApi } from '@bellwether/proto';
 import * as grpc from '@grpc/grpc-js';
@@ -37,6 +48,9 @@ interface Methods {
   Get: [GetRequest, GetResponse__Output];
   Delete: [DeleteRequest, DeleteResponse__Output];
   Range: [RangeRequest, RangeResponse__Output];
+  Txn: [TxnRequest, TxnResponse__Output];
+  Grant: [LeaseGrantRequest, LeaseGrantResponse__Output];
+  Revoke: [LeaseRevokeRequest, LeaseRevokeResponse__Output];
   Status: [StatusRequest, StatusResponse__Output];
   Members: [MembersRequest, MembersResponse__Output];
   TransferLeadership: [TransferLeadershipRequest, TransferLeadershipResponse__Output];
@@ -48,17 +62,20 @@ interface Methods {
 /** The unary methods the client calls (KV and Cluster services). */
 export type Method = keyof Methods;
 /** The KV methods, which `KV.Stream` can carry. */
-export type KvMethod = 'Put' | 'Get' | 'Delete' | 'Range';
+export type KvMethod = 'Put' | 'Get' | 'Delete' | 'Range' | 'Txn';
 /** The request message of a method. */
 export type MethodRequest<M extends Method> = Methods[M][0];
 /** The response message of a method. */
 export type MethodResponse<M extends Method> = Methods[M][1];
 
-const SERVICE_OF: Record<Method, 'kv' | 'cluster'> = {
+const SERVICE_OF: Record<Method, 'kv' | 'cluster' | 'lease'> = {
   Put: 'kv',
   Get: 'kv',
   Delete: 'kv',
   Range: 'kv',
+  Txn: 'kv',
+  Grant: 'lease',
+  Revoke: 'lease',
   Status: 'cluster',
   Members: 'cluster',
   TransferLeadership: 'cluster',
@@ -125,6 +142,7 @@ export class MemberConnection {
   memberId: string | undefined;
   readonly #kv: KVClient;
   #cluster: ClusterClient | undefined;
+  #lease: LeaseClient | undefined;
   readonly #settings: ChannelSettings;
   #stream: MemberStream | undefined;
   #closed = false;
@@ -168,6 +186,20 @@ export class MemberConnection {
     return this.#cluster;
   }
 
+  /** The Lease service stub on the same channel. */
+  get lease(): LeaseClient {
+    this.#lease ??= new (publicApi().bellwether.lease.v1.Lease)(this.address, this.#settings.credentials, {
+      ...this.#settings.channelOptions,
+      channelOverride: this.#kv.getChannel(),
+    });
+    return this.#lease;
+  }
+
+  /** Opens a `Lease.KeepAlive` stream (no deadline: it lives until cancelled). */
+  keepAlive(): grpc.ClientDuplexStream<LeaseKeepAliveRequest, LeaseKeepAliveResponse__Output> {
+    return this.lease.KeepAlive();
+  }
+
   /** Whether {@link MemberConnection.close} has been called. */
   get closed(): boolean {
     return this.#closed;
@@ -193,7 +225,8 @@ export class MemberConnection {
         else resolve(value);
       };
       // The stub's overloads differ only in message types; call it through one signature.
-      const stub: grpc.Client = SERVICE_OF[method] === 'kv' ? this.#kv : this.cluster;
+      const service = SERVICE_OF[method];
+      const stub: grpc.Client = service === 'kv' ? this.#kv : service === 'lease' ? this.lease : this.cluster;
       const fn = (stub as unknown as Record<M, unknown>)[method] as (
         this: grpc.Client,
         req: MethodRequest<M>,
@@ -211,6 +244,11 @@ export class MemberConnection {
    */
   watchLeader(): grpc.ClientReadableStream<LeaderEvent__Output> {
     return this.cluster.WatchLeader({});
+  }
+
+  /** Opens a `KV.Watch` stream (no deadline: it lives until cancelled). */
+  watch(): grpc.ClientDuplexStream<WatchRequest, WatchResponse__Output> {
+    return this.#kv.Watch();
   }
 
   /** Closes the channel. Calls still in flight are cancelled by the client beforehand. */

@@ -39,6 +39,8 @@ export interface KeyValue {
   readonly modRevision: number;
   /** Writes since the key was created (1 after creation). */
   readonly version: number;
+  /** The lease the key is attached to (0: none). */
+  readonly lease: number;
 }
 
 /** Result of {@link BellwetherClient.put}. */
@@ -122,6 +124,7 @@ class StoredKeyValue implements KeyValue {
   readonly createRevision: number;
   readonly modRevision: number;
   readonly version: number;
+  readonly lease: number;
 
   constructor(kv: KeyValue__Output) {
     this.key = view(kv.key);
@@ -129,6 +132,7 @@ class StoredKeyValue implements KeyValue {
     this.createRevision = Number(kv.createRevision);
     this.modRevision = Number(kv.modRevision);
     this.version = Number(kv.version);
+    this.lease = Number(kv.lease ?? 0);
   }
 
   get keyString(): string {

@@ -67,7 +67,7 @@ const REOPEN_BACKOFF_MIN_MS = 50;
 const REOPEN_BACKOFF_MAX_MS = 2000;
 const MAX_TIMEOUT_MS = 0xffff_ffff;
 
-const FIELD = { Put: 'put', Get: 'get', Delete: 'delete', Range: 'range' } as const satisfies Record<KvMethod, string>;
+const FIELD = { Put: 'put', Get: 'get', Delete: 'delete', Range: 'range', Txn: 'txn' } as const satisfies Record<KvMethod, string>;
 
 type Duplex = grpc.ClientDuplexStream<StreamRequest, StreamResponse__Output>;
 
@@ -85,12 +85,13 @@ function fromStreamError(e: StreamError__Output): grpc.ServiceError {
   return grpcError(e.code as grpc.status, e.message, md);
 }
 
-/** Bytes a request will take on the wire, roughly (its byte fields plus a margin). */
+/** Bytes a request will take on the wire, roughly (its byte fields, nested ones of a Txn too, plus a margin). */
 function estimateBytes(request: object): number {
   let n = 64;
   for (const v of Object.values(request)) {
     if (v instanceof Uint8Array) n += v.byteLength;
     else if (typeof v === 'string') n += v.length * 3;
+    else if (typeof v === 'object' && v !== null) n += estimateBytes(v);
   }
   return n;
 }

@@ -3,7 +3,7 @@ import { encodeConfChange } from '@bellwether/raft';
 import type { Store } from '@bellwether/store';
 import type { Logger } from 'pino';
 import { ConfigError, deriveClusterId, type NodeConfig } from './config';
-import { callCluster } from './member-changes';
+import { callCluster } from './cluster-calls';
 import { decodeMembers, decodeSnapshotMeta, encodeMembers, type MemberInfo } from './membership';
 
 /**
@@ -42,11 +42,15 @@ async function askMembers(address: string, deadlineMs: number): Promise<MembersR
   return callCluster<MembersResponse__Output>(address, 'Members', {}, deadlineMs).catch(() => undefined);
 }
 
-function replaceProcedure(id: string, address: string): string {
+function joinProcedure(id: string, address: string): string {
   return (
-    `on the leader call Cluster.RemoveMember(id: "${id}") if it is still a member, then Cluster.AddMember(id: "${id}", peer_address: "${address}"), ` +
+    `on its leader call Cluster.AddMember(id: "${id}", peer_address: "${address}"), ` +
     `then start this node with an empty --data-dir and --initial-cluster-state existing --peers <the current members> (docs/operations.md)`
   );
+}
+
+function replaceProcedure(id: string, address: string): string {
+  return `on the leader call Cluster.RemoveMember(id: "${id}") if it is still a member; then, ${joinProcedure(id, address)}`;
 }
 
 /** The identity of a new data dir, after checking what already answers at the peers. */
@@ -62,11 +66,11 @@ export async function planFirstStart(config: NodeConfig, log: Logger): Promise<F
     if (res.clusterId !== clusterId) {
       throw new ConfigError(
         `--initial-cluster-state new: ${where}, not the cluster ${clusterId} these --peers would bootstrap. ` +
-          `To join it instead: ${replaceProcedure(config.id, selfAddress(config)).replace(/^on the leader call Cluster\.RemoveMember\([^)]*\) if it is still a member, then /, 'on its leader call ')}`,
+          `To join it instead: ${joinProcedure(config.id, selfAddress(config))}`,
       );
     }
     if (!me) {
-      throw new ConfigError(`--initial-cluster-state new: ${where}, which does not list ${config.id} (it was removed, or never added). To join: ${replaceProcedure(config.id, selfAddress(config))}`);
+      throw new ConfigError(`--initial-cluster-state new: ${where}, which does not list ${config.id} (it was removed, or never added). To join: ${joinProcedure(config.id, selfAddress(config))}`);
     }
     if (me.incarnation) {
       throw new ConfigError(

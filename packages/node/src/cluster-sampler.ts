@@ -9,7 +9,7 @@ const IDLE_AFTER_MS = 5 * 60_000;
 /** History kept for the charts. */
 const HISTORY_MS = 10 * 60_000;
 /** A member that does not answer within this is shown as down. */
-const MEMBER_DEADLINE_MS = 500;
+const MEMBER_DEADLINE_MS = 1000;
 
 export interface MemberSample {
   id: string;

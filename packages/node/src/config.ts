@@ -39,6 +39,12 @@ export interface NodeConfig {
   logMemoryBytes?: number;
   /** Bytes of writes a leader holds (queued or in the log, not yet applied) before new writes wait at the edge or get RESOURCE_EXHAUSTED (default 64 MiB). */
   maxPendingWriteBytes?: number;
+  /** Watch history: keep the changes of this many latest revisions (default 100 000). */
+  watchHistoryRevisions?: number;
+  /** Watch history: keep at most this many bytes of changes (default 64 MiB). */
+  watchHistoryBytes?: number;
+  /** A watch whose unsent changes exceed this many bytes is cancelled (default 16 MiB). */
+  watchMaxLagBytes?: number;
   /** host:port of the HTTP endpoints (/metrics, /healthz, /readyz, the dashboard); off when unset. */
   metricsListen?: string;
   /** `new` (default) bootstraps the cluster of `peers`; `existing` joins a running cluster this member was added to (cluster-join.ts). Used only when the data dir is new. */

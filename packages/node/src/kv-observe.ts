@@ -22,6 +22,7 @@ export function observeKvOps(ops: KvOps, metrics: NodeMetrics): KvOps {
     delete: timed('delete', (r, budgetMs: number) => ops.delete(r, budgetMs)),
     get: timed('get', (r, budgetMs: number) => ops.get(r, budgetMs)),
     range: timed('range', (r, budgetMs: number) => ops.range(r, budgetMs)),
+    txn: timed('txn', (r) => ops.txn(r)),
   };
 }
 
@@ -38,5 +39,6 @@ export function countInFlight(ops: KvOps, inFlight: Gauge): KvOps {
     delete: counted((r, budgetMs: number) => ops.delete(r, budgetMs)),
     get: counted((r, budgetMs: number) => ops.get(r, budgetMs)),
     range: counted((r, budgetMs: number) => ops.range(r, budgetMs)),
+    txn: counted((r) => ops.txn(r)),
   };
 }

@@ -10,6 +10,8 @@ import type {
   RangeRequest__Output,
   RangeResponse,
   ResponseHeader,
+  TxnRequest__Output,
+  TxnResponse,
 } from '@bellwether/proto';
 import type { Store } from '@bellwether/store';
 import { type Command, type KeyValueRecord, prefixEnd, type WriteResult } from '@bellwether/store';
@@ -19,6 +21,9 @@ import { countInFlight, observeKvOps } from './kv-observe';
 import { kvStreamHandler } from './kv-stream';
 import type { NodeMetrics } from './metrics';
 import { awaitReadable, type ReadPolicy, remainingMs } from './reads';
+import { parseTxn, toResponseOps } from './txn';
+import type { WatchHub } from './watch/hub';
+import { watchHandler } from './watch/watch-stream';
 import type { Replica } from './replica';
 import { WriteAdmission } from './write-admission';
 import { checkKey, checkRevision, checkSession, checkValue, type Limits, parseRange, parseRead } from './validate';
@@ -29,6 +34,7 @@ export interface KvContext {
   store: Store;
   limits: Limits;
   reads: ReadPolicy;
+  watches: WatchHub;
   /** Times and counts every operation when given. */
   metrics?: NodeMetrics;
   /** Flow control of writes by bytes (none when absent). */
@@ -51,12 +57,13 @@ export function header(ctx: KvContext, revision?: number, readIndex?: number): R
   };
 }
 
-function toKeyValue(kv: KeyValueRecord | undefined): KeyValue | null {
+export function toKeyValue(kv: KeyValueRecord | undefined): KeyValue | null {
   if (!kv) return null;
-  return { key: kv.key, value: kv.value, createRevision: kv.createRevision, modRevision: kv.modRevision, version: kv.version };
+  return { key: kv.key, value: kv.value, createRevision: kv.createRevision, modRevision: kv.modRevision, version: kv.version, lease: kv.lease ?? 0 };
 }
 
-function checkRefused(result: WriteResult, clientId: string, sequence: number): void {
+export function checkRefused(result: WriteResult, clientId: string, sequence: number, lease = 0): void {
+  if (result.refused === 'lease-not-found') throw new RpcError(status.NOT_FOUND, `lease ${lease} not found (expired or revoked); nothing was written`);
   if (result.refused === 'sequence-too-old') {
     throw new RpcError(
       status.ABORTED,
@@ -74,9 +81,10 @@ export interface KvOps {
   delete(r: DeleteRequest__Output, budgetMs: number): Promise<DeleteResponse>;
   get(r: GetRequest__Output, budgetMs: number): Promise<GetResponse>;
   range(r: RangeRequest__Output, budgetMs: number): Promise<RangeResponse>;
+  txn(r: TxnRequest__Output): Promise<TxnResponse>;
 }
 
-type WriteFields = Pick<PutRequest__Output, 'expectedModRevision' | 'clientId' | 'sequence' | 'minUnackedSequence' | 'prevKv'>;
+type WriteFields = Pick<PutRequest__Output, 'expectedModRevision' | 'clientId' | 'sequence' | 'minUnackedSequence' | 'prevKv'> & { lease?: number };
 
 export function kvOps(ctx: KvContext): KvOps {
   const { limits } = ctx;
@@ -89,7 +97,7 @@ export function kvOps(ctx: KvContext): KvOps {
     const command: Command =
       value === undefined
         ? { op: 'delete', key, expectedModRevision, clientId, sequence, minUnackedSequence, prevKv }
-        : { op: 'put', key, value, expectedModRevision, clientId, sequence, minUnackedSequence, prevKv };
+        : { op: 'put', key, value, expectedModRevision, clientId, sequence, minUnackedSequence, prevKv, lease: r.lease };
     const release = await ctx.admission?.admit(WriteAdmission.costBytes(key.length, value?.length ?? 0), budgetMs);
     let result: WriteResult;
     try {
@@ -97,13 +105,14 @@ export function kvOps(ctx: KvContext): KvOps {
     } finally {
       release?.();
     }
-    checkRefused(result, r.clientId, r.sequence);
+    checkRefused(result, r.clientId, r.sequence, r.lease);
     return result;
   }
   return {
     async put(r, budgetMs) {
       checkKey('key', r.key, limits);
       checkValue(r.value, limits);
+      checkRevision('lease', r.lease);
       const result = await write(r, r.key, r.value, budgetMs);
       return { header: header(ctx, result.revision), succeeded: result.succeeded, prevKv: toKeyValue(result.prevKv) };
     },
@@ -141,11 +150,19 @@ export function kvOps(ctx: KvContext): KvOps {
         continuation: more && last ? Buffer.concat([last.key, Buffer.from([0])]) : Buffer.alloc(0),
       };
     },
+
+    async txn(r) {
+      const command = parseTxn(r, limits);
+      const result = await ctx.replica.propose(command);
+      checkRefused(result, command.clientId, command.sequence);
+      const h = header(ctx, result.revision);
+      return { header: h, succeeded: result.succeeded, responses: toResponseOps(result.txn ?? [], h, toKeyValue) };
+    },
   };
 }
 
 /** Adapts an async operation to grpc-js's callback style, mapping thrown errors to statuses. */
-function unary<Req, Res>(fn: (req: Req, budgetMs: number) => Promise<Res>) {
+export function unary<Req, Res>(fn: (req: Req, budgetMs: number) => Promise<Res>) {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
     fn(call.request, remainingMs(call)).then(
       (res) => callback(null, res),
@@ -162,6 +179,8 @@ export function kvService(ctx: KvContext): KVHandlers {
     Delete: unary((r: DeleteRequest__Output, budget) => ops.delete(r, budget)),
     Get: unary((r: GetRequest__Output, budget) => ops.get(r, budget)),
     Range: unary((r: RangeRequest__Output, budget) => ops.range(r, budget)),
+    Txn: unary((r: TxnRequest__Output) => ops.txn(r)),
     Stream: kvStreamHandler(metrics ? countInFlight(ops, metrics.kvStreamCallsInFlight) : ops),
+    Watch: watchHandler(ctx, ctx.watches),
   };
 }

@@ -42,8 +42,10 @@ function run(ops: KvOps, call: StreamCall__Output): Promise<Omit<StreamResult, '
       return ops.delete(call.delete!, budget).then((del) => ({ delete: del }));
     case 'range':
       return ops.range(call.range!, budget).then((range) => ({ range }));
+    case 'txn':
+      return ops.txn(call.txn!).then((txn) => ({ txn }));
     default:
-      return Promise.reject(new RpcError(status.INVALID_ARGUMENT, 'stream call: one of put, get, delete or range must be set'));
+      return Promise.reject(new RpcError(status.INVALID_ARGUMENT, 'stream call: one of put, get, delete, range or txn must be set'));
   }
 }
 
@@ -118,6 +120,12 @@ function resultBytes(r: StreamResult): number {
   else if (r.delete) bytes += kv(r.delete.prevKv);
   else if (r.get) bytes += kv(r.get.kv);
   else if (r.range) for (const x of r.range.kvs ?? []) bytes += kv(x);
+  else if (r.txn) {
+    for (const op of r.txn.responses ?? []) {
+      bytes += 32 + kv(op.put?.prevKv ?? op.delete?.prevKv ?? op.get?.kv);
+      for (const x of op.range?.kvs ?? []) bytes += kv(x);
+    }
+  }
   else if (r.error) bytes += Buffer.byteLength(r.error.message ?? '');
   return bytes;
 }

@@ -1,27 +1,21 @@
-import { type ClusterClient, loadPublicApi, type RemoveMemberResponse__Output, unary } from '@bellwether/proto';
+import type { RemoveMemberResponse__Output } from '@bellwether/proto';
 import { ConfChangeError, type ConfChange, majority } from '@bellwether/raft';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { ID_PATTERN, parseAddress } from './config';
 import { alreadyExists, failedPrecondition, invalidArgument, notFound, notLeader, RpcError, unavailable } from './errors';
-import { encodeIncarnations } from './incarnation';
+import { callCluster } from './cluster-calls';
 import { mostCaughtUpVoter, TransferFailed, transferLeadership } from './leadership';
 import type { MemberInfo } from './membership';
 import type { Replica } from './replica';
 
 /** A learner further behind the leader's last index than this is not promoted (it would slow every commit while it catches up). */
 export const PROMOTE_MAX_LAG_ENTRIES = 1000;
-/** How often the leader looks for members whose incarnation it can record. */
-const RECORD_EVERY_MS = 100;
 /** Raft takes one membership change at a time: a change that finds another pending retries this long. */
 const PENDING_RETRY_MS = 3000;
 
 export interface MemberChangesOptions {
   replica: Replica;
-  /** This process's incarnation. */
-  incarnation: string;
-  /** The incarnation a peer presented on its last admitted stream. */
-  presentedIncarnation(id: string): string | undefined;
   /** Milliseconds since a message from the peer last arrived. */
   lastContactMs(id: string): number | undefined;
   electionTimeoutMs: number;
@@ -31,15 +25,12 @@ export interface MemberChangesOptions {
 /**
  * The Cluster API's membership changes, on the leader: AddMember,
  * PromoteMember, RemoveMember, each checked against the members that are up
- * so no change leaves the cluster without a reachable quorum; and the
- * recorder that writes each member's incarnation into the replicated
- * membership the first time the leader hears from it (incarnation.ts).
- * Changes go through one queue: Raft accepts one at a time.
+ * so no change leaves the cluster without a reachable quorum. Every change
+ * (the incarnation records of incarnation-recorder.ts too) goes through one
+ * queue: Raft accepts one at a time.
  */
 export class MemberChanges {
   private queue: Promise<unknown> = Promise.resolve();
-  private recording = false;
-  private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly opts: MemberChangesOptions) {}
 
@@ -61,7 +52,7 @@ export class MemberChanges {
   }
 
   /** Up: this node, or a peer heard from within a few election timeouts. */
-  private isUp(id: string): boolean {
+  isUp(id: string): boolean {
     if (id === this.replica.memberId) return true;
     const age = this.opts.lastContactMs(id);
     return age !== undefined && age <= this.upWithinMs();
@@ -157,7 +148,7 @@ export class MemberChanges {
   }
 
   /** Proposes one change on the queue; a change refused only because another is pending is retried for a while. */
-  private propose(cc: ConfChange): Promise<number> {
+  propose(cc: ConfChange): Promise<number> {
     const run = async (): Promise<number> => {
       const until = Date.now() + PENDING_RETRY_MS;
       for (;;) {
@@ -174,49 +165,5 @@ export class MemberChanges {
     const p = this.queue.then(run, run);
     this.queue = p.catch(() => undefined);
     return p;
-  }
-
-  /** Starts recording incarnations while this node leads; returns the stop function. */
-  startRecorder(): () => void {
-    this.timer = setInterval(() => void this.recordOnce(), RECORD_EVERY_MS);
-    this.timer.unref();
-    return () => clearInterval(this.timer);
-  }
-
-  private async recordOnce(): Promise<void> {
-    if (this.recording || !this.replica.isLeader) return;
-    const self = this.replica.memberId;
-    // A member up but presenting no incarnation runs a version that predates
-    // them and could not apply the record: upgrade every member first.
-    if (this.members().some((m) => m.id !== self && this.isUp(m.id) && !this.opts.presentedIncarnation(m.id))) return;
-    const found: Record<string, string> = {};
-    for (const m of this.members()) {
-      if (m.incarnation) continue;
-      const presented = m.id === this.replica.memberId ? this.opts.incarnation : this.opts.presentedIncarnation(m.id);
-      if (presented) found[m.id] = presented;
-    }
-    if (Object.keys(found).length === 0) return;
-    this.recording = true;
-    try {
-      await this.propose({ kind: 'memberMetadata', nodeId: this.replica.memberId, context: encodeIncarnations(found) });
-      this.opts.log.info({ incarnations: found }, 'recorded member incarnations');
-    } catch (err) {
-      this.opts.log.debug({ err: (err as Error).message }, 'recording incarnations failed; will retry');
-    } finally {
-      this.recording = false;
-    }
-  }
-}
-
-let clusterApi: ReturnType<typeof loadPublicApi> | undefined;
-
-/** One unary Cluster call to a member (a client made for the call, closed after). */
-export async function callCluster<Res>(address: string, method: string, req: object, deadlineMs: number): Promise<Res> {
-  clusterApi ??= loadPublicApi();
-  const client: ClusterClient = new clusterApi.bellwether.cluster.v1.Cluster(address, grpc.credentials.createInsecure());
-  try {
-    return await unary<Res>(client as unknown as grpc.Client, method, req, deadlineMs);
-  } finally {
-    client.close();
   }
 }

@@ -16,7 +16,7 @@ export interface MetricsSource {
 }
 
 /** A KV operation as the metrics see it. */
-export type KvOperation = 'put' | 'get' | 'delete' | 'range';
+export type KvOperation = 'put' | 'get' | 'delete' | 'range' | 'txn';
 
 /**
  * Every metric one node exports, in its own registry (never prom-client's
@@ -236,9 +236,17 @@ export class NodeMetrics {
 
   /** Records one finished KV operation. */
   observeKv(op: KvOperation, seconds: number, ok: boolean): void {
-    this.kvOperations.inc({ op, result: ok ? 'ok' : 'error' });
-    this.kvSeconds.observe({ op }, seconds);
+    let m = this.kvChildren.get(op);
+    if (!m) {
+      // Bound once per operation: observing through a labelled child skips hashing the labels on every call.
+      m = { ok: this.kvOperations.labels({ op, result: 'ok' }), error: this.kvOperations.labels({ op, result: 'error' }), seconds: this.kvSeconds.labels({ op }) };
+      this.kvChildren.set(op, m);
+    }
+    (ok ? m.ok : m.error).inc();
+    m.seconds.observe(seconds);
   }
+
+  private readonly kvChildren = new Map<KvOperation, { ok: Counter.Internal; error: Counter.Internal; seconds: Histogram.Internal<'op'> }>();
 
   /** The KV latency histogram summed over operations: cumulative counts per bound, the last being +Inf. */
   async kvLatency(): Promise<{ boundsSeconds: number[]; counts: number[]; total: number; failures: number }> {

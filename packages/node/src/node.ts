@@ -17,6 +17,7 @@ import { grpcMetricsInterceptor } from './grpc-metrics';
 import { type HttpEndpoints, startHttpEndpoints } from './http-endpoints';
 import { admitPeer, checkExpectedIncarnation, loadIncarnation } from './incarnation';
 import { type KvContext, kvService } from './kv-service';
+import { IncarnationRecorder } from './incarnation-recorder';
 import { maintenanceService, VERSION } from './maintenance-service';
 import { MemberChanges } from './member-changes';
 import { maxReceiveMessageBytes, peerMessageBudgetBytes } from './message-limits';
@@ -25,6 +26,9 @@ import { NodeMetrics } from './metrics';
 import { FLOW_CONTROL_WINDOW_BYTES, GrpcPeerTransport } from './peer-transport';
 import { RoundTripTracker } from './peer-rtt';
 import { Replica } from './replica';
+import { DEFAULT_WATCH_LIMITS, WatchHub } from './watch/hub';
+import { LeaseManager } from './lease/manager';
+import { leaseService } from './lease/lease-service';
 import { OpenStreams, shutDown, trackingStreams } from './shutdown';
 import { transferLeadershipHandler } from './transfer-service';
 
@@ -91,7 +95,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
   });
   const health = new HealthImplementation({ '': 'NOT_SERVING' });
   try {
-    store = await Store.open(config.dataDir);
+    store = await Store.open(config.dataDir, { trackChanges: true });
     const identity = await checkIdentity(store, config, log);
     const incarnation = await loadIncarnation(store, config.dataDir, log);
     const members = identity.members;
@@ -143,6 +147,12 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       store,
       limits: { maxKeyBytes: config.maxKeyBytes, maxValueBytes: config.maxValueBytes },
       reads: { maxReadWaitMs: config.maxReadWaitMs, unsafeFollowerLinearizableReads: !!config.unsafeFollowerLinearizableReads },
+      watches: new WatchHub(replica, {
+        ...DEFAULT_WATCH_LIMITS,
+        maxRevisions: config.watchHistoryRevisions ?? DEFAULT_WATCH_LIMITS.maxRevisions,
+        maxBytes: config.watchHistoryBytes ?? DEFAULT_WATCH_LIMITS.maxBytes,
+        maxLagBytes: config.watchMaxLagBytes ?? DEFAULT_WATCH_LIMITS.maxLagBytes,
+      }),
       metrics,
       admission: new WriteAdmission(new ByteBudget(config.maxPendingWriteBytes ?? DEFAULTS.maxPendingWriteBytes), config.id),
     };
@@ -167,17 +177,19 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
     replica.setTransport(transport);
     const memberChanges = new MemberChanges({
       replica,
-      incarnation,
-      presentedIncarnation: (id) => transport.presentedIncarnation(id),
       lastContactMs: (id) => transport.lastContactMs(id),
       electionTimeoutMs: config.electionTimeoutMs,
       log,
     });
+    const recorder = new IncarnationRecorder({ replica, changes: memberChanges, incarnation, presentedIncarnation: (id) => transport.presentedIncarnation(id), log });
     const clusterCtx = { clusterId: identity.clusterId, address: config.advertise ?? config.listen, replica, memberChanges };
     const api = loadPublicApi();
     // Streams a stopping member must end itself: grpc-js's graceful shutdown waits for them.
     const streams = new OpenStreams();
-    server.addService(api.bellwether.kv.v1.KV.service, trackingStreams(kvService(kvCtx), ['Stream'], streams));
+    server.addService(api.bellwether.kv.v1.KV.service, trackingStreams(kvService(kvCtx), ['Stream', 'Watch'], streams));
+    const leases = new LeaseManager(replica, store, config.electionTimeoutMs);
+    await leases.start();
+    server.addService(api.bellwether.lease.v1.Lease.service, trackingStreams(leaseService(kvCtx, leases), ['KeepAlive'], streams));
     server.addService(
       api.bellwether.cluster.v1.Cluster.service,
       trackingStreams(
@@ -209,7 +221,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       http = await startHttpEndpoints({ listen: config.metricsListen, clusterId: identity.clusterId, replica, metrics });
     }
     replica.start();
-    const stopRecorder = memberChanges.startRecorder();
+    const stopRecorder = recorder.start();
     health.setStatus('', 'SERVING');
     log.info({ listen: config.listen, port, clusterId: identity.clusterId, applied: store.appliedIndex }, 'serving');
     if (http) log.info({ metricsListen: config.metricsListen, port: http.port }, 'metrics, health and dashboard over HTTP');
@@ -226,6 +238,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       metrics,
       stop() {
         stopping ??= (async () => {
+          leases.stop();
           await httpEndpoints?.close();
           stopRecorder();
           const parts = { replica, server, health, streams, store: openStore, log, electionTimeoutMs: config.electionTimeoutMs };

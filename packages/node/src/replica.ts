@@ -10,7 +10,7 @@ import {
   type ReadState,
   type SnapshotMsg,
 } from '@bellwether/raft';
-import { type Command, encodeCommand, type SnapshotReader, type Store, type WriteResult } from '@bellwether/store';
+import { type Command, encodeCommand, type KeyChange, type LeaseChange, type SnapshotReader, type Store, type WriteResult } from '@bellwether/store';
 import { type LeaderHint, notLeader, resourceExhausted, unavailable } from './errors';
 import { decodeIncarnations, recordIncarnations } from './incarnation';
 import { LogReadback } from './log-readback';
@@ -84,6 +84,10 @@ export interface LeaderChange {
 export interface ReplicaEvents {
   leaderChange: [LeaderChange];
   applied: [index: number, seconds: number];
+  /** The key changes of an applied batch (when the store tracks them), the index it reached, and its lease grants and revocations. */
+  changes: [changes: KeyChange[], index: number, leases: LeaseChange[]];
+  /** The state was replaced by a snapshot at this index. */
+  reset: [index: number];
   fatal: [Error];
   persisted: [seconds: number];
   proposalFailed: [];
@@ -559,6 +563,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
           const installed = await installer.finish(incoming.appliedIndex, { members: incoming.members });
           if (installed) {
             this.members = new Map(decodeMembers(incoming.members).map((m) => [m.id, m]));
+            this.emit('reset', this.store.appliedIndex);
             this.resolveAppliedWaiters(this.store.appliedIndex);
           }
           this.inbox.push(incoming.message);
@@ -639,7 +644,8 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       membersChanged = true;
     }
     if (membersChanged) meta['members'] = encodeMembers(this.members.values());
-    const { results, appliedIndex } = await this.store.apply(entries, meta);
+    const { results, appliedIndex, changes, leases } = await this.store.apply(entries, meta);
+    this.emit('changes', changes, appliedIndex, leases);
     for (const e of entries) {
       const w = this.inFlight.get(e.index);
       if (!w) continue;

@@ -5,6 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { ProtoGrpcType as ClusterGrpc } from './gen/cluster';
 import type { ProtoGrpcType as KvGrpc } from './gen/kv';
+import type { ProtoGrpcType as LeaseGrpc } from './gen/lease';
 import type { ProtoGrpcType as MaintenanceGrpc } from './gen/maintenance';
 import type { ProtoGrpcType as RaftGrpc } from './gen/raft';
 
@@ -12,7 +13,7 @@ export * from './gen/index';
 export { unary } from './unary';
 
 /** The public API's .proto files, relative to {@link protosDir}. */
-export const PUBLIC_PROTO_FILES = ['bellwether/kv/v1/kv.proto', 'bellwether/cluster/v1/cluster.proto', 'bellwether/maintenance/v1/maintenance.proto'] as const;
+export const PUBLIC_PROTO_FILES = ['bellwether/kv/v1/kv.proto', 'bellwether/cluster/v1/cluster.proto', 'bellwether/maintenance/v1/maintenance.proto', 'bellwether/lease/v1/lease.proto'] as const;
 
 /** Peer-to-peer protocol files (not part of the client API). */
 export const PEER_PROTO_FILES = ['bellwether/raft/v1/raft.proto'] as const;
@@ -60,7 +61,7 @@ export function loadDefinition(files: readonly string[]): protoLoader.PackageDef
   return def;
 }
 
-export type PublicGrpc = KvGrpc & ClusterGrpc & MaintenanceGrpc;
+export type PublicGrpc = KvGrpc & ClusterGrpc & MaintenanceGrpc & LeaseGrpc;
 export type PeerGrpc = RaftGrpc;
 
 /** The peer service (Raft) as a grpc-js constructor and definition. */

@@ -5,9 +5,11 @@ import { loadDefinition, loadPublicApi, PUBLIC_PROTO_FILES, ReadMode } from '../
 test('the public services load with the documented names', () => {
   const api = loadPublicApi();
   const kv = Object.keys(api.bellwether.kv.v1.KV.service).sort();
-  assert.deepEqual(kv, ['Delete', 'Get', 'Put', 'Range', 'Stream']);
+  assert.deepEqual(kv, ['Delete', 'Get', 'Put', 'Range', 'Stream', 'Txn', 'Watch']);
+  const lease = Object.keys(api.bellwether.lease.v1.Lease.service).sort();
+  assert.deepEqual(lease, ['Grant', 'KeepAlive', 'List', 'Revoke', 'TimeToLive']);
   const cluster = Object.keys(api.bellwether.cluster.v1.Cluster.service).sort();
-  assert.deepEqual(cluster, ['Members', 'Status', 'WatchLeader']);
+  assert.deepEqual(cluster, ['AddMember', 'Members', 'PromoteMember', 'RemoveMember', 'Status', 'TransferLeadership', 'WatchLeader']);
 });
 
 test('messages round-trip with the loader options every process uses', () => {

@@ -1,4 +1,5 @@
 export { Reader, readU64be, u64be, Writer } from './codec';
+export { type KeyChange, keyChange } from './changes';
 export { prefixEnd } from './keys';
 export {
   type Command,
@@ -19,3 +20,5 @@ export {
   type SnapshotReader,
   Store,
 } from './store';
+export type { CompareOp, CompareTarget, TxnCommand, TxnCompare, TxnOp, TxnOpResult } from './txn';
+export type { LeaseChange, LeaseCommand, LeaseRecord } from './leases';

@@ -8,7 +8,12 @@ export const Prefix = {
   meta: 0x6d, // 'm' + name → node metadata
   user: 0x6b, // 'k' + user key → KeyValue record
   session: 0x73, // 's' + client id → recent write results of that client
+  lease: 0x4c, // 'L' + u64be(lease id) → lease record (TTL)
+  leaseKey: 0x41, // 'A' + u64be(lease id) + user key → '' (the keys attached to a lease)
 } as const;
+
+/** The kinds of records that make up the replicated state (snapshotted, generation-switched). */
+export const STATE_PREFIXES = [Prefix.user, Prefix.session, Prefix.lease, Prefix.leaseKey] as const;
 
 export function logKey(index: number): Buffer {
   const k = Buffer.allocUnsafe(9);
@@ -63,4 +68,20 @@ export function prefixEnd(prefix: Uint8Array): Buffer | undefined {
     }
   }
   return undefined;
+}
+
+export function leaseKey(gen: Generation, id: number): Buffer {
+  const k = Buffer.allocUnsafe(10);
+  k[0] = Prefix.lease;
+  k[1] = gen;
+  k.writeUInt32BE(Math.floor(id / 0x1_0000_0000), 2);
+  k.writeUInt32BE(id >>> 0, 6);
+  return k;
+}
+
+/** The attachment of `key` to lease `id`; all of a lease's attachments share the 10-byte prefix. */
+export function attachmentKey(gen: Generation, id: number, key: Uint8Array = Buffer.alloc(0)): Buffer {
+  const head = leaseKey(gen, id);
+  head[0] = Prefix.leaseKey;
+  return Buffer.concat([head, key]);
 }

@@ -1,4 +1,6 @@
 import { Reader, Writer } from './codec';
+import { type LeaseCommand, readLeaseCommand, writeLeaseCommand } from './leases';
+import { readTxn, readTxnResults, type TxnCommand, type TxnOpResult, writeTxn, writeTxnResults } from './txn';
 
 /** One stored user key, as the API's KeyValue. */
 export interface KeyValueRecord {
@@ -7,6 +9,8 @@ export interface KeyValueRecord {
   createRevision: number;
   modRevision: number;
   version: number;
+  /** The lease the key is attached to (deleted with it); 0 or undefined = none. */
+  lease?: number;
 }
 
 /** A write command as it travels through the replicated log. */
@@ -22,6 +26,8 @@ export type Command =
       /** The client's lowest unanswered sequence: results below it may be forgotten. */
       minUnackedSequence: number;
       prevKv: boolean;
+      /** Attach the key to this lease (0 or undefined: none). */
+      lease?: number;
     }
   | {
       op: 'delete';
@@ -31,7 +37,9 @@ export type Command =
       sequence: number;
       minUnackedSequence: number;
       prevKv: boolean;
-    };
+    }
+  | TxnCommand
+  | LeaseCommand;
 
 /** What applying one command produced; remembered per client for retries. */
 export interface WriteResult {
@@ -42,13 +50,29 @@ export interface WriteResult {
   deleted: number;
   prevKv?: KeyValueRecord;
   /** Set when the command was refused by the session rules and not applied. */
-  refused?: 'sequence-too-old';
+  refused?: 'sequence-too-old' | 'lease-not-found';
+  /** A transaction's per-operation results (`succeeded` says which branch ran). */
+  txn?: TxnOpResult[];
 }
 
 const OP_PUT = 1;
 const OP_DELETE = 2;
+const OP_TXN = 3;
+const OP_LEASE = 4;
 
 export function encodeCommand(c: Command): Buffer {
+  if (c.op === 'lease-grant' || c.op === 'lease-revoke') {
+    const w = new Writer(48);
+    w.u8(OP_LEASE);
+    writeLeaseCommand(w, c);
+    return w.finish();
+  }
+  if (c.op === 'txn') {
+    const w = new Writer(256);
+    w.u8(OP_TXN);
+    writeTxn(w, c);
+    return w.finish();
+  }
   // Sized for the whole record (each varint reserves 8 bytes, the client id
   // its UTF-8 length at most 3 bytes a char): a growing buffer would copy a
   // 1 MiB value again and keep a 2 MiB allocation alive for as long as the
@@ -58,17 +82,23 @@ export function encodeCommand(c: Command): Buffer {
   if (c.op === 'put') w.bytes(c.value);
   w.optional(c.expectedModRevision, (w, v) => w.uint(v));
   w.string(c.clientId).uint(c.sequence).uint(c.minUnackedSequence).bool(c.prevKv);
+  // Trailing and optional, so commands written before leases existed still decode.
+  if (c.op === 'put' && c.lease) w.uint(c.lease);
   return w.finish();
 }
 
 export function decodeCommand(data: Uint8Array): Command {
   const r = new Reader(data);
   const op = r.u8();
+  if (op === OP_TXN) return readTxn(r);
+  if (op === OP_LEASE) return readLeaseCommand(r);
   const key = r.bytes();
   if (op === OP_PUT) {
     const value = r.bytes();
     const expectedModRevision = r.optional((r) => r.uint());
-    return { op: 'put', key, value, expectedModRevision, clientId: r.string(), sequence: r.uint(), minUnackedSequence: r.uint(), prevKv: r.bool() };
+    const put: Command = { op: 'put', key, value, expectedModRevision, clientId: r.string(), sequence: r.uint(), minUnackedSequence: r.uint(), prevKv: r.bool() };
+    if (!r.done) put.lease = r.uint();
+    return put;
   }
   if (op === OP_DELETE) {
     const expectedModRevision = r.optional((r) => r.uint());
@@ -81,31 +111,58 @@ export function encodeKeyValue(w: Writer, kv: Omit<KeyValueRecord, 'key'>): Writ
   return w.uint(kv.createRevision).uint(kv.modRevision).uint(kv.version).bytes(kv.value);
 }
 
+/** A stored key's record: its revisions and value, then its lease when it has one. */
+export function encodeStoredKeyValue(kv: KeyValueRecord): Buffer {
+  // Room for every varint's 8-byte reserve: a regrowth would copy the value again.
+  const w = encodeKeyValue(new Writer(48 + kv.value.length), kv);
+  if (kv.lease) w.uint(kv.lease);
+  return w.finish();
+}
+
 export function decodeKeyValue(key: Buffer, data: Uint8Array): KeyValueRecord {
   const r = new Reader(data);
+  const createRevision = r.uint();
+  const modRevision = r.uint();
+  const version = r.uint();
+  const kv: KeyValueRecord = { key, value: r.bytes(), createRevision, modRevision, version };
+  if (!r.done) kv.lease = r.uint();
+  return kv;
+}
+
+function writeKv(w: Writer, kv: KeyValueRecord): void {
+  encodeKeyValue(w.bytes(kv.key), kv);
+}
+
+function readKv(r: Reader): KeyValueRecord {
+  const key = r.bytes();
   const createRevision = r.uint();
   const modRevision = r.uint();
   const version = r.uint();
   return { key, value: r.bytes(), createRevision, modRevision, version };
 }
 
+/** The `succeeded` byte: 0/1 as ever; 2/3 (false/true) say transaction results follow the record. */
+const TXN_RESULT_FLAG = 2;
+/** ... and 4 that the write was refused because its lease does not exist. */
+const LEASE_NOT_FOUND_FLAG = 4;
+
 function writeResult(w: Writer, res: WriteResult): void {
-  w.uint(res.revision).bool(res.succeeded).uint(res.deleted);
-  w.optional(res.prevKv, (w, kv) => encodeKeyValue(w.bytes(kv.key), kv));
+  w.uint(res.revision)
+    .u8((res.succeeded ? 1 : 0) | (res.txn ? TXN_RESULT_FLAG : 0) | (res.refused === 'lease-not-found' ? LEASE_NOT_FOUND_FLAG : 0))
+    .uint(res.deleted);
+  w.optional(res.prevKv, writeKv);
+  if (res.txn) writeTxnResults(w, res.txn, writeKv);
 }
 
 function readResult(r: Reader): WriteResult {
   const revision = r.uint();
-  const succeeded = r.bool();
+  const flags = r.u8();
   const deleted = r.uint();
-  const prevKv = r.optional((r) => {
-    const key = r.bytes();
-    const createRevision = r.uint();
-    const modRevision = r.uint();
-    const version = r.uint();
-    return { key, value: r.bytes(), createRevision, modRevision, version };
-  });
-  return { revision, succeeded, deleted, prevKv };
+  const prevKv = r.optional(readKv);
+  const result: WriteResult = { revision, succeeded: (flags & 1) === 1, deleted, prevKv };
+  if (flags & TXN_RESULT_FLAG) result.txn = readTxnResults(r, readKv);
+  if (flags & LEASE_NOT_FOUND_FLAG) result.refused = 'lease-not-found';
+  return result;
 }
 
 /** A client's session: the results of its writes not yet known to be answered. */

@@ -3,6 +3,7 @@ export interface KeyRevisions {
   createRevision: number;
   modRevision: number;
   version: number;
+  lease?: number;
 }
 
 /**

@@ -1,18 +1,22 @@
 import { Level } from 'level';
 import { Reader, Writer } from './codec';
-import { type Generation, generationRange, HARD_STATE_KEY, logKey, metaKey, Prefix, STATE_KEY_HEADER_BYTES, sessionKey, userKey } from './keys';
+import { type Generation, generationRange, HARD_STATE_KEY, logKey, metaKey, Prefix, STATE_KEY_HEADER_BYTES, STATE_PREFIXES, sessionKey, userKey } from './keys';
 import {
   type Command,
   decodeCommand,
   decodeKeyValue,
   decodeSession,
-  encodeKeyValue,
   encodeSession,
+  encodeStoredKeyValue,
   type KeyValueRecord,
   type SessionRecord,
   type WriteResult,
 } from './records';
 import { RevisionCache } from './revision-cache';
+import { type KeyChange, keyChange } from './changes';
+import { applyTxn, mergeRange, txnKeys } from './txn';
+import { LeaseBatch } from './lease-batch';
+import { decodeLease, type LeaseChange, type LeaseRecord } from './leases';
 
 /** A Raft log entry as stored (structurally the same as @bellwether/raft's Entry). */
 export interface LogEntry {
@@ -70,6 +74,10 @@ export interface ApplyOutcome {
   /** Results of the 'normal' entries, by log index. */
   results: Map<number, WriteResult>;
   appliedIndex: number;
+  /** Every key change, in revision order (empty unless the store tracks changes). */
+  changes: KeyChange[];
+  /** Leases granted and revoked (or expired), in order. */
+  leases: LeaseChange[];
 }
 
 /**
@@ -88,9 +96,11 @@ export class Store {
     private firstLogIndex: number,
     /** Revisions of recently written keys: most puts apply without reading LevelDB. */
     private readonly revisions: RevisionCache,
+    /** Report each change with the key's previous state (for watches): every written key's value is read first. */
+    private readonly trackChanges: boolean,
   ) {}
 
-  static async open(dir: string, opts: { revisionCacheKeys?: number } = {}): Promise<Store> {
+  static async open(dir: string, opts: { revisionCacheKeys?: number; trackChanges?: boolean } = {}): Promise<Store> {
     // A larger memtable means fewer level-0 files, so fewer write stalls under
     // a steady stream of log appends and applies.
     const db = new Level<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer', writeBufferSize: 32 * 1024 * 1024 });
@@ -107,9 +117,8 @@ export class Store {
     }
     // Whatever sits in the other generation is an install that never finished.
     const other: Generation = gen === 0 ? 1 : 0;
-    await db.clear(generationRange(Prefix.user, other));
-    await db.clear(generationRange(Prefix.session, other));
-    const store = new Store(db, applied, last, gen, first, new RevisionCache(opts.revisionCacheKeys ?? REVISION_CACHE_KEYS));
+    for (const prefix of STATE_PREFIXES) await db.clear(generationRange(prefix, other));
+    const store = new Store(db, applied, last, gen, first, new RevisionCache(opts.revisionCacheKeys ?? REVISION_CACHE_KEYS), opts.trackChanges === true);
     store.durableApplied = applied;
     return store;
   }
@@ -288,10 +297,7 @@ export class Store {
   snapshotReader(maxChunkBytes = 1024 * 1024): SnapshotReader {
     const appliedIndex = this.applied;
     // LevelDB iterators read from an implicit snapshot taken at creation.
-    const sources = [
-      { kind: Prefix.user, it: this.db.iterator(generationRange(Prefix.user, this.gen)) },
-      { kind: Prefix.session, it: this.db.iterator(generationRange(Prefix.session, this.gen)) },
-    ];
+    const sources = STATE_PREFIXES.map((kind) => ({ kind, it: this.db.iterator(generationRange(kind, this.gen)) }));
     return {
       appliedIndex,
       async *chunks() {
@@ -351,8 +357,7 @@ export class Store {
       return run;
     };
     await step('start', async (target) => {
-      await this.db.clear(generationRange(Prefix.user, target));
-      await this.db.clear(generationRange(Prefix.session, target));
+      for (const prefix of STATE_PREFIXES) await this.db.clear(generationRange(prefix, target));
     });
     return {
       write: (chunk: Uint8Array) => step('write', async (target) => {
@@ -362,9 +367,8 @@ export class Store {
           const kind = r.u8();
           const key = r.bytes();
           const value = Buffer.from(r.bytes());
-          if (kind === Prefix.user) ops.push({ type: 'put', key: userKey(target, key), value });
-          else if (kind === Prefix.session) ops.push({ type: 'put', key: Buffer.concat([Buffer.from([Prefix.session, target]), key]), value });
-          else throw new RangeError(`store: unknown snapshot record kind ${kind}`);
+          if (!(STATE_PREFIXES as readonly number[]).includes(kind)) throw new RangeError(`store: unknown snapshot record kind ${kind}`);
+          ops.push({ type: 'put', key: Buffer.concat([Buffer.from([kind, target]), key]), value });
         }
         await this.writeBatch(ops, false);
       }),
@@ -375,8 +379,7 @@ export class Store {
         };
         // State ahead of the snapshot must not be rolled back.
         if (appliedIndex <= this.applied) {
-          await this.db.clear(generationRange(Prefix.user, target));
-          await this.db.clear(generationRange(Prefix.session, target));
+          for (const prefix of STATE_PREFIXES) await this.db.clear(generationRange(prefix, target));
           release();
           return false;
         }
@@ -393,16 +396,14 @@ export class Store {
         this.revisions.clear();
         this.applied = appliedIndex;
         this.durableApplied = appliedIndex;
-        await this.db.clear(generationRange(Prefix.user, old));
-        await this.db.clear(generationRange(Prefix.session, old));
+        for (const prefix of STATE_PREFIXES) await this.db.clear(generationRange(prefix, old));
         release();
         return true;
       }),
       abort: async () => {
         if (this.install !== me) return; // finished, or superseded: the spare generation is not ours to clear
         await step('abort', async (target) => {
-          await this.db.clear(generationRange(Prefix.user, target));
-          await this.db.clear(generationRange(Prefix.session, target));
+          for (const prefix of STATE_PREFIXES) await this.db.clear(generationRange(prefix, target));
           if (this.install === me) this.install = undefined;
         }).catch(() => undefined);
       },
@@ -454,6 +455,19 @@ export class Store {
     }
   }
 
+  /** Every lease in the state, by id. */
+  async leases(): Promise<LeaseRecord[]> {
+    const out: LeaseRecord[] = [];
+    const range = generationRange(Prefix.lease, this.gen);
+    for await (const [k, v] of this.db.iterator(range)) out.push(decodeLease(Number(k.readBigUInt64BE(2)), new Reader(v)));
+    return out;
+  }
+
+  /** The keys attached to lease `id`, in byte order. */
+  async leaseKeys(id: number): Promise<Buffer[]> {
+    return new LeaseBatch(this.db, this.gen).keys(id);
+  }
+
   /** Deletes sessions idle for SESSION_EXPIRY_ENTRIES; the same at every replica, as it depends only on the log. */
   private async sweepSessions(appliedIndex: number, skip: Set<string>, ops: BatchOp[]): Promise<void> {
     for await (const [key, value] of this.db.iterator(generationRange(Prefix.session, this.gen))) {
@@ -465,15 +479,17 @@ export class Store {
 
   async apply(entries: LogEntry[], meta: Record<string, Uint8Array> = {}, sync = false): Promise<ApplyOutcome> {
     const results = new Map<number, WriteResult>();
+    const changes: KeyChange[] = [];
     const fresh = entries.filter((e) => e.index > this.applied);
-    if (fresh.length === 0) return { results, appliedIndex: this.applied };
+    if (fresh.length === 0) return { results, appliedIndex: this.applied, changes, leases: [] };
+    const leaseBatch = new LeaseBatch(this.db, this.gen);
 
     // Each command with its key as a map key (latin1 maps bytes 1:1 to a string).
     const commands = new Map<number, { c: Command; mapKey: string }>();
     for (const e of fresh) {
       if (e.type !== 'normal') continue;
       const c = decodeCommand(e.data);
-      commands.set(e.index, { c, mapKey: c.key.toString('latin1') });
+      commands.set(e.index, { c, mapKey: 'key' in c ? c.key.toString('latin1') : '' });
     }
 
     // Read every key and session this batch touches in one round trip; later
@@ -484,9 +500,19 @@ export class Store {
     const needValue = new Set<string>();
     const clients = new Set<string>();
     for (const { c, mapKey } of commands.values()) {
-      keys.set(mapKey, c.key);
-      if (c.prevKv || c.expectedModRevision !== undefined) needValue.add(mapKey);
       if (c.clientId) clients.add(c.clientId);
+      if (c.op === 'txn') {
+        // A transaction's compares and gets need values.
+        for (const key of txnKeys(c)) {
+          const k = key.toString('latin1');
+          keys.set(k, key);
+          needValue.add(k);
+        }
+        continue;
+      }
+      if (c.op === 'lease-grant' || c.op === 'lease-revoke') continue;
+      keys.set(mapKey, c.key);
+      if (this.trackChanges || c.prevKv || c.expectedModRevision !== undefined) needValue.add(mapKey);
     }
     const kvOverlay = new Map<string, KeyValueRecord | null>();
     const toRead: string[] = [];
@@ -528,11 +554,41 @@ export class Store {
           continue;
         }
       }
-      const current = kvOverlay.get(mapKey) ?? undefined;
-      const result = applyCommand(c, current, e.index, (next) => {
+      const write = (mapKey: string, key: Buffer, prev: KeyValueRecord | undefined, next: KeyValueRecord | null) => {
         kvOverlay.set(mapKey, next);
         dirtyKeys.add(mapKey);
-      });
+        if (!keys.has(mapKey)) keys.set(mapKey, key);
+        if (this.trackChanges) changes.push(keyChange(e.index, key, prev, next));
+        leaseBatch.track(key, prev, next);
+      };
+      let result: WriteResult;
+      if (c.op === 'lease-grant' || c.op === 'lease-revoke') {
+        result = await leaseBatch.apply(c, e.index, {
+          current: async (key) => {
+            const mk = key.toString('latin1');
+            if (!kvOverlay.has(mk)) kvOverlay.set(mk, (await this.get(key)) ?? null);
+            return kvOverlay.get(mk) ?? undefined;
+          },
+          remove: (key, prev) => write(key.toString('latin1'), key, prev, null),
+        });
+      } else if (c.op === 'put' && c.lease && !(await leaseBatch.get(c.lease))) {
+        result = { revision: e.index, succeeded: false, deleted: 0, refused: 'lease-not-found' };
+      } else if (c.op === 'txn') {
+        const written = new Map<string, KeyValueRecord | null>();
+        const txn = await applyTxn(c, e.index, {
+          get: (key) => kvOverlay.get(key.toString('latin1')) ?? undefined,
+          set: (key, next, prev) => write(key.toString('latin1'), key, prev, next),
+          range: async (start, end, limit, keysOnly) => {
+            for (const k of dirtyKeys) written.set(k, kvOverlay.get(k) ?? null);
+            const stored = await this.range({ start, end, limit: limit + written.size + 1, keysOnly });
+            return mergeRange(stored.kvs, written, start, end, limit, keysOnly);
+          },
+        });
+        result = { revision: e.index, succeeded: txn.succeeded, deleted: 0, txn: txn.results };
+      } else {
+        const current = kvOverlay.get(mapKey) ?? undefined;
+        result = applyCommand(c, current, e.index, (next) => write(mapKey, c.key, current, next));
+      }
       results.set(e.index, result);
       if (session) {
         rememberResult(session, c.sequence, c.minUnackedSequence, result);
@@ -545,9 +601,10 @@ export class Store {
     for (const mapKey of dirtyKeys) {
       const kv = kvOverlay.get(mapKey);
       const key = userKey(this.gen, keys.get(mapKey)!);
-      if (kv) ops.push({ type: 'put', key, value: encodeKeyValue(new Writer(40 + kv.value.length), kv).finish() });
+      if (kv) ops.push({ type: 'put', key, value: encodeStoredKeyValue(kv) });
       else ops.push({ type: 'del', key });
     }
+    for (const op of leaseBatch.ops()) ops.push(op);
     for (const id of dirtySessions) ops.push({ type: 'put', key: sessionKey(this.gen, id), value: encodeSession(sessions.get(id)!) });
     for (const [name, value] of Object.entries(meta)) ops.push({ type: 'put', key: metaKey(name), value: Buffer.from(value) });
     const appliedIndex = fresh[fresh.length - 1]!.index;
@@ -559,9 +616,9 @@ export class Store {
     this.applied = appliedIndex;
     for (const mapKey of keys.keys()) {
       const kv = kvOverlay.get(mapKey);
-      this.revisions.set(mapKey, kv ? { createRevision: kv.createRevision, modRevision: kv.modRevision, version: kv.version } : null);
+      this.revisions.set(mapKey, kv ? { createRevision: kv.createRevision, modRevision: kv.modRevision, version: kv.version, lease: kv.lease } : null);
     }
-    return { results, appliedIndex };
+    return { results, appliedIndex, changes, leases: leaseBatch.changes };
   }
 }
 
@@ -604,7 +661,7 @@ function rememberResult(session: SessionRecord, sequence: number, minUnacked: nu
 
 /** Applies one command to the key's current record; `store` receives the new record (null = deleted). */
 function applyCommand(
-  c: Command,
+  c: Extract<Command, { op: 'put' | 'delete' }>,
   current: KeyValueRecord | undefined,
   index: number,
   store: (next: KeyValueRecord | null) => void,
@@ -614,7 +671,7 @@ function applyCommand(
   }
   const prevKv = c.prevKv ? current : undefined;
   if (c.op === 'put') {
-    store({
+    const next: KeyValueRecord = {
       key: c.key,
       // A view into the entry: it is encoded into the batch right away, and
       // as a prevKv it lives only as long as the reply.
@@ -622,7 +679,9 @@ function applyCommand(
       createRevision: current ? current.createRevision : index,
       modRevision: index,
       version: current ? current.version + 1 : 1,
-    });
+    };
+    if (c.lease) next.lease = c.lease;
+    store(next);
     return { revision: index, succeeded: true, deleted: 0, prevKv };
   }
   if (!current) return { revision: index, succeeded: true, deleted: 0 };

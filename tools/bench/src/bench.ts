@@ -8,13 +8,19 @@ import { ensureEtcd } from './etcd';
 import { processMemory } from './procstat';
 import { renderProfile, summarizeProfileDir } from './profile';
 import { machine, writeResult } from './results';
+import { startFanOut } from './watch-fanout';
 import { COMMON_FLAGS, configFrom, type Endpoints, endpointsOf, keySpaceFor, measure, preloadKeys, systemOf } from './runner';
 import { type FlagSpec, flagHelp, fmtNum, parseFlags, UsageError } from './util';
 import { memoryOverTime } from './memory-curve';
 
 const FLAGS: Record<string, FlagSpec> = {
   target: { kind: 'string', default: 'bellwether-sdk', help: `what to drive: ${TARGET_KINDS.join(' | ')}` },
-  workload: { kind: 'string', default: 'put', help: `${WORKLOADS.join(' | ')} (mixed: reads and puts; cas: compare-and-swap on the last known revision)` },
+  workload: {
+    kind: 'string',
+    default: 'put',
+    help: `${WORKLOADS.join(' | ')} (mixed: reads and puts; cas: compare-and-swap on the last known revision; txn: two-key transactions; watch: puts while --watchers watch every key, reporting events/s delivered and server CPU per event)`,
+  },
+  watchers: { kind: 'int', default: 100, help: 'for --workload watch: how many watches of every key' },
   'read-mode': { kind: 'string', default: 'linearizable', help: `for get/mixed: ${READ_MODES.join(' | ')} (etcd: linearizable, or serializable for the others)` },
   endpoints: { kind: 'list', help: 'use a running cluster at these client addresses instead of starting one (no server CPU then)' },
   large: { kind: 'bool', default: false, help: 'the large-value row: 1 MiB values, 64 in flight, 1,280 keys (flags given after it still apply); prints MiB/s and each member\'s peak RSS' },
@@ -105,6 +111,28 @@ async function main(argv: string[]): Promise<number> {
           `  RSS after ${fmtNum(memoryPuts * phase)} puts sent (${fmtNum(acknowledged)} acknowledged): ${servers.map((s) => `${s.id} ${s.rssBytes === null ? '?' : (s.rssBytes / 2 ** 20).toFixed(0)} MiB (peak ${s.peakRssBytes === null ? '?' : (s.peakRssBytes / 2 ** 20).toFixed(0)} MiB)`).join(', ')}`,
         );
         results.push(r);
+      }
+    } else if (workload === 'watch') {
+      if (system !== 'bellwether') throw new UsageError('--workload watch is for Bellwether targets');
+      const watchers = f['watchers'] as number;
+      const fan = await startFanOut(ep.members, watchers);
+      try {
+        // Each watcher sees one put before measuring, so all of them are live.
+        await measure({ ...cfg, workload: 'put', ops: Math.max(watchers, 100), warmupS: 0, quiet: true }, ep, keys, 'watch warm-up');
+        if (!(await fan.ready(30_000))) console.error('note: not every watcher delivered an event during the warm-up');
+        let events0 = fan.events;
+        const r = await measure({ ...cfg, workload: 'put' }, ep, keys, `watch fan-out: puts ${target} c=${cfg.concurrency}, ${watchers} watchers`, () => {
+          events0 = fan.events;
+        });
+        const delivered = fan.events - events0;
+        console.log(describeResult(r));
+        const perEvent = delivered > 0 && r.cpu.servers.length > 0 ? (r.cpu.serverTotalSeconds * 1e6) / delivered : null;
+        console.log(
+          `  watch: ${fmtNum(delivered / r.durationS)} events/s delivered to ${watchers} watchers (${fmtNum(delivered)} events; ${(delivered / Math.max(1, r.ops)).toFixed(1)} per put); server CPU ${perEvent === null ? 'n/a' : `${perEvent.toFixed(1)} us`} per event delivered`,
+        );
+        results.push({ ...r, workload: 'watch', watch: { watchers, events: delivered, eventsPerSec: delivered / r.durationS, serverCpuUsPerEvent: perEvent } } as RunResult);
+      } finally {
+        await fan.stop();
       }
     } else {
       const label = `${workload}${workload === 'get' || workload === 'mixed' ? ` ${readMode}` : ''} ${target} c=${cfg.concurrency}`;

@@ -2,7 +2,7 @@
 // Bellwether through the SDK, Bellwether through raw unary gRPC, and etcd
 // through raw unary gRPC (its v3 KV API). The raw drivers share one code
 // path (grpc-js unary calls on plain channels); only the messages differ.
-import { type BellwetherClient, connect, type ReadMode as SdkReadMode } from '@bellwether/client';
+import { type BellwetherClient, cmp, connect, op, type ReadMode as SdkReadMode } from '@bellwether/client';
 import { LEADER_ADDRESS_METADATA, loadPublicApi } from '@bellwether/proto';
 import * as grpc from '@grpc/grpc-js';
 import { loadEtcdApi } from './etcd';
@@ -25,6 +25,8 @@ export interface Driver {
   put(w: number, key: Buffer, value: Buffer): Promise<void>;
   get(w: number, key: Buffer): Promise<void>;
   cas(w: number, key: Buffer, expectedModRevision: number, value: Buffer): Promise<CasResult>;
+  /** A two-key transaction: a compare on `a`, then a put of each key (one revision). */
+  txn?(w: number, a: Buffer, b: Buffer, value: Buffer): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -263,6 +265,15 @@ class SdkDriver implements Driver {
   async cas(w: number, key: Buffer, expectedModRevision: number, value: Buffer): Promise<CasResult> {
     const res = await this.client(w).compareAndSwap(key, expectedModRevision, value);
     return res.succeeded ? { succeeded: true, modRevision: res.revision } : { succeeded: false, modRevision: res.current?.modRevision ?? 0 };
+  }
+
+  async txn(w: number, a: Buffer, b: Buffer, value: Buffer): Promise<void> {
+    const ops = a.equals(b) ? [op.put(a, value)] : [op.put(a, value), op.put(b, value)];
+    await this.client(w)
+      .txn()
+      .if(cmp.version(a, '<', Number.MAX_SAFE_INTEGER))
+      .then(...ops)
+      .commit();
   }
 
   async close(): Promise<void> {

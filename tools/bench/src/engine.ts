@@ -11,8 +11,8 @@ import { LatencyRecorder, type LatencySummary } from './latency';
 import { type CpuReport, cpuDelta, cpuSnapshot, round, type ServerPid } from './procstat';
 import { fmtMs, fmtNum, Rng, sleep } from './util';
 
-export type Workload = 'put' | 'get' | 'mixed' | 'cas';
-export const WORKLOADS: readonly Workload[] = ['put', 'get', 'mixed', 'cas'];
+export type Workload = 'put' | 'get' | 'mixed' | 'cas' | 'txn' | 'watch';
+export const WORKLOADS: readonly Workload[] = ['put', 'get', 'mixed', 'cas', 'txn', 'watch'];
 
 export interface RunOptions {
   label: string;
@@ -99,6 +99,9 @@ export async function runWorkload(driver: Driver, keys: KeySpace, opts: RunOptio
           const res = await driver.cas(w, key, expected, keys.value(rng));
           known![k] = res.modRevision;
           if (!res.succeeded && counted && measuring && !stopped) casFailed++;
+        } else if (opts.workload === 'txn') {
+          if (!driver.txn) throw new Error(`the txn workload needs the bellwether-sdk target, not ${driver.kind}`);
+          await driver.txn(w, key, keys.key(rng.below(keys.size)), keys.value(rng));
         } else if (isRead) {
           await driver.get(w, key);
         } else {

@@ -290,6 +290,8 @@ interface Restart {
   stallMs: number;
   /** When the longest stall began, in ms after the SIGTERM (negative: it was already open). */
   stallAtMs: number;
+  /** Longest time without an acknowledged write from the SIGTERM until the process exited (the handover, for a leader). */
+  stopStallMs: number;
   /** From the SIGTERM until the process exited. */
   exitMs: number | null;
   exitCode: number | null;
@@ -318,6 +320,8 @@ export interface FailoverSummary {
   reps: Rep[];
   restarts: Restart[];
   stallMs: { median: number | null; max: number | null };
+  /** The longest gap between acknowledgements before any fault (the machine's own hiccups). */
+  baselineStallMs: number;
   windowMs: { median: number | null; max: number | null; min: number | null };
   killToAckMs: { median: number | null; max: number | null };
   electedMs: { median: number | null; max: number | null };
@@ -389,7 +393,7 @@ async function runFailover(a: Adapter, opts: Options, sdk?: BellwetherClient): P
 
   /** SIGTERM to `m`, wait for it to exit, start it again and wait until it caught up; the longest write stall meanwhile. */
   const restart = async (rep: number, m: Member, wasLeader: boolean): Promise<Restart> => {
-    const r: Restart = { rep, member: m.id, wasLeader, stallMs: 0, stallAtMs: 0, exitMs: null, exitCode: null, catchUpMs: null };
+    const r: Restart = { rep, member: m.id, wasLeader, stallMs: 0, stallAtMs: 0, stopStallMs: 0, exitMs: null, exitCode: null, catchUpMs: null };
     const t0 = performance.now();
     const watch = { maxMs: 0, atMs: 0, t0 };
     stall = watch;
@@ -399,6 +403,7 @@ async function runFailover(a: Adapter, opts: Options, sdk?: BellwetherClient): P
     try {
       r.exitCode = await withTimeout(m.waitExit(), 60_000, `${m.id} exiting after SIGTERM`);
       r.exitMs = performance.now() - t0;
+      r.stopStallMs = Math.max(watch.maxMs, openGap());
       m.start();
       const t1 = performance.now();
       await catchUp(m);
@@ -422,7 +427,7 @@ async function runFailover(a: Adapter, opts: Options, sdk?: BellwetherClient): P
       restarts.push(r);
       if (!opts.quiet) {
         console.error(
-          `  ${a.system} rolling ${i}/${opts.reps}: ${r.member}${r.wasLeader ? ' (leader)' : ''} exited in ${fmtMs(r.exitMs ?? undefined)} ms (code ${r.exitCode}), caught up in ${fmtMs(r.catchUpMs ?? undefined)} ms; longest write stall ${fmtMs(r.stallMs)} ms (from ${fmtMs(r.stallAtMs)} ms after the SIGTERM); ${fmtNum(acked.size)} acknowledged${r.error ? `; ${r.error}` : ''}`,
+          `  ${a.system} rolling ${i}/${opts.reps}: ${r.member}${r.wasLeader ? ' (leader)' : ''} exited in ${fmtMs(r.exitMs ?? undefined)} ms (code ${r.exitCode}), caught up in ${fmtMs(r.catchUpMs ?? undefined)} ms; longest write stall ${fmtMs(r.stallMs)} ms (from ${fmtMs(r.stallAtMs)} ms after the SIGTERM; until the exit ${fmtMs(r.stopStallMs)} ms); ${fmtNum(acked.size)} acknowledged${r.error ? `; ${r.error}` : ''}`,
         );
       }
       await sleep(opts.settleMs);
@@ -479,8 +484,15 @@ async function runFailover(a: Adapter, opts: Options, sdk?: BellwetherClient): P
   };
 
   const writers = Array.from({ length: opts.writers }, (_, i) => writer(i));
+  /** The longest gap between acknowledgements with no fault at all (the second half of the first settle): what the machine alone causes. */
+  let baselineStallMs = 0;
   try {
-    await sleep(opts.settleMs);
+    await sleep(opts.settleMs / 2);
+    const quiet = { maxMs: 0, atMs: 0, t0: performance.now() };
+    stall = quiet;
+    await sleep(opts.settleMs / 2);
+    stall = undefined;
+    baselineStallMs = Math.max(quiet.maxMs, performance.now() - lastAckAt);
     for (let i = 1; i <= opts.reps; i++) {
       if (opts.mode === 'rolling') {
         await rolling(i);
@@ -570,8 +582,9 @@ async function runFailover(a: Adapter, opts: Options, sdk?: BellwetherClient): P
     system: a.system,
     client: sdk ? 'sdk' : a.system === 'etcd' ? 'raw (grpc-js, next member on error)' : 'raw (grpc-js, follows leader hints, exactly-once retries)',
     mode: opts.mode,
-    restarts: restarts.map((r) => ({ ...r, stallMs: r1(r.stallMs), stallAtMs: r1(r.stallAtMs), exitMs: r.exitMs === null ? null : r1(r.exitMs), catchUpMs: r.catchUpMs === null ? null : r1(r.catchUpMs) })),
+    restarts: restarts.map((r) => ({ ...r, stallMs: r1(r.stallMs), stallAtMs: r1(r.stallAtMs), stopStallMs: r1(r.stopStallMs), exitMs: r.exitMs === null ? null : r1(r.exitMs), catchUpMs: r.catchUpMs === null ? null : r1(r.catchUpMs) })),
     stallMs: { median: stalls.length ? r1(median(stalls)) : null, max: stalls.length ? r1(Math.max(...stalls)) : null },
+    baselineStallMs: r1(baselineStallMs),
     reps: reps.map((r) => ({ ...r, killAt: r1(r.killAt), gapMs: r1(r.gapMs), windowMs: r.windowMs === null ? null : r1(r.windowMs), killToAckMs: r.killToAckMs === null ? null : r1(r.killToAckMs), electedMs: r.electedMs === null ? null : r1(r.electedMs), catchUpMs: r.catchUpMs === null ? null : r1(r.catchUpMs) })),
     windowMs: { median: windows.length ? r1(median(windows)) : null, max: windows.length ? r1(Math.max(...windows)) : null, min: windows.length ? r1(Math.min(...windows)) : null },
     killToAckMs: { median: k2a.length ? r1(median(k2a)) : null, max: k2a.length ? r1(Math.max(...k2a)) : null },
@@ -587,13 +600,26 @@ async function runFailover(a: Adapter, opts: Options, sdk?: BellwetherClient): P
 
 function renderRolling(s: FailoverSummary): string {
   const leaderStalls = s.restarts.filter((r) => r.wasLeader).map((r) => r.stallMs);
+  const handovers = s.restarts.filter((r) => r.wasLeader).map((r) => r.stopStallMs);
   return [
     `\n${s.system} rolling restarts: ${s.restarts.length} graceful restarts (SIGTERM, start again, catch up; the leader last); writers: ${s.client}`,
     table(
-      ['rep', 'member', 'leader', 'exit ms', 'exit code', 'catch-up ms', 'longest stall ms', 'stall began ms', 'note'],
-      s.restarts.map((r) => [String(r.rep), r.member, r.wasLeader ? 'yes' : '', fmtMs(r.exitMs ?? undefined), String(r.exitCode), fmtMs(r.catchUpMs ?? undefined), fmtMs(r.stallMs), fmtMs(r.stallAtMs), r.error ?? '']),
+      ['rep', 'member', 'leader', 'exit ms', 'exit code', 'catch-up ms', 'longest stall ms', 'stall began ms', 'stall to exit ms', 'note'],
+      s.restarts.map((r) => [
+        String(r.rep),
+        r.member,
+        r.wasLeader ? 'yes' : '',
+        fmtMs(r.exitMs ?? undefined),
+        String(r.exitCode),
+        fmtMs(r.catchUpMs ?? undefined),
+        fmtMs(r.stallMs),
+        fmtMs(r.stallAtMs),
+        fmtMs(r.stopStallMs),
+        r.error ?? '',
+      ]),
     ),
-    `longest write stall per restart: median ${fmtMs(s.stallMs.median ?? undefined)} ms, max ${fmtMs(s.stallMs.max ?? undefined)} ms; restarts of the leader: median ${fmtMs(leaderStalls.length ? median(leaderStalls) : undefined)} ms, max ${fmtMs(leaderStalls.length ? Math.max(...leaderStalls) : undefined)} ms`,
+    `longest write stall per restart: median ${fmtMs(s.stallMs.median ?? undefined)} ms, max ${fmtMs(s.stallMs.max ?? undefined)} ms; restarts of the leader: median ${fmtMs(leaderStalls.length ? median(leaderStalls) : undefined)} ms, max ${fmtMs(leaderStalls.length ? Math.max(...leaderStalls) : undefined)} ms; of which from its SIGTERM to its exit (the handover): median ${fmtMs(handovers.length ? median(handovers) : undefined)} ms, max ${fmtMs(handovers.length ? Math.max(...handovers) : undefined)} ms`,
+    `for comparison, the longest gap between acknowledgements with no fault (half a settle period before the first restart): ${fmtMs(s.baselineStallMs)} ms`,
     `acknowledged writes ${fmtNum(s.acknowledged)}, lost ${s.lost}${s.lost ? ` (e.g. ${s.lostKeys.slice(0, 5).join(', ')})` : ''}; failed restarts ${s.failedReps}; failed attempts (errors the writers saw) ${Object.entries(s.attemptErrors).map(([k, v]) => `${k} ${v}`).join(', ') || '0'}`,
   ].join('\n');
 }
@@ -616,6 +642,7 @@ function render(s: FailoverSummary): string {
       ]),
     ),
     `window without an acknowledged write: median ${fmtMs(s.windowMs.median ?? undefined)} ms, max ${fmtMs(s.windowMs.max ?? undefined)} ms (min ${fmtMs(s.windowMs.min ?? undefined)} ms); kill→first new ack: median ${fmtMs(s.killToAckMs.median ?? undefined)} ms, max ${fmtMs(s.killToAckMs.max ?? undefined)} ms; kill→a member reports itself leader: median ${fmtMs(s.electedMs.median ?? undefined)} ms, max ${fmtMs(s.electedMs.max ?? undefined)} ms`,
+    `for comparison, the longest gap between acknowledgements with no fault (half a settle period before the first kill): ${fmtMs(s.baselineStallMs)} ms`,
     `acknowledged writes ${fmtNum(s.acknowledged)}, lost ${s.lost}${s.lost ? ` (e.g. ${s.lostKeys.slice(0, 5).join(', ')})` : ''}; failed repetitions ${s.failedReps}; failed attempts ${Object.entries(s.attemptErrors).map(([k, v]) => `${k} ${v}`).join(', ') || '0'}`,
   ];
   return lines.join('\n');

@@ -8,6 +8,12 @@ import { DEFAULT_NEMESIS, type FaultName, Nemesis, type NemesisOptions } from '.
 import { Network } from './net';
 import { Rng } from './rng';
 import { DEFAULT_WORKLOAD, KeyPool, Worker, type WorkerShared, type WorkloadOptions } from './workload';
+import { checkWatches } from './checkers/watch';
+import { ChaosWatchers } from './watchers';
+import { checkTransfers } from './checkers/transfers';
+import { ChaosTransfers } from './transfers';
+import { checkLocks } from './checkers/locks';
+import { ChaosLocks } from './locks';
 
 export interface ChaosOptions {
   /** Seconds of workload under faults (the heal and read-back come after). */
@@ -63,6 +69,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const workers: Worker[] = [];
   let workloadS = 0;
   let nemesis: Nemesis | undefined;
+  let watchers: ChaosWatchers | undefined;
+  let transfers: ChaosTransfers | undefined;
+  let locks: ChaosLocks | undefined;
   try {
     cluster = await TestCluster.start({
       size,
@@ -77,6 +86,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     const first = await cluster.waitForLeader(30_000);
     log(`leader ${first.id}; ${clients} clients for ${options.timeS} s, faults: ${options.faults.join(',') || 'none'}, seed ${options.seed}`);
 
+    watchers = await ChaosWatchers.start(members);
+    transfers = await ChaosTransfers.start(members, 2, rng.fork('transfers'));
+    locks = await ChaosLocks.start(members, 3, rng.fork('locks'), () => history.now());
     let nextProcess = 0;
     const shared: WorkerShared = {
       history,
@@ -111,6 +123,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     // Heal everything and read every key back linearizably.
     log('healing: network restored, paused nodes resumed, killed nodes restarted; reading every key back');
     await nemesis.healAll();
+    await transfers.finish();
+    await locks.finish();
     const leader = await cluster.waitForLeader(60_000);
     const reader = new Worker(0, { ...shared, leaderHint: leader.id }, rng.fork('final'));
     workers.push(reader);
@@ -129,7 +143,14 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       if (!ok) missing.push(key);
     }
     if (missing.length > 0) log(`could not read back ${missing.length} keys: ${missing.slice(0, 5).join(', ')}`);
+    const lastWrites = new Map<string, number>();
+    for (const op of history.ops) if (op.outcome === 'ok' && op.revision !== undefined) lastWrites.set(op.key, Math.max(lastWrites.get(op.key) ?? 0, op.revision));
+    log('waiting for the watchers to deliver the last writes');
+    await watchers.finish(lastWrites, 30_000);
   } finally {
+    await watchers?.finish(new Map(), 0);
+    await transfers?.finish();
+    await locks?.finish();
     await Promise.all(workers.map((w) => w.conn.close()));
     await cluster?.stop();
     await net.close();
@@ -139,6 +160,9 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   log(`checking ${history.ops.length} operations`);
   const t0 = Date.now();
   const reports = checkAll(history.ops, { anyFollowerMonotonic: options.anyFollowerMonotonic });
+  if (watchers) reports.push(checkWatches(history.ops, watchers.logs));
+  if (transfers) reports.push(checkTransfers(transfers.log));
+  if (locks) reports.push(checkLocks(locks.holds));
   const checkMs = Date.now() - t0;
   const valid = reports.some((r) => r.valid === false) ? false : reports.some((r) => r.valid === 'unknown') ? 'unknown' : true;
   return {

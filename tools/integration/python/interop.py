@@ -51,6 +51,41 @@ with grpc.insecure_channel(address) as channel:
         out["empty_key"] = "accepted"
     except grpc.RpcError as err:
         out["empty_key"] = [err.code().name, err.details()]
+
+    # A transaction: put py/stock only if it is absent, read it back in the same revision.
+    absent = kv_pb2.Compare(key=b"py/stock", target=kv_pb2.Compare.VERSION, result=kv_pb2.Compare.EQUAL, version=0)
+    txn = kv.Txn(
+        kv_pb2.TxnRequest(
+            compare=[absent],
+            success=[
+                kv_pb2.RequestOp(put=kv_pb2.PutRequest(key=b"py/stock", value=b"3")),
+                kv_pb2.RequestOp(get=kv_pb2.GetRequest(key=b"py/stock")),
+            ],
+            failure=[kv_pb2.RequestOp(get=kv_pb2.GetRequest(key=b"py/stock"))],
+            client_id="python",
+            sequence=1,
+        ),
+        timeout=5,
+    )
+    out["txn"] = [txn.succeeded, txn.header.revision, txn.responses[1].get.kv.value.decode(), txn.responses[1].get.kv.mod_revision]
+    again = kv.Txn(kv_pb2.TxnRequest(compare=[absent], failure=[kv_pb2.RequestOp(get=kv_pb2.GetRequest(key=b"py/stock"))]), timeout=5)
+    out["txn_again"] = [again.succeeded, again.responses[0].get.kv.value.decode()]
+
+    # A watch from the put's revision: replays py/1, then sees the transaction's write.
+    def watch_requests():
+        yield kv_pb2.WatchRequest(create_request=kv_pb2.WatchCreateRequest(prefix=b"py/", start_revision=put.header.revision, prev_kv=True))
+
+    events = []
+    stream = kv.Watch(watch_requests(), timeout=10)
+    for response in stream:
+        if response.created:
+            out["watch_created"] = True
+        for ev in response.events:
+            events.append([kv_pb2.Event.EventType.Name(ev.type), ev.kv.key.decode(), ev.kv.mod_revision])
+        if len(events) >= 4:
+            break
+    stream.cancel()
+    out["watch_events"] = events
     status = cluster_pb2_grpc.ClusterStub(channel).Status(cluster_pb2.StatusRequest(), timeout=5)
     out["role"] = cluster_pb2.Role.Name(status.role)
     cluster = cluster_pb2_grpc.ClusterStub(channel)

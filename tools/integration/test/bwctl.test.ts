@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { connect } from '@bellwether/client';
 import { bwctl, bwctlJson } from '../src/bwctl';
 import { freePorts, NodeProcess, TestCluster, waitFor } from '../src/cluster';
 
@@ -213,14 +214,11 @@ test('snapshot save, status and restore: a new cluster serves every key up to th
   t.after(() => source.stop());
   await source.waitForLeader();
   const endpoints = source.nodes.map((n) => n.address);
-  const written = new Map<string, string>();
-  for (let i = 0; i < 40; i++) {
-    const value = `value-${i}-${'x'.repeat(i * 10)}`;
-    await bwctl(['put', `snap/${i}`, value], { endpoints });
-    written.set(`snap/${i}`, value);
-  }
-  await bwctl(['del', 'snap/0'], { endpoints });
-  written.delete('snap/0');
+  // Seeded through the SDK in this process (bwctl put and del have their own tests above).
+  const client = await connect({ endpoints });
+  for (let i = 0; i < 40; i++) await client.put(`snap/${i}`, `value-${i}-${'x'.repeat(i * 10)}`);
+  await client.delete('snap/0');
+  await client.close();
   const before = await bwctlJson<KvJson[]>(['range', '--prefix', 'snap/'], { endpoints });
 
   const file = join(source.root, 'backup.bwsnap');

@@ -1,19 +1,19 @@
 /// <reference lib="dom" />
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { connect } from '@bellwether/client';
-import { chromium } from 'playwright-core';
+import { launchChromium } from '../src/browser';
+import { waitForIncarnations } from '../src/membership-helpers';
 import { startMetricsCluster } from '../src/metrics-cluster';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'];
 const ARTIFACTS = fileURLToPath(new URL('../artifacts/', import.meta.url));
 
 test('the dashboard lists 3 members and the leader, and shows the new leader and the old one down within 2 s of kill -9', async (t) => {
-  assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing; run tools/integration/scripts/ensure-chromium.sh (apt-get install -y chromium)`);
+  const browser = await launchChromium();
+  t.after(() => browser.close());
   const { cluster, http } = await startMetricsCluster(3);
   t.after(() => cluster.stop());
   const leader = await cluster.waitForLeader();
@@ -31,8 +31,6 @@ test('the dashboard lists 3 members and the leader, and shows the new leader and
     await client.close();
   });
 
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, headless: true });
-  t.after(() => browser.close());
   const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   const problems: string[] = [];
   page.on('console', (msg) => {
@@ -49,6 +47,9 @@ test('the dashboard lists 3 members and the leader, and shows the new leader and
   // Let a few seconds of history reach the charts before the failover.
   await page.waitForFunction(() => Number(document.getElementById('ops')?.textContent) > 0, undefined, { timeout: 20_000 });
 
+  // Every member's incarnation recorded first: a leader killed before that can leave the survivors
+  // unable to elect anyone (a known liveness gap of the incarnation admission, not what this test checks).
+  await waitForIncarnations(cluster);
   await leader.kill9();
   const killedAt = Date.now();
   const shown = await page.waitForFunction(

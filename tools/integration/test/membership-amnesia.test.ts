@@ -30,15 +30,18 @@ async function readOnLeader(c: TestCluster, key: string): Promise<GetResponse__O
 const REFUSAL = /refuses n\d: the cluster knows n\d as incarnation|lost its data and must not vote/;
 
 test('defect 1: a follower that lost its data dir never helps elect a leader that lacks an acknowledged write', async (t) => {
-  const { cluster: c, leader } = await startSdkCluster(t, 3);
+  const { cluster: c } = await startSdkCluster(t, 3);
   const incarnations = await waitForIncarnations(c);
   assert.equal(incarnations.size, 3);
-  const [a, b] = c.followers(leader) as [NodeProcess, NodeProcess];
+  const a = c.followers(await c.waitForLeader())[0]!;
 
   // The exact sequence of issue 11: A down, W acknowledged by the leader and B.
   await a.kill9();
-  const w = await put(leader, 'W', 'acknowledged');
+  // (Through whichever member leads once A is down: on a loaded machine the two left may have held an election.)
+  const w = await waitFor(async () => put(await c.waitForLeader(), 'W', 'acknowledged'), 30_000, 'W is acknowledged');
   assert.ok(w.header!.revision > 0);
+  const leader = c.node(w.header!.memberId);
+  const b = c.nodes.find((n) => n !== a && n !== leader)!;
   await b.kill9();
   await leader.kill9();
   rmSync(b.dataDir, { recursive: true, force: true });

@@ -20,7 +20,7 @@ function reflectionProto(): string {
   return join(pkg, 'build', 'proto', 'grpc', 'reflection', 'v1alpha', 'reflection.proto');
 }
 
-test('Python (grpcio, stubs generated from protos/) calls Put/Get/Range/Delete and lists services by reflection', async (t) => {
+test('Python (grpcio, stubs generated from protos/) calls Put/Get/Range/Delete, Txn and Watch and lists services by reflection', async (t) => {
   execFileSync('bash', [join(here, '..', 'scripts', 'ensure-python.sh')], { stdio: 'inherit' });
   const work = mkdtempSync(join(tmpdir(), 'bellwether-py-'));
   t.after(() => rmSync(work, { recursive: true, force: true }));
@@ -57,6 +57,21 @@ test('Python (grpcio, stubs generated from protos/) calls Put/Get/Range/Delete a
   assert.deepEqual(out.big_value, [1024 * 1024, true]);
   assert.deepEqual(out.empty_key, ['INVALID_ARGUMENT', 'key: must be 1..4096 bytes, got 0']);
   assert.equal(out.role, 'ROLE_LEADER');
+  const [succeeded, txnRevision, stockValue, stockRevision] = out.txn;
+  assert.deepEqual([succeeded, stockValue, stockRevision], [true, '3', txnRevision]);
+  assert.deepEqual(out.txn_again, [false, '3']);
+  assert.equal(out.watch_created, true);
+  // py/1 put, py/2 put, py/2 delete, py/stock put by the transaction: in revision order.
+  assert.deepEqual(
+    out.watch_events.map((e: [string, string, number]) => [e[0], e[1]]),
+    [
+      ['PUT', 'py/1'],
+      ['PUT', 'py/2'],
+      ['DELETE', 'py/2'],
+      ['PUT', 'py/stock'],
+    ],
+  );
+  assert.equal(out.watch_events[3][2], txnRevision);
   // A one-member cluster: the leader is already the target; there is no other voter to hand over to.
   assert.deepEqual(out.transfer_to_self, ['n1', true]);
   assert.equal(out.transfer_unknown, 'NOT_FOUND');
@@ -73,7 +88,7 @@ test('Python (grpcio, stubs generated from protos/) calls Put/Get/Range/Delete a
   assert.ok(out.snapshot.revision >= out.put_revision, 'the snapshot holds the writes before it');
   assert.ok(out.snapshot.data_bytes > 0);
   assert.equal(out.snapshot.checksum_ok, true, 'the trailer\'s SHA-256 matches the data');
-  for (const svc of ['bellwether.kv.v1.KV', 'bellwether.cluster.v1.Cluster', 'bellwether.maintenance.v1.Maintenance', 'grpc.health.v1.Health']) {
+  for (const svc of ['bellwether.kv.v1.KV', 'bellwether.cluster.v1.Cluster', 'bellwether.maintenance.v1.Maintenance', 'bellwether.lease.v1.Lease', 'grpc.health.v1.Health']) {
     assert.ok(out.services.includes(svc), `reflection lists ${svc}: ${out.services}`);
   }
 });

@@ -509,7 +509,7 @@ export class FakeKvServer {
         inFlight++;
         st.maxInFlight = Math.max(st.maxInFlight, inFlight);
         const which = c.request;
-        if (which === undefined) {
+        if (which === undefined || which === 'txn') {
           deliver({ id: c.id, error: { code: grpc.status.INVALID_ARGUMENT, message: 'stream call: one of put, get, delete or range must be set' } });
           continue;
         }
@@ -561,7 +561,13 @@ export class FakeKvServer {
       Delete: this.#delayed('Delete', raw.Delete),
       Range: this.#delayed('Range', raw.Range),
     };
-    return { ...unary, Stream: (call) => this.#serveStream(call, unary) };
+    // Transactions and watches are tested against real nodes; the fake refuses them.
+    return {
+      ...unary,
+      Stream: (call) => this.#serveStream(call, unary),
+      Txn: (_call, callback) => callback({ code: grpc.status.UNIMPLEMENTED, details: 'the fake server has no Txn' }),
+      Watch: (call) => call.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'the fake server has no Watch' }),
+    };
   }
 
   #unaryHandlers(): UnaryKvHandlers {

@@ -1,0 +1,79 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { WatchResponse } from '@bellwether/proto';
+import { keyChange } from '@bellwether/store';
+import { WatchHistory } from '../src/watch/history';
+import { type WatchSink, Watcher } from '../src/watch/watcher';
+
+const b = (s: string) => Buffer.from(s);
+const put = (revision: number, key: string, value: Buffer | string) =>
+  keyChange(revision, b(key), undefined, { key: b(key), value: Buffer.isBuffer(value) ? value : b(value), createRevision: revision, modRevision: revision, version: 1 });
+
+function sink(): WatchSink & { sent: WatchResponse[]; blocked: boolean } {
+  const s = {
+    sent: [] as WatchResponse[],
+    blocked: false,
+    send(r: WatchResponse) {
+      s.sent.push(r);
+      return !s.blocked;
+    },
+    header: (revision: number) => ({ revision }),
+  };
+  return s;
+}
+
+const limits = { maxLagBytes: 10_000, maxResponseBytes: 1_000 };
+
+test('a watcher reports matching changes in revision order and never splits a revision', async () => {
+  const h = new WatchHistory({ maxRevisions: 1000, maxBytes: 1 << 20 }, 0);
+  const s = sink();
+  const w = new Watcher({ id: 1, start: b('a/'), end: b('a0'), noPut: false, noDelete: false, prevKv: false, progressNotify: false }, 1, h, s, limits, () => {});
+  h.append([put(1, 'a/1', 'x'), put(2, 'b', 'y'), put(3, 'a/2', 'z'), put(3, 'a/3', 'w')], 3);
+  w.pump();
+  assert.deepEqual(s.sent.flatMap((r) => r.events ?? []).map((e) => [e.kv?.key?.toString(), e.kv?.modRevision]), [
+    ['a/1', 1],
+    ['a/2', 3],
+    ['a/3', 3],
+  ]);
+  assert.equal(w.cursor, 4);
+  // Big revisions go one per response; the two changes of revision 5 stay together.
+  h.append([put(4, 'a/4', Buffer.alloc(900)), put(5, 'a/5', Buffer.alloc(900)), put(5, 'a/6', Buffer.alloc(900))], 5);
+  s.sent.length = 0;
+  w.pump();
+  assert.deepEqual(s.sent.map((r) => (r.events ?? []).map((e) => e.kv?.modRevision)), [[4], [5, 5]]);
+  assert.deepEqual(s.sent.map((r) => r.header?.revision), [4, 5]);
+});
+
+test('a blocked watcher stops reading the history and is cancelled once it lags past its byte bound', () => {
+  const h = new WatchHistory({ maxRevisions: 1000, maxBytes: 1 << 20 }, 0);
+  const s = sink();
+  let removed = false;
+  const w = new Watcher({ id: 1, start: b('k'), end: b('k\0'), noPut: false, noDelete: false, prevKv: false, progressNotify: false }, 1, h, s, limits, () => {
+    removed = true;
+  });
+  s.blocked = true;
+  let rev = 0;
+  while (!w.canceled && rev < 100) {
+    rev++;
+    h.append([put(rev, 'k', Buffer.alloc(1000))], rev);
+    w.pump();
+  }
+  assert.ok(w.canceled, 'cancelled');
+  assert.ok(removed, 'removed from its hub');
+  assert.ok(rev > 5 && rev < 20, `cancelled at revision ${rev}, near the 10 000-byte bound`);
+  const last = s.sent[s.sent.length - 1]!;
+  assert.equal(last.canceled, true);
+  assert.match(last.cancelReason ?? '', /fell \d+ bytes of changes behind \(limit 10000\).*watch again from revision 1/);
+});
+
+test('a watcher whose next revision left the history is cancelled with the compact revision', () => {
+  const h = new WatchHistory({ maxRevisions: 3, maxBytes: 1 << 20 }, 0);
+  const s = sink();
+  const w = new Watcher({ id: 1, start: b('k'), end: undefined, noPut: false, noDelete: false, prevKv: false, progressNotify: false }, 1, h, s, { ...limits, maxLagBytes: 1 << 20 }, () => {});
+  s.blocked = true;
+  for (let rev = 1; rev <= 6; rev++) h.append([put(rev, 'k', 'v')], rev);
+  w.pump();
+  assert.equal(w.canceled, true);
+  assert.equal(s.sent[0]?.compactRevision, 3);
+  assert.equal(h.compactRevision, 3);
+});
