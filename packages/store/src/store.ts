@@ -644,7 +644,7 @@ function findResult(session: SessionRecord, sequence: number): WriteResult | und
  * every write. A retried duplicate is answered without prev_kv.
  */
 function rememberResult(session: SessionRecord, sequence: number, minUnacked: number, full: WriteResult): void {
-  const result: WriteResult = { revision: full.revision, succeeded: full.succeeded, deleted: full.deleted };
+  const { prevKv: _notKept, ...result } = full;
   const list = session.results;
   let i = list.length;
   while (i > 0 && list[i - 1]!.sequence > sequence) i--;
