@@ -5,13 +5,16 @@ import { CliError, DEFAULT_ENDPOINTS, describeError, EXIT, positiveInt } from '.
 import { registerCheckPerf } from './commands/check-perf';
 import { registerCluster } from './commands/cluster';
 import { registerKv } from './commands/kv';
+import { registerLease } from './commands/lease';
 import { registerSnapshot } from './commands/snapshot';
+import { registerTxn } from './commands/txn';
+import { registerWatch } from './commands/watch';
 
 const VERSION: string = pkg.version;
 
 function program(): Command {
   const p = new Command('bwctl')
-    .description('Operate a Bellwether cluster: keys, members, endpoint status and health, a perf check, snapshots.')
+    .description('Operate a Bellwether cluster: keys, watches, transactions, leases, members, endpoint status and health, a perf check, snapshots.')
     .version(VERSION)
     .addOption(new Option('--endpoints <list>', 'members to talk to, as host:port,...').env('BWCTL_ENDPOINTS').default(DEFAULT_ENDPOINTS))
     .addOption(new Option('-w, --write-out <format>', 'output format').choices(['table', 'json']).default('table'))
@@ -29,6 +32,9 @@ Examples:
   bwctl snapshot save backup.bwsnap`,
     );
   registerKv(p);
+  registerWatch(p);
+  registerTxn(p);
+  registerLease(p);
   registerCluster(p);
   registerCheckPerf(p);
   registerSnapshot(p);

@@ -5,10 +5,12 @@ import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { connect } from '@bellwether/client';
 import { buildApp } from './app';
+import type { ArticleFeed } from './feed/feed';
 import { PollingFeed } from './feed/polling-feed';
+import { WatchFeed } from './feed/watch-feed';
 
 const USAGE = `Usage: newsroom --endpoints host:port[,host:port...] [--listen 127.0.0.1:8080] [--name app-1]
-                [--secret S (or NEWSROOM_SECRET)] [--max-staleness-ms 2000] [--poll-ms 1000]`;
+                [--secret S (or NEWSROOM_SECRET)] [--max-staleness-ms 2000] [--live watch|poll] [--poll-ms 1000]`;
 
 const { values } = parseArgs({
   options: {
@@ -17,6 +19,7 @@ const { values } = parseArgs({
     name: { type: 'string', default: `app-${process.pid}` },
     secret: { type: 'string' },
     'max-staleness-ms': { type: 'string', default: '2000' },
+    live: { type: 'string', default: 'watch' },
     'poll-ms': { type: 'string', default: '1000' },
     help: { type: 'boolean', default: false },
   },
@@ -35,6 +38,7 @@ const listen = /^(.+):(\d+)$/.exec(values.listen) ?? fail(`--listen: expected ho
 const positive = (flag: string, v: string) => (/^\d+$/.test(v) && Number(v) > 0 ? Number(v) : fail(`--${flag}: expected a positive integer, got "${v}"`));
 const maxStalenessMs = positive('max-staleness-ms', values['max-staleness-ms']);
 const pollMs = positive('poll-ms', values['poll-ms']);
+const live = values.live === 'watch' || values.live === 'poll' ? values.live : fail(`--live: expected watch or poll, got "${values.live}"`);
 let secret = values.secret ?? process.env['NEWSROOM_SECRET'];
 if (!secret) {
   secret = randomBytes(24).toString('hex');
@@ -42,11 +46,13 @@ if (!secret) {
 }
 
 const client = await connect({ endpoints });
-// The first poll runs when the first reader subscribes, after `app` exists.
-const feed = new PollingFeed(client, { intervalMs: pollMs, maxStalenessMs, onError: (err) => app.log.warn({ err }, 'live feed poll failed') });
+// The feed starts when the first reader subscribes, after `app` exists.
+const onError = (err: unknown) => app.log.warn({ err }, `live feed (${live}) failed; retrying`);
+const feed: ArticleFeed =
+  live === 'watch' ? new WatchFeed(client, { maxStalenessMs, onError }) : new PollingFeed(client, { intervalMs: pollMs, maxStalenessMs, onError });
 const app = await buildApp({ client, feed, name: values.name, secret, maxStalenessMs, logger: { level: 'info' } });
 await app.listen({ host: listen[1], port: Number(listen[2]) });
-app.log.info(`newsroom ${values.name} listening on http://${values.listen}, cluster ${endpoints.join(',')}; live feed: polling every ${pollMs} ms`);
+app.log.info(`newsroom ${values.name} listening on http://${values.listen}, cluster ${endpoints.join(',')}; live feed: ${live === 'watch' ? 'a Watch on the articles prefix' : `polling every ${pollMs} ms`}`);
 
 let stopping = false;
 async function stop(): Promise<void> {

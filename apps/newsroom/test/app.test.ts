@@ -94,3 +94,25 @@ test('an edit without the revision it was loaded at is refused', async () => {
   assert.equal(edit.statusCode, 400);
   assert.match(edit.body, /lacks the revision/);
 });
+
+test('the conflict page shows both versions and "keep mine" saves over the current revision only', async () => {
+  const alice = await signedIn('Alice');
+  const bob = await signedIn('Bob');
+  const res = await app.inject({ method: 'POST', url: '/editor/articles', ...form({ title: 'c', body: 'v1' }, alice) });
+  const id = String(res.headers.location).split('/').pop() as string;
+  const base = (await client.get(`newsroom/articles/${id}`, { mode: 'linearizable' })).kv?.modRevision ?? 0;
+  const saved = await app.inject({ method: 'POST', url: `/editor/articles/${id}`, ...form({ title: 'c', body: 'alice v2', revision: String(base) }, alice) });
+  assert.equal(saved.statusCode, 303);
+  const conflict = await app.inject({ method: 'POST', url: `/editor/articles/${id}`, ...form({ title: 'c', body: 'bob v2', revision: String(base) }, bob) });
+  assert.equal(conflict.statusCode, 200);
+  const current = Number(conflict.headers['x-newsroom-conflict']);
+  assert.ok(current > base);
+  assert.match(conflict.body, /id="mine">[\s\S]*bob v2/);
+  assert.match(conflict.body, /id="theirs">[\s\S]*alice v2/);
+  assert.match(conflict.body, new RegExp(`name="revision" value="${current}"`));
+  const keepMine = await app.inject({ method: 'POST', url: `/editor/articles/${id}`, ...form({ title: 'c', body: 'bob v2', revision: String(current) }, bob) });
+  assert.equal(keepMine.statusCode, 303);
+  const stored = JSON.parse((await client.get(`newsroom/articles/${id}`, { mode: 'linearizable' })).kv?.valueString ?? '{}');
+  assert.equal(stored.body, 'bob v2');
+  assert.equal(stored.updatedBy, 'Bob');
+});

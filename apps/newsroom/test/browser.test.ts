@@ -133,6 +133,7 @@ test('publish across a leader kill, read it on the other process, live front pag
     ].join('\n'),
   );
   assert.equal(publishPosts, 1);
+  for (const app of stack.apps) assert.match(app.log(), /live feed: a Watch on the articles prefix/, `${app.id} fed its front pages from a Watch`);
 
   // A reader comments and sees the comment at once (their session cookie), on whichever process.
   await reader.page.click(`#articles li[data-id="${articleId}"] a.title`);

@@ -6,6 +6,7 @@ import { type BellwetherClient, connect } from '@bellwether/client';
 import { TestCluster, waitFor } from '@bellwether/integration/src/cluster';
 import type { ArticleEvent, ArticleFeed } from '../src/feed/feed';
 import { PollingFeed } from '../src/feed/polling-feed';
+import { WatchFeed } from '../src/feed/watch-feed';
 import { edit, publish } from '../src/newsroom';
 
 let cluster: TestCluster;
@@ -23,6 +24,7 @@ after(async () => {
 });
 
 const feeds: Record<string, () => ArticleFeed> = {
+  watch: () => new WatchFeed(client, { maxStalenessMs: 5000, retryMs: 100 }),
   polling: () => new PollingFeed(client, { intervalMs: 100, maxStalenessMs: 5000 }),
 };
 

@@ -44,6 +44,14 @@ async function main(argv: string[]): Promise<number> {
         resolve();
       });
     };
+    // Certificates rotate without a restart; a file that cannot be read keeps the current ones.
+    process.on('SIGHUP', () => {
+      try {
+        node.reloadCertificates();
+      } catch (err) {
+        logger.error({ err: (err as Error).message }, 'TLS certificates not reloaded; keeping the current ones');
+      }
+    });
     process.on('SIGINT', () => shutdown('SIGINT'));
     process.on('SIGTERM', () => shutdown('SIGTERM'));
   });

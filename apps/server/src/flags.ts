@@ -29,6 +29,7 @@ export const FLAGS: FlagSpec[] = [
   { name: 'tick-ms', kind: 'int', default: DEFAULTS.tickMs, help: 'Raft clock resolution' },
   { name: 'max-key-bytes', kind: 'int', default: DEFAULTS.maxKeyBytes, help: 'largest key accepted' },
   { name: 'max-value-bytes', kind: 'int', default: DEFAULTS.maxValueBytes, help: 'largest value accepted' },
+  { name: 'max-new-streams-per-second', kind: 'int', default: DEFAULTS.maxNewStreamsPerSecond, help: 'new client streams (KV.Stream, WatchLeader) admitted per second; more get RESOURCE_EXHAUSTED with bellwether-retry-after-ms' },
   { name: 'max-pending-proposals', kind: 'int', default: DEFAULTS.maxPendingProposals, help: 'writes waiting for commit, and reads waiting to catch up, before RESOURCE_EXHAUSTED' },
   { name: 'max-read-wait-ms', kind: 'int', default: DEFAULTS.maxReadWaitMs, help: 'longest a read waits for this node to catch up' },
   { name: 'log-retention-entries', kind: 'int', default: DEFAULTS.logRetentionEntries, help: 'applied entries kept for lagging followers before they need a snapshot' },
@@ -37,6 +38,16 @@ export const FLAGS: FlagSpec[] = [
   { name: 'compact-every-bytes', kind: 'int', default: DEFAULTS.compactEveryBytes, help: 'compact once the stored log exceeds --log-retention-bytes by this many bytes' },
   { name: 'log-memory-bytes', kind: 'int', default: DEFAULTS.logMemoryBytes, help: 'log entry data kept in memory; older entries are read back from disk when a follower needs them' },
   { name: 'max-pending-write-bytes', kind: 'int', default: DEFAULTS.maxPendingWriteBytes, help: 'bytes of writes the leader holds before new writes wait (within their deadline) or get RESOURCE_EXHAUSTED' },
+  { name: 'peer-listen', kind: 'string', help: 'host:port to serve the peer protocol on, apart from clients; --peers then names these peer addresses' },
+  { name: 'peer-advertise', kind: 'string', help: 'address other members reach the peer port at (default: --peer-listen)' },
+  { name: 'tls-cert-file', kind: 'string', help: 'PEM certificate for TLS on the client port (needs --tls-key-file and --peer-listen)' },
+  { name: 'tls-key-file', kind: 'string', help: 'PEM private key of --tls-cert-file' },
+  { name: 'tls-ca-file', kind: 'string', help: 'PEM CA that signs client certificates (for --client-cert-auth)' },
+  { name: 'client-cert-auth', kind: 'bool', default: false, help: 'require clients to present a certificate signed by --tls-ca-file' },
+  { name: 'peer-tls-cert-file', kind: 'string', help: 'PEM certificate of this member on the peer port (CN or a DNS SAN must be its --id); mutual TLS' },
+  { name: 'peer-tls-key-file', kind: 'string', help: 'PEM private key of --peer-tls-cert-file' },
+  { name: 'peer-tls-ca-file', kind: 'string', help: 'PEM CA that signs every member\'s peer certificate' },
+  { name: 'auth-token-ttl', kind: 'int', default: 300, help: 'seconds an auth token (Auth.Authenticate) stays valid' },
   { name: 'watch-history-revisions', kind: 'int', default: 100_000, help: 'watch history: keep the changes of this many latest revisions; a watch from before them gets a compacted error' },
   { name: 'watch-history-bytes', kind: 'int', default: 64 * 1024 * 1024, help: 'watch history: keep at most this many bytes of changes in memory' },
   { name: 'watch-max-lag-bytes', kind: 'int', default: 16 * 1024 * 1024, help: 'cancel a watch whose client leaves more than this many bytes of changes unread' },
@@ -131,13 +142,23 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): { config
   if (!id) throw new ConfigError('--id is required (see --help)');
   if (!listen) throw new ConfigError('--listen is required (see --help)');
   if (!dataDir) throw new ConfigError('--data-dir is required (see --help)');
-  const peers = parsePeers(str('peers') ?? `${id}=${listen}`);
+  const peers = parsePeers(str('peers') ?? `${id}=${str('peer-advertise') ?? str('peer-listen') ?? listen}`);
   const logFormat = str('log-format') ?? 'json';
   if (logFormat !== 'json' && logFormat !== 'pretty') throw new ConfigError(`--log-format: expected json or pretty, got "${logFormat}"`);
   const initialClusterState = str('initial-cluster-state') ?? 'new';
   if (initialClusterState !== 'new' && initialClusterState !== 'existing') {
     throw new ConfigError(`--initial-cluster-state: expected "new" or "existing", got "${initialClusterState}"`);
   }
+  const tlsFiles = (prefix: string) => {
+    const certFile = str(`${prefix}tls-cert-file`);
+    const keyFile = str(`${prefix}tls-key-file`);
+    const caFile = str(`${prefix}tls-ca-file`);
+    if (certFile === undefined && keyFile === undefined && caFile === undefined) return undefined;
+    return { certFile: certFile ?? '', keyFile: keyFile ?? '', caFile };
+  };
+  const tls = tlsFiles('');
+  const peerTls = tlsFiles('peer-');
+  if (bool('client-cert-auth') && !tls) throw new ConfigError('--client-cert-auth needs --tls-cert-file, --tls-key-file and --tls-ca-file');
   return {
     logLevel: str('log-level') ?? 'info',
     logFormat,
@@ -156,6 +177,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): { config
       maxKeyBytes: int('max-key-bytes'),
       maxValueBytes: int('max-value-bytes'),
       maxPendingProposals: int('max-pending-proposals'),
+      maxNewStreamsPerSecond: int('max-new-streams-per-second'),
       maxReadWaitMs: int('max-read-wait-ms'),
       logRetentionEntries: int('log-retention-entries'),
       compactEveryEntries: int('compact-every-entries'),
@@ -170,6 +192,11 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): { config
       shutdownTimeoutMs: int('shutdown-timeout-ms'),
       initialClusterState,
       forceNewCluster: bool('force-new-cluster'),
+      authTokenTtlSeconds: int('auth-token-ttl'),
+      peerListen: str('peer-listen'),
+      peerAdvertise: str('peer-advertise'),
+      tls: tls && { ...tls, clientCertAuth: bool('client-cert-auth') },
+      peerTls: peerTls && { ...peerTls, caFile: peerTls.caFile ?? '' },
     },
   };
 }

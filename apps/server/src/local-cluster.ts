@@ -1,11 +1,12 @@
 // `pnpm start`: a local cluster of real `bellwether serve` processes on
 // 127.0.0.1, data under ./data/, stopped cleanly on Ctrl-C.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { connect } from '@bellwether/client';
+import { createDevCertificates } from '@bellwether/node';
 
 // `pnpm start -- --nodes 5` hands the script a leading `--`; it is not an option.
 const argv = process.argv.slice(2);
@@ -16,13 +17,19 @@ const { values } = parseArgs({
     'base-port': { type: 'string', default: '7001' },
     // Each member's /metrics, /healthz, /readyz and dashboard; 0 turns them off.
     'metrics-base-port': { type: 'string', default: '8001' },
-    'data-dir': { type: 'string', default: 'data' },
+    'data-dir': { type: 'string' },
+    tls: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
 if (values.help) {
   console.log(
-    'Usage: pnpm start [-- --nodes 3 --base-port 7001 --metrics-base-port 8001 --data-dir data]\nRuns a local Bellwether cluster; Ctrl-C stops it. --metrics-base-port 0 turns off the HTTP endpoints.',
+    [
+      'Usage: pnpm start [-- --nodes 3 --base-port 7001 --metrics-base-port 8001 --data-dir data --tls]',
+      'Runs a local Bellwether cluster; Ctrl-C stops it. --metrics-base-port 0 turns off the HTTP endpoints.',
+      '  --tls  makes a throwaway CA and certificates (openssl), serves clients over TLS and peers over',
+      '         mutual TLS on ports of their own (base port + 100 + i); data goes to data-tls by default',
+    ].join('\n'),
   );
   process.exit(0);
 }
@@ -33,14 +40,25 @@ if (!Number.isInteger(count) || count < 1 || count > 9) {
   console.error('--nodes: expected 1..9');
   process.exit(2);
 }
-const dataRoot = resolve(values['data-dir']);
+const tls = values.tls;
+const dataRoot = resolve(values['data-dir'] ?? (tls ? 'data-tls' : 'data'));
 const bin = join(fileURLToPath(new URL('.', import.meta.url)), 'bin.js');
 const members = Array.from({ length: count }, (_, i) => ({
   id: `n${i + 1}`,
   address: `127.0.0.1:${basePort + i}`,
   metrics: metricsBasePort > 0 ? `127.0.0.1:${metricsBasePort + i}` : undefined,
+  peerAddress: tls ? `127.0.0.1:${basePort + 100 + i}` : undefined,
 }));
-const peers = members.map((m) => `${m.id}=${m.address}`).join(',');
+const peers = members.map((m) => `${m.id}=${m.peerAddress ?? m.address}`).join(',');
+const certs = tls ? createDevCertificates(join(dataRoot, 'tls'), { members: members.map((m) => m.id), clients: ['root'] }) : undefined;
+function securityArgs(id: string, peerAddress: string | undefined): string[] {
+  if (!certs || !peerAddress) return [];
+  const own = certs.members[id]!;
+  return [
+    ...['--peer-listen', peerAddress, '--tls-cert-file', own.certFile, '--tls-key-file', own.keyFile, '--tls-ca-file', certs.caFile],
+    ...['--peer-tls-cert-file', own.certFile, '--peer-tls-key-file', own.keyFile, '--peer-tls-ca-file', certs.caFile],
+  ];
+}
 
 const children = new Map<string, ChildProcess>();
 let stopping = false;
@@ -50,7 +68,7 @@ for (const m of members) {
   mkdirSync(dir, { recursive: true });
   const logFile = createWriteStream(join(dataRoot, `${m.id}.log`), { flags: 'a' });
   const metricsArgs = m.metrics ? ['--metrics-listen', m.metrics] : [];
-  const child = spawn(process.execPath, [bin, 'serve', '--id', m.id, '--listen', m.address, '--data-dir', dir, '--peers', peers, ...metricsArgs], {
+  const child = spawn(process.execPath, [bin, 'serve', '--id', m.id, '--listen', m.address, '--data-dir', dir, '--peers', peers, ...metricsArgs, ...securityArgs(m.id, m.peerAddress)], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout?.pipe(logFile);
@@ -83,12 +101,20 @@ process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));
 
 console.log(`Bellwether: ${count}-node cluster, data in ${dataRoot}`);
-for (const m of members) console.log(`  ${m.id}  ${m.address}${m.metrics ? `   metrics http://${m.metrics}/metrics` : ''}`);
+for (const m of members) {
+  console.log(`  ${m.id}  ${m.address}${m.peerAddress ? `  (peers: ${m.peerAddress}, mutual TLS)` : ''}${m.metrics ? `   metrics http://${m.metrics}/metrics` : ''}`);
+}
 if (members[0]?.metrics) console.log(`dashboard: http://${members[0].metrics}/`);
 console.log(`bwctl: pnpm bwctl --endpoints ${members.map((m) => m.address).join(',')} endpoint status`);
+if (certs) {
+  const endpoints = members.map((m) => `'${m.address}'`).join(', ');
+  console.log(`TLS: CA ${certs.caFile}; a client certificate for user "root": ${certs.clients['root']!.certFile} (key beside it)`);
+  console.log(`  SDK:    connect({ endpoints: [${endpoints}], tls: { ca: readFileSync('${certs.caFile}') } })`);
+  console.log(`  Python: grpc.secure_channel('${members[0]!.address}', grpc.ssl_channel_credentials(open('${certs.caFile}', 'rb').read()))`);
+}
 
 // Report the leader once the cluster has elected one.
-const client = await connect({ endpoints: members.map((m) => m.address) });
+const client = await connect({ endpoints: members.map((m) => m.address), ...(certs ? { tls: { ca: readFileSync(certs.caFile) } } : {}) });
 const started = Date.now();
 for (;;) {
   if (stopping) break;

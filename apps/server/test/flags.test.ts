@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ConfigError } from '@bellwether/node';
+import { ConfigError, validateConfig } from '@bellwether/node';
 import { FLAGS, helpText, parseServeArgs } from '../src/flags';
 
 test('flags win over BELLWETHER_* env, which wins over the config file', (t) => {
@@ -37,6 +37,37 @@ test('bad flags and config files are ConfigErrors that name the problem', (t) =>
 test('--help lists every flag', () => {
   const text = helpText();
   for (const f of FLAGS) assert.ok(text.includes(`--${f.name}`), f.name);
+});
+
+test('transport security flags: from flags, BELLWETHER_* env and the config file; inconsistent ones are ConfigErrors', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'bellwether-flags-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'node.json');
+  writeFileSync(file, JSON.stringify({ 'peer-tls-cert-file': '/p.crt', 'peer-tls-key-file': '/p.key', 'peer-tls-ca-file': '/ca.crt', 'client-cert-auth': true }));
+  const base = ['--id', 'n1', '--listen', '127.0.0.1:7001', '--data-dir', dir];
+  const parsed = parseServeArgs([...base, '--peer-listen', '127.0.0.1:7101', '--tls-cert-file', '/c.crt', '--config', file], {
+    BELLWETHER_TLS_KEY_FILE: '/c.key',
+    BELLWETHER_TLS_CA_FILE: '/ca.crt',
+  });
+  assert.notEqual(parsed, 'help');
+  if (parsed === 'help') return;
+  const c = validateConfig(parsed.config);
+  assert.equal(c.peerListen, '127.0.0.1:7101');
+  assert.deepEqual([...c.peers], [['n1', '127.0.0.1:7101']], 'alone, a member names its peer address');
+  assert.deepEqual(c.tls, { certFile: '/c.crt', keyFile: '/c.key', caFile: '/ca.crt', clientCertAuth: true });
+  assert.deepEqual(c.peerTls, { certFile: '/p.crt', keyFile: '/p.key', caFile: '/ca.crt' });
+
+  const check = (args: string[]) => {
+    const p = parseServeArgs([...base, ...args], {});
+    if (p !== 'help') validateConfig(p.config);
+  };
+  assert.throws(() => check(['--tls-cert-file', '/c.crt', '--tls-key-file', '/c.key']), /client TLS needs --peer-listen/);
+  assert.throws(() => check(['--peer-listen', '127.0.0.1:7101', '--tls-cert-file', '/c.crt']), /needs both --tls-cert-file and --tls-key-file/);
+  assert.throws(() => check(['--peer-listen', '127.0.0.1:7101', '--tls-cert-file', '/c.crt', '--tls-key-file', '/k', '--client-cert-auth']), /--client-cert-auth needs --tls-ca-file/);
+  assert.throws(() => check(['--peer-listen', '127.0.0.1:7101', '--peer-tls-cert-file', '/p.crt', '--peer-tls-key-file', '/p.key']), /peer TLS is always mutual/);
+  assert.throws(() => check(['--peer-tls-cert-file', '/p.crt', '--peer-tls-key-file', '/p.key', '--peer-tls-ca-file', '/ca']), /needs --peer-listen/);
+  assert.throws(() => check(['--peer-advertise', '127.0.0.1:7101']), /--peer-advertise needs --peer-listen/);
+  assert.throws(() => check(['--peer-listen', '127.0.0.1:7001']), /must differ from --listen/);
 });
 
 test('--metrics-listen is off by default; --log-format is json unless pretty is asked for', () => {

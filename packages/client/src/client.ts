@@ -6,7 +6,7 @@ import type {
   RangeRequest,
   ReadOptions as WireReadOptions,
 } from '@bellwether/proto';
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import { type Bytes, toBuffer, toKey, view } from './bytes';
 import { CancelToken } from './cancel';
 import { BellwetherError, Cancelled, DeadlineExceeded, InvalidArgument, StatusCode } from './errors';
@@ -40,7 +40,10 @@ import {
 } from './results';
 import { ClusterRetryPolicy, ClusterRouter, type LoadBalancing } from './routing';
 import { decodeToken, encodeToken, SessionState } from './session';
-import { ClusterTracker, type LogFn, type MemberState, type TrackerEvent } from './tracker';
+import { type AuthOptions, checkAuth, TokenSource } from './auth';
+import { AuthAdmin } from './auth-admin';
+import { channelCredentials, type TlsOptions } from './tls';
+import { ClusterTracker, type LogFn, type MemberState, type TrackerEvent, trackerSettings } from './tracker';
 import { TxnBuilder } from './txn';
 import { checkTtl, Lease, type LeaseOptions } from './lease';
 import { acquireLock, Election, type LockHandle, type LockOptions } from './recipes';
@@ -101,8 +104,21 @@ export interface ClientOptions {
   readMode?: ReadMode;
   /** The default `maxStalenessMs` of `'any-follower'` reads (default: no bound). */
   maxStalenessMs?: number;
-  /** Channel credentials (default: insecure, i.e. plaintext). */
+  /** Channel credentials (default: insecure, i.e. plaintext). Use `tls` for the usual cases. */
   credentials?: grpc.ChannelCredentials;
+  /**
+   * TLS to the members' client ports: `{ ca }` trusts the cluster's CA (PEM
+   * text or bytes); add `cert` and `key` when the cluster requires client
+   * certificates (`--client-cert-auth`). Not together with `credentials`.
+   */
+  tls?: TlsOptions;
+  /**
+   * For clusters with auth enabled: the client authenticates
+   * (`Auth.Authenticate`) when it connects, sends its token with every call,
+   * and refreshes it before it expires and after a call is refused
+   * {@link Unauthenticated}. The password is kept in memory only, never logged.
+   */
+  auth?: AuthOptions;
   /** Extra grpc-js channel options (keepalive, message size, ...). */
   channelOptions?: grpc.ChannelOptions;
   /**
@@ -125,14 +141,22 @@ export interface ClientOptions {
   /** Back-off between retries: doubling from `initialMs` (default 25) up to `maxMs` (default 1000), with jitter. */
   backoff?: { initialMs?: number; maxMs?: number };
   /**
-   * How often each member is probed (`Cluster.Status`) for health, applied
-   * index and round-trip time (default 1000 ms). A member that refuses
-   * connections is down at once; one that stays silent, after two probes.
+   * Off by default: the client probes a member (`Cluster.Status`) once at
+   * start and then only when something suggests it changed (its connection
+   * dropped or failed a keepalive PING, a call to it failed, the WatchLeader
+   * stream broke); a down member is probed again with a back-off starting
+   * at this value (default 1000 ms). Set it to also probe every member on
+   * this period, as earlier versions did: each probe costs every member
+   * server CPU, per client.
    */
   heartbeatIntervalMs?: number;
   /** A probe not answered within this many ms failed (default 1000). */
   heartbeatTimeoutMs?: number;
-  /** How often the member list is re-read (`Cluster.Members`; default 5000 ms). */
+  /**
+   * The member list (`Cluster.Members`) is re-read whenever the watched
+   * member reports it changed; this is a safety net on top (default
+   * 300 000 ms).
+   */
   refreshIntervalMs?: number;
   /** How follower reads are spread: `'least-outstanding'` requests (default) or `'round-robin'`. */
   loadBalancing?: LoadBalancing;
@@ -477,6 +501,9 @@ export class BellwetherClient {
   readonly #maxStalenessMs: number | undefined;
   readonly #listeners = new Map<ClientEventName, Set<(event: never) => void>>();
   readonly #sessionOps: SessionOps;
+  readonly #tokens: TokenSource | undefined;
+  readonly #channel: { credentials: grpc.ChannelCredentials; options: grpc.ChannelOptions };
+  #authAdmin: AuthAdmin | undefined;
   readonly #leases = new Set<Lease>();
 
   /** Not for applications: use {@link connect}. */
@@ -492,9 +519,9 @@ export class BellwetherClient {
     const retryReads = checkBoolean(options.retryReads, 'retryReads', true);
     const attemptTimeoutMs = options.attemptTimeoutMs === undefined ? 3000 : checkDeadline(options.attemptTimeoutMs, 'attemptTimeoutMs');
     const backoff = checkBackoff(options.backoff);
-    const heartbeatIntervalMs = options.heartbeatIntervalMs === undefined ? 1000 : checkDeadline(options.heartbeatIntervalMs, 'heartbeatIntervalMs');
+    const heartbeatIntervalMs = options.heartbeatIntervalMs === undefined ? undefined : checkDeadline(options.heartbeatIntervalMs, 'heartbeatIntervalMs');
     const heartbeatTimeoutMs = options.heartbeatTimeoutMs === undefined ? 1000 : checkDeadline(options.heartbeatTimeoutMs, 'heartbeatTimeoutMs');
-    const refreshIntervalMs = options.refreshIntervalMs === undefined ? 5000 : checkDeadline(options.refreshIntervalMs, 'refreshIntervalMs');
+    const refreshIntervalMs = options.refreshIntervalMs === undefined ? 300_000 : checkDeadline(options.refreshIntervalMs, 'refreshIntervalMs');
     const balancing = checkBalancing(options.loadBalancing);
     const window = options.maxPendingWrites === undefined ? 1024 : checkLimit(options.maxPendingWrites, 'maxPendingWrites', MAX_PENDING_WRITES);
     const log = makeLog(options.logger, this.clientId);
@@ -503,15 +530,23 @@ export class BellwetherClient {
     // anything it can have reached (fewer than 1024 writes per millisecond).
     const first = options.clientId === undefined ? 1 : Date.now() * 1024;
     this.#sequencer = new WriteSequencer(first, window);
+    const credentials = channelCredentials(options.tls, options.credentials);
+    const auth = checkAuth(options.auth);
+    let channelOptions: grpc.ChannelOptions = options.channelOptions ?? {};
+    if (auth) {
+      this.#tokens = new TokenSource(endpoints, credentials, channelOptions, auth, log);
+      channelOptions = { ...channelOptions, interceptors: [...((channelOptions['interceptors'] as grpc.Interceptor[] | undefined) ?? []), this.#tokens.interceptor] };
+    }
+    this.#channel = { credentials, options: channelOptions };
     this.#pool = new MemberPool({
-      credentials: options.credentials ?? grpc.credentials.createInsecure(),
-      channelOptions: options.channelOptions ?? {},
+      credentials,
+      channelOptions,
       transport: checkTransport(options.transport),
     });
     this.#tracker = new ClusterTracker(
       this.#pool,
       endpoints,
-      { heartbeatIntervalMs, heartbeatTimeoutMs, refreshIntervalMs, watchBackoffMinMs: 100, watchBackoffMaxMs: 5000 },
+      trackerSettings(heartbeatIntervalMs, heartbeatTimeoutMs, refreshIntervalMs),
       log,
     );
     this.#tracker.subscribe((e) => this.#dispatch(e));
@@ -850,7 +885,7 @@ export class BellwetherClient {
     const members: MemberView[] = this.#tracker
       .members()
       .filter((m) => !m.foreign)
-      .map((m) => memberView(m, leader?.id))
+      .map((m) => memberView(m, leader?.id, this.#tracker.connectionOf(m)))
       .sort((a, b) => (a.id ?? a.address).localeCompare(b.id ?? b.address));
     return {
       clusterId: this.#tracker.clusterId,
@@ -873,7 +908,20 @@ export class BellwetherClient {
     for (const lease of this.#leases) lease.close();
     this.#tracker.stop();
     this.#pool.close();
+    this.#tokens?.close();
+    this.#authAdmin?.close();
     this.#listeners.clear();
+  }
+
+  /** Users, roles and permissions (`bellwether.auth.v1.Auth`); changes need the root role once auth is enabled. */
+  get auth(): AuthAdmin {
+    this.#authAdmin ??= new AuthAdmin(this.endpoints, this.#channel.credentials, this.#channel.options);
+    return this.#authAdmin;
+  }
+
+  /** Resolves once the client holds a token (at once without `auth`); rejects with the typed error of a failed login. */
+  async authenticated(): Promise<void> {
+    await this.#tokens?.token();
   }
 
   // ---- operations (shared by the client and its sessions) ---------------
@@ -1140,7 +1188,7 @@ export class BellwetherClient {
   }
 }
 
-function memberView(m: MemberState, leaderId: string | undefined): MemberView {
+function memberView(m: MemberState, leaderId: string | undefined, link: { connected: boolean; streams: number }): MemberView {
   return {
     id: m.id,
     address: m.address,
@@ -1154,6 +1202,7 @@ function memberView(m: MemberState, leaderId: string | undefined): MemberView {
     outstanding: m.outstanding,
     leaderContactAgeMs: m.leaderContactAgeMs,
     lastError: m.lastError,
+    ...link,
   };
 }
 
@@ -1190,7 +1239,15 @@ function makeLog(logger: ClientLogger | undefined, clientId: string): LogFn {
  */
 export async function connect(options: ClientOptions): Promise<BellwetherClient> {
   if (options === null || typeof options !== 'object') throw new InvalidArgument('options: must be an object');
-  return new BellwetherClient(options, CONSTRUCT);
+  const client = new BellwetherClient(options, CONSTRUCT);
+  try {
+    // A wrong password fails here, not on the first call.
+    await client.authenticated();
+  } catch (err) {
+    await client.close();
+    throw err;
+  }
+  return client;
 }
 
 function checkEndpoints(endpoints: unknown): string[] {

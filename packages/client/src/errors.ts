@@ -1,4 +1,4 @@
-import { LEADER_ADDRESS_METADATA, LEADER_ID_METADATA, RETRY_AFTER_MS_METADATA } from '@bellwether/proto';
+import { LEADER_ADDRESS_METADATA, LEADER_ID_METADATA, RETRY_AFTER_METADATA } from '@bellwether/proto';
 import type * as grpc from '@grpc/grpc-js';
 
 /**
@@ -259,10 +259,18 @@ export class Aborted extends BellwetherError {
   }
 }
 
-/** The member's bounded queues are full. Nothing was applied; back off and retry. */
+/**
+ * The member's bounded queues are full, or it is shedding a burst of new
+ * streams. Nothing was applied; back off and retry (the client does, waiting
+ * at least {@link ResourceExhausted.retryAfterMs}).
+ */
 export class ResourceExhausted extends BellwetherError {
-  constructor(message: string, options: BellwetherErrorOptions = {}) {
+  /** The member's hint (`bellwether-retry-after-ms` trailing metadata): try again no sooner than this many ms. */
+  readonly retryAfterMs: number | undefined;
+
+  constructor(message: string, options: BellwetherErrorOptions & { retryAfterMs?: number } = {}) {
     super(message, { code: StatusCode.RESOURCE_EXHAUSTED, ...options });
+    this.retryAfterMs = options.retryAfterMs;
   }
 
   /**
@@ -274,6 +282,13 @@ export class ResourceExhausted extends BellwetherError {
     const ms = typeof raw === 'string' ? Number(raw) : Number.NaN;
     return Number.isFinite(ms) && ms >= 0 ? ms : undefined;
   }
+}
+
+/** The retry-after hint of a RESOURCE_EXHAUSTED: a non-negative integer of ms, or undefined. */
+function retryAfterOf(metadata: ErrorMetadata): number | undefined {
+  const raw = firstString(metadata, RETRY_AFTER_METADATA);
+  if (raw === undefined || !/^\d{1,9}$/.test(raw)) return undefined;
+  return Number(raw);
 }
 
 /** The caller is not allowed to make this call (PERMISSION_DENIED). */
@@ -403,8 +418,11 @@ export function fromGrpcError(raw: unknown, ctx: ErrorContext): BellwetherError 
       return new NotFound(say('not found; nothing was changed'), base);
     case StatusCode.ALREADY_EXISTS:
       return new AlreadyExists(say('already exists; nothing was changed'), base);
-    case StatusCode.RESOURCE_EXHAUSTED:
-      return new ResourceExhausted(say('the member is overloaded; back off and retry'), base);
+    case StatusCode.RESOURCE_EXHAUSTED: {
+      const retryAfterMs = retryAfterOf(metadata);
+      const when = retryAfterMs === undefined ? '' : ` (no sooner than ${retryAfterMs} ms)`;
+      return new ResourceExhausted(say(`the member is overloaded; back off and retry${when}`), { ...base, retryAfterMs });
+    }
     case StatusCode.ABORTED:
       return new Aborted(say('aborted by the server; nothing was applied'), base);
     case StatusCode.PERMISSION_DENIED:

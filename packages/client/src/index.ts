@@ -9,6 +9,9 @@
  * @packageDocumentation
  */
 export { type Bytes, MAX_KEY_BYTES } from './bytes';
+export type { AuthOptions } from './auth';
+export { AuthAdmin, type AuthChange, type PermissionInfo, type PermissionKeys, type PermissionType } from './auth-admin';
+export type { Pem, TlsOptions } from './tls';
 export {
   BellwetherClient,
   type CallOptions,
@@ -110,3 +113,5 @@ export {
 export { Compacted, type WatchEvent, type WatchOptions, type WatchSelector } from './watch';
 export { Lease, type LeaseLostEvent, type LeaseOptions } from './lease';
 export { type CampaignOptions, Election, type ElectionLeader, type LockHandle, type LockOptions } from './recipes';
+export { DEAD_MEMBER_NOTICE_MS, SILENT_MEMBER_NOTICE_MS } from './tracker';
+export { KEEPALIVE_TIME_MS, KEEPALIVE_TIMEOUT_MS } from './member';

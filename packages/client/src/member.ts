@@ -108,10 +108,26 @@ export interface ChannelSettings {
  */
 const MAX_STREAM_MESSAGE_BYTES = 256 * 1024 * 1024;
 
-/** Reconnect quickly after a member restarts (the caller's channelOptions win). */
+/**
+ * HTTP/2 keepalive: a PING every {@link KEEPALIVE_TIME_MS} on every open
+ * connection, calls or not, and the connection is closed when the answer
+ * takes longer than {@link KEEPALIVE_TIMEOUT_MS}. That is how an idle client
+ * notices a member that went silent (SIGSTOP, a partition) without asking
+ * the member anything, and it keeps idle connections alive through proxies
+ * and NATs that drop quiet flows after a minute or more. A PING is answered
+ * by the member's HTTP/2 layer (no gRPC call): one per second per 10
+ * connections.
+ */
+export const KEEPALIVE_TIME_MS = 10_000;
+export const KEEPALIVE_TIMEOUT_MS = 10_000;
+
+/** Reconnect quickly after a member restarts; keepalive as above (the caller's channelOptions win). */
 const DEFAULT_CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.initial_reconnect_backoff_ms': 100,
   'grpc.max_reconnect_backoff_ms': 2000,
+  'grpc.keepalive_time_ms': KEEPALIVE_TIME_MS,
+  'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
+  'grpc.keepalive_permit_without_calls': 1,
 };
 
 let api: PublicGrpc | undefined;
@@ -186,6 +202,16 @@ export class MemberConnection {
     return this.#cluster;
   }
 
+  /** Whether the channel has an open (READY) connection now; asking opens none. */
+  get connected(): boolean {
+    return !this.#closed && this.#kv.getChannel().getConnectivityState(false) === grpc.connectivityState.READY;
+  }
+
+  /** Whether the member's KV.Stream is open now. */
+  get streamOpen(): boolean {
+    return this.#stream?.isOpen ?? false;
+  }
+
   /** The Lease service stub on the same channel. */
   get lease(): LeaseClient {
     this.#lease ??= new (publicApi().bellwether.lease.v1.Lease)(this.address, this.#settings.credentials, {
@@ -246,6 +272,33 @@ export class MemberConnection {
     return this.cluster.WatchLeader({});
   }
 
+  /**
+   * Calls `listener` each time the member's connection, once READY, stops
+   * being READY (the member closed it, it died, or a keepalive PING went
+   * unanswered). Watching opens no connection. Returns the unsubscribe.
+   */
+  onConnectionLost(listener: () => void): () => void {
+    let active = true;
+    const channel = this.#kv.getChannel();
+    const follow = (state: grpc.connectivityState) => {
+      if (!active || this.#closed || state === grpc.connectivityState.SHUTDOWN) return;
+      try {
+        channel.watchConnectivityState(state, Number.POSITIVE_INFINITY, () => {
+          if (!active || this.#closed) return;
+          const next = channel.getConnectivityState(false);
+          if (state === grpc.connectivityState.READY && next !== grpc.connectivityState.READY) listener();
+          follow(next);
+        });
+      } catch {
+        // The channel was shut down meanwhile.
+      }
+    };
+    follow(channel.getConnectivityState(false));
+    return () => {
+      active = false;
+    };
+  }
+
   /** Opens a `KV.Watch` stream (no deadline: it lives until cancelled). */
   watch(): grpc.ClientDuplexStream<WatchRequest, WatchResponse__Output> {
     return this.#kv.Watch();
@@ -285,6 +338,11 @@ export class MemberPool {
       this.#members.set(address, m);
     }
     return m;
+  }
+
+  /** The connection to `address` if one was made (creates none). */
+  peek(address: string): MemberConnection | undefined {
+    return this.#members.get(address);
   }
 
   /** Every connection made so far. */

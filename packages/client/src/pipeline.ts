@@ -3,6 +3,7 @@ import { type BellwetherError, Cancelled, DeadlineExceeded, fromGrpcError, type 
 import type { MemberConnection, MemberPool, Method, MethodRequest, MethodResponse } from './member';
 import type { ResponseHeader } from './results';
 import { toHeader } from './results';
+import type { RetryBudget } from './retry-budget';
 
 /** How fresh a read must be; see the client's `ReadMode` documentation. */
 export type ReadMode = 'linearizable' | 'read-your-writes' | 'any-follower';
@@ -90,6 +91,8 @@ export interface RetryPolicy {
   nextDelayMs(error: BellwetherError, op: Operation, attempt: number, ctx: CallContext, call?: CallState): number | undefined;
   /** Milliseconds one attempt may take at most (the call's deadline still bounds it); `undefined`: no per-attempt limit. */
   attemptTimeoutMs?(op: Operation): number | undefined;
+  /** Bounds the retries (attempts after the first) in flight at once across the client's calls. */
+  readonly budget?: RetryBudget;
 }
 
 /** Never retries: every failure reaches the caller as it happened. */
@@ -139,8 +142,12 @@ export class Invoker {
     for (let attempt = 1; ; attempt++) {
       if (ctx.signal.aborted) throw this.#cancelled(op, mayHaveApplied, ctx.signal.reason);
       if (Date.now() >= ctx.deadline) throw this.#deadline(op, mayHaveApplied, last, sentAny);
+      // A retry takes a slot of the client's budget first, so a failover does not send every call back at once.
+      const slot = attempt > 1 && this.retry.budget ? await this.retry.budget.acquire(ctx.signal, ctx.deadline) : undefined;
+      if (attempt > 1 && this.retry.budget && slot === undefined) continue; // cancelled or out of time: the checks above end it
       const member = this.router.route(op, attempt, call);
       if (member === undefined) {
+        slot?.();
         // Nowhere to send it (no leader known): wait for news or a back-off step.
         await this.#wait(this.#backoffWhileWaiting(attempt), ctx);
         continue;
@@ -192,6 +199,7 @@ export class Invoker {
       } finally {
         end?.();
         linked.dispose();
+        slot?.();
       }
     }
   }

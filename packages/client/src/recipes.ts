@@ -46,12 +46,17 @@ async function enter(client: BellwetherClient, prefix: string, lease: Lease, val
   return { key, revision: r.revision };
 }
 
-/** Waits until no key under `prefix` was created before `revision`. */
-async function waitTurn(client: BellwetherClient, prefix: string, revision: number, signal: AbortSignal | undefined, lease: Lease): Promise<void> {
+/** Waits until no key under `prefix` was created before `revision` (this contender's key, `key`). */
+async function waitTurn(client: BellwetherClient, prefix: string, key: string, revision: number, signal: AbortSignal | undefined, lease: Lease): Promise<void> {
   for (;;) {
     if (signal?.aborted) throw new Cancelled('lock: cancelled while waiting', { cause: signal.reason });
     if (lease.ended) throw new Cancelled('lock: the lease was lost while waiting');
     const page = await client.range({ prefix }, { mode: 'linearizable', keysOnly: true, limit: 10_000 });
+    // The turn is ours only while our own key is still there: an expired lease deletes it, and
+    // with it the place in line (the client may not have noticed the loss yet).
+    if (!page.kvs.some((kv) => kv.keyString === key && kv.createRevision === revision)) {
+      throw new Cancelled(`lock: ${key} is gone (its lease expired while waiting); try again`);
+    }
     let ahead: KeyValue | undefined;
     for (const kv of page.kvs) if (kv.createRevision < revision && (!ahead || kv.createRevision > ahead.createRevision)) ahead = kv;
     if (!ahead) return;
@@ -78,7 +83,7 @@ export async function acquireLock(client: BellwetherClient, name: string, option
   const lease = await client.lease({ ttlMs: options.ttlMs ?? 10_000 });
   try {
     const { key, revision } = await enter(client, prefix, lease, '');
-    await waitTurn(client, prefix, revision, options.signal, lease);
+    await waitTurn(client, prefix, key, revision, options.signal, lease);
     return {
       key,
       revision,
@@ -138,7 +143,7 @@ export class Election {
     try {
       const { key, revision } = await enter(this.#client, this.#prefix, lease, value);
       this.#key = key;
-      await waitTurn(this.#client, this.#prefix, revision, options.signal, lease);
+      await waitTurn(this.#client, this.#prefix, key, revision, options.signal, lease);
       return { key, value, revision };
     } catch (err) {
       await this.resign().catch(() => {});

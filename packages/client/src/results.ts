@@ -377,6 +377,10 @@ export interface MemberView {
   readonly leaderContactAgeMs: number | undefined;
   /** The last failure seen on it. */
   readonly lastError: string | undefined;
+  /** Whether this client holds an open (READY) HTTP/2 connection to it; connections are opened on first use. */
+  readonly connected: boolean;
+  /** Long-lived streams this client holds open to it: its `KV.Stream` (once used) and the client's one `WatchLeader` stream (if it is the watched member). */
+  readonly streams: number;
 }
 
 /** Result of {@link BellwetherClient.cluster}: the client's current view of the cluster. */

@@ -13,6 +13,7 @@ import { Aborted, type BellwetherError, Cancelled, Internal, NotLeader, Resource
 import type { MemberConnection, MemberPool } from './member';
 import type { CallContext, CallState, Operation, RetryPolicy, Router } from './pipeline';
 import type { ResponseHeader } from './results';
+import { type MAX_CONCURRENT_RETRIES, RetryBudget } from './retry-budget';
 import type { ClusterTracker, MemberState } from './tracker';
 
 /** How long a follower that refused a read is passed over while others can serve. */
@@ -57,7 +58,9 @@ export class ClusterRouter implements Router {
     // report a leader it knew of, so sending the write to one of them could
     // only earn an UNAVAILABLE, which cannot be told from a broken connection
     // and would turn a write that surely did not apply into OutcomeUnknown.
-    return this.#tracker.leaderMember();
+    const leader = this.#tracker.leaderMember();
+    if (!leader) this.#tracker.wantLeader();
+    return leader;
   }
 
   #routeRead(op: Operation, call: CallState): MemberState | undefined {
@@ -105,9 +108,10 @@ export class ClusterRouter implements Router {
 
   #pick(members: MemberState[], call: CallState): MemberState | undefined {
     if (members.length === 0) return undefined;
-    // Members known up before those not yet heard from.
-    const up = members.filter((m) => m.health === 'up');
-    const pool = (up.length > 0 ? up : members).sort((a, b) => (a.address < b.address ? -1 : 1));
+    // Members not known down first: 'unknown' ones too, since a member is
+    // only contacted once used (preferring 'up' would never try the others).
+    const live = members.filter((m) => m.health !== 'down');
+    const pool = (live.length > 0 ? live : members).sort((a, b) => (a.address < b.address ? -1 : 1));
     const turn = this.#cursor++;
     if (this.#balancing === 'round-robin') return pool[turn % pool.length];
     // Least outstanding requests; ties go round robin, avoiding the member of the last attempt.
@@ -190,6 +194,8 @@ const IMMEDIATE_READ_RETRIES = 3;
  */
 export class ClusterRetryPolicy implements RetryPolicy {
   readonly #settings: RetrySettings;
+  /** At most {@link MAX_CONCURRENT_RETRIES} retries of this client out at once. */
+  readonly budget = new RetryBudget();
 
   constructor(settings: RetrySettings) {
     this.#settings = settings;
@@ -219,11 +225,11 @@ export class ClusterRetryPolicy implements RetryPolicy {
       error instanceof Cancelled || // by the server or a proxy; the caller's own cancel never gets here
       (error instanceof Internal && attempt < MAX_INTERNAL_ATTEMPTS);
     if (!transient) return undefined;
+    // A member shedding load said when to come back: no sooner, and spread a little further.
+    if (error instanceof ResourceExhausted && error.retryAfterMs !== undefined) return Math.max(error.retryAfterMs * (1 + Math.random() / 4), this.#backoff(attempt));
     if (followHint) return 0;
     // A read that failed on one member goes to another at once, the first few times.
     if (op.kind === 'read' && !(error instanceof ResourceExhausted) && attempt <= IMMEDIATE_READ_RETRIES) return 0;
-    // A busy leader says when room is likely: sooner would be refused again.
-    if (error instanceof ResourceExhausted && error.retryAfterMs !== undefined) return Math.max(error.retryAfterMs, this.#backoff(attempt));
     return this.#backoff(attempt);
   }
 

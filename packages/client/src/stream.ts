@@ -22,8 +22,8 @@
 // drains.
 import {
   LEADER_ADDRESS_METADATA,
-  RETRY_AFTER_MS_METADATA,
   LEADER_ID_METADATA,
+  RETRY_AFTER_METADATA,
   type StreamCall,
   type StreamError__Output,
   type StreamRequest,
@@ -81,7 +81,7 @@ function fromStreamError(e: StreamError__Output): grpc.ServiceError {
   const md = new grpc.Metadata();
   if (e.leaderId) md.set(LEADER_ID_METADATA, e.leaderId);
   if (e.leaderAddress) md.set(LEADER_ADDRESS_METADATA, e.leaderAddress);
-  if (e.retryAfterMs > 0) md.set(RETRY_AFTER_MS_METADATA, String(e.retryAfterMs));
+  if (e.retryAfterMs > 0) md.set(RETRY_AFTER_METADATA, String(e.retryAfterMs));
   return grpcError(e.code as grpc.status, e.message, md);
 }
 
@@ -134,6 +134,8 @@ export class MemberStream {
   /** Streams in a row that broke without delivering anything. */
   #failures = 0;
   #reopenAt = 0;
+  /** The last failure was the member shedding new streams (RESOURCE_EXHAUSTED with a retry-after). */
+  #shed = false;
   #unsupportedUntil = 0;
   #closed = false;
   /** Messages written, for tests and diagnostics. */
@@ -145,6 +147,11 @@ export class MemberStream {
     this.#address = address;
     this.#open = open;
     this.#limits = { ...DEFAULT_STREAM_LIMITS, ...limits };
+  }
+
+  /** Whether a KV.Stream is open to the member now. */
+  get isOpen(): boolean {
+    return this.#stream !== undefined;
   }
 
   /** Whether the member refused KV.Stream lately (its calls go unary meanwhile). */
@@ -178,7 +185,14 @@ export class MemberStream {
       }
       const now = Date.now();
       if (this.#stream === undefined && now < this.#reopenAt) {
-        reject(grpcError(grpc.status.UNAVAILABLE, `the stream to ${this.#address} failed ${this.#failures} times in a row; reopening in ${this.#reopenAt - now} ms`));
+        if (this.#shed) {
+          // The member asked for a pause: pass its hint on, so the call waits rather than hammers.
+          const md = new grpc.Metadata();
+          md.set(RETRY_AFTER_METADATA, String(this.#reopenAt - now));
+          reject(grpcError(grpc.status.RESOURCE_EXHAUSTED, `the member ${this.#address} is shedding new streams; retry after ${this.#reopenAt - now} ms`, md));
+        } else {
+          reject(grpcError(grpc.status.UNAVAILABLE, `the stream to ${this.#address} failed ${this.#failures} times in a row; reopening in ${this.#reopenAt - now} ms`));
+        }
         return;
       }
       if (this.#queued >= this.#limits.maxQueued) {
@@ -338,6 +352,15 @@ export class MemberStream {
       this.#unsupportedUntil = Date.now() + UNSUPPORTED_RETRY_MS;
       const unsupported = new StreamUnsupported(this.#address);
       this.#failAll(unsupported, unsupported);
+      return;
+    }
+    const retryAfter = err.code === grpc.status.RESOURCE_EXHAUSTED && err.metadata instanceof grpc.Metadata ? Number(err.metadata.get(RETRY_AFTER_METADATA)[0]) : Number.NaN;
+    this.#shed = Number.isFinite(retryAfter);
+    if (this.#shed) {
+      // Refused before anything on it ran: every call fails as refused, nothing applied; reopen after the hint.
+      this.#reopenAt = Date.now() + retryAfter;
+      const refused = grpcError(grpc.status.RESOURCE_EXHAUSTED, `the member ${this.#address} refused a new stream: ${details}`, err.metadata as grpc.Metadata);
+      this.#failAll(refused, refused);
       return;
     }
     this.#failures++;

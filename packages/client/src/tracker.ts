@@ -1,20 +1,36 @@
 // The client's view of the cluster: who the members are, which are up, how
-// far each has applied, and who leads. It learns from four sources, so that
-// no single silent socket can pin the client to a dead or isolated node:
+// far each has applied, and who leads. It is built so that an idle client
+// costs the cluster (almost) nothing and no single silent socket can pin the
+// client to a dead or isolated node. It learns from:
 //
-// 1. a Cluster.WatchLeader stream to every member (reopened with back-off),
-//    which reports a new leader as soon as any member learns of it;
-// 2. a Cluster.Status probe of every member each heartbeat interval, which
-//    measures round-trip time and marks a member down when it stops answering
-//    (a SIGSTOPped process keeps its sockets open and says nothing);
+// 1. one Cluster.WatchLeader stream, to one member at a time (chosen at
+//    random, so a fleet's streams spread over the members), which pushes
+//    every leader or term change and every change of the member list; when
+//    it breaks the client probes that member and moves the stream to another
+//    one at once;
+// 2. each member's connection: HTTP/2 keepalive pings (member.ts) notice a
+//    dead or silent peer, and a connection that leaves READY triggers a
+//    Status probe of that member (refused: down at once; unanswered twice:
+//    down);
 // 3. every response header (member id, term, leader id, applied index) and
-//    every NOT_LEADER / UNAVAILABLE leader hint;
-// 4. a Cluster.Members poll, to learn members added or removed.
+//    every NOT_LEADER / UNAVAILABLE leader hint; a failed call probes its
+//    member;
+// 4. Cluster.Members: at start, when the watched member says the member list
+//    changed, when a leader unknown to the client appears, and on a long
+//    safety timer.
+//
+// Probes are events, not a heartbeat: the watched member is probed when its
+// first event arrives (to check its cluster id), any member when something
+// above suggests it changed; a member that is down is probed again with a
+// jittered back-off to notice its return. A member the client neither
+// watches nor calls is never contacted (its health stays 'unknown'). With `pollIntervalMs` set,
+// every member is also probed on that period (the behaviour of earlier
+// versions, for a server without WatchLeader, or tests that want it).
 //
 // Leadership is ordered by Raft term: a report from a lower term than the
 // highest seen is ignored, a higher term always wins. A leader whose member is
 // down is not used (but kept, in case it comes back still leading).
-import type { LeaderEvent__Output, MembersResponse__Output, StatusResponse__Output } from '@bellwether/proto';
+import { type LeaderEvent__Output, type MembersResponse__Output, RETRY_AFTER_METADATA, type StatusResponse__Output } from '@bellwether/proto';
 import type * as grpc from '@grpc/grpc-js';
 import { CancelToken } from './cancel';
 import { type BellwetherError, StatusCode } from './errors';
@@ -65,10 +81,12 @@ export class MemberState {
   pendingEvent: LeaderEvent__Output | undefined;
   removed = false;
   watch: grpc.ClientReadableStream<LeaderEvent__Output> | undefined;
-  watchBackoffMs = 0;
-  watchTimer: NodeJS.Timeout | undefined;
   probeTimer: NodeJS.Timeout | undefined;
   probing = false;
+  /** The delay before the next probe of a down member (doubles while it stays down). */
+  downProbeMs = 0;
+  /** Stops following the member's connection state. */
+  unwatchConnection: (() => void) | undefined;
 
   constructor(
     readonly address: string,
@@ -88,16 +106,56 @@ export type TrackerEvent =
 
 /** Timing of the tracker's background work. */
 export interface TrackerSettings {
-  /** Status probe of each member every this many ms. */
-  heartbeatIntervalMs: number;
+  /** When set, every member is also probed on this period (ms); undefined: probes only on events. */
+  pollIntervalMs: number | undefined;
   /** A probe not answered within this many ms failed. */
   heartbeatTimeoutMs: number;
-  /** Members poll every this many ms. */
+  /** A down member is probed again after this many ms, doubling up to {@link TrackerSettings.downProbeMaxMs}. */
+  downProbeMinMs: number;
+  downProbeMaxMs: number;
+  /** Members safety poll every this many ms (the list is also re-read on every change notice). */
   refreshIntervalMs: number;
-  /** WatchLeader streams are reopened after a back-off from this ... */
+  /** Moving the WatchLeader stream after failures backs off from this ... */
   watchBackoffMinMs: number;
   /** ... doubling up to this. */
   watchBackoffMaxMs: number;
+}
+
+/**
+ * The bound within which a client with default settings, idle or not,
+ * notices that a member it is connected to died (the process exited or was
+ * killed, so its connections close): the connection drop triggers a probe,
+ * which is refused at once or, on a loaded host, fails within two probe
+ * timeouts (2 x `heartbeatTimeoutMs`, 1 s by default). Normally milliseconds;
+ * the bound leaves room for a busy machine.
+ */
+export const DEAD_MEMBER_NOTICE_MS = 5_000;
+
+/**
+ * The bound within which a client with default settings notices a member
+ * that went silent with its connection open (SIGSTOP, a partition, a hung
+ * host): the keepalive PING goes unanswered (10 s + 10 s: a generous PING
+ * timeout, so that a member merely slowed by a burst of work is not cut off),
+ * the connection is closed, and the probes that follow time out twice
+ * (2 x 1 s): 22 s, plus slack for a busy machine. A call to that member notices sooner: its
+ * attempt times out (`attemptTimeoutMs`) and the member is probed.
+ */
+export const SILENT_MEMBER_NOTICE_MS = 30_000;
+
+/** A down member is probed again after at most this long (the back-off's ceiling). */
+const DOWN_PROBE_MAX_MS = 30_000;
+
+/** The tracker's timing from the client's options (`pollIntervalMs` undefined: probes on events only). */
+export function trackerSettings(pollIntervalMs: number | undefined, heartbeatTimeoutMs: number, refreshIntervalMs: number): TrackerSettings {
+  return {
+    pollIntervalMs,
+    heartbeatTimeoutMs,
+    downProbeMinMs: pollIntervalMs ?? 1000,
+    downProbeMaxMs: Math.max(DOWN_PROBE_MAX_MS, pollIntervalMs ?? 0),
+    refreshIntervalMs,
+    watchBackoffMinMs: 100,
+    watchBackoffMaxMs: 5000,
+  };
 }
 
 /** Structured log lines from the tracker and the client. */
@@ -122,6 +180,13 @@ export class ClusterTracker {
   #refreshTimer: NodeJS.Timeout | undefined;
   #refreshing = false;
   #refreshCursor = 0;
+  /** The member holding the WatchLeader stream (or about to). */
+  #watched: MemberState | undefined;
+  #watchTimer: NodeJS.Timeout | undefined;
+  /** Consecutive WatchLeader streams that ended before delivering an event. */
+  #watchFailures = 0;
+  /** The member list's fingerprint as the watched member last reported it. */
+  #membersFingerprint: string | undefined;
 
   constructor(pool: MemberPool, seeds: readonly string[], settings: TrackerSettings, log: LogFn) {
     this.#pool = pool;
@@ -131,11 +196,12 @@ export class ClusterTracker {
     for (const address of seeds) this.#members.set(address, new MemberState(address, true));
   }
 
-  /** Starts the background work: watches, probes and the Members poll. */
+  /** Starts the background work: the WatchLeader stream (its member is probed) and the Members read. */
   start(): void {
     if (this.#started || this.#stopping.aborted) return;
     this.#started = true;
     for (const m of this.#members.values()) this.#startMember(m);
+    this.#moveWatch(undefined, 0);
     this.#scheduleRefresh(0);
   }
 
@@ -144,8 +210,14 @@ export class ClusterTracker {
     if (this.#stopping.aborted) return;
     this.#stopping.abort();
     clearTimeout(this.#refreshTimer);
+    clearTimeout(this.#watchTimer);
     for (const m of this.#members.values()) this.#stopMember(m);
     this.#listeners.clear();
+  }
+
+  /** The member currently holding the WatchLeader stream, if one is open. */
+  get watchedMember(): MemberState | undefined {
+    return this.#watched?.watch ? this.#watched : undefined;
   }
 
   /** Receives every event until the returned function is called. */
@@ -185,10 +257,23 @@ export class ClusterTracker {
 
   /** The leader's member when it is known, reachable and usable. */
   leaderMember(): MemberState | undefined {
+    const m = this.#recordedLeaderMember();
+    return m?.usable ? m : undefined;
+  }
+
+  /**
+   * A write wants the leader: if the recorded one is thought down, ask it now
+   * rather than at its next back-off probe (it may only have been slow).
+   */
+  wantLeader(): void {
+    const m = this.#recordedLeaderMember();
+    if (m && m.health === 'down' && !m.foreign && !m.removed) this.#probeNow(m);
+  }
+
+  #recordedLeaderMember(): MemberState | undefined {
     const leader = this.#leader;
     if (!leader) return undefined;
-    const m = this.byId(leader.id) ?? (leader.address ? this.#members.get(leader.address) : undefined);
-    return m?.usable ? m : undefined;
+    return this.byId(leader.id) ?? (leader.address ? this.#members.get(leader.address) : undefined);
   }
 
   members(): MemberState[] {
@@ -231,6 +316,9 @@ export class ClusterTracker {
     m.lastError = error.message;
     if (error.code === StatusCode.UNAVAILABLE || error.code === StatusCode.DEADLINE_EXCEEDED || error.code === StatusCode.INTERNAL) {
       this.#probeNow(m);
+      // The watched member failing a call may be silent on its stream too:
+      // hear from another member now (it sends the leader it knows at once).
+      if (this.#watched === m) this.#moveWatch(m, 0);
     }
   }
 
@@ -244,6 +332,8 @@ export class ClusterTracker {
     if (leaderAddress) {
       const target = this.#ensure(leaderAddress, leaderId);
       if (target.foreign) return;
+      // Writes are about to go there: check it is ours and alive (once).
+      if (target.health === 'unknown' && !target.clusterChecked) this.#probeNow(target);
     }
     if (!leaderId) return;
     const current = this.#leader;
@@ -258,6 +348,12 @@ export class ClusterTracker {
         `hint from ${refusing ? describe(refusing) : from}`,
       );
     }
+  }
+
+  /** Whether the client's connection to `m` is open, and how many long-lived streams it holds there. */
+  connectionOf(m: MemberState): { connected: boolean; streams: number } {
+    const conn = this.#pool.peek(m.address);
+    return { connected: conn?.connected ?? false, streams: (m.watch ? 1 : 0) + (conn?.streamOpen ? 1 : 0) };
   }
 
   /** The address to dial for member `id`, if known. */
@@ -337,6 +433,7 @@ export class ClusterTracker {
       this.#markDown(m, `belongs to another cluster (${clusterId})`);
       m.pendingEvent = undefined;
       m.watch?.cancel();
+      if (this.#watched === m) this.#moveWatch(m, 0);
     }
     return false;
   }
@@ -347,6 +444,9 @@ export class ClusterTracker {
     if (m.health === 'up' || m.foreign || m.removed) return;
     const was = m.health;
     m.health = 'up';
+    m.downProbeMs = 0;
+    if (was === 'down' && !this.#settings.pollIntervalMs) clearTimeout(m.probeTimer);
+    if (!this.#watched && this.#started) this.#moveWatch(undefined, 0);
     this.#log(was === 'down' ? 'info' : 'debug', `member ${describe(m)} is up`, { memberId: m.id, address: m.address, reason });
     this.#emit({ type: 'memberUp', member: m, reason });
   }
@@ -357,16 +457,27 @@ export class ClusterTracker {
     m.health = 'down';
     this.#log('warn', `member ${describe(m)} is down: ${reason}`, { memberId: m.id, address: m.address, reason });
     this.#emit({ type: 'memberDown', member: m, reason });
+    // Not watching a down member: move the stream so leader news keeps coming.
+    if (this.#watched === m) this.#moveWatch(m, 0);
   }
 
   #startMember(m: MemberState): void {
-    this.#openWatch(m);
-    this.#scheduleProbe(m, 0);
+    // The connection is followed, not opened: grpc-js connects on the first call.
+    m.unwatchConnection ??= this.#pool.get(m.address).onConnectionLost(() => {
+      if (this.#stopping.aborted || m.removed || m.foreign) return;
+      this.#log('debug', `connection to ${describe(m)} lost; probing it`, { memberId: m.id, address: m.address });
+      this.#probeNow(m);
+    });
+    // Polling (opt-in) probes every member from the start; otherwise a member
+    // is first contacted when it is watched or used, so a client holds no
+    // connection to a member it does not use.
+    if (this.#settings.pollIntervalMs !== undefined) this.#scheduleProbe(m, 0);
   }
 
   #stopMember(m: MemberState): void {
-    clearTimeout(m.watchTimer);
     clearTimeout(m.probeTimer);
+    m.unwatchConnection?.();
+    m.unwatchConnection = undefined;
     m.watch?.cancel();
     m.watch = undefined;
   }
@@ -378,18 +489,42 @@ export class ClusterTracker {
     this.#stopMember(m);
     this.#members.delete(m.address);
     if (!this.#seeds.includes(m.address)) this.#pool.drop(m.address);
+    if (this.#watched === m) this.#moveWatch(m, 0);
   }
 
-  // ---- WatchLeader streams ---------------------------------------------
+  // ---- the WatchLeader stream -------------------------------------------
+
+  /**
+   * Moves the one WatchLeader stream away from `from` (undefined: opens the
+   * first) after `delayMs`: to a random usable member, members known up first,
+   * `from` only when nothing else is left.
+   */
+  #moveWatch(from: MemberState | undefined, delayMs: number): void {
+    if (this.#stopping.aborted) return;
+    if (this.#watched && this.#watched !== from) return; // already moved
+    this.#watched = undefined;
+    from?.watch?.cancel();
+    clearTimeout(this.#watchTimer);
+    this.#watchTimer = setTimeout(() => {
+      if (this.#stopping.aborted || this.#watched) return;
+      const all = this.members().filter((m) => !m.foreign);
+      const usable = all.filter((m) => m.usable && m !== from);
+      const up = usable.filter((m) => m.health === 'up');
+      const pool = up.length > 0 ? up : usable.length > 0 ? usable : all;
+      const next = pool[Math.floor(Math.random() * pool.length)];
+      if (next) this.#openWatch(next);
+    }, delayMs);
+  }
 
   #openWatch(m: MemberState): void {
     if (this.#stopping.aborted || m.removed || m.foreign || m.watch) return;
+    this.#watched = m;
     let stream: grpc.ClientReadableStream<LeaderEvent__Output>;
     try {
       stream = this.#pool.get(m.address).watchLeader();
     } catch (err) {
       this.#log('warn', `cannot open WatchLeader on ${m.address}: ${String(err)}`, { address: m.address });
-      this.#reopenWatch(m);
+      this.#watchEnded(m, undefined);
       return;
     }
     m.watch = stream;
@@ -399,15 +534,12 @@ export class ClusterTracker {
       if (finished) return;
       finished = true;
       if (m.watch === stream) m.watch = undefined;
-      if (this.#stopping.aborted || m.removed || m.foreign) return;
+      if (this.#stopping.aborted || m.removed || m.foreign || this.#watched !== m) return;
       if (failure?.code === StatusCode.UNAVAILABLE) this.#markDown(m, `connection lost (${failure.details})`);
-      if (failure?.code === StatusCode.UNIMPLEMENTED) {
-        m.watchBackoffMs = this.#settings.watchBackoffMaxMs; // an older server: rely on probes
-      }
-      this.#reopenWatch(m);
+      this.#watchEnded(m, failure);
     };
     stream.on('data', (event: LeaderEvent__Output) => {
-      m.watchBackoffMs = 0;
+      this.#watchFailures = 0;
       if (!m.clusterChecked) {
         // Events carry no cluster id: trust them once a probe has shown the member is ours.
         m.pendingEvent = event;
@@ -424,19 +556,43 @@ export class ClusterTracker {
     stream.on('close', finish);
   }
 
+  /** The stream on `m` ended: find out whether `m` is alive, and watch elsewhere. */
+  #watchEnded(m: MemberState, failure: grpc.ServiceError | undefined): void {
+    if (failure?.code === StatusCode.UNIMPLEMENTED) {
+      // A server without WatchLeader: leader news comes from probes.
+      this.#log('warn', `${m.address} does not implement WatchLeader; probing every member each second instead`, { address: m.address });
+      this.#settings.pollIntervalMs ??= 1000;
+      for (const x of this.members()) this.#scheduleProbe(x, 0);
+      this.#watched = undefined;
+      return;
+    }
+    const retryAfter = failure?.code === StatusCode.RESOURCE_EXHAUSTED ? Number(failure.metadata?.get(RETRY_AFTER_METADATA)[0]) : Number.NaN;
+    if (Number.isFinite(retryAfter)) {
+      // The member is alive but shedding new streams: come back when it said, a little spread.
+      this.#watched = undefined;
+      clearTimeout(this.#watchTimer);
+      this.#watchTimer = setTimeout(() => this.#moveWatch(undefined, 0), retryAfter * (1 + Math.random() / 4));
+      return;
+    }
+    if (m.health !== 'down') this.#probeNow(m);
+    // The first move is immediate (jittered, so a fleet that lost the same
+    // member does not arrive at once); repeated failures back off.
+    const { watchBackoffMinMs: min, watchBackoffMaxMs: max } = this.#settings;
+    const ceiling = this.#watchFailures === 0 ? min : Math.min(max, min * 2 ** this.#watchFailures);
+    this.#watchFailures++;
+    this.#moveWatch(m, ceiling * Math.random());
+  }
+
   #onLeaderEvent(m: MemberState, event: LeaderEvent__Output): void {
     if (m.foreign || m.removed || this.#stopping.aborted) return;
     if (event.memberId) m.id ??= event.memberId;
     this.#markUp(m, 'WatchLeader event');
+    const fingerprint = event.membersFingerprint || undefined;
+    if (fingerprint !== undefined && fingerprint !== this.#membersFingerprint) {
+      if (this.#membersFingerprint !== undefined) this.#scheduleRefresh(0);
+      this.#membersFingerprint = fingerprint;
+    }
     this.#report(m, Number(event.term), event.leaderId || undefined, event.leaderAddress || undefined, `WatchLeader from ${describe(m)}`);
-  }
-
-  #reopenWatch(m: MemberState): void {
-    const { watchBackoffMinMs: min, watchBackoffMaxMs: max } = this.#settings;
-    m.watchBackoffMs = Math.min(max, Math.max(min, m.watchBackoffMs * 2));
-    const delay = m.watchBackoffMs * (0.5 + Math.random() / 2);
-    clearTimeout(m.watchTimer);
-    m.watchTimer = setTimeout(() => this.#openWatch(m), delay);
   }
 
   // ---- Status probes ---------------------------------------------------
@@ -454,8 +610,8 @@ export class ClusterTracker {
   async #probe(m: MemberState): Promise<void> {
     if (m.probing || m.removed || this.#stopping.aborted) return;
     m.probing = true;
-    const { heartbeatIntervalMs: interval, heartbeatTimeoutMs: timeout } = this.#settings;
-    let next = interval * (0.9 + Math.random() / 5);
+    const { pollIntervalMs: interval, heartbeatTimeoutMs: timeout } = this.#settings;
+    let next = interval === undefined ? undefined : interval * (0.9 + Math.random() / 5);
     const started = performance.now();
     try {
       const status = await this.#pool.get(m.address).unary('Status', {}, { deadline: Date.now() + timeout, signal: this.#stopping });
@@ -465,14 +621,26 @@ export class ClusterTracker {
     } catch (raw) {
       if (this.#stopping.aborted) return;
       const err = raw as Partial<grpc.ServiceError>;
+      // Refused for want of credentials: the member is up, the call says why it fails.
+      if (err.code === StatusCode.UNAUTHENTICATED || err.code === StatusCode.PERMISSION_DENIED) {
+        m.lastError = `Status probe refused: ${err.details ?? String(raw)}`;
+        return;
+      }
       m.probeFailures++;
       m.lastError = `Status probe failed: ${err.details ?? String(raw)}`;
       if (err.code === StatusCode.UNAVAILABLE) this.#markDown(m, `unreachable (${err.details ?? 'UNAVAILABLE'})`);
       else if (m.probeFailures >= PROBE_FAILURES_DOWN) this.#markDown(m, `${m.probeFailures} probes in a row unanswered (${err.details ?? String(raw)})`);
       else next = 0; // one silence: ask again at once before calling it down
+      if (m.health === 'down' && next !== 0) {
+        // Down: look again later, backing off, to notice it come back.
+        const { downProbeMinMs: min, downProbeMaxMs: max } = this.#settings;
+        m.downProbeMs = Math.min(max, Math.max(min, m.downProbeMs * 2));
+        const retry = m.downProbeMs * (0.5 + Math.random() / 2);
+        next = next === undefined ? retry : Math.min(next, retry);
+      }
     } finally {
       m.probing = false;
-      if (!this.#stopping.aborted) this.#scheduleProbe(m, next);
+      if (!this.#stopping.aborted && next !== undefined) this.#scheduleProbe(m, next);
     }
   }
 

@@ -102,18 +102,3 @@ test('the cluster retry policy: hints at once, back-off with jitter, never what 
   assert.equal(policy.attemptTimeoutMs(read), 3000);
   assert.equal(policy.attemptTimeoutMs(write), undefined, 'a sent write is not cut short for being slow (only a fault abandons it)');
 });
-
-test('a RESOURCE_EXHAUSTED refusal with a retry hint is retried no sooner than the hint', async () => {
-  const { ClusterRetryPolicy } = await import('../src/routing');
-  const { ResourceExhausted } = await import('../src/index');
-  const policy = new ClusterRetryPolicy({ retryWrites: true, retryReads: true, attemptTimeoutMs: 3000, backoff: { initialMs: 10, maxMs: 40 } });
-  const write: Operation = { method: 'Put', kind: 'write', request: { key: Buffer.from('k') }, clientId: 'c', sequence: 1 };
-  const call = { startedAt: Date.now(), tried: new Set<string>(), hintAddress: undefined, consecutiveHints: 0, lastAddress: undefined };
-  const hinted = new ResourceExhausted('busy', { metadata: { 'bellwether-retry-after-ms': ['750'] } });
-  assert.equal(hinted.retryAfterMs, 750);
-  assert.equal(hinted.mayHaveApplied, false, 'a refused write was not applied');
-  assert.equal(policy.nextDelayMs(hinted, write, 1, ctx(), call), 750);
-  const plain = new ResourceExhausted('busy');
-  assert.equal(plain.retryAfterMs, undefined);
-  assert.ok(policy.nextDelayMs(plain, write, 1, ctx(), call)! <= 40, 'without a hint, the usual back-off');
-});

@@ -3,6 +3,7 @@ import type { ServerWritableStream } from '@grpc/grpc-js';
 import { toServiceError } from './errors';
 import { memberHandlers, toWireMember } from './member-handlers';
 import type { MemberChanges } from './member-changes';
+import { MembersWatch } from './members-fingerprint';
 import type { Replica, Role as RaftRole } from './replica';
 
 export interface ClusterContext {
@@ -19,18 +20,20 @@ const ROLES: Record<RaftRole, Role> = {
   leader: 'ROLE_LEADER',
 };
 
-function leaderEvent(ctx: ClusterContext): LeaderEvent {
+function leaderEvent(ctx: ClusterContext, members: MembersWatch): LeaderEvent {
   const hint = ctx.replica.leaderHint();
   return {
     leaderId: hint?.id ?? '',
     leaderAddress: hint?.address ?? '',
     term: ctx.replica.currentTerm,
     memberId: ctx.replica.memberId,
+    membersFingerprint: members.fingerprint,
   };
 }
 
 // TransferLeadership is served by transfer-service.ts.
 export function clusterService(ctx: ClusterContext, lastContactMs: (id: string) => number | undefined): Pick<ClusterHandlers, 'Status' | 'Members' | 'WatchLeader'> {
+  const members = new MembersWatch(ctx.replica);
   return {
     Status(_call, callback) {
       const { replica } = ctx;
@@ -73,7 +76,7 @@ export function clusterService(ctx: ClusterContext, lastContactMs: (id: string) 
       const { replica } = ctx;
       callback(null, {
         clusterId: ctx.clusterId,
-        members: replica.memberList().map(toWireMember),
+        members: replica.memberList().map((m) => toWireMember({ ...m, address: replica.clientAddress(m) })),
         leaderId: replica.leaderId ?? '',
         term: replica.currentTerm,
       });
@@ -84,11 +87,15 @@ export function clusterService(ctx: ClusterContext, lastContactMs: (id: string) 
     WatchLeader(call: ServerWritableStream<unknown, LeaderEvent>) {
       const { replica } = ctx;
       const send = () => {
-        if (!call.cancelled) call.write(leaderEvent(ctx));
+        if (!call.cancelled) call.write(leaderEvent(ctx, members));
       };
       send();
       replica.on('leaderChange', send);
-      const done = () => replica.off('leaderChange', send);
+      members.on('change', send);
+      const done = () => {
+        replica.off('leaderChange', send);
+        members.off('change', send);
+      };
       call.on('cancelled', done);
       call.on('close', done);
       call.on('error', done);

@@ -55,6 +55,25 @@ export interface NodeConfig {
   unsafeFollowerLinearizableReads?: boolean;
   /** On stop: hand leadership over, end open streams and exit within this many ms (default 5000). */
   shutdownTimeoutMs?: number;
+  /** New client streams (KV.Stream, WatchLeader) admitted per second, in bursts of as many; more get RESOURCE_EXHAUSTED with a retry-after (default 2000). */
+  maxNewStreamsPerSecond?: number;
+  /** host:port of a port of its own for the peer protocol; when set, `listen` serves clients only and `peers` names peer addresses. */
+  peerListen?: string;
+  /** The address other members reach the peer port at; defaults to `peerListen`. */
+  peerAdvertise?: string;
+  /** TLS on the client port; `clientCertAuth` requires a client certificate signed by `caFile`. */
+  tls?: TlsFiles & { clientCertAuth?: boolean };
+  /** Mutual TLS on the peer port (needs `peerListen`); each member's certificate names its id (CN or DNS SAN). */
+  peerTls?: Required<TlsFiles>;
+  /** How long tokens from Auth.Authenticate stay valid, in seconds (default 300). */
+  authTokenTtlSeconds?: number;
+}
+
+/** PEM files of one TLS identity; `caFile` verifies the other side's certificate. */
+export interface TlsFiles {
+  certFile: string;
+  keyFile: string;
+  caFile?: string;
 }
 
 export const DEFAULTS = {
@@ -72,6 +91,7 @@ export const DEFAULTS = {
   logMemoryBytes: 64 * 1024 * 1024,
   maxPendingWriteBytes: 64 * 1024 * 1024,
   shutdownTimeoutMs: 5000,
+  maxNewStreamsPerSecond: 2000,
 } as const;
 
 /** A configuration that cannot work; the process stops at start with this message. */
@@ -139,10 +159,14 @@ export function validateConfig(c: NodeConfig): NodeConfig {
   if (c.maxPendingWriteBytes !== undefined && c.maxPendingWriteBytes < c.maxValueBytes + c.maxKeyBytes) {
     throw new ConfigError(`maxPendingWriteBytes (${c.maxPendingWriteBytes}) must hold at least one write of the largest key and value (${c.maxKeyBytes + c.maxValueBytes} bytes)`);
   }
+  if (c.maxNewStreamsPerSecond !== undefined && (!Number.isInteger(c.maxNewStreamsPerSecond) || c.maxNewStreamsPerSecond <= 0)) {
+    throw new ConfigError(`maxNewStreamsPerSecond (--max-new-streams-per-second): must be a positive integer, got ${String(c.maxNewStreamsPerSecond)}`);
+  }
   if (c.shutdownTimeoutMs !== undefined && (!Number.isInteger(c.shutdownTimeoutMs) || c.shutdownTimeoutMs <= 0)) {
     throw new ConfigError(`shutdownTimeoutMs: must be a positive integer, got ${String(c.shutdownTimeoutMs)}`);
   }
   if (c.maxValueBytes > 64 * 1024 * 1024) throw new ConfigError('max value size: at most 64 MiB');
+  validateTransportSecurity(c);
   return c;
 }
 
@@ -153,4 +177,25 @@ export function deriveClusterId(peers: Map<string, string>): string {
     .map(([id, addr]) => `${id}=${addr}`)
     .join(',');
   return createHash('sha256').update(canonical).digest('hex').slice(0, 16);
+}
+
+function validateTransportSecurity(c: NodeConfig): void {
+  if (c.peerListen !== undefined) parseAddress('--peer-listen', c.peerListen);
+  if (c.peerAdvertise !== undefined) {
+    if (c.peerListen === undefined) throw new ConfigError('--peer-advertise needs --peer-listen');
+    parseAddress('--peer-advertise', c.peerAdvertise);
+  }
+  if (c.peerListen !== undefined && c.peerListen === c.listen) throw new ConfigError(`--peer-listen ${c.peerListen}: must differ from --listen`);
+  if (c.tls) {
+    if (!c.tls.certFile || !c.tls.keyFile) throw new ConfigError('client TLS needs both --tls-cert-file and --tls-key-file');
+    if (c.tls.clientCertAuth && !c.tls.caFile) throw new ConfigError('--client-cert-auth needs --tls-ca-file (the CA that signs client certificates)');
+    // Peers dial plaintext on the client port, so a TLS client port would lock them out.
+    if (c.peerListen === undefined) throw new ConfigError('client TLS needs --peer-listen: the peer protocol must move to a port of its own');
+  }
+  if (c.peerTls) {
+    if (c.peerListen === undefined) throw new ConfigError('peer TLS (--peer-tls-*) needs --peer-listen');
+    if (!c.peerTls.certFile || !c.peerTls.keyFile || !c.peerTls.caFile) {
+      throw new ConfigError('peer TLS is always mutual: give all of --peer-tls-cert-file, --peer-tls-key-file and --peer-tls-ca-file');
+    }
+  }
 }

@@ -16,6 +16,7 @@ import type {
 import type { Store } from '@bellwether/store';
 import { type Command, type KeyValueRecord, prefixEnd, type WriteResult } from '@bellwether/store';
 import { type sendUnaryData, type ServerUnaryCall, status } from '@grpc/grpc-js';
+import type { CallCredentials } from './auth/authorizer';
 import { RpcError, toServiceError } from './errors';
 import { countInFlight, observeKvOps } from './kv-observe';
 import { kvStreamHandler } from './kv-stream';
@@ -23,7 +24,7 @@ import type { NodeMetrics } from './metrics';
 import { awaitReadable, type ReadPolicy, remainingMs } from './reads';
 import { parseTxn, toResponseOps } from './txn';
 import type { WatchHub } from './watch/hub';
-import { watchHandler } from './watch/watch-stream';
+import { type WatchGuard, watchHandler } from './watch/watch-stream';
 import type { Replica } from './replica';
 import { WriteAdmission } from './write-admission';
 import { checkKey, checkRevision, checkSession, checkValue, type Limits, parseRange, parseRead } from './validate';
@@ -162,25 +163,28 @@ export function kvOps(ctx: KvContext): KvOps {
 }
 
 /** Adapts an async operation to grpc-js's callback style, mapping thrown errors to statuses. */
-export function unary<Req, Res>(fn: (req: Req, budgetMs: number) => Promise<Res>) {
+export function unary<Req, Res>(fn: (req: Req, budgetMs: number, call: ServerUnaryCall<Req, Res>) => Promise<Res>) {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
-    fn(call.request, remainingMs(call)).then(
+    fn(call.request, remainingMs(call), call).then(
       (res) => callback(null, res),
       (err: unknown) => callback(toServiceError(err)),
     );
   };
 }
 
-export function kvService(ctx: KvContext): KVHandlers {
+/** The KV operations one call (or one KV.Stream) may run, e.g. checked against its caller's permissions. */
+export type KvGuard = (ops: KvOps, call: CallCredentials) => KvOps;
+
+export function kvService(ctx: KvContext, guard: KvGuard = (ops) => ops, watchGuard?: WatchGuard): KVHandlers {
   const { metrics } = ctx;
   const ops = metrics ? observeKvOps(kvOps(ctx), metrics) : kvOps(ctx);
   return {
-    Put: unary((r: PutRequest__Output, budget) => ops.put(r, budget)),
-    Delete: unary((r: DeleteRequest__Output, budget) => ops.delete(r, budget)),
-    Get: unary((r: GetRequest__Output, budget) => ops.get(r, budget)),
-    Range: unary((r: RangeRequest__Output, budget) => ops.range(r, budget)),
-    Txn: unary((r: TxnRequest__Output) => ops.txn(r)),
-    Stream: kvStreamHandler(metrics ? countInFlight(ops, metrics.kvStreamCallsInFlight) : ops),
-    Watch: watchHandler(ctx, ctx.watches),
+    Put: unary((r: PutRequest__Output, budget, call) => guard(ops, call).put(r, budget)),
+    Delete: unary((r: DeleteRequest__Output, budget, call) => guard(ops, call).delete(r, budget)),
+    Get: unary((r: GetRequest__Output, budget, call) => guard(ops, call).get(r, budget)),
+    Range: unary((r: RangeRequest__Output, budget, call) => guard(ops, call).range(r, budget)),
+    Txn: unary((r: TxnRequest__Output, _budget, call) => guard(ops, call).txn(r)),
+    Stream: kvStreamHandler(metrics ? countInFlight(ops, metrics.kvStreamCallsInFlight) : ops, guard),
+    Watch: watchHandler(ctx, ctx.watches, watchGuard),
   };
 }

@@ -1,7 +1,7 @@
-import { LEADER_ADDRESS_METADATA, LEADER_ID_METADATA, RETRY_AFTER_MS_METADATA, type StreamCall__Output, type StreamRequest__Output, type StreamResponse, type StreamResult } from '@bellwether/proto';
+import { LEADER_ADDRESS_METADATA, LEADER_ID_METADATA, RETRY_AFTER_METADATA, type StreamCall__Output, type StreamRequest__Output, type StreamResponse, type StreamResult } from '@bellwether/proto';
 import { type ServerDuplexStream, status } from '@grpc/grpc-js';
 import { RpcError } from './errors';
-import type { KvOps } from './kv-service';
+import type { KvGuard, KvOps } from './kv-service';
 
 /** Calls in flight on one stream before further calls are refused with RESOURCE_EXHAUSTED. */
 export const MAX_CALLS_IN_FLIGHT_PER_STREAM = 8192;
@@ -24,7 +24,7 @@ function errorResult(id: number, err: unknown): StreamResult {
         message: err.message,
         leaderId: String(err.metadata.get(LEADER_ID_METADATA)[0] ?? ''),
         leaderAddress: String(err.metadata.get(LEADER_ADDRESS_METADATA)[0] ?? ''),
-        retryAfterMs: Number(err.metadata.get(RETRY_AFTER_MS_METADATA)[0] ?? 0),
+        retryAfterMs: Number(err.metadata.get(RETRY_AFTER_METADATA)[0] ?? 0),
       },
     };
   }
@@ -53,8 +53,10 @@ function run(ops: KvOps, call: StreamCall__Output): Promise<Omit<StreamResult, '
  * The KV.Stream handler: runs each call as its unary twin would, and sends
  * the results that complete within one turn of the event loop as one message.
  */
-export function kvStreamHandler(ops: KvOps) {
+export function kvStreamHandler(allOps: KvOps, guard: KvGuard = (ops) => ops) {
   return (stream: ServerDuplexStream<StreamRequest__Output, StreamResponse>) => {
+    // Every call on the stream is checked as its caller's (auth/guards.ts).
+    const ops = guard(allOps, stream);
     let inFlight = 0;
     let pending: StreamResult[] = [];
     let flushScheduled = false;

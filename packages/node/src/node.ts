@@ -8,11 +8,15 @@ import { ReflectionService } from '@grpc/reflection';
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation, protoPath as healthProtoPath } from 'grpc-health-check';
 import pino, { type Logger } from 'pino';
+import { authService } from './auth/auth-service';
+import { Authorizer } from './auth/authorizer';
+import { guardKvOps, guardService, guardWatch } from './auth/guards';
 import { forceNewCluster, planFirstStart } from './cluster-join';
 import { clusterService } from './cluster-service';
 import { ByteBudget } from './byte-budget';
 import { WriteAdmission } from './write-admission';
 import { ConfigError, DEFAULTS, type NodeConfig, parseAddress, validateConfig } from './config';
+import { admittingStreams, StreamAdmission } from './stream-admission';
 import { grpcMetricsInterceptor } from './grpc-metrics';
 import { type HttpEndpoints, startHttpEndpoints } from './http-endpoints';
 import { admitPeer, checkExpectedIncarnation, loadIncarnation } from './incarnation';
@@ -22,15 +26,27 @@ import { maintenanceService, VERSION } from './maintenance-service';
 import { MemberChanges } from './member-changes';
 import { maxReceiveMessageBytes, peerMessageBudgetBytes } from './message-limits';
 import { decodeMembers, decodeSnapshotMeta, encodeMembers, type MemberInfo } from './membership';
+import { ClientAddresses } from './client-addresses';
 import { NodeMetrics } from './metrics';
-import { FLOW_CONTROL_WINDOW_BYTES, GrpcPeerTransport } from './peer-transport';
+import { FLOW_CONTROL_WINDOW_BYTES, GrpcPeerTransport, PEER_MAX_MESSAGE_BYTES } from './peer-transport';
 import { RoundTripTracker } from './peer-rtt';
 import { Replica } from './replica';
 import { DEFAULT_WATCH_LIMITS, WatchHub } from './watch/hub';
 import { LeaseManager } from './lease/manager';
 import { leaseService } from './lease/lease-service';
 import { OpenStreams, shutDown, trackingStreams } from './shutdown';
+import { PeerClientTls, ReloadableServerCredentials } from './tls';
 import { transferLeadershipHandler } from './transfer-service';
+
+const DEFAULT_TOKEN_TTL_SECONDS = 300;
+/** Once auth is enabled: reading the cluster's state needs a user; every other Cluster call (membership changes, transfers) needs root. */
+const CLUSTER_NEEDS = { Status: 'user', Members: 'user', WatchLeader: 'user' } as const;
+/** Logging in and asking whether auth is on are open; administration needs root. */
+const AUTH_NEEDS = { Authenticate: 'anyone', AuthStatus: 'anyone' } as const;
+/** Leases (grant, revoke, keep alive, list) need a user; the keys put with one are checked as any put. */
+const LEASE_NEEDS = { Grant: 'user', Revoke: 'user', KeepAlive: 'user', TimeToLive: 'user', List: 'user' } as const;
+/** Maintenance (snapshots, ...) is for operators: root only. */
+const MAINTENANCE_NEEDS = {} as const;
 
 /** Identity stored in the data dir on first start; a mismatch later means the wrong dir. */
 async function checkIdentity(store: Store, config: NodeConfig, log: Logger): Promise<{ clusterId: string; bootstrap: MemberInfo[]; members: MemberInfo[] }> {
@@ -67,6 +83,10 @@ export interface StartedNode {
   readonly clusterId: string;
   readonly replica: Replica;
   readonly port: number;
+  /** The bound peer port when peers have a port of their own (--peer-listen). */
+  readonly peerPort: number | undefined;
+  /** Reads the TLS certificate, key and CA files again; new connections use them (SIGHUP in `bellwether serve`). */
+  reloadCertificates(): void;
   /** The port of /metrics, /healthz, /readyz and the dashboard, when --metrics-listen is set. */
   readonly metricsPort: number | undefined;
   readonly metrics: NodeMetrics;
@@ -84,6 +104,12 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
   // A port in use must fail before any data is touched.
   const { host, port: wantedPort } = parseAddress('--listen', config.listen);
   if (wantedPort !== 0) await probePort(host, wantedPort, config.listen);
+  const peerAddress = config.peerListen ? parseAddress('--peer-listen', config.peerListen) : undefined;
+  if (peerAddress && peerAddress.port !== 0) await probePort(peerAddress.host, peerAddress.port, config.peerListen!, '--peer-listen');
+  // Unreadable certificate files fail here, before any data is touched.
+  const clientCredentials = config.tls ? ReloadableServerCredentials.load(config.tls, '', !!config.tls.clientCertAuth) : grpc.ServerCredentials.createInsecure();
+  const peerCredentials = config.peerTls ? ReloadableServerCredentials.load(config.peerTls, 'peer-', true) : grpc.ServerCredentials.createInsecure();
+  const peerClientTls = config.peerTls ? new PeerClientTls(config.peerTls) : undefined;
   let store: Store | undefined;
   let http: HttpEndpoints | undefined;
   // Made once the replica exists; calls before that are not counted.
@@ -93,6 +119,11 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
     'grpc.max_receive_message_length': maxReceiveMessageBytes(config),
     'grpc.max_send_message_length': 64 * 1024 * 1024,
   });
+  // With --peer-listen the peer protocol has a server of its own and the client port does not serve it.
+  const peerServer = config.peerListen
+    ? new grpc.Server({ 'grpc.max_receive_message_length': PEER_MAX_MESSAGE_BYTES, 'grpc.max_send_message_length': PEER_MAX_MESSAGE_BYTES })
+    : server;
+  const clientAddresses = config.peerListen ? new ClientAddresses(config.id, config.advertise ?? config.listen) : undefined;
   const health = new HealthImplementation({ '': 'NOT_SERVING' });
   try {
     store = await Store.open(config.dataDir, { trackChanges: true });
@@ -135,11 +166,13 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       compactEveryEntries: config.compactEveryEntries,
       logRetentionBytes: config.logRetentionBytes ?? DEFAULTS.logRetentionBytes,
       compactEveryBytes: config.compactEveryBytes ?? DEFAULTS.compactEveryBytes,
+      ...(clientAddresses ? { clientAddressOf: (id: string) => clientAddresses.of(id) } : {}),
       snapshotChunkBytes: peerMessageBudgetBytes(config),
     });
     metrics = new NodeMetrics({ clusterId: identity.clusterId, version: VERSION, dataDir: config.dataDir, replica });
     const nodeMetrics = metrics;
     replica.on('leaderChange', ({ leaderId, term }) => log.info({ leaderId, term }, 'leader changed'));
+    replica.on('droppedMessage', (msg, err) => log.warn({ peer: msg.from, type: msg.type, err: err.message }, 'dropped a malformed peer message'));
     replica.on('fatal', (err) => log.fatal({ err }, 'storage failed; this member stops taking work (nothing unacknowledged was promised)'));
     const kvCtx: KvContext = {
       clusterId: identity.clusterId,
@@ -173,8 +206,11 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       admit: (from, presented) => admitPeer(replica.memberList(), config.id, from, presented),
       checkExpected: (from, expected) => checkExpectedIncarnation(replica.memberList(), config.id, incarnation, from, expected),
       recordedIncarnation: (id) => replica.memberList().find((m) => m.id === id)?.incarnation,
+      ...(peerClientTls ? { credentials: (to: string) => peerClientTls.credentials(to), requirePeerCertificate: true } : {}),
+      ...(clientAddresses ? { clientAddress: () => clientAddresses.ownAddress, learnClientAddress: (id: string, a: string) => clientAddresses.learn(id, a) } : {}),
     });
     replica.setTransport(transport);
+    if (clientAddresses) clientAddresses.onUnknown = (id) => transport.contact(id);
     const memberChanges = new MemberChanges({
       replica,
       lastContactMs: (id) => transport.lastContactMs(id),
@@ -186,37 +222,58 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
     const api = loadPublicApi();
     // Streams a stopping member must end itself: grpc-js's graceful shutdown waits for them.
     const streams = new OpenStreams();
-    server.addService(api.bellwether.kv.v1.KV.service, trackingStreams(kvService(kvCtx), ['Stream', 'Watch'], streams));
+    // Once auth is enabled, every call is checked (auth/guards.ts).
+    const authorizer = new Authorizer(store, { clientCertAuth: !!config.tls?.clientCertAuth });
+    // A reconnect storm is shed with a retry-after, not served all at once.
+    const newStreamsPerSecond = config.maxNewStreamsPerSecond ?? DEFAULTS.maxNewStreamsPerSecond;
+    const admission = new StreamAdmission(newStreamsPerSecond, newStreamsPerSecond);
+    const kv = kvService(
+      kvCtx,
+      (ops, call) => guardKvOps(ops, authorizer, call),
+      (call) => guardWatch(authorizer, call),
+    );
+    server.addService(api.bellwether.kv.v1.KV.service, admittingStreams(trackingStreams(kv, ['Stream', 'Watch'], streams), ['Stream'], admission));
     const leases = new LeaseManager(replica, store, config.electionTimeoutMs);
     await leases.start();
-    server.addService(api.bellwether.lease.v1.Lease.service, trackingStreams(leaseService(kvCtx, leases), ['KeepAlive'], streams));
+    server.addService(
+      api.bellwether.lease.v1.Lease.service,
+      trackingStreams(guardService(api.bellwether.lease.v1.Lease.service, leaseService(kvCtx, leases), authorizer, LEASE_NEEDS), ['KeepAlive'], streams),
+    );
+    const cluster = {
+      ...clusterService(clusterCtx, (id) => transport.lastContactMs(id)),
+      TransferLeadership: transferLeadershipHandler({ replica, lastContactMs: (id) => transport.lastContactMs(id), electionTimeoutMs: config.electionTimeoutMs }),
+    };
     server.addService(
       api.bellwether.cluster.v1.Cluster.service,
-      trackingStreams(
-        {
-          ...clusterService(clusterCtx, (id) => transport.lastContactMs(id)),
-          TransferLeadership: transferLeadershipHandler({ replica, lastContactMs: (id) => transport.lastContactMs(id), electionTimeoutMs: config.electionTimeoutMs }),
-        },
+      admittingStreams(
+        trackingStreams(guardService(api.bellwether.cluster.v1.Cluster.service, cluster, authorizer, CLUSTER_NEEDS), ['WatchLeader'], streams),
         ['WatchLeader'],
-        streams,
+        admission,
       ),
     );
+    const maintenance = maintenanceService({ clusterId: identity.clusterId, dataDir: config.dataDir, replica, metrics });
     server.addService(
       api.bellwether.maintenance.v1.Maintenance.service,
-      trackingStreams(maintenanceService({ clusterId: identity.clusterId, dataDir: config.dataDir, replica, metrics }), ['Snapshot'], streams),
+      trackingStreams(guardService(api.bellwether.maintenance.v1.Maintenance.service, maintenance, authorizer, MAINTENANCE_NEEDS), ['Snapshot'], streams),
     );
-    server.addService(loadPeerApi().bellwether.raft.v1.Raft.service, transport.handlers());
+    const auth = authService({ clusterId: identity.clusterId, replica, store, limits: kvCtx.limits, tokenTtlSeconds: config.authTokenTtlSeconds ?? DEFAULT_TOKEN_TTL_SECONDS });
+    server.addService(api.bellwether.auth.v1.Auth.service, guardService(api.bellwether.auth.v1.Auth.service, auth, authorizer, AUTH_NEEDS));
+    peerServer.addService(loadPeerApi().bellwether.raft.v1.Raft.service, transport.handlers());
     health.addToServer(server);
     // Reflection lists what generic tools may call: the public API and health.
     const reflected = protoLoader.loadSync([...PUBLIC_PROTO_FILES, healthProtoPath], { ...LOADER_OPTIONS, includeDirs: [protosDir()] });
     new ReflectionService(reflected).addToServer(server);
-    const port = await bind(server, config.listen);
+    const port = await bind(server, config.listen, clientCredentials);
     tuneAcceptedConnections(server);
+    const peerPort = peerServer === server ? undefined : await bind(peerServer, config.peerListen!, peerCredentials, '--peer-listen');
+    if (peerPort !== undefined) tuneAcceptedConnections(peerServer);
     if (wantedPort === 0 && !config.advertise) {
       // Started on an ephemeral port: the real address is known only now.
       clusterCtx.address = `${host}:${port}`;
-      replica.setMemberAddress(config.id, clusterCtx.address);
+      if (clientAddresses) clientAddresses.setOwn(clusterCtx.address);
+      else replica.setMemberAddress(config.id, clusterCtx.address);
     }
+    if (peerAddress && peerAddress.port === 0 && !config.peerAdvertise) replica.setMemberAddress(config.id, `${peerAddress.host}:${peerPort}`);
     if (config.metricsListen) {
       http = await startHttpEndpoints({ listen: config.metricsListen, clusterId: identity.clusterId, replica, metrics });
     }
@@ -234,6 +291,16 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       clusterId: identity.clusterId,
       replica,
       port,
+      peerPort,
+      reloadCertificates() {
+        if (clientCredentials instanceof ReloadableServerCredentials) clientCredentials.reload();
+        if (peerCredentials instanceof ReloadableServerCredentials) peerCredentials.reload();
+        if (peerClientTls) {
+          peerClientTls.reload();
+          transport.resetConnections();
+        }
+        log.info('reloaded TLS certificates');
+      },
       metricsPort: http?.port,
       metrics,
       stop() {
@@ -241,7 +308,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
           leases.stop();
           await httpEndpoints?.close();
           stopRecorder();
-          const parts = { replica, server, health, streams, store: openStore, log, electionTimeoutMs: config.electionTimeoutMs };
+          const parts = { replica, server: serversAsOne(server, peerServer), health, streams, store: openStore, log, electionTimeoutMs: config.electionTimeoutMs };
           await shutDown({ ...parts, lastContactMs: (id) => transport.lastContactMs(id) }, config.shutdownTimeoutMs ?? DEFAULTS.shutdownTimeoutMs);
           log.info('stopped');
         })();
@@ -251,16 +318,17 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
   } catch (err) {
     await http?.close();
     server.forceShutdown();
+    peerServer.forceShutdown();
     await store?.close();
     throw err;
   }
 }
 
-function probePort(host: string, port: number, listen: string): Promise<void> {
+function probePort(host: string, port: number, listen: string, flag = '--listen'): Promise<void> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new ConfigError(`--listen ${listen}: cannot listen (${err.code ?? err.message}); is the port in use?`)),
+      reject(new ConfigError(`${flag} ${listen}: cannot listen (${err.code ?? err.message}); is the port in use?`)),
     );
     probe.listen({ host: host.replace(/^\[|\]$/g, ''), port, exclusive: true }, () => probe.close(() => resolve()));
   });
@@ -300,11 +368,30 @@ function widenWindows(session: Http2Session): void {
   else widen();
 }
 
-function bind(server: grpc.Server, listen: string): Promise<number> {
+function bind(server: grpc.Server, listen: string, credentials: grpc.ServerCredentials, flag = '--listen'): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.bindAsync(listen, grpc.ServerCredentials.createInsecure(), (err, port) => {
-      if (err) reject(new ConfigError(`--listen ${listen}: cannot listen (${err.message}); is the port in use?`));
+    server.bindAsync(listen, credentials, (err, port) => {
+      if (err) reject(new ConfigError(`${flag} ${listen}: cannot listen (${err.message}); is the port in use?`));
       else resolve(port);
     });
   });
+}
+
+/** The client and peer servers as one for shutdown: the peer port closes with the client port (the same server without --peer-listen). */
+function serversAsOne(a: grpc.Server, b: grpc.Server): Pick<grpc.Server, 'tryShutdown' | 'forceShutdown'> {
+  if (a === b) return a;
+  return {
+    tryShutdown(callback) {
+      let left = 2;
+      const done = () => {
+        if (--left === 0) callback();
+      };
+      a.tryShutdown(done);
+      b.tryShutdown(done);
+    },
+    forceShutdown() {
+      a.forceShutdown();
+      b.forceShutdown();
+    },
+  };
 }

@@ -11,13 +11,20 @@ import {
 import type { Message, SnapshotMsg } from '@bellwether/raft';
 import type { SnapshotReader } from '@bellwether/store';
 import * as grpc from '@grpc/grpc-js';
+import type { PeerCertificate } from 'node:tls';
 import type { Logger } from 'pino';
 import { type Admission, EXPECTED_INCARNATION_METADATA, INCARNATION_METADATA, isCounted } from './incarnation';
 import { fromWire, toWire } from './peer-codec';
+import { checkBatchSize, checkPeerMessage } from './peer-validate';
+import { certificateNames } from './tls';
 import type { RoundTripTracker } from './peer-rtt';
 import { snapshotHeader, streamSnapshot } from './snapshot-transfer';
 import type { PeerTransport } from './replica';
 
+/** Largest peer message accepted or sent: a Ready's appends to one peer (Raft caps each at ~1 MiB, 64 in flight) with room to spare. */
+export const PEER_MAX_MESSAGE_BYTES = 128 * 1024 * 1024;
+/** Metadata on peer calls (both ways): the sender's address for clients, so members can point clients at each other when peers have a port of their own. */
+export const CLIENT_ADDRESS_METADATA = 'bellwether-client-address';
 /** Bytes queued on one stream before further messages to that peer are dropped (Raft resends). */
 export const MAX_STREAM_BUFFER_BYTES = 32 * 1024 * 1024;
 /** HTTP/2 receive windows on peer and client connections: a batch of entries or calls arrives without waiting on WINDOW_UPDATEs. */
@@ -61,6 +68,13 @@ export interface GrpcPeerTransportOptions {
   /** A MessageBatch is cut to this many bytes (what the receiver accepts in one message, less framing). */
   maxBatchBytes: number;
   log: Logger;
+  /** How to dial peer `to` (default: plaintext). */
+  credentials?: (to: string) => grpc.ChannelCredentials;
+  /** When set, a caller must present a TLS certificate naming the member id it claims. */
+  requirePeerCertificate?: boolean;
+  /** This member's client address, sent to peers; and what to do with theirs. */
+  clientAddress?: () => string;
+  learnClientAddress?: (id: string, address: string) => void;
   /** Measures heartbeat round trips (for the metrics). */
   roundTrips?: RoundTripTracker;
   /** This process's incarnation (its data dir's), presented to every peer. */
@@ -157,14 +171,16 @@ export class GrpcPeerTransport implements PeerTransport {
       peer = undefined;
     }
     if (!peer) {
-      const client = new this.api.bellwether.raft.v1.Raft(address, grpc.credentials.createInsecure(), {
+      const client = new this.api.bellwether.raft.v1.Raft(address, this.opts.credentials?.(to) ?? grpc.credentials.createInsecure(), {
         'grpc.keepalive_time_ms': 10_000,
         'grpc.keepalive_timeout_ms': 5_000,
-        'grpc.max_receive_message_length': 256 * 1024 * 1024,
+        'grpc.max_receive_message_length': PEER_MAX_MESSAGE_BYTES,
         'grpc-node.flow_control_window': FLOW_CONTROL_WINDOW_BYTES,
-        'grpc.max_send_message_length': 256 * 1024 * 1024,
+        'grpc.max_send_message_length': PEER_MAX_MESSAGE_BYTES,
         'grpc.initial_reconnect_backoff_ms': RECONNECT_BACKOFF_MS.min,
         'grpc.max_reconnect_backoff_ms': RECONNECT_BACKOFF_MS.max,
+        // With TLS the peer is verified by member id, which is also the name to ask it for (SNI) rather than an IP.
+        ...(this.opts.credentials ? { 'grpc.ssl_target_name_override': to } : {}),
       });
       peer = { address, client, stream: undefined, retryAtMs: 0, backoffMs: RECONNECT_BACKOFF_MS.min, refusedLogged: false, incarnation: undefined };
       this.outbound.set(to, peer);
@@ -178,6 +194,7 @@ export class GrpcPeerTransport implements PeerTransport {
     if (expected) md.set(EXPECTED_INCARNATION_METADATA, expected);
     md.set(CLUSTER_ID_METADATA, this.opts.clusterId);
     md.set(MEMBER_ID_METADATA, this.opts.memberId);
+    if (this.opts.clientAddress) md.set(CLIENT_ADDRESS_METADATA, this.opts.clientAddress());
     if (this.opts.incarnation) md.set(INCARNATION_METADATA, this.opts.incarnation);
     return md;
   }
@@ -193,6 +210,7 @@ export class GrpcPeerTransport implements PeerTransport {
     p.incarnation = undefined;
     stream.on('metadata', (md: grpc.Metadata) => {
       p.incarnation = String(md.get(INCARNATION_METADATA)[0] ?? '');
+      this.learnClientAddress(to, md);
     });
     stream.on('data', (batch: MessageBatch__Output) => {
       p.backoffMs = RECONNECT_BACKOFF_MS.min;
@@ -220,15 +238,23 @@ export class GrpcPeerTransport implements PeerTransport {
     const admission = this.admission(from, incarnation);
     if (admission.kind === 'refuse') return false;
     this.lastHeardMs.set(from, Date.now());
+    try {
+      checkBatchSize(batch.messages.length);
+    } catch (err) {
+      this.opts.log.warn({ peer: from, err: (err as Error).message }, 'dropped a malformed peer message');
+      // Dropped, but the peer itself is not refused.
+      return true;
+    }
     this.opts.roundTrips?.received(from, batch.messages);
     for (const w of batch.messages) {
       // A peer speaks only for itself and only to us.
       if (w.from !== from || w.to !== this.opts.memberId) continue;
       let msg: Message;
       try {
+        checkPeerMessage(w);
         msg = fromWire(w);
       } catch (err) {
-        this.opts.log.warn({ peer: from, err: (err as Error).message }, 'dropped a malformed peer message');
+        this.opts.log.warn({ peer: from, type: w.type, err: (err as Error).message }, 'dropped a malformed peer message');
         continue;
       }
       if (admission.kind === 'listen' && isCounted(msg)) continue;
@@ -243,13 +269,15 @@ export class GrpcPeerTransport implements PeerTransport {
       Replicate: (call) => {
         const from = String(call.metadata.get(MEMBER_ID_METADATA)[0] ?? '');
         const incarnation = String(call.metadata.get(INCARNATION_METADATA)[0] ?? '');
-        const admission = this.checkPeer(call.metadata) ?? this.refusal(from, incarnation, call.metadata);
-        if (admission) {
-          call.emit('error', { code: grpc.status.FAILED_PRECONDITION, details: admission });
+        const refusal = this.checkPeer(call) ?? this.incarnationStatus(from, incarnation, call.metadata);
+        if (refusal) {
+          call.emit('error', refusal);
           return;
         }
+        this.learnClientAddress(from, call.metadata);
         const reply = new grpc.Metadata();
         if (this.opts.incarnation) reply.set(INCARNATION_METADATA, this.opts.incarnation);
+        if (this.opts.clientAddress) reply.set(CLIENT_ADDRESS_METADATA, this.opts.clientAddress());
         call.sendMetadata(reply);
         this.inbound.get(from)?.end();
         this.inbound.set(from, call);
@@ -268,17 +296,46 @@ export class GrpcPeerTransport implements PeerTransport {
       },
       InstallSnapshot: (call, callback) => {
         const from = String(call.metadata.get(MEMBER_ID_METADATA)[0] ?? '');
-        const refusal = this.checkPeer(call.metadata) ?? this.refusal(from, String(call.metadata.get(INCARNATION_METADATA)[0] ?? ''), call.metadata);
+        const refusal = this.checkPeer(call) ?? this.incarnationStatus(from, String(call.metadata.get(INCARNATION_METADATA)[0] ?? ''), call.metadata);
         if (refusal) {
-          callback({ code: grpc.status.FAILED_PRECONDITION, details: refusal });
+          callback(refusal);
           return;
         }
         void this.receiveSnapshot(call).then(
           (accepted) => callback(null, { accepted }),
-          (err: Error) => callback({ code: grpc.status.ABORTED, details: `snapshot not installed: ${err.message}` }),
+          (err: Error) => {
+            this.opts.log.warn({ peer: String(call.metadata.get(MEMBER_ID_METADATA)[0] ?? ''), err: err.message }, 'refused a snapshot');
+            callback({ code: grpc.status.ABORTED, details: `snapshot not installed: ${err.message}` });
+          },
         );
       },
     };
+  }
+
+  private learnClientAddress(id: string, md: grpc.Metadata): void {
+    const address = md.get(CLIENT_ADDRESS_METADATA)[0];
+    if (typeof address === 'string' && address.length <= 256) this.opts.learnClientAddress?.(id, address);
+  }
+
+  /** Why a peer's call must be refused (not who its certificate says, another cluster, not a member), or undefined. */
+  private checkPeer(call: { metadata: grpc.Metadata; getAuthContext(): { sslPeerCertificate?: PeerCertificate } | null }): Partial<grpc.StatusObject> | undefined {
+    const md = call.metadata;
+    if (this.opts.requirePeerCertificate) {
+      const from = String(md.get(MEMBER_ID_METADATA)[0] ?? '');
+      const names = certificateNames(call.getAuthContext()?.sslPeerCertificate);
+      if (!names.includes(from)) {
+        const details = `member ${this.opts.memberId}: the caller's certificate names ${names.join(', ') || 'nothing'}, not member "${from}"`;
+        this.opts.log.warn({ peer: from, certificateNames: names }, details);
+        return { code: grpc.status.UNAUTHENTICATED, details };
+      }
+    }
+    const refusal = this.checkMembership(md);
+    return refusal ? { code: grpc.status.FAILED_PRECONDITION, details: refusal } : undefined;
+  }
+
+  private incarnationStatus(from: string, incarnation: string, md: grpc.Metadata): Partial<grpc.StatusObject> | undefined {
+    const refusal = this.refusal(from, incarnation, md);
+    return refusal ? { code: grpc.status.FAILED_PRECONDITION, details: refusal } : undefined;
   }
 
   /** Why a call from `from` is refused on incarnation grounds (its own, or the one it expects of us), or undefined. */
@@ -298,7 +355,7 @@ export class GrpcPeerTransport implements PeerTransport {
   }
 
   /** Why a peer's call must be refused (another cluster, not a member), or undefined. */
-  private checkPeer(md: grpc.Metadata): string | undefined {
+  private checkMembership(md: grpc.Metadata): string | undefined {
     const cluster = String(md.get(CLUSTER_ID_METADATA)[0] ?? '');
     const from = String(md.get(MEMBER_ID_METADATA)[0] ?? '');
     let refusal: string | undefined;
@@ -343,6 +400,20 @@ export class GrpcPeerTransport implements PeerTransport {
     const ok = await streamSnapshot((cb) => peer.client.InstallSnapshot(this.peerMetadata(msg.to), cb), msg, reader, members);
     this.opts.log.info({ peer: msg.to, ok }, 'snapshot sent');
     return ok;
+  }
+
+  /** Opens a stream to a peer if none exists either way, so the two exchange their call metadata. */
+  contact(id: string): void {
+    if (!this.closed && !this.inbound.has(id)) this.outboundStream(id);
+  }
+
+  /** Drops every outbound connection (they are redialled on demand), e.g. to use reloaded certificates. */
+  resetConnections(): void {
+    for (const p of this.outbound.values()) {
+      p.stream?.cancel();
+      p.client.close();
+    }
+    this.outbound.clear();
   }
 
   async close(): Promise<void> {

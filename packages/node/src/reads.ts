@@ -1,7 +1,15 @@
 import type { ServerUnaryCall } from '@grpc/grpc-js';
-import { unavailable } from './errors';
+import { invalidArgument, unavailable } from './errors';
 import type { Replica } from './replica';
 import type { ParsedRead } from './validate';
+
+/**
+ * A min_index this far past a member's last log index cannot be waited for:
+ * a leader has written nothing there (the caller passed a bad index), and a
+ * follower that far behind will not catch up within any read's wait. Both
+ * answer at once instead of parking the read.
+ */
+export const MIN_INDEX_FAR_AHEAD_ENTRIES = 1_000_000;
 
 export interface ReadPolicy {
   maxReadWaitMs: number;
@@ -33,6 +41,11 @@ export async function awaitReadable(replica: Replica, read: ParsedRead, budgetMs
       return;
     }
     case 'read-your-writes': {
+      const lastIndex = replica.raftStatus().lastIndex;
+      if (read.minIndex > lastIndex + MIN_INDEX_FAR_AHEAD_ENTRIES) {
+        if (replica.isLeader) throw invalidArgument(`min_index ${read.minIndex}: no write of this cluster has that index (the leader's log ends at ${lastIndex}); pass an index from a reply header`);
+        throw unavailable(`member ${replica.memberId} is far behind min_index ${read.minIndex} (its log ends at ${lastIndex}); try another member`, replica.leaderHint());
+      }
       if (!(await replica.waitApplied(read.minIndex, waitMs))) {
         throw unavailable(
           `member ${replica.memberId} has applied ${replica.appliedIndex}, behind min_index ${read.minIndex}; try another member`,

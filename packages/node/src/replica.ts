@@ -42,6 +42,8 @@ export interface ReplicaOptions {
   logRetentionBytes?: number;
   /** Compact once the log exceeds logRetentionBytes by this many bytes. */
   compactEveryBytes?: number;
+  /** Where a member serves clients, when that is not its member (peer) address. */
+  clientAddressOf?: (id: string) => string;
   /** Snapshot chunks are cut to this many bytes (what a peer accepts in one message); default 1 MiB. */
   snapshotChunkBytes?: number;
   /** Longest a leadership transfer holds new writes back before they are proposed or refused (default 1000). */
@@ -89,6 +91,7 @@ export interface ReplicaEvents {
   /** The state was replaced by a snapshot at this index. */
   reset: [index: number];
   fatal: [Error];
+  droppedMessage: [Message, Error];
   persisted: [seconds: number];
   proposalFailed: [];
   snapshotSent: [ok: boolean];
@@ -352,7 +355,12 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   leaderHint(): LeaderHint | undefined {
     if (!this.leader) return undefined;
     const m = this.members.get(this.leader);
-    return m ? { id: m.id, address: m.address } : undefined;
+    return m ? { id: m.id, address: this.clientAddress(m) } : undefined;
+  }
+
+  /** The address clients reach a member at (its member address unless peers have a port of their own). */
+  clientAddress(m: MemberInfo): string {
+    return this.opts.clientAddressOf?.(m.id) ?? m.address;
   }
 
   /** Milliseconds since this member last heard from a leader; 0 on the leader. */
@@ -421,8 +429,9 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       }
       try {
         this.raft.step(msg);
-      } catch {
+      } catch (err) {
         // A stale or malformed peer message must not stop the node.
+        this.emit('droppedMessage', msg, err as Error);
       }
     }
     if (this.proposals.length > 0 && !this.holdingProposals()) this.proposeBatch();

@@ -60,7 +60,7 @@ export class OpenStreams {
 
 export interface ShutdownParts {
   replica: Replica;
-  server: grpc.Server;
+  server: Pick<grpc.Server, 'tryShutdown' | 'forceShutdown'>;
   health: HealthImplementation;
   streams: OpenStreams;
   store: Store;

@@ -2,7 +2,9 @@ import type { SnapshotChunk, SnapshotChunk__Output } from '@bellwether/proto';
 import type { SnapshotMsg } from '@bellwether/raft';
 import type { SnapshotReader } from '@bellwether/store';
 import type * as grpc from '@grpc/grpc-js';
+import { decodeMembers } from './membership';
 import { toWire } from './peer-codec';
+import { checkPeerMessage, MalformedPeerMessage } from './peer-validate';
 
 /** Sends a pinned state snapshot on an InstallSnapshot client stream; resolves true when the peer accepted it. */
 export async function streamSnapshot(
@@ -46,6 +48,16 @@ export async function streamSnapshot(
 export function snapshotHeader(chunk: SnapshotChunk__Output): { message: NonNullable<SnapshotChunk__Output['message']>; appliedIndex: number; members: Buffer } {
   if (chunk.message?.type !== 'snapshot' || !chunk.message.snapshot) {
     throw new TypeError('InstallSnapshot: the first chunk must carry the snapshot message');
+  }
+  checkPeerMessage(chunk.message);
+  const { index } = chunk.message.snapshot;
+  if (!Number.isSafeInteger(chunk.appliedIndex) || chunk.appliedIndex < index) {
+    throw new MalformedPeerMessage(`InstallSnapshot: applied index ${chunk.appliedIndex} is not an integer in [${index}, 2^53 - 1]`);
+  }
+  try {
+    decodeMembers(chunk.members);
+  } catch (err) {
+    throw new MalformedPeerMessage(`InstallSnapshot: the member list does not decode: ${(err as Error).message}`);
   }
   return { message: chunk.message, appliedIndex: chunk.appliedIndex, members: chunk.members };
 }

@@ -1,5 +1,5 @@
 import { Metadata, status } from '@grpc/grpc-js';
-import { RETRY_AFTER_MS_METADATA } from '@bellwether/proto';
+import { RETRY_AFTER_METADATA } from '@bellwether/proto';
 import type { ByteBudget } from './byte-budget';
 import { RpcError } from './errors';
 
@@ -48,7 +48,7 @@ export class WriteAdmission {
   private refusal(waitMs: number | undefined): RpcError {
     const hint = Math.min(RETRY_AFTER_MAX_MS, Math.max(RETRY_AFTER_MIN_MS, Math.ceil(waitMs ?? 100)));
     const md = new Metadata();
-    md.set(RETRY_AFTER_MS_METADATA, String(hint));
+    md.set(RETRY_AFTER_METADATA, String(hint));
     const mib = (n: number) => (n / 2 ** 20).toFixed(1);
     return new RpcError(
       status.RESOURCE_EXHAUSTED,

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { RETRY_AFTER_MS_METADATA } from '@bellwether/proto';
+import { RETRY_AFTER_METADATA } from '@bellwether/proto';
 import { status } from '@grpc/grpc-js';
 import { ByteBudget } from '../src/byte-budget';
 import { RpcError } from '../src/errors';
@@ -55,7 +55,7 @@ test('a full write budget refuses with RESOURCE_EXHAUSTED and a retry hint, and 
   assert.ok(refused instanceof RpcError, 'a full budget refuses');
   assert.equal(refused.code, status.RESOURCE_EXHAUSTED);
   assert.match(refused.message, /writes already pending.*--max-pending-write-bytes.*nothing was applied/);
-  const hint = Number(refused.metadata.get(RETRY_AFTER_MS_METADATA)[0]);
+  const hint = Number(refused.metadata.get(RETRY_AFTER_METADATA)[0]);
   assert.ok(hint >= 20 && hint <= 5000, `retry hint ${hint}`);
   assert.equal(budget.usedBytes, 3 * mib, 'a refusal holds nothing');
   // Recovers: a write waiting within its deadline gets in when room comes.
@@ -84,7 +84,7 @@ test('a write whose queue ahead would outlast its deadline is refused at once, t
   );
   assert.ok(refused instanceof RpcError && refused.code === status.RESOURCE_EXHAUSTED);
   assert.ok(Date.now() - startedMs < 500, 'refused without waiting');
-  const hint = Number(refused.metadata.get(RETRY_AFTER_MS_METADATA)[0]);
+  const hint = Number(refused.metadata.get(RETRY_AFTER_METADATA)[0]);
   assert.ok(hint >= 1000 && hint <= 2500, `retry hint ${hint} ms (the drain time beyond the deadline)`);
   // A caller with time enough is admitted.
   const release = await admission.admit(mib, 10_000);

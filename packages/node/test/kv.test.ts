@@ -241,3 +241,9 @@ test('Stream splits replies into messages a stock gRPC client accepts', { timeou
   stream.end();
   await new Promise<void>((resolve) => stream.on('end', resolve).resume());
 });
+
+test('a read-your-writes min_index far beyond anything written is refused at once on the leader, not parked', async (t) => {
+  const { clients: c } = await singleNode(t);
+  await put(c, { key: b('a'), value: b('1') });
+  await rejectsWith(get(c, { key: b('a'), read: { mode: 'READ_MODE_READ_YOUR_WRITES', minIndex: 2 ** 40 } }), status.INVALID_ARGUMENT, /min_index 1099511627776: no write of this cluster has that index/);
+});

@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import type { ProtoGrpcType as AuthGrpc } from './gen/auth';
 import type { ProtoGrpcType as ClusterGrpc } from './gen/cluster';
 import type { ProtoGrpcType as KvGrpc } from './gen/kv';
 import type { ProtoGrpcType as LeaseGrpc } from './gen/lease';
@@ -13,7 +14,7 @@ export * from './gen/index';
 export { unary } from './unary';
 
 /** The public API's .proto files, relative to {@link protosDir}. */
-export const PUBLIC_PROTO_FILES = ['bellwether/kv/v1/kv.proto', 'bellwether/cluster/v1/cluster.proto', 'bellwether/maintenance/v1/maintenance.proto', 'bellwether/lease/v1/lease.proto'] as const;
+export const PUBLIC_PROTO_FILES = ['bellwether/kv/v1/kv.proto', 'bellwether/cluster/v1/cluster.proto', 'bellwether/maintenance/v1/maintenance.proto', 'bellwether/lease/v1/lease.proto', 'bellwether/auth/v1/auth.proto'] as const;
 
 /** Peer-to-peer protocol files (not part of the client API). */
 export const PEER_PROTO_FILES = ['bellwether/raft/v1/raft.proto'] as const;
@@ -33,11 +34,14 @@ export const LOADER_OPTIONS: protoLoader.Options = {
   oneofs: true,
 };
 
+/** Request metadata carrying `Bearer <token>` once auth is enabled. */
+export const AUTHORIZATION_METADATA = 'authorization';
+
 /** Trailing metadata keys that name the leader on NOT_LEADER / UNAVAILABLE. */
 export const LEADER_ID_METADATA = 'bellwether-leader-id';
 export const LEADER_ADDRESS_METADATA = 'bellwether-leader-address';
-/** Trailing metadata on RESOURCE_EXHAUSTED: about how many milliseconds until a retry is likely to be admitted. */
-export const RETRY_AFTER_MS_METADATA = 'bellwether-retry-after-ms';
+/** Trailing metadata on RESOURCE_EXHAUSTED: wait at least this many milliseconds (a decimal integer) before trying again. */
+export const RETRY_AFTER_METADATA = 'bellwether-retry-after-ms';
 
 /** The directory holding the .proto files (shipped inside this package). */
 export function protosDir(): string {
@@ -61,7 +65,7 @@ export function loadDefinition(files: readonly string[]): protoLoader.PackageDef
   return def;
 }
 
-export type PublicGrpc = KvGrpc & ClusterGrpc & MaintenanceGrpc & LeaseGrpc;
+export type PublicGrpc = KvGrpc & ClusterGrpc & MaintenanceGrpc & LeaseGrpc & AuthGrpc;
 export type PeerGrpc = RaftGrpc;
 
 /** The peer service (Raft) as a grpc-js constructor and definition. */
@@ -69,7 +73,7 @@ export function loadPeerApi(): PeerGrpc {
   return grpc.loadPackageDefinition(loadDefinition(PEER_PROTO_FILES)) as unknown as PeerGrpc;
 }
 
-/** The public services (KV, Cluster, Maintenance) as grpc-js constructors and definitions. */
+/** The public services (KV, Cluster, Maintenance, Auth) as grpc-js constructors and definitions. */
 export function loadPublicApi(): PublicGrpc {
   return grpc.loadPackageDefinition(loadDefinition(PUBLIC_PROTO_FILES)) as unknown as PublicGrpc;
 }

@@ -10,6 +10,26 @@ test('the public services load with the documented names', () => {
   assert.deepEqual(lease, ['Grant', 'KeepAlive', 'List', 'Revoke', 'TimeToLive']);
   const cluster = Object.keys(api.bellwether.cluster.v1.Cluster.service).sort();
   assert.deepEqual(cluster, ['AddMember', 'Members', 'PromoteMember', 'RemoveMember', 'Status', 'TransferLeadership', 'WatchLeader']);
+  const auth = Object.keys(api.bellwether.auth.v1.Auth.service).sort();
+  assert.deepEqual(auth, [
+    'AuthDisable',
+    'AuthEnable',
+    'AuthStatus',
+    'Authenticate',
+    'RoleAdd',
+    'RoleDelete',
+    'RoleGet',
+    'RoleGrantPermission',
+    'RoleList',
+    'RoleRevokePermission',
+    'UserAdd',
+    'UserChangePassword',
+    'UserDelete',
+    'UserGet',
+    'UserGrantRole',
+    'UserList',
+    'UserRevokeRole',
+  ]);
 });
 
 test('messages round-trip with the loader options every process uses', () => {

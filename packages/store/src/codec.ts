@@ -97,6 +97,8 @@ export class Reader {
       scale *= 0x80;
       if (scale > 2 ** 56) throw new RangeError('codec: varint too long');
     }
+    // The writer never writes one, so a larger number is a corrupt or hostile record.
+    if (result > Number.MAX_SAFE_INTEGER) throw new RangeError('codec: varint above 2^53 - 1');
     return result;
   }
 

@@ -1,3 +1,13 @@
+export {
+  type AuthCommand,
+  type AuthState,
+  authCommandRefusal,
+  emptyAuthState,
+  type KeyPermission,
+  type PermissionType,
+  ROOT,
+  type UserRecord,
+} from './auth-state';
 export { Reader, readU64be, u64be, Writer } from './codec';
 export { type KeyChange, keyChange } from './changes';
 export { prefixEnd } from './keys';

@@ -8,12 +8,13 @@ export const Prefix = {
   meta: 0x6d, // 'm' + name → node metadata
   user: 0x6b, // 'k' + user key → KeyValue record
   session: 0x73, // 's' + client id → recent write results of that client
+  auth: 0x61, // 'a' → users, roles and permissions (one record)
   lease: 0x4c, // 'L' + u64be(lease id) → lease record (TTL)
   leaseKey: 0x41, // 'A' + u64be(lease id) + user key → '' (the keys attached to a lease)
 } as const;
 
 /** The kinds of records that make up the replicated state (snapshotted, generation-switched). */
-export const STATE_PREFIXES = [Prefix.user, Prefix.session, Prefix.lease, Prefix.leaseKey] as const;
+export const STATE_PREFIXES = [Prefix.user, Prefix.session, Prefix.lease, Prefix.leaseKey, Prefix.auth] as const;
 
 export function logKey(index: number): Buffer {
   const k = Buffer.allocUnsafe(9);
@@ -48,6 +49,10 @@ export function userKey(gen: Generation, key: Uint8Array): Buffer {
 
 export function sessionKey(gen: Generation, clientId: string): Buffer {
   return Buffer.concat([Buffer.from([Prefix.session, gen]), Buffer.from(clientId, 'utf8')]);
+}
+
+export function authKey(gen: Generation): Buffer {
+  return Buffer.from([Prefix.auth, gen]);
 }
 
 /** [gte, lt) of one kind's records in one generation. */

@@ -1,3 +1,4 @@
+import { type AuthCommand, readAuthCommand, writeAuthCommand } from './auth-state';
 import { Reader, Writer } from './codec';
 import { type LeaseCommand, readLeaseCommand, writeLeaseCommand } from './leases';
 import { readTxn, readTxnResults, type TxnCommand, type TxnOpResult, writeTxn, writeTxnResults } from './txn';
@@ -39,7 +40,12 @@ export type Command =
       prevKv: boolean;
     }
   | TxnCommand
-  | LeaseCommand;
+  | LeaseCommand
+  | {
+      /** A change to users, roles or permissions (auth-state.ts). */
+      op: 'auth';
+      auth: AuthCommand;
+    };
 
 /** What applying one command produced; remembered per client for retries. */
 export interface WriteResult {
@@ -53,6 +59,8 @@ export interface WriteResult {
   refused?: 'sequence-too-old' | 'lease-not-found';
   /** A transaction's per-operation results (`succeeded` says which branch ran). */
   txn?: TxnOpResult[];
+  /** An auth command that did not apply (the state changed since the leader checked it): why. Never stored. */
+  authRefusal?: string;
 }
 
 const OP_PUT = 1;
@@ -60,7 +68,15 @@ const OP_DELETE = 2;
 const OP_TXN = 3;
 const OP_LEASE = 4;
 
+/** Far from the key-value ops, which may grow. */
+const OP_AUTH = 0x40;
+
 export function encodeCommand(c: Command): Buffer {
+  if (c.op === 'auth') {
+    const w = new Writer(64).u8(OP_AUTH);
+    writeAuthCommand(w, c.auth);
+    return w.finish();
+  }
   if (c.op === 'lease-grant' || c.op === 'lease-revoke') {
     const w = new Writer(48);
     w.u8(OP_LEASE);
@@ -90,6 +106,7 @@ export function encodeCommand(c: Command): Buffer {
 export function decodeCommand(data: Uint8Array): Command {
   const r = new Reader(data);
   const op = r.u8();
+  if (op === OP_AUTH) return { op: 'auth', auth: readAuthCommand(r) };
   if (op === OP_TXN) return readTxn(r);
   if (op === OP_LEASE) return readLeaseCommand(r);
   const key = r.bytes();

@@ -1,6 +1,7 @@
 import { Level } from 'level';
 import { Reader, Writer } from './codec';
-import { type Generation, generationRange, HARD_STATE_KEY, logKey, metaKey, Prefix, STATE_KEY_HEADER_BYTES, STATE_PREFIXES, sessionKey, userKey } from './keys';
+import { type AuthCommand, type AuthState, applyAuthCommand, decodeAuthState, emptyAuthState, encodeAuthState } from './auth-state';
+import { authKey, type Generation, generationRange, HARD_STATE_KEY, logKey, metaKey, Prefix, STATE_KEY_HEADER_BYTES, STATE_PREFIXES, sessionKey, userKey } from './keys';
 import {
   type Command,
   decodeCommand,
@@ -46,6 +47,8 @@ const REVISION_CACHE_KEYS = 131_072;
 /** Stands in for the value of a key known only by its cached revisions; never stored or returned. */
 const EMPTY_VALUE = Buffer.alloc(0);
 
+type KvCommand = Exclude<Command, { op: 'auth' }>;
+
 type BatchOp = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
 
 export interface RangeQuery {
@@ -87,7 +90,11 @@ export interface ApplyOutcome {
  * them out of step; the log itself is the durable record (fsynced on append),
  * and anything applied but lost is re-applied from it on restart.
  */
+
 export class Store {
+  /** Users, roles and permissions, as of `applied` (replicated state, see auth-state.ts). */
+  private auth: AuthState = emptyAuthState();
+
   private constructor(
     private readonly db: Level<Buffer, Buffer>,
     private applied: number,
@@ -120,11 +127,22 @@ export class Store {
     for (const prefix of STATE_PREFIXES) await db.clear(generationRange(prefix, other));
     const store = new Store(db, applied, last, gen, first, new RevisionCache(opts.revisionCacheKeys ?? REVISION_CACHE_KEYS), opts.trackChanges === true);
     store.durableApplied = applied;
+    await store.loadAuth();
     return store;
   }
 
   async close(): Promise<void> {
     await this.db.close();
+  }
+
+  private async loadAuth(): Promise<void> {
+    const raw = await this.db.get(authKey(this.gen));
+    this.auth = raw ? decodeAuthState(raw) : emptyAuthState();
+  }
+
+  /** Users, roles and permissions as of the applied index. Treat as read-only: it changes only by applying commands. */
+  get authState(): AuthState {
+    return this.auth;
   }
 
   /**
@@ -396,6 +414,7 @@ export class Store {
         this.revisions.clear();
         this.applied = appliedIndex;
         this.durableApplied = appliedIndex;
+        await this.loadAuth();
         for (const prefix of STATE_PREFIXES) await this.db.clear(generationRange(prefix, old));
         release();
         return true;
@@ -485,10 +504,15 @@ export class Store {
     const leaseBatch = new LeaseBatch(this.db, this.gen);
 
     // Each command with its key as a map key (latin1 maps bytes 1:1 to a string).
-    const commands = new Map<number, { c: Command; mapKey: string }>();
+    const commands = new Map<number, { c: KvCommand; mapKey: string }>();
+    const authCommands = new Map<number, AuthCommand>();
     for (const e of fresh) {
       if (e.type !== 'normal') continue;
       const c = decodeCommand(e.data);
+      if (c.op === 'auth') {
+        authCommands.set(e.index, c.auth);
+        continue;
+      }
       commands.set(e.index, { c, mapKey: 'key' in c ? c.key.toString('latin1') : '' });
     }
 
@@ -538,7 +562,16 @@ export class Store {
     const dirtyKeys = new Set<string>();
     const dirtySessions = new Set<string>();
 
+    // Auth commands change a copy, made current once the batch is written.
+    let nextAuth: AuthState | undefined;
     for (const e of fresh) {
+      const auth = authCommands.get(e.index);
+      if (auth) {
+        nextAuth ??= decodeAuthState(encodeAuthState(this.auth, new Writer(256)));
+        const authRefusal = applyAuthCommand(nextAuth, auth, e.index);
+        results.set(e.index, { revision: e.index, succeeded: !authRefusal, deleted: 0, ...(authRefusal ? { authRefusal } : {}) });
+        continue;
+      }
       const command = commands.get(e.index);
       if (!command) continue;
       const { c, mapKey } = command;
@@ -607,6 +640,7 @@ export class Store {
     for (const op of leaseBatch.ops()) ops.push(op);
     for (const id of dirtySessions) ops.push({ type: 'put', key: sessionKey(this.gen, id), value: encodeSession(sessions.get(id)!) });
     for (const [name, value] of Object.entries(meta)) ops.push({ type: 'put', key: metaKey(name), value: Buffer.from(value) });
+    if (nextAuth) ops.push({ type: 'put', key: authKey(this.gen), value: encodeAuthState(nextAuth, new Writer(256)) });
     const appliedIndex = fresh[fresh.length - 1]!.index;
     if (Math.floor(appliedIndex / SESSION_SWEEP_EVERY_ENTRIES) > Math.floor(this.applied / SESSION_SWEEP_EVERY_ENTRIES)) {
       await this.sweepSessions(appliedIndex, dirtySessions, ops);
@@ -614,6 +648,7 @@ export class Store {
     ops.push({ type: 'put', key: APPLIED_KEY, value: new Writer(10).uint(appliedIndex).finish() });
     await this.writeBatch(ops, sync);
     this.applied = appliedIndex;
+    if (nextAuth) this.auth = nextAuth;
     for (const mapKey of keys.keys()) {
       const kv = kvOverlay.get(mapKey);
       this.revisions.set(mapKey, kv ? { createRevision: kv.createRevision, modRevision: kv.modRevision, version: kv.version, lease: kv.lease } : null);

@@ -28,6 +28,8 @@ const FLAGS: Record<string, FlagSpec> = {
   'memory-puts': { kind: 'int', default: 1_000_000, help: 'puts per memory phase' },
   'memory-minutes': { kind: 'number', help: 'memory mode over time instead: puts for this many minutes, RSS of each server after every --memory-sample-s (e.g. --value-bytes 1048576 --concurrency 64)' },
   'memory-sample-s': { kind: 'number', default: 60, help: 'with --memory-minutes: seconds between RSS samples' },
+  tls: { kind: 'bool', default: false, help: 'bellwether-sdk: client TLS and peer mutual TLS on separate ports (throwaway certificates)' },
+  auth: { kind: 'bool', default: false, help: 'bellwether-sdk: auth enabled; the SDK logs in as root and every call carries its token' },
   ...COMMON_FLAGS,
 };
 
@@ -53,6 +55,8 @@ async function main(argv: string[]): Promise<number> {
   const system = systemOf(target);
   const given = f['endpoints'] as string[] | undefined;
   if (f['profile'] && system !== 'bellwether') throw new UsageError('--profile works for Bellwether targets only');
+  const secure = { tls: f['tls'] as boolean, auth: f['auth'] as boolean };
+  if ((secure.tls || secure.auth) && (target !== 'bellwether-sdk' || given)) throw new UsageError('--tls and --auth work with --target bellwether-sdk on a cluster the bench starts');
 
   const keys = keySpaceFor(cfg);
   let cluster: LocalCluster | undefined;
@@ -76,7 +80,7 @@ async function main(argv: string[]): Promise<number> {
     } else {
       if (system === 'etcd') ensureEtcd();
       console.error(`starting a local 3-member ${system} cluster...`);
-      cluster = await startLocal(system, { profileDir: f['profile'] as string | undefined });
+      cluster = await startLocal(system, { profileDir: f['profile'] as string | undefined, ...secure });
       version = cluster.version;
       ep = await endpointsOf(cluster);
       console.error(`members ${ep.members.join(', ')}; leader ${ep.leader}`);
@@ -135,7 +139,7 @@ async function main(argv: string[]): Promise<number> {
         await fan.stop();
       }
     } else {
-      const label = `${workload}${workload === 'get' || workload === 'mixed' ? ` ${readMode}` : ''} ${target} c=${cfg.concurrency}`;
+      const label = `${workload}${workload === 'get' || workload === 'mixed' ? ` ${readMode}` : ''} ${target}${secure.tls ? ' +tls' : ''}${secure.auth ? ' +auth' : ''} c=${cfg.concurrency}`;
       // Profiled nodes drop what they sampled before the measured window.
       const restartProfilers =
         f['profile'] && !given
@@ -163,7 +167,7 @@ async function main(argv: string[]): Promise<number> {
         systemVersion: version,
         members: ep.members,
         leader: ep.leader,
-        config: { ...cfg, memory, memoryPuts: memory && memoryMinutes === undefined ? memoryPuts : undefined, memoryMinutes },
+        config: { ...cfg, memory, memoryPuts: memory && memoryMinutes === undefined ? memoryPuts : undefined, memoryMinutes, ...secure },
         results,
         memory: memory ? memoryPhases : undefined,
       },

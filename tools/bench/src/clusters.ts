@@ -1,9 +1,14 @@
 // Local clusters the bench starts and stops itself: Bellwether (through
 // tools/integration's harness: real `bellwether serve` processes) and etcd.
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SERVER_BIN, TestCluster } from '@bellwether/integration/src/cluster';
+import { AuthAdmin } from '@bellwether/integration/src/auth-admin';
+import { enableAuth, tlsClusterOptions } from '@bellwether/integration/src/secure';
+import * as grpc from '@grpc/grpc-js';
 import type { ServerProcess } from '@bellwether/integration/src/process';
 import { EtcdCluster } from './etcd';
 import type { ServerPid } from './procstat';
@@ -23,6 +28,8 @@ export interface LocalCluster {
   leaderAddress(timeoutMs?: number): Promise<string>;
   stop(): Promise<void>;
   logs(): string;
+  /** What clients need to reach it (TLS CA, credentials). */
+  readonly security: ClientSecurity;
 }
 
 export interface StartOptions {
@@ -31,6 +38,16 @@ export interface StartOptions {
   profileDir?: string;
   /** Extra server flags. */
   args?: string[];
+  /** Bellwether only: client TLS and peer mutual TLS on separate ports (throwaway certificates). */
+  tls?: boolean;
+  /** Bellwether only: auth enabled with a root user; clients log in as root. */
+  auth?: boolean;
+}
+
+/** How clients reach a secured cluster (see StartOptions.tls / auth). */
+export interface ClientSecurity {
+  tls?: { ca: Buffer };
+  auth?: { username: string; password: string };
 }
 
 /** What both harnesses offer: member processes and a way to find the leader. */
@@ -46,6 +63,8 @@ abstract class ProcessCluster implements LocalCluster {
   abstract readonly system: System;
   abstract readonly version: string;
   protected abstract readonly group: ProcessGroup;
+  /** What clients need to reach it (TLS CA, credentials); empty for a plain cluster. */
+  security: ClientSecurity = {};
 
   addresses(): string[] {
     return this.group.processes().map((p) => p.address);
@@ -72,12 +91,19 @@ export class BellwetherLocal extends ProcessCluster {
   readonly system = 'bellwether' as const;
   readonly version = 'workspace';
   protected readonly group: ProcessGroup;
-  private constructor(readonly cluster: TestCluster) {
+  private constructor(
+    readonly cluster: TestCluster,
+    /** Throwaway certificates, removed with the cluster (members re-read them on SIGHUP). */
+    certDir?: string,
+  ) {
     super();
     this.group = {
       processes: () => cluster.nodes,
       waitForLeader: (ms) => cluster.waitForLeader(ms),
-      stop: () => cluster.stop(),
+      stop: async () => {
+        await cluster.stop();
+        if (certDir) rmSync(certDir, { recursive: true, force: true });
+      },
       logs: () => cluster.logs(),
     };
   }
@@ -93,8 +119,11 @@ export class BellwetherLocal extends ProcessCluster {
       process.env['BENCH_CPU_PROFILE_DIR'] = dir;
     }
     let cluster: TestCluster;
+    const size = opts.size ?? 3;
+    const certDir = opts.tls ? mkdtempSync(join(tmpdir(), 'bellwether-bench-tls-')) : undefined;
+    const tls = certDir ? tlsClusterOptions(certDir, size) : undefined;
     try {
-      cluster = await TestCluster.start({ size: opts.size ?? 3, args: ['--log-level', 'warn', ...(opts.args ?? [])] });
+      cluster = await TestCluster.start({ size, args: ['--log-level', 'warn', ...(opts.args ?? [])], ...(tls?.options ?? {}) });
     } finally {
       if (opts.profileDir) {
         if (saved === undefined) delete process.env['NODE_OPTIONS'];
@@ -102,8 +131,24 @@ export class BellwetherLocal extends ProcessCluster {
         delete process.env['BENCH_CPU_PROFILE_DIR'];
       }
     }
-    const local = new BellwetherLocal(cluster);
+    const local = new BellwetherLocal(cluster, certDir);
     await leaderOrStop(cluster);
+    if (tls) local.security.tls = { ca: tls.ca };
+    if (opts.auth) {
+      const password = 'bench-root-password';
+      const leader = await local.leaderAddress();
+      await enableAuth(leader, password, tls?.options.credentials);
+      local.security.auth = { username: 'root', password };
+      // The harness's own Status calls now need a token too.
+      const admin = new AuthAdmin(tls?.options.credentials);
+      const md = new grpc.Metadata();
+      try {
+        md.set('authorization', `Bearer ${await admin.token(leader, 'root', password)}`);
+      } finally {
+        admin.close();
+      }
+      cluster.callMetadata = () => md;
+    }
     return local;
   }
 

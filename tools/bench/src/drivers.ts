@@ -5,6 +5,7 @@
 import { type BellwetherClient, cmp, connect, op, type ReadMode as SdkReadMode } from '@bellwether/client';
 import { LEADER_ADDRESS_METADATA, loadPublicApi } from '@bellwether/proto';
 import * as grpc from '@grpc/grpc-js';
+import type { ClientSecurity } from './clusters';
 import { loadEtcdApi } from './etcd';
 
 export type ReadMode = 'linearizable' | 'read-your-writes' | 'any-follower' | 'serializable';
@@ -46,6 +47,8 @@ export interface DriverOptions {
   writes: boolean;
   /** bellwether-sdk only: the SDK's transport (default: the SDK's own). */
   transport?: 'stream' | 'unary';
+  /** bellwether-sdk only: TLS and auth for a secured cluster. */
+  security?: ClientSecurity;
 }
 
 /** A name for an error: the gRPC status name when there is one. */
@@ -245,7 +248,16 @@ class SdkDriver implements Driver {
     for (let i = 0; i < Math.max(1, opts.connections); i++) {
       const k = rotate ? i % ordered.length : 0;
       const endpoints = [...ordered.slice(k), ...ordered.slice(0, k)];
-      clients.push(await connect({ endpoints, deadlineMs: opts.deadlineMs, channelOptions: CHANNEL_OPTIONS, ...(opts.transport ? { transport: opts.transport } : {}) }));
+      clients.push(
+        await connect({
+          endpoints,
+          deadlineMs: opts.deadlineMs,
+          channelOptions: CHANNEL_OPTIONS,
+          ...(opts.transport ? { transport: opts.transport } : {}),
+          ...(opts.security?.tls ? { tls: opts.security.tls } : {}),
+          ...(opts.security?.auth ? { auth: opts.security.auth } : {}),
+        }),
+      );
     }
     return new SdkDriver(clients, opts);
   }

@@ -1,5 +1,5 @@
 // What bench, compare and memory share: configuration, preloading, one measured run.
-import type { LocalCluster } from './clusters';
+import type { ClientSecurity, LocalCluster } from './clusters';
 import { createDriver, type Driver, type ReadMode, type TargetKind } from './drivers';
 import { type RunResult, runWorkload, type Workload } from './engine';
 import { KeySpace } from './keys';
@@ -88,10 +88,12 @@ export interface Endpoints {
   members: string[];
   leader: string;
   serverPids: () => ServerPid[];
+  /** TLS CA and credentials for a secured cluster (SDK target). */
+  security?: ClientSecurity;
 }
 
 export async function endpointsOf(cluster: LocalCluster): Promise<Endpoints> {
-  return { members: cluster.addresses(), leader: await cluster.leaderAddress(), serverPids: () => cluster.serverPids() };
+  return { members: cluster.addresses(), leader: await cluster.leaderAddress(), serverPids: () => cluster.serverPids(), security: cluster.security };
 }
 
 export async function openDriver(cfg: BenchConfig, ep: Endpoints, writes: boolean): Promise<Driver> {
@@ -105,6 +107,7 @@ export async function openDriver(cfg: BenchConfig, ep: Endpoints, writes: boolea
     deadlineMs: cfg.deadlineMs,
     transport: cfg.transport,
     writes,
+    security: ep.security,
   });
 }
 

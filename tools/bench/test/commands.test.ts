@@ -67,6 +67,43 @@ test('pnpm bench:failover: one kill -9 of the leader writes a well-formed result
   assert.match(res.stdout, /acknowledged writes .* lost \d+/);
 });
 
+test('pnpm bench:failover --mode rolling: one rolling restart through the SDK writes a well-formed result', { timeout: 150_000 }, async () => {
+  const out = join(dir, 'failover-rolling.json');
+  const args = ['--mode', 'rolling', '--client', 'sdk', '--reps', '1', '--writers', '4', '--settle-ms', '300', '--after-ms', '200', '--quiet', '--out', out];
+  const res = await run('failover.ts', args, 140_000);
+  assert.ok(res.code === 0 || res.code === 1, `failover exited ${res.code}\n${res.stderr}\n${res.stdout}`);
+  const s = JSON.parse(readFileSync(out, 'utf8')).results[0];
+  assert.equal(s.mode, 'rolling');
+  assert.equal(s.restarts.length, 3, 'every member restarted once');
+  assert.equal(s.restarts.filter((r: { wasLeader: boolean }) => r.wasLeader).length, 1, 'the leader among them');
+  assert.ok(s.restarts[2].wasLeader, 'the leader last');
+  for (const r of s.restarts) assert.ok(isNum(r.stallMs) && isNum(r.stopStallMs), 'a stall per restart');
+  assert.equal(s.lost, 0);
+  assert.match(res.stdout, /longest write stall per restart: median/);
+});
+
+test('pnpm bench:fleet: a tiny fleet idles, loads and sees a leader kill, and writes a well-formed result', { timeout: 120_000 }, async () => {
+  const out = join(dir, 'fleet.json');
+  const args = ['--clients', '6', '--processes', '2', '--window-ms', '500', '--settle-ms', '200', '--load-ms', '1000', '--kill', '--before-kill-ms', '500', '--after-kill-ms', '1500', '--out', out];
+  const res = await run('fleet.ts', args, 110_000);
+  assert.equal(res.code, 0, `fleet ${args.join(' ')} exited ${res.code}\n${res.stderr}\n${res.stdout}`);
+  const json = JSON.parse(readFileSync(out, 'utf8'));
+  assert.equal(json.bench, 'fleet');
+  assert.ok(isNum(json.idle.serverCpuMsPerIdleClientPerSecond));
+  assert.ok(isNum(json.clientMemory.rssPerClientBytes));
+  assert.equal(json.idle.members.length, 3);
+  assert.equal(json.idle.streamSource, 'sdk');
+  // Each client holds one WatchLeader stream in all and at most one connection per member.
+  const streams = json.idle.members.reduce((n: number, m: { openStreams: number }) => n + m.openStreams, 0);
+  assert.ok(streams >= 6, `at least one stream per client, got ${streams}`);
+  for (const m of json.idle.members) assert.ok(m.clientConnections <= 6, `at most one connection per client to ${m.id}`);
+  assert.ok('p99Ms' in json.load.put && 'p99Ms' in json.load.get);
+  assert.ok('p50Ms' in json.kill.stall && 'maxMs' in json.kill.stall);
+  assert.equal(json.check.lost, 0, 'no acknowledged put lost');
+  assert.equal(json.check.doubled, 0, 'no put applied twice');
+  assert.match(res.stdout, /per idle client per second/);
+});
+
 test('pnpm bench:compare --tiny: Bellwether and etcd side by side', { timeout: 90_000 }, async () => {
   try {
     execFileSync('bash', [join(PKG, 'scripts', 'ensure-etcd.sh')], { stdio: ['ignore', 'inherit', 'inherit'], timeout: 120_000 });

@@ -88,6 +88,12 @@ with grpc.insecure_channel(address) as channel:
     out["watch_events"] = events
     status = cluster_pb2_grpc.ClusterStub(channel).Status(cluster_pb2.StatusRequest(), timeout=5)
     out["role"] = cluster_pb2.Role.Name(status.role)
+    # WatchLeader: the first event names the leader and fingerprints the member list.
+    watch = cluster_pb2_grpc.ClusterStub(channel).WatchLeader(cluster_pb2.WatchLeaderRequest(), timeout=5)
+    first = next(watch)
+    out["watch_leader_id"] = first.leader_id
+    out["members_fingerprint"] = first.members_fingerprint
+    watch.cancel()
     cluster = cluster_pb2_grpc.ClusterStub(channel)
     moved = cluster.TransferLeadership(cluster_pb2.TransferLeadershipRequest(target_id=status.member_id), timeout=5)
     out["transfer_to_self"] = [moved.leader_id, moved.term == status.term]

@@ -35,6 +35,8 @@ export class NodeProcess extends ServerProcess {
     dataDir: string,
     private readonly args: string[],
     logDir: string,
+    /** The peer port's address, when peers have a port of their own. */
+    readonly peerAddress?: string,
   ) {
     super(id, address, dataDir, logDir);
   }
@@ -53,18 +55,20 @@ export interface Clients {
 
 const clientCache = new Map<string, Clients>();
 
-export function clientsFor(address: string): Clients {
-  let c = clientCache.get(address);
+/** Cached clients for a node; pass `credentials` for a TLS client port (cached apart from plaintext ones). */
+export function clientsFor(address: string, credentials?: grpc.ChannelCredentials): Clients {
+  const cacheKey = credentials ? `${address}#tls` : address;
+  let c = clientCache.get(cacheKey);
   if (!c) {
     const api = loadPublicApi();
     // Nodes start slowly on a loaded machine: keep reconnect backoff short, or
     // an early "connection refused" leaves the channel backing off for seconds.
     const options = { 'grpc.initial_reconnect_backoff_ms': 50, 'grpc.max_reconnect_backoff_ms': 250 };
     c = {
-      kv: new api.bellwether.kv.v1.KV(address, grpc.credentials.createInsecure(), options),
-      cluster: new api.bellwether.cluster.v1.Cluster(address, grpc.credentials.createInsecure(), options),
+      kv: new api.bellwether.kv.v1.KV(address, credentials ?? grpc.credentials.createInsecure(), options),
+      cluster: new api.bellwether.cluster.v1.Cluster(address, credentials ?? grpc.credentials.createInsecure(), options),
     };
-    clientCache.set(address, c);
+    clientCache.set(cacheKey, c);
   }
   return c;
 }
@@ -100,31 +104,47 @@ export interface ClusterOptions {
   args?: string[];
   clusterId?: string;
   /** Extra flags for one node, given every member's id and address (e.g. `--peer-dial` through proxies). */
-  nodeArgs?: (member: { id: string; address: string }, members: { id: string; address: string }[]) => string[];
+  nodeArgs?: (member: ClusterMember, members: ClusterMember[]) => string[];
+  /** Give each node a peer port of its own (--peer-listen); --peers then names those. */
+  peerPorts?: boolean;
+  /** How the harness itself (status, waitForLeader) reaches the client ports, e.g. TLS. */
+  credentials?: grpc.ChannelCredentials;
+}
+
+export interface ClusterMember {
+  id: string;
+  address: string;
+  peerAddress?: string;
 }
 
 export class TestCluster {
   private constructor(
     readonly nodes: NodeProcess[],
     readonly root: string,
+    readonly credentials?: grpc.ChannelCredentials,
     private readonly baseArgs: string[] = [],
   ) {}
 
   static async start(opts: ClusterOptions): Promise<TestCluster> {
     const root = mkdtempSync(join(tmpdir(), 'bellwether-cluster-'));
-    const ports = await freePorts(opts.size);
-    const members = ports.map((p, i) => ({ id: `n${i + 1}`, address: `127.0.0.1:${p}` }));
-    const peers = members.map((m) => `${m.id}=${m.address}`).join(',');
+    const ports = await freePorts(opts.peerPorts ? 2 * opts.size : opts.size);
+    const members: ClusterMember[] = Array.from({ length: opts.size }, (_, i) => ({
+      id: `n${i + 1}`,
+      address: `127.0.0.1:${ports[i]}`,
+      ...(opts.peerPorts ? { peerAddress: `127.0.0.1:${ports[opts.size + i]}` } : {}),
+    }));
+    const peers = members.map((m) => `${m.id}=${m.peerAddress ?? m.address}`).join(',');
     const nodes = members.map((m) => {
       const dataDir = join(root, m.id);
       mkdirSync(dataDir, { recursive: true });
       const args = ['--id', m.id, '--listen', m.address, '--data-dir', dataDir, '--peers', peers, '--log-level', 'info', ...(opts.args ?? [])];
       if (opts.clusterId) args.push('--cluster-id', opts.clusterId);
+      if (m.peerAddress) args.push('--peer-listen', m.peerAddress);
       if (opts.nodeArgs) args.push(...opts.nodeArgs(m, members));
-      return new NodeProcess(m.id, m.address, dataDir, args, root);
+      return new NodeProcess(m.id, m.address, dataDir, args, root, m.peerAddress);
     });
     for (const n of nodes) n.start();
-    return new TestCluster(nodes, root, opts.args ?? []);
+    return new TestCluster(nodes, root, opts.credentials, opts.args ?? []);
   }
 
   /**
@@ -150,8 +170,11 @@ export class TestCluster {
     return n;
   }
 
+  /** Metadata on the harness's own calls (e.g. an auth token once auth is enabled). */
+  callMetadata: () => grpc.Metadata = () => new grpc.Metadata();
+
   async status(n: NodeProcess, deadlineMs = 1000): Promise<StatusResponse__Output> {
-    return unary<StatusResponse__Output>(clientsFor(n.address).cluster as unknown as grpc.Client, 'Status', {}, deadlineMs);
+    return unary<StatusResponse__Output>(clientsFor(n.address, this.credentials).cluster as unknown as grpc.Client, 'Status', {}, deadlineMs, this.callMetadata());
   }
 
   /** Waits until every running node agrees on one leader (among the running ones). */

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { connect } from '@bellwether/client';
-import { type GetResponse__Output, type PutResponse__Output, RETRY_AFTER_MS_METADATA } from '@bellwether/proto';
+import { type GetResponse__Output, type PutResponse__Output, RETRY_AFTER_METADATA } from '@bellwether/proto';
 import { type ServiceError, status } from '@grpc/grpc-js';
 import type * as grpc from '@grpc/grpc-js';
 import { clientsFor, unary, waitFor } from '../src/cluster';
@@ -69,7 +69,7 @@ test('a full pending-writes budget refuses with RESOURCE_EXHAUSTED and a retry h
   assert.ok(refused.length >= 8, `refused ${refused.length} of 12: ${codes.join(',')}`);
   const first = refused[0]!.err;
   assert.match(first.details, /--max-pending-write-bytes.*nothing was applied/);
-  const hint = Number(first.metadata.get(RETRY_AFTER_MS_METADATA)[0]);
+  const hint = Number(first.metadata.get(RETRY_AFTER_METADATA)[0]);
   assert.ok(hint >= 20 && hint <= 5000, `retry hint ${hint}`);
   assert.ok(codes.every((c) => c === String(status.RESOURCE_EXHAUSTED) || c === String(status.DEADLINE_EXCEEDED)), codes.join(','));
   for (const f of followers) f.signal('SIGCONT');

@@ -32,12 +32,13 @@ test('1 MiB values: a follower behind the compaction point converges by snapshot
       const [ls, bs] = await Promise.all([cluster.status(leader), cluster.status(behind)]);
       return Number(bs.appliedIndex) >= Number(ls.commitIndex) ? true : undefined;
     },
-    30_000,
+    90_000,
     `${behind.id} caught up with the leader`,
   ).catch((err: Error) => {
-    throw new Error(`${err.message}; running: ${cluster.nodes.map((n) => `${n.id}=${n.running}`).join(",")}\n${cluster.logs()}`);
+    throw new Error(`${err.message}; running: ${cluster.nodes.map((n) => `${n.id}=${n.running}`).join(', ')}\n${cluster.logs()}`);
   });
-  assert.match(behind.log(), /snapshot installed/, `${behind.id} caught up by snapshot`);
+  // The log line is written after the state is swapped in: wait for it rather than race it.
+  await waitFor(() => (/snapshot installed/.test(behind.log()) ? true : undefined), 30_000, `${behind.id} logs that it caught up by snapshot`);
   const got = await unary<GetResponse__Output>(clientsFor(behind.address).kv as unknown as grpc.Client, 'Get', { key: Buffer.from('b/11'), read: { mode: 'READ_MODE_ANY_FOLLOWER' } }, 10_000);
   assert.equal(got.kv?.value.length, MIB);
   assert.ok(got.kv?.value.equals(big(11)));

@@ -81,8 +81,8 @@ test('a real Prometheus scraping 3 nodes names the leader, and the new one after
   };
   const first = await waitFor(named, 60_000, 'Prometheus names one leader');
   assert.equal(first, leader.id);
-  const up = await prometheus.query('sum(up{job="bellwether"})');
-  assert.equal(up[0]?.value, 3);
+  // A scrape can time out on a loaded machine; all three are up within a few intervals.
+  await waitFor(async () => ((await prometheus.query('sum(up{job="bellwether"})'))[0]?.value === 3) || undefined, 60_000, 'Prometheus scrapes all three members');
 
   // Every member's incarnation recorded first: a leader killed before that can leave the survivors
   // unable to elect anyone (a known liveness gap of the incarnation admission, not what this test checks).

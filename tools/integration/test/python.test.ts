@@ -1,37 +1,17 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { closeClients, freePorts, NodeProcess, unary, clientsFor, waitFor } from '../src/cluster';
 import type * as grpc from '@grpc/grpc-js';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const protos = join(here, '..', '..', '..', 'protos');
-const PYTHON = '/usr/bin/python3';
-
-function reflectionProto(): string {
-  // The reflection service's own .proto, shipped by @grpc/reflection.
-  const require = createRequire(join(here, '..', '..', '..', 'packages', 'node', 'package.json'));
-  const pkg = dirname(require.resolve('@grpc/reflection/package.json'));
-  return join(pkg, 'build', 'proto', 'grpc', 'reflection', 'v1alpha', 'reflection.proto');
-}
+import { clientsFor, closeClients, freePorts, NodeProcess, unary, waitFor } from '../src/cluster';
+import { generatePythonStubs, PYTHON, PYTHON_SCRIPTS } from '../src/python';
 
 test('Python (grpcio, stubs generated from protos/) calls Put/Get/Range/Delete, Txn and Watch and lists services by reflection', async (t) => {
-  execFileSync('bash', [join(here, '..', 'scripts', 'ensure-python.sh')], { stdio: 'inherit' });
   const work = mkdtempSync(join(tmpdir(), 'bellwether-py-'));
   t.after(() => rmSync(work, { recursive: true, force: true }));
-  // Flat file names, so the generated modules don't shadow grpcio's own `grpc` package.
-  copyFileSync(join(protos, 'bellwether/kv/v1/kv.proto'), join(work, 'kv.proto'));
-  copyFileSync(join(protos, 'bellwether/cluster/v1/cluster.proto'), join(work, 'cluster.proto'));
-  copyFileSync(join(protos, 'bellwether/maintenance/v1/maintenance.proto'), join(work, 'maintenance.proto'));
-  copyFileSync(reflectionProto(), join(work, 'reflection.proto'));
-  execFileSync(PYTHON, ['-m', 'grpc_tools.protoc', '-I', work, `--python_out=${work}`, `--grpc_python_out=${work}`, 'kv.proto', 'cluster.proto', 'maintenance.proto', 'reflection.proto'], {
-    stdio: 'inherit',
-  });
+  generatePythonStubs(work);
 
   const [port] = await freePorts(1);
   const address = `127.0.0.1:${port}`;
@@ -48,7 +28,7 @@ test('Python (grpcio, stubs generated from protos/) calls Put/Get/Range/Delete, 
     'the node takes writes',
   );
 
-  const out = JSON.parse(execFileSync(PYTHON, [join(here, '..', 'python', 'interop.py'), work, address], { encoding: 'utf8' }));
+  const out = JSON.parse(execFileSync(PYTHON, [join(PYTHON_SCRIPTS, 'interop.py'), work, address], { encoding: 'utf8' }));
   assert.ok(out.put_revision > 0);
   assert.equal(out.get_value, 'from python');
   assert.equal(out.get_mod_revision, out.put_revision);
@@ -57,6 +37,8 @@ test('Python (grpcio, stubs generated from protos/) calls Put/Get/Range/Delete, 
   assert.deepEqual(out.big_value, [1024 * 1024, true]);
   assert.deepEqual(out.empty_key, ['INVALID_ARGUMENT', 'key: must be 1..4096 bytes, got 0']);
   assert.equal(out.role, 'ROLE_LEADER');
+  assert.ok(out.watch_leader_id, 'WatchLeader names the leader');
+  assert.match(out.members_fingerprint, /^[0-9a-f]{8}$/);
   const [succeeded, txnRevision, stockValue, stockRevision] = out.txn;
   assert.deepEqual([succeeded, stockValue, stockRevision], [true, '3', txnRevision]);
   assert.deepEqual(out.txn_again, [false, '3']);

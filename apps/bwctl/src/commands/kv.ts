@@ -59,10 +59,16 @@ export function registerKv(program: Command): void {
     .argument('[value]', 'the value')
     .option('--prev-kv', 'also print the previous value')
     .option('--expected-mod-revision <rev>', 'write only if the key is at this revision (0: only if absent)', positiveInt('--expected-mod-revision', true))
-    .action(async (key: string, value: string | undefined, o: { prevKv?: boolean; expectedModRevision?: number }, cmd: Command) => {
+    .option('--lease <id>', 'attach the key to this lease (see lease grant): it is deleted when the lease ends', positiveInt('--lease'))
+    .action(async (key: string, value: string | undefined, o: { prevKv?: boolean; expectedModRevision?: number; lease?: number }, cmd: Command) => {
       const g = globalOptions(cmd);
       const data = await valueArg(value);
-      const res = await withClient(g, (c) => c.put(key, data, { prevKv: o.prevKv === true, ...(o.expectedModRevision !== undefined ? { expectedModRevision: o.expectedModRevision } : {}) }));
+      const options = {
+        prevKv: o.prevKv === true,
+        ...(o.expectedModRevision !== undefined ? { expectedModRevision: o.expectedModRevision } : {}),
+        ...(o.lease !== undefined ? { lease: o.lease } : {}),
+      };
+      const res = await withClient(g, (c) => c.put(key, data, options));
       if (!res.succeeded) throw new CliError(`put "${key}": not written; the key is not at revision ${o.expectedModRevision}`);
       print(
         g.output,

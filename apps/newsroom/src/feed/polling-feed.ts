@@ -1,7 +1,7 @@
 // Learns article changes by reading the newest articles every `intervalMs`
 // (`any-follower`, staleness-bounded: one cheap follower read per app process,
-// however many readers are connected) and comparing revisions. Stands in for a
-// Watch on the articles prefix, which the SDK does not offer yet.
+// however many readers are connected) and comparing revisions. The fallback
+// for a cluster without KV.Watch (`--live poll`); WatchFeed is the default.
 import type { BellwetherClient } from '@bellwether/client';
 import { type Article, ARTICLES_PREFIX, decodeArticle } from '../articles';
 import { FRONT_PAGE_ARTICLES } from '../newsroom';

@@ -125,6 +125,11 @@ export class FakeKvServer {
   hideHints = false;
   /** Answer KV.Stream with UNIMPLEMENTED, like a server older than it. */
   streamUnimplemented = false;
+  /** Refuse this many more new KV.Streams with RESOURCE_EXHAUSTED and `bellwether-retry-after-ms: shedRetryAfterMs`, like a member shedding a reconnect storm. */
+  shedStreams = 0;
+  shedRetryAfterMs = 0;
+  /** When each KV.Stream open arrived (`Date.now()`), refused ones included. */
+  readonly streamOpenedAt: number[] = [];
   /** KV.Stream traffic: streams opened, request messages and calls received, response messages sent. */
   readonly stream = { opened: 0, messagesIn: 0, callsIn: 0, answered: 0, messagesOut: 0, maxInFlight: 0, open: 0, timeoutsMs: [] as number[] };
   readonly group: FakeGroup;
@@ -454,6 +459,14 @@ export class FakeKvServer {
    */
   #serveStream(stream: grpc.ServerDuplexStream<StreamRequest__Output, StreamResponse>, unary: UnaryKvHandlers): void {
     this.#count('Stream');
+    this.streamOpenedAt.push(Date.now());
+    if (this.shedStreams > 0) {
+      this.shedStreams--;
+      const md = new grpc.Metadata();
+      md.set('bellwether-retry-after-ms', String(this.shedRetryAfterMs));
+      stream.emit('error', { code: grpc.status.RESOURCE_EXHAUSTED, details: 'too many new streams', metadata: md });
+      return;
+    }
     if (this.streamUnimplemented) {
       stream.emit('error', { code: grpc.status.UNIMPLEMENTED, details: 'The server does not implement the method /bellwether.kv.v1.KV/Stream' });
       return;

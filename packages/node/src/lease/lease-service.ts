@@ -52,14 +52,30 @@ export function leaseService(ctx: KvContext, leases: LeaseManager): LeaseHandler
     }),
 
     KeepAlive: (stream: ServerDuplexStream<LeaseKeepAliveRequest__Output, LeaseKeepAliveResponse>) => {
+      // Answers go out in request order, each only once a quorum has confirmed this member still
+      // leads (a read index): a deposed leader that has not noticed yet must not confirm a
+      // keep-alive the new leader never saw, or the holder would count on time it does not have.
+      let answered: Promise<void> = Promise.resolve();
       stream.on('data', (r: LeaseKeepAliveRequest__Output) => {
         const id = Number(r.id);
+        let ttlMs: number;
         try {
-          const ttlMs = leases.keepAlive(id);
-          stream.write({ header: header(ctx), id, ttl: seconds(ttlMs), ttlMs });
+          ttlMs = leases.keepAlive(id);
         } catch (err) {
           stream.emit('error', toServiceError(err));
+          return;
         }
+        const confirmed = ctx.replica.readIndex();
+        answered = answered.then(() =>
+          confirmed.then(
+            () => {
+              stream.write({ header: header(ctx), id, ttl: seconds(ttlMs), ttlMs });
+            },
+            (err: unknown) => {
+              stream.emit('error', toServiceError(err));
+            },
+          ),
+        );
       });
       stream.on('end', () => stream.end());
       stream.on('error', () => {});

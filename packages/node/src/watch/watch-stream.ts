@@ -39,8 +39,12 @@ function parseSpec(r: WatchCreateRequest__Output, id: number, ctx: KvContext): W
   return { id, start, end, noPut: filters.includes('NOPUT'), noDelete: filters.includes('NODELETE'), prevKv: r.prevKv, progressNotify: r.progressNotify };
 }
 
-export function watchHandler(ctx: KvContext, hub: WatchHub) {
+/** Per stream: a check each watch must pass before it is created (it throws an RpcError, e.g. PERMISSION_DENIED). */
+export type WatchGuard = (stream: ServerDuplexStream<WatchRequest__Output, WatchResponse>) => (r: WatchCreateRequest__Output) => void;
+
+export function watchHandler(ctx: KvContext, hub: WatchHub, guard?: WatchGuard) {
   return (stream: ServerDuplexStream<WatchRequest__Output, WatchResponse>) => {
+    const allowed = guard?.(stream);
     const watchers = new Map<number, Watcher>();
     /** Ids given out or being created. */
     const taken = new Set<number>();
@@ -81,6 +85,7 @@ export function watchHandler(ctx: KvContext, hub: WatchHub) {
         if (watchers.size >= MAX_WATCHES_PER_STREAM) throw resourceExhausted(`at most ${MAX_WATCHES_PER_STREAM} watches per stream; cancel some or open another stream`);
         if (hub.size >= hub.limits.maxWatches) throw resourceExhausted(`member ${ctx.replica.memberId} serves ${hub.limits.maxWatches} watches already; try another member`);
         const spec = parseSpec(r, id, ctx);
+        allowed?.(r);
         const startRevision = Number(r.startRevision);
         checkRevision('start_revision', startRevision);
         await awaitReadable(ctx.replica, parseRead(r.read), ctx.reads.maxReadWaitMs, ctx.reads);

@@ -1,0 +1,302 @@
+// pnpm bench:fleet --clients N --processes P: N SDK clients spread over P
+// load-generator processes (fleet-worker.ts; one event loop would be the
+// bottleneck, and real fleets are many processes), against a local 3-node
+// Bellwether cluster. Phases, each bounded:
+//
+// 1. baseline: the cluster's server CPU with no client at all;
+// 2. idle: the N clients connected (each made one write) and doing nothing:
+//    server CPU above the baseline per idle client per second, client memory
+//    per client, connections (server side, from /proc/net/tcp) and open
+//    HTTP/2 streams (client side, from grpc-js channelz) per member;
+// 3. load (--load-ms > 0): every client puts and gets at a low rate;
+//    latency percentiles and errors;
+// 4. kill (--kill): the same load, kill -9 of the leader; per client, the
+//    longest write stall after the kill (median, p99, max over clients);
+//    then every acknowledged put is read back: lost (missing) and doubled
+//    (version > 1: each key is written once) are counted.
+//
+// The load average is printed with every figure: the machine may be shared.
+import { type ChildProcess, fork } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { resolve } from 'node:path';
+import { connect } from '@bellwether/client';
+import { BellwetherLocal } from './clusters';
+import type { FleetReply, FleetRequest, Memory, PutSample, StreamCount } from './fleet-protocol';
+import { summarize } from './latency';
+import { cpuDelta, cpuSnapshot, round } from './procstat';
+import { machine, writeResult } from './results';
+import { type FlagSpec, flagHelp, fmtMs, fmtNum, parseFlags, sleep, table, UsageError, withTimeout } from './util';
+
+const FLAGS: Record<string, FlagSpec> = {
+  clients: { kind: 'int', default: 100, help: 'SDK clients in all' },
+  processes: { kind: 'int', default: 4, help: 'load-generator processes the clients are spread over' },
+  'window-ms': { kind: 'int', default: 10_000, help: 'CPU measurement window of the baseline and idle phases' },
+  'connect-interval-ms': { kind: 'int', default: 20, help: 'pause between two client starts in one process (application processes do not all start in the same millisecond)' },
+  'settle-ms': { kind: 'int', default: 3000, help: 'wait after the clients connected before measuring' },
+  'load-ms': { kind: 'int', default: 0, help: 'length of the load phase (0: no load phase)' },
+  puts: { kind: 'number', default: 1, help: 'puts per second per client in the load and kill phases' },
+  gets: { kind: 'number', default: 10, help: 'gets per second per client in the load and kill phases' },
+  kill: { kind: 'bool', default: false, help: 'kill -9 the leader under load and measure each client\'s write stall' },
+  'before-kill-ms': { kind: 'int', default: 3000, help: 'load before the kill' },
+  'after-kill-ms': { kind: 'int', default: 6000, help: 'load after the kill' },
+  sdk: { kind: 'string', help: 'load the SDK of the workers from this module path instead of @bellwether/client (to compare an older build)' },
+  out: { kind: 'string', help: 'JSON result path (default bench-results/fleet-<time>.json at the repo root)' },
+  help: { kind: 'bool', default: false, help: 'print this help' },
+};
+
+const WORKER = new URL('./fleet-worker.ts', import.meta.url).pathname;
+const MiB = 1024 * 1024;
+
+/** One load-generator process and its replies, awaited by type. */
+class Worker {
+  readonly child: ChildProcess;
+  readonly #waiting: { type: FleetReply['type']; resolve: (r: FleetReply) => void; reject: (e: Error) => void }[] = [];
+
+  constructor(readonly index: number) {
+    // --expose-gc: the worker collects garbage before reading its memory.
+    this.child = fork(WORKER, [], { execArgv: ['--import', 'tsx', '--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.child.on('message', (r: FleetReply) => {
+      if (r.type === 'error') {
+        for (const w of this.#waiting.splice(0)) w.reject(new Error(`worker ${index}: ${r.message}`));
+        return;
+      }
+      const i = this.#waiting.findIndex((w) => w.type === r.type);
+      if (i >= 0) this.#waiting.splice(i, 1)[0]!.resolve(r);
+    });
+    this.child.on('exit', (code) => {
+      for (const w of this.#waiting.splice(0)) w.reject(new Error(`worker ${index} exited (${code})`));
+    });
+  }
+
+  ask<T extends FleetReply['type']>(req: FleetRequest, reply: T, timeoutMs: number): Promise<Extract<FleetReply, { type: T }>> {
+    const p = new Promise<FleetReply>((resolve, reject) => {
+      this.#waiting.push({ type: reply, resolve, reject });
+      this.child.send(req);
+    });
+    return withTimeout(p as Promise<Extract<FleetReply, { type: T }>>, timeoutMs, `worker ${this.index}: ${req.type}`);
+  }
+
+  kill(): void {
+    if (this.child.exitCode === null && this.child.pid !== undefined) this.child.kill('SIGKILL');
+  }
+}
+
+const load = () => loadavg().map((x) => x.toFixed(2)).join(' ');
+
+/** Server-side TCP connections in ESTABLISHED state on each local port (IPv4 loopback). */
+function serverConnections(ports: number[]): Map<number, number> {
+  const counts = new Map(ports.map((p) => [p, 0]));
+  let text = '';
+  try {
+    text = readFileSync('/proc/net/tcp', 'utf8');
+  } catch {
+    return counts;
+  }
+  for (const line of text.split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    if (f.length < 4 || f[3] !== '01') continue;
+    const port = Number.parseInt(f[1]!.split(':')[1] ?? '', 16);
+    if (counts.has(port)) counts.set(port, counts.get(port)! + 1);
+  }
+  return counts;
+}
+
+async function cpuWindow(cluster: BellwetherLocal, ms: number): Promise<{ cpuPerSecond: number; perMember: Record<string, number | null>; loadavg: string }> {
+  const before = cpuSnapshot(cluster.serverPids());
+  await sleep(ms);
+  const d = cpuDelta(before, cpuSnapshot(cluster.serverPids()));
+  const seconds = ms / 1000;
+  return {
+    cpuPerSecond: d.serverTotalSeconds / seconds,
+    perMember: Object.fromEntries(d.servers.map((s) => [s.id, s.cpuSeconds === null ? null : round(s.cpuSeconds / seconds, 4)])),
+    loadavg: load(),
+  };
+}
+
+/** Per client, the longest a put waited after the kill: its end minus the later of its start and the kill. */
+function stalls(puts: PutSample[], killAt: number, worker: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const p of puts) {
+    if (p.endedAt <= killAt) continue;
+    const key = `${worker}-${p.client}`;
+    const stall = p.endedAt - Math.max(p.startedAt, killAt);
+    out.set(key, Math.max(out.get(key) ?? 0, stall));
+  }
+  return out;
+}
+
+async function main(): Promise<void> {
+  const flags = parseFlags(process.argv.slice(2), FLAGS);
+  if (flags['help']) {
+    console.log(flagHelp('pnpm bench:fleet [flags]', FLAGS));
+    return;
+  }
+  const clients = flags['clients'] as number;
+  const processes = Math.max(1, Math.min(flags['processes'] as number, clients));
+  const windowMs = flags['window-ms'] as number;
+  if (clients < 1) throw new UsageError('--clients must be at least 1');
+  const runId = randomUUID().slice(0, 8);
+  const sdkModule = flags['sdk'] === undefined ? undefined : resolve(process.env['INIT_CWD'] ?? process.cwd(), flags['sdk'] as string);
+  const result: Record<string, unknown> = { bench: 'fleet', machine: machine(), flags, runId };
+  console.log(`fleet: ${clients} clients over ${processes} processes, 3-node cluster (load average ${load()})`);
+
+  const cluster = await BellwetherLocal.start({ size: 3 });
+  const workers: Worker[] = [];
+  try {
+    const endpoints = cluster.addresses();
+    const ports = endpoints.map((a) => Number(a.split(':').pop()));
+    const baseline = await cpuWindow(cluster, windowMs);
+    console.log(`baseline (no clients): ${fmtMs(baseline.cpuPerSecond * 1000)} ms server CPU/s in all (load average ${baseline.loadavg})`);
+    result['baseline'] = baseline;
+
+    // Connect the fleet.
+    const t0 = performance.now();
+    for (let w = 0; w < processes; w++) workers.push(new Worker(w));
+    const shares = workers.map((w) => Math.floor(clients / processes) + (w.index < clients % processes ? 1 : 0));
+    const ready = await Promise.all(
+      workers.map((w, i) =>
+        w.ask({ type: 'start', worker: w.index, runId, endpoints, clients: shares[i]!, settleMs: flags['settle-ms'] as number, connectIntervalMs: flags['connect-interval-ms'] as number, sdk: sdkModule }, 'ready', 300_000),
+      ),
+    );
+    const memPerClient = (pick: (m: Memory) => number) => ready.reduce((s, r) => s + pick(r.memAfter) - pick(r.memBefore), 0) / clients;
+    const memory = { rssPerClientBytes: memPerClient((m) => m.rssBytes), heapPerClientBytes: memPerClient((m) => m.heapUsedBytes) };
+    const helloErrors = ready.reduce((s, r) => s + r.helloErrors, 0);
+    for (const sample of new Set(ready.flatMap((r) => r.helloErrorSamples))) console.log(`  first-write failure: ${sample}`);
+    console.log(
+      `${helloErrors} of ${clients} first writes failed; connected in ${fmtNum((performance.now() - t0) / 1000, 1)} s; client memory per client: ${fmtNum(memory.rssPerClientBytes / MiB, 3)} MiB RSS, ${fmtNum(memory.heapPerClientBytes / MiB, 3)} MiB heap`,
+    );
+    result['clientMemory'] = memory;
+    result['connect'] = { helloErrors, connectMs: Math.max(...ready.map((r) => r.connectMs)) };
+
+    // Idle.
+    const clientCpu0 = await Promise.all(workers.map((w) => w.ask({ type: 'stats' }, 'stats', 60_000)));
+    const idle = await cpuWindow(cluster, windowMs);
+    const perClientMs = ((idle.cpuPerSecond - baseline.cpuPerSecond) * 1000) / clients;
+    const conns = serverConnections(ports);
+    const stats = await Promise.all(workers.map((w) => w.ask({ type: 'stats' }, 'stats', 60_000)));
+    const byPort = new Map<number, StreamCount>();
+    for (const s of stats.flatMap((x) => x.streams)) {
+      const e = byPort.get(s.port) ?? { port: s.port, connections: 0, streams: 0 };
+      e.connections += s.connections;
+      e.streams += s.streams;
+      byPort.set(s.port, e);
+    }
+    const members = cluster.cluster.nodes.map((n, i) => ({
+      id: n.id,
+      serverConnections: conns.get(ports[i]!) ?? 0,
+      clientConnections: byPort.get(ports[i]!)?.connections ?? 0,
+      openStreams: byPort.get(ports[i]!)?.streams ?? 0,
+      idleCpuPerSecond: idle.perMember[n.id] ?? null,
+    }));
+    console.log(
+      `idle: ${fmtMs(idle.cpuPerSecond * 1000)} ms server CPU/s in all, ${fmtNum(perClientMs, 4)} ms per idle client per second (load average ${idle.loadavg})`,
+    );
+    const streamSource = stats[0]?.streamSource ?? 'sdk';
+    const clientCpuMsPerIdleClientPerSecond = (stats.reduce((n, x, i) => n + x.cpuSeconds - clientCpu0[i]!.cpuSeconds, 0) * 1000) / (windowMs / 1000) / clients;
+    console.log(`client side: ${fmtNum(clientCpuMsPerIdleClientPerSecond, 4)} ms CPU per idle client per second (in the load generators)`);
+    console.log(
+      table(
+        ['member', 'connections (server)', `connections (clients, ${streamSource})`, `open streams (${streamSource})`, 'idle CPU ms/s'],
+        members.map((m) => [m.id, fmtNum(m.serverConnections), fmtNum(m.clientConnections), fmtNum(m.openStreams), fmtMs((m.idleCpuPerSecond ?? Number.NaN) * 1000)]),
+      ),
+    );
+    result['idle'] = { ...idle, serverCpuMsPerIdleClientPerSecond: perClientMs, clientCpuMsPerIdleClientPerSecond, members, streamSource };
+
+    const putsPerSecond = flags['puts'] as number;
+    const getsPerSecond = flags['gets'] as number;
+    const loadMs = flags['load-ms'] as number;
+    const runLoad = async (during: () => Promise<void>) => {
+      await Promise.all(workers.map((w) => w.ask({ type: 'load', putsPerSecond, getsPerSecond }, 'loading', 60_000)));
+      await during();
+      return Promise.all(workers.map((w) => w.ask({ type: 'stop-load' }, 'loaded', 120_000)));
+    };
+    const acked: PutSample[] = [];
+
+    if (loadMs > 0) {
+      let cpu: Awaited<ReturnType<typeof cpuWindow>> | undefined;
+      const replies = await runLoad(async () => {
+        cpu = await cpuWindow(cluster, loadMs);
+      });
+      const putMs = Float64Array.from(replies.flatMap((r) => r.puts.map((p) => p.ms))).sort();
+      const getMs = Float64Array.from(replies.flatMap((r) => r.getLatenciesMs)).sort();
+      for (const r of replies) acked.push(...r.puts);
+      const errors = replies.reduce((s, r) => s + r.errors, 0);
+      const put = summarize(putMs);
+      const get = summarize(getMs);
+      const seconds = loadMs / 1000;
+      console.log(
+        `load: ${fmtNum((put.count + get.count) / seconds)} ops/s (${fmtNum(put.count / seconds)} puts/s, ${fmtNum(get.count / seconds)} gets/s), ${errors} errors, server CPU ${fmtMs((cpu?.cpuPerSecond ?? 0) * 1000)} ms/s (load average ${cpu?.loadavg})`,
+      );
+      console.log(
+        table(
+          ['op', 'count', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms'],
+          [
+            ['put', fmtNum(put.count), fmtMs(put.p50Ms), fmtMs(put.p90Ms), fmtMs(put.p99Ms), fmtMs(put.maxMs)],
+            ['get', fmtNum(get.count), fmtMs(get.p50Ms), fmtMs(get.p90Ms), fmtMs(get.p99Ms), fmtMs(get.maxMs)],
+          ],
+        ),
+      );
+      result['load'] = { put, get, errors, errorKinds: replies.map((r) => r.errorKinds), cpu };
+    }
+
+    if (flags['kill']) {
+      let killAt = 0;
+      let leaderId = '';
+      let newLeaderMs = 0;
+      const replies = await runLoad(async () => {
+        await sleep(flags['before-kill-ms'] as number);
+        const leader = await cluster.cluster.waitForLeader(10_000);
+        leaderId = leader.id;
+        killAt = Date.now();
+        await leader.kill9();
+        await cluster.cluster.waitForLeader(15_000);
+        newLeaderMs = Date.now() - killAt;
+        await sleep(Math.max(0, (flags['after-kill-ms'] as number) - newLeaderMs));
+      });
+      const perClient = new Map<string, number>();
+      for (const r of replies) for (const [k, v] of stalls(r.puts, killAt, r.worker)) perClient.set(k, v);
+      for (const r of replies) acked.push(...r.puts);
+      const stallSorted = Float64Array.from(perClient.values()).sort();
+      const s = summarize(stallSorted);
+      const errors = replies.reduce((sum, r) => sum + r.errors, 0);
+      console.log(
+        `leader ${leaderId} killed: the running members agreed on a new leader after ${fmtNum(newLeaderMs)} ms (polled); ${errors} errors (load average ${load()})`,
+      );
+      console.log(`longest write stall per client after the kill (${s.count} clients): median ${fmtMs(s.p50Ms)} ms, p99 ${fmtMs(s.p99Ms)} ms, max ${fmtMs(s.maxMs)} ms`);
+      result['kill'] = { leaderId, newLeaderAgreedMs: newLeaderMs, stall: s, errors, errorKinds: replies.map((r) => r.errorKinds) };
+    }
+
+    if (acked.length > 0) {
+      // Every acknowledged put, read back linearizably from the cluster that is left.
+      const reader = await connect({ endpoints: cluster.cluster.nodes.filter((n) => n.running).map((n) => n.address), readMode: 'linearizable', deadlineMs: 60_000 });
+      try {
+        const versions = new Map<string, number>();
+        for await (const kv of reader.scan({ prefix: `fleet/${runId}/` }, { pageSize: 5000 })) versions.set(kv.keyString, kv.version);
+        let lost = 0;
+        let doubled = 0;
+        for (const p of acked) {
+          const v = versions.get(p.key);
+          if (v === undefined) lost++;
+          else if (v > 1) doubled++;
+        }
+        console.log(`${fmtNum(acked.length)} acknowledged puts read back: ${lost} lost, ${doubled} doubled`);
+        result['check'] = { acknowledged: acked.length, lost, doubled };
+      } finally {
+        await reader.close();
+      }
+    }
+
+    await Promise.all(workers.map((w) => w.ask({ type: 'close' }, 'closed', 60_000).catch(() => undefined)));
+  } finally {
+    for (const w of workers) w.kill();
+    await cluster.stop();
+  }
+  console.log(`result: ${writeResult('fleet', result, flags['out'] as string | undefined)}`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof UsageError ? `${err.message}\n\n${flagHelp('pnpm bench:fleet [flags]', FLAGS)}` : err);
+  process.exit(err instanceof UsageError ? 2 : 1);
+});
