@@ -81,6 +81,7 @@ function fromStreamError(e: StreamError__Output): grpc.ServiceError {
   const md = new grpc.Metadata();
   if (e.leaderId) md.set(LEADER_ID_METADATA, e.leaderId);
   if (e.leaderAddress) md.set(LEADER_ADDRESS_METADATA, e.leaderAddress);
+  if (e.retryAfterMs > 0) md.set(RETRY_AFTER_METADATA, String(e.retryAfterMs));
   return grpcError(e.code as grpc.status, e.message, md);
 }
 

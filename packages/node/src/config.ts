@@ -31,6 +31,14 @@ export interface NodeConfig {
   logRetentionEntries: number;
   /** Compact the log each time this many more entries could be dropped. */
   compactEveryEntries: number;
+  /** Applied entries kept are also bounded in bytes: at most this many (default 256 MiB); whichever of the two bounds keeps less wins. */
+  logRetentionBytes?: number;
+  /** Compact once the stored log exceeds logRetentionBytes by this many bytes (default 64 MiB). */
+  compactEveryBytes?: number;
+  /** Bytes of log entry data kept in memory (default 64 MiB); older entries are read back from disk when a follower needs them. */
+  logMemoryBytes?: number;
+  /** Bytes of writes a leader holds (queued or in the log, not yet applied) before new writes wait at the edge or get RESOURCE_EXHAUSTED (default 64 MiB). */
+  maxPendingWriteBytes?: number;
   /** Watch history: keep the changes of this many latest revisions (default 100 000). */
   watchHistoryRevisions?: number;
   /** Watch history: keep at most this many bytes of changes (default 64 MiB). */
@@ -78,6 +86,10 @@ export const DEFAULTS = {
   maxReadWaitMs: 5000,
   logRetentionEntries: 20_000,
   compactEveryEntries: 10_000,
+  logRetentionBytes: 256 * 1024 * 1024,
+  compactEveryBytes: 64 * 1024 * 1024,
+  logMemoryBytes: 64 * 1024 * 1024,
+  maxPendingWriteBytes: 64 * 1024 * 1024,
   shutdownTimeoutMs: 5000,
   maxNewStreamsPerSecond: 2000,
 } as const;
@@ -139,6 +151,13 @@ export function validateConfig(c: NodeConfig): NodeConfig {
   // but healthy leader gets deposed.
   if (c.electionTimeoutMs < 2 * c.heartbeatMs) {
     throw new ConfigError(`election timeout (${c.electionTimeoutMs} ms) must be at least twice the heartbeat (${c.heartbeatMs} ms)`);
+  }
+  for (const k of ['logRetentionBytes', 'compactEveryBytes', 'logMemoryBytes', 'maxPendingWriteBytes'] as const) {
+    const v = c[k];
+    if (v !== undefined && (!Number.isSafeInteger(v) || v <= 0)) throw new ConfigError(`${k}: must be a positive integer (bytes), got ${String(v)}`);
+  }
+  if (c.maxPendingWriteBytes !== undefined && c.maxPendingWriteBytes < c.maxValueBytes + c.maxKeyBytes) {
+    throw new ConfigError(`maxPendingWriteBytes (${c.maxPendingWriteBytes}) must hold at least one write of the largest key and value (${c.maxKeyBytes + c.maxValueBytes} bytes)`);
   }
   if (c.maxNewStreamsPerSecond !== undefined && (!Number.isInteger(c.maxNewStreamsPerSecond) || c.maxNewStreamsPerSecond <= 0)) {
     throw new ConfigError(`maxNewStreamsPerSecond (--max-new-streams-per-second): must be a positive integer, got ${String(c.maxNewStreamsPerSecond)}`);

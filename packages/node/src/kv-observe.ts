@@ -18,8 +18,8 @@ export function observeKvOps(ops: KvOps, metrics: NodeMetrics): KvOps {
       }
     };
   return {
-    put: timed('put', (r) => ops.put(r)),
-    delete: timed('delete', (r) => ops.delete(r)),
+    put: timed('put', (r, budgetMs: number) => ops.put(r, budgetMs)),
+    delete: timed('delete', (r, budgetMs: number) => ops.delete(r, budgetMs)),
     get: timed('get', (r, budgetMs: number) => ops.get(r, budgetMs)),
     range: timed('range', (r, budgetMs: number) => ops.range(r, budgetMs)),
     txn: timed('txn', (r) => ops.txn(r)),
@@ -35,8 +35,8 @@ export function countInFlight(ops: KvOps, inFlight: Gauge): KvOps {
       return fn(...args).finally(() => inFlight.dec());
     };
   return {
-    put: counted((r) => ops.put(r)),
-    delete: counted((r) => ops.delete(r)),
+    put: counted((r, budgetMs: number) => ops.put(r, budgetMs)),
+    delete: counted((r, budgetMs: number) => ops.delete(r, budgetMs)),
     get: counted((r, budgetMs: number) => ops.get(r, budgetMs)),
     range: counted((r, budgetMs: number) => ops.range(r, budgetMs)),
     txn: counted((r) => ops.txn(r)),

@@ -26,6 +26,7 @@ import { parseTxn, toResponseOps } from './txn';
 import type { WatchHub } from './watch/hub';
 import { type WatchGuard, watchHandler } from './watch/watch-stream';
 import type { Replica } from './replica';
+import { WriteAdmission } from './write-admission';
 import { checkKey, checkRevision, checkSession, checkValue, type Limits, parseRange, parseRead } from './validate';
 
 export interface KvContext {
@@ -37,6 +38,8 @@ export interface KvContext {
   watches: WatchHub;
   /** Times and counts every operation when given. */
   metrics?: NodeMetrics;
+  /** Flow control of writes by bytes (none when absent). */
+  admission?: WriteAdmission;
 }
 
 /**
@@ -75,8 +78,8 @@ export function checkRefused(result: WriteResult, clientId: string, sequence: nu
  * `budgetMs` is what is left of the caller's deadline; waits end by it.
  */
 export interface KvOps {
-  put(r: PutRequest__Output): Promise<PutResponse>;
-  delete(r: DeleteRequest__Output): Promise<DeleteResponse>;
+  put(r: PutRequest__Output, budgetMs: number): Promise<PutResponse>;
+  delete(r: DeleteRequest__Output, budgetMs: number): Promise<DeleteResponse>;
   get(r: GetRequest__Output, budgetMs: number): Promise<GetResponse>;
   range(r: RangeRequest__Output, budgetMs: number): Promise<RangeResponse>;
   txn(r: TxnRequest__Output): Promise<TxnResponse>;
@@ -87,7 +90,7 @@ type WriteFields = Pick<PutRequest__Output, 'expectedModRevision' | 'clientId' |
 export function kvOps(ctx: KvContext): KvOps {
   const { limits } = ctx;
   /** What puts and deletes share: the compare and session fields, the proposal, the session refusal. */
-  async function write(r: WriteFields, key: Buffer, value: Buffer | undefined): Promise<WriteResult> {
+  async function write(r: WriteFields, key: Buffer, value: Buffer | undefined, budgetMs: number): Promise<WriteResult> {
     checkRevision('expected_mod_revision', r.expectedModRevision);
     checkSession(r.clientId, r.sequence);
     const { expectedModRevision, clientId, sequence, minUnackedSequence, prevKv } = r;
@@ -96,22 +99,28 @@ export function kvOps(ctx: KvContext): KvOps {
       value === undefined
         ? { op: 'delete', key, expectedModRevision, clientId, sequence, minUnackedSequence, prevKv }
         : { op: 'put', key, value, expectedModRevision, clientId, sequence, minUnackedSequence, prevKv, lease: r.lease };
-    const result = await ctx.replica.propose(command);
+    const release = await ctx.admission?.admit(WriteAdmission.costBytes(key.length, value?.length ?? 0), budgetMs);
+    let result: WriteResult;
+    try {
+      result = await ctx.replica.propose(command);
+    } finally {
+      release?.();
+    }
     checkRefused(result, r.clientId, r.sequence, r.lease);
     return result;
   }
   return {
-    async put(r) {
+    async put(r, budgetMs) {
       checkKey('key', r.key, limits);
       checkValue(r.value, limits);
       checkRevision('lease', r.lease);
-      const result = await write(r, r.key, r.value);
+      const result = await write(r, r.key, r.value, budgetMs);
       return { header: header(ctx, result.revision), succeeded: result.succeeded, prevKv: toKeyValue(result.prevKv) };
     },
 
-    async delete(r) {
+    async delete(r, budgetMs) {
       checkKey('key', r.key, limits);
-      const result = await write(r, r.key, undefined);
+      const result = await write(r, r.key, undefined, budgetMs);
       return {
         header: header(ctx, result.revision),
         deleted: result.deleted,
@@ -170,8 +179,8 @@ export function kvService(ctx: KvContext, guard: KvGuard = (ops) => ops, watchGu
   const { metrics } = ctx;
   const ops = metrics ? observeKvOps(kvOps(ctx), metrics) : kvOps(ctx);
   return {
-    Put: unary((r: PutRequest__Output, _budget, call) => guard(ops, call).put(r)),
-    Delete: unary((r: DeleteRequest__Output, _budget, call) => guard(ops, call).delete(r)),
+    Put: unary((r: PutRequest__Output, budget, call) => guard(ops, call).put(r, budget)),
+    Delete: unary((r: DeleteRequest__Output, budget, call) => guard(ops, call).delete(r, budget)),
     Get: unary((r: GetRequest__Output, budget, call) => guard(ops, call).get(r, budget)),
     Range: unary((r: RangeRequest__Output, budget, call) => guard(ops, call).range(r, budget)),
     Txn: unary((r: TxnRequest__Output, _budget, call) => guard(ops, call).txn(r)),

@@ -1,4 +1,4 @@
-import { LEADER_ADDRESS_METADATA, LEADER_ID_METADATA, type StreamCall__Output, type StreamRequest__Output, type StreamResponse, type StreamResult } from '@bellwether/proto';
+import { LEADER_ADDRESS_METADATA, LEADER_ID_METADATA, RETRY_AFTER_METADATA, type StreamCall__Output, type StreamRequest__Output, type StreamResponse, type StreamResult } from '@bellwether/proto';
 import { type ServerDuplexStream, status } from '@grpc/grpc-js';
 import { RpcError } from './errors';
 import type { KvGuard, KvOps } from './kv-service';
@@ -24,6 +24,7 @@ function errorResult(id: number, err: unknown): StreamResult {
         message: err.message,
         leaderId: String(err.metadata.get(LEADER_ID_METADATA)[0] ?? ''),
         leaderAddress: String(err.metadata.get(LEADER_ADDRESS_METADATA)[0] ?? ''),
+        retryAfterMs: Number(err.metadata.get(RETRY_AFTER_METADATA)[0] ?? 0),
       },
     };
   }
@@ -34,11 +35,11 @@ function run(ops: KvOps, call: StreamCall__Output): Promise<Omit<StreamResult, '
   const budget = call.timeoutMs > 0 ? call.timeoutMs : NO_TIMEOUT_BUDGET_MS;
   switch (call.request) {
     case 'put':
-      return ops.put(call.put!).then((put) => ({ put }));
+      return ops.put(call.put!, budget).then((put) => ({ put }));
     case 'get':
       return ops.get(call.get!, budget).then((get) => ({ get }));
     case 'delete':
-      return ops.delete(call.delete!).then((del) => ({ delete: del }));
+      return ops.delete(call.delete!, budget).then((del) => ({ delete: del }));
     case 'range':
       return ops.range(call.range!, budget).then((range) => ({ range }));
     case 'txn':

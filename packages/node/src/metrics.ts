@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { dirSizeBytes } from './disk-usage';
+import { registerLogMetrics } from './log-metrics';
 import type { Replica } from './replica';
 
 /** Seconds; from a fast local fsync (~100 us) to a stalled disk (seconds). */
@@ -97,6 +98,7 @@ export class NodeMetrics {
         this.set(replica.raftStatus().commit);
       },
     });
+    registerLogMetrics(registers, replica);
     new Gauge({
       name: 'bellwether_raft_applied_index',
       help: 'The highest log index applied to this member\'s key-value state',

@@ -13,6 +13,8 @@ import { Authorizer } from './auth/authorizer';
 import { guardKvOps, guardService, guardWatch } from './auth/guards';
 import { forceNewCluster, planFirstStart } from './cluster-join';
 import { clusterService } from './cluster-service';
+import { ByteBudget } from './byte-budget';
+import { WriteAdmission } from './write-admission';
 import { ConfigError, DEFAULTS, type NodeConfig, parseAddress, validateConfig } from './config';
 import { admittingStreams, StreamAdmission } from './stream-admission';
 import { grpcMetricsInterceptor } from './grpc-metrics';
@@ -140,6 +142,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       checkQuorum: true,
       maxInflightMsgs: 64,
       maxSizePerMsgBytes: peerMessageBudgetBytes(config),
+      maxLogMemoryBytes: config.logMemoryBytes ?? DEFAULTS.logMemoryBytes,
       initial: {
         hardState,
         // The configuration at the start of the stored log; later conf entries in the log apply on top.
@@ -161,6 +164,8 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       readIndexTimeoutMs: Math.max(1000, config.electionTimeoutMs * 4),
       logRetentionEntries: config.logRetentionEntries,
       compactEveryEntries: config.compactEveryEntries,
+      logRetentionBytes: config.logRetentionBytes ?? DEFAULTS.logRetentionBytes,
+      compactEveryBytes: config.compactEveryBytes ?? DEFAULTS.compactEveryBytes,
       ...(clientAddresses ? { clientAddressOf: (id: string) => clientAddresses.of(id) } : {}),
       snapshotChunkBytes: peerMessageBudgetBytes(config),
     });
@@ -182,6 +187,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
         maxLagBytes: config.watchMaxLagBytes ?? DEFAULT_WATCH_LIMITS.maxLagBytes,
       }),
       metrics,
+      admission: new WriteAdmission(new ByteBudget(config.maxPendingWriteBytes ?? DEFAULTS.maxPendingWriteBytes), config.id),
     };
     const transport = new GrpcPeerTransport({
       memberId: config.id,

@@ -13,6 +13,8 @@ import {
 import { type Command, encodeCommand, type KeyChange, type LeaseChange, type SnapshotReader, type Store, type WriteResult } from '@bellwether/store';
 import { type LeaderHint, notLeader, resourceExhausted, unavailable } from './errors';
 import { decodeIncarnations, recordIncarnations } from './incarnation';
+import { LogReadback } from './log-readback';
+import { compactionDue, compactionPoint, type RetentionPolicy } from './log-retention';
 import { decodeMembers, encodeMembers, encodeSnapshotMeta, type MemberInfo } from './membership';
 import type { IncomingSnapshot } from './peer-transport';
 
@@ -36,6 +38,10 @@ export interface ReplicaOptions {
   logRetentionEntries: number;
   /** Compact once this many entries past the retention have been applied. */
   compactEveryEntries: number;
+  /** Applied entries kept are also at most this many bytes (the smaller bound wins; default: no byte bound). */
+  logRetentionBytes?: number;
+  /** Compact once the log exceeds logRetentionBytes by this many bytes. */
+  compactEveryBytes?: number;
   /** Where a member serves clients, when that is not its member (peer) address. */
   clientAddressOf?: (id: string) => string;
   /** Snapshot chunks are cut to this many bytes (what a peer accepts in one message); default 1 MiB. */
@@ -326,6 +332,11 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     return this.proposals.length + this.inFlight.size;
   }
 
+  /** Log entries read back from disk for followers since start (they had been evicted from memory). */
+  get logEntriesReadBack(): number {
+    return this.readback.entriesRead;
+  }
+
   /** A storage failure that stopped this member, if one did. */
   get fatalError(): Error | undefined {
     return this.fatal;
@@ -512,8 +523,14 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       if (m.type === 'snapshot') this.startSnapshot(m);
       else regular.push(m);
     }
-    if (regular.length > 0) this.transport?.send(regular);
+    if (regular.length > 0) this.readback.send(regular);
   }
+
+  /** Appends carrying entries evicted from memory are filled from the stored log on their way out. */
+  private readonly readback = new LogReadback(
+    { readLog: (lo, hi) => this.store.readLog(lo, hi) },
+    (messages) => this.transport?.send(messages),
+  );
 
   /** Pins the state now (no apply is in flight) and streams it to the follower in the background. */
   private startSnapshot(msg: SnapshotMsg): void {
@@ -573,14 +590,19 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   private compactedTo = 0;
 
   private compactionDue(appliedIndex: number): boolean {
-    return appliedIndex - this.opts.logRetentionEntries - this.compactedTo >= this.opts.compactEveryEntries;
+    return compactionDue(this.retention, appliedIndex, this.compactedTo, this.raft.logSizeBytes());
+  }
+
+  private get retention(): RetentionPolicy {
+    const { logRetentionEntries, compactEveryEntries, logRetentionBytes, compactEveryBytes } = this.opts;
+    return { logRetentionEntries, compactEveryEntries, logRetentionBytes, compactEveryBytes };
   }
 
   /** Keeps the in-memory and stored log bounded: applied entries beyond the retention are dropped. */
   private async compact(appliedIndex: number): Promise<void> {
     const { firstIndex, applied } = this.raft.status();
     // An installed snapshot's state can be ahead of what Raft has applied: never compact past Raft's own applied index.
-    const upTo = Math.min(appliedIndex - this.opts.logRetentionEntries, applied);
+    const upTo = Math.min(compactionPoint(this.retention, appliedIndex, (keep) => this.raft.compactionPointForBytes(keep)), applied);
     this.compactedTo = Math.max(this.compactedTo, firstIndex);
     if (upTo <= firstIndex || !this.compactionDue(appliedIndex)) return;
     const meta = this.raft.compact(upTo);

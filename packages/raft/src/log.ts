@@ -4,8 +4,10 @@ import type { ClusterConfig, Entry, SnapshotMeta } from './types.js';
 
 /** Approximate wire size of an entry, used for message and in-flight byte limits. */
 export function entrySizeBytes(e: Entry): number {
-  return e.data.byteLength + 24;
+  return (e.evictedBytes ?? e.data.byteLength) + 24;
 }
+
+const NO_DATA = new Uint8Array(0);
 
 interface ConfPoint {
   index: number;
@@ -35,10 +37,17 @@ export class RaftLog {
   /** A snapshot received from the leader, to be handed out (and installed) in the next Ready. */
   pendingSnapshot: SnapshotMeta | undefined;
   private confPoints: ConfPoint[] = [];
+  /** Entries at and below this index (and above the compaction point) hold no data in memory. */
+  private evictedTo: number;
+  /** Bytes of entry data held in memory. */
+  private dataBytes = 0;
+  /** entrySizeBytes of every entry in the log, evicted or not. */
+  private sizeBytes = 0;
 
   constructor(snapshot: SnapshotMeta, entries: Entry[], committed: number, applied: number) {
     this.snapshot = { index: snapshot.index, term: snapshot.term, config: cloneConfig(snapshot.config) };
     this.entries = [];
+    this.evictedTo = snapshot.index;
     this.committed = snapshot.index;
     this.applied = snapshot.index;
     this.applying = snapshot.index;
@@ -165,6 +174,7 @@ export class RaftLog {
   }
 
   private truncateFrom(index: number): void {
+    for (let i = index; i <= this.lastIndex(); i++) this.forget(this.entries[i - this.snapshot.index - 1]!);
     this.entries.length = index - this.snapshot.index - 1;
     while (this.confPoints.length > 0 && this.confPoints[this.confPoints.length - 1]!.index >= index) this.confPoints.pop();
   }
@@ -172,6 +182,8 @@ export class RaftLog {
   private pushEntry(e: Entry): void {
     assert(e.index === this.lastIndex() + 1, 'log: non-contiguous entry');
     this.entries.push(e);
+    this.dataBytes += e.data.byteLength;
+    this.sizeBytes += entrySizeBytes(e);
     if (e.type === 'conf') {
       this.confPoints.push({ index: e.index, config: applyConfChange(this.config(), decodeConfChange(e.data)) });
     }
@@ -231,10 +243,62 @@ export class RaftLog {
     return Math.max(this.applying, this.pendingSnapshot?.index ?? 0) < this.committed;
   }
 
+  private forget(e: Entry): void {
+    this.dataBytes -= e.data.byteLength;
+    this.sizeBytes -= entrySizeBytes(e);
+  }
+
+  /** Bytes of entry data the log holds in memory. */
+  memoryBytes(): number {
+    return this.dataBytes;
+  }
+
+  /** Size of every entry after the compaction point (evicted ones included): what storage holds. */
+  logBytes(): number {
+    return this.sizeBytes;
+  }
+
+  /**
+   * The highest index that may be compacted so that the applied entries kept
+   * hold at most `keepBytes` (compaction point if nothing need go).
+   */
+  compactionPointForBytes(keepBytes: number): number {
+    let bytes = 0;
+    for (let i = this.applied; i > this.snapshot.index; i--) {
+      bytes += entrySizeBytes(this.entries[i - this.snapshot.index - 1]!);
+      if (bytes > keepBytes) return i;
+    }
+    return this.snapshot.index;
+  }
+
+  /**
+   * Drops the data (not the index, term and type) of the oldest entries until
+   * at most `maxBytes` of data stay in memory. Only entries that are both
+   * durable (handed out for persisting and confirmed) and applied go: the
+   * caller has them in its storage and never needs them for apply again.
+   * Conf entries stay whole (they are small, and configuration is derived
+   * from them). What is sent later is read back by the caller (evictedBytes).
+   */
+  evict(maxBytes: number): void {
+    const limit = Math.min(this.applied, this.unstableFrom - 1);
+    while (this.dataBytes > maxBytes && this.evictedTo < limit) {
+      const pos = this.evictedTo - this.snapshot.index;
+      const e = this.entries[pos]!;
+      this.evictedTo++;
+      if (e.type === 'conf' || e.evictedBytes !== undefined) continue;
+      // A new object: the old one may still be referenced by a message in flight.
+      this.entries[pos] = { index: e.index, term: e.term, type: e.type, data: NO_DATA, evictedBytes: e.data.byteLength };
+      this.dataBytes -= e.data.byteLength;
+    }
+  }
+
   /** Replaces the whole log with a snapshot received from the leader (§7). */
   restore(meta: SnapshotMeta): void {
     this.snapshot = { index: meta.index, term: meta.term, config: cloneConfig(meta.config) };
     this.entries = [];
+    this.evictedTo = meta.index;
+    this.dataBytes = 0;
+    this.sizeBytes = 0;
     this.confPoints = [];
     this.committed = meta.index;
     this.unstableFrom = meta.index + 1;
@@ -250,7 +314,9 @@ export class RaftLog {
     assert(index < this.unstableFrom, 'log: compacting unstable entries');
     const term = this.term(index)!;
     const config = cloneConfig(this.configAt(index));
+    for (let i = this.snapshot.index + 1; i <= index; i++) this.forget(this.entries[i - this.snapshot.index - 1]!);
     this.entries = this.entries.slice(index - this.snapshot.index);
+    this.evictedTo = Math.max(this.evictedTo, index);
     this.confPoints = this.confPoints.filter((p) => p.index > index);
     this.snapshot = { index, term, config };
     return this.snapshot;

@@ -70,6 +70,14 @@ export interface RaftConfig {
   maxCommittedSizePerReadyBytes?: number;
   /** Bound on pending ReadIndex requests on a leader (default 4096); beyond it reads fail fast. */
   maxPendingReads?: number;
+  /**
+   * Bytes of entry data the log keeps in memory (default: no bound). Beyond
+   * it the data of the oldest durable, applied entries is dropped; appends
+   * that need them carry stubs (`Entry.evictedBytes`) the caller fills from
+   * its storage before sending. No safety trade-off: a caller that cannot
+   * read an entry back drops that message, and Raft resends.
+   */
+  maxLogMemoryBytes?: number;
   initial?: InitialState;
 }
 
@@ -162,6 +170,11 @@ export class RawNode {
     this.stepRole = this.stepFollower;
     this.resetRandomizedElectionTimeout();
     this.prevSoftState = { leaderId: null, role: 'follower', term: this.term };
+    this.evictLogData();
+  }
+
+  private evictLogData(): void {
+    if (this.cfg.maxLogMemoryBytes !== undefined) this.log.evict(this.cfg.maxLogMemoryBytes);
   }
 
   /** Throws {@link ConfigError} when `config` is unsafe or inconsistent. */
@@ -179,6 +192,7 @@ export class RawNode {
     if (!isInt(config.maxInflightMsgs, 1)) fail('maxInflightMsgs must be an integer >= 1');
     if (!isInt(config.maxSizePerMsgBytes, 1)) fail('maxSizePerMsgBytes must be an integer >= 1');
     if (config.maxInflightBytes !== undefined && !isInt(config.maxInflightBytes, 1)) fail('maxInflightBytes must be >= 1');
+    if (config.maxLogMemoryBytes !== undefined && !isInt(config.maxLogMemoryBytes, 0)) fail('maxLogMemoryBytes must be an integer >= 0');
     if (config.maxPendingReads !== undefined && !isInt(config.maxPendingReads, 1)) fail('maxPendingReads must be >= 1');
     if (typeof config.preVote !== 'boolean' || typeof config.checkQuorum !== 'boolean')
       fail('preVote and checkQuorum must be booleans');
@@ -329,6 +343,16 @@ export class RawNode {
    * compact between ready() and sending that Ready's messages: a snapshot
    * message in it names the compaction point of the time it was made.
    */
+  /** Size of the log after the compaction point, evicted entries included (what the caller's storage holds). */
+  logSizeBytes(): number {
+    return this.log.logBytes();
+  }
+
+  /** The highest index whose compaction keeps at most `keepBytes` of applied entries (see {@link RawNode.compact}). */
+  compactionPointForBytes(keepBytes: number): number {
+    return this.log.compactionPointForBytes(keepBytes);
+  }
+
   compact(index: number): SnapshotMeta {
     if (index > this.log.applied) throw new UsageError(`compact(${index}) is beyond the applied index ${this.log.applied}`);
     const meta = this.log.compact(index);
@@ -455,6 +479,7 @@ export class RawNode {
     if (last) this.log.stableTo(last.index, last.term);
     const lastApplied = ready.committedEntries[ready.committedEntries.length - 1];
     if (lastApplied) this.log.applied = Math.max(this.log.applied, lastApplied.index);
+    this.evictLogData();
   }
 
   status(): Status {
@@ -468,6 +493,8 @@ export class RawNode {
       applied: this.log.applied,
       lastIndex: this.log.lastIndex(),
       firstIndex: this.log.firstIndex(),
+      logBytes: this.log.logBytes(),
+      logMemoryBytes: this.log.memoryBytes(),
       config: cloneConfig(this.log.config()),
       leadTransferee: this.leadTransferee,
     };

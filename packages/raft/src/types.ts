@@ -13,6 +13,13 @@ export interface Entry {
   term: number;
   type: EntryType;
   data: Uint8Array;
+  /**
+   * Set only on entries the log hands out after evicting their data from
+   * memory (see `RaftConfig.maxLogMemoryBytes`): `data` is empty here and held
+   * this many bytes. The caller reads the data back from its own storage (by
+   * index) before the entry leaves in a message.
+   */
+  evictedBytes?: number;
 }
 
 /**
@@ -88,6 +95,10 @@ export interface Status {
   lastIndex: number;
   /** Index of the last compaction point (the snapshot the log starts after). */
   firstIndex: number;
+  /** Size of the log after the compaction point (entrySizeBytes of each entry). */
+  logBytes: number;
+  /** Bytes of entry data the log holds in memory (bounded by maxLogMemoryBytes once applied). */
+  logMemoryBytes: number;
   config: ClusterConfig;
   /** Set during a leadership transfer on the leader. */
   leadTransferee: NodeId | null;

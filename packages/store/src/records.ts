@@ -89,7 +89,11 @@ export function encodeCommand(c: Command): Buffer {
     writeTxn(w, c);
     return w.finish();
   }
-  const w = new Writer(32 + c.key.length + (c.op === 'put' ? c.value.length : 0));
+  // Sized for the whole record (each varint reserves 8 bytes, the client id
+  // its UTF-8 length at most 3 bytes a char): a growing buffer would copy a
+  // 1 MiB value again and keep a 2 MiB allocation alive for as long as the
+  // entry is held.
+  const w = new Writer(64 + c.key.length + (c.op === 'put' ? c.value.length : 0) + 3 * c.clientId.length);
   w.u8(c.op === 'put' ? OP_PUT : OP_DELETE).bytes(c.key);
   if (c.op === 'put') w.bytes(c.value);
   w.optional(c.expectedModRevision, (w, v) => w.uint(v));
@@ -126,7 +130,8 @@ export function encodeKeyValue(w: Writer, kv: Omit<KeyValueRecord, 'key'>): Writ
 
 /** A stored key's record: its revisions and value, then its lease when it has one. */
 export function encodeStoredKeyValue(kv: KeyValueRecord): Buffer {
-  const w = encodeKeyValue(new Writer(24 + kv.value.length), kv);
+  // Room for every varint's 8-byte reserve: a regrowth would copy the value again.
+  const w = encodeKeyValue(new Writer(48 + kv.value.length), kv);
   if (kv.lease) w.uint(kv.lease);
   return w.finish();
 }

@@ -244,6 +244,15 @@ export class Store {
     return entries;
   }
 
+  /** Stored log entries in [lo, hi], in index order (fewer if some were compacted away meanwhile). */
+  async readLog(lo: number, hi: number): Promise<LogEntry[]> {
+    const entries: LogEntry[] = [];
+    for await (const [key, value] of this.db.iterator({ gte: logKey(lo), lte: logKey(hi) })) {
+      entries.push(decodeEntry(Number(key.readBigUInt64BE(1)), value));
+    }
+    return entries;
+  }
+
   /**
    * Appends entries (overwriting any conflicting suffix) and records the hard
    * state, in one batch. With `sync` the batch is on disk before this
@@ -663,8 +672,14 @@ function findResult(session: SessionRecord, sequence: number): WriteResult | und
   return undefined;
 }
 
-/** Records a result and forgets those the client has acknowledged (or that overflow the cap). */
-function rememberResult(session: SessionRecord, sequence: number, minUnacked: number, result: WriteResult): void {
+/**
+ * Records a result and forgets those the client has acknowledged (or that
+ * overflow the cap). The previous value is not kept: up to 4,096 results of
+ * values up to 1 MiB would make one session record gigabytes, rewritten on
+ * every write. A retried duplicate is answered without prev_kv.
+ */
+function rememberResult(session: SessionRecord, sequence: number, minUnacked: number, full: WriteResult): void {
+  const { prevKv: _notKept, ...result } = full;
   const list = session.results;
   let i = list.length;
   while (i > 0 && list[i - 1]!.sequence > sequence) i--;
@@ -722,7 +737,7 @@ function encodeHardState(h: HardState): Buffer {
 }
 
 function encodeEntry(e: LogEntry): Buffer {
-  return new Writer(16 + e.data.length).uint(e.term).u8(ENTRY_TYPES.indexOf(e.type)).bytes(e.data).finish();
+  return new Writer(24 + e.data.length).uint(e.term).u8(ENTRY_TYPES.indexOf(e.type)).bytes(e.data).finish();
 }
 
 function decodeEntry(index: number, raw: Uint8Array): LogEntry {

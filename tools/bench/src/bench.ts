@@ -11,6 +11,7 @@ import { machine, writeResult } from './results';
 import { startFanOut } from './watch-fanout';
 import { COMMON_FLAGS, configFrom, type Endpoints, endpointsOf, keySpaceFor, measure, preloadKeys, systemOf } from './runner';
 import { type FlagSpec, flagHelp, fmtNum, parseFlags, UsageError } from './util';
+import { memoryOverTime } from './memory-curve';
 
 const FLAGS: Record<string, FlagSpec> = {
   target: { kind: 'string', default: 'bellwether-sdk', help: `what to drive: ${TARGET_KINDS.join(' | ')}` },
@@ -22,15 +23,18 @@ const FLAGS: Record<string, FlagSpec> = {
   watchers: { kind: 'int', default: 100, help: 'for --workload watch: how many watches of every key' },
   'read-mode': { kind: 'string', default: 'linearizable', help: `for get/mixed: ${READ_MODES.join(' | ')} (etcd: linearizable, or serializable for the others)` },
   endpoints: { kind: 'list', help: 'use a running cluster at these client addresses instead of starting one (no server CPU then)' },
+  large: { kind: 'bool', default: false, help: 'the large-value row: 1 MiB values, 64 in flight, 1,280 keys (flags given after it still apply); prints MiB/s and each member\'s peak RSS' },
   memory: { kind: 'bool', default: false, help: 'memory mode: --memory-puts puts twice, reporting each server\'s RSS after each' },
   'memory-puts': { kind: 'int', default: 1_000_000, help: 'puts per memory phase' },
+  'memory-minutes': { kind: 'number', help: 'memory mode over time instead: puts for this many minutes, RSS of each server after every --memory-sample-s (e.g. --value-bytes 1048576 --concurrency 64)' },
+  'memory-sample-s': { kind: 'number', default: 60, help: 'with --memory-minutes: seconds between RSS samples' },
   tls: { kind: 'bool', default: false, help: 'bellwether-sdk: client TLS and peer mutual TLS on separate ports (throwaway certificates)' },
   auth: { kind: 'bool', default: false, help: 'bellwether-sdk: auth enabled; the SDK logs in as root and every call carries its token' },
   ...COMMON_FLAGS,
 };
 
 async function main(argv: string[]): Promise<number> {
-  const f = parseFlags(argv, FLAGS);
+  const f = parseFlags(argv.includes('--large') ? ['--value-bytes', '1048576', '--concurrency', '64', '--keyspace', '1280', ...argv] : argv, FLAGS);
   if (f['help']) {
     console.log(flagHelp('Usage: pnpm bench [flags]   e.g. pnpm bench --target etcd --workload get --read-mode serializable', FLAGS));
     return 0;
@@ -89,7 +93,14 @@ async function main(argv: string[]): Promise<number> {
       const load = await preloadKeys(cfg, ep, keys);
       console.error(`loaded ${fmtNum(load.ops)} keys in ${load.durationS.toFixed(1)} s (${fmtNum(load.opsPerSec)} puts/s; failed attempts ${load.errors}${load.errors ? `: ${Object.keys(load.errorsByCode).join(', ')}` : ''})`);
     }
-    if (memory) {
+    const memoryMinutes = f['memory-minutes'] as number | undefined;
+    if (memory && memoryMinutes !== undefined) {
+      const sampleS = Math.max(1, f['memory-sample-s'] as number);
+      const windows = Math.max(1, Math.round((memoryMinutes * 60) / sampleS));
+      const table = await memoryOverTime(cfg, ep, keys, windows, sampleS, target);
+      memoryPhases.push(...table);
+      results.push(...table.map((p) => p.result));
+    } else if (memory) {
       let acknowledged = 0;
       for (let phase = 1; phase <= 2; phase++) {
         const r = await measure({ ...cfg, ops: memoryPuts, warmupS: 0 }, ep, keys, `memory phase ${phase}: ${fmtNum(memoryPuts)} puts ${target}`);
@@ -138,6 +149,10 @@ async function main(argv: string[]): Promise<number> {
           : undefined;
       const r = await measure(cfg, ep, keys, label, restartProfilers);
       console.log(describeResult(r));
+      if (cfg.valueBytes >= 64 * 1024) {
+        const peaks = ep.serverPids().map((s) => `${s.id} ${((processMemory(s.pid)?.peakRssBytes ?? Number.NaN) / 2 ** 20).toFixed(0)} MiB`);
+        console.log(`  ${((r.opsPerSec * cfg.valueBytes) / 2 ** 20).toFixed(1)} MiB/s of values; peak RSS per member: ${peaks.join(', ') || 'n/a'}`);
+      }
       results.push(r);
     }
 
@@ -152,7 +167,7 @@ async function main(argv: string[]): Promise<number> {
         systemVersion: version,
         members: ep.members,
         leader: ep.leader,
-        config: { ...cfg, memory, memoryPuts: memory ? memoryPuts : undefined, ...secure },
+        config: { ...cfg, memory, memoryPuts: memory && memoryMinutes === undefined ? memoryPuts : undefined, memoryMinutes, ...secure },
         results,
         memory: memory ? memoryPhases : undefined,
       },

@@ -5,6 +5,7 @@ import { type LocalCluster, type System, startLocal } from './clusters';
 import type { ReadMode, TargetKind } from './drivers';
 import type { RunResult, Workload } from './engine';
 import { ensureEtcd } from './etcd';
+import { processMemory, type ServerPid } from './procstat';
 import { machine, writeResult } from './results';
 import { COMMON_FLAGS, configFrom, endpointsOf, keySpaceFor, measure, preloadKeys } from './runner';
 import { type FlagSpec, flagHelp, fmtMs, fmtNum, median, parseFlags, table, UsageError } from './util';
@@ -24,11 +25,24 @@ export interface Row {
   title: string;
   workload: Workload;
   /** 'N' = the --concurrency flag. */
-  concurrency: 1 | 'N';
+  concurrency: number | 'N';
+  /** Values of this size and a keyspace of `keyspace` keys instead of the flags' (the large-value row). */
+  large?: { valueBytes: number; keyspace: number };
   /** Bellwether's read mode, and etcd's counterpart. */
   readMode: ReadMode;
   etcdReadMode: ReadMode;
 }
+
+/** 1 MiB values, 64 in flight, over 1,280 keys (issue 19). */
+const LARGE_ROW: Row = {
+  name: 'put-1mib',
+  title: 'put 1 MiB values',
+  workload: 'put',
+  concurrency: 64,
+  readMode: 'linearizable',
+  etcdReadMode: 'linearizable',
+  large: { valueBytes: 1024 * 1024, keyspace: 1280 },
+};
 
 export const ROWS: Row[] = [
   // put-N runs first so that put-1 meets warmed-up servers (V8 compiles hot
@@ -40,6 +54,8 @@ export const ROWS: Row[] = [
   { name: 'get-linearizable', title: 'get linearizable', workload: 'get', concurrency: 'N', readMode: 'linearizable', etcdReadMode: 'linearizable' },
   { name: 'mixed', title: 'mixed 90% get (linearizable) / 10% put', workload: 'mixed', concurrency: 'N', readMode: 'linearizable', etcdReadMode: 'linearizable' },
   { name: 'cas', title: 'compare-and-swap', workload: 'cas', concurrency: 'N', readMode: 'linearizable', etcdReadMode: 'linearizable' },
+  // Last: its memory should not be what the small rows meet.
+  LARGE_ROW,
 ];
 const TINY_ROWS = ['put-N', 'put-1', 'get-any-follower'];
 
@@ -49,6 +65,8 @@ interface Cell {
   row: string;
   target: TargetKind;
   runs: RunResult[];
+  /** Large-value row: each member's peak RSS (since it started) after each run. */
+  peakRss: MemberPeak[][];
 }
 
 async function main(argv: string[]): Promise<number> {
@@ -114,18 +132,19 @@ async function main(argv: string[]): Promise<number> {
             loaded = true;
           }
           for (const target of targets.filter((t) => (t === 'etcd') === (system === 'etcd'))) {
-            const conc = row.concurrency === 1 ? 1 : nConc;
+            const conc = row.concurrency === 'N' ? nConc : row.concurrency;
             const readMode = target === 'etcd' ? row.etcdReadMode : row.readMode;
-            const cfg = { ...base, target, workload: row.workload, readMode, concurrency: conc };
+            const cfg = { ...base, target, workload: row.workload, readMode, concurrency: conc, ...(row.large ?? {}) };
             // Leadership may move between rows; follow it.
             ep.leader = await cluster.leaderAddress();
-            const r = await measure(cfg, ep, keys, `${row.name} ${SHORT[target]} c=${conc}`);
+            const r = await measure(cfg, ep, row.large ? keySpaceFor(cfg) : keys, `${row.name} ${SHORT[target]} c=${conc}`);
             console.error(
               `  ${r.label}: ${fmtNum(r.opsPerSec)} ops/s  p50 ${fmtMs(r.latency.p50Ms)}  p99 ${fmtMs(r.latency.p99Ms)} ms  server ${r.cpu.serverMsPerOp?.toFixed(3) ?? '?'} ms/op  errors ${r.errors}`,
             );
             const key = `${row.name}|${target}`;
-            const cell = cells.get(key) ?? { row: row.name, target, runs: [] };
+            const cell = cells.get(key) ?? { row: row.name, target, runs: [], peakRss: [] };
             cell.runs.push(r);
+            if (row.large) cell.peakRss.push(memberPeaks(ep.serverPids()));
             cells.set(key, cell);
           }
         }
@@ -176,6 +195,9 @@ export interface Summary {
   clientMsPerOp: number | null;
   errors: number;
   casFailed: number;
+  /** Large-value row: MiB/s of values written, and each member's highest peak RSS over the runs. */
+  mibPerSec?: number;
+  peakRss?: MemberPeak[];
 }
 
 function summarize(rows: Row[], targets: TargetKind[], cells: Map<string, Cell>): Summary[] {
@@ -200,6 +222,7 @@ function summarize(rows: Row[], targets: TargetKind[], cells: Map<string, Cell>)
         clientMsPerOp: m((r) => r.cpu.clientMsPerOp),
         errors: c.runs.reduce((a, r) => a + r.errors, 0),
         casFailed: c.runs.reduce((a, r) => a + r.casFailed, 0),
+        ...(row.large ? { mibPerSec: ((m((r) => r.opsPerSec) ?? 0) * row.large.valueBytes) / 2 ** 20, peakRss: highestPeaks(c.peakRss) } : {}),
       });
     }
   }
@@ -213,7 +236,7 @@ function render(rows: Row[], targets: TargetKind[], summary: Summary[], runs: nu
   const get = (row: string, t: TargetKind) => summary.find((s) => s.row === row && s.target === t);
   const bw = targets.filter((t) => t !== 'etcd');
   const hasEtcd = targets.includes('etcd');
-  const title = (r: Row) => `${r.title} (c=${r.concurrency === 1 ? 1 : nConc})`;
+  const title = (r: Row) => `${r.title} (c=${r.concurrency === 'N' ? nConc : r.concurrency})`;
   const out: string[] = [];
   out.push(`\nThroughput, ops/s (median of ${runs} run${runs > 1 ? 's' : ''}); ratio = Bellwether / etcd`);
   out.push(
@@ -255,6 +278,8 @@ function render(rows: Row[], targets: TargetKind[], summary: Summary[], runs: nu
       ]),
     ),
   );
+  const largeRows = rows.filter((r) => r.large);
+  if (largeRows.length > 0) out.push(renderLarge(largeRows, targets, get, title));
   if (hasEtcd && targets.includes('bellwether-sdk')) {
     const g = (row: string) => get(row, 'bellwether-sdk');
     const e = (row: string) => get(row, 'etcd');
@@ -278,10 +303,69 @@ function render(rows: Row[], targets: TargetKind[], summary: Summary[], runs: nu
         return a !== undefined && a !== null && b !== undefined && b !== null ? a <= b : undefined;
       });
     }
-    out.push('\nGoals of issue 6 (SDK vs etcd, on these figures)');
+    const large = rows.find((r) => r.large);
+    if (large) {
+      const raw = get(large.name, 'bellwether-raw');
+      check(`${large.name}: SDK MiB/s >= 2x etcd`, () => g(large.name) && e(large.name) && g(large.name)!.opsPerSec >= 2 * e(large.name)!.opsPerSec);
+      check(`${large.name}: plain gRPC MiB/s >= etcd`, () => raw && e(large.name) && raw.opsPerSec >= e(large.name)!.opsPerSec);
+      check(`${large.name}: server CPU per put <= etcd`, () => {
+        const a = g(large.name)?.serverMsPerOp;
+        const b = e(large.name)?.serverMsPerOp;
+        return a !== undefined && a !== null && b !== undefined && b !== null ? a <= b : undefined;
+      });
+      check(`${large.name}: SDK p99 <= etcd p99`, () => g(large.name) && e(large.name) && g(large.name)!.p99Ms <= e(large.name)!.p99Ms);
+      check(`${large.name}: 0 errors through the SDK`, () => g(large.name) && g(large.name)!.errors === 0);
+      check(`${large.name}: peak RSS of every member <= 1 GiB`, () => g(large.name)?.peakRss?.every((p) => p.peakRssBytes !== null && p.peakRssBytes <= 2 ** 30));
+    }
+    out.push('\nGoals of issues 6 and 19 (SDK vs etcd, on these figures)');
     for (const [what, ok] of checks) out.push(`  ${ok === undefined ? 'n/a ' : ok ? 'met ' : 'NOT '} ${what}`);
   }
   return out.join('\n');
+}
+
+interface MemberPeak {
+  id: string;
+  peakRssBytes: number | null;
+}
+
+function memberPeaks(pids: ServerPid[]): MemberPeak[] {
+  return pids.map((p) => ({ id: p.id, peakRssBytes: processMemory(p.pid)?.peakRssBytes ?? null }));
+}
+
+/** Per member (by position), the highest peak over the runs. */
+function highestPeaks(runs: MemberPeak[][]): MemberPeak[] {
+  const out: MemberPeak[] = [];
+  for (const run of runs) {
+    run.forEach((p, i) => {
+      const prev = out[i]?.peakRssBytes ?? null;
+      out[i] = { id: p.id, peakRssBytes: prev === null ? p.peakRssBytes : p.peakRssBytes === null ? prev : Math.max(prev, p.peakRssBytes) };
+    });
+  }
+  return out;
+}
+
+function renderLarge(rows: Row[], targets: TargetKind[], get: (row: string, t: TargetKind) => Summary | undefined, title: (r: Row) => string): string {
+  const mib = (b: number | null) => (b === null ? '?' : (b / 2 ** 20).toFixed(0));
+  return (
+    '\nLarge values: MiB/s, p99 ms, errors, server CPU ms per put, peak RSS of each member (MiB, since it started)\n' +
+    table(
+      ['workload', 'target', 'MiB/s', 'p99', 'errors', 'CPU/put', 'peak RSS'],
+      rows.flatMap((r) =>
+        targets.map((t) => {
+          const s = get(r.name, t);
+          return [
+            title(r),
+            SHORT[t],
+            s?.mibPerSec?.toFixed(1) ?? '-',
+            s ? fmtMs(s.p99Ms) : '-',
+            String(s?.errors ?? '-'),
+            s?.serverMsPerOp?.toFixed(1) ?? '-',
+            s?.peakRss?.map((p) => `${p.id} ${mib(p.peakRssBytes)}`).join(', ') ?? '-',
+          ];
+        }),
+      ),
+    )
+  );
 }
 
 main(process.argv.slice(2)).then(

@@ -54,6 +54,8 @@ export interface DriverOptions {
 /** A name for an error: the gRPC status name when there is one. */
 export function errorName(err: unknown): string {
   const e = err as { codeName?: unknown; code?: unknown; name?: unknown };
+  // The SDK's "the write may or may not have been applied" (its code is DEADLINE_EXCEEDED): counted apart.
+  if (e?.name === 'OutcomeUnknown') return 'OutcomeUnknown';
   if (typeof e?.codeName === 'string') return e.codeName;
   if (typeof e?.code === 'number' && grpc.status[e.code] !== undefined) return grpc.status[e.code] as string;
   if (typeof e?.name === 'string') return e.name;

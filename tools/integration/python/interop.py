@@ -36,6 +36,14 @@ with grpc.insecure_channel(address) as channel:
     out["get_mod_revision"] = got.kv.mod_revision
     rng = kv.Range(kv_pb2.RangeRequest(prefix=b"py/"), timeout=5)
     out["range_keys"] = [item.key.decode() for item in rng.kvs]
+    # A value at the 1 MiB limit travels whole (the default receive limit of grpcio is 4 MiB).
+    big = bytes(range(256)) * 4096
+    kv.Put(kv_pb2.PutRequest(key=b"py-big", value=big), timeout=60)
+    got_big = kv.Get(
+        kv_pb2.GetRequest(key=b"py-big", read=kv_pb2.ReadOptions(mode=kv_pb2.READ_MODE_LINEARIZABLE)),
+        timeout=60,
+    )
+    out["big_value"] = [len(got_big.kv.value), hashlib.sha256(got_big.kv.value).hexdigest() == hashlib.sha256(big).hexdigest()]
     deleted = kv.Delete(kv_pb2.DeleteRequest(key=b"py/2"), timeout=5)
     out["deleted"] = deleted.deleted
     try:

@@ -34,6 +34,7 @@ test('Python (grpcio, stubs generated from protos/) calls Put/Get/Range/Delete, 
   assert.equal(out.get_mod_revision, out.put_revision);
   assert.deepEqual(out.range_keys, ['py/1', 'py/2']);
   assert.equal(out.deleted, 1);
+  assert.deepEqual(out.big_value, [1024 * 1024, true]);
   assert.deepEqual(out.empty_key, ['INVALID_ARGUMENT', 'key: must be 1..4096 bytes, got 0']);
   assert.equal(out.role, 'ROLE_LEADER');
   assert.ok(out.watch_leader_id, 'WatchLeader names the leader');
