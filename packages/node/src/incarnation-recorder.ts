@@ -47,6 +47,13 @@ export class IncarnationRecorder {
       if (presented) found[m.id] = presented;
     }
     if (Object.keys(found).length === 0) return;
+    // The first record names every voter at once. A partial one would leave a
+    // voter that was slow to start only heard, not counted, until its own
+    // record commits: lose the leader in that gap and the other two members
+    // could never elect anyone. Voters added later are learners first and are
+    // recorded before they can be promoted.
+    const members = this.opts.replica.memberList();
+    if (!members.some((m) => m.incarnation) && members.some((m) => m.voter && !found[m.id])) return;
     this.recording = true;
     try {
       await this.opts.changes.propose({ kind: 'memberMetadata', nodeId: this.opts.replica.memberId, context: encodeIncarnations(found) });
