@@ -272,16 +272,6 @@ export class ResourceExhausted extends BellwetherError {
     super(message, { code: StatusCode.RESOURCE_EXHAUSTED, ...options });
     this.retryAfterMs = options.retryAfterMs;
   }
-
-  /**
-   * The member's estimate of when a retry is likely to be admitted, in ms
-   * (its `bellwether-retry-after-ms` trailing metadata), if it gave one.
-   */
-  get retryAfterMs(): number | undefined {
-    const raw = this.metadata[RETRY_AFTER_MS_METADATA]?.[0];
-    const ms = typeof raw === 'string' ? Number(raw) : Number.NaN;
-    return Number.isFinite(ms) && ms >= 0 ? ms : undefined;
-  }
 }
 
 /** The retry-after hint of a RESOURCE_EXHAUSTED: a non-negative integer of ms, or undefined. */
