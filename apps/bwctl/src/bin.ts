@@ -19,6 +19,10 @@ function program(): Command {
     .addOption(new Option('--endpoints <list>', 'members to talk to, as host:port,...').env('BWCTL_ENDPOINTS').default(DEFAULT_ENDPOINTS))
     .addOption(new Option('-w, --write-out <format>', 'output format').choices(['table', 'json']).default('table'))
     .option('--deadline-ms <ms>', 'deadline of each call, retries included', positiveInt('--deadline-ms'), 5000)
+    .option('--cacert <file>', 'TLS: verify the members with this CA certificate (PEM)')
+    .option('--cert <file>', 'TLS: this client\'s certificate (PEM), for clusters run with --client-cert-auth')
+    .option('--key <file>', 'TLS: the key of --cert (PEM)')
+    .addOption(new Option('--user <name:password>', 'authenticate as this user (clusters with auth enabled)').env('BWCTL_USER'))
     .showHelpAfterError('(add --help for usage)')
     .addHelpText(
       'after',

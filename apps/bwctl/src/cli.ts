@@ -1,4 +1,5 @@
-import { BellwetherError, type BellwetherClient, connect, EndpointClient } from '@bellwether/client';
+import { readFileSync } from 'node:fs';
+import { type AuthOptions, BellwetherError, type BellwetherClient, connect, EndpointClient, type TlsOptions } from '@bellwether/client';
 import type { Command } from 'commander';
 
 /** Exit codes: what a script can tell apart. */
@@ -28,13 +29,24 @@ export interface GlobalOptions {
   endpoints: string[];
   output: OutputFormat;
   deadlineMs: number;
+  tls?: TlsOptions;
+  auth?: AuthOptions;
+}
+
+function readPem(flag: string, path: string | undefined): Buffer | undefined {
+  if (path === undefined) return undefined;
+  try {
+    return readFileSync(path);
+  } catch (err) {
+    throw new CliError(`${flag} ${path}: ${(err as Error).message}`, EXIT.usage);
+  }
 }
 
 export const DEFAULT_ENDPOINTS = '127.0.0.1:7001,127.0.0.1:7002,127.0.0.1:7003';
 
 /** The global flags, checked, as seen from any subcommand. */
 export function globalOptions(cmd: Command): GlobalOptions {
-  const o = cmd.optsWithGlobals<{ endpoints: string; writeOut: OutputFormat; deadlineMs: number }>();
+  const o = cmd.optsWithGlobals<{ endpoints: string; writeOut: OutputFormat; deadlineMs: number; cacert?: string; cert?: string; key?: string; user?: string }>();
   const endpoints = o.endpoints
     .split(',')
     .map((e) => e.trim())
@@ -43,7 +55,18 @@ export function globalOptions(cmd: Command): GlobalOptions {
   for (const e of endpoints) {
     if (!/^(\[[^\]]+\]|[^:\s]+):\d{1,5}$/.test(e)) throw new CliError(`--endpoints: "${e}" is not host:port`, EXIT.usage);
   }
-  return { endpoints, output: o.writeOut, deadlineMs: o.deadlineMs };
+  const ca = readPem('--cacert', o.cacert);
+  const cert = readPem('--cert', o.cert);
+  const key = readPem('--key', o.key);
+  if ((cert === undefined) !== (key === undefined)) throw new CliError('--cert and --key go together (a client certificate and its key)', EXIT.usage);
+  const tls = ca || cert ? { ...(ca ? { ca } : {}), ...(cert && key ? { cert, key } : {}) } : undefined;
+  let auth: AuthOptions | undefined;
+  if (o.user !== undefined) {
+    const colon = o.user.indexOf(':');
+    if (colon <= 0 || colon === o.user.length - 1) throw new CliError('--user: expected NAME:PASSWORD', EXIT.usage);
+    auth = { username: o.user.slice(0, colon), password: o.user.slice(colon + 1) };
+  }
+  return { endpoints, output: o.writeOut, deadlineMs: o.deadlineMs, ...(tls ? { tls } : {}), ...(auth ? { auth } : {}) };
 }
 
 /** A commander argument parser for positive integers. */
@@ -57,7 +80,7 @@ export function positiveInt(flag: string, allowZero = false) {
 
 /** Runs `fn` with an SDK client on the global endpoints, closing it afterwards. */
 export async function withClient<T>(g: GlobalOptions, fn: (client: BellwetherClient) => Promise<T>): Promise<T> {
-  const client = await connect({ endpoints: g.endpoints, deadlineMs: g.deadlineMs });
+  const client = await connect({ endpoints: g.endpoints, deadlineMs: g.deadlineMs, ...(g.tls ? { tls: g.tls } : {}), ...(g.auth ? { auth: g.auth } : {}) });
   try {
     return await fn(client);
   } finally {
@@ -66,8 +89,8 @@ export async function withClient<T>(g: GlobalOptions, fn: (client: BellwetherCli
 }
 
 /** Runs `fn` with a direct client per endpoint, closing them afterwards. */
-export async function withEndpoints<T>(addresses: string[], fn: (clients: EndpointClient[]) => Promise<T>): Promise<T> {
-  const clients = addresses.map((a) => new EndpointClient(a));
+export async function withEndpoints<T>(g: GlobalOptions, addresses: string[], fn: (clients: EndpointClient[]) => Promise<T>): Promise<T> {
+  const clients = addresses.map((a) => new EndpointClient(a, g.tls ? { tls: g.tls } : {}));
   try {
     return await fn(clients);
   } finally {

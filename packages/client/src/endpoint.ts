@@ -18,11 +18,14 @@ import * as grpc from '@grpc/grpc-js';
 import { DEFAULT_DEADLINE_MS } from './client';
 import { type BellwetherError, fromGrpcError, Internal, InvalidArgument, StatusCode } from './errors';
 import { type ClusterMembers, type MemberStatus, toClusterMembers, toMemberStatus } from './results';
+import { channelCredentials, type TlsOptions } from './tls';
 
 /** Options of {@link EndpointClient}. */
 export interface EndpointClientOptions {
-  /** Channel credentials (default: insecure). */
+  /** Channel credentials (default: insecure); or give `tls`. */
   credentials?: grpc.ChannelCredentials;
+  /** TLS to the member's client port, as in `connect({ tls })`. */
+  tls?: TlsOptions;
   /** Extra grpc-js channel options. */
   channelOptions?: grpc.ChannelOptions;
 }
@@ -84,7 +87,7 @@ export class EndpointClient {
     if (typeof address !== 'string' || !/^.+:\d{1,5}$/.test(address)) throw new InvalidArgument(`endpoint "${String(address)}": expected host:port`);
     this.address = address;
     const api = loadPublicApi();
-    const credentials = options.credentials ?? grpc.credentials.createInsecure();
+    const credentials = channelCredentials(options.tls, options.credentials);
     this.#cluster = new api.bellwether.cluster.v1.Cluster(address, credentials, options.channelOptions ?? {});
     this.#maintenance = new api.bellwether.maintenance.v1.Maintenance(address, credentials, options.channelOptions ?? {});
   }

@@ -8,7 +8,7 @@ import type { WatchCreateRequest, WatchRequest, WatchResponse__Output } from '@b
 import type * as grpc from '@grpc/grpc-js';
 import { type Bytes, toKey } from './bytes';
 import { CancelToken } from './cancel';
-import { BellwetherError, type BellwetherErrorOptions, Cancelled, InvalidArgument, StatusCode } from './errors';
+import { BellwetherError, type BellwetherErrorOptions, Cancelled, InvalidArgument, PermissionDenied, StatusCode, Unauthenticated } from './errors';
 import type { ReadMode } from './pipeline';
 import { type KeyValue, type ResponseHeader, toHeader, toKeyValue } from './results';
 
@@ -178,6 +178,10 @@ export async function* watchChanges(deps: WatchDeps, selector: WatchSelector, op
           }
         } else if (r.cancelCode === StatusCode.INVALID_ARGUMENT) {
           failure = new InvalidArgument(`Watch: ${r.cancelReason}`, { method: 'Watch' });
+        } else if (r.cancelCode === StatusCode.PERMISSION_DENIED) {
+          failure = new PermissionDenied(`Watch: ${r.cancelReason}`, { method: 'Watch' });
+        } else if (r.cancelCode === StatusCode.UNAUTHENTICATED) {
+          failure = new Unauthenticated(`Watch: ${r.cancelReason}`, { method: 'Watch' });
         }
         // Any other reason (too slow, too many watches, no leader for the read mode): watch again.
         endSession(delivered || compactedOn.has(address));

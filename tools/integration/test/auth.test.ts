@@ -3,7 +3,7 @@
 // Status and admin; tokens expire, die with their user, and never reach logs.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { connect, FailedPrecondition, PermissionDenied, Unauthenticated } from '@bellwether/client';
+import { cmp, connect, FailedPrecondition, op, PermissionDenied, Unauthenticated } from '@bellwether/client';
 import { AUTHORIZATION_METADATA, type GetResponse__Output, type ReadMode } from '@bellwether/proto';
 import * as grpc from '@grpc/grpc-js';
 import { AuthAdmin } from '../src/auth-admin';
@@ -70,10 +70,21 @@ test('auth: READWRITE on app/ allows app/x and refuses other/x on every member, 
       assert.equal((await alice.get('app/x', { mode })).kv?.valueString, `v-${transport}`);
       await assert.rejects(alice.get('other/x', { mode }), (e: Error) => e instanceof PermissionDenied, `${transport} ${mode}`);
     }
-    assert.equal((await alice.range({ prefix: 'app/' })).kvs.length, 1);
+    assert.ok((await alice.range({ prefix: 'app/' })).kvs.some((kv) => kv.keyString === 'app/x'));
     await assert.rejects(alice.range({ prefix: '' }), (e: Error) => e instanceof PermissionDenied && /outside its roles/.test(e.message));
     const st = await alice.status();
     assert.ok(st.leaderId);
+    // A Txn is checked on every key it compares or touches, in both branches.
+    const ok = await alice.txn().if(cmp.version('app/x', '>', 0)).then(op.put('app/y', 'txn')).else(op.get('app/x')).commit();
+    assert.equal(ok.succeeded, true);
+    await assert.rejects(alice.txn().if(cmp.version('app/x', '>', 0)).then(op.put('other/y', 'no')).commit(), (e: Error) => e instanceof PermissionDenied);
+    // A watch on keys outside the user's roles is refused, not retried.
+    await assert.rejects(
+      (async () => {
+        for await (const _ of alice.watch({ prefix: 'other/' })) break;
+      })(),
+      (e: Error) => e instanceof PermissionDenied,
+    );
   }
 
   // Every member enforces it on its own state (follower reads over raw gRPC).

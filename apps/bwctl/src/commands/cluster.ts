@@ -118,7 +118,7 @@ export function registerCluster(program: Command): void {
     .option('--cluster', 'every member of the cluster, not just --endpoints')
     .action(async (o: { cluster?: boolean }, cmd: Command) => {
       const g = globalOptions(cmd);
-      const answers = await withEndpoints(await targets(g, o.cluster), (clients) => ask(clients, g.deadlineMs));
+      const answers = await withEndpoints(g, await targets(g, o.cluster), (clients) => ask(clients, g.deadlineMs));
       const commit = clusterCommit(answers);
       const lagOf = (a: Answer) => (a.status && commit !== undefined ? Math.max(0, commit - a.status.appliedIndex) : undefined);
       const errorsOf = (a: Answer) => a.error ?? (a.described?.errors.join('; ') || undefined);
@@ -165,7 +165,7 @@ export function registerCluster(program: Command): void {
     .option('--max-lag <entries>', 'unhealthy when applied trails the commit index by more than this', positiveInt('--max-lag', true), 1000)
     .action(async (o: { cluster?: boolean; maxLag: number }, cmd: Command) => {
       const g = globalOptions(cmd);
-      const answers = await withEndpoints(await targets(g, o.cluster), (clients) => ask(clients, g.deadlineMs));
+      const answers = await withEndpoints(g, await targets(g, o.cluster), (clients) => ask(clients, g.deadlineMs));
       const verdicts = answers.map((a) => {
         let problem = a.error;
         if (!problem && a.described?.errors.length) problem = a.described.errors.join('; ');

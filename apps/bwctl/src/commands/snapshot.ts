@@ -8,7 +8,7 @@ import { formatBytes, print } from '../output';
 async function leaderAddress(g: GlobalOptions): Promise<string> {
   const errors: string[] = [];
   for (const address of g.endpoints) {
-    const c = new EndpointClient(address);
+    const c = new EndpointClient(address, g.tls ? { tls: g.tls } : {});
     try {
       const st = await c.status({ deadlineMs: g.deadlineMs });
       if (st.leaderAddress) return st.leaderAddress;
@@ -32,7 +32,7 @@ export function registerSnapshot(program: Command): void {
     .action(async (file: string, o: { from?: string }, cmd: Command) => {
       const g = globalOptions(cmd);
       const address = o.from ?? (await leaderAddress(g));
-      const c = new EndpointClient(address);
+      const c = new EndpointClient(address, g.tls ? { tls: g.tls } : {});
       try {
         const saved = await c.saveSnapshot(file);
         print(
