@@ -25,21 +25,21 @@ export function guardKvOps(ops: KvOps, auth: Authorizer, call: CallCredentials):
     return principal;
   };
   return {
-    async put(r) {
+    async put(r, budgetMs) {
       const p = who();
       if (p) {
         auth.recheck(p);
         auth.checkKey(p, r.key, 'write');
       }
-      return ops.put(r);
+      return ops.put(r, budgetMs);
     },
-    async delete(r) {
+    async delete(r, budgetMs) {
       const p = who();
       if (p) {
         auth.recheck(p);
         auth.checkKey(p, r.key, 'write');
       }
-      return ops.delete(r);
+      return ops.delete(r, budgetMs);
     },
     async get(r, budgetMs) {
       const p = who();
