@@ -10,7 +10,9 @@ import {
   type MembersResponse__Output,
   readSnapshotFile,
   SNAPSHOT_FILE_MAGIC,
+  type SnapshotHeader__Output,
   type SnapshotPart__Output,
+  type SnapshotTrailer__Output,
   SnapshotFormatError,
   type StatusResponse__Output,
 } from '@bellwether/proto';
@@ -148,14 +150,7 @@ export class EndpointClient {
       await file.sync();
       await file.close();
       await rename(temp, path);
-      return {
-        path,
-        clusterId: snapshot.header.clusterId,
-        memberId: snapshot.header.memberId,
-        revision: Number(snapshot.header.revision),
-        dataBytes,
-        sha256: Buffer.from(trailer.sha256).toString('hex'),
-      };
+      return savedSnapshot(path, snapshot.header, dataBytes, trailer);
     } catch (err) {
       call.cancel();
       await file.close().catch(() => {});
@@ -192,6 +187,17 @@ export class EndpointClient {
   }
 }
 
+function savedSnapshot(path: string, header: SnapshotHeader__Output, dataBytes: number, trailer: SnapshotTrailer__Output): SavedSnapshot {
+  return {
+    path,
+    clusterId: header.clusterId,
+    memberId: header.memberId,
+    revision: Number(header.revision),
+    dataBytes,
+    sha256: Buffer.from(trailer.sha256).toString('hex'),
+  };
+}
+
 /**
  * Reads a snapshot file written by {@link EndpointClient.saveSnapshot} to the
  * end and checks it (header, SHA-256, size); resolves with what it holds.
@@ -203,14 +209,7 @@ export async function verifySnapshotFile(path: string): Promise<SavedSnapshot> {
     let dataBytes = 0;
     for await (const data of snapshot.data) dataBytes += data.length;
     const trailer = await snapshot.trailer;
-    return {
-      path,
-      clusterId: snapshot.header.clusterId,
-      memberId: snapshot.header.memberId,
-      revision: Number(snapshot.header.revision),
-      dataBytes,
-      sha256: Buffer.from(trailer.sha256).toString('hex'),
-    };
+    return savedSnapshot(path, snapshot.header, dataBytes, trailer);
   } catch (err) {
     if (err instanceof SnapshotFormatError) throw new Internal(err.message, { code: StatusCode.DATA_LOSS, cause: err });
     throw err;
