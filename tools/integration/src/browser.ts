@@ -3,6 +3,7 @@
 // tools/integration/scripts/ensure-chromium.sh installs it.
 import { existsSync } from 'node:fs';
 import { type Browser, chromium } from 'playwright-core';
+import { ensureSystemPackage } from './system-packages';
 
 /** Debian's chromium, or CHROMIUM_PATH. */
 export const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
@@ -21,6 +22,7 @@ export const CHROMIUM_ARGS = [
 
 /** Launches headless Chromium, or throws saying how to install it. */
 export async function launchChromium(): Promise<Browser> {
+  if (!process.env['CHROMIUM_PATH']) ensureSystemPackage('chromium');
   if (!existsSync(CHROMIUM)) {
     throw new Error(`${CHROMIUM} is missing: run tools/integration/scripts/ensure-chromium.sh (apt-get install -y chromium) or set CHROMIUM_PATH`);
   }

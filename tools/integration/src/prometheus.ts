@@ -4,9 +4,11 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ServerProcess } from './process';
+import { ensureSystemPackage } from './system-packages';
 
 /** The prometheus binary, or an error that says how to install it. */
 export function prometheusBin(): string {
+  ensureSystemPackage('prometheus');
   try {
     return execFileSync('sh', ['-c', 'command -v prometheus'], { encoding: 'utf8' }).trim();
   } catch {

@@ -4,6 +4,7 @@ import { copyFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureSystemPackage } from './system-packages';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const protos = join(here, '..', '..', '..', 'protos');
@@ -19,7 +20,7 @@ function reflectionProto(): string {
 
 /** Installs grpcio if missing (as root, via apt) and generates the public API's Python stubs into `work`. */
 export function generatePythonStubs(work: string): void {
-  execFileSync('bash', [join(here, '..', 'scripts', 'ensure-python.sh')], { stdio: 'inherit' });
+  ensureSystemPackage('python');
   // Flat file names, so the generated modules don't shadow grpcio's own `grpc` package.
   copyFileSync(join(protos, 'bellwether/kv/v1/kv.proto'), join(work, 'kv.proto'));
   copyFileSync(join(protos, 'bellwether/cluster/v1/cluster.proto'), join(work, 'cluster.proto'));

@@ -5,9 +5,11 @@ import { createDevCertificates } from '@bellwether/node';
 import * as grpc from '@grpc/grpc-js';
 import { AuthAdmin } from './auth-admin';
 import type { ClusterOptions } from './cluster';
+import { ensureSystemPackage } from './system-packages';
 
 /** Cluster options for TLS on every port (certificates made under `dir`), and the CA clients trust. */
 export function tlsClusterOptions(dir: string, size: number): { options: Pick<ClusterOptions, 'peerPorts' | 'credentials' | 'nodeArgs'>; ca: Buffer } {
+  ensureSystemPackage('openssl');
   const certs = createDevCertificates(dir, { members: Array.from({ length: size }, (_, i) => `n${i + 1}`) });
   const ca = readFileSync(certs.caFile);
   return {

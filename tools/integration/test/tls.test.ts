@@ -15,6 +15,10 @@ import * as grpc from '@grpc/grpc-js';
 import { AuthAdmin } from '../src/auth-admin';
 import { clientsFor, type NodeProcess, TestCluster, unary, waitFor } from '../src/cluster';
 import { generatePythonStubs, PYTHON, PYTHON_SCRIPTS } from '../src/python';
+import { ensureSystemPackage } from '../src/system-packages';
+
+// Certificates are made with Debian's openssl.
+ensureSystemPackage('openssl');
 
 const FRESH_CHANNEL = { 'grpc.use_local_subchannel_pool': 1 };
 
