@@ -130,12 +130,8 @@ export interface ClientOptions {
   /** Retry reads on another member or after a back-off (default `true`). */
   retryReads?: boolean;
   /**
-   * The most one read attempt may take before the client tries again
-   * elsewhere (default 3000 ms; the call's deadline still bounds it). Only
-   * with retries. Writes are not cut short by it: a sent write waits for its
-   * member until the call's deadline unless the member is found down or
-   * leadership moves, so a merely busy cluster never leaves its outcome
-   * unknown (the leader refuses what it cannot answer in time).
+   * The most one attempt may take before the client tries again elsewhere
+   * (default 3000 ms; the call's deadline still bounds it). Only with retries.
    */
   attemptTimeoutMs?: number;
   /** Back-off between retries: doubling from `initialMs` (default 25) up to `maxMs` (default 1000), with jitter. */

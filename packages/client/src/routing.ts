@@ -201,17 +201,9 @@ export class ClusterRetryPolicy implements RetryPolicy {
     this.#settings = settings;
   }
 
-  /**
-   * Reads only. A write that was sent is not given up on merely because it
-   * is slow: that would make its outcome unknown when the cluster is only
-   * busy. It is abandoned when its member is found down or another member
-   * becomes leader (see attempt()), and otherwise waits for the member's
-   * answer, which comes within the call's deadline: a busy leader refuses
-   * what it cannot answer in time (RESOURCE_EXHAUSTED, not applied).
-   */
   attemptTimeoutMs(op: Operation): number | undefined {
-    if (op.kind === 'write') return undefined;
-    return this.#settings.retryReads ? this.#settings.attemptTimeoutMs : undefined;
+    const retries = op.kind === 'write' ? this.#settings.retryWrites : this.#settings.retryReads;
+    return retries ? this.#settings.attemptTimeoutMs : undefined;
   }
 
   nextDelayMs(error: BellwetherError, op: Operation, attempt: number, _ctx: CallContext, call?: CallState): number | undefined {
