@@ -95,6 +95,8 @@ export class WriteLoad {
         this.acked.push(key);
       } catch (err) {
         this.errors.push(`${key}: ${(err as Error).message}`);
+        // A failing write (a closed client after a failed test) must not spin the loop.
+        await new Promise((r) => setTimeout(r, 50));
       }
     }
   }

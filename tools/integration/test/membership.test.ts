@@ -17,6 +17,7 @@ test('replace a dead member under write load: remove it, add a new one, it catch
   const { cluster: c, leader } = await startSdkCluster(t, 3, SNAPSHOT_ARGS);
   const client = await sdkClient(t, c.nodes.map((n) => n.address));
   const load = new WriteLoad(client, 'replace');
+  t.after(() => load.stop());
   await load.progress(100);
   const dead = c.followers(leader)[0]!;
   await dead.kill9();
@@ -55,6 +56,7 @@ test('grow 3→5 and shrink 5→3 under write load', async (t) => {
   const { cluster: c } = await startSdkCluster(t, 3);
   const client = await sdkClient(t, c.nodes.map((n) => n.address));
   const load = new WriteLoad(client, 'grow');
+  t.after(() => load.stop());
   await load.progress(50);
   for (const id of ['n4', 'n5']) {
     const node = await c.newNode(id);
@@ -84,6 +86,7 @@ test('the leader removes itself: it hands leadership over first; writes go on', 
   const { cluster: c } = await startSdkCluster(t, 3);
   const client = await sdkClient(t, c.nodes.map((n) => n.address));
   const load = new WriteLoad(client, 'remove-leader');
+  t.after(() => load.stop());
   await load.progress(50);
   const leader = await c.waitForLeader();
   // Sent to the leader itself, raw (the SDK would send it there too).
