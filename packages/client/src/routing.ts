@@ -202,6 +202,10 @@ export class ClusterRetryPolicy implements RetryPolicy {
   }
 
   attemptTimeoutMs(op: Operation): number | undefined {
+    // A change without an exactly-once pair (membership, leadership transfer)
+    // is never cut short and sent again: a second attempt after a success
+    // would be refused (the member is already gone) or act twice.
+    if (op.kind === 'write' && op.clientId === undefined) return undefined;
     const retries = op.kind === 'write' ? this.#settings.retryWrites : this.#settings.retryReads;
     return retries ? this.#settings.attemptTimeoutMs : undefined;
   }
