@@ -14,7 +14,7 @@ import type {
   TxnResponse,
 } from '@bellwether/proto';
 import type { Store } from '@bellwether/store';
-import { type Command, type KeyValueRecord, prefixEnd, type WriteResult } from '@bellwether/store';
+import { type Command, type KeyValueRecord, prefixEnd, SESSION_PREV_VALUE_KEPT_BYTES, type WriteResult } from '@bellwether/store';
 import { type sendUnaryData, type ServerUnaryCall, status } from '@grpc/grpc-js';
 import type { CallCredentials } from './auth/authorizer';
 import { RpcError, toServiceError } from './errors';
@@ -64,6 +64,14 @@ export function toKeyValue(kv: KeyValueRecord | undefined): KeyValue | null {
 }
 
 export function checkRefused(result: WriteResult, clientId: string, sequence: number, lease = 0): void {
+  if (result.prevKvLost) {
+    // The outcome is known but cannot be told whole; answering without the
+    // previous value would say "the key was absent", which is false.
+    throw new RpcError(
+      status.DATA_LOSS,
+      `sequence ${sequence} of client_id "${clientId}" was already answered at revision ${result.revision}, but its previous value (over ${SESSION_PREV_VALUE_KEPT_BYTES} bytes) is no longer kept; read the key to learn the outcome`,
+    );
+  }
   if (result.refused === 'lease-not-found') throw new RpcError(status.NOT_FOUND, `lease ${lease} not found (expired or revoked); nothing was written`);
   if (result.refused === 'sequence-too-old') {
     throw new RpcError(

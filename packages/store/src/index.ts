@@ -25,6 +25,7 @@ export {
   type LogEntry,
   type RangeQuery,
   SESSION_EXPIRY_ENTRIES,
+  SESSION_PREV_VALUE_KEPT_BYTES,
   SESSION_RESULTS_KEPT,
   type SnapshotInstaller,
   type SnapshotReader,

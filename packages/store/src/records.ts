@@ -59,6 +59,10 @@ export interface WriteResult {
   refused?: 'sequence-too-old' | 'lease-not-found';
   /** A transaction's per-operation results (`succeeded` says which branch ran). */
   txn?: TxnOpResult[];
+  /** Remembered in a session without its previous value's bytes (too large to keep). Never sent. */
+  prevValueDropped?: boolean;
+  /** A retried duplicate whose previous value is no longer known: its answer cannot be given whole. */
+  prevKvLost?: boolean;
   /** An auth command that did not apply (the state changed since the leader checked it): why. Never stored. */
   authRefusal?: string;
 }
@@ -162,10 +166,17 @@ function readKv(r: Reader): KeyValueRecord {
 const TXN_RESULT_FLAG = 2;
 /** ... and 4 that the write was refused because its lease does not exist. */
 const LEASE_NOT_FOUND_FLAG = 4;
+/** ... and 8 that prevKv was kept without its value's bytes (rememberResult in store.ts). */
+const PREV_VALUE_DROPPED_FLAG = 8;
 
 function writeResult(w: Writer, res: WriteResult): void {
   w.uint(res.revision)
-    .u8((res.succeeded ? 1 : 0) | (res.txn ? TXN_RESULT_FLAG : 0) | (res.refused === 'lease-not-found' ? LEASE_NOT_FOUND_FLAG : 0))
+    .u8(
+      (res.succeeded ? 1 : 0) |
+        (res.txn ? TXN_RESULT_FLAG : 0) |
+        (res.refused === 'lease-not-found' ? LEASE_NOT_FOUND_FLAG : 0) |
+        (res.prevValueDropped ? PREV_VALUE_DROPPED_FLAG : 0),
+    )
     .uint(res.deleted);
   w.optional(res.prevKv, writeKv);
   if (res.txn) writeTxnResults(w, res.txn, writeKv);
@@ -179,6 +190,7 @@ function readResult(r: Reader): WriteResult {
   const result: WriteResult = { revision, succeeded: (flags & 1) === 1, deleted, prevKv };
   if (flags & TXN_RESULT_FLAG) result.txn = readTxnResults(r, readKv);
   if (flags & LEASE_NOT_FOUND_FLAG) result.refused = 'lease-not-found';
+  if (flags & PREV_VALUE_DROPPED_FLAG) result.prevValueDropped = true;
   return result;
 }
 

@@ -35,6 +35,11 @@ export interface HardState {
 
 /** The most results one client session keeps, however far behind its min_unacked_sequence. */
 export const SESSION_RESULTS_KEPT = 4096;
+
+/** The largest previous value a remembered result keeps whole (see rememberResult). */
+export const SESSION_PREV_VALUE_KEPT_BYTES = 4096;
+
+const EMPTY = Buffer.alloc(0);
 /** A session not written for this many log entries is forgotten (a deterministic rule, applied at every replica alike). */
 export const SESSION_EXPIRY_ENTRIES = 1_000_000;
 /** Expired sessions are swept when the applied index crosses a multiple of this. */
@@ -579,7 +584,7 @@ export class Store {
       if (session) {
         const seen = findResult(session, c.sequence);
         if (seen) {
-          results.set(e.index, seen);
+          results.set(e.index, replayResult(seen, kvOverlay.get(mapKey) ?? undefined));
           continue;
         }
         if (c.sequence < session.floor) {
@@ -674,12 +679,17 @@ function findResult(session: SessionRecord, sequence: number): WriteResult | und
 
 /**
  * Records a result and forgets those the client has acknowledged (or that
- * overflow the cap). The previous value is not kept: up to 4,096 results of
- * values up to 1 MiB would make one session record gigabytes, rewritten on
- * every write. A retried duplicate is answered without prev_kv.
+ * overflow the cap). A previous value is kept only up to
+ * SESSION_PREV_VALUE_KEPT_BYTES: up to 4,096 results of values up to 1 MiB
+ * would make one session record gigabytes, rewritten on every write. A larger
+ * one keeps its key and revisions, and {@link replayResult} restores the value
+ * when the key has not changed since (a refused compare-and-swap retried after
+ * a failover: its answer must still name the current value).
  */
 function rememberResult(session: SessionRecord, sequence: number, minUnacked: number, full: WriteResult): void {
-  const { prevKv: _notKept, ...result } = full;
+  const prev = full.prevKv;
+  const result: WriteResult =
+    prev && prev.value.length > SESSION_PREV_VALUE_KEPT_BYTES ? { ...full, prevKv: { ...prev, value: EMPTY }, prevValueDropped: true } : full;
   const list = session.results;
   let i = list.length;
   while (i > 0 && list[i - 1]!.sequence > sequence) i--;
@@ -692,6 +702,18 @@ function rememberResult(session: SessionRecord, sequence: number, minUnacked: nu
     session.floor = Math.max(session.floor, list[drop - 1]!.sequence + 1);
     list.splice(0, drop);
   }
+}
+
+/**
+ * The answer to a retried duplicate: the remembered result, with a dropped
+ * previous value restored from the key's current record when that record is
+ * still the same one (same mod revision), or marked lost otherwise.
+ */
+function replayResult(seen: WriteResult, current: KeyValueRecord | undefined): WriteResult {
+  if (!seen.prevValueDropped) return seen;
+  const { prevValueDropped: _dropped, ...rest } = seen;
+  if (current && current.modRevision === seen.prevKv?.modRevision) return { ...rest, prevKv: current };
+  return { ...rest, prevKv: undefined, prevKvLost: true };
 }
 
 /** Applies one command to the key's current record; `store` receives the new record (null = deleted). */

@@ -19,7 +19,7 @@ test('a 1 MiB command is encoded into one buffer of about its own size (no regro
   assert.ok(data.buffer.byteLength < data.length + 1024, `backing buffer ${data.buffer.byteLength} bytes for a ${data.length}-byte command`);
 });
 
-test('the session table keeps no previous values: a retried write is answered without prev_kv', async (t) => {
+test('the session table keeps no large previous values: a retried write whose previous value is gone is marked lost, not answered as absent', async (t) => {
   const store = await Store.open(tempDir(t));
   t.after(() => store.close());
   const big = 'v'.repeat(256 * 1024);
@@ -30,6 +30,21 @@ test('the session table keeps no previous values: a retried write is answered wi
   const retried = again.results.get(3);
   assert.equal(retried?.revision, 2, 'answered from the session');
   assert.equal(retried?.prevKv, undefined, 'the session did not keep the previous value');
+  assert.equal(retried?.prevKvLost, true, 'and says so, instead of reporting the key as absent');
+});
+
+test('a retried refused compare-and-swap on a large value still names the current value while the key is unchanged', async (t) => {
+  const store = await Store.open(tempDir(t));
+  t.after(() => store.close());
+  const big = 'v'.repeat(256 * 1024);
+  await store.apply([putEntry(1, 'k', big)]);
+  await store.apply([putEntry(2, 'k', 'mine', { clientId: 'c1', sequence: 1, expectedModRevision: 7 })]);
+  const again = await store.apply([putEntry(3, 'k', 'mine', { clientId: 'c1', sequence: 1, expectedModRevision: 7 })]);
+  const retried = again.results.get(3);
+  assert.equal(retried?.succeeded, false);
+  assert.equal(retried?.prevKv?.modRevision, 1);
+  assert.equal(retried?.prevKv?.value.length, big.length, 'the value is restored from the unchanged key');
+  assert.equal(retried?.prevKvLost, undefined);
 });
 
 test('readLog reads stored entries back by index range', async (t) => {

@@ -73,6 +73,24 @@ test('a retried (client, sequence) gets the first result and is not applied agai
   assert.equal(store.appliedIndex, 4);
 });
 
+test('a retried refused compare-and-swap gets the current value it was refused with, even after the key changed and the store reopened', async (t) => {
+  const dir = tempDir(t);
+  let store = await Store.open(dir);
+  await store.apply([putEntry(1, 'k', 'v1')]);
+  const first = await store.apply([putEntry(2, 'k', 'mine', { clientId: 'c1', sequence: 1, expectedModRevision: 0 })]);
+  assert.equal(first.results.get(2)?.succeeded, false);
+  await store.apply([putEntry(3, 'k', 'v3')]);
+  await store.close();
+  store = await Store.open(dir);
+  t.after(() => store.close());
+  const again = await store.apply([putEntry(4, 'k', 'mine', { clientId: 'c1', sequence: 1, expectedModRevision: 0 })]);
+  const retried = again.results.get(4);
+  assert.equal(retried?.revision, 2, 'answered from the session');
+  assert.equal(retried?.succeeded, false);
+  assert.equal(retried?.prevKv?.value.toString(), 'v1', 'the value the compare saw, not "absent"');
+  assert.equal(retried?.prevKv?.modRevision, 1);
+});
+
 test('results below min_unacked_sequence are forgotten; a write that old is refused, not applied', async (t) => {
   const store = await Store.open(tempDir(t));
   t.after(() => store.close());

@@ -98,8 +98,10 @@ async function main(): Promise<void> {
     log: (line) => process.stdout.write(`${line}\n`),
     signal: abort.signal,
   });
-  process.stdout.write(`${formatSummary(result, commandLine)}\n`);
-  process.exitCode = result.valid === true ? 0 : result.valid === false ? 1 : 3;
+  const code = result.valid === true ? 0 : result.valid === false ? 1 : 3;
+  // Exit explicitly once the summary is out: a gRPC channel to a member that
+  // was killed last can keep the event loop alive for minutes after the run.
+  process.stdout.write(`${formatSummary(result, commandLine)}\n`, () => process.exit(code));
 }
 
 function parse() {
