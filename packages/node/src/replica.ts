@@ -481,16 +481,9 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     }
     const hs = rd.hardState;
     const termOrVoteChanged = hs !== undefined && (hs.term !== this.durableTerm || hs.vote !== this.durableVote);
-    // A leader's appends and heartbeats may leave while its own copy of the
-    // entries is being written (Raft §10.2.1): they promise nothing about its
-    // disk, and the commit index they carry only covers entries made durable
-    // by earlier Readies. Votes and acknowledgements do promise, so they wait.
-    let late = rd.messages;
-    if (!termOrVoteChanged && this.role === 'leader' && rd.messages.length > 0) {
-      const early = rd.messages.filter((m) => m.type === 'append' || m.type === 'heartbeat');
-      late = rd.messages.filter((m) => m.type !== 'append' && m.type !== 'heartbeat');
-      if (early.length > 0) this.send(early);
-    }
+    // Raft says which messages promise nothing about this disk (a leader's
+    // appends and heartbeats, §10.2.1): they leave while the write is in flight.
+    if (rd.messages.length > 0) this.send(rd.messages);
     // The commit index is volatile state in Raft (recovered from the leader
     // after a restart), so a Ready that only moves it writes nothing: it rides
     // along with the next append or term/vote change instead.
@@ -503,7 +496,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
         this.durableVote = hs.vote;
       }
     }
-    if (late.length > 0) this.send(late);
+    if (rd.messagesAfterPersist.length > 0) this.send(rd.messagesAfterPersist);
     if (rd.committedEntries.length > 0) {
       const entries = rd.committedEntries;
       this.applying = this.applying.then(() => this.apply(entries)).catch((err: Error) => this.onFatal(err));

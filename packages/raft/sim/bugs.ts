@@ -1,4 +1,4 @@
-import { type RaftConfig, RawNode } from '../src/index.js';
+import { type Message, type RaftConfig, RawNode } from '../src/index.js';
 
 /**
  * Deliberately broken variants of RawNode, used to prove the checkers can fail.
@@ -26,10 +26,26 @@ class ReadWithoutQuorum extends RawNode {
   }
 }
 
+/** Lets append responses leave before the entries they acknowledge are durable. */
+class AckBeforePersist extends RawNode {
+  protected override waitsForPersist(m: Message): boolean {
+    return m.type !== 'appendResp' && super.waitsForPersist(m);
+  }
+}
+
+/** Lets vote grants leave before the vote is durable. */
+class GrantVoteBeforePersist extends RawNode {
+  protected override waitsForPersist(m: Message): boolean {
+    return m.type !== 'voteResp' && super.waitsForPersist(m);
+  }
+}
+
 export const BUGS = {
   skipLogUpToDate: (c: RaftConfig) => new SkipLogUpToDateCheck(c),
   commitPriorTerm: (c: RaftConfig) => new CommitPriorTermByCounting(c),
   readWithoutQuorum: (c: RaftConfig) => new ReadWithoutQuorum(c),
+  ackBeforePersist: (c: RaftConfig) => new AckBeforePersist(c),
+  grantVoteBeforePersist: (c: RaftConfig) => new GrantVoteBeforePersist(c),
 } as const;
 
 export type BugName = keyof typeof BUGS;

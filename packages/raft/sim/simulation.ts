@@ -1,11 +1,13 @@
 import {
   ConfChangeError,
   type ConfChange,
+  type Message,
   type Entry,
   type HardState,
   NotLeaderError,
   type RaftConfig,
   RawNode,
+  type Ready,
   type SnapshotMeta,
   decodeConfChange,
 } from '../src/index.js';
@@ -93,6 +95,8 @@ interface SimNode {
   /** Read states waiting for the state machine to catch up. */
   reads: Array<{ index: number; ctx: string }>;
   seenCommit: number;
+  /** A Ready whose write is on its way to disk: its early messages are out, the rest waits for `doneAt`. */
+  writing: { rd: Ready; doneAt: number; failedSnapshots: string[] } | undefined;
 }
 
 const textEncoder = new TextEncoder();
@@ -110,6 +114,10 @@ function decodeProposal(data: Uint8Array): number {
 
 export class Simulation {
   readonly rng: Rng;
+  /** Disk latency draws, on a stream of their own so they do not reshuffle the workload. */
+  private readonly diskRng: Rng;
+  /** Writes take 0..persistTicksMax ticks; 0 means every Ready is durable at once. */
+  readonly persistTicksMax: number;
   readonly net: Network;
   readonly plan: FaultPlan;
   readonly enabledFaults: FaultKind[];
@@ -147,6 +155,8 @@ export class Simulation {
 
   constructor(readonly opts: SimOptions) {
     this.rng = new Rng(opts.seed);
+    this.diskRng = new Rng((opts.seed ^ 0x5bd1e995) >>> 0);
+    this.persistTicksMax = this.diskRng.chance(0.6) ? this.diskRng.int(1, 4) : 0;
     const { plan, enabled } = planFaults(this.rng.fork(), opts.faults ?? FAULT_KINDS);
     this.plan = plan;
     this.enabledFaults = enabled;
@@ -173,7 +183,7 @@ export class Simulation {
     const o = this.raftOpts;
     return (
       `nodes=${this.opts.nodes} faults=[${this.enabledFaults.join(',')}] election=${o.electionTimeoutTicks} heartbeat=${o.heartbeatTicks} ` +
-      `preVote=${o.preVote} checkQuorum=${o.checkQuorum} inflight=${o.maxInflightMsgs} msgBytes=${o.maxSizePerMsgBytes}` +
+      `preVote=${o.preVote} checkQuorum=${o.checkQuorum} inflight=${o.maxInflightMsgs} msgBytes=${o.maxSizePerMsgBytes} persistTicks=${this.persistTicksMax}` +
       (this.opts.bug ? ` bug=${this.opts.bug}` : '')
     );
   }
@@ -205,6 +215,7 @@ export class Simulation {
       proposals: new Map(),
       reads: [],
       seenCommit: 0,
+      writing: undefined,
     };
     this.nodes.set(id, n);
     return n;
@@ -233,6 +244,8 @@ export class Simulation {
 
   private crash(n: SimNode, downTicks: number): void {
     n.raft = undefined;
+    // A write still on its way to disk is lost with the process.
+    n.writing = undefined;
     n.staged.clear();
     n.proposals.clear();
     n.reads = [];
@@ -258,11 +271,25 @@ export class Simulation {
 
   // ------------------------------------------------------------ ready processing
 
+  /**
+   * Drives a node's Readies like an asynchronous driver: the early messages
+   * leave at once, the write takes 0..persistTicksMax ticks (during which the
+   * node keeps stepping messages and ticking), and only then do the
+   * after-persist messages leave and the committed entries apply. A crash
+   * inside that window loses the write: the after-persist rule must make that
+   * harmless.
+   */
   private processReady(n: SimNode): void {
     const r = n.raft;
     if (r === undefined) return;
-    const d = n.disk;
-    while (r.hasReady()) {
+    for (;;) {
+      if (n.writing !== undefined) {
+        if (n.writing.doneAt > this.now) break;
+        this.finishWrite(n, r, n.writing.rd, n.writing.failedSnapshots);
+        n.writing = undefined;
+        continue;
+      }
+      if (!r.hasReady()) break;
       const rd = r.ready();
       if (rd.softState) {
         this.trace(`${n.id} ${rd.softState.role} term=${rd.softState.term} leader=${rd.softState.leaderId}`);
@@ -271,46 +298,62 @@ export class Simulation {
           this.completeness.check(n.id, rd.softState.term, r.log);
         }
       }
-      if (rd.snapshot) {
-        const s = rd.snapshot;
-        const staged = n.staged.get(s.index);
-        if (staged === undefined) throw new Error(`harness: ${n.id} has no staged data for snapshot ${s.index}`);
-        this.committed.onSnapshotInstalled(n.id, s.index, s.term);
-        d.snapshot = s;
-        d.snapData = staged;
-        d.sm = new Set(staged);
-        d.applied = s.index;
-        d.entries = [];
-        for (const k of [...n.staged.keys()]) if (k <= s.index) n.staged.delete(k);
-        this.stats.snapshotsInstalled++;
-        this.trace(`${n.id} installed snapshot ${s.index}/${s.term}`);
-      }
-      if (rd.entries.length > 0) {
-        const first = rd.entries[0]!.index;
-        const base = d.snapshot?.index ?? 0;
-        if (first <= base || first > base + d.entries.length + 1) throw new Error(`harness: ${n.id} bad append at ${first}`);
-        const prevTerm = first - 1 === base ? (d.snapshot?.term ?? 0) : d.entries[first - base - 2]!.term;
-        this.logMatching.onPersist(n.id, rd.entries, prevTerm);
-        d.entries.length = first - base - 1;
-        for (const e of rd.entries) d.entries.push(e);
-      }
-      if (rd.hardState) d.hardState = rd.hardState;
-      this.recordCommits(n);
-      const failedSnapshots: string[] = [];
-      for (const m of rd.messages) {
-        let data: ReadonlySet<number> | undefined;
-        if (m.type === 'snapshot') {
-          if (d.snapshot?.index !== m.snapshot.index) throw new Error(`harness: ${n.id} sends snapshot ${m.snapshot.index} but disk has ${d.snapshot?.index}`);
-          data = d.snapData;
-        }
-        if (!this.net.send(m, this.now, data) && m.type === 'snapshot') failedSnapshots.push(m.to);
-      }
-      for (const e of rd.committedEntries) this.apply(n, e);
-      for (const rs of rd.readStates) n.reads.push({ index: rs.index, ctx: textDecoder.decode(rs.ctx) });
-      r.advance(rd);
-      for (const to of failedSnapshots) r.reportSnapshot(to, false);
+      const failedSnapshots = this.sendAll(n, rd.messages);
+      const writes = rd.entries.length > 0 || rd.hardState !== undefined || rd.snapshot !== undefined;
+      // The founders' bootstrap entries are committed by fiat, identically everywhere: written at once.
+      const latency = writes && this.now > 0 && this.persistTicksMax > 0 ? this.diskRng.int(0, this.persistTicksMax) : 0;
+      n.writing = { rd, doneAt: this.now + latency, failedSnapshots };
     }
     this.serveReads(n);
+  }
+
+  private sendAll(n: SimNode, messages: Message[]): string[] {
+    const d = n.disk;
+    const failedSnapshots: string[] = [];
+    for (const m of messages) {
+      let data: ReadonlySet<number> | undefined;
+      if (m.type === 'snapshot') {
+        if (d.snapshot?.index !== m.snapshot.index) throw new Error(`harness: ${n.id} sends snapshot ${m.snapshot.index} but disk has ${d.snapshot?.index}`);
+        data = d.snapData;
+      }
+      if (!this.net.send(m, this.now, data) && m.type === 'snapshot') failedSnapshots.push(m.to);
+    }
+    return failedSnapshots;
+  }
+
+  /** The Ready's write reached disk: persist, send what waited for it, apply, advance. */
+  private finishWrite(n: SimNode, r: RawNode, rd: Ready, failedSnapshots: string[]): void {
+    const d = n.disk;
+    if (rd.snapshot) {
+      const s = rd.snapshot;
+      const staged = n.staged.get(s.index);
+      if (staged === undefined) throw new Error(`harness: ${n.id} has no staged data for snapshot ${s.index}`);
+      this.committed.onSnapshotInstalled(n.id, s.index, s.term);
+      d.snapshot = s;
+      d.snapData = staged;
+      d.sm = new Set(staged);
+      d.applied = s.index;
+      d.entries = [];
+      for (const k of [...n.staged.keys()]) if (k <= s.index) n.staged.delete(k);
+      this.stats.snapshotsInstalled++;
+      this.trace(`${n.id} installed snapshot ${s.index}/${s.term}`);
+    }
+    if (rd.entries.length > 0) {
+      const first = rd.entries[0]!.index;
+      const base = d.snapshot?.index ?? 0;
+      if (first <= base || first > base + d.entries.length + 1) throw new Error(`harness: ${n.id} bad append at ${first}`);
+      const prevTerm = first - 1 === base ? (d.snapshot?.term ?? 0) : d.entries[first - base - 2]!.term;
+      this.logMatching.onPersist(n.id, rd.entries, prevTerm);
+      d.entries.length = first - base - 1;
+      for (const e of rd.entries) d.entries.push(e);
+    }
+    if (rd.hardState) d.hardState = rd.hardState;
+    this.recordCommits(n);
+    failedSnapshots.push(...this.sendAll(n, rd.messagesAfterPersist));
+    for (const e of rd.committedEntries) this.apply(n, e);
+    for (const rs of rd.readStates) n.reads.push({ index: rs.index, ctx: textDecoder.decode(rs.ctx) });
+    r.advance(rd);
+    for (const to of failedSnapshots) r.reportSnapshot(to, false);
   }
 
   private recordCommits(n: SimNode): void {
@@ -425,7 +468,7 @@ export class Simulation {
     if (rng.chance(0.03)) {
       const n = rng.pick(up);
       const d = n.disk;
-      if (d.applied - (d.snapshot?.index ?? 0) >= 4) {
+      if (n.writing === undefined && d.applied - (d.snapshot?.index ?? 0) >= 4) {
         const base = d.snapshot?.index ?? 0;
         const meta = n.raft!.compact(d.applied);
         d.snapshot = meta;
@@ -527,7 +570,7 @@ export class Simulation {
     this.tickAll();
     this.processAll();
     this.retire();
-    if (this.now % 10 === 0) this.committed.checkRetained(this.diskViews());
+    this.committed.checkRetained(this.diskViews());
   }
 
   /** Runs the chaos phase, heals, and checks that the cluster recovers. */

@@ -125,6 +125,8 @@ export class RawNode {
   private readonly maxPendingReads: number;
 
   private msgs: Message[] = [];
+  /** Messages that promise this node's disk (see {@link RawNode.waitsForPersist}): sent only once their Ready is durable. */
+  private msgsAfterPersist: Message[] = [];
   private readStates: ReadState[] = [];
   private readStatesFailed: Uint8Array[] = [];
   private prevHardState: HardState;
@@ -421,6 +423,7 @@ export class RawNode {
     if (this.outstanding !== undefined) return false;
     return (
       this.msgs.length > 0 ||
+      this.msgsAfterPersist.length > 0 ||
       this.log.unstableFrom <= this.log.lastIndex() ||
       this.log.pendingSnapshot !== undefined ||
       this.log.hasNextCommittedEntries() ||
@@ -440,6 +443,7 @@ export class RawNode {
       entries: this.log.unstableEntries(),
       committedEntries: this.log.nextCommittedEntries(this.maxCommittedBytes),
       messages: this.msgs,
+      messagesAfterPersist: this.msgsAfterPersist,
       readStates: this.readStates,
       readStatesFailed: this.readStatesFailed,
       mustSync: false,
@@ -457,6 +461,7 @@ export class RawNode {
     const lastCommitted = rd.committedEntries[rd.committedEntries.length - 1];
     if (lastCommitted) this.log.applying = Math.max(this.log.applying, lastCommitted.index);
     this.msgs = [];
+    this.msgsAfterPersist = [];
     this.readStates = [];
     this.readStatesFailed = [];
     this.outstanding = rd;
@@ -464,8 +469,12 @@ export class RawNode {
   }
 
   /**
-   * The caller has persisted, sent and applied `ready`. The applied index
-   * becomes the last of its committedEntries (or its snapshot's index).
+   * The caller has persisted `ready` durably, sent its messages and applied
+   * its committed entries. This is also the "persisted up to" step: the log
+   * counts the Ready's entries as durable from here, and a leader counts its
+   * own match (towards commit) only now, never for entries still on their
+   * way to its disk. The applied index becomes the last of its
+   * committedEntries (or its snapshot's index).
    */
   advance(ready: Ready): void {
     if (ready !== this.outstanding) throw new UsageError('advance() must be given the Ready returned by the last ready()');
@@ -476,10 +485,25 @@ export class RawNode {
       this.log.applied = Math.max(this.log.applied, ready.snapshot.index);
     }
     const last = ready.entries[ready.entries.length - 1];
-    if (last) this.log.stableTo(last.index, last.term);
+    if (last) {
+      this.log.stableTo(last.index, last.term);
+      this.persistedOwnEntries();
+    }
     const lastApplied = ready.committedEntries[ready.committedEntries.length - 1];
     if (lastApplied) this.log.applied = Math.max(this.log.applied, lastApplied.index);
     this.evictLogData();
+  }
+
+  /** The leader's own acknowledgement of its durable log (etcd-raft steps a self MsgAppResp at the same point). */
+  private persistedOwnEntries(): void {
+    if (this.role !== 'leader') return;
+    const pr = this.progress.get(this.id);
+    if (pr?.maybeUpdate(this.ownMatchIndex()) && this.maybeCommit()) this.bcastAppend();
+  }
+
+  /** What the leader may count as its own match: the durable part of its log. */
+  protected ownMatchIndex(): number {
+    return Math.min(this.log.lastIndex(), this.log.unstableFrom - 1);
   }
 
   status(): Status {
@@ -521,6 +545,20 @@ export class RawNode {
   /** §6.4: a leader confirms it is still leader with a heartbeat quorum before answering a read. */
   protected readNeedsQuorum(): boolean {
     return true;
+  }
+
+  /**
+   * The after-persist rule (etcd-raft's msgsAfterAppend): a message that
+   * promises something about this node's disk leaves only once the Ready it
+   * came with is durable. An append response says the entries are stored, a
+   * vote grant that the vote is, and a vote request carries the candidate's
+   * own vote, which must be durable before anyone can count it toward a
+   * win. Everything else (a leader's appends and heartbeats, §10.2.1; read
+   * requests and answers; transfers) promises nothing about this disk and may
+   * leave while the write is in flight.
+   */
+  protected waitsForPersist(m: Message): boolean {
+    return m.type === 'appendResp' || m.type === 'vote' || m.type === 'voteResp' || m.type === 'preVoteResp';
   }
 
   // ---------------------------------------------------------------- roles
@@ -814,7 +852,8 @@ export class RawNode {
     const hadConf = entries.some((e) => e.type === 'conf');
     this.log.append(entries);
     if (hadConf) this.syncProgress();
-    this.progress.get(this.id)?.maybeUpdate(this.log.lastIndex());
+    // Our own match covers only the durable part of the log: new entries count once advance() confirms them.
+    this.progress.get(this.id)?.maybeUpdate(this.ownMatchIndex());
     this.maybeCommit();
   }
 
@@ -829,7 +868,7 @@ export class RawNode {
       if (pr) pr.isLearner = learner;
       else {
         const np = new Progress(this.log.lastIndex() + 1, this.cfg.maxInflightMsgs, this.maxInflightBytes, learner);
-        if (id === this.id) np.match = this.log.lastIndex();
+        if (id === this.id) np.match = this.ownMatchIndex();
         this.progress.set(id, np);
       }
     }
@@ -986,7 +1025,8 @@ export class RawNode {
     const msg = m as MessageDraft & { from: NodeId; term: number };
     msg.from = this.id;
     if (msg.term === undefined) msg.term = this.term;
-    this.msgs.push(msg as Message);
+    if (this.waitsForPersist(msg as Message)) this.msgsAfterPersist.push(msg as Message);
+    else this.msgs.push(msg as Message);
   }
 
   private hardState(): HardState {

@@ -105,7 +105,8 @@ describe('vote granting (§5.2, §5.4.1) as a table', () => {
       assert.equal(n2.log.lastTerm(), 2);
       n2.step({ type: 'vote', from: 'n3', to: 'n2', term: row.term, logTerm: row.logTerm, index: row.index });
       const rd = n2.ready();
-      const resp = rd.messages.find((m) => m.type === 'voteResp');
+      assert.equal(rd.messages.find((m) => m.type === 'voteResp'), undefined, 'a vote response waits for the persist');
+      const resp = rd.messagesAfterPersist.find((m) => m.type === 'voteResp');
       if (row.grant) {
         assert.equal(resp?.type === 'voteResp' && resp.reject, false);
         assert.equal(rd.hardState?.vote, 'n3', 'the vote is persisted with the response');
@@ -118,7 +119,7 @@ describe('vote granting (§5.2, §5.4.1) as a table', () => {
     n.advance(n.ready());
     n.step({ type: 'vote', from: 'n1', to: 'n2', term: 2, logTerm: 1, index: 3 });
     n.step({ type: 'vote', from: 'n3', to: 'n2', term: 2, logTerm: 1, index: 3 });
-    const msgs = n.ready().messages as Message[];
+    const msgs = n.ready().messagesAfterPersist as Message[];
     assert.deepEqual(
       msgs.map((m) => [m.to, m.type === 'voteResp' && m.reject]),
       [

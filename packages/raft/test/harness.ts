@@ -99,7 +99,7 @@ export class TestCluster {
           disk.entries = disk.entries.slice(0, from - base - 1).concat(rd.entries);
         }
         if (rd.hardState) disk.hardState = rd.hardState;
-        this.queue.push(...rd.messages);
+        this.queue.push(...rd.messages, ...rd.messagesAfterPersist);
         for (const e of rd.committedEntries) this.applied.get(id)!.push(e);
         const last = rd.committedEntries[rd.committedEntries.length - 1];
         if (last) disk.applied = last.index;

@@ -41,6 +41,35 @@ test('messages of a Ready are only those whose entries are in the same or an ear
   n1.advance(rd);
 });
 
+test('the leader counts its own entry toward commit only once it is persisted (advance)', () => {
+  const c = new TestCluster(three);
+  c.elect('n1');
+  const n1 = c.node('n1');
+  const { firstIndex } = n1.propose([enc('x')]);
+  const rd = n1.ready();
+  assert.ok(rd.entries.some((e) => e.index === firstIndex));
+  assert.ok(rd.messages.some((m) => m.type === 'append'), "the leader's appends may leave before its own write");
+  // n2's acknowledgement arrives while n1's own write is still in flight.
+  n1.step({ type: 'appendResp', from: 'n2', to: 'n1', term: n1.status().term, index: firstIndex, reject: false, rejectHint: 0, logTerm: 0 });
+  assert.ok(n1.status().commit < firstIndex, 'one durable copy of three is not a majority');
+  n1.advance(rd);
+  assert.equal(n1.status().commit, firstIndex, 'its own durable copy makes two');
+});
+
+test('append responses and vote grants wait for the persist; appends and heartbeats do not', () => {
+  const c = new TestCluster(three);
+  c.elect('n1');
+  const n2 = c.node('n2');
+  const term = n2.status().term;
+  const last = n2.status().lastIndex;
+  n2.step({ type: 'append', from: 'n1', to: 'n2', term, index: last, logTerm: n2.log.lastTerm(), commit: last, entries: [{ index: last + 1, term, type: 'normal', data: enc('y') }] });
+  n2.step({ type: 'heartbeat', from: 'n1', to: 'n2', term, commit: last });
+  const rd = n2.ready();
+  assert.deepEqual(rd.messagesAfterPersist.map((m) => m.type), ['appendResp']);
+  assert.deepEqual(rd.messages.map((m) => m.type), ['heartbeatResp']);
+  n2.advance(rd);
+});
+
 test('commit needs a majority: with both followers cut off nothing commits, one follower suffices', () => {
   const c = new TestCluster(three);
   c.elect('n1');

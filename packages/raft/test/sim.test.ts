@@ -42,6 +42,9 @@ describe('injected bugs are caught by the simulation', () => {
     { bug: 'readWithoutQuorum', maxSeeds: 400, checkers: ['linearizable-read'] },
     // Figure 8 needs a rare interleaving; 3-node runs find it first (seed 553), so scan only those in CI.
     { bug: 'commitPriorTerm', maxSeeds: 1500, sizes: [3], checkers: ['leader-completeness', 'state-machine-safety', 'committed-entry-lost', 'raft-assertion'] },
+    // The after-persist rule: a crash inside a write's window must not take back a promise already sent.
+    { bug: 'ackBeforePersist', maxSeeds: 100, checkers: ['committed-entry-lost', 'state-machine-safety', 'leader-completeness'] },
+    { bug: 'grantVoteBeforePersist', maxSeeds: 800, sizes: [3], checkers: ['election-safety', 'state-machine-safety', 'leader-completeness', 'raft-assertion'] },
   ];
   for (const { bug, maxSeeds, sizes = [3, 5], checkers } of cases) {
     test(`${bug} is caught within ${maxSeeds} seeds, and the failing seed replays`, () => {
