@@ -11,6 +11,7 @@ import {
   type SnapshotMsg,
 } from '@bellwether/raft';
 import { type Command, encodeCommand, type KeyChange, type LeaseChange, type SnapshotReader, type Store, type WriteResult } from '@bellwether/store';
+import { type Clock, type ClockTimer, systemClock } from './clock';
 import { type LeaderHint, notLeader, resourceExhausted, unavailable } from './errors';
 import { decodeIncarnations, recordIncarnations } from './incarnation';
 import { LogReadback } from './log-readback';
@@ -112,7 +113,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   private readonly inFlight = new Map<number, InFlightWrite>();
   /** Membership changes proposed here, by log index, until applied. */
   private readonly confInFlight = new Map<number, { term: number } & Waiter<number>>();
-  private readonly readsByCtx = new Map<string, { waiters: Waiter<number>[]; timer: NodeJS.Timeout }>();
+  private readonly readsByCtx = new Map<string, { waiters: Waiter<number>[]; timer: ClockTimer }>();
   private appliedWaiters: { index: number; resolve(): void }[] = [];
   /** Work that must run between two Readies (e.g. swapping in a snapshot). */
   private tasks: (() => Promise<void>)[] = [];
@@ -128,7 +129,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   private wake: (() => void) | undefined;
   private stopped = false;
   private loopDone: Promise<void> | undefined;
-  private ticker: NodeJS.Timeout | undefined;
+  private ticker: ClockTimer | undefined;
 
   private role: Role = 'follower';
   private leader: string | null = null;
@@ -137,8 +138,13 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   private members: Map<string, MemberInfo>;
   private fatal: Error | undefined;
 
-  constructor(raft: RawNode, store: Store, members: MemberInfo[], opts: ReplicaOptions) {
+  /** Time and timers (the real clock unless a simulator passes its own). */
+  private readonly clock: Clock;
+
+  constructor(raft: RawNode, store: Store, members: MemberInfo[], opts: ReplicaOptions, clock: Clock = systemClock) {
     super();
+    this.clock = clock;
+    this.startedAtMs = clock.now();
     this.raft = raft;
     this.store = store;
     this.opts = opts;
@@ -150,14 +156,14 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   }
 
   /** When this replica started (wall clock), for "no leader heard since start" ages. */
-  readonly startedAtMs = Date.now();
+  readonly startedAtMs: number;
 
   start(): void {
     const st = this.raft.status();
     this.durableTerm = st.term;
     this.durableVote = st.vote;
     this.compactedTo = st.firstIndex;
-    this.ticker = setInterval(() => {
+    this.ticker = this.clock.setInterval(() => {
       this.ticksDue++;
       this.kick();
     }, this.opts.tickMs);
@@ -169,7 +175,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     if (this.fatal) return;
     this.fatal = err;
     this.stopped = true;
-    if (this.ticker) clearInterval(this.ticker);
+    if (this.ticker) this.clock.clearInterval(this.ticker);
     this.kick();
     this.failAll(unavailable(`member ${this.opts.memberId} stopped after a storage failure: ${err.message}`));
     this.emit('fatal', err);
@@ -177,7 +183,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
 
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.ticker) clearInterval(this.ticker);
+    if (this.ticker) this.clock.clearInterval(this.ticker);
     this.kick();
     await this.loopDone;
     await this.applying;
@@ -237,11 +243,11 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       const w = {
         index,
         resolve: () => {
-          clearTimeout(timer);
+          this.clock.clearTimeout(timer);
           resolve(true);
         },
       };
-      const timer = setTimeout(() => {
+      const timer = this.clock.setTimeout(() => {
         this.appliedWaiters = this.appliedWaiters.filter((x) => x !== w);
         resolve(false);
       }, timeoutMs);
@@ -281,7 +287,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
    */
   transferLeadership(to: string): void {
     this.raft.transferLeadership(to);
-    this.handOverUntilMs = Date.now() + (this.opts.handOverHoldMs ?? 1000);
+    this.handOverUntilMs = this.clock.now() + (this.opts.handOverHoldMs ?? 1000);
     this.kick();
   }
 
@@ -289,7 +295,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
 
   private holdingProposals(): boolean {
     if (this.handOverUntilMs === 0) return false;
-    if (Date.now() >= this.handOverUntilMs) {
+    if (this.clock.now() >= this.handOverUntilMs) {
       this.handOverUntilMs = 0;
       return false;
     }
@@ -364,7 +370,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   }
 
   /** Milliseconds since this member last heard from a leader; 0 on the leader. */
-  leaderContactAgeMs(now = Date.now()): number {
+  leaderContactAgeMs(now = this.clock.now()): number {
     if (this.role === 'leader') return 0;
     if (!this.lastLeaderContactMs) return Number.POSITIVE_INFINITY;
     return now - this.lastLeaderContactMs;
@@ -425,7 +431,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     this.inbox = [];
     for (const msg of inbox) {
       if (msg.from === this.leader && (msg.type === 'append' || msg.type === 'heartbeat' || msg.type === 'snapshot')) {
-        this.lastLeaderContactMs = Date.now();
+        this.lastLeaderContactMs = this.clock.now();
       }
       try {
         this.raft.step(msg);
@@ -462,7 +468,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     }
     const ctx = Buffer.from(`${this.opts.memberId}:${++this.readCounter}`);
     const key = ctx.toString('latin1');
-    const timer = setTimeout(() => {
+    const timer = this.clock.setTimeout(() => {
       const entry = this.readsByCtx.get(key);
       if (!entry) return;
       this.readsByCtx.delete(key);
@@ -488,9 +494,9 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     // after a restart), so a Ready that only moves it writes nothing: it rides
     // along with the next append or term/vote change instead.
     if (termOrVoteChanged || rd.entries.length > 0) {
-      const startedMs = performance.now();
+      const startedMs = this.clock.monotonicNow();
       await this.store.persist({ hardState: hs ?? this.lastHardState(), entries: rd.entries }, rd.mustSync);
-      if (rd.mustSync) this.emit('persisted', (performance.now() - startedMs) / 1000);
+      if (rd.mustSync) this.emit('persisted', (this.clock.monotonicNow() - startedMs) / 1000);
       if (hs) {
         this.durableTerm = hs.term;
         this.durableVote = hs.vote;
@@ -606,7 +612,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   private onSoftState(role: Role, leaderId: string | null, term: number): void {
     const changed = leaderId !== this.leader || term !== this.term;
     this.role = role;
-    if (leaderId !== this.leader) this.lastLeaderContactMs = leaderId ? Date.now() : 0;
+    if (leaderId !== this.leader) this.lastLeaderContactMs = leaderId ? this.clock.now() : 0;
     this.leader = leaderId;
     this.term = term;
     if (role !== 'leader' && !(leaderId === null && this.holdingProposals())) {
@@ -622,7 +628,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     const entry = this.readsByCtx.get(key);
     if (!entry) return;
     this.readsByCtx.delete(key);
-    clearTimeout(entry.timer);
+    this.clock.clearTimeout(entry.timer);
     for (const w of entry.waiters) w.resolve(rs.index);
   }
 
@@ -631,13 +637,13 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     const entry = this.readsByCtx.get(key);
     if (!entry) return;
     this.readsByCtx.delete(key);
-    clearTimeout(entry.timer);
+    this.clock.clearTimeout(entry.timer);
     const e = unavailable('this member could not confirm a read index (no leader, or leadership was lost); retry', this.leaderHint());
     for (const w of entry.waiters) w.reject(e);
   }
 
   private async apply(entries: Entry[]): Promise<void> {
-    const startedMs = performance.now();
+    const startedMs = this.clock.monotonicNow();
     const meta: Record<string, Uint8Array> = {};
     let membersChanged = false;
     for (const e of entries) {
@@ -664,7 +670,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       else c.reject(unavailable('leadership changed before the membership change committed; it was not applied — retry', this.leaderHint()));
     }
     this.resolveAppliedWaiters(appliedIndex);
-    this.emit('applied', appliedIndex, (performance.now() - startedMs) / 1000);
+    this.emit('applied', appliedIndex, (this.clock.monotonicNow() - startedMs) / 1000);
     if (this.compactionDue(appliedIndex)) {
       // Raft's log is only touched from the loop, between Readies.
       this.tasks.push(() => this.compact(appliedIndex));
@@ -709,7 +715,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     this.confInFlight.clear();
     for (const r of this.readRequests.splice(0)) r.reject(e);
     for (const { waiters, timer } of this.readsByCtx.values()) {
-      clearTimeout(timer);
+      this.clock.clearTimeout(timer);
       for (const w of waiters) w.reject(e);
     }
     this.readsByCtx.clear();
