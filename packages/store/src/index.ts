@@ -11,6 +11,7 @@ export {
 export { Reader, readU64be, u64be, Writer } from './codec';
 export { type KeyChange, keyChange } from './changes';
 export { prefixEnd } from './keys';
+export type { StoreDatabase } from './database';
 export {
   type Command,
   decodeCommand,

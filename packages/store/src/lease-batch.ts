@@ -1,4 +1,4 @@
-import type { Level } from 'level';
+import type { StoreDatabase } from './database';
 import { Reader, Writer } from './codec';
 import { attachmentKey, type Generation, leaseKey, prefixEnd } from './keys';
 import { decodeLease, encodeLease, type LeaseChange, type LeaseCommand, type LeaseRecord } from './leases';
@@ -29,7 +29,7 @@ export class LeaseBatch {
   readonly changes: LeaseChange[] = [];
 
   constructor(
-    private readonly db: Level<Buffer, Buffer>,
+    private readonly db: StoreDatabase,
     private readonly gen: Generation,
   ) {}
 

@@ -1,4 +1,5 @@
 import { Level } from 'level';
+import type { StoreDatabase } from './database';
 import { Reader, Writer } from './codec';
 import { type AuthCommand, type AuthState, applyAuthCommand, decodeAuthState, emptyAuthState, encodeAuthState } from './auth-state';
 import { authKey, type Generation, generationRange, HARD_STATE_KEY, logKey, metaKey, Prefix, STATE_KEY_HEADER_BYTES, STATE_PREFIXES, sessionKey, userKey } from './keys';
@@ -101,7 +102,7 @@ export class Store {
   private auth: AuthState = emptyAuthState();
 
   private constructor(
-    private readonly db: Level<Buffer, Buffer>,
+    private readonly db: StoreDatabase,
     private applied: number,
     private lastLogIndex: number,
     private gen: Generation,
@@ -112,10 +113,18 @@ export class Store {
     private readonly trackChanges: boolean,
   ) {}
 
-  static async open(dir: string, opts: { revisionCacheKeys?: number; trackChanges?: boolean } = {}): Promise<Store> {
+  /**
+   * Opens the store in LevelDB directory `dir`, or on an abstract-level
+   * database the caller made (with 'buffer' key and value encodings); the
+   * store closes it on {@link Store.close}.
+   */
+  static async open(location: string | StoreDatabase, opts: { revisionCacheKeys?: number; trackChanges?: boolean } = {}): Promise<Store> {
     // A larger memtable means fewer level-0 files, so fewer write stalls under
     // a steady stream of log appends and applies.
-    const db = new Level<Buffer, Buffer>(dir, { keyEncoding: 'buffer', valueEncoding: 'buffer', writeBufferSize: 32 * 1024 * 1024 });
+    const db = typeof location === 'string' ? new Level<Buffer, Buffer>(location, { keyEncoding: 'buffer', valueEncoding: 'buffer', writeBufferSize: 32 * 1024 * 1024 }) : location;
+    if (db.keyEncoding().commonName !== 'buffer' || db.valueEncoding().commonName !== 'buffer') {
+      throw new TypeError('Store.open: the database must use buffer key and value encodings');
+    }
     await db.open();
     const applied = decodeApplied(await db.get(metaKey('applied')));
     const gen: Generation = (await db.get(metaKey('generation')))?.[0] === 1 ? 1 : 0;
@@ -184,8 +193,9 @@ export class Store {
    * compactRange its browser-neutral types leave out.)
    */
   private async flushToDisk(): Promise<void> {
-    const db = this.db as unknown as { compactRange(start: Buffer, end: Buffer): Promise<void> };
-    await db.compactRange(APPLIED_KEY, metaKey('applied~'));
+    const db = this.db as unknown as { compactRange?(start: Buffer, end: Buffer): Promise<void> };
+    // A database without compactRange (memory-level) has no memtable to flush.
+    if (db.compactRange) await db.compactRange(APPLIED_KEY, metaKey('applied~'));
   }
 
   /** What was on disk at open is durable; later applies become so in makeAppliedDurable. */
