@@ -25,11 +25,12 @@ import { IncarnationRecorder } from './incarnation-recorder';
 import { maintenanceService, VERSION } from './maintenance-service';
 import { MemberChanges } from './member-changes';
 import { maxReceiveMessageBytes, peerMessageBudgetBytes } from './message-limits';
-import { decodeMembers, decodeSnapshotMeta, encodeMembers, type MemberInfo } from './membership';
+import { decodeMembers, encodeMembers, type MemberInfo } from './membership';
 import { ClientAddresses } from './client-addresses';
 import { NodeMetrics } from './metrics';
 import { FLOW_CONTROL_WINDOW_BYTES, GrpcPeerTransport, PEER_MAX_MESSAGE_BYTES } from './peer-transport';
 import { RoundTripTracker } from './peer-rtt';
+import { loadInitialState } from './raft-recovery';
 import { Replica } from './replica';
 import { DEFAULT_WATCH_LIMITS, WatchHub } from './watch/hub';
 import { LeaseManager } from './lease/manager';
@@ -130,9 +131,6 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
     const identity = await checkIdentity(store, config, log);
     const incarnation = await loadIncarnation(store, config.dataDir, log);
     const members = identity.members;
-    const storedSnapshot = await store.getMeta('snapshot');
-    const snapshot = storedSnapshot ? decodeSnapshotMeta(storedSnapshot) : undefined;
-    const hardState = (await store.loadHardState()) ?? { term: 0, vote: null, commit: 0 };
     const raft = new RawNode({
       id: config.id,
       electionTimeoutTicks: Math.round(config.electionTimeoutMs / config.tickMs),
@@ -143,18 +141,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       maxInflightMsgs: 64,
       maxSizePerMsgBytes: peerMessageBudgetBytes(config),
       maxLogMemoryBytes: config.logMemoryBytes ?? DEFAULTS.logMemoryBytes,
-      initial: {
-        hardState,
-        // The configuration at the start of the stored log; later conf entries in the log apply on top.
-        config: snapshot?.config ?? {
-          voters: identity.bootstrap.filter((m) => m.voter).map((m) => m.id),
-          learners: identity.bootstrap.filter((m) => !m.voter).map((m) => m.id),
-        },
-        snapshot,
-        entries: await store.loadLog(),
-        // A snapshot install can leave the state ahead of the persisted commit; replays below it are skipped by the store anyway.
-        applied: Math.min(store.appliedIndex, hardState.commit),
-      },
+      initial: await loadInitialState(store, identity.bootstrap),
     });
     const replica = new Replica(raft, store, members, {
       memberId: config.id,

@@ -1,4 +1,4 @@
-import type { Rng } from './rng.js';
+import type { Rng } from '../src/rng.js';
 
 /** Every fault kind the simulator can inject; a seed enables a random subset of the requested ones (swarm testing). */
 export const FAULT_KINDS = ['drop', 'delay', 'duplicate', 'reorder', 'partition', 'oneway', 'isolateLeader', 'bridge', 'crash'] as const;

@@ -1,6 +1,6 @@
 import type { Message } from '../src/index.js';
 import type { FaultPlan } from './faults.js';
-import type { Rng } from './rng.js';
+import type { Rng } from '../src/rng.js';
 
 export interface InFlight {
   msg: Message;

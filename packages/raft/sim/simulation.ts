@@ -20,7 +20,7 @@ import { LogMatchingChecker } from './checkers/log-matching.js';
 import { Violation } from './checkers/violation.js';
 import { FAULT_KINDS, type FaultKind, type FaultPlan, planFaults } from './faults.js';
 import { Network } from './network.js';
-import { Rng } from './rng.js';
+import { Rng } from '../src/rng.js';
 
 /**
  * A whole cluster in one process: raft nodes, their disks and state machines,

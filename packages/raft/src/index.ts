@@ -21,3 +21,4 @@ export {
   isMember,
 } from './confchange.js';
 export { majority } from './quorum.js';
+export { Rng } from './rng.js';

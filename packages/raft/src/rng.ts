@@ -1,4 +1,8 @@
-/** A small seeded PRNG (mulberry32): the simulator's only source of randomness. */
+/**
+ * A small seeded PRNG (mulberry32) for deterministic runs: the raft and node
+ * simulators draw every random choice from it, and it can feed
+ * `RaftConfig.random`. The core itself uses no randomness of its own.
+ */
 export class Rng {
   private state: number;
 
