@@ -1,0 +1,66 @@
+import { parseArgs } from 'node:util';
+import { NODE_BUGS, type NodeBugName } from './bugs';
+import { runNodeSeed } from './simulation';
+
+/**
+ * pnpm --filter @bellwether/node sim --seeds N [--start S] [--nodes 3|5|both] [--bug NAME] [--trace]
+ *
+ * Runs seeds start..start+N-1 of the whole-node simulation and prints runs/s
+ * and every violation with its trace and the command that replays it.
+ */
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      seeds: { type: 'string', default: '20' },
+      start: { type: 'string', default: '1' },
+      nodes: { type: 'string', default: 'both' },
+      bug: { type: 'string' },
+      trace: { type: 'boolean', default: false },
+      'keep-going': { type: 'boolean', default: false },
+    },
+  });
+  const seeds = Number(values.seeds);
+  const start = Number(values.start);
+  const sizes = values.nodes === 'both' ? [3, 5] : [Number(values.nodes)];
+  const bug = values.bug as NodeBugName | undefined;
+  if (bug !== undefined && !NODE_BUGS.includes(bug)) throw new Error(`unknown bug ${bug}; known: ${NODE_BUGS.join(', ')}`);
+  const t0 = performance.now();
+  let runs = 0;
+  let failed = 0;
+  let acked = 0;
+  let virtualMs = 0;
+  const totals: Record<string, number> = {};
+  outer: for (let seed = start; seed < start + seeds; seed++) {
+    for (const nodes of sizes) {
+      const r = await runNodeSeed({ seed, nodes, ...(bug ? { bug } : {}), trace: values.trace });
+      runs++;
+      acked += r.stats.acked;
+      virtualMs += r.stats.virtualMs;
+      for (const [k, v] of Object.entries(r.stats)) totals[k] = (totals[k] ?? 0) + v;
+      if (!r.ok) {
+        failed++;
+        console.log(`VIOLATION seed=${seed} nodes=${nodes}: ${r.violation}`);
+        console.log(`  setup: ${r.setup}`);
+        console.log(`  replay: pnpm --filter @bellwether/node sim --seeds 1 --start ${seed} --nodes ${nodes}${bug ? ` --bug ${bug}` : ''} --trace`);
+        for (const line of (r.trace ?? []).slice(-40)) console.log(`    ${line}`);
+        if (!values['keep-going']) break outer;
+      } else if (values.trace) for (const line of r.trace ?? []) console.log(`    ${line}`);
+    }
+  }
+  const secs = (performance.now() - t0) / 1000;
+  console.log(`runs: ${runs} (seeds ${start}..${start + seeds - 1} x ${sizes.join('/')} nodes), violations: ${failed}`);
+  console.log(`writes acknowledged: ${acked}, virtual time: ${(virtualMs / 1000).toFixed(0)} s`);
+  console.log(`totals: ${JSON.stringify(totals)}`);
+  console.log(`time: ${secs.toFixed(1)} s, ${(runs / secs).toFixed(2)} runs/s`);
+  return failed > 0 && bug === undefined ? 1 : 0;
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    console.error(err);
+    process.exitCode = 2;
+  },
+);

@@ -1,0 +1,270 @@
+import { Rng } from '@bellwether/raft';
+import type { NodeBugName } from './bugs';
+import { checkClientWrites, checkStatesAgree, Violation } from './checkers';
+import { SimClient } from './clients';
+import { type SimMember, SimCluster } from './cluster';
+import { type NetworkFaults, SimNetwork } from './network';
+import { VirtualClock } from './virtual-clock';
+
+/**
+ * The whole node under deterministic simulation: real Replicas over real
+ * Stores on memory-level, a virtual clock, a faulty simulated network, crashes
+ * and restarts, and clients retrying (client_id, sequence) writes. One seed
+ * drives every choice, so a seed replays exactly.
+ */
+
+export interface NodeSimOptions {
+  seed: number;
+  nodes: number;
+  bug?: NodeBugName;
+  /** Virtual milliseconds of faults and load before the network heals (default 3000). */
+  chaosMs?: number;
+  /** After healing, every client must finish its write and every member catch up within this (default 20000). */
+  settleMs?: number;
+  /** Keep the trace for a passing run too. */
+  trace?: boolean;
+}
+
+export interface NodeSimStats {
+  virtualMs: number;
+  events: number;
+  acked: number;
+  attempts: number;
+  crashes: number;
+  powerFailures: number;
+  partitions: number;
+  messagesDelivered: number;
+  messagesDropped: number;
+  snapshotsInstalled: number;
+  stateComparisons: number;
+}
+
+export interface NodeSimResult {
+  seed: number;
+  nodes: number;
+  ok: boolean;
+  violation?: string;
+  checker?: string;
+  setup: string;
+  stats: NodeSimStats;
+  /** The last events before the end (always on failure). */
+  trace?: string[];
+}
+
+const CHAOS_STEP_MS = 50;
+const CLIENTS = 3;
+
+interface FaultPlan extends NetworkFaults {
+  partitionProbability: number;
+  crashProbability: number;
+  powerFailureProbability: number;
+}
+
+function planFaults(rng: Rng): FaultPlan {
+  return {
+    dropProbability: rng.pick([0, 0.01, 0.05, 0.1]),
+    delayMsMin: 1,
+    delayMsMax: rng.pick([2, 10, 30]),
+    snapshotTimeoutMs: 2000,
+    partitionProbability: rng.pick([0, 0.02, 0.06]),
+    crashProbability: rng.pick([0, 0.01, 0.03]),
+    powerFailureProbability: rng.pick([0, 0, 0.004]),
+  };
+}
+
+const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+export class NodeSimulation {
+  private readonly rng: Rng;
+  private readonly clock = new VirtualClock();
+  private readonly plan: FaultPlan;
+  private readonly net: SimNetwork;
+  private readonly cluster: SimCluster;
+  private readonly clients: SimClient[] = [];
+  private readonly traceLog: string[] = [];
+  private failure: unknown;
+  private chaos = true;
+  readonly stats: NodeSimStats = {
+    virtualMs: 0,
+    events: 0,
+    acked: 0,
+    attempts: 0,
+    crashes: 0,
+    powerFailures: 0,
+    partitions: 0,
+    messagesDelivered: 0,
+    messagesDropped: 0,
+    snapshotsInstalled: 0,
+    stateComparisons: 0,
+  };
+
+  constructor(private readonly opts: NodeSimOptions) {
+    this.rng = new Rng(opts.seed);
+    this.plan = planFaults(this.rng.fork());
+    const ids = Array.from({ length: opts.nodes }, (_, i) => `n${i + 1}`);
+    this.net = new SimNetwork(this.clock, this.rng.fork(), this.plan, (id) => this.cluster.replica(id));
+    this.cluster = new SimCluster(
+      ids,
+      this.clock,
+      this.rng.fork(),
+      this.net,
+      opts.bug,
+      (line) => this.trace(line),
+      (id, err) => this.fail(new Violation('storage-failure', `${id}: ${err.message}`)),
+    );
+    const clientRng = this.rng.fork();
+    for (let i = 1; i <= CLIENTS; i++) this.clients.push(new SimClient(`c${i}`, this.cluster, this.clock, clientRng.fork(), (line) => this.trace(line)));
+  }
+
+  get setup(): string {
+    const p = this.plan;
+    return `nodes=${this.opts.nodes} drop=${p.dropProbability} delay=${p.delayMsMin}..${p.delayMsMax}ms partitions=${p.partitionProbability} crashes=${p.crashProbability} power=${p.powerFailureProbability}${this.opts.bug ? ` bug=${this.opts.bug}` : ''}`;
+  }
+
+  private trace(line: string): void {
+    this.traceLog.push(`${String(this.clock.elapsed).padStart(6)}ms ${line}`);
+    if (this.traceLog.length > 300) this.traceLog.splice(0, 100);
+  }
+
+  private fail(err: unknown): void {
+    if (this.failure === undefined) this.failure = err;
+  }
+
+  /** Runs `fn` in the background; an error in it ends the run as a failure. */
+  private spawn(p: Promise<unknown>): void {
+    p.catch((err: unknown) => this.fail(err));
+  }
+
+  /** Fires timers in virtual-time order up to `until`, letting the promises each one starts settle before the next. */
+  private async runUntil(until: number, done?: () => boolean): Promise<boolean> {
+    while (this.failure === undefined) {
+      if (done?.()) return true;
+      if (!this.clock.fireNext(until)) return done?.() ?? false;
+      this.stats.events++;
+      await tick();
+      await tick();
+    }
+    return false;
+  }
+
+  private chaosStep(): void {
+    if (!this.chaos) return;
+    const rng = this.rng;
+    const ids = [...this.cluster.members.keys()];
+    if (rng.chance(this.plan.partitionProbability)) {
+      const kind = rng.int(0, 3);
+      if (kind === 0) {
+        this.net.heal();
+        this.trace('network healed');
+      } else if (kind === 1) {
+        const leader = this.cluster.up().find((m) => m.replica?.isLeader)?.id ?? rng.pick(ids);
+        this.net.partition([[leader], ids.filter((id) => id !== leader)]);
+        this.trace(`leader ${leader} isolated`);
+      } else if (kind === 2) {
+        const shuffled = rng.shuffle([...ids]);
+        const cut = rng.int(1, ids.length - 1);
+        this.net.partition([shuffled.slice(0, cut), shuffled.slice(cut)]);
+        this.trace(`partition [${shuffled.slice(0, cut)}] | [${shuffled.slice(cut)}]`);
+      } else {
+        const from = rng.pick(ids);
+        const to = rng.pick(ids.filter((id) => id !== from));
+        this.net.cutOneWay(from, to);
+        this.trace(`link ${from} -> ${to} cut`);
+      }
+      this.stats.partitions++;
+    }
+    if (rng.chance(this.plan.powerFailureProbability)) {
+      this.stats.powerFailures++;
+      this.trace('power failure: every member crashes');
+      for (const m of this.cluster.members.values()) this.crashFor(m, rng.int(50, 500));
+    } else if (rng.chance(this.plan.crashProbability)) {
+      const up = this.cluster.up();
+      if (up.length > 0) this.crashFor(rng.pick(up), rng.int(50, 1500));
+    }
+  }
+
+  private crashFor(m: SimMember, downMs: number): void {
+    if (m.down) return;
+    this.stats.crashes++;
+    this.cluster.crash(m);
+    this.clock.setTimeout(() => {
+      if (m.down) this.spawn(this.cluster.start(m));
+    }, downMs);
+  }
+
+  async run(): Promise<NodeSimResult> {
+    const chaosMs = this.opts.chaosMs ?? 3000;
+    const settleMs = this.opts.settleMs ?? 20000;
+    try {
+      for (const m of this.cluster.members.values()) await this.cluster.start(m);
+      for (const m of this.cluster.members.values()) m.replica!.on('snapshotInstalled', (ok) => ok && this.stats.snapshotsInstalled++);
+      for (const c of this.clients) {
+        c.start();
+        this.spawn(c.done);
+      }
+      const chaosTimer = this.clock.setInterval(() => this.chaosStep(), CHAOS_STEP_MS);
+      const checkTimer = this.clock.setInterval(() => this.spawn(this.compareStates()), 250);
+      await this.runUntil(chaosMs);
+      this.chaos = false;
+      this.clock.clearInterval(chaosTimer);
+      this.net.heal();
+      this.trace('chaos over: network healed, crashed members restart, clients finish their writes');
+      for (const m of this.cluster.members.values()) if (m.down) this.spawn(this.cluster.start(m));
+      for (const c of this.clients) c.stopIssuing();
+      let clientsDone = false;
+      void Promise.all(this.clients.map((c) => c.done)).then(() => {
+        clientsDone = true;
+      });
+      const settled = await this.runUntil(chaosMs + settleMs, () => clientsDone && this.caughtUp());
+      this.clock.clearInterval(checkTimer);
+      if (this.failure !== undefined) throw this.failure;
+      if (!settled) {
+        const pending = this.clients.filter((c) => c.record.inFlight !== 0).map((c) => `${c.record.id}#${c.record.inFlight}`);
+        const applied = [...this.cluster.members.values()].map((m) => `${m.id}:${m.down ? 'down' : m.replica?.appliedIndex}`);
+        throw new Violation('liveness', `not settled ${settleMs} ms after healing: writes pending [${pending}], applied [${applied}]`);
+      }
+      await this.compareStates();
+      for (const m of this.cluster.members.values()) await checkClientWrites(m, this.clients.map((c) => c.record));
+      return this.result(true);
+    } catch (err) {
+      const res = this.result(false);
+      if (err instanceof Violation) {
+        res.violation = err.message;
+        res.checker = err.checker;
+      } else {
+        res.violation = `[node-error] ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`;
+        res.checker = 'node-error';
+      }
+      res.trace = [...this.traceLog];
+      return res;
+    } finally {
+      await this.cluster.stopAll();
+    }
+  }
+
+  private caughtUp(): boolean {
+    const members = [...this.cluster.members.values()];
+    if (members.some((m) => m.down || m.replica === undefined)) return false;
+    const commit = Math.max(...members.map((m) => m.replica!.raftStatus().commit));
+    return members.every((m) => m.replica!.appliedIndex >= commit && m.replica!.raftStatus().lastIndex === m.replica!.raftStatus().commit);
+  }
+
+  private async compareStates(): Promise<void> {
+    this.stats.stateComparisons += await checkStatesAgree([...this.cluster.members.values()]);
+  }
+
+  private result(ok: boolean): NodeSimResult {
+    this.stats.virtualMs = this.clock.elapsed;
+    this.stats.acked = this.clients.reduce((s, c) => s + c.record.acked, 0);
+    this.stats.attempts = this.clients.reduce((s, c) => s + c.record.attempts, 0);
+    this.stats.messagesDelivered = this.net.delivered;
+    this.stats.messagesDropped = this.net.dropped;
+    const r: NodeSimResult = { seed: this.opts.seed, nodes: this.opts.nodes, ok, setup: this.setup, stats: { ...this.stats } };
+    if (this.opts.trace) r.trace = [...this.traceLog];
+    return r;
+  }
+}
+
+export function runNodeSeed(opts: NodeSimOptions): Promise<NodeSimResult> {
+  return new NodeSimulation(opts).run();
+}
