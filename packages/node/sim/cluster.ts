@@ -1,21 +1,20 @@
 import { RawNode, type Rng } from '@bellwether/raft';
-import { Store, type StoreDatabase } from '@bellwether/store';
-import { MemoryLevel } from 'memory-level';
+import { Store } from '@bellwether/store';
 import { decodeMembers, encodeMembers, type MemberInfo } from '../src/membership';
 import { loadInitialState } from '../src/raft-recovery';
 import { Replica, type ReplicaOptions } from '../src/replica';
-import { type BugHooks, type NodeBugName, patchStore } from './bugs';
+import { makeRaft, type NodeBugName, patchStore } from './bugs';
 import { Violation } from './checkers';
+import { type CrashKind, SimDisk } from './disk';
 import type { SimNetwork } from './network';
 import type { VirtualClock } from './virtual-clock';
 
-/** One member: its database outlives crashes; the store and replica are per run of the process. */
+/** One member: its disk outlives crashes; the store and replica are per run of the process. */
 export interface SimMember {
   readonly id: string;
-  readonly db: StoreDatabase;
+  readonly disk: SimDisk;
   store: Store | undefined;
   replica: Replica | undefined;
-  hooks: BugHooks | undefined;
   /** Set while the member is down (crashed, not yet restarted). */
   down: boolean;
   /** Resolves once the crashed process has let go of its database. */
@@ -34,6 +33,7 @@ const RAFT_TIMING = { electionTimeoutTicks: 15, heartbeatTicks: 5, preVote: true
 export class SimCluster {
   readonly members = new Map<string, SimMember>();
   readonly bootstrap: MemberInfo[];
+  snapshotsInstalled = 0;
 
   constructor(
     ids: string[],
@@ -42,12 +42,19 @@ export class SimCluster {
     private readonly net: SimNetwork,
     private readonly bug: NodeBugName | undefined,
     private readonly onEvent: (line: string) => void,
+    /** A member stopped on a storage failure, or Raft refused a peer's message. */
     private readonly onFatal: (id: string, err: Error) => void,
   ) {
     this.bootstrap = ids.map((id) => ({ id, address: `sim://${id}`, voter: true, incarnation: '' }));
+    // Fast, ordinary or slow disks (the slower, the longer a write waits unsynced).
+    const [fsyncMin, fsyncMax] = rng.pick([
+      [1, 3],
+      [1, 15],
+      [20, 80],
+    ] as const);
+    const timing = { sleep: (ms: number) => new Promise<void>((resolve) => clock.setTimeout(resolve, ms)), fsyncMs: () => rng.int(fsyncMin, fsyncMax) };
     for (const id of ids) {
-      const db: StoreDatabase = new MemoryLevel<Buffer, Buffer>({ keyEncoding: 'buffer', valueEncoding: 'buffer' });
-      this.members.set(id, { id, db, store: undefined, replica: undefined, hooks: undefined, down: true, stopping: Promise.resolve(), starts: 0 });
+      this.members.set(id, { id, disk: new SimDisk(timing), store: undefined, replica: undefined, down: true, stopping: Promise.resolve(), starts: 0 });
     }
   }
 
@@ -63,7 +70,7 @@ export class SimCluster {
 
   async start(m: SimMember): Promise<void> {
     await m.stopping;
-    const store = await Store.open(m.db, { trackChanges: true });
+    const store = await Store.open(m.disk.db, { trackChanges: true });
     if ((await store.getMeta('members')) === undefined) await store.putMeta({ bootstrap: encodeMembers(this.bootstrap), members: encodeMembers(this.bootstrap) });
     const members = decodeMembers((await store.getMeta('members'))!);
     const nodeRng = this.rng.fork();
@@ -73,12 +80,7 @@ export class SimCluster {
     } catch (err) {
       throw new Violation('restart-from-disk', `${m.id} cannot restart from its own database: ${(err as Error).message}`);
     }
-    const raft = new RawNode({
-      ...RAFT_TIMING,
-      id: m.id,
-      random: () => nodeRng.next(),
-      initial,
-    });
+    const raft = makeRaft(this.bug, { ...RAFT_TIMING, id: m.id, random: () => nodeRng.next(), initial });
     const opts: ReplicaOptions = {
       memberId: m.id,
       tickMs: TICK_MS,
@@ -91,8 +93,13 @@ export class SimCluster {
       snapshotChunkBytes: 1024,
     };
     const replica = new Replica(raft, store, members, opts, this.clock);
-    m.hooks = patchStore(this.bug, store, { later: (ms, fn) => this.clock.setTimeout(fn, ms), latencyMs: () => this.rng.int(1, 40) });
+    patchStore(this.bug, store);
     replica.on('fatal', (err) => this.onFatal(m.id, err));
+    // Peers here send only what Raft made: a message Raft refuses means a broken promise (e.g. an acknowledged entry gone).
+    replica.on('droppedMessage', (msg, err) => this.onFatal(m.id, new Error(`refused ${msg.type} from ${msg.from}: ${err.message}`)));
+    replica.on('snapshotInstalled', (ok) => {
+      if (ok) this.snapshotsInstalled++;
+    });
     replica.on('leaderChange', ({ leaderId, term }) => this.onEvent(`${m.id} sees leader ${leaderId ?? 'none'} term ${term}`));
     replica.setTransport(this.net.transportFor(m.id, () => m.replica === replica && !m.down));
     m.store = store;
@@ -104,25 +111,28 @@ export class SimCluster {
   }
 
   /**
-   * Kills the member's process: from now on it receives and sends nothing,
-   * and its pending requests fail. The database keeps what was written.
+   * Kills the member's process at this instant: from now on it receives and
+   * sends nothing, its pending requests fail, and whatever it still writes
+   * never reaches the disk. A power loss also takes unsynced writes.
    */
-  crash(m: SimMember): void {
+  crash(m: SimMember, kind: CrashKind): void {
     if (m.down) return;
     m.down = true;
-    m.hooks?.onCrash();
+    m.disk.crash(kind);
     const { replica, store } = m;
     m.replica = undefined;
     m.store = undefined;
-    this.onEvent(`${m.id} crashed`);
+    this.onEvent(`${m.id} crashed (${kind})`);
     m.stopping = (async () => {
       await replica?.stop();
       await store?.close();
+      await m.disk.recover(this.rng);
     })();
   }
 
-  async stopAll(): Promise<void> {
-    for (const m of this.members.values()) this.crash(m);
-    await Promise.all([...this.members.values()].map((m) => m.stopping));
+  /** Stops every member (a process crash); resolves once all let go of their disks. */
+  stopAll(): Promise<void> {
+    for (const m of this.members.values()) this.crash(m, 'process');
+    return Promise.all([...this.members.values()].map((m) => m.stopping)).then(() => undefined);
   }
 }

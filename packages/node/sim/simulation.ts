@@ -3,6 +3,7 @@ import type { NodeBugName } from './bugs';
 import { checkClientWrites, checkStatesAgree, Violation } from './checkers';
 import { SimClient } from './clients';
 import { type SimMember, SimCluster } from './cluster';
+import type { CrashKind } from './disk';
 import { type NetworkFaults, SimNetwork } from './network';
 import { VirtualClock } from './virtual-clock';
 
@@ -35,6 +36,8 @@ export interface NodeSimStats {
   partitions: number;
   messagesDelivered: number;
   messagesDropped: number;
+  /** Writes a power loss took back (unsynced when the machine went down). */
+  writesLost: number;
   snapshotsInstalled: number;
   stateComparisons: number;
 }
@@ -68,7 +71,7 @@ function planFaults(rng: Rng): FaultPlan {
     snapshotTimeoutMs: 2000,
     partitionProbability: rng.pick([0, 0.02, 0.06]),
     crashProbability: rng.pick([0, 0.01, 0.03]),
-    powerFailureProbability: rng.pick([0, 0, 0.004]),
+    powerFailureProbability: rng.pick([0, 0.004, 0.01]),
   };
 }
 
@@ -94,6 +97,7 @@ export class NodeSimulation {
     partitions: 0,
     messagesDelivered: 0,
     messagesDropped: 0,
+    writesLost: 0,
     snapshotsInstalled: 0,
     stateComparisons: 0,
   };
@@ -110,7 +114,7 @@ export class NodeSimulation {
       this.net,
       opts.bug,
       (line) => this.trace(line),
-      (id, err) => this.fail(new Violation('storage-failure', `${id}: ${err.message}`)),
+      (id, err) => this.fail(new Violation('raft-assertion', `${id}: ${err.message}`)),
     );
     const clientRng = this.rng.fork();
     for (let i = 1; i <= CLIENTS; i++) this.clients.push(new SimClient(`c${i}`, this.cluster, this.clock, clientRng.fork(), (line) => this.trace(line)));
@@ -176,17 +180,17 @@ export class NodeSimulation {
     if (rng.chance(this.plan.powerFailureProbability)) {
       this.stats.powerFailures++;
       this.trace('power failure: every member crashes');
-      for (const m of this.cluster.members.values()) this.crashFor(m, rng.int(50, 500));
+      for (const m of this.cluster.members.values()) this.crashFor(m, 'power', rng.int(50, 500));
     } else if (rng.chance(this.plan.crashProbability)) {
       const up = this.cluster.up();
-      if (up.length > 0) this.crashFor(rng.pick(up), rng.int(50, 1500));
+      if (up.length > 0) this.crashFor(rng.pick(up), rng.chance(0.5) ? 'power' : 'process', rng.int(50, 1500));
     }
   }
 
-  private crashFor(m: SimMember, downMs: number): void {
+  private crashFor(m: SimMember, kind: CrashKind, downMs: number): void {
     if (m.down) return;
     this.stats.crashes++;
-    this.cluster.crash(m);
+    this.cluster.crash(m, kind);
     this.clock.setTimeout(() => {
       if (m.down) this.spawn(this.cluster.start(m));
     }, downMs);
@@ -196,8 +200,10 @@ export class NodeSimulation {
     const chaosMs = this.opts.chaosMs ?? 3000;
     const settleMs = this.opts.settleMs ?? 20000;
     try {
-      for (const m of this.cluster.members.values()) await this.cluster.start(m);
-      for (const m of this.cluster.members.values()) m.replica!.on('snapshotInstalled', (ok) => ok && this.stats.snapshotsInstalled++);
+      // Starting writes (synced) to disk, and fsyncs take virtual time: run the clock meanwhile.
+      let started = 0;
+      for (const m of this.cluster.members.values()) this.spawn(this.cluster.start(m).then(() => started++));
+      await this.runUntil(1000, () => started === this.cluster.members.size);
       for (const c of this.clients) {
         c.start();
         this.spawn(c.done);
@@ -238,7 +244,16 @@ export class NodeSimulation {
       res.trace = [...this.traceLog];
       return res;
     } finally {
-      await this.cluster.stopAll();
+      // Stopping waits for fsyncs in flight, which take virtual time.
+      let stopped = false;
+      void this.cluster.stopAll().then(() => {
+        stopped = true;
+      });
+      for (let i = 0; !stopped; i++) {
+        if (i > 100_000) throw new Error(`seed ${this.opts.seed}: members did not stop`);
+        this.clock.fireNext(this.clock.elapsed + 60_000);
+        await tick();
+      }
     }
   }
 
@@ -259,6 +274,8 @@ export class NodeSimulation {
     this.stats.attempts = this.clients.reduce((s, c) => s + c.record.attempts, 0);
     this.stats.messagesDelivered = this.net.delivered;
     this.stats.messagesDropped = this.net.dropped;
+    this.stats.snapshotsInstalled = this.cluster.snapshotsInstalled;
+    this.stats.writesLost = [...this.cluster.members.values()].reduce((s, m) => s + m.disk.lostWrites, 0);
     const r: NodeSimResult = { seed: this.opts.seed, nodes: this.opts.nodes, ok, setup: this.setup, stats: { ...this.stats } };
     if (this.opts.trace) r.trace = [...this.traceLog];
     return r;
