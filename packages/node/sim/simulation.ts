@@ -196,7 +196,7 @@ export class NodeSimulation {
     }, downMs);
   }
 
-  async run(): Promise<NodeSimResult> {
+  private async simulate(): Promise<NodeSimResult> {
     const chaosMs = this.opts.chaosMs ?? 3000;
     const settleMs = this.opts.settleMs ?? 20000;
     try {
@@ -243,17 +243,25 @@ export class NodeSimulation {
       }
       res.trace = [...this.traceLog];
       return res;
-    } finally {
-      // Stopping waits for fsyncs in flight, which take virtual time.
-      let stopped = false;
-      void this.cluster.stopAll().then(() => {
-        stopped = true;
-      });
-      for (let i = 0; !stopped; i++) {
-        if (i > 100_000) throw new Error(`seed ${this.opts.seed}: members did not stop`);
-        this.clock.fireNext(this.clock.elapsed + 60_000);
-        await tick();
-      }
+    }
+  }
+
+  async run(): Promise<NodeSimResult> {
+    const result = await this.simulate();
+    await this.shutdown();
+    return result;
+  }
+
+  /** Stops every member; stopping waits for fsyncs in flight, which take virtual time. */
+  private async shutdown(): Promise<void> {
+    let stopped = false;
+    void this.cluster.stopAll().then(() => {
+      stopped = true;
+    });
+    for (let i = 0; !stopped; i++) {
+      if (i > 100_000) throw new Error(`seed ${this.opts.seed}: members did not stop`);
+      this.clock.fireNext(this.clock.elapsed + 60_000);
+      await tick();
     }
   }
 
