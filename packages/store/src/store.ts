@@ -97,6 +97,10 @@ export interface ApplyOutcome {
  * and anything applied but lost is re-applied from it on restart.
  */
 
+/** Which of the two state generations is current (a snapshot install fills the other, then swaps). */
+const GENERATION_KEY = metaKey('generation');
+const decodeGeneration = (raw: Buffer | undefined): Generation => (raw?.[0] === 1 ? 1 : 0);
+
 export class Store {
   /** Users, roles and permissions, as of `applied` (replicated state, see auth-state.ts). */
   private auth: AuthState = emptyAuthState();
@@ -127,7 +131,7 @@ export class Store {
     }
     await db.open();
     const applied = decodeApplied(await db.get(metaKey('applied')));
-    const gen: Generation = (await db.get(metaKey('generation')))?.[0] === 1 ? 1 : 0;
+    const gen = decodeGeneration(await db.get(GENERATION_KEY));
     let last = 0;
     let first = 0;
     for await (const key of db.keys({ gte: logKey(0), lte: logKey(Number.MAX_SAFE_INTEGER), reverse: true, limit: 1 })) {
@@ -419,7 +423,7 @@ export class Store {
         // The chunks went in without fsync: flush them to disk before the swap makes them the state.
         await this.flushToDisk();
         const ops: BatchOp[] = [
-          { type: 'put', key: metaKey('generation'), value: Buffer.from([target]) },
+          { type: 'put', key: GENERATION_KEY, value: Buffer.from([target]) },
           { type: 'put', key: APPLIED_KEY, value: new Writer(10).uint(appliedIndex).finish() },
         ];
         for (const [name, value] of Object.entries(meta)) ops.push({ type: 'put', key: metaKey(name), value: Buffer.from(value) });
@@ -453,7 +457,11 @@ export class Store {
    * already landed.
    */
   async read(key: Uint8Array): Promise<{ kv: KeyValueRecord | undefined; appliedIndex: number }> {
-    const [raw, applied] = await this.db.getMany([userKey(this.gen, key), APPLIED_KEY]);
+    // The generation comes from the same read: while a snapshot install's
+    // swap is being synced, the database already names the new generation
+    // and applied index but this.gen still the old one.
+    const [gen0, gen1, applied, gen] = await this.db.getMany([userKey(0, key), userKey(1, key), APPLIED_KEY, GENERATION_KEY]);
+    const raw = decodeGeneration(gen) === 1 ? gen1 : gen0;
     return { kv: raw ? decodeKeyValue(Buffer.from(key), raw) : undefined, appliedIndex: decodeApplied(applied) };
   }
 
@@ -467,11 +475,14 @@ export class Store {
    * remain.
    */
   async range(q: RangeQuery): Promise<{ kvs: KeyValueRecord[]; more: boolean; appliedIndex: number }> {
-    const gte = userKey(this.gen, q.start);
-    const lt = q.end ? userKey(this.gen, q.end) : generationRange(Prefix.user, this.gen).lt;
     const snapshot = this.db.snapshot();
     try {
-      const appliedIndex = decodeApplied(await this.db.get(APPLIED_KEY, { snapshot }));
+      // Generation and applied index from the same snapshot as the keys (see read()).
+      const [applied, generation] = await this.db.getMany([APPLIED_KEY, GENERATION_KEY], { snapshot });
+      const appliedIndex = decodeApplied(applied);
+      const gen = decodeGeneration(generation);
+      const gte = userKey(gen, q.start);
+      const lt = q.end ? userKey(gen, q.end) : generationRange(Prefix.user, gen).lt;
       const kvs: KeyValueRecord[] = [];
       let more = false;
       for await (const [k, v] of this.db.iterator({ gte, lt, limit: q.limit + 1, snapshot })) {
