@@ -11,6 +11,8 @@ interface RawWrites {
 }
 
 interface JournalOp {
+  /** Position in the disk's write order. */
+  seq: number;
   redo(db: RawWrites): Promise<void>;
 }
 
@@ -38,13 +40,15 @@ const newDb = (): MemoryLevel<Buffer, Buffer> => new MemoryLevel<Buffer, Buffer>
  */
 export class SimDisk {
   private current: MemoryLevel<Buffer, Buffer>;
-  /** The durable image at the last flush: every key and value. */
+  /** The durable image at the last flush: every key and value up to write `imageSeq`. */
   private image: Array<[Buffer, Buffer]> = [];
-  /** Every write since that image, in order. */
+  private imageSeq = 0;
+  /** Every write after the image, in order. */
   private journal: JournalOp[] = [];
-  /** How many journal writes are durable (a returned fsync covers every write before it). */
-  private durable = 0;
-  /** Set at a crash: the journal length at that instant. */
+  private nextSeq = 1;
+  /** Writes up to this one are durable (a returned fsync covers every write before it). */
+  private durableSeq = 0;
+  /** Set at a crash: writes from this one on never happened. */
   private crashedAt: number | undefined;
   private crashKind: CrashKind = 'process';
   lostWrites = 0;
@@ -86,29 +90,32 @@ export class SimDisk {
 
   private async record(sync: boolean, redo: JournalOp['redo']): Promise<void> {
     if (this.crashedAt !== undefined) return;
-    this.journal.push({ redo });
+    const seq = this.nextSeq++;
+    this.journal.push({ seq, redo });
     if (!sync) return;
-    const upTo = this.journal.length;
-    const journal = this.journal;
     await this.timing.sleep(this.timing.fsyncMs());
     // One sequential log: a returned fsync makes every earlier write durable too.
-    if (this.crashedAt === undefined && this.journal === journal) this.durable = Math.max(this.durable, upTo);
+    if (this.crashedAt === undefined) this.durableSeq = Math.max(this.durableSeq, seq);
   }
 
   private async flush(db: MemoryLevel<Buffer, Buffer>): Promise<void> {
     await this.timing.sleep(this.timing.fsyncMs());
     if (this.crashedAt !== undefined) return;
+    // The iterator reads the state as of its creation: exactly the writes so far.
+    const upTo = this.nextSeq - 1;
     const image: Array<[Buffer, Buffer]> = [];
     for await (const kv of db.iterator()) image.push(kv);
+    if (this.crashedAt !== undefined) return;
     this.image = image;
-    this.journal = [];
-    this.durable = 0;
+    this.imageSeq = upTo;
+    this.durableSeq = Math.max(this.durableSeq, upTo);
+    this.journal = this.journal.filter((op) => op.seq > upTo);
   }
 
   /** The crash instant: nothing written from now on by the dying process counts. */
   crash(kind: CrashKind): void {
     if (this.crashedAt !== undefined) return;
-    this.crashedAt = this.journal.length;
+    this.crashedAt = this.nextSeq;
     this.crashKind = kind;
   }
 
@@ -118,11 +125,11 @@ export class SimDisk {
    * tail reached the disk before a power loss.
    */
   async recover(rng: Rng): Promise<void> {
-    const upTo = this.crashedAt ?? this.journal.length;
-    const ops = this.journal.slice(0, upTo);
+    const crashedAt = this.crashedAt ?? this.nextSeq;
+    const ops = this.journal.filter((op) => op.seq < crashedAt);
     let keep = ops.length;
     if (this.crashKind === 'power') {
-      const durable = Math.min(this.durable, ops.length);
+      const durable = ops.filter((op) => op.seq <= this.durableSeq).length;
       // Often nothing unsynced made it; sometimes part of it did.
       keep = rng.chance(0.5) ? durable : rng.int(durable, ops.length);
     }
@@ -131,13 +138,14 @@ export class SimDisk {
     const raw = db as unknown as RawWrites;
     if (this.image.length > 0) await raw._batch(this.image.map(([key, value]) => ({ type: 'put' as const, key, value })), {});
     for (const op of ops.slice(0, keep)) await op.redo(raw);
-    this.lostWrites += this.journal.length - keep;
+    this.lostWrites += ops.length - keep;
     const image: Array<[Buffer, Buffer]> = [];
     for await (const kv of db.iterator()) image.push(kv);
     await db.close();
     this.image = image;
+    this.imageSeq = this.nextSeq - 1;
+    this.durableSeq = this.imageSeq;
     this.journal = [];
-    this.durable = 0;
     this.crashedAt = undefined;
     this.crashKind = 'process';
     this.current = this.instrument(db);

@@ -87,6 +87,8 @@ export class NodeSimulation {
   private readonly traceLog: string[] = [];
   private failure: unknown;
   private chaos = true;
+  /** Compare the members' states before the next timer fires (no crash can interleave). */
+  private checkDue = false;
   readonly stats: NodeSimStats = {
     virtualMs: 0,
     events: 0,
@@ -142,11 +144,16 @@ export class NodeSimulation {
   /** Fires timers in virtual-time order up to `until`, letting the promises each one starts settle before the next. */
   private async runUntil(until: number, done?: () => boolean): Promise<boolean> {
     while (this.failure === undefined) {
+      // Let the promises the last timer started settle (they may set new timers) before time moves on.
+      await tick();
+      await tick();
+      if (this.checkDue) {
+        this.checkDue = false;
+        await this.compareStates().catch((err: unknown) => this.fail(err));
+      }
       if (done?.()) return true;
       if (!this.clock.fireNext(until)) return done?.() ?? false;
       this.stats.events++;
-      await tick();
-      await tick();
     }
     return false;
   }
@@ -203,14 +210,17 @@ export class NodeSimulation {
       // Starting writes (synced) to disk, and fsyncs take virtual time: run the clock meanwhile.
       let started = 0;
       for (const m of this.cluster.members.values()) this.spawn(this.cluster.start(m).then(() => started++));
-      await this.runUntil(1000, () => started === this.cluster.members.size);
+      if (!(await this.runUntil(1000, () => started === this.cluster.members.size))) throw this.failure ?? new Violation('liveness', 'members did not start within 1 s');
       for (const c of this.clients) {
         c.start();
         this.spawn(c.done);
       }
       const chaosTimer = this.clock.setInterval(() => this.chaosStep(), CHAOS_STEP_MS);
-      const checkTimer = this.clock.setInterval(() => this.spawn(this.compareStates()), 250);
-      await this.runUntil(chaosMs);
+      const checkTimer = this.clock.setInterval(() => {
+        this.checkDue = true;
+      }, 250);
+      const chaosEnd = this.clock.elapsed + chaosMs;
+      await this.runUntil(chaosEnd);
       this.chaos = false;
       this.clock.clearInterval(chaosTimer);
       this.net.heal();
@@ -221,7 +231,7 @@ export class NodeSimulation {
       void Promise.all(this.clients.map((c) => c.done)).then(() => {
         clientsDone = true;
       });
-      const settled = await this.runUntil(chaosMs + settleMs, () => clientsDone && this.caughtUp());
+      const settled = await this.runUntil(chaosEnd + settleMs, () => clientsDone && this.caughtUp());
       this.clock.clearInterval(checkTimer);
       if (this.failure !== undefined) throw this.failure;
       if (!settled) {
