@@ -1,5 +1,6 @@
 import { type Message, type RaftConfig, RawNode } from '@bellwether/raft';
 import { type Command, decodeCommand, encodeCommand, type LogEntry, type Store } from '@bellwether/store';
+import type { Replica } from '../src/replica';
 
 /**
  * Deliberately broken variants, switched on only by the simulator (`--bug`),
@@ -10,8 +11,12 @@ import { type Command, decodeCommand, encodeCommand, type LogEntry, type Store }
  *   acknowledge are fsynced, so a power loss takes back an acknowledged entry.
  * - forgetSessions: every write applies without its client id, so a retried
  *   (client_id, sequence) is applied again instead of answered from the session.
+ * - readIndexWithoutQuorum: a linearizable read is served at the member's own
+ *   applied index, without the leader confirming it still leads.
+ * - servedBeforeApplied: a read waiting for an index is answered at once,
+ *   before this member applied it (read-your-writes).
  */
-export const NODE_BUGS = ['ackBeforeFsync', 'forgetSessions'] as const;
+export const NODE_BUGS = ['ackBeforeFsync', 'forgetSessions', 'readIndexWithoutQuorum', 'servedBeforeApplied'] as const;
 export type NodeBugName = (typeof NODE_BUGS)[number];
 
 class AckBeforeFsync extends RawNode {
@@ -35,4 +40,9 @@ function withoutSession(e: LogEntry): LogEntry {
   const c: Command = decodeCommand(e.data);
   if (c.op !== 'put') return e;
   return { ...e, data: encodeCommand({ ...c, clientId: '' }) };
+}
+
+export function patchReplica(bug: NodeBugName | undefined, replica: Replica): void {
+  if (bug === 'readIndexWithoutQuorum') replica.readIndex = () => Promise.resolve(replica.appliedIndex);
+  if (bug === 'servedBeforeApplied') replica.waitApplied = () => Promise.resolve(true);
 }

@@ -56,3 +56,29 @@ export async function checkClientWrites(member: SimMember, clients: ClientRecord
     if (version < value) throw new Violation('acknowledged-write-lost', `${c.id}: ${member.id} holds sequence ${value} at version ${version}: an earlier acknowledged write is missing`);
   }
 }
+
+export interface ServedRead {
+  mode: 'linearizable' | 'read-your-writes' | 'any-follower';
+  member: string;
+  reader: string;
+  client: string;
+  /** The sequence the read returned for `client`'s key (0: absent). */
+  value: number;
+  /** `client`'s last acknowledged sequence when the read began. */
+  ackedBefore: number;
+  /** The highest sequence `client` had issued when the read returned. */
+  issuedAfter: number;
+}
+
+/**
+ * A read may not return a write that was never issued (any mode); a
+ * linearizable read must see every write acknowledged before it began, and
+ * a read-your-writes read the reader's own acknowledged writes.
+ */
+export function checkRead(r: ServedRead): void {
+  const what = `${r.mode} read by ${r.reader} on ${r.member} of ${r.client}'s key returned ${r.value}`;
+  if (r.value > r.issuedAfter) throw new Violation('phantom-read', `${what}, but only ${r.issuedAfter} had been issued`);
+  if (r.mode !== 'any-follower' && r.value < r.ackedBefore) {
+    throw new Violation(r.mode === 'linearizable' ? 'linearizable-read' : 'read-your-writes', `${what}, but ${r.ackedBefore} was acknowledged before it began`);
+  }
+}

@@ -1,5 +1,8 @@
 import type { Rng } from '@bellwether/raft';
-import type { Command, WriteResult } from '@bellwether/store';
+import type { Command } from '@bellwether/store';
+import { awaitReadable } from '../src/reads';
+import type { ParsedRead } from '../src/validate';
+import { checkRead } from './checkers';
 import type { SimCluster } from './cluster';
 import type { VirtualClock } from './virtual-clock';
 
@@ -9,9 +12,12 @@ export interface ClientRecord {
   key: Buffer;
   /** Highest sequence acknowledged (each write is issued only after the previous one is). */
   acked: number;
+  /** Log index of the last acknowledged write (a read-your-writes token). */
+  ackedIndex: number;
   /** Sequence of the write in progress, 0 when none. */
   inFlight: number;
   attempts: number;
+  reads: number;
 }
 
 /**
@@ -31,8 +37,10 @@ export class SimClient {
     private readonly clock: VirtualClock,
     private readonly rng: Rng,
     private readonly log: (line: string) => void,
+    /** Every client's record, for the bounds a read must fall within. */
+    private readonly all: () => ClientRecord[],
   ) {
-    this.record = { id, key: Buffer.from(`client/${id}`), acked: 0, inFlight: 0, attempts: 0 };
+    this.record = { id, key: Buffer.from(`client/${id}`), acked: 0, ackedIndex: 0, inFlight: 0, attempts: 0, reads: 0 };
     this.target = this.anyMember();
   }
 
@@ -59,6 +67,7 @@ export class SimClient {
       this.record.inFlight = seq;
       await this.writeUntilAcked(seq);
       this.record.inFlight = 0;
+      if (this.rng.chance(0.4)) await this.readOnce();
       await this.sleep(this.rng.int(0, 30));
     }
   }
@@ -77,6 +86,7 @@ export class SimClient {
       const outcome = await this.withTimeout(replica.propose(command), 800);
       if (outcome.kind === 'ok' && outcome.result.refused === undefined) {
         r.acked = seq;
+        r.ackedIndex = outcome.result.revision;
         this.log(`${r.id} seq ${seq} acked by ${this.target} at revision ${outcome.result.revision}`);
         return;
       }
@@ -87,7 +97,31 @@ export class SimClient {
     }
   }
 
-  private withTimeout(p: Promise<WriteResult>, ms: number): Promise<{ kind: 'ok'; result: WriteResult } | { kind: 'error' } | { kind: 'timeout' }> {
+  /**
+   * One read, as the KV service serves it (the same wait for the mode, then
+   * the store): linearizable of any client's key, read-your-writes of our
+   * own, or any-follower. A refused read is fine; a served one is checked.
+   */
+  private async readOnce(): Promise<void> {
+    const member = this.anyMember();
+    const replica = this.cluster.replica(member);
+    const store = this.cluster.members.get(member)?.store;
+    if (replica === undefined || store === undefined) return;
+    const mode = this.rng.pick(['linearizable', 'read-your-writes', 'any-follower'] as const);
+    const target = mode === 'read-your-writes' ? this.record : this.rng.pick(this.all());
+    const read: ParsedRead = { mode, minIndex: mode === 'read-your-writes' ? this.record.ackedIndex : 0, maxStalenessMs: 0 };
+    const ackedBefore = target.acked;
+    const served = await this.withTimeout(
+      awaitReadable(replica, read, 1000, { maxReadWaitMs: 1000, unsafeFollowerLinearizableReads: false }).then(() => store.read(target.key)),
+      1500,
+    );
+    if (served.kind !== 'ok') return;
+    this.record.reads++;
+    const value = served.result.kv === undefined ? 0 : Number(served.result.kv.value.toString());
+    checkRead({ mode, member, reader: this.record.id, client: target.id, value, ackedBefore, issuedAfter: Math.max(target.acked, target.inFlight) });
+  }
+
+  private withTimeout<T>(p: Promise<T>, ms: number): Promise<{ kind: 'ok'; result: T } | { kind: 'error' } | { kind: 'timeout' }> {
     return new Promise((resolve) => {
       const timer = this.clock.setTimeout(() => resolve({ kind: 'timeout' }), ms);
       p.then(

@@ -3,7 +3,7 @@ import { Store } from '@bellwether/store';
 import { decodeMembers, encodeMembers, type MemberInfo } from '../src/membership';
 import { loadInitialState } from '../src/raft-recovery';
 import { Replica, type ReplicaOptions } from '../src/replica';
-import { makeRaft, type NodeBugName, patchStore } from './bugs';
+import { makeRaft, type NodeBugName, patchReplica, patchStore } from './bugs';
 import { Violation } from './checkers';
 import { type CrashKind, SimDisk } from './disk';
 import type { SimNetwork } from './network';
@@ -94,6 +94,7 @@ export class SimCluster {
     };
     const replica = new Replica(raft, store, members, opts, this.clock);
     patchStore(this.bug, store);
+    patchReplica(this.bug, replica);
     replica.on('fatal', (err) => this.onFatal(m.id, err));
     // Peers here send only what Raft made: a message Raft refuses means a broken promise (e.g. an acknowledged entry gone).
     replica.on('droppedMessage', (msg, err) => this.onFatal(m.id, new Error(`refused ${msg.type} from ${msg.from}: ${err.message}`)));

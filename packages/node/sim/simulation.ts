@@ -31,6 +31,7 @@ export interface NodeSimStats {
   events: number;
   acked: number;
   attempts: number;
+  readsServed: number;
   crashes: number;
   powerFailures: number;
   partitions: number;
@@ -94,6 +95,7 @@ export class NodeSimulation {
     events: 0,
     acked: 0,
     attempts: 0,
+    readsServed: 0,
     crashes: 0,
     powerFailures: 0,
     partitions: 0,
@@ -119,7 +121,8 @@ export class NodeSimulation {
       (id, err) => this.fail(new Violation('raft-assertion', `${id}: ${err.message}`)),
     );
     const clientRng = this.rng.fork();
-    for (let i = 1; i <= CLIENTS; i++) this.clients.push(new SimClient(`c${i}`, this.cluster, this.clock, clientRng.fork(), (line) => this.trace(line)));
+    const records = () => this.clients.map((c) => c.record);
+    for (let i = 1; i <= CLIENTS; i++) this.clients.push(new SimClient(`c${i}`, this.cluster, this.clock, clientRng.fork(), (line) => this.trace(line), records));
   }
 
   get setup(): string {
@@ -228,7 +231,8 @@ export class NodeSimulation {
       for (const m of this.cluster.members.values()) if (m.down) this.spawn(this.cluster.start(m));
       for (const c of this.clients) c.stopIssuing();
       let clientsDone = false;
-      void Promise.all(this.clients.map((c) => c.done)).then(() => {
+      // A client that failed has reported it through spawn(); here it only counts as done.
+      void Promise.allSettled(this.clients.map((c) => c.done)).then(() => {
         clientsDone = true;
       });
       const settled = await this.runUntil(chaosEnd + settleMs, () => clientsDone && this.caughtUp());
@@ -290,6 +294,7 @@ export class NodeSimulation {
     this.stats.virtualMs = this.clock.elapsed;
     this.stats.acked = this.clients.reduce((s, c) => s + c.record.acked, 0);
     this.stats.attempts = this.clients.reduce((s, c) => s + c.record.attempts, 0);
+    this.stats.readsServed = this.clients.reduce((s, c) => s + c.record.reads, 0);
     this.stats.messagesDelivered = this.net.delivered;
     this.stats.messagesDropped = this.net.dropped;
     this.stats.snapshotsInstalled = this.cluster.snapshotsInstalled;

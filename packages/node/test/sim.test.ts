@@ -14,8 +14,9 @@ const SEEDS = Number(process.env.NODE_SIM_SEEDS ?? 100);
 
 describe('node simulation', () => {
   for (const nodes of [3, 5]) {
-    test(`${SEEDS} seeds on ${nodes} nodes: no acknowledged write lost, none applied twice, members agree`, async () => {
+    test(`${SEEDS} seeds on ${nodes} nodes: no acknowledged write lost, none applied twice, members agree, reads keep their mode's promise`, async () => {
       let acked = 0;
+      let reads = 0;
       let crashes = 0;
       let comparisons = 0;
       for (let seed = 1; seed <= SEEDS; seed++) {
@@ -25,11 +26,13 @@ describe('node simulation', () => {
             `seed ${seed} (${nodes} nodes): ${r.violation}\n  setup: ${r.setup}\n  replay: pnpm --filter @bellwether/node sim --seeds 1 --start ${seed} --nodes ${nodes} --trace\n${(r.trace ?? []).slice(-30).join('\n')}`,
           );
         acked += r.stats.acked;
+        reads += r.stats.readsServed;
         crashes += r.stats.crashes;
         comparisons += r.stats.stateComparisons;
       }
       // The runs did real work under faults, and the state checker compared something.
       assert.ok(acked > SEEDS * 50, `only ${acked} writes acknowledged`);
+      assert.ok(reads > SEEDS * 10, `only ${reads} reads served`);
       assert.ok(crashes > SEEDS / 4, `only ${crashes} crashes`);
       assert.ok(comparisons > SEEDS, `only ${comparisons} state comparisons`);
     });
@@ -46,6 +49,8 @@ describe('node simulation', () => {
 describe('injected bugs are caught by the node simulation', () => {
   const cases: Array<{ bug: NodeBugName; maxSeeds: number; checkers: string[] }> = [
     { bug: 'forgetSessions', maxSeeds: 20, checkers: ['applied-twice'] },
+    { bug: 'readIndexWithoutQuorum', maxSeeds: 20, checkers: ['linearizable-read'] },
+    { bug: 'servedBeforeApplied', maxSeeds: 20, checkers: ['read-your-writes', 'linearizable-read'] },
     // Caught once a power loss takes back an entry a follower acknowledged before its fsync.
     { bug: 'ackBeforeFsync', maxSeeds: 80, checkers: ['raft-assertion', 'acknowledged-write-lost', 'state-divergence', 'applied-twice'] },
   ];
