@@ -34,6 +34,10 @@ export class SimCluster {
   readonly members = new Map<string, SimMember>();
   readonly bootstrap: MemberInfo[];
   snapshotsInstalled = 0;
+  /** Members stopped by a failed write (ENOSPC), as they should. */
+  storageFailures = 0;
+  /** Disks may fail writes (turned off once the run heals). */
+  diskFaults = true;
 
   constructor(
     ids: string[],
@@ -42,8 +46,10 @@ export class SimCluster {
     private readonly net: SimNetwork,
     private readonly bug: NodeBugName | undefined,
     private readonly onEvent: (line: string) => void,
-    /** A member stopped on a storage failure, or Raft refused a peer's message. */
+    /** A member stopped on an unexpected error, or Raft refused a peer's message. */
     private readonly onFatal: (id: string, err: Error) => void,
+    /** A member stopped after a failed write: the operator frees space and restarts it. */
+    private readonly onStorageFailure: (m: SimMember) => void,
   ) {
     this.bootstrap = ids.map((id) => ({ id, address: `sim://${id}`, voter: true, incarnation: '' }));
     // Fast, ordinary or slow disks (the slower, the longer a write waits unsynced).
@@ -52,8 +58,14 @@ export class SimCluster {
       [1, 15],
       [20, 80],
     ] as const);
-    const timing = { sleep: (ms: number) => new Promise<void>((resolve) => clock.setTimeout(resolve, ms)), fsyncMs: () => rng.int(fsyncMin, fsyncMax) };
+    const fullDiskProbability = rng.pick([0, 0, 0.002]);
     for (const id of ids) {
+      const timing = {
+        sleep: (ms: number) => new Promise<void>((resolve) => clock.setTimeout(resolve, ms)),
+        fsyncMs: () => rng.int(fsyncMin, fsyncMax),
+        // Only while serving: a member that cannot even start is not what this checks.
+        fullDisk: () => this.diskFaults && this.members.get(id)?.replica !== undefined && rng.chance(fullDiskProbability),
+      };
       this.members.set(id, { id, disk: new SimDisk(timing), store: undefined, replica: undefined, down: true, stopping: Promise.resolve(), starts: 0 });
     }
   }
@@ -95,7 +107,12 @@ export class SimCluster {
     const replica = new Replica(raft, store, members, opts, this.clock);
     patchStore(this.bug, store);
     patchReplica(this.bug, replica);
-    replica.on('fatal', (err) => this.onFatal(m.id, err));
+    replica.on('fatal', (err) => {
+      // A failed write stops the member (it promises nothing more); anything else is a bug.
+      if ((err as { code?: string }).code !== 'ENOSPC') return this.onFatal(m.id, err);
+      this.storageFailures++;
+      this.onStorageFailure(m);
+    });
     // Peers here send only what Raft made: a message Raft refuses means a broken promise (e.g. an acknowledged entry gone).
     replica.on('droppedMessage', (msg, err) => this.onFatal(m.id, new Error(`refused ${msg.type} from ${msg.from}: ${err.message}`)));
     replica.on('snapshotInstalled', (ok) => {

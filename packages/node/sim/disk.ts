@@ -21,6 +21,8 @@ export interface DiskTiming {
   sleep(ms: number): Promise<void>;
   /** How long one fsync takes. */
   fsyncMs(): number;
+  /** Whether the next synced write fails (ENOSPC) without reaching the disk. */
+  fullDisk(): boolean;
 }
 
 export type CrashKind = 'process' | 'power';
@@ -68,6 +70,7 @@ export class SimDisk {
     const batch = raw._batch.bind(db);
     const clear = raw._clear.bind(db);
     raw._put = async (key, value, options) => {
+      if (options.sync === true && this.timing.fullDisk()) throw Object.assign(new Error('ENOSPC: no space left on device (simulated)'), { code: 'ENOSPC' });
       await put(key, value, options);
       await this.record(options.sync === true, (d) => d._put(key, value, {}));
     };
@@ -76,6 +79,7 @@ export class SimDisk {
       await this.record(options.sync === true, (d) => d._del(key, {}));
     };
     raw._batch = async (ops, options) => {
+      if (options.sync === true && this.timing.fullDisk()) throw Object.assign(new Error('ENOSPC: no space left on device (simulated)'), { code: 'ENOSPC' });
       await batch(ops, options);
       await this.record(options.sync === true, (d) => d._batch(ops, {}));
     };

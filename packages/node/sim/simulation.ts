@@ -35,6 +35,9 @@ export interface NodeSimStats {
   crashes: number;
   powerFailures: number;
   partitions: number;
+  transfers: number;
+  /** Members stopped by a failed write (simulated ENOSPC) and restarted. */
+  storageFailures: number;
   messagesDelivered: number;
   messagesDropped: number;
   /** Writes a power loss took back (unsynced when the machine went down). */
@@ -62,6 +65,7 @@ interface FaultPlan extends NetworkFaults {
   partitionProbability: number;
   crashProbability: number;
   powerFailureProbability: number;
+  transferProbability: number;
 }
 
 function planFaults(rng: Rng): FaultPlan {
@@ -73,6 +77,7 @@ function planFaults(rng: Rng): FaultPlan {
     partitionProbability: rng.pick([0, 0.02, 0.06]),
     crashProbability: rng.pick([0, 0.01, 0.03]),
     powerFailureProbability: rng.pick([0, 0.004, 0.01]),
+    transferProbability: rng.pick([0, 0.02]),
   };
 }
 
@@ -99,6 +104,8 @@ export class NodeSimulation {
     crashes: 0,
     powerFailures: 0,
     partitions: 0,
+    transfers: 0,
+    storageFailures: 0,
     messagesDelivered: 0,
     messagesDropped: 0,
     writesLost: 0,
@@ -119,6 +126,10 @@ export class NodeSimulation {
       opts.bug,
       (line) => this.trace(line),
       (id, err) => this.fail(new Violation('raft-assertion', `${id}: ${err.message}`)),
+      (m) => {
+        this.trace(`${m.id} stopped: disk full`);
+        this.crashFor(m, 'process', this.rng.int(50, 500));
+      },
     );
     const clientRng = this.rng.fork();
     const records = () => this.clients.map((c) => c.record);
@@ -127,7 +138,7 @@ export class NodeSimulation {
 
   get setup(): string {
     const p = this.plan;
-    return `nodes=${this.opts.nodes} drop=${p.dropProbability} delay=${p.delayMsMin}..${p.delayMsMax}ms partitions=${p.partitionProbability} crashes=${p.crashProbability} power=${p.powerFailureProbability}${this.opts.bug ? ` bug=${this.opts.bug}` : ''}`;
+    return `nodes=${this.opts.nodes} drop=${p.dropProbability} delay=${p.delayMsMin}..${p.delayMsMax}ms partitions=${p.partitionProbability} crashes=${p.crashProbability} power=${p.powerFailureProbability} transfers=${p.transferProbability}${this.opts.bug ? ` bug=${this.opts.bug}` : ''}`;
   }
 
   private trace(line: string): void {
@@ -187,6 +198,15 @@ export class NodeSimulation {
       }
       this.stats.partitions++;
     }
+    if (rng.chance(this.plan.transferProbability)) {
+      const leader = this.cluster.up().find((m) => m.replica?.isLeader);
+      const to = rng.pick(ids);
+      if (leader !== undefined && to !== leader.id) {
+        this.stats.transfers++;
+        this.trace(`transfer leadership ${leader.id} -> ${to}`);
+        leader.replica!.transferLeadership(to);
+      }
+    }
     if (rng.chance(this.plan.powerFailureProbability)) {
       this.stats.powerFailures++;
       this.trace('power failure: every member crashes');
@@ -225,6 +245,7 @@ export class NodeSimulation {
       const chaosEnd = this.clock.elapsed + chaosMs;
       await this.runUntil(chaosEnd);
       this.chaos = false;
+      this.cluster.diskFaults = false;
       this.clock.clearInterval(chaosTimer);
       this.net.heal();
       this.trace('chaos over: network healed, crashed members restart, clients finish their writes');
@@ -298,6 +319,7 @@ export class NodeSimulation {
     this.stats.messagesDelivered = this.net.delivered;
     this.stats.messagesDropped = this.net.dropped;
     this.stats.snapshotsInstalled = this.cluster.snapshotsInstalled;
+    this.stats.storageFailures = this.cluster.storageFailures;
     this.stats.writesLost = [...this.cluster.members.values()].reduce((s, m) => s + m.disk.lostWrites, 0);
     const r: NodeSimResult = { seed: this.opts.seed, nodes: this.opts.nodes, ok, setup: this.setup, stats: { ...this.stats } };
     if (this.opts.trace) r.trace = [...this.traceLog];
