@@ -5,6 +5,8 @@ import type { VirtualClock } from './virtual-clock';
 
 export interface NetworkFaults {
   dropProbability: number;
+  /** A message is delivered twice (as a retransmitting transport may). */
+  duplicateProbability: number;
   /** Latency is uniform in [delayMsMin, delayMsMax]; a wide range reorders messages. */
   delayMsMin: number;
   delayMsMax: number;
@@ -77,16 +79,19 @@ export class SimNetwork {
       this.dropped++;
       return;
     }
-    const copy = structuredClone(m);
-    this.clock.setTimeout(() => {
-      const to = this.endpoints(copy.to);
-      if (to === undefined || !this.linked(from, copy.to)) {
-        this.dropped++;
-        return;
-      }
-      this.delivered++;
-      to.step(copy);
-    }, this.latency());
+    const copies = this.rng.chance(this.faults.duplicateProbability) ? 2 : 1;
+    for (let i = 0; i < copies; i++) {
+      const copy = structuredClone(m);
+      this.clock.setTimeout(() => {
+        const to = this.endpoints(copy.to);
+        if (to === undefined || !this.linked(from, copy.to)) {
+          this.dropped++;
+          return;
+        }
+        this.delivered++;
+        to.step(copy);
+      }, this.latency());
+    }
   }
 
   private async sendSnapshot(from: string, msg: SnapshotMsg, reader: SnapshotReader, members: Buffer): Promise<boolean> {

@@ -71,6 +71,7 @@ interface FaultPlan extends NetworkFaults {
 function planFaults(rng: Rng): FaultPlan {
   return {
     dropProbability: rng.pick([0, 0.01, 0.05, 0.1]),
+    duplicateProbability: rng.pick([0, 0.02]),
     delayMsMin: 1,
     delayMsMax: rng.pick([2, 10, 30]),
     snapshotTimeoutMs: 2000,
@@ -138,7 +139,7 @@ export class NodeSimulation {
 
   get setup(): string {
     const p = this.plan;
-    return `nodes=${this.opts.nodes} drop=${p.dropProbability} delay=${p.delayMsMin}..${p.delayMsMax}ms partitions=${p.partitionProbability} crashes=${p.crashProbability} power=${p.powerFailureProbability} transfers=${p.transferProbability}${this.opts.bug ? ` bug=${this.opts.bug}` : ''}`;
+    return `nodes=${this.opts.nodes} drop=${p.dropProbability} dup=${p.duplicateProbability} delay=${p.delayMsMin}..${p.delayMsMax}ms partitions=${p.partitionProbability} crashes=${p.crashProbability} power=${p.powerFailureProbability} transfers=${p.transferProbability}${this.opts.bug ? ` bug=${this.opts.bug}` : ''}`;
   }
 
   private trace(line: string): void {
