@@ -46,6 +46,7 @@ import { channelCredentials, type TlsOptions } from './tls';
 import { ClusterTracker, type LogFn, type MemberState, type TrackerEvent, trackerSettings } from './tracker';
 import { TxnBuilder } from './txn';
 import { checkTtl, Lease, type LeaseOptions } from './lease';
+import { LeaseAdmin } from './lease-admin';
 import { acquireLock, Election, type LockHandle, type LockOptions } from './recipes';
 import { type WatchEvent, type WatchOptions, type WatchSelector, watchChanges } from './watch';
 
@@ -501,6 +502,7 @@ export class BellwetherClient {
   readonly #channel: { credentials: grpc.ChannelCredentials; options: grpc.ChannelOptions };
   #authAdmin: AuthAdmin | undefined;
   readonly #leases = new Set<Lease>();
+  #leaseAdmin: LeaseAdmin | undefined;
 
   /** Not for applications: use {@link connect}. */
   constructor(options: ClientOptions, token: typeof CONSTRUCT) {
@@ -702,7 +704,26 @@ export class BellwetherClient {
     const ttlMs = checkTtl(options.ttlMs);
     const sentAt = Date.now();
     const res = await this.#write('Grant', { ttlMs }, options, undefined);
-    const lease = new Lease(Number(res.id), ttlMs, sentAt, {
+    return this.#keepLease(Number(res.id), ttlMs, sentAt);
+  }
+
+  /** Leases by id: revoke, time to live, list, keep-alives for a lease granted elsewhere (see {@link LeaseAdmin}). */
+  get leases(): LeaseAdmin {
+    this.#leaseAdmin ??= new LeaseAdmin({
+      revoke: (id, options) => this.#write('Revoke', { id }, options, undefined),
+      timeToLive: (id, keys, options) => this.#call('TimeToLive', { id, keys }, options),
+      list: (options) => this.#call('List', {}, options),
+      leader: () => this.#tracker.leaderMember()?.address,
+      keepAliveStream: (address) => this.#pool.get(address).keepAlive(),
+      adopt: (id, ttlMs, validUntil) => this.#keepLease(id, ttlMs, validUntil - ttlMs),
+      defaultDeadlineMs: this.#deadlineMs,
+    });
+    return this.#leaseAdmin;
+  }
+
+  /** Keeps lease `id` alive from this client; `confirmedFrom` + `ttlMs` is when it surely still holds. */
+  #keepLease(id: number, ttlMs: number, confirmedFrom: number): Lease {
+    const lease = new Lease(id, ttlMs, confirmedFrom, {
       leader: () => this.#tracker.leaderMember()?.address,
       keepAlive: (address) => this.#pool.get(address).keepAlive(),
       revoke: async (id) => {
@@ -1114,7 +1135,7 @@ export class BellwetherClient {
     return this.#run(op, this.#context(options), session);
   }
 
-  #call<M extends 'Status' | 'Members' | 'TransferLeadership'>(method: M, request: MethodRequest<M>, options: CallOptions): Promise<MethodResponse<M>> {
+  #call<M extends 'Status' | 'Members' | 'TransferLeadership' | 'TimeToLive' | 'List'>(method: M, request: MethodRequest<M>, options: CallOptions): Promise<MethodResponse<M>> {
     return this.#run({ method, kind: 'read', request }, this.#context(options), undefined);
   }
 
