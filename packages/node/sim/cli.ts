@@ -30,6 +30,7 @@ async function main(): Promise<number> {
   let acked = 0;
   let virtualMs = 0;
   const totals: Record<string, number> = {};
+  let lastReport = t0;
   outer: for (let seed = start; seed < start + seeds; seed++) {
     for (const nodes of sizes) {
       const r = await runNodeSeed({ seed, nodes, ...(bug ? { bug } : {}), trace: values.trace });
@@ -45,6 +46,11 @@ async function main(): Promise<number> {
         for (const line of (r.trace ?? []).slice(-40)) console.log(`    ${line}`);
         if (!values['keep-going']) break outer;
       } else if (values.trace) for (const line of r.trace ?? []) console.log(`    ${line}`);
+      const now = performance.now();
+      if (now - lastReport > 10_000) {
+        lastReport = now;
+        console.log(`... ${runs} runs, ${failed} violations, ${(runs / ((now - t0) / 1000)).toFixed(1)} runs/s`);
+      }
     }
   }
   const secs = (performance.now() - t0) / 1000;

@@ -20,6 +20,10 @@ export interface SimMember {
   /** Resolves once the crashed process has let go of its database. */
   stopping: Promise<void>;
   starts: number;
+  /** joining: added to the cluster but not yet in its configuration; removed: out of it (stopped for good). */
+  phase: 'joining' | 'member' | 'removed';
+  /** For a joiner: the membership it starts knowing (so it can reach every member); founders start from the bootstrap. */
+  joinedWith: MemberInfo[] | undefined;
 }
 
 const TICK_MS = 10;
@@ -58,16 +62,50 @@ export class SimCluster {
       [1, 15],
       [20, 80],
     ] as const);
-    const fullDiskProbability = rng.pick([0, 0, 0.002]);
-    for (const id of ids) {
-      const timing = {
-        sleep: (ms: number) => new Promise<void>((resolve) => clock.setTimeout(resolve, ms)),
-        fsyncMs: () => rng.int(fsyncMin, fsyncMax),
-        // Only while serving: a member that cannot even start is not what this checks.
-        fullDisk: () => this.diskFaults && this.members.get(id)?.replica !== undefined && rng.chance(fullDiskProbability),
-      };
-      this.members.set(id, { id, disk: new SimDisk(timing), store: undefined, replica: undefined, down: true, stopping: Promise.resolve(), starts: 0 });
-    }
+    this.fullDiskProbability = rng.pick([0, 0, 0.002]);
+    this.fsync = [fsyncMin, fsyncMax];
+    for (const id of ids) this.create(id, undefined);
+  }
+
+  private readonly fullDiskProbability: number;
+  private readonly fsync: readonly [number, number];
+
+  private create(id: string, joinedWith: MemberInfo[] | undefined): SimMember {
+    const timing = {
+      sleep: (ms: number) => new Promise<void>((resolve) => this.clock.setTimeout(resolve, ms)),
+      fsyncMs: () => this.rng.int(this.fsync[0], this.fsync[1]),
+      // Only while serving: a member that cannot even start is not what this checks.
+      fullDisk: () => this.diskFaults && this.members.get(id)?.replica !== undefined && this.rng.chance(this.fullDiskProbability),
+    };
+    const m: SimMember = {
+      id,
+      disk: new SimDisk(timing),
+      store: undefined,
+      replica: undefined,
+      down: true,
+      stopping: Promise.resolve(),
+      starts: 0,
+      phase: joinedWith ? 'joining' : 'member',
+      joinedWith,
+    };
+    this.members.set(id, m);
+    return m;
+  }
+
+  /** A new member with an empty disk, to be added by a membership change; it knows `current` as the cluster. */
+  addJoiner(id: string, current: MemberInfo[]): SimMember {
+    return this.create(id, current);
+  }
+
+  /** Members that should be running (not removed). */
+  active(): SimMember[] {
+    return [...this.members.values()].filter((m) => m.phase !== 'removed');
+  }
+
+  /** A member removed from the configuration stops for good. */
+  retire(m: SimMember): void {
+    m.phase = 'removed';
+    this.crash(m, 'process');
   }
 
   /** The running replica of `id`, or undefined while it is down. */
@@ -83,10 +121,14 @@ export class SimCluster {
   async start(m: SimMember): Promise<void> {
     await m.stopping;
     const store = await Store.open(m.disk.db, { trackChanges: true });
-    if ((await store.getMeta('members')) === undefined) await store.putMeta({ bootstrap: encodeMembers(this.bootstrap), members: encodeMembers(this.bootstrap) });
+    if ((await store.getMeta('members')) === undefined) {
+      // A joiner's log starts empty: the leader's log (or snapshot) brings the configuration.
+      const bootstrap = m.joinedWith ? [] : this.bootstrap;
+      await store.putMeta({ bootstrap: encodeMembers(bootstrap), members: encodeMembers(m.joinedWith ?? this.bootstrap) });
+    }
     const members = decodeMembers((await store.getMeta('members'))!);
     const nodeRng = this.rng.fork();
-    const initial = await loadInitialState(store, this.bootstrap);
+    const initial = await loadInitialState(store, decodeMembers((await store.getMeta('bootstrap'))!));
     try {
       RawNode.validateConfig({ ...RAFT_TIMING, id: m.id, random: () => 0, initial });
     } catch (err) {

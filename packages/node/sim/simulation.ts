@@ -1,4 +1,4 @@
-import { Rng } from '@bellwether/raft';
+import { type ConfChange, Rng } from '@bellwether/raft';
 import type { NodeBugName } from './bugs';
 import { checkClientWrites, checkStatesAgree, Violation } from './checkers';
 import { SimClient } from './clients';
@@ -36,6 +36,9 @@ export interface NodeSimStats {
   powerFailures: number;
   partitions: number;
   transfers: number;
+  /** Membership changes proposed (add learner, promote, remove) and how many were applied. */
+  membershipChanges: number;
+  membershipChangesApplied: number;
   /** Members stopped by a failed write (simulated ENOSPC) and restarted. */
   storageFailures: number;
   messagesDelivered: number;
@@ -66,6 +69,7 @@ interface FaultPlan extends NetworkFaults {
   crashProbability: number;
   powerFailureProbability: number;
   transferProbability: number;
+  membershipProbability: number;
 }
 
 function planFaults(rng: Rng): FaultPlan {
@@ -79,6 +83,7 @@ function planFaults(rng: Rng): FaultPlan {
     crashProbability: rng.pick([0, 0.01, 0.03]),
     powerFailureProbability: rng.pick([0, 0.004, 0.01]),
     transferProbability: rng.pick([0, 0.02]),
+    membershipProbability: rng.pick([0, 0.03]),
   };
 }
 
@@ -106,6 +111,8 @@ export class NodeSimulation {
     powerFailures: 0,
     partitions: 0,
     transfers: 0,
+    membershipChanges: 0,
+    membershipChangesApplied: 0,
     storageFailures: 0,
     messagesDelivered: 0,
     messagesDropped: 0,
@@ -139,7 +146,7 @@ export class NodeSimulation {
 
   get setup(): string {
     const p = this.plan;
-    return `nodes=${this.opts.nodes} drop=${p.dropProbability} dup=${p.duplicateProbability} delay=${p.delayMsMin}..${p.delayMsMax}ms partitions=${p.partitionProbability} crashes=${p.crashProbability} power=${p.powerFailureProbability} transfers=${p.transferProbability}${this.opts.bug ? ` bug=${this.opts.bug}` : ''}`;
+    return `nodes=${this.opts.nodes} drop=${p.dropProbability} dup=${p.duplicateProbability} delay=${p.delayMsMin}..${p.delayMsMax}ms partitions=${p.partitionProbability} crashes=${p.crashProbability} power=${p.powerFailureProbability} transfers=${p.transferProbability} membership=${p.membershipProbability}${this.opts.bug ? ` bug=${this.opts.bug}` : ''}`;
   }
 
   private trace(line: string): void {
@@ -208,6 +215,7 @@ export class NodeSimulation {
         leader.replica!.transferLeadership(to);
       }
     }
+    if (rng.chance(this.plan.membershipProbability)) this.changeMembership();
     if (rng.chance(this.plan.powerFailureProbability)) {
       this.stats.powerFailures++;
       this.trace('power failure: every member crashes');
@@ -223,8 +231,45 @@ export class NodeSimulation {
     this.stats.crashes++;
     this.cluster.crash(m, kind);
     this.clock.setTimeout(() => {
-      if (m.down) this.spawn(this.cluster.start(m));
+      if (m.down && m.phase !== 'removed') this.spawn(this.cluster.start(m));
     }, downMs);
+  }
+
+  private nextId = 0;
+
+  /**
+   * One single-server change through the leader's Replica: add a new member
+   * as a learner (it starts with an empty disk), promote a learner, or remove
+   * a voter other than the leader (keeping at least three voters).
+   */
+  private changeMembership(): void {
+    const leader = this.cluster.up().find((m) => m.replica?.isLeader);
+    if (leader === undefined) return;
+    const replica = leader.replica!;
+    const { voters, learners } = replica.raftStatus().config;
+    let cc: ConfChange | undefined;
+    if (learners.length > 0) cc = { kind: 'promoteLearner', nodeId: learners[0]! };
+    else if (voters.length > 3 && (voters.length > this.opts.nodes || this.rng.chance(0.5))) {
+      cc = { kind: 'removeNode', nodeId: this.rng.pick(voters.filter((v) => v !== leader.id)) };
+    } else if (this.nextId < 4) {
+      const id = `n${this.opts.nodes + ++this.nextId}`;
+      const joiner = this.cluster.addJoiner(id, replica.memberList());
+      this.spawn(this.cluster.start(joiner));
+      cc = { kind: 'addLearner', nodeId: id, context: Buffer.from(`sim://${id}`) };
+    }
+    if (cc === undefined) return;
+    const change = cc;
+    this.stats.membershipChanges++;
+    this.trace(`${leader.id} proposes ${change.kind} ${change.nodeId}`);
+    replica.proposeConfChange(change).then(
+      (index) => {
+        this.stats.membershipChangesApplied++;
+        this.trace(`${change.kind} ${change.nodeId} applied at ${index}`);
+        const m = this.cluster.members.get(change.nodeId);
+        if (change.kind === 'removeNode' && m !== undefined) this.cluster.retire(m);
+      },
+      (err: Error) => this.trace(`${change.kind} ${change.nodeId} not made: ${err.message}`),
+    );
   }
 
   private async simulate(): Promise<NodeSimResult> {
@@ -250,7 +295,7 @@ export class NodeSimulation {
       this.clock.clearInterval(chaosTimer);
       this.net.heal();
       this.trace('chaos over: network healed, crashed members restart, clients finish their writes');
-      for (const m of this.cluster.members.values()) if (m.down) this.spawn(this.cluster.start(m));
+      for (const m of this.cluster.active()) if (m.down) this.spawn(this.cluster.start(m));
       for (const c of this.clients) c.stopIssuing();
       let clientsDone = false;
       // A client that failed has reported it through spawn(); here it only counts as done.
@@ -266,7 +311,7 @@ export class NodeSimulation {
         throw new Violation('liveness', `not settled ${settleMs} ms after healing: writes pending [${pending}], applied [${applied}]`);
       }
       await this.compareStates();
-      for (const m of this.cluster.members.values()) await checkClientWrites(m, this.clients.map((c) => c.record));
+      for (const m of this.configured() ?? []) await checkClientWrites(m, this.clients.map((c) => c.record));
       return this.result(true);
     } catch (err) {
       const res = this.result(false);
@@ -301,9 +346,17 @@ export class NodeSimulation {
     }
   }
 
+  /** The configuration's members as the leader knows it (undefined with no leader). */
+  private configured(): SimMember[] | undefined {
+    const leader = this.cluster.up().find((m) => m.replica?.isLeader);
+    if (leader === undefined) return undefined;
+    const { voters, learners } = leader.replica!.raftStatus().config;
+    return [...voters, ...learners].map((id) => this.cluster.members.get(id)).filter((m): m is SimMember => m !== undefined);
+  }
+
   private caughtUp(): boolean {
-    const members = [...this.cluster.members.values()];
-    if (members.some((m) => m.down || m.replica === undefined)) return false;
+    const members = this.configured();
+    if (members === undefined || members.some((m) => m.down || m.replica === undefined)) return false;
     const commit = Math.max(...members.map((m) => m.replica!.raftStatus().commit));
     return members.every((m) => m.replica!.appliedIndex >= commit && m.replica!.raftStatus().lastIndex === m.replica!.raftStatus().commit);
   }

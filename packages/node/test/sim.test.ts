@@ -19,6 +19,7 @@ describe('node simulation', () => {
       let reads = 0;
       let crashes = 0;
       let comparisons = 0;
+      let membership = 0;
       for (let seed = 1; seed <= SEEDS; seed++) {
         const r = await runNodeSeed({ seed, nodes });
         if (!r.ok)
@@ -29,12 +30,14 @@ describe('node simulation', () => {
         reads += r.stats.readsServed;
         crashes += r.stats.crashes;
         comparisons += r.stats.stateComparisons;
+        membership += r.stats.membershipChangesApplied;
       }
       // The runs did real work under faults, and the state checker compared something.
       assert.ok(acked > SEEDS * 50, `only ${acked} writes acknowledged`);
       assert.ok(reads > SEEDS * 10, `only ${reads} reads served`);
       assert.ok(crashes > SEEDS / 4, `only ${crashes} crashes`);
       assert.ok(comparisons > SEEDS, `only ${comparisons} state comparisons`);
+      assert.ok(membership > SEEDS / 5, `only ${membership} membership changes applied`);
     });
   }
 
