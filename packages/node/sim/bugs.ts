@@ -15,8 +15,10 @@ import type { Replica } from '../src/replica';
  *   applied index, without the leader confirming it still leads.
  * - servedBeforeApplied: a read waiting for an index is answered at once,
  *   before this member applied it (read-your-writes).
+ * - partialSnapshotInstall: a snapshot install swaps in its state without
+ *   its last chunk.
  */
-export const NODE_BUGS = ['ackBeforeFsync', 'forgetSessions', 'readIndexWithoutQuorum', 'servedBeforeApplied'] as const;
+export const NODE_BUGS = ['ackBeforeFsync', 'forgetSessions', 'readIndexWithoutQuorum', 'servedBeforeApplied', 'partialSnapshotInstall'] as const;
 export type NodeBugName = (typeof NODE_BUGS)[number];
 
 class AckBeforeFsync extends RawNode {
@@ -30,9 +32,24 @@ export function makeRaft(bug: NodeBugName | undefined, config: RaftConfig): RawN
 }
 
 export function patchStore(bug: NodeBugName | undefined, store: Store): void {
-  if (bug !== 'forgetSessions') return;
-  const apply = store.apply.bind(store);
-  store.apply = (entries, meta, sync) => apply(entries.map(withoutSession), meta, sync);
+  if (bug === 'forgetSessions') {
+    const apply = store.apply.bind(store);
+    store.apply = (entries, meta, sync) => apply(entries.map(withoutSession), meta, sync);
+  } else if (bug === 'partialSnapshotInstall') {
+    const begin = store.beginSnapshotInstall.bind(store);
+    store.beginSnapshotInstall = async () => {
+      const installer = await begin();
+      // Each chunk is written only when the next one arrives: the last never is.
+      let held: Uint8Array | undefined;
+      return {
+        ...installer,
+        write: async (chunk) => {
+          if (held !== undefined) await installer.write(held);
+          held = chunk;
+        },
+      };
+    };
+  }
 }
 
 function withoutSession(e: LogEntry): LogEntry {

@@ -6,6 +6,7 @@ import { Replica, type ReplicaOptions } from '../src/replica';
 import { makeRaft, type NodeBugName, patchReplica, patchStore } from './bugs';
 import { Violation } from './checkers';
 import { type CrashKind, SimDisk } from './disk';
+import { interruptInstalls } from './install-faults';
 import type { SimNetwork } from './network';
 import type { VirtualClock } from './virtual-clock';
 
@@ -54,6 +55,8 @@ export class SimCluster {
     private readonly onFatal: (id: string, err: Error) => void,
     /** A member stopped after a failed write: the operator frees space and restarts it. */
     private readonly onStorageFailure: (m: SimMember) => void,
+    /** A member crashes in the middle of a snapshot install. */
+    private readonly onInstallCrash: (m: SimMember) => void,
   ) {
     this.bootstrap = ids.map((id) => ({ id, address: `sim://${id}`, voter: true, incarnation: '' }));
     // Fast, ordinary or slow disks (the slower, the longer a write waits unsynced).
@@ -63,11 +66,15 @@ export class SimCluster {
       [20, 80],
     ] as const);
     this.fullDiskProbability = rng.pick([0, 0, 0.002]);
+    this.installCrashProbability = rng.pick([0, 0.05, 0.2]);
     this.fsync = [fsyncMin, fsyncMax];
     for (const id of ids) this.create(id, undefined);
   }
 
   private readonly fullDiskProbability: number;
+  /** Chance that a member crashes at any one step of a snapshot install. */
+  private readonly installCrashProbability: number;
+  installCrashes = 0;
   private readonly fsync: readonly [number, number];
 
   private create(id: string, joinedWith: MemberInfo[] | undefined): SimMember {
@@ -148,6 +155,12 @@ export class SimCluster {
     };
     const replica = new Replica(raft, store, members, opts, this.clock);
     patchStore(this.bug, store);
+    interruptInstalls(store, (step) => {
+      if (!this.diskFaults || m.replica !== replica || !this.rng.chance(this.installCrashProbability)) return;
+      this.onEvent(`${m.id} crashes during a snapshot install (${step})`);
+      this.installCrashes++;
+      this.onInstallCrash(m);
+    });
     patchReplica(this.bug, replica);
     replica.on('fatal', (err) => {
       // A failed write stops the member (it promises nothing more); anything else is a bug.

@@ -39,6 +39,8 @@ export interface NodeSimStats {
   /** Membership changes proposed (add learner, promote, remove) and how many were applied. */
   membershipChanges: number;
   membershipChangesApplied: number;
+  /** Crashes in the middle of a snapshot install. */
+  installCrashes: number;
   /** Members stopped by a failed write (simulated ENOSPC) and restarted. */
   storageFailures: number;
   messagesDelivered: number;
@@ -113,6 +115,7 @@ export class NodeSimulation {
     transfers: 0,
     membershipChanges: 0,
     membershipChangesApplied: 0,
+    installCrashes: 0,
     storageFailures: 0,
     messagesDelivered: 0,
     messagesDropped: 0,
@@ -138,6 +141,7 @@ export class NodeSimulation {
         this.trace(`${m.id} stopped: disk full`);
         this.crashFor(m, 'process', this.rng.int(50, 500));
       },
+      (m) => this.crashFor(m, this.rng.chance(0.5) ? 'power' : 'process', this.rng.int(50, 500)),
     );
     const clientRng = this.rng.fork();
     const records = () => this.clients.map((c) => c.record);
@@ -374,6 +378,7 @@ export class NodeSimulation {
     this.stats.messagesDropped = this.net.dropped;
     this.stats.snapshotsInstalled = this.cluster.snapshotsInstalled;
     this.stats.storageFailures = this.cluster.storageFailures;
+    this.stats.installCrashes = this.cluster.installCrashes;
     this.stats.writesLost = [...this.cluster.members.values()].reduce((s, m) => s + m.disk.lostWrites, 0);
     const r: NodeSimResult = { seed: this.opts.seed, nodes: this.opts.nodes, ok, setup: this.setup, stats: { ...this.stats } };
     if (this.opts.trace) r.trace = [...this.traceLog];
