@@ -28,6 +28,16 @@ export function decodeMembers(data: Uint8Array): MemberInfo[] {
   return out;
 }
 
+/** Ids whose record `after` does not carry over from `before`: added, removed, or with another incarnation. */
+export function changedRecords(before: ReadonlyMap<string, MemberInfo>, after: ReadonlyMap<string, MemberInfo>): string[] {
+  const ids = new Set([...before.keys(), ...after.keys()]);
+  return [...ids].filter((id) => {
+    const a = before.get(id);
+    const b = after.get(id);
+    return !a || !b || (a.incarnation ?? '') !== (b.incarnation ?? '');
+  });
+}
+
 /** A Raft snapshot meta as stored in the node's metadata (the compaction point). */
 export interface StoredSnapshotMeta {
   index: number;

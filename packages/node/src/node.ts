@@ -210,6 +210,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       ...(clientAddresses ? { clientAddress: () => clientAddresses.ownAddress, learnClientAddress: (id: string, a: string) => clientAddresses.learn(id, a) } : {}),
     });
     replica.setTransport(transport);
+    replica.on('memberReset', (id) => transport.forgetPresented(id));
     if (clientAddresses) clientAddresses.onUnknown = (id) => transport.contact(id);
     const memberChanges = new MemberChanges({
       replica,

@@ -15,7 +15,7 @@ import { type LeaderHint, notLeader, resourceExhausted, unavailable } from './er
 import { decodeIncarnations, recordIncarnations } from './incarnation';
 import { LogReadback } from './log-readback';
 import { compactionDue, compactionPoint, type RetentionPolicy } from './log-retention';
-import { decodeMembers, encodeMembers, encodeSnapshotMeta, type MemberInfo } from './membership';
+import { changedRecords, decodeMembers, encodeMembers, encodeSnapshotMeta, type MemberInfo } from './membership';
 import type { IncomingSnapshot } from './peer-transport';
 
 /** Sends Raft messages to peers; delivery is best effort (Raft retries). */
@@ -96,6 +96,12 @@ export interface ReplicaEvents {
   proposalFailed: [];
   snapshotSent: [ok: boolean];
   snapshotInstalled: [ok: boolean];
+  /**
+   * A member's record was made anew or dropped (added, removed, or changed by
+   * an installed snapshot's member list): what a process presented under that
+   * id before no longer says which process the member is.
+   */
+  memberReset: [id: string];
 }
 
 export class Replica extends EventEmitter<ReplicaEvents> {
@@ -571,7 +577,9 @@ export class Replica extends EventEmitter<ReplicaEvents> {
           await this.applying;
           const installed = await installer.finish(incoming.appliedIndex, { members: incoming.members });
           if (installed) {
+            const before = this.members;
             this.members = new Map(decodeMembers(incoming.members).map((m) => [m.id, m]));
+            for (const id of changedRecords(before, this.members)) this.emit('memberReset', id);
             this.emit('reset', this.store.appliedIndex);
             this.resolveAppliedWaiters(this.store.appliedIndex);
           }
@@ -706,6 +714,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
         this.members.delete(cc.nodeId);
         break;
     }
+    if (cc.kind !== 'promoteLearner') this.emit('memberReset', cc.nodeId);
   }
 
   private failAll(e: Error): void {
