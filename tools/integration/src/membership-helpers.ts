@@ -126,9 +126,9 @@ export class WriteLoad {
  * it has caught up (PromoteMember is refused until then); resolves with the
  * milliseconds from its start to its promotion.
  */
-export async function startAndPromote(client: BellwetherClient, node: NodeProcess, timeoutMs = 60_000): Promise<number> {
+export async function startAndPromote(client: BellwetherClient, node: NodeProcess, timeoutMs = 60_000, startArgs: string[] = []): Promise<number> {
   const startedMs = Date.now();
-  node.start();
+  node.start(startArgs);
   await waitFor(
     () =>
       client.promoteMember(node.id).then(
