@@ -88,9 +88,14 @@ export async function withClient<T>(g: GlobalOptions, fn: (client: BellwetherCli
   }
 }
 
+/** A direct client to one member, with the global TLS and user flags. */
+export function endpointClient(g: GlobalOptions, address: string): EndpointClient {
+  return new EndpointClient(address, { ...(g.tls ? { tls: g.tls } : {}), ...(g.auth ? { auth: g.auth } : {}) });
+}
+
 /** Runs `fn` with a direct client per endpoint, closing them afterwards. */
 export async function withEndpoints<T>(g: GlobalOptions, addresses: string[], fn: (clients: EndpointClient[]) => Promise<T>): Promise<T> {
-  const clients = addresses.map((a) => new EndpointClient(a, g.tls ? { tls: g.tls } : {}));
+  const clients = addresses.map((a) => endpointClient(g, a));
   try {
     return await fn(clients);
   } finally {

@@ -10,10 +10,10 @@ import type * as grpc from '@grpc/grpc-js';
 import { type Bytes, toBuffer, toKey, view } from './bytes';
 import { CancelToken } from './cancel';
 import { BellwetherError, Cancelled, DeadlineExceeded, InvalidArgument, StatusCode } from './errors';
-import { type AddMemberOptions, checkMemberId } from './membership';
+import { type AddMemberOptions, type ChangeRequest, checkMemberId, settledChange } from './membership';
 import type { Method, MethodRequest, MethodResponse, Transport } from './member';
 import { MemberPool } from './member';
-import { type CallContext, Invoker, type Operation, type ReadMode as PipelineReadMode } from './pipeline';
+import { type CallContext, Invoker, type Operation, type ReadMode as PipelineReadMode, refusedAfterPossibleEffect } from './pipeline';
 import {
   type ClusterMember,
   type ClusterMembers,
@@ -46,6 +46,7 @@ import { channelCredentials, type TlsOptions } from './tls';
 import { ClusterTracker, type LogFn, type MemberState, type TrackerEvent, trackerSettings } from './tracker';
 import { TxnBuilder } from './txn';
 import { checkTtl, Lease, type LeaseOptions } from './lease';
+import { LeaseAdmin } from './lease-admin';
 import { acquireLock, Election, type LockHandle, type LockOptions } from './recipes';
 import { type WatchEvent, type WatchOptions, type WatchSelector, watchChanges } from './watch';
 
@@ -501,6 +502,7 @@ export class BellwetherClient {
   readonly #channel: { credentials: grpc.ChannelCredentials; options: grpc.ChannelOptions };
   #authAdmin: AuthAdmin | undefined;
   readonly #leases = new Set<Lease>();
+  #leaseAdmin: LeaseAdmin | undefined;
 
   /** Not for applications: use {@link connect}. */
   constructor(options: ClientOptions, token: typeof CONSTRUCT) {
@@ -702,7 +704,26 @@ export class BellwetherClient {
     const ttlMs = checkTtl(options.ttlMs);
     const sentAt = Date.now();
     const res = await this.#write('Grant', { ttlMs }, options, undefined);
-    const lease = new Lease(Number(res.id), ttlMs, sentAt, {
+    return this.#keepLease(Number(res.id), ttlMs, sentAt);
+  }
+
+  /** Leases by id: revoke, time to live, list, keep-alives for a lease granted elsewhere (see {@link LeaseAdmin}). */
+  get leases(): LeaseAdmin {
+    this.#leaseAdmin ??= new LeaseAdmin({
+      revoke: (id, options) => this.#write('Revoke', { id }, options, undefined),
+      timeToLive: (id, keys, options) => this.#call('TimeToLive', { id, keys }, options),
+      list: (options) => this.#call('List', {}, options),
+      leader: () => this.#tracker.leaderMember()?.address,
+      keepAliveStream: (address) => this.#pool.get(address).keepAlive(),
+      adopt: (id, ttlMs, validUntil) => this.#keepLease(id, ttlMs, validUntil - ttlMs),
+      defaultDeadlineMs: this.#deadlineMs,
+    });
+    return this.#leaseAdmin;
+  }
+
+  /** Keeps lease `id` alive from this client; `confirmedFrom` + `ttlMs` is when it surely still holds. */
+  #keepLease(id: number, ttlMs: number, confirmedFrom: number): Lease {
+    const lease = new Lease(id, ttlMs, confirmedFrom, {
       leader: () => this.#tracker.leaderMember()?.address,
       keepAlive: (address) => this.#pool.get(address).keepAlive(),
       revoke: async (id) => {
@@ -782,8 +803,9 @@ export class BellwetherClient {
    * as a learner unless `learner: false`. Then start the new node with an
    * empty data dir and `--initial-cluster-state existing`; it catches up from
    * the leader, and {@link BellwetherClient.promoteMember} makes it a voter.
-   * The change is not idempotent: a retry after a lost reply may fail with
-   * {@link AlreadyExists} although the first attempt succeeded.
+   * A change retried after a lost reply settles by the member list: a retry
+   * refused because the first attempt took effect (the member is there at
+   * that address) resolves as a success, and so do promote and remove.
    * @throws {@link AlreadyExists} when the id or the address is already a member's.
    * @throws {@link FailedPrecondition} when adding a voter would leave the
    * cluster without a quorum of members that are up.
@@ -792,7 +814,7 @@ export class BellwetherClient {
   async addMember(id: string, peerAddress: string, options: AddMemberOptions = {}): Promise<MembershipChange> {
     const learner = options?.learner ?? true;
     if (typeof learner !== 'boolean') throw new InvalidArgument('learner: must be a boolean');
-    return toMembershipChange(await this.#change('AddMember', { id: checkMemberId(id), peerAddress: String(peerAddress), learner: { value: learner } }, options));
+    return toMembershipChange(await this.#change({ method: 'AddMember', request: { id: checkMemberId(id), peerAddress: String(peerAddress), learner: { value: learner } } }, options));
   }
 
   /**
@@ -803,7 +825,7 @@ export class BellwetherClient {
    * @throws {@link NotFound} for an unknown id.
    */
   async promoteMember(id: string, options: CallOptions = {}): Promise<MembershipChange> {
-    return toMembershipChange(await this.#change('PromoteMember', { id: checkMemberId(id) }, options));
+    return toMembershipChange(await this.#change({ method: 'PromoteMember', request: { id: checkMemberId(id) } }, options));
   }
 
   /**
@@ -815,7 +837,7 @@ export class BellwetherClient {
    * could not form a quorum, or for the last voter.
    */
   async removeMember(id: string, options: CallOptions = {}): Promise<readonly ClusterMember[]> {
-    const res = await this.#change('RemoveMember', { id: checkMemberId(id) }, options);
+    const res = await this.#change({ method: 'RemoveMember', request: { id: checkMemberId(id) } }, options);
     return toMembershipChange({ members: res.members }).members;
   }
 
@@ -1113,13 +1135,22 @@ export class BellwetherClient {
     return this.#run(op, this.#context(options), session);
   }
 
-  #call<M extends 'Status' | 'Members' | 'TransferLeadership'>(method: M, request: MethodRequest<M>, options: CallOptions): Promise<MethodResponse<M>> {
+  #call<M extends 'Status' | 'Members' | 'TransferLeadership' | 'TimeToLive' | 'List'>(method: M, request: MethodRequest<M>, options: CallOptions): Promise<MethodResponse<M>> {
     return this.#run({ method, kind: 'read', request }, this.#context(options), undefined);
   }
 
   /** A membership change: routed to the leader like a write (following its hints), with no session. */
-  #change<M extends 'AddMember' | 'PromoteMember' | 'RemoveMember'>(method: M, request: MethodRequest<M>, options: CallOptions): Promise<MethodResponse<M>> {
-    return this.#run({ method, kind: 'write', request }, this.#context(options), undefined);
+  async #change<C extends ChangeRequest>(change: C, options: CallOptions): Promise<MethodResponse<C['method']>> {
+    const parts = this.#context(options);
+    try {
+      return await this.#run({ method: change.method, kind: 'write', request: change.request as MethodRequest<C['method']> }, parts, undefined);
+    } catch (err) {
+      if (!(err instanceof BellwetherError) || !refusedAfterPossibleEffect.has(err)) throw err;
+      const now = await this.#run({ method: 'Members', kind: 'read', request: {} }, parts, undefined);
+      const settled = settledChange(change, err, now.members);
+      if (!settled) throw err;
+      return settled as MethodResponse<C['method']>;
+    }
   }
 
   #context(options: CallOptions): { deadline: number; signal: AbortSignal | undefined } {

@@ -17,6 +17,7 @@ import {
   type StatusResponse__Output,
 } from '@bellwether/proto';
 import * as grpc from '@grpc/grpc-js';
+import { type AuthOptions, checkAuth, TokenSource } from './auth';
 import { DEFAULT_DEADLINE_MS } from './client';
 import { type BellwetherError, fromGrpcError, Internal, InvalidArgument, StatusCode } from './errors';
 import { type ClusterMembers, type MemberStatus, toClusterMembers, toMemberStatus } from './results';
@@ -30,6 +31,12 @@ export interface EndpointClientOptions {
   tls?: TlsOptions;
   /** Extra grpc-js channel options. */
   channelOptions?: grpc.ChannelOptions;
+  /**
+   * A user to authenticate as (on this member), as in `connect({ auth })`:
+   * needed once auth is enabled (Status and Members need a user; Describe and
+   * snapshots need root).
+   */
+  auth?: AuthOptions;
 }
 
 /** Options of one {@link EndpointClient} call. */
@@ -84,14 +91,21 @@ export class EndpointClient {
   readonly address: string;
   readonly #cluster: ClusterClient;
   readonly #maintenance: MaintenanceClient;
+  readonly #tokens: TokenSource | undefined;
 
   constructor(address: string, options: EndpointClientOptions = {}) {
     if (typeof address !== 'string' || !/^.+:\d{1,5}$/.test(address)) throw new InvalidArgument(`endpoint "${String(address)}": expected host:port`);
     this.address = address;
     const api = loadPublicApi();
     const credentials = channelCredentials(options.tls, options.credentials);
-    this.#cluster = new api.bellwether.cluster.v1.Cluster(address, credentials, options.channelOptions ?? {});
-    this.#maintenance = new api.bellwether.maintenance.v1.Maintenance(address, credentials, options.channelOptions ?? {});
+    let channelOptions: grpc.ChannelOptions = options.channelOptions ?? {};
+    const auth = checkAuth(options.auth);
+    if (auth) {
+      this.#tokens = new TokenSource([address], credentials, channelOptions, auth, () => {});
+      channelOptions = { ...channelOptions, interceptors: [...((channelOptions['interceptors'] as grpc.Interceptor[] | undefined) ?? []), this.#tokens.interceptor] };
+    }
+    this.#cluster = new api.bellwether.cluster.v1.Cluster(address, credentials, channelOptions);
+    this.#maintenance = new api.bellwether.maintenance.v1.Maintenance(address, credentials, channelOptions);
   }
 
   /** This member's Raft status (Cluster.Status). */
@@ -166,6 +180,7 @@ export class EndpointClient {
   close(): void {
     this.#cluster.close();
     this.#maintenance.close();
+    this.#tokens?.close();
   }
 
   #unary<T>(

@@ -17,8 +17,12 @@ import type {
   LeaseGrantResponse__Output,
   LeaseKeepAliveRequest,
   LeaseKeepAliveResponse__Output,
+  LeaseListRequest,
+  LeaseListResponse__Output,
   LeaseRevokeRequest,
   LeaseRevokeResponse__Output,
+  LeaseTimeToLiveRequest,
+  LeaseTimeToLiveResponse__Output,
   MembersRequest,
   MembersResponse__Output,
   PublicGrpc,
@@ -51,6 +55,8 @@ interface Methods {
   Txn: [TxnRequest, TxnResponse__Output];
   Grant: [LeaseGrantRequest, LeaseGrantResponse__Output];
   Revoke: [LeaseRevokeRequest, LeaseRevokeResponse__Output];
+  TimeToLive: [LeaseTimeToLiveRequest, LeaseTimeToLiveResponse__Output];
+  List: [LeaseListRequest, LeaseListResponse__Output];
   Status: [StatusRequest, StatusResponse__Output];
   Members: [MembersRequest, MembersResponse__Output];
   TransferLeadership: [TransferLeadershipRequest, TransferLeadershipResponse__Output];
@@ -76,6 +82,8 @@ const SERVICE_OF: Record<Method, 'kv' | 'cluster' | 'lease'> = {
   Txn: 'kv',
   Grant: 'lease',
   Revoke: 'lease',
+  TimeToLive: 'lease',
+  List: 'lease',
   Status: 'cluster',
   Members: 'cluster',
   TransferLeadership: 'cluster',

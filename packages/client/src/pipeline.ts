@@ -5,6 +5,15 @@ import type { ResponseHeader } from './results';
 import { toHeader } from './results';
 import type { RetryBudget } from './retry-budget';
 
+
+/**
+ * Refusals of a write without an exactly-once pair (a membership change) that
+ * came after an earlier attempt may have taken effect: the refusal may be the
+ * earlier attempt's own effect (a retried RemoveMember finds the member gone),
+ * so the caller checks the outcome itself.
+ */
+export const refusedAfterPossibleEffect = new WeakSet<BellwetherError>();
+
 /** How fresh a read must be; see the client's `ReadMode` documentation. */
 export type ReadMode = 'linearizable' | 'read-your-writes' | 'any-follower';
 
@@ -275,7 +284,10 @@ export class Invoker {
 
   /** An earlier attempt may have applied the write; a later refusal cannot say it did not. */
   #unknownAfterRefusal(op: Operation, error: BellwetherError): BellwetherError {
-    if (op.clientId === undefined || op.sequence === undefined) return error;
+    if (op.clientId === undefined || op.sequence === undefined) {
+      refusedAfterPossibleEffect.add(error);
+      return error;
+    }
     return new OutcomeUnknown(`${op.method}: an earlier attempt may have been applied, then: ${error.message}`, {
       method: op.method,
       cause: error,

@@ -3,7 +3,8 @@
 // the new leader.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { BellwetherError, InvalidArgument, StatusCode } from '../src/index';
+import * as grpc from '@grpc/grpc-js';
+import { BellwetherError, InvalidArgument, NotFound, StatusCode } from '../src/index';
 import { settled, until, withCluster } from './helpers/setup';
 
 const t = withCluster(3);
@@ -26,4 +27,17 @@ test('transferLeadership: an unknown member is NOT_FOUND, an empty id is refused
   assert.ok(err instanceof BellwetherError, String(err));
   assert.equal(err.code, StatusCode.NOT_FOUND);
   await assert.rejects(t.client.transferLeadership(''), InvalidArgument);
+});
+
+test('removeMember retried after its lost answer resolves with the members (the retry\'s NOT_FOUND is the first attempt\'s own effect)', async () => {
+  await settled(t.client, 3, t.cluster.group.leaderId!);
+  const leader = t.cluster.group.leader!;
+  const id = t.cluster.group.members.find((m) => m !== leader)!.memberId;
+  leader.fail('RemoveMember', { kind: 'apply-then-status', code: grpc.status.UNAVAILABLE });
+  const members = await t.client.removeMember(id);
+  assert.deepEqual(members.map((m) => m.id).sort(), t.cluster.group.members.filter((m) => m.memberId !== id).map((m) => m.memberId).sort());
+  assert.equal(leader.calls.get('RemoveMember'), 2, 'sent twice: the lost answer, then the retry');
+  // A member that never existed still fails: nothing was sent before the refusal.
+  await assert.rejects(t.client.removeMember('nobody'), NotFound);
+  t.cluster.group.removed.clear();
 });

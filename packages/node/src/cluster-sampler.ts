@@ -1,6 +1,13 @@
-import { type ClusterClient, type DescribeResponse__Output, loadPublicApi, type MaintenanceClient, type StatusResponse__Output, unary } from '@bellwether/proto';
-import * as grpc from '@grpc/grpc-js';
+import type { ObserveResponse__Output } from '@bellwether/proto';
+import type * as grpc from '@grpc/grpc-js';
 import type { Replica } from './replica';
+
+/**
+ * Asks member `id` about itself (its Status and Describe answers). Members
+ * are asked over the peer port (Raft.Observe), where they already trust each
+ * other, so the dashboard works with client TLS and auth on.
+ */
+export type Observe = (id: string, deadlineMs: number) => Promise<ObserveResponse__Output>;
 
 /** How often members are asked while someone watches the dashboard. */
 export const SAMPLE_EVERY_MS = 300;
@@ -62,13 +69,11 @@ interface Counters {
 
 /**
  * The dashboard's view of the cluster, as the member serving it sees it: it
- * asks every member it knows (Cluster.Status and Maintenance.Describe)
+ * asks every member it knows (what Cluster.Status and Maintenance.Describe say, through {@link Observe})
  * every {@link SAMPLE_EVERY_MS} while the page is being viewed, and keeps a
  * short history of cluster-wide ops/s, p99 latency and follower lag.
  */
 export class ClusterSampler {
-  private readonly clients = new Map<string, { cluster: ClusterClient; maintenance: MaintenanceClient }>();
-  private readonly api = loadPublicApi();
   private timer: NodeJS.Timeout | undefined;
   private lastWantedMs = 0;
   private latest: ClusterSnapshot | undefined;
@@ -81,6 +86,7 @@ export class ClusterSampler {
   constructor(
     private readonly clusterId: string,
     private readonly replica: Replica,
+    private readonly observe: Observe,
   ) {}
 
   /** The latest view; starts sampling if it was idle (the first call waits for one round). */
@@ -98,11 +104,6 @@ export class ClusterSampler {
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
-    for (const c of this.clients.values()) {
-      c.cluster.close();
-      c.maintenance.close();
-    }
-    this.clients.clear();
   }
 
   private tick(): void {
@@ -115,33 +116,17 @@ export class ClusterSampler {
     this.sampling ??= this.sample().finally(() => (this.sampling = undefined));
   }
 
-  private clientsFor(address: string) {
-    let c = this.clients.get(address);
-    if (!c) {
-      const options = { 'grpc.initial_reconnect_backoff_ms': 100, 'grpc.max_reconnect_backoff_ms': 1000 };
-      c = {
-        cluster: new this.api.bellwether.cluster.v1.Cluster(address, grpc.credentials.createInsecure(), options),
-        maintenance: new this.api.bellwether.maintenance.v1.Maintenance(address, grpc.credentials.createInsecure(), options),
-      };
-      this.clients.set(address, c);
-    }
-    return c;
-  }
-
   private async sample(): Promise<void> {
     const now = Date.now();
     const members = this.replica.memberList().sort((a, b) => a.id.localeCompare(b.id));
     const answers = await Promise.all(
       members.map(async (m) => {
-        const c = this.clientsFor(m.address);
         try {
-          const [status, described] = await Promise.all([
-            unary<StatusResponse__Output>(c.cluster, 'Status', {}, MEMBER_DEADLINE_MS),
-            unary<DescribeResponse__Output>(c.maintenance, 'Describe', {}, MEMBER_DEADLINE_MS),
-          ]);
-          return { m, status, described };
+          const { status, describe } = await this.observe(m.id, MEMBER_DEADLINE_MS);
+          if (!status || !describe) throw new Error(`${m.id} answered without its status`);
+          return { m, status, described: describe };
         } catch (err) {
-          return { m, error: (err as grpc.ServiceError).details || String(err) };
+          return { m, error: (err as grpc.ServiceError).details || (err as Error).message || String(err) };
         }
       }),
     );

@@ -1,4 +1,4 @@
-import type { ClusterHandlers, FollowerProgress, LeaderEvent, Role } from '@bellwether/proto';
+import type { ClusterHandlers, FollowerProgress, LeaderEvent, Role, StatusResponse } from '@bellwether/proto';
 import type { ServerWritableStream } from '@grpc/grpc-js';
 import { toServiceError } from './errors';
 import { memberHandlers, toWireMember } from './member-handlers';
@@ -31,45 +31,50 @@ function leaderEvent(ctx: ClusterContext, members: MembersWatch): LeaderEvent {
   };
 }
 
+/** This member's view of itself and, on the leader, of its followers (Cluster.Status). */
+export function memberStatus(ctx: ClusterContext, lastContactMs: (id: string) => number | undefined): StatusResponse {
+    const { replica } = ctx;
+    const st = replica.raftStatus();
+    const hint = replica.leaderHint();
+    const me = replica.memberList().find((m) => m.id === replica.memberId);
+    const followers: FollowerProgress[] = [];
+    if (replica.isLeader && st.progress) {
+      const learners = new Set(st.config.learners);
+      for (const [id, p] of Object.entries(st.progress)) {
+        if (id === replica.memberId) continue;
+        followers.push({
+          memberId: id,
+          matchIndex: p.match,
+          lagEntries: Math.max(0, st.lastIndex - p.match),
+          lastContactMs: lastContactMs(id) ?? 0,
+          state: p.state,
+          learner: learners.has(id),
+        });
+      }
+    }
+    const age = replica.leaderContactAgeMs();
+    return {
+      clusterId: ctx.clusterId,
+      memberId: replica.memberId,
+      role: me && !me.voter ? 'ROLE_LEARNER' : ROLES[replica.currentRole],
+      term: replica.currentTerm,
+      leaderId: hint?.id ?? '',
+      leaderAddress: hint?.address ?? '',
+      commitIndex: st.commit,
+      appliedIndex: replica.appliedIndex,
+      lastIndex: st.lastIndex,
+      followers,
+      leaderContactAgeMs: Number.isFinite(age) ? age : Date.now() - replica.startedAtMs,
+      address: ctx.address,
+    };
+}
+
 // TransferLeadership is served by transfer-service.ts.
 export function clusterService(ctx: ClusterContext, lastContactMs: (id: string) => number | undefined): Pick<ClusterHandlers, 'Status' | 'Members' | 'WatchLeader'> {
   const members = new MembersWatch(ctx.replica);
   return {
     Status(_call, callback) {
-      const { replica } = ctx;
-      const st = replica.raftStatus();
-      const hint = replica.leaderHint();
-      const me = replica.memberList().find((m) => m.id === replica.memberId);
-      const followers: FollowerProgress[] = [];
-      if (replica.isLeader && st.progress) {
-        const learners = new Set(st.config.learners);
-        for (const [id, p] of Object.entries(st.progress)) {
-          if (id === replica.memberId) continue;
-          followers.push({
-            memberId: id,
-            matchIndex: p.match,
-            lagEntries: Math.max(0, st.lastIndex - p.match),
-            lastContactMs: lastContactMs(id) ?? 0,
-            state: p.state,
-            learner: learners.has(id),
-          });
-        }
-      }
-      const age = replica.leaderContactAgeMs();
-      callback(null, {
-        clusterId: ctx.clusterId,
-        memberId: replica.memberId,
-        role: me && !me.voter ? 'ROLE_LEARNER' : ROLES[replica.currentRole],
-        term: replica.currentTerm,
-        leaderId: hint?.id ?? '',
-        leaderAddress: hint?.address ?? '',
-        commitIndex: st.commit,
-        appliedIndex: replica.appliedIndex,
-        lastIndex: st.lastIndex,
-        followers,
-        leaderContactAgeMs: Number.isFinite(age) ? age : Date.now() - replica.startedAtMs,
-        address: ctx.address,
-      });
+      callback(null, memberStatus(ctx, lastContactMs));
     },
 
     Members(_call, callback) {

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ClusterSampler } from './cluster-sampler';
+import { ClusterSampler, type Observe } from './cluster-sampler';
 import { ConfigError, parseAddress } from './config';
 import type { NodeMetrics } from './metrics';
 import type { Replica } from './replica';
@@ -16,6 +16,8 @@ export interface HttpEndpointsOptions {
   clusterId: string;
   replica: Replica;
   metrics: NodeMetrics;
+  /** Asks a member about itself for the dashboard (see ClusterSampler). */
+  observe: Observe;
 }
 
 export interface HttpEndpoints {
@@ -60,7 +62,7 @@ export function readiness(replica: Replica): { ready: boolean; reason: string } 
 export async function startHttpEndpoints(opts: HttpEndpointsOptions): Promise<HttpEndpoints> {
   const { host, port: wanted } = parseAddress('--metrics-listen', opts.listen);
   const files = staticFiles();
-  const sampler = new ClusterSampler(opts.clusterId, opts.replica);
+  const sampler = new ClusterSampler(opts.clusterId, opts.replica, opts.observe);
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0]!;
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(res, 405, 'text/plain', 'only GET and HEAD\n');

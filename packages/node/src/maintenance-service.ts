@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { type MaintenanceHandlers, SNAPSHOT_DATA_FORMAT, type SnapshotPart, type SnapshotRequest__Output } from '@bellwether/proto';
+import { type DescribeResponse, type MaintenanceHandlers, SNAPSHOT_DATA_FORMAT, type SnapshotPart, type SnapshotRequest__Output } from '@bellwether/proto';
 import { type ServerWritableStream, status } from '@grpc/grpc-js';
 import { dirSizeBytes } from './disk-usage';
 import { RpcError, toServiceError } from './errors';
@@ -26,28 +26,32 @@ export interface MaintenanceContext {
   metrics: NodeMetrics;
 }
 
+/** This member's version, disk usage and request counters (Maintenance.Describe). */
+export async function describeMember(ctx: MaintenanceContext): Promise<DescribeResponse> {
+  const { replica, metrics } = ctx;
+  const [dbSizeBytes, latency] = await Promise.all([dirSizeBytes(ctx.dataDir), metrics.kvLatency()]);
+  const fatal = replica.fatalError;
+  return {
+    clusterId: ctx.clusterId,
+    memberId: replica.memberId,
+    version: VERSION,
+    dbSizeBytes,
+    leaderSinceUnixMs: metrics.leaderSinceMs,
+    kvOperationsTotal: latency.total,
+    kvOperationFailuresTotal: latency.failures,
+    kvLatencyBoundsSeconds: latency.boundsSeconds,
+    kvLatencyCounts: latency.counts,
+    errors: fatal ? [`storage failure: ${fatal.message}`] : [],
+    uptimeSeconds: (Date.now() - metrics.startedAtMs) / 1000,
+  };
+}
+
 export function maintenanceService(ctx: MaintenanceContext): MaintenanceHandlers {
   let streaming = 0;
   return {
     Describe(_call, callback) {
-      const { replica, metrics } = ctx;
-      Promise.all([dirSizeBytes(ctx.dataDir), metrics.kvLatency()]).then(
-        ([dbSizeBytes, latency]) => {
-          const fatal = replica.fatalError;
-          callback(null, {
-            clusterId: ctx.clusterId,
-            memberId: replica.memberId,
-            version: VERSION,
-            dbSizeBytes,
-            leaderSinceUnixMs: metrics.leaderSinceMs,
-            kvOperationsTotal: latency.total,
-            kvOperationFailuresTotal: latency.failures,
-            kvLatencyBoundsSeconds: latency.boundsSeconds,
-            kvLatencyCounts: latency.counts,
-            errors: fatal ? [`storage failure: ${fatal.message}`] : [],
-            uptimeSeconds: (Date.now() - metrics.startedAtMs) / 1000,
-          });
-        },
+      describeMember(ctx).then(
+        (d) => callback(null, d),
         (err: unknown) => callback(toServiceError(err)),
       );
     },

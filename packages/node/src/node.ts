@@ -1,4 +1,4 @@
-import { LOADER_OPTIONS, loadPeerApi, loadPublicApi, PUBLIC_PROTO_FILES, protosDir } from '@bellwether/proto';
+import { LOADER_OPTIONS, loadPeerApi, loadPublicApi, type ObserveResponse, type ObserveResponse__Output, PUBLIC_PROTO_FILES, protosDir } from '@bellwether/proto';
 import * as protoLoader from '@grpc/proto-loader';
 import { RawNode } from '@bellwether/raft';
 import { Store } from '@bellwether/store';
@@ -12,7 +12,7 @@ import { authService } from './auth/auth-service';
 import { Authorizer } from './auth/authorizer';
 import { guardKvOps, guardService, guardWatch } from './auth/guards';
 import { forceNewCluster, planFirstStart } from './cluster-join';
-import { clusterService } from './cluster-service';
+import { clusterService, memberStatus } from './cluster-service';
 import { ByteBudget } from './byte-budget';
 import { WriteAdmission } from './write-admission';
 import { ConfigError, DEFAULTS, type NodeConfig, parseAddress, validateConfig } from './config';
@@ -22,7 +22,7 @@ import { type HttpEndpoints, startHttpEndpoints } from './http-endpoints';
 import { admitPeer, checkExpectedIncarnation, loadIncarnation } from './incarnation';
 import { type KvContext, kvService } from './kv-service';
 import { IncarnationRecorder } from './incarnation-recorder';
-import { maintenanceService, VERSION } from './maintenance-service';
+import { describeMember, maintenanceService, VERSION } from './maintenance-service';
 import { MemberChanges } from './member-changes';
 import { maxReceiveMessageBytes, peerMessageBudgetBytes } from './message-limits';
 import { decodeIndex, decodeMembers, decodeSnapshotMeta, encodeIndex, encodeMembers, MEMBERS_INDEX_KEY, type MemberInfo } from './membership';
@@ -208,6 +208,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       admit: (from, presented) => admitPeer(replica.memberList(), config.id, from, presented),
       checkExpected: (from, expected) => checkExpectedIncarnation(replica.memberList(), config.id, incarnation, from, expected),
       recordedIncarnation: (id) => replica.memberList().find((m) => m.id === id)?.incarnation,
+      observe: () => observeSelf(),
       ...(peerClientTls ? { credentials: (to: string) => peerClientTls.credentials(to), requirePeerCertificate: true } : {}),
       ...(clientAddresses ? { clientAddress: () => clientAddresses.ownAddress, learnClientAddress: (id: string, a: string) => clientAddresses.learn(id, a) } : {}),
     });
@@ -254,7 +255,12 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
         admission,
       ),
     );
-    const maintenance = maintenanceService({ clusterId: identity.clusterId, dataDir: config.dataDir, replica, metrics });
+    const maintenanceCtx = { clusterId: identity.clusterId, dataDir: config.dataDir, replica, metrics };
+    const maintenance = maintenanceService(maintenanceCtx);
+    const observeSelf = async (): Promise<ObserveResponse> => ({
+      status: memberStatus(clusterCtx, (id) => transport.lastContactMs(id)),
+      describe: await describeMember(maintenanceCtx),
+    });
     server.addService(
       api.bellwether.maintenance.v1.Maintenance.service,
       trackingStreams(guardService(api.bellwether.maintenance.v1.Maintenance.service, maintenance, authorizer, MAINTENANCE_NEEDS), ['Snapshot'], streams),
@@ -278,7 +284,8 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
     }
     if (peerAddress && peerAddress.port === 0 && !config.peerAdvertise) replica.setMemberAddress(config.id, `${peerAddress.host}:${peerPort}`);
     if (config.metricsListen) {
-      http = await startHttpEndpoints({ listen: config.metricsListen, clusterId: identity.clusterId, replica, metrics });
+      const observe = (id: string, deadlineMs: number) => (id === config.id ? observeSelf() : transport.observePeer(id, deadlineMs)) as Promise<ObserveResponse__Output>;
+      http = await startHttpEndpoints({ listen: config.metricsListen, clusterId: identity.clusterId, replica, metrics, observe });
     }
     replica.start();
     const stopRecorder = recorder.start();

@@ -4,6 +4,8 @@ import {
   MEMBER_ID_METADATA,
   type MessageBatch,
   type MessageBatch__Output,
+  type ObserveResponse,
+  type ObserveResponse__Output,
   type RaftClient,
   type RaftHandlers,
   type SnapshotChunk__Output,
@@ -85,6 +87,8 @@ export interface GrpcPeerTransportOptions {
   checkExpected?(from: string, expected: string): string | undefined;
   /** The incarnation recorded for a member (sent to it, so a wiped member learns it is refused). */
   recordedIncarnation?(id: string): string | undefined;
+  /** What this member says about itself to a peer's dashboard (Raft.Observe). */
+  observe?(): Promise<ObserveResponse>;
 }
 
 /**
@@ -168,6 +172,18 @@ export class GrpcPeerTransport implements PeerTransport {
       for (const batch of splitByBytes(list, this.opts.maxBatchBytes)) (stream as Duplex).write({ messages: batch.map(toWire) });
       this.opts.roundTrips?.sent(to, list);
     }
+  }
+
+  /** Asks peer `to` about itself (Raft.Observe), over the peer connection. */
+  observePeer(to: string, deadlineMs: number): Promise<ObserveResponse__Output> {
+    const peer = this.peer(to);
+    if (!peer) return Promise.reject(new Error(`${to} is not a member`));
+    return new Promise((resolve, reject) => {
+      peer.client.Observe({}, this.peerMetadata(to), { deadline: Date.now() + deadlineMs }, (err, res) => {
+        if (err || !res) reject(err ?? new Error('no answer'));
+        else resolve(res);
+      });
+    });
   }
 
   /** The gRPC client for a peer, made (or remade, if its address changed) on demand. */
@@ -303,6 +319,21 @@ export class GrpcPeerTransport implements PeerTransport {
         });
         call.on('error', done);
         call.on('cancelled', done);
+      },
+      Observe: (call, callback) => {
+        const refusal = this.checkPeer(call);
+        if (refusal) {
+          callback(refusal);
+          return;
+        }
+        if (!this.opts.observe) {
+          callback({ code: grpc.status.UNIMPLEMENTED, details: `member ${this.opts.memberId} does not answer Observe` });
+          return;
+        }
+        this.opts.observe().then(
+          (res) => callback(null, res),
+          (err: Error) => callback({ code: grpc.status.INTERNAL, details: err.message }),
+        );
       },
       InstallSnapshot: (call, callback) => {
         const from = String(call.metadata.get(MEMBER_ID_METADATA)[0] ?? '');

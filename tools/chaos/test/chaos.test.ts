@@ -40,7 +40,7 @@ describe('chaos against a real cluster', () => {
     assert.equal(recorded.faults.length, result.faults.length);
   });
 
-  it('finds no violation', { todo: 'open: a clean-run linearizability violation (65, seed 20241) seen in the last CI check of 2026-11-30 must be diagnosed first' }, () => {
+  it('finds no violation', () => {
     assert.equal(clean!.valid, true, cleanSummary);
     assert.ok(
       clean!.reports.every((r) => r.valid !== 'unknown'),

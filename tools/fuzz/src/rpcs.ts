@@ -64,7 +64,7 @@ const UNARY: Record<string, { service: 'kv' | 'cluster' | 'auth'; make(rng: Rng,
   'Auth.RoleList': { service: 'auth', make: () => ({}) },
 };
 
-export const RPCS = [...Object.keys(UNARY), 'KV.Stream', 'Cluster.WatchLeader', 'Raft.Replicate', 'Raft.InstallSnapshot', 'raw bytes'] as const;
+export const RPCS = [...Object.keys(UNARY), 'KV.Stream', 'Cluster.WatchLeader', 'Raft.Replicate', 'Raft.InstallSnapshot', 'Raft.Observe', 'raw bytes'] as const;
 
 const clients = new Map<string, grpc.Client>();
 function client(kind: string, address: string): grpc.Client {
@@ -214,6 +214,11 @@ export async function fuzzCall(rng: Rng, t: Target, rpc: (typeof RPCS)[number]):
       if (rng.chance(0.5)) stream.end();
       else stream.cancel();
       return done;
+    }
+    case 'Raft.Observe': {
+      const as = rng.chance(0.5) ? `fuzz-${rng.int(0, 9)}` : rng.pick(t.memberIds);
+      const c = client('raft', t.peerAddress) as unknown as { Observe(r: Message, md: grpc.Metadata, o: grpc.CallOptions, cb: (e: unknown) => void): unknown };
+      return settle(new Promise<void>((resolve, reject) => c.Observe({}, peerMetadata(t, as), { deadline: Date.now() + DEADLINE_MS }, (e) => (e ? reject(e) : resolve()))));
     }
     case 'raw bytes': {
       // Bytes that need not be any protobuf at all, on a real method path.

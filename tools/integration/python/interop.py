@@ -18,6 +18,8 @@ import cluster_pb2  # noqa: E402
 import cluster_pb2_grpc  # noqa: E402
 import maintenance_pb2  # noqa: E402
 import maintenance_pb2_grpc  # noqa: E402
+import lease_pb2  # noqa: E402
+import lease_pb2_grpc  # noqa: E402
 import reflection_pb2  # noqa: E402
 import reflection_pb2_grpc  # noqa: E402
 
@@ -86,6 +88,29 @@ with grpc.insecure_channel(address) as channel:
             break
     stream.cancel()
     out["watch_events"] = events
+    # A lease: grant, attach a key, renew once on the KeepAlive stream, look it up, list, revoke (the key goes).
+    leases = lease_pb2_grpc.LeaseStub(channel)
+    granted = leases.Grant(lease_pb2.LeaseGrantRequest(ttl_ms=5000, client_id="python", sequence=2), timeout=5)
+    kv.Put(kv_pb2.PutRequest(key=b"py-leased", value=b"v", lease=granted.id), timeout=5)
+    renewed = next(leases.KeepAlive(iter([lease_pb2.LeaseKeepAliveRequest(id=granted.id)]), timeout=5))
+    ttl = leases.TimeToLive(lease_pb2.LeaseTimeToLiveRequest(id=granted.id, keys=True), timeout=5)
+    listed = leases.List(lease_pb2.LeaseListRequest(), timeout=5)
+    revoked = leases.Revoke(lease_pb2.LeaseRevokeRequest(id=granted.id, client_id="python", sequence=3), timeout=5)
+    gone = kv.Get(kv_pb2.GetRequest(key=b"py-leased", read=kv_pb2.ReadOptions(mode=kv_pb2.READ_MODE_LINEARIZABLE)), timeout=5)
+    try:
+        leases.Revoke(lease_pb2.LeaseRevokeRequest(id=granted.id, client_id="python", sequence=4), timeout=5)
+        revoke_again = "accepted"
+    except grpc.RpcError as err:
+        revoke_again = err.code().name
+    out["lease"] = {
+        "granted_ttl_ms": granted.ttl_ms,
+        "renewed_ttl_ms": renewed.ttl_ms,
+        "time_to_live": [0 < ttl.ttl_ms <= 5000, ttl.granted_ttl_ms, [k.decode() for k in ttl.keys]],
+        "listed": any(item.id == granted.id for item in listed.leases),
+        "revoked": [revoked.deleted, gone.HasField("kv")],
+        "revoke_again": revoke_again,
+    }
+
     status = cluster_pb2_grpc.ClusterStub(channel).Status(cluster_pb2.StatusRequest(), timeout=5)
     out["role"] = cluster_pb2.Role.Name(status.role)
     # WatchLeader: the first event names the leader and fingerprints the member list.

@@ -10,21 +10,29 @@ export interface BwctlRun {
   stderr: string;
 }
 
+type BwctlOptions = { endpoints?: string[]; input?: string; env?: NodeJS.ProcessEnv };
+
 /** Runs `bwctl ...args` (endpoints via BWCTL_ENDPOINTS when given); resolves when it exits. */
-export function bwctl(args: string[], opts: { endpoints?: string[]; input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<BwctlRun> {
+export function bwctl(args: string[], opts: BwctlOptions = {}): Promise<BwctlRun> {
+  return startBwctl(args, opts).done;
+}
+
+/** Starts `bwctl ...args` and returns at once: for commands that run until stopped (stop it by its PID). */
+export function startBwctl(args: string[], opts: BwctlOptions = {}): { pid: number | undefined; done: Promise<BwctlRun> } {
   const env = { ...process.env, ...opts.env };
   delete env['BWCTL_ENDPOINTS'];
   if (opts.endpoints) env['BWCTL_ENDPOINTS'] = opts.endpoints.join(',');
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BWCTL_BIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
+  const child = spawn(process.execPath, [BWCTL_BIN, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d));
+  child.stderr.on('data', (d: Buffer) => (stderr += d));
+  const done = new Promise<BwctlRun>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(opts.input ?? '');
   });
+  child.stdin.end(opts.input ?? '');
+  return { pid: child.pid, done };
 }
 
 /** Runs bwctl with `-w json` and parses its output; rejects with everything it printed when it fails. */

@@ -1,6 +1,6 @@
 // Python (Debian's grpcio) against real nodes: stubs generated from protos/ at test time.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -26,8 +26,12 @@ export function generatePythonStubs(work: string): void {
   copyFileSync(join(protos, 'bellwether/cluster/v1/cluster.proto'), join(work, 'cluster.proto'));
   copyFileSync(join(protos, 'bellwether/maintenance/v1/maintenance.proto'), join(work, 'maintenance.proto'));
   copyFileSync(join(protos, 'bellwether/auth/v1/auth.proto'), join(work, 'auth.proto'));
+  // lease.proto imports kv.proto by its path in protos/; flat, it is next door.
+  const lease = readFileSync(join(protos, 'bellwether/lease/v1/lease.proto'), 'utf8');
+  writeFileSync(join(work, 'lease.proto'), lease.replace('import "bellwether/kv/v1/kv.proto";', 'import "kv.proto";'));
   copyFileSync(reflectionProto(), join(work, 'reflection.proto'));
-  execFileSync(PYTHON, ['-m', 'grpc_tools.protoc', '-I', work, `--python_out=${work}`, `--grpc_python_out=${work}`, 'kv.proto', 'cluster.proto', 'maintenance.proto', 'auth.proto', 'reflection.proto'], {
+  const files = ['kv.proto', 'cluster.proto', 'maintenance.proto', 'auth.proto', 'lease.proto', 'reflection.proto'];
+  execFileSync(PYTHON, ['-m', 'grpc_tools.protoc', '-I', work, `--python_out=${work}`, `--grpc_python_out=${work}`, ...files], {
     stdio: 'inherit',
   });
 }

@@ -35,6 +35,15 @@ test('bwctl over client TLS (--cacert) and with auth (--user)', async (t) => {
   assert.deepEqual([asRoot.code, asRoot.stdout], [0, 'yes\n'], asRoot.stderr);
   const viaEnv = await bwctl([...tls, 'put', 'secure', 'again'], { endpoints, env: { BWCTL_USER: 'root:rootpw' } });
   assert.equal(viaEnv.code, 0, viaEnv.stderr);
+  // The per-member commands authenticate too: endpoint status and health, snapshot save.
+  const statusAsRoot = await bwctlJson<{ id: string | null; error?: string }[]>([...tls, '--user', 'root:rootpw', 'endpoint', 'status'], { endpoints });
+  assert.deepEqual(statusAsRoot.map((r) => r.id), ['n1', 'n2', 'n3'], JSON.stringify(statusAsRoot));
+  const health = await bwctl([...tls, '--user', 'root:rootpw', 'endpoint', 'health'], { endpoints });
+  assert.equal(health.code, 0, `endpoint health as root: ${health.stdout}${health.stderr}`);
+  const anonymousStatus = await bwctl([...tls, 'endpoint', 'health'], { endpoints });
+  assert.equal(anonymousStatus.code, 1, 'without a user, endpoint health fails on an auth-enabled cluster');
+  const saved = await bwctl([...tls, '--user', 'root:rootpw', 'snapshot', 'save', join(dir, 'snap.db')], { endpoints });
+  assert.equal(saved.code, 0, `snapshot save as root: ${saved.stderr}`);
   const wrong = await bwctl([...tls, '--user', 'root:nope', 'get', 'secure'], { endpoints });
   assert.equal(wrong.code, 1);
   assert.equal((await bwctl(['--user', 'nocolon', 'get', 'k'], { endpoints })).code, 2);

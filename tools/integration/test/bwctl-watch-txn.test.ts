@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { bwctl, bwctlJson } from '../src/bwctl';
+import { bwctl, bwctlJson, startBwctl } from '../src/bwctl';
 import { TestCluster, waitFor } from '../src/cluster';
 
 test('watch prints each change from a revision on; txn applies one branch atomically; a key put with a granted lease goes when it ends', async (t) => {
@@ -49,4 +49,43 @@ test('watch prints each change from a revision on; txn applies one branch atomic
   await waitFor(async () => (await bwctl(['get', 'leased'], { endpoints })).code === 3 || undefined, 30_000, 'the leased key is deleted when the lease expires');
   const unknownLease = await bwctl(['put', 'x', 'v', '--lease', '999999'], { endpoints });
   assert.equal(unknownLease.code, 1, unknownLease.stdout);
+});
+
+test('lease keep-alive holds a lease granted elsewhere past its TTL; timetolive, list, keep-alive --once and revoke by id', async (t) => {
+  const cluster = await TestCluster.start({ size: 3 });
+  t.after(() => cluster.stop());
+  await cluster.waitForLeader();
+  const endpoints = cluster.nodes.map((n) => n.address);
+
+  const { id } = await bwctlJson<{ id: number }>(['lease', 'grant', '4'], { endpoints });
+  await bwctl(['put', 'held', 'v', '--lease', String(id)], { endpoints });
+  const keeper = startBwctl(['lease', 'keep-alive', String(id)], { endpoints });
+  let keeperExited = false;
+  t.after(() => {
+    if (keeper.pid && !keeperExited) process.kill(keeper.pid, 'SIGKILL');
+  });
+  // Two TTLs: without the keeper the key would be gone.
+  await new Promise((r) => setTimeout(r, 8_000));
+  assert.equal((await bwctl(['get', 'held', '--print-value-only'], { endpoints })).stdout, 'v\n', 'kept alive past its TTL');
+  const ttl = await bwctlJson<{ id: number; remainingMs: number; grantedTtlMs: number; keys: string[] }>(['lease', 'timetolive', String(id), '--keys'], { endpoints });
+  assert.equal(ttl.grantedTtlMs, 4000);
+  assert.ok(ttl.remainingMs > 0 && ttl.remainingMs <= 4000, `remaining ${ttl.remainingMs} ms`);
+  assert.deepEqual(ttl.keys, ['held']);
+  const listed = await bwctlJson<{ id: number; grantedTtlMs: number }[]>(['lease', 'list'], { endpoints });
+  assert.ok(listed.some((l) => l.id === id && l.grantedTtlMs === 4000), JSON.stringify(listed));
+  const once = await bwctlJson<{ id: number; ttlMs: number }>(['lease', 'keep-alive', String(id), '--once'], { endpoints });
+  assert.equal(once.ttlMs, 4000);
+
+  const revoked = await bwctlJson<{ deleted: number; revision: number }>(['lease', 'revoke', String(id)], { endpoints });
+  assert.equal(revoked.deleted, 1);
+  assert.equal((await bwctl(['get', 'held'], { endpoints })).code, 3, 'the key went with the lease');
+  // The keeper hears that the lease is gone and fails.
+  const kept = await keeper.done;
+  keeperExited = true;
+  assert.equal(kept.code, 1, kept.stderr);
+  assert.match(kept.stderr, new RegExp(`lease ${id} lost`));
+  for (const args of [['revoke'], ['timetolive'], ['keep-alive', '--once'], ['keep-alive']]) {
+    const gone = await bwctl(['lease', args[0]!, String(id), ...args.slice(1)], { endpoints });
+    assert.equal(gone.code, 3, `lease ${args.join(' ')} of a revoked lease: ${gone.stdout}${gone.stderr}`);
+  }
 });

@@ -54,6 +54,14 @@ test('Python (grpcio, stubs generated from protos/) calls Put/Get/Range/Delete, 
     ],
   );
   assert.equal(out.watch_events[3][2], txnRevision);
+  assert.deepEqual(out.lease, {
+    granted_ttl_ms: 5000,
+    renewed_ttl_ms: 5000,
+    time_to_live: [true, 5000, ['py-leased']],
+    listed: true,
+    revoked: [1, false],
+    revoke_again: 'NOT_FOUND',
+  });
   // A one-member cluster: the leader is already the target; there is no other voter to hand over to.
   assert.deepEqual(out.transfer_to_self, ['n1', true]);
   assert.equal(out.transfer_unknown, 'NOT_FOUND');

@@ -1,14 +1,14 @@
-import { EndpointClient, verifySnapshotFile } from '@bellwether/client';
+import { verifySnapshotFile } from '@bellwether/client';
 import { parsePeers, restoreSnapshot } from '@bellwether/node';
 import type { Command } from 'commander';
-import { CliError, describeError, EXIT, type GlobalOptions, globalOptions } from '../cli';
+import { CliError, describeError, EXIT, endpointClient, type GlobalOptions, globalOptions } from '../cli';
 import { formatBytes, print } from '../output';
 
 /** The leader's address, asked of the endpoints in turn; the first endpoint when none knows a leader. */
 async function leaderAddress(g: GlobalOptions): Promise<string> {
   const errors: string[] = [];
   for (const address of g.endpoints) {
-    const c = new EndpointClient(address, g.tls ? { tls: g.tls } : {});
+    const c = endpointClient(g, address);
     try {
       const st = await c.status({ deadlineMs: g.deadlineMs });
       if (st.leaderAddress) return st.leaderAddress;
@@ -32,7 +32,7 @@ export function registerSnapshot(program: Command): void {
     .action(async (file: string, o: { from?: string }, cmd: Command) => {
       const g = globalOptions(cmd);
       const address = o.from ?? (await leaderAddress(g));
-      const c = new EndpointClient(address, g.tls ? { tls: g.tls } : {});
+      const c = endpointClient(g, address);
       try {
         const saved = await c.saveSnapshot(file);
         print(

@@ -34,7 +34,7 @@ import {
 } from '@bellwether/proto';
 import * as grpc from '@grpc/grpc-js';
 
-export type Method = 'Put' | 'Get' | 'Delete' | 'Range' | 'Status' | 'Members' | 'TransferLeadership';
+export type Method = 'Put' | 'Get' | 'Delete' | 'Range' | 'Status' | 'Members' | 'TransferLeadership' | 'RemoveMember';
 
 /** What the next call of a method does instead of being served. */
 export type Fault =
@@ -80,6 +80,8 @@ export class FakeGroup {
   revision = 0;
   term: number;
   leaderId: string | undefined;
+  /** Ids removed by RemoveMember: no longer listed by Members (their servers keep running). */
+  readonly removed = new Set<string>();
 
   constructor(clusterId = 'fake-cluster', term = 3) {
     this.clusterId = clusterId;
@@ -410,7 +412,7 @@ export class FakeKvServer {
         const g = this.group;
         callback(null, {
           clusterId: g.clusterId,
-          members: g.members.map((m) => ({ id: m.memberId, address: m.address, voter: true, role: 'MEMBER_ROLE_VOTER', incarnation: `inc-${m.memberId}` })),
+          members: g.members.filter((m) => !g.removed.has(m.memberId)).map((m) => ({ id: m.memberId, address: m.address, voter: true, role: 'MEMBER_ROLE_VOTER', incarnation: `inc-${m.memberId}` })),
           leaderId: g.leaderId ?? '',
           term: g.term,
         });
@@ -431,7 +433,23 @@ export class FakeKvServer {
       // Membership changes are a real cluster's business (tools/integration); the fake has fixed members.
       AddMember: (_call, callback) => callback({ code: grpc.status.UNIMPLEMENTED, details: 'fake server: fixed members' }),
       PromoteMember: (_call, callback) => callback({ code: grpc.status.UNIMPLEMENTED, details: 'fake server: fixed members' }),
-      RemoveMember: (_call, callback) => callback({ code: grpc.status.UNIMPLEMENTED, details: 'fake server: fixed members' }),
+      RemoveMember: (call, callback) => {
+        this.#count('RemoveMember');
+        if (!this.#checkLeader(callback)) return;
+        const fault = this.#intercept('RemoveMember', call, callback);
+        if (fault === 'handled') return;
+        const g = this.group;
+        const id = call.request.id;
+        if (g.removed.has(id) || !g.members.some((m) => m.memberId === id)) {
+          callback({ code: grpc.status.NOT_FOUND, details: `no member ${id}` });
+          return;
+        }
+        g.removed.add(id);
+        const members = g.members
+          .filter((m) => !g.removed.has(m.memberId))
+          .map((m) => ({ id: m.memberId, address: m.address, voter: true, role: 'MEMBER_ROLE_VOTER' as const, incarnation: `inc-${m.memberId}` }));
+        this.#reply(fault, call, callback, { members });
+      },
       WatchLeader: (call) => {
         this.#count('WatchLeader');
         this.watchOpened++;
