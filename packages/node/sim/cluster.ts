@@ -1,6 +1,6 @@
 import { RawNode, type Rng } from '@bellwether/raft';
 import { Store } from '@bellwether/store';
-import { decodeMembers, encodeMembers, type MemberInfo } from '../src/membership';
+import { decodeIndex, decodeMembers, encodeIndex, encodeMembers, MEMBERS_INDEX_KEY, type MemberInfo } from '../src/membership';
 import { loadInitialState } from '../src/raft-recovery';
 import { Replica, type ReplicaOptions } from '../src/replica';
 import { makeRaft, type NodeBugName, patchReplica, patchStore } from './bugs';
@@ -23,8 +23,8 @@ export interface SimMember {
   starts: number;
   /** joining: added to the cluster but not yet in its configuration; removed: out of it (stopped for good). */
   phase: 'joining' | 'member' | 'removed';
-  /** For a joiner: the membership it starts knowing (so it can reach every member); founders start from the bootstrap. */
-  joinedWith: MemberInfo[] | undefined;
+  /** For a joiner: the membership it starts knowing (so it can reach every member) and the log index it reflects; founders start from the bootstrap. */
+  joinedWith: { members: MemberInfo[]; index: number } | undefined;
 }
 
 const TICK_MS = 10;
@@ -77,7 +77,7 @@ export class SimCluster {
   installCrashes = 0;
   private readonly fsync: readonly [number, number];
 
-  private create(id: string, joinedWith: MemberInfo[] | undefined): SimMember {
+  private create(id: string, joinedWith: SimMember['joinedWith']): SimMember {
     const timing = {
       sleep: (ms: number) => new Promise<void>((resolve) => this.clock.setTimeout(resolve, ms)),
       fsyncMs: () => this.rng.int(this.fsync[0], this.fsync[1]),
@@ -99,9 +99,9 @@ export class SimCluster {
     return m;
   }
 
-  /** A new member with an empty disk, to be added by a membership change; it knows `current` as the cluster. */
-  addJoiner(id: string, current: MemberInfo[]): SimMember {
-    return this.create(id, current);
+  /** A new member with an empty disk, to be added by a membership change; it knows `current` (as of log index `index`) as the cluster, as Cluster.Members would tell it. */
+  addJoiner(id: string, current: MemberInfo[], index: number): SimMember {
+    return this.create(id, { members: current, index });
   }
 
   /** Members that should be running (not removed). */
@@ -131,7 +131,11 @@ export class SimCluster {
     if ((await store.getMeta('members')) === undefined) {
       // A joiner's log starts empty: the leader's log (or snapshot) brings the configuration.
       const bootstrap = m.joinedWith ? [] : this.bootstrap;
-      await store.putMeta({ bootstrap: encodeMembers(bootstrap), members: encodeMembers(m.joinedWith ?? this.bootstrap) });
+      await store.putMeta({
+        bootstrap: encodeMembers(bootstrap),
+        members: encodeMembers(m.joinedWith?.members ?? this.bootstrap),
+        [MEMBERS_INDEX_KEY]: encodeIndex(m.joinedWith?.index ?? 0),
+      });
     }
     const members = decodeMembers((await store.getMeta('members'))!);
     const nodeRng = this.rng.fork();
@@ -152,6 +156,7 @@ export class SimCluster {
       logRetentionEntries: 20,
       compactEveryEntries: 10,
       snapshotChunkBytes: 1024,
+      membersIndex: decodeIndex(await store.getMeta(MEMBERS_INDEX_KEY)),
     };
     const replica = new Replica(raft, store, members, opts, this.clock);
     patchStore(this.bug, store);

@@ -257,7 +257,7 @@ export class NodeSimulation {
       cc = { kind: 'removeNode', nodeId: this.rng.pick(voters.filter((v) => v !== leader.id)) };
     } else if (this.nextId < 4) {
       const id = `n${this.opts.nodes + ++this.nextId}`;
-      const joiner = this.cluster.addJoiner(id, replica.memberList());
+      const joiner = this.cluster.addJoiner(id, replica.memberList(), replica.membersIndex);
       this.spawn(this.cluster.start(joiner));
       cc = { kind: 'addLearner', nodeId: id, context: Buffer.from(`sim://${id}`) };
     }
