@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { DEFAULT_RANGE_PAGE_BYTES } from '@bellwether/store';
 
 /** Everything one node needs to run. Times are milliseconds. */
 export interface NodeConfig {
@@ -39,6 +40,8 @@ export interface NodeConfig {
   logMemoryBytes?: number;
   /** Bytes of writes a leader holds (queued or in the log, not yet applied) before new writes wait at the edge or get RESOURCE_EXHAUSTED (default 64 MiB). */
   maxPendingWriteBytes?: number;
+  /** A Range page stops before the key that takes its keys and values (keys only with keys_only) past this many bytes, and answers `more` (default 3 MiB); it always holds at least one key. */
+  maxRangeReplyBytes?: number;
   /** Watch history: keep the changes of this many latest revisions (default 100 000). */
   watchHistoryRevisions?: number;
   /** Watch history: keep at most this many bytes of changes (default 64 MiB). */
@@ -90,6 +93,7 @@ export const DEFAULTS = {
   compactEveryBytes: 64 * 1024 * 1024,
   logMemoryBytes: 64 * 1024 * 1024,
   maxPendingWriteBytes: 64 * 1024 * 1024,
+  maxRangeReplyBytes: DEFAULT_RANGE_PAGE_BYTES,
   shutdownTimeoutMs: 5000,
   maxNewStreamsPerSecond: 2000,
 } as const;
@@ -152,7 +156,7 @@ export function validateConfig(c: NodeConfig): NodeConfig {
   if (c.electionTimeoutMs < 2 * c.heartbeatMs) {
     throw new ConfigError(`election timeout (${c.electionTimeoutMs} ms) must be at least twice the heartbeat (${c.heartbeatMs} ms)`);
   }
-  for (const k of ['logRetentionBytes', 'compactEveryBytes', 'logMemoryBytes', 'maxPendingWriteBytes'] as const) {
+  for (const k of ['logRetentionBytes', 'compactEveryBytes', 'logMemoryBytes', 'maxPendingWriteBytes', 'maxRangeReplyBytes'] as const) {
     const v = c[k];
     if (v !== undefined && (!Number.isSafeInteger(v) || v <= 0)) throw new ConfigError(`${k}: must be a positive integer (bytes), got ${String(v)}`);
   }

@@ -14,7 +14,7 @@ import type {
   TxnResponse,
 } from '@bellwether/proto';
 import type { Store } from '@bellwether/store';
-import { type Command, type KeyValueRecord, prefixEnd, SESSION_PREV_VALUE_KEPT_BYTES, type WriteResult } from '@bellwether/store';
+import { type Command, DEFAULT_RANGE_PAGE_BYTES, type KeyValueRecord, prefixEnd, SESSION_PREV_VALUE_KEPT_BYTES, type WriteResult } from '@bellwether/store';
 import { type sendUnaryData, type ServerUnaryCall, status } from '@grpc/grpc-js';
 import type { CallCredentials } from './auth/authorizer';
 import { RpcError, toServiceError } from './errors';
@@ -40,6 +40,8 @@ export interface KvContext {
   metrics?: NodeMetrics;
   /** Flow control of writes by bytes (none when absent). */
   admission?: WriteAdmission;
+  /** Byte budget of one Range page (default DEFAULT_RANGE_PAGE_BYTES). */
+  rangePageBytes?: number;
 }
 
 /**
@@ -149,7 +151,8 @@ export function kvOps(ctx: KvContext): KvOps {
       const range = parseRange(r, limits, prefixEnd);
       const read = parseRead(r.read);
       await awaitReadable(ctx.replica, read, budgetMs, ctx.reads);
-      const { kvs, more, appliedIndex } = await ctx.store.range({ start: range.start, end: range.end, limit: range.limit, keysOnly: r.keysOnly });
+      const maxBytes = ctx.rangePageBytes ?? DEFAULT_RANGE_PAGE_BYTES;
+      const { kvs, more, appliedIndex } = await ctx.store.range({ start: range.start, end: range.end, limit: range.limit, keysOnly: r.keysOnly, maxBytes });
       const last = kvs[kvs.length - 1];
       return {
         header: header(ctx, undefined, appliedIndex),

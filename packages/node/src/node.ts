@@ -188,6 +188,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       }),
       metrics,
       admission: new WriteAdmission(new ByteBudget(config.maxPendingWriteBytes ?? DEFAULTS.maxPendingWriteBytes), config.id),
+      rangePageBytes: config.maxRangeReplyBytes ?? DEFAULTS.maxRangeReplyBytes,
     };
     const transport = new GrpcPeerTransport({
       memberId: config.id,

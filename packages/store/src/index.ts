@@ -11,6 +11,7 @@ export {
 export { Reader, readU64be, u64be, Writer } from './codec';
 export { type KeyChange, keyChange } from './changes';
 export { prefixEnd } from './keys';
+export { DEFAULT_RANGE_PAGE_BYTES, TXN_RANGE_BYTES } from './range-page';
 export {
   type Command,
   decodeCommand,

@@ -17,6 +17,7 @@ import { RevisionCache } from './revision-cache';
 import { type KeyChange, keyChange } from './changes';
 import { applyTxn, mergeRange, txnKeys } from './txn';
 import { LeaseBatch } from './lease-batch';
+import { pageBytes, TXN_RANGE_BYTES } from './range-page';
 import { decodeLease, type LeaseChange, type LeaseRecord } from './leases';
 
 /** A Raft log entry as stored (structurally the same as @bellwether/raft's Entry). */
@@ -63,6 +64,10 @@ export interface RangeQuery {
   end?: Uint8Array;
   limit: number;
   keysOnly?: boolean;
+  /** Stop before the key that takes the page's bytes (pageBytes) past this, and say `more`; no bound when absent. */
+  maxBytes?: number;
+  /** Keys returned whatever they weigh (at least one): a page never comes back empty while keys remain. */
+  minKeys?: number;
 }
 
 export interface SnapshotReader {
@@ -464,13 +469,23 @@ export class Store {
       const appliedIndex = decodeApplied(await this.db.get(APPLIED_KEY, { snapshot }));
       const kvs: KeyValueRecord[] = [];
       let more = false;
+      const maxBytes = q.maxBytes ?? Number.POSITIVE_INFINITY;
+      const minKeys = Math.max(1, q.minKeys ?? 1);
+      let bytes = 0;
       for await (const [k, v] of this.db.iterator({ gte, lt, limit: q.limit + 1, snapshot })) {
         if (kvs.length === q.limit) {
           more = true;
           break;
         }
         const kv = decodeKeyValue(k.subarray(STATE_KEY_HEADER_BYTES), v);
-        if (q.keysOnly) kv.value = Buffer.alloc(0);
+        // The value sits in the same record as the revisions, so LevelDB has
+        // read it anyway; dropping the view lets the record go at once.
+        if (q.keysOnly) kv.value = EMPTY;
+        bytes += pageBytes(kv, q.keysOnly);
+        if (bytes > maxBytes && kvs.length >= minKeys) {
+          more = true;
+          break;
+        }
         kvs.push(kv);
       }
       return { kvs, more, appliedIndex };
@@ -613,13 +628,18 @@ export class Store {
         result = { revision: e.index, succeeded: false, deleted: 0, refused: 'lease-not-found' };
       } else if (c.op === 'txn') {
         const written = new Map<string, KeyValueRecord | null>();
+        // One budget for all the transaction's ranges (a later range still gets one key).
+        let txnBytesLeft = TXN_RANGE_BYTES;
         const txn = await applyTxn(c, e.index, {
           get: (key) => kvOverlay.get(key.toString('latin1')) ?? undefined,
           set: (key, next, prev) => write(key.toString('latin1'), key, prev, next),
           range: async (start, end, limit, keysOnly) => {
             for (const k of dirtyKeys) written.set(k, kvOverlay.get(k) ?? null);
-            const stored = await this.range({ start, end, limit: limit + written.size + 1, keysOnly });
-            return mergeRange(stored.kvs, written, start, end, limit, keysOnly);
+            // Enough rows that the batch's deletions cannot empty the page.
+            const stored = await this.range({ start, end, limit: limit + written.size + 1, keysOnly, maxBytes: txnBytesLeft, minKeys: written.size + 1 });
+            const page = mergeRange(stored, written, start, end, limit, keysOnly, txnBytesLeft);
+            for (const kv of page.kvs) txnBytesLeft -= pageBytes(kv, keysOnly);
+            return page;
           },
         });
         result = { revision: e.index, succeeded: txn.succeeded, deleted: 0, txn: txn.results };
