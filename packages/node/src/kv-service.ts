@@ -195,7 +195,7 @@ export function kvService(ctx: KvContext, guard: KvGuard = (ops) => ops, watchGu
     Get: unary((r: GetRequest__Output, budget, call) => guard(ops, call).get(r, budget)),
     Range: unary((r: RangeRequest__Output, budget, call) => guard(ops, call).range(r, budget)),
     Txn: unary((r: TxnRequest__Output, _budget, call) => guard(ops, call).txn(r)),
-    Stream: kvStreamHandler(metrics ? countInFlight(ops, metrics.kvStreamCallsInFlight) : ops, guard),
+    Stream: kvStreamHandler(metrics ? countInFlight(ops, metrics.kvStreamCallsInFlight) : ops, guard, { observer: metrics?.kvStreamBacklog }),
     Watch: watchHandler(ctx, ctx.watches, watchGuard),
   };
 }

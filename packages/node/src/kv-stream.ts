@@ -50,10 +50,51 @@ function run(ops: KvOps, call: StreamCall__Output): Promise<Omit<StreamResult, '
 }
 
 /**
+ * Bytes of replies one stream may hold (answered, not yet written out to the
+ * client) before it stops reading that stream's requests. A client that sends
+ * and never reads would otherwise make the member buffer every reply.
+ */
+export const MAX_UNSENT_REPLY_BYTES = 8 * 1024 * 1024;
+/**
+ * Reads (get, range) running at once on one stream; later ones wait their
+ * turn. A read's reply size is known only once it ran, so this is what keeps
+ * a burst of large reads from overshooting MAX_UNSENT_REPLY_BYTES: by at most
+ * this many replies.
+ */
+export const MAX_READS_RUNNING_PER_STREAM = 32;
+
+/** Told how much each stream holds (metrics.ts). */
+export interface ReplyBacklogObserver {
+  /** A stream's unsent reply bytes changed by `delta`, to `held`. */
+  replyBytes(delta: number, held: number): void;
+  /** A stream stopped (true) or resumed (false) reading its requests. */
+  paused(paused: boolean): void;
+}
+
+export interface KvStreamOptions {
+  /** Default MAX_UNSENT_REPLY_BYTES. */
+  maxUnsentReplyBytes?: number;
+  observer?: ReplyBacklogObserver;
+}
+
+const isRead = (call: StreamCall__Output) => call.request === 'get' || call.request === 'range';
+
+/**
  * The KV.Stream handler: runs each call as its unary twin would, and sends
  * the results that complete within one turn of the event loop as one message.
+ *
+ * Backpressure: calls start in the order received. While the stream holds
+ * more than `maxUnsentReplyBytes` of replies (answered, but not yet taken by
+ * HTTP/2, whose flow control stops when the client stops reading), or
+ * grpc-js's write buffer is full, or calls wait their turn, no call starts
+ * and the stream's requests are not read (HTTP/2 flow control then stops the
+ * client's sends); calls start again once half of it has drained. A stream
+ * so holds at most that budget plus the replies of the calls running when it
+ * filled (at most MAX_READS_RUNNING_PER_STREAM reads).
  */
-export function kvStreamHandler(allOps: KvOps, guard: KvGuard = (ops) => ops) {
+export function kvStreamHandler(allOps: KvOps, guard: KvGuard = (ops) => ops, options: KvStreamOptions = {}) {
+  const maxUnsent = options.maxUnsentReplyBytes ?? MAX_UNSENT_REPLY_BYTES;
+  const observer = options.observer;
   return (stream: ServerDuplexStream<StreamRequest__Output, StreamResponse>) => {
     // Every call on the stream is checked as its caller's (auth/guards.ts).
     const ops = guard(allOps, stream);
@@ -62,13 +103,82 @@ export function kvStreamHandler(allOps: KvOps, guard: KvGuard = (ops) => ops) {
     let flushScheduled = false;
     let open = true;
     let ending = false;
+    /** Bytes of replies answered and not yet taken by HTTP/2 (pending, or written and not called back). */
+    let unsentBytes = 0;
+    /** grpc-js's own buffer said stop (write() returned false) until 'drain'. */
+    let writeBlocked = false;
+    let paused = false;
+    let readsRunning = 0;
+    /** Calls received and not started yet, in order, from `head`. */
+    let queue: StreamCall__Output[] = [];
+    let head = 0;
+    /** The stream is gone: what it held was dropped and is no longer counted. */
+    let released = false;
+    const hold = (delta: number) => {
+      if (released) return;
+      unsentBytes += delta;
+      observer?.replyBytes(delta, unsentBytes);
+    };
+    /** Starts the calls whose turn it is, and pauses or resumes reading requests. */
+    const pump = () => {
+      if (!open) return;
+      // Once paused, wait for half the budget to drain: no flapping per message.
+      const roomy = () => !writeBlocked && unsentBytes <= (paused ? maxUnsent / 2 : maxUnsent);
+      while (head < queue.length && roomy()) {
+        const call = queue[head]!;
+        if (isRead(call) && readsRunning >= MAX_READS_RUNNING_PER_STREAM) break;
+        head++;
+        start(call);
+      }
+      if (head === queue.length) {
+        queue = [];
+        head = 0;
+      }
+      const stop = head < queue.length || !roomy();
+      if (stop && !paused) {
+        paused = true;
+        observer?.paused(true);
+        stream.pause();
+      } else if (!stop && paused) {
+        paused = false;
+        observer?.paused(false);
+        stream.resume();
+      }
+    };
+    const start = (call: StreamCall__Output) => {
+      const read = isRead(call);
+      if (read) readsRunning++;
+      const done = (r: StreamResult) => {
+        if (read) readsRunning--;
+        deliver(r);
+        pump();
+      };
+      run(ops, call).then(
+        (res) => done({ id: call.id, ...res }),
+        (err: unknown) => done(errorResult(call.id, err)),
+      );
+    };
     const flush = () => {
       flushScheduled = false;
       if (!open) return;
       if (pending.length > 0) {
         const results = pending;
         pending = [];
-        for (const message of splitByBytes(results)) stream.write({ results: message });
+        for (const message of splitByBytes(results)) {
+          const bytes = message.reduce((n, r) => n + resultBytes(r), 0);
+          const ok = stream.write({ results: message }, () => {
+            hold(-bytes);
+            pump();
+          });
+          if (!ok && !writeBlocked) {
+            writeBlocked = true;
+            stream.once('drain', () => {
+              writeBlocked = false;
+              pump();
+            });
+          }
+        }
+        pump();
       }
       // The client half-closed: close ours once everything is answered.
       if (ending && inFlight === 0) {
@@ -78,7 +188,9 @@ export function kvStreamHandler(allOps: KvOps, guard: KvGuard = (ops) => ops) {
     };
     const deliver = (r: StreamResult) => {
       inFlight--;
+      if (!open) return;
       pending.push(r);
+      hold(resultBytes(r));
       if (!flushScheduled) {
         flushScheduled = true;
         setImmediate(flush);
@@ -91,19 +203,25 @@ export function kvStreamHandler(allOps: KvOps, guard: KvGuard = (ops) => ops) {
           deliver(errorResult(call.id, new RpcError(status.RESOURCE_EXHAUSTED, `more than ${MAX_CALLS_IN_FLIGHT_PER_STREAM} calls in flight on one stream; back off`)));
           continue;
         }
-        run(ops, call).then(
-          (res) => deliver({ id: call.id, ...res }),
-          (err: unknown) => deliver(errorResult(call.id, err)),
-        );
+        queue.push(call);
       }
+      pump();
     });
     const close = () => {
       open = false;
+      queue = [];
+      head = 0;
+      if (released) return;
+      // Whatever it held is dropped with the stream (or was all written out, on 'finish').
+      hold(-unsentBytes);
+      released = true;
+      if (paused) observer?.paused(false);
     };
     stream.on('end', () => {
       ending = true;
       flush();
     });
+    stream.on('finish', close);
     stream.on('cancelled', close);
     stream.on('error', close);
   };

@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ReplyBacklogObserver } from './kv-stream';
 import { dirSizeBytes } from './disk-usage';
 import { registerLogMetrics } from './log-metrics';
 import type { Replica } from './replica';
@@ -44,6 +45,8 @@ export class NodeMetrics {
   readonly kvOperations: Counter<'op' | 'result'>;
   readonly kvSeconds: Histogram<'op'>;
   readonly kvStreamCallsInFlight: Gauge;
+  /** Replies KV.Stream streams hold unsent, and their pauses (kv-stream.ts). */
+  readonly kvStreamBacklog: ReplyBacklogObserver;
 
   constructor(source: MetricsSource) {
     const registers = [this.registry];
@@ -214,6 +217,7 @@ export class NodeMetrics {
       help: 'Calls received on KV.Stream streams and not yet answered',
       registers,
     });
+    this.kvStreamBacklog = kvStreamBacklogMetrics(registers);
     new Gauge({
       name: 'bellwether_db_size_bytes',
       help: 'Bytes of this member\'s data directory on disk',
@@ -273,4 +277,32 @@ export class NodeMetrics {
   get contentType(): string {
     return this.registry.contentType;
   }
+}
+
+/** The backlog of unread KV.Stream replies: bytes held now, the most one stream ever held, and reading pauses. */
+function kvStreamBacklogMetrics(registers: Registry[]): ReplyBacklogObserver {
+  const held = new Gauge({ name: 'bellwether_kv_stream_reply_bytes_held', help: 'Bytes of KV.Stream replies answered and not yet written out to their clients', registers });
+  const heldMax = new Gauge({
+    name: 'bellwether_kv_stream_reply_bytes_held_max',
+    help: 'The most bytes of unsent replies one KV.Stream has held since this member started',
+    registers,
+  });
+  const pausedNow = new Gauge({ name: 'bellwether_kv_streams_paused', help: 'KV.Stream streams whose requests are not read until their client reads its replies', registers });
+  const pauses = new Counter({ name: 'bellwether_kv_stream_pauses_total', help: 'Times a KV.Stream stopped reading requests because its client did not read its replies', registers });
+  let max = 0;
+  return {
+    replyBytes(delta, streamHeld) {
+      held.inc(delta);
+      if (streamHeld > max) {
+        max = streamHeld;
+        heldMax.set(max);
+      }
+    },
+    paused(paused) {
+      if (paused) {
+        pausedNow.inc();
+        pauses.inc();
+      } else pausedNow.dec();
+    },
+  };
 }
