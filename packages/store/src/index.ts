@@ -28,6 +28,7 @@ export {
   SESSION_EXPIRY_ENTRIES,
   SESSION_PREV_VALUE_KEPT_BYTES,
   SESSION_RESULTS_KEPT,
+  SESSION_RESULTS_KEPT_BYTES,
   type SnapshotInstaller,
   type SnapshotReader,
   Store,

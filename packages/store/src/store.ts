@@ -18,6 +18,7 @@ import { type KeyChange, keyChange } from './changes';
 import { applyTxn, mergeRange, txnKeys } from './txn';
 import { LeaseBatch } from './lease-batch';
 import { pageBytes, TXN_RANGE_BYTES } from './range-page';
+import { sessionResultBytes } from './session-bytes';
 import { decodeLease, type LeaseChange, type LeaseRecord } from './leases';
 
 /** A Raft log entry as stored (structurally the same as @bellwether/raft's Entry). */
@@ -36,6 +37,13 @@ export interface HardState {
 
 /** The most results one client session keeps, however far behind its min_unacked_sequence. */
 export const SESSION_RESULTS_KEPT = 4096;
+/**
+ * The most bytes of results (sessionResultBytes) one client session keeps:
+ * the oldest are forgotten past it, the newest is always kept. Without it,
+ * 4,096 results holding a 4 KiB previous value or a transaction's ranges
+ * would make one session record tens of MiB, rewritten on every write.
+ */
+export const SESSION_RESULTS_KEPT_BYTES = 4 * 1024 * 1024;
 
 /** The largest previous value a remembered result keeps whole (see rememberResult). */
 export const SESSION_PREV_VALUE_KEPT_BYTES = 4096;
@@ -718,6 +726,10 @@ function rememberResult(session: SessionRecord, sequence: number, minUnacked: nu
   let drop = 0;
   while (drop < list.length && list[drop]!.sequence < session.floor) drop++;
   if (list.length - drop > SESSION_RESULTS_KEPT) drop = list.length - SESSION_RESULTS_KEPT;
+  let bytes = 0;
+  for (let j = drop; j < list.length; j++) bytes += sessionResultBytes(list[j]!.result);
+  // Oldest first, but never the result just remembered: its client is waiting for it.
+  while (bytes > SESSION_RESULTS_KEPT_BYTES && drop < list.length - 1 && list[drop]!.result !== result) bytes -= sessionResultBytes(list[drop++]!.result);
   if (drop > 0) {
     session.floor = Math.max(session.floor, list[drop - 1]!.sequence + 1);
     list.splice(0, drop);
