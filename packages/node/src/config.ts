@@ -42,6 +42,12 @@ export interface NodeConfig {
   maxPendingWriteBytes?: number;
   /** A Range page stops before the key that takes its keys and values (keys only with keys_only) past this many bytes, and answers `more` (default 3 MiB); it always holds at least one key. */
   maxRangeReplyBytes?: number;
+  /** Client connections served at once; more are answered RESOURCE_EXHAUSTED and closed (default 10 000). */
+  maxConnections?: number;
+  /** Client connections served at once from one remote address (default 2048). */
+  maxConnectionsPerAddress?: number;
+  /** Concurrent HTTP/2 streams (calls) per client connection (SETTINGS_MAX_CONCURRENT_STREAMS; default 1024). */
+  maxConcurrentStreams?: number;
   /** Watch history: keep the changes of this many latest revisions (default 100 000). */
   watchHistoryRevisions?: number;
   /** Watch history: keep at most this many bytes of changes (default 64 MiB). */
@@ -94,6 +100,9 @@ export const DEFAULTS = {
   logMemoryBytes: 64 * 1024 * 1024,
   maxPendingWriteBytes: 64 * 1024 * 1024,
   maxRangeReplyBytes: DEFAULT_RANGE_PAGE_BYTES,
+  maxConnections: 10_000,
+  maxConnectionsPerAddress: 2048,
+  maxConcurrentStreams: 1024,
   shutdownTimeoutMs: 5000,
   maxNewStreamsPerSecond: 2000,
 } as const;
@@ -162,6 +171,10 @@ export function validateConfig(c: NodeConfig): NodeConfig {
   }
   if (c.maxPendingWriteBytes !== undefined && c.maxPendingWriteBytes < c.maxValueBytes + c.maxKeyBytes) {
     throw new ConfigError(`maxPendingWriteBytes (${c.maxPendingWriteBytes}) must hold at least one write of the largest key and value (${c.maxKeyBytes + c.maxValueBytes} bytes)`);
+  }
+  for (const [k, flag] of [['maxConnections', '--max-connections'], ['maxConnectionsPerAddress', '--max-connections-per-address'], ['maxConcurrentStreams', '--max-concurrent-streams']] as const) {
+    const v = c[k];
+    if (v !== undefined && (!Number.isInteger(v) || v <= 0 || v > 2 ** 31 - 1)) throw new ConfigError(`${k} (${flag}): must be a positive integer, got ${String(v)}`);
   }
   if (c.maxNewStreamsPerSecond !== undefined && (!Number.isInteger(c.maxNewStreamsPerSecond) || c.maxNewStreamsPerSecond <= 0)) {
     throw new ConfigError(`maxNewStreamsPerSecond (--max-new-streams-per-second): must be a positive integer, got ${String(c.maxNewStreamsPerSecond)}`);

@@ -15,6 +15,7 @@ import { forceNewCluster, planFirstStart } from './cluster-join';
 import { clusterService, memberStatus } from './cluster-service';
 import { ByteBudget } from './byte-budget';
 import { WriteAdmission } from './write-admission';
+import { ConnectionGate, connectionGateInterceptor, gateConnections } from './connection-limits';
 import { ConfigError, DEFAULTS, type NodeConfig, parseAddress, validateConfig } from './config';
 import { admittingStreams, StreamAdmission } from './stream-admission';
 import { grpcMetricsInterceptor } from './grpc-metrics';
@@ -114,10 +115,15 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
   let http: HttpEndpoints | undefined;
   // Made once the replica exists; calls before that are not counted.
   let metrics: NodeMetrics | undefined;
+  const connectionGate = new ConnectionGate(
+    { maxConnections: config.maxConnections ?? DEFAULTS.maxConnections, maxConnectionsPerAddress: config.maxConnectionsPerAddress ?? DEFAULTS.maxConnectionsPerAddress },
+    config.id,
+  );
   const server = new grpc.Server({
-    interceptors: [grpcMetricsInterceptor(() => metrics)],
+    interceptors: [grpcMetricsInterceptor(() => metrics), connectionGateInterceptor(connectionGate)],
     'grpc.max_receive_message_length': maxReceiveMessageBytes(config),
     'grpc.max_send_message_length': 64 * 1024 * 1024,
+    'grpc.max_concurrent_streams': config.maxConcurrentStreams ?? DEFAULTS.maxConcurrentStreams,
   });
   // With --peer-listen the peer protocol has a server of its own and the client port does not serve it.
   const peerServer = config.peerListen
@@ -272,6 +278,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
     new ReflectionService(reflected).addToServer(server);
     const port = await bind(server, config.listen, clientCredentials);
     tuneAcceptedConnections(server);
+    gateConnections(server, connectionGate, log);
     const peerPort = peerServer === server ? undefined : await bind(peerServer, config.peerListen!, peerCredentials, '--peer-listen');
     if (peerPort !== undefined) tuneAcceptedConnections(peerServer);
     if (wantedPort === 0 && !config.advertise) {

@@ -47,7 +47,7 @@ test('a KV.Stream client that does not read its replies stops being read; the me
   for (let m = 0; m < MESSAGES; m++) {
     const calls = Array.from({ length: CALLS_PER_MESSAGE }, () => {
       id++;
-      return { id, get: { key: Buffer.from(`big/${id % KEYS}`), read: { mode: 'READ_MODE_ANY_FOLLOWER' } } };
+      return { id, get: { key: Buffer.from(`big/${id % KEYS}`), read: { mode: 'READ_MODE_ANY_FOLLOWER' as const } } };
     });
     // Ignores write()'s backpressure on purpose: the client keeps sending.
     stream.write({ calls });
