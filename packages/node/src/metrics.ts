@@ -238,6 +238,29 @@ export class NodeMetrics {
     replica.on('snapshotInstalled', (ok) => this.snapshotInstalls.inc({ result: ok ? 'ok' : 'failed' }));
   }
 
+  /** Exposes the client connections served and refused (connection-limits.ts). */
+  observeConnections(gate: { readonly openConnections: number; readonly refusedTotal: number }): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: 'bellwether_client_connections',
+      help: 'Client connections this member serves now (--max-connections)',
+      registers,
+      collect() {
+        this.set(gate.openConnections);
+      },
+    });
+    let counted = 0;
+    new Counter({
+      name: 'bellwether_client_connections_refused_total',
+      help: 'Client connections refused for being over --max-connections or --max-connections-per-address',
+      registers,
+      collect() {
+        this.inc(gate.refusedTotal - counted);
+        counted = gate.refusedTotal;
+      },
+    });
+  }
+
   /** Records one finished KV operation. */
   observeKv(op: KvOperation, seconds: number, ok: boolean): void {
     let m = this.kvChildren.get(op);

@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import { type GetResponse__Output, type KVClient, loadPublicApi, type WatchResponse__Output } from '@bellwether/proto';
 import * as grpc from '@grpc/grpc-js';
 import { TestCluster, unary, waitFor } from '../src/cluster';
+import { httpGet, startMetricsCluster } from '../src/metrics-cluster';
 
 const PER_ADDRESS = 3;
 const STREAMS = 4;
@@ -21,7 +22,7 @@ function ownConnection(address: string): KVClient {
 const get = (kv: KVClient) => unary<GetResponse__Output>(kv as unknown as grpc.Client, 'Get', { key: Buffer.from('k'), read: { mode: 'READ_MODE_ANY_FOLLOWER' } }, 10_000);
 
 test('connections over --max-connections-per-address are refused with RESOURCE_EXHAUSTED and closed; a freed slot serves again', { timeout: 120_000 }, async (t) => {
-  const cluster = await TestCluster.start({ size: 1, args: ['--max-connections-per-address', String(PER_ADDRESS), '--max-connections', '64'] });
+  const { cluster, http } = await startMetricsCluster(1, ['--max-connections-per-address', String(PER_ADDRESS), '--max-connections', '64']);
   t.after(() => cluster.stop());
   const leader = await cluster.waitForLeader();
   const clients: KVClient[] = [];
@@ -48,6 +49,9 @@ test('connections over --max-connections-per-address are refused with RESOURCE_E
   // The served connections keep working.
   for (const kv of clients.slice(0, served)) await get(kv);
   await waitFor(() => (/refused a client connection/.test(leader.log()) ? true : undefined), 10_000, 'the member logs the refusal');
+  const metrics = (await httpGet(`http://${http(leader)}/metrics`)).body;
+  assert.ok(Number(/^bellwether_client_connections_refused_total (\S+)$/m.exec(metrics)?.[1]) >= 1, 'refusals are counted');
+  assert.ok(Number(/^bellwether_client_connections (\S+)$/m.exec(metrics)?.[1]) >= served, 'served connections are counted');
 
   // A slot freed: the refused client, reconnecting, is served.
   clients[0]!.close();
