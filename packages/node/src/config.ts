@@ -42,6 +42,8 @@ export interface NodeConfig {
   maxPendingWriteBytes?: number;
   /** A Range page stops before the key that takes its keys and values (keys only with keys_only) past this many bytes, and answers `more` (default 3 MiB); it always holds at least one key. */
   maxRangeReplyBytes?: number;
+  /** A client session (exactly-once results) not written for this long is forgotten, by a leader-proposed log entry (default 3600). */
+  sessionTtlSeconds?: number;
   /** Client connections served at once; more are answered RESOURCE_EXHAUSTED and closed (default 10 000). */
   maxConnections?: number;
   /** Client connections served at once from one remote address (default 2048). */
@@ -103,6 +105,7 @@ export const DEFAULTS = {
   maxConnections: 10_000,
   maxConnectionsPerAddress: 2048,
   maxConcurrentStreams: 1024,
+  sessionTtlSeconds: 3600,
   shutdownTimeoutMs: 5000,
   maxNewStreamsPerSecond: 2000,
 } as const;
@@ -172,7 +175,12 @@ export function validateConfig(c: NodeConfig): NodeConfig {
   if (c.maxPendingWriteBytes !== undefined && c.maxPendingWriteBytes < c.maxValueBytes + c.maxKeyBytes) {
     throw new ConfigError(`maxPendingWriteBytes (${c.maxPendingWriteBytes}) must hold at least one write of the largest key and value (${c.maxKeyBytes + c.maxValueBytes} bytes)`);
   }
-  for (const [k, flag] of [['maxConnections', '--max-connections'], ['maxConnectionsPerAddress', '--max-connections-per-address'], ['maxConcurrentStreams', '--max-concurrent-streams']] as const) {
+  for (const [k, flag] of [
+    ['maxConnections', '--max-connections'],
+    ['maxConnectionsPerAddress', '--max-connections-per-address'],
+    ['maxConcurrentStreams', '--max-concurrent-streams'],
+    ['sessionTtlSeconds', '--session-ttl-seconds'],
+  ] as const) {
     const v = c[k];
     if (v !== undefined && (!Number.isInteger(v) || v <= 0 || v > 2 ** 31 - 1)) throw new ConfigError(`${k} (${flag}): must be a positive integer, got ${String(v)}`);
   }

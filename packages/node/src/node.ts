@@ -36,6 +36,7 @@ import { DEFAULT_WATCH_LIMITS, WatchHub } from './watch/hub';
 import { LeaseManager } from './lease/manager';
 import { leaseService } from './lease/lease-service';
 import { OpenStreams, shutDown, trackingStreams } from './shutdown';
+import { SessionSweeper } from './session-sweeper';
 import { PeerClientTls, ReloadableServerCredentials } from './tls';
 import { transferLeadershipHandler } from './transfer-service';
 
@@ -244,6 +245,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
     server.addService(api.bellwether.kv.v1.KV.service, admittingStreams(trackingStreams(kv, ['Stream', 'Watch'], streams), ['Stream'], admission));
     const leases = new LeaseManager(replica, store, config.electionTimeoutMs);
     await leases.start();
+    const stopSessionSweeper = new SessionSweeper(replica, store, { ttlMs: (config.sessionTtlSeconds ?? DEFAULTS.sessionTtlSeconds) * 1000, log }).start();
     server.addService(
       api.bellwether.lease.v1.Lease.service,
       trackingStreams(guardService(api.bellwether.lease.v1.Lease.service, leaseService(kvCtx, leases), authorizer, LEASE_NEEDS), ['KeepAlive'], streams),
@@ -322,6 +324,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       stop() {
         stopping ??= (async () => {
           leases.stop();
+          stopSessionSweeper();
           await httpEndpoints?.close();
           stopRecorder();
           const parts = { replica, server: serversAsOne(server, peerServer), health, streams, store: openStore, log, electionTimeoutMs: config.electionTimeoutMs };

@@ -12,6 +12,7 @@ export { Reader, readU64be, u64be, Writer } from './codec';
 export { type KeyChange, keyChange } from './changes';
 export { prefixEnd } from './keys';
 export { DEFAULT_RANGE_PAGE_BYTES, TXN_RANGE_BYTES } from './range-page';
+export { SESSION_EXPIRE_BATCH, type SessionExpireCommand } from './session-expiry';
 export {
   type Command,
   decodeCommand,

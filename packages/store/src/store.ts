@@ -19,6 +19,7 @@ import { applyTxn, mergeRange, txnKeys } from './txn';
 import { LeaseBatch } from './lease-batch';
 import { pageBytes, TXN_RANGE_BYTES } from './range-page';
 import { sessionResultBytes } from './session-bytes';
+import { expireSessions, type SessionExpireCommand } from './session-expiry';
 import { decodeLease, type LeaseChange, type LeaseRecord } from './leases';
 
 /** A Raft log entry as stored (structurally the same as @bellwether/raft's Entry). */
@@ -61,7 +62,7 @@ const REVISION_CACHE_KEYS = 131_072;
 /** Stands in for the value of a key known only by its cached revisions; never stored or returned. */
 const EMPTY_VALUE = Buffer.alloc(0);
 
-type KvCommand = Exclude<Command, { op: 'auth' }>;
+type KvCommand = Exclude<Command, { op: 'auth' | 'session-expire' }>;
 
 type BatchOp = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
 
@@ -515,6 +516,14 @@ export class Store {
     return new LeaseBatch(this.db, this.gen).keys(id);
   }
 
+  /** Every client session and the index it was last written at (for the leader's expiry by time, session-expiry.ts). */
+  async *sessionLastIndexes(): AsyncGenerator<{ clientId: string; lastIndex: number }> {
+    for await (const [key, value] of this.db.iterator(generationRange(Prefix.session, this.gen))) {
+      // The record starts with the last index: the results need not be decoded.
+      yield { clientId: key.subarray(STATE_KEY_HEADER_BYTES).toString('utf8'), lastIndex: new Reader(value).uint() };
+    }
+  }
+
   /** Deletes sessions idle for SESSION_EXPIRY_ENTRIES; the same at every replica, as it depends only on the log. */
   private async sweepSessions(appliedIndex: number, skip: Set<string>, ops: BatchOp[]): Promise<void> {
     for await (const [key, value] of this.db.iterator(generationRange(Prefix.session, this.gen))) {
@@ -534,11 +543,16 @@ export class Store {
     // Each command with its key as a map key (latin1 maps bytes 1:1 to a string).
     const commands = new Map<number, { c: KvCommand; mapKey: string }>();
     const authCommands = new Map<number, AuthCommand>();
+    const expiries = new Map<number, SessionExpireCommand>();
     for (const e of fresh) {
       if (e.type !== 'normal') continue;
       const c = decodeCommand(e.data);
       if (c.op === 'auth') {
         authCommands.set(e.index, c.auth);
+        continue;
+      }
+      if (c.op === 'session-expire') {
+        expiries.set(e.index, c);
         continue;
       }
       commands.set(e.index, { c, mapKey: 'key' in c ? c.key.toString('latin1') : '' });
@@ -551,6 +565,7 @@ export class Store {
     const keys = new Map<string, Buffer>();
     const needValue = new Set<string>();
     const clients = new Set<string>();
+    for (const { sessions } of expiries.values()) for (const { clientId } of sessions) clients.add(clientId);
     for (const { c, mapKey } of commands.values()) {
       if (c.clientId) clients.add(c.clientId);
       if (c.op === 'txn') {
@@ -589,6 +604,7 @@ export class Store {
     });
     const dirtyKeys = new Set<string>();
     const dirtySessions = new Set<string>();
+    const expiredSessions = new Set<string>();
 
     // Auth commands change a copy, made current once the batch is written.
     let nextAuth: AuthState | undefined;
@@ -598,6 +614,11 @@ export class Store {
         nextAuth ??= decodeAuthState(encodeAuthState(this.auth, new Writer(256)));
         const authRefusal = applyAuthCommand(nextAuth, auth, e.index);
         results.set(e.index, { revision: e.index, succeeded: !authRefusal, deleted: 0, ...(authRefusal ? { authRefusal } : {}) });
+        continue;
+      }
+      const expiry = expiries.get(e.index);
+      if (expiry) {
+        results.set(e.index, { revision: e.index, succeeded: true, deleted: expireSessions(expiry, sessions, dirtySessions, expiredSessions) });
         continue;
       }
       const command = commands.get(e.index);
@@ -672,6 +693,7 @@ export class Store {
     }
     for (const op of leaseBatch.ops()) ops.push(op);
     for (const id of dirtySessions) ops.push({ type: 'put', key: sessionKey(this.gen, id), value: encodeSession(sessions.get(id)!) });
+    for (const id of expiredSessions) if (!dirtySessions.has(id)) ops.push({ type: 'del', key: sessionKey(this.gen, id) });
     for (const [name, value] of Object.entries(meta)) ops.push({ type: 'put', key: metaKey(name), value: Buffer.from(value) });
     if (nextAuth) ops.push({ type: 'put', key: authKey(this.gen), value: encodeAuthState(nextAuth, new Writer(256)) });
     const appliedIndex = fresh[fresh.length - 1]!.index;

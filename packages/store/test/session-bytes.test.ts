@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { SESSION_PREV_VALUE_KEPT_BYTES, SESSION_RESULTS_KEPT_BYTES, Store } from '../src/index';
+import { encodeCommand, SESSION_PREV_VALUE_KEPT_BYTES, SESSION_RESULTS_KEPT_BYTES, Store } from '../src/index';
 import { putEntry, tempDir, txnEntry } from './helpers';
 
 const b = (s: string) => Buffer.from(s);
@@ -63,4 +63,47 @@ test('a result larger than the byte cap is remembered alone until the next write
   await store.apply([putEntry(count + 5, 'small', 'x', { clientId: 'c', sequence: 3 })]);
   const late = await store.apply([txnEntry(count + 6, { success: gets, clientId: 'c', sequence: 2 })]);
   assert.equal(late.results.get(count + 6)?.refused, 'sequence-too-old', 'the next write pushed the large result out');
+});
+
+function expireEntry(index: number, sessions: { clientId: string; lastIndex: number }[]) {
+  return { index, term: 1, type: 'normal' as const, data: encodeCommand({ op: 'session-expire', sessions }) };
+}
+
+test('a session-expire entry forgets the sessions still at the named last index, alike at every replica', async (t) => {
+  const stores = await Promise.all([Store.open(tempDir(t)), Store.open(tempDir(t))]);
+  t.after(() => Promise.all(stores.map((s) => s.close())));
+  const history = [
+    [putEntry(1, 'a', '1', { clientId: 'idle', sequence: 1 }), putEntry(2, 'b', '1', { clientId: 'busy', sequence: 1 })],
+    // The leader judged both idle as of index 2; busy writes again before the expiry applies.
+    [putEntry(3, 'b', '2', { clientId: 'busy', sequence: 2 }), expireEntry(4, [{ clientId: 'idle', lastIndex: 1 }, { clientId: 'busy', lastIndex: 2 }, { clientId: 'never', lastIndex: 1 }])],
+    // A retry of idle's first write after its session expired is a new write.
+    [putEntry(5, 'a', '1', { clientId: 'idle', sequence: 1 }), putEntry(6, 'b', '2', { clientId: 'busy', sequence: 2 })],
+  ];
+  for (const store of stores) {
+    const outs = [];
+    for (const batch of history) outs.push(await store.apply(batch));
+    assert.equal(outs[1]!.results.get(4)?.deleted, 1, 'only the idle session was expired');
+    assert.equal(outs[2]!.results.get(5)?.revision, 5, 'the expired session starts afresh');
+    assert.equal(outs[2]!.results.get(6)?.revision, 3, 'the busy session still answers its retry');
+    const listed = [];
+    for await (const s of store.sessionLastIndexes()) listed.push(s);
+    assert.deepEqual(listed, [
+      { clientId: 'busy', lastIndex: 3 },
+      { clientId: 'idle', lastIndex: 5 },
+    ]);
+  }
+  assert.equal((await stores[0].get(b('a')))?.version, 2);
+  assert.deepEqual(await stores[0].get(b('a')), await stores[1].get(b('a')));
+});
+
+test('an expiry and a write of the same session in one batch: the write after the expiry keeps its session', async (t) => {
+  const store = await Store.open(tempDir(t));
+  t.after(() => store.close());
+  await store.apply([putEntry(1, 'a', '1', { clientId: 'c', sequence: 1 })]);
+  await store.apply([expireEntry(2, [{ clientId: 'c', lastIndex: 1 }]), putEntry(3, 'a', '2', { clientId: 'c', sequence: 2 })]);
+  const retry = await store.apply([putEntry(4, 'a', '2', { clientId: 'c', sequence: 2 })]);
+  assert.equal(retry.results.get(4)?.revision, 3, 'the write after the expiry is remembered');
+  const listed = [];
+  for await (const s of store.sessionLastIndexes()) listed.push(s);
+  assert.deepEqual(listed, [{ clientId: 'c', lastIndex: 3 }]);
 });
