@@ -56,12 +56,14 @@ function run(ops: KvOps, call: StreamCall__Output): Promise<Omit<StreamResult, '
  */
 export const MAX_UNSENT_REPLY_BYTES = 8 * 1024 * 1024;
 /**
- * Reads (get, range) running at once on one stream; later ones wait their
- * turn. A read's reply size is known only once it ran, so this is what keeps
- * a burst of large reads from overshooting MAX_UNSENT_REPLY_BYTES: by at most
- * this many replies.
+ * Calls whose reply can carry values (get, range, txn, and a put or delete
+ * with prev_kv or a compare, which answers a failed compare with the current
+ * value) running at once on one stream; later ones wait their turn. Such a
+ * reply's size is known only once the call ran, so this is what keeps a burst
+ * of them from overshooting MAX_UNSENT_REPLY_BYTES: by at most this many
+ * replies. Plain puts and deletes are not held back.
  */
-export const MAX_READS_RUNNING_PER_STREAM = 32;
+export const MAX_VALUE_CALLS_RUNNING_PER_STREAM = 32;
 
 /** Told how much each stream holds (metrics.ts). */
 export interface ReplyBacklogObserver {
@@ -77,7 +79,11 @@ export interface KvStreamOptions {
   observer?: ReplyBacklogObserver;
 }
 
-const isRead = (call: StreamCall__Output) => call.request === 'get' || call.request === 'range';
+function carriesValues(call: StreamCall__Output): boolean {
+  if (call.request === 'put') return call.put!.prevKv || call.put!.expectedModRevision !== undefined;
+  if (call.request === 'delete') return call.delete!.prevKv || call.delete!.expectedModRevision !== undefined;
+  return true;
+}
 
 /**
  * The KV.Stream handler: runs each call as its unary twin would, and sends
@@ -90,7 +96,8 @@ const isRead = (call: StreamCall__Output) => call.request === 'get' || call.requ
  * and the stream's requests are not read (HTTP/2 flow control then stops the
  * client's sends); calls start again once half of it has drained. A stream
  * so holds at most that budget plus the replies of the calls running when it
- * filled (at most MAX_READS_RUNNING_PER_STREAM reads).
+ * filled (at most MAX_VALUE_CALLS_RUNNING_PER_STREAM calls whose reply can
+ * carry values).
  */
 export function kvStreamHandler(allOps: KvOps, guard: KvGuard = (ops) => ops, options: KvStreamOptions = {}) {
   const maxUnsent = options.maxUnsentReplyBytes ?? MAX_UNSENT_REPLY_BYTES;
@@ -108,7 +115,7 @@ export function kvStreamHandler(allOps: KvOps, guard: KvGuard = (ops) => ops, op
     /** grpc-js's own buffer said stop (write() returned false) until 'drain'. */
     let writeBlocked = false;
     let paused = false;
-    let readsRunning = 0;
+    let valueCallsRunning = 0;
     /** Calls received and not started yet, in order, from `head`. */
     let queue: StreamCall__Output[] = [];
     let head = 0;
@@ -126,7 +133,7 @@ export function kvStreamHandler(allOps: KvOps, guard: KvGuard = (ops) => ops, op
       const roomy = () => !writeBlocked && unsentBytes <= (paused ? maxUnsent / 2 : maxUnsent);
       while (head < queue.length && roomy()) {
         const call = queue[head]!;
-        if (isRead(call) && readsRunning >= MAX_READS_RUNNING_PER_STREAM) break;
+        if (valueCallsRunning >= MAX_VALUE_CALLS_RUNNING_PER_STREAM && carriesValues(call)) break;
         head++;
         start(call);
       }
@@ -146,10 +153,10 @@ export function kvStreamHandler(allOps: KvOps, guard: KvGuard = (ops) => ops, op
       }
     };
     const start = (call: StreamCall__Output) => {
-      const read = isRead(call);
-      if (read) readsRunning++;
+      const large = carriesValues(call);
+      if (large) valueCallsRunning++;
       const done = (r: StreamResult) => {
-        if (read) readsRunning--;
+        if (large) valueCallsRunning--;
         deliver(r);
         pump();
       };

@@ -12,7 +12,7 @@ import { waitFor } from '../src/cluster';
 import { httpGet, startMetricsCluster } from '../src/metrics-cluster';
 
 const MIB = 1024 * 1024;
-/** kv-stream.ts MAX_UNSENT_REPLY_BYTES and MAX_READS_RUNNING_PER_STREAM. */
+/** kv-stream.ts MAX_UNSENT_REPLY_BYTES and MAX_VALUE_CALLS_RUNNING_PER_STREAM. */
 const MAX_UNSENT = 8 * MIB;
 const MAX_READS_RUNNING = 32;
 const VALUE_BYTES = 256 * 1024;
