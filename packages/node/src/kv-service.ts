@@ -84,14 +84,21 @@ export function checkRefused(result: WriteResult, clientId: string, sequence: nu
 }
 
 /**
+ * Waited on by a read just before it reads values from the store (after any
+ * wait for a read index): KV.Stream uses it to hold reads while the stream's
+ * client is not taking its replies. Resolves (or returns) when the read may go.
+ */
+export type ReplyGate = () => Promise<void> | undefined;
+
+/**
  * The KV operations, independent of how they arrived (unary call or Stream).
  * `budgetMs` is what is left of the caller's deadline; waits end by it.
  */
 export interface KvOps {
   put(r: PutRequest__Output, budgetMs: number): Promise<PutResponse>;
   delete(r: DeleteRequest__Output, budgetMs: number): Promise<DeleteResponse>;
-  get(r: GetRequest__Output, budgetMs: number): Promise<GetResponse>;
-  range(r: RangeRequest__Output, budgetMs: number): Promise<RangeResponse>;
+  get(r: GetRequest__Output, budgetMs: number, gate?: ReplyGate): Promise<GetResponse>;
+  range(r: RangeRequest__Output, budgetMs: number, gate?: ReplyGate): Promise<RangeResponse>;
   txn(r: TxnRequest__Output): Promise<TxnResponse>;
 }
 
@@ -139,18 +146,22 @@ export function kvOps(ctx: KvContext): KvOps {
       };
     },
 
-    async get(r, budgetMs) {
+    async get(r, budgetMs, gate) {
       checkKey('key', r.key, limits);
       const read = parseRead(r.read);
       await awaitReadable(ctx.replica, read, budgetMs, ctx.reads);
+      const held = gate?.();
+      if (held) await held;
       const { kv, appliedIndex } = await ctx.store.read(r.key);
       return { header: header(ctx, undefined, appliedIndex), kv: toKeyValue(kv) };
     },
 
-    async range(r, budgetMs) {
+    async range(r, budgetMs, gate) {
       const range = parseRange(r, limits, prefixEnd);
       const read = parseRead(r.read);
       await awaitReadable(ctx.replica, read, budgetMs, ctx.reads);
+      const held = gate?.();
+      if (held) await held;
       const maxBytes = ctx.rangePageBytes ?? DEFAULT_RANGE_PAGE_BYTES;
       const { kvs, more, appliedIndex } = await ctx.store.range({ start: range.start, end: range.end, limit: range.limit, keysOnly: r.keysOnly, maxBytes });
       const last = kvs[kvs.length - 1];

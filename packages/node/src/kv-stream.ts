@@ -1,7 +1,7 @@
 import { LEADER_ADDRESS_METADATA, LEADER_ID_METADATA, RETRY_AFTER_METADATA, type StreamCall__Output, type StreamRequest__Output, type StreamResponse, type StreamResult } from '@bellwether/proto';
 import { type ServerDuplexStream, status } from '@grpc/grpc-js';
 import { RpcError } from './errors';
-import type { KvGuard, KvOps } from './kv-service';
+import type { KvGuard, KvOps, ReplyGate } from './kv-service';
 
 /** Calls in flight on one stream before further calls are refused with RESOURCE_EXHAUSTED. */
 export const MAX_CALLS_IN_FLIGHT_PER_STREAM = 8192;
@@ -31,17 +31,17 @@ function errorResult(id: number, err: unknown): StreamResult {
   return { id, error: { code: status.INTERNAL, message: err instanceof Error ? err.message : String(err) } };
 }
 
-function run(ops: KvOps, call: StreamCall__Output): Promise<Omit<StreamResult, 'id'>> {
+function run(ops: KvOps, call: StreamCall__Output, gate: ReplyGate): Promise<Omit<StreamResult, 'id'>> {
   const budget = call.timeoutMs > 0 ? call.timeoutMs : NO_TIMEOUT_BUDGET_MS;
   switch (call.request) {
     case 'put':
       return ops.put(call.put!, budget).then((put) => ({ put }));
     case 'get':
-      return ops.get(call.get!, budget).then((get) => ({ get }));
+      return ops.get(call.get!, budget, gate).then((get) => ({ get }));
     case 'delete':
       return ops.delete(call.delete!, budget).then((del) => ({ delete: del }));
     case 'range':
-      return ops.range(call.range!, budget).then((range) => ({ range }));
+      return ops.range(call.range!, budget, gate).then((range) => ({ range }));
     case 'txn':
       return ops.txn(call.txn!).then((txn) => ({ txn }));
     default:
@@ -56,14 +56,17 @@ function run(ops: KvOps, call: StreamCall__Output): Promise<Omit<StreamResult, '
  */
 export const MAX_UNSENT_REPLY_BYTES = 8 * 1024 * 1024;
 /**
- * Calls whose reply can carry values (get, range, txn, and a put or delete
- * with prev_kv or a compare, which answers a failed compare with the current
- * value) running at once on one stream; later ones wait their turn. Such a
- * reply's size is known only once the call ran, so this is what keeps a burst
- * of them from overshooting MAX_UNSENT_REPLY_BYTES: by at most this many
- * replies. Plain puts and deletes are not held back.
+ * Reads (get, range) reading values from the store at once on one stream,
+ * once their wait for a read index is over (that wait is not limited). A
+ * read's reply size is known only once it read, so this is what keeps a
+ * burst of large reads from overshooting MAX_UNSENT_REPLY_BYTES: by at most
+ * this many replies. While the stream is backlogged no read reads values.
+ * Not lower: at 32, pipelined gets of small values (`pnpm bench --workload
+ * get`, 256 in flight) cost the server twice the CPU per get, their replies
+ * leaving in many small messages; at 256, 512 gets in flight ran at ~85% of
+ * the throughput of no limit (security.md).
  */
-export const MAX_VALUE_CALLS_RUNNING_PER_STREAM = 32;
+export const MAX_READS_READING_PER_STREAM = 256;
 
 /** Told how much each stream holds (metrics.ts). */
 export interface ReplyBacklogObserver {
@@ -79,12 +82,6 @@ export interface KvStreamOptions {
   observer?: ReplyBacklogObserver;
 }
 
-function carriesValues(call: StreamCall__Output): boolean {
-  if (call.request === 'put') return call.put!.prevKv || call.put!.expectedModRevision !== undefined;
-  if (call.request === 'delete') return call.delete!.prevKv || call.delete!.expectedModRevision !== undefined;
-  return true;
-}
-
 /**
  * The KV.Stream handler: runs each call as its unary twin would, and sends
  * the results that complete within one turn of the event loop as one message.
@@ -92,12 +89,14 @@ function carriesValues(call: StreamCall__Output): boolean {
  * Backpressure: calls start in the order received. While the stream holds
  * more than `maxUnsentReplyBytes` of replies (answered, but not yet taken by
  * HTTP/2, whose flow control stops when the client stops reading), or
- * grpc-js's write buffer is full, or calls wait their turn, no call starts
- * and the stream's requests are not read (HTTP/2 flow control then stops the
- * client's sends); calls start again once half of it has drained. A stream
- * so holds at most that budget plus the replies of the calls running when it
- * filled (at most MAX_VALUE_CALLS_RUNNING_PER_STREAM calls whose reply can
- * carry values).
+ * grpc-js's write buffer is full, no call starts, reads already running are
+ * held before they read values, and the stream's requests are not read
+ * (HTTP/2 flow control then stops the client's sends); all go on once half
+ * of it has drained. A stream so holds at most that budget plus the replies
+ * of the reads reading when it filled (at most MAX_READS_READING_PER_STREAM)
+ * and of the writes running (a put or delete with prev_kv or a failed
+ * compare answers with a previous value; a transaction with its gets and
+ * ranges).
  */
 export function kvStreamHandler(allOps: KvOps, guard: KvGuard = (ops) => ops, options: KvStreamOptions = {}) {
   const maxUnsent = options.maxUnsentReplyBytes ?? MAX_UNSENT_REPLY_BYTES;
@@ -115,7 +114,10 @@ export function kvStreamHandler(allOps: KvOps, guard: KvGuard = (ops) => ops, op
     /** grpc-js's own buffer said stop (write() returned false) until 'drain'. */
     let writeBlocked = false;
     let paused = false;
-    let valueCallsRunning = 0;
+    let readsReading = 0;
+    /** Reads held before reading values, in order, from `heldHead`. */
+    let heldReads: (() => void)[] = [];
+    let heldHead = 0;
     /** Calls received and not started yet, in order, from `head`. */
     let queue: StreamCall__Output[] = [];
     let head = 0;
@@ -131,17 +133,23 @@ export function kvStreamHandler(allOps: KvOps, guard: KvGuard = (ops) => ops, op
       if (!open) return;
       // Once paused, wait for half the budget to drain: no flapping per message.
       const roomy = () => !writeBlocked && unsentBytes <= (paused ? maxUnsent / 2 : maxUnsent);
-      while (head < queue.length && roomy()) {
-        const call = queue[head]!;
-        if (valueCallsRunning >= MAX_VALUE_CALLS_RUNNING_PER_STREAM && carriesValues(call)) break;
-        head++;
-        start(call);
+      // Held reads go in waves (once half the reads reading are done): their
+      // replies then leave together, not one small message each.
+      const wave = readsReading <= MAX_READS_READING_PER_STREAM / 2;
+      while (wave && heldHead < heldReads.length && readsReading < MAX_READS_READING_PER_STREAM && roomy()) {
+        readsReading++;
+        heldReads[heldHead++]!();
       }
+      if (heldHead === heldReads.length) {
+        heldReads = [];
+        heldHead = 0;
+      }
+      while (head < queue.length && roomy()) start(queue[head++]!);
       if (head === queue.length) {
         queue = [];
         head = 0;
       }
-      const stop = head < queue.length || !roomy();
+      const stop = !roomy();
       if (stop && !paused) {
         paused = true;
         observer?.paused(true);
@@ -153,14 +161,23 @@ export function kvStreamHandler(allOps: KvOps, guard: KvGuard = (ops) => ops, op
       }
     };
     const start = (call: StreamCall__Output) => {
-      const large = carriesValues(call);
-      if (large) valueCallsRunning++;
+      let reading = false;
+      const gate: ReplyGate = () => {
+        if (!open) return undefined;
+        reading = true;
+        if (heldHead === heldReads.length && readsReading < MAX_READS_READING_PER_STREAM && !writeBlocked && unsentBytes <= (paused ? maxUnsent / 2 : maxUnsent)) {
+          readsReading++;
+          return undefined;
+        }
+        return new Promise<void>((resolve) => heldReads.push(resolve));
+      };
       const done = (r: StreamResult) => {
-        if (large) valueCallsRunning--;
+        // Its reply is counted in unsentBytes from here on.
+        if (reading) readsReading--;
         deliver(r);
         pump();
       };
-      run(ops, call).then(
+      run(ops, call, gate).then(
         (res) => done({ id: call.id, ...res }),
         (err: unknown) => done(errorResult(call.id, err)),
       );
@@ -218,6 +235,10 @@ export function kvStreamHandler(allOps: KvOps, guard: KvGuard = (ops) => ops, op
       open = false;
       queue = [];
       head = 0;
+      // Held reads go on and end; their replies are dropped.
+      for (let i = heldHead; i < heldReads.length; i++) heldReads[i]!();
+      heldReads = [];
+      heldHead = 0;
       if (released) return;
       // Whatever it held is dropped with the stream (or was all written out, on 'finish').
       hold(-unsentBytes);
