@@ -4,7 +4,7 @@ import type { Store } from '@bellwether/store';
 import type { Logger } from 'pino';
 import { ConfigError, deriveClusterId, type NodeConfig } from './config';
 import { callCluster } from './cluster-calls';
-import { decodeMembers, decodeSnapshotMeta, encodeMembers, type MemberInfo } from './membership';
+import { decodeMembers, decodeSnapshotMeta, encodeIndex, encodeMembers, MEMBERS_INDEX_KEY, type MemberInfo } from './membership';
 
 /**
  * How a node with a new data dir enters a cluster, and disaster recovery:
@@ -28,6 +28,8 @@ export interface FirstStart {
   bootstrap: MemberInfo[];
   /** The membership as known at start (for a joiner: the cluster's, so it can reach every member). */
   members: MemberInfo[];
+  /** The log index `members` reflects (a joiner's: the answering member's; 0 for a new cluster). */
+  membersIndex: number;
 }
 
 const PROBE_DEADLINE_MS = 1000;
@@ -80,7 +82,7 @@ export async function planFirstStart(config: NodeConfig, log: Logger): Promise<F
     }
   }
   const bootstrap = [...config.peers].map(([id, address]) => ({ id, address, voter: true, incarnation: '' }));
-  return { clusterId, bootstrap, members: bootstrap };
+  return { clusterId, bootstrap, members: bootstrap, membersIndex: 0 };
 }
 
 function fromWire(m: Member__Output): MemberInfo {
@@ -108,7 +110,7 @@ async function joinExisting(config: NodeConfig, log: Logger): Promise<FirstStart
           );
         }
         log.info({ clusterId: res.clusterId, via: id, members: res.members.map((m) => m.id) }, 'joining an existing cluster as a learner');
-        return { clusterId: res.clusterId, bootstrap: [], members: res.members.map(fromWire) };
+        return { clusterId: res.clusterId, bootstrap: [], members: res.members.map(fromWire), membersIndex: Number(res.appliedIndex) || 0 };
       }
       lastSeen = `member ${id} at ${address} (cluster ${res.clusterId}) does not list ${config.id}`;
     }
@@ -156,7 +158,8 @@ export async function forceNewCluster(store: Store, selfId: string, log: Logger)
   }));
   const commit = lastIndex + removals.length;
   await store.persist({ hardState: { term, vote: selfId, commit }, entries: removals }, true);
-  await store.putMeta({ [FORCED_AT_KEY]: Buffer.from(String(commit)) });
+  // The removals just appended must apply to the member list, whatever list this member joined with.
+  await store.putMeta({ [FORCED_AT_KEY]: Buffer.from(String(commit)), [MEMBERS_INDEX_KEY]: encodeIndex(0) });
   log.warn(
     { removed: others.map((m) => m.id), keptEntriesUpTo: lastIndex, term },
     '--force-new-cluster: this member is now a one-member cluster with all the data its log holds; grow it back with AddMember. Start it without --force-new-cluster from now on',

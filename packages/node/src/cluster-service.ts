@@ -84,6 +84,7 @@ export function clusterService(ctx: ClusterContext, lastContactMs: (id: string) 
         members: replica.memberList().map((m) => toWireMember({ ...m, address: replica.clientAddress(m) })),
         leaderId: replica.leaderId ?? '',
         term: replica.currentTerm,
+        appliedIndex: replica.membersIndex,
       });
     },
 

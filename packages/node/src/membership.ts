@@ -28,6 +28,32 @@ export function decodeMembers(data: Uint8Array): MemberInfo[] {
   return out;
 }
 
+/**
+ * Metadata key: the log index the stored member list already reflects when
+ * that is beyond the applied index (a joiner's list, taken from a running
+ * member). Conf entries up to it are history the list has seen.
+ */
+export const MEMBERS_INDEX_KEY = 'members-index';
+
+export function encodeIndex(index: number): Buffer {
+  return Buffer.from(String(index));
+}
+
+export function decodeIndex(data: Uint8Array | undefined): number {
+  const n = data ? Number(Buffer.from(data).toString('utf8')) : 0;
+  return Number.isSafeInteger(n) && n > 0 ? n : 0;
+}
+
+/** Ids whose record `after` does not carry over from `before`: added, removed, or with another incarnation. */
+export function changedRecords(before: ReadonlyMap<string, MemberInfo>, after: ReadonlyMap<string, MemberInfo>): string[] {
+  const ids = new Set([...before.keys(), ...after.keys()]);
+  return [...ids].filter((id) => {
+    const a = before.get(id);
+    const b = after.get(id);
+    return !a || !b || (a.incarnation ?? '') !== (b.incarnation ?? '');
+  });
+}
+
 /** A Raft snapshot meta as stored in the node's metadata (the compaction point). */
 export interface StoredSnapshotMeta {
   index: number;

@@ -26,7 +26,7 @@ import { IncarnationRecorder } from './incarnation-recorder';
 import { describeMember, maintenanceService, VERSION } from './maintenance-service';
 import { MemberChanges } from './member-changes';
 import { maxReceiveMessageBytes, peerMessageBudgetBytes } from './message-limits';
-import { decodeMembers, decodeSnapshotMeta, encodeMembers, type MemberInfo } from './membership';
+import { decodeIndex, decodeMembers, decodeSnapshotMeta, encodeIndex, encodeMembers, MEMBERS_INDEX_KEY, type MemberInfo } from './membership';
 import { ClientAddresses } from './client-addresses';
 import { NodeMetrics } from './metrics';
 import { FLOW_CONTROL_WINDOW_BYTES, GrpcPeerTransport, PEER_MAX_MESSAGE_BYTES } from './peer-transport';
@@ -51,7 +51,7 @@ const LEASE_NEEDS = { Grant: 'user', Revoke: 'user', KeepAlive: 'user', TimeToLi
 const MAINTENANCE_NEEDS = {} as const;
 
 /** Identity stored in the data dir on first start; a mismatch later means the wrong dir. */
-async function checkIdentity(store: Store, config: NodeConfig, log: Logger): Promise<{ clusterId: string; bootstrap: MemberInfo[]; members: MemberInfo[] }> {
+async function checkIdentity(store: Store, config: NodeConfig, log: Logger): Promise<{ clusterId: string; bootstrap: MemberInfo[]; members: MemberInfo[]; membersIndex: number }> {
   const storedMember = (await store.getMeta('member-id'))?.toString('utf8');
   const storedCluster = (await store.getMeta('cluster-id'))?.toString('utf8');
   if (storedMember === undefined || storedCluster === undefined) {
@@ -59,14 +59,15 @@ async function checkIdentity(store: Store, config: NodeConfig, log: Logger): Pro
       throw new ConfigError(`--data-dir ${config.dataDir}: holds data but no member identity; refusing to use it`);
     }
     if (config.forceNewCluster) throw new ConfigError(`--force-new-cluster: --data-dir ${config.dataDir} is new; it needs a surviving member's data dir`);
-    const { clusterId, bootstrap, members } = await planFirstStart(config, log);
+    const { clusterId, bootstrap, members, membersIndex } = await planFirstStart(config, log);
     await store.putMeta({
       'cluster-id': Buffer.from(clusterId),
       'member-id': Buffer.from(config.id),
       bootstrap: encodeMembers(bootstrap),
       members: encodeMembers(members),
+      [MEMBERS_INDEX_KEY]: encodeIndex(membersIndex),
     });
-    return { clusterId, bootstrap, members };
+    return { clusterId, bootstrap, members, membersIndex };
   }
   if (storedMember !== config.id) {
     throw new ConfigError(`--data-dir ${config.dataDir}: belongs to member "${storedMember}", not "${config.id}"`);
@@ -77,7 +78,7 @@ async function checkIdentity(store: Store, config: NodeConfig, log: Logger): Pro
   if (config.forceNewCluster) await forceNewCluster(store, config.id, log);
   const bootstrap = decodeMembers((await store.getMeta('bootstrap'))!);
   const members = decodeMembers((await store.getMeta('members'))!);
-  return { clusterId: storedCluster, bootstrap, members };
+  return { clusterId: storedCluster, bootstrap, members, membersIndex: decodeIndex(await store.getMeta(MEMBERS_INDEX_KEY)) };
 }
 
 export interface StartedNode {
@@ -175,6 +176,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       compactEveryBytes: config.compactEveryBytes ?? DEFAULTS.compactEveryBytes,
       ...(clientAddresses ? { clientAddressOf: (id: string) => clientAddresses.of(id) } : {}),
       snapshotChunkBytes: peerMessageBudgetBytes(config),
+      membersIndex: identity.membersIndex,
     });
     metrics = new NodeMetrics({ clusterId: identity.clusterId, version: VERSION, dataDir: config.dataDir, replica });
     const nodeMetrics = metrics;
@@ -220,6 +222,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       ...(clientAddresses ? { clientAddress: () => clientAddresses.ownAddress, learnClientAddress: (id: string, a: string) => clientAddresses.learn(id, a) } : {}),
     });
     replica.setTransport(transport);
+    replica.on('memberReset', (id) => transport.forgetPresented(id));
     if (clientAddresses) clientAddresses.onUnknown = (id) => transport.contact(id);
     const memberChanges = new MemberChanges({
       replica,

@@ -121,6 +121,16 @@ export class GrpcPeerTransport implements PeerTransport {
     return p && now - p.atMs <= PRESENTED_FRESH_MS ? p.incarnation : undefined;
   }
 
+  /**
+   * Forgets what `id` presented: called when its member record is made anew
+   * or dropped. A member removed and added back within the freshness window
+   * would otherwise be recorded as the removed process, and the new one
+   * refused for good.
+   */
+  forgetPresented(id: string): void {
+    this.presented.delete(id);
+  }
+
   private admission(from: string, incarnation: string): Admission {
     const a = this.opts.admit?.(from, incarnation) ?? { kind: 'count' };
     if (a.kind === 'refuse') {

@@ -15,7 +15,7 @@ import { type LeaderHint, notLeader, resourceExhausted, unavailable } from './er
 import { decodeIncarnations, recordIncarnations } from './incarnation';
 import { LogReadback } from './log-readback';
 import { compactionDue, compactionPoint, type RetentionPolicy } from './log-retention';
-import { decodeMembers, encodeMembers, encodeSnapshotMeta, type MemberInfo } from './membership';
+import { changedRecords, decodeMembers, encodeIndex, encodeMembers, encodeSnapshotMeta, MEMBERS_INDEX_KEY, type MemberInfo } from './membership';
 import type { IncomingSnapshot } from './peer-transport';
 
 /** Sends Raft messages to peers; delivery is best effort (Raft retries). */
@@ -48,6 +48,8 @@ export interface ReplicaOptions {
   snapshotChunkBytes?: number;
   /** Longest a leadership transfer holds new writes back before they are proposed or refused (default 1000). */
   handOverHoldMs?: number;
+  /** The log index the initial member list reflects, when beyond the applied index (a joiner's; see membership.ts). */
+  membersIndex?: number;
 }
 
 interface Waiter<T> {
@@ -96,6 +98,12 @@ export interface ReplicaEvents {
   proposalFailed: [];
   snapshotSent: [ok: boolean];
   snapshotInstalled: [ok: boolean];
+  /**
+   * A member's record was made anew or dropped (added, removed, or changed by
+   * an installed snapshot's member list): what a process presented under that
+   * id before no longer says which process the member is.
+   */
+  memberReset: [id: string];
 }
 
 export class Replica extends EventEmitter<ReplicaEvents> {
@@ -135,6 +143,8 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   private term = 0;
   private lastLeaderContactMs = 0;
   private members: Map<string, MemberInfo>;
+  /** The log index `members` reflects: conf entries up to it are never applied to it again. */
+  private membersAt: number;
   private fatal: Error | undefined;
 
   constructor(raft: RawNode, store: Store, members: MemberInfo[], opts: ReplicaOptions) {
@@ -143,6 +153,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     this.store = store;
     this.opts = opts;
     this.members = new Map(members.map((m) => [m.id, m]));
+    this.membersAt = Math.max(store.appliedIndex, opts.membersIndex ?? 0);
   }
 
   setTransport(transport: PeerTransport): void {
@@ -376,6 +387,11 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     if (m) this.members.set(id, { ...m, address });
   }
 
+  /** The log index the member list reflects (Members answers it, so a joiner starts from there). */
+  get membersIndex(): number {
+    return this.membersAt;
+  }
+
   memberList(): MemberInfo[] {
     return [...this.members.values()];
   }
@@ -569,9 +585,12 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       this.tasks.push(async () => {
         try {
           await this.applying;
-          const installed = await installer.finish(incoming.appliedIndex, { members: incoming.members });
+          const installed = await installer.finish(incoming.appliedIndex, { members: incoming.members, [MEMBERS_INDEX_KEY]: encodeIndex(incoming.appliedIndex) });
           if (installed) {
+            const before = this.members;
             this.members = new Map(decodeMembers(incoming.members).map((m) => [m.id, m]));
+            this.membersAt = incoming.appliedIndex;
+            for (const id of changedRecords(before, this.members)) this.emit('memberReset', id);
             this.emit('reset', this.store.appliedIndex);
             this.resolveAppliedWaiters(this.store.appliedIndex);
           }
@@ -648,10 +667,15 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     const meta: Record<string, Uint8Array> = {};
     let membersChanged = false;
     for (const e of entries) {
-      if (e.type !== 'conf' || e.index <= this.store.appliedIndex) continue;
+      // A joiner's list is newer than the log it replays: going through the
+      // old changes again would take it back to earlier memberships (a
+      // member removed then, an incarnation replaced since) and make it
+      // refuse the members of today, the leader among them.
+      if (e.type !== 'conf' || e.index <= this.store.appliedIndex || e.index <= this.membersAt) continue;
       this.applyConfChange(decodeConfChange(e.data));
       membersChanged = true;
     }
+    this.membersAt = Math.max(this.membersAt, entries.at(-1)?.index ?? 0);
     if (membersChanged) meta['members'] = encodeMembers(this.members.values());
     const { results, appliedIndex, changes, leases } = await this.store.apply(entries, meta);
     this.emit('changes', changes, appliedIndex, leases);
@@ -706,6 +730,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
         this.members.delete(cc.nodeId);
         break;
     }
+    if (cc.kind !== 'promoteLearner') this.emit('memberReset', cc.nodeId);
   }
 
   private failAll(e: Error): void {

@@ -112,6 +112,15 @@ export class WriteLoad {
     await this.done;
   }
 
+  /** Stops the load and checks it: no application-visible error, nothing lost, and `holder` has the first and the last write. */
+  async stopAndCheck(holder: NodeProcess): Promise<void> {
+    await this.stop();
+    if (this.errors.length > 0) throw new Error(`application-visible errors: ${this.errors.slice(0, 5).join('; ')}`);
+    await this.verify();
+    await readLocal(holder, this.acked[0]!);
+    await readLocal(holder, this.acked.at(-1)!);
+  }
+
   /** Every acknowledged write is readable (linearizably) through the SDK. */
   async verify(): Promise<void> {
     for (const key of this.acked) {
@@ -126,9 +135,9 @@ export class WriteLoad {
  * it has caught up (PromoteMember is refused until then); resolves with the
  * milliseconds from its start to its promotion.
  */
-export async function startAndPromote(client: BellwetherClient, node: NodeProcess, timeoutMs = 60_000): Promise<number> {
+export async function startAndPromote(client: BellwetherClient, node: NodeProcess, timeoutMs = 60_000, startArgs: string[] = []): Promise<number> {
   const startedMs = Date.now();
-  node.start();
+  node.start(startArgs);
   await waitFor(
     () =>
       client.promoteMember(node.id).then(
