@@ -7,9 +7,12 @@
 // nothing), so it never holds a slot.
 import type { Http2Session } from 'node:http2';
 import type { Server as NodeServer, Socket } from 'node:net';
+import { RETRY_AFTER_METADATA } from '@bellwether/proto';
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 
+/** The retry-after hint (`bellwether-retry-after-ms`) of a refused connection's calls. */
+export const REFUSED_RETRY_AFTER_MS = 1000;
 /** A refused connection that sends no call is closed after this long. */
 export const REFUSED_CONNECTION_GRACE_MS = 2000;
 
@@ -103,7 +106,10 @@ export function connectionGateInterceptor(gate: ConnectionGate): grpc.ServerInte
       start(next) {
         next({});
         // Answered before any handler runs; the connection goes once it is told.
-        call.sendStatus({ code: grpc.status.RESOURCE_EXHAUSTED, details: why, metadata: new grpc.Metadata() });
+        // A retry must come on a new connection: hint a pause long enough for this one to go.
+        const metadata = new grpc.Metadata();
+        metadata.set(RETRY_AFTER_METADATA, String(REFUSED_RETRY_AFTER_MS));
+        call.sendStatus({ code: grpc.status.RESOURCE_EXHAUSTED, details: why, metadata });
         setImmediate(() => gate.closeRefused(peer));
       },
     });

@@ -44,6 +44,7 @@ test('connections over --max-connections-per-address are refused with RESOURCE_E
   }
   assert.ok(refusal, 'a connection over the cap is refused');
   assert.equal(refusal.code, grpc.status.RESOURCE_EXHAUSTED, refusal.details);
+  assert.equal(refusal.metadata.get('bellwether-retry-after-ms')[0], '1000', 'with a retry-after hint');
   assert.match(refusal.details, /serves at most 3 connections from one client address \(--max-connections-per-address\) and 127\.0\.0\.1 has them all/);
   assert.ok(served >= PER_ADDRESS - 1 && served <= PER_ADDRESS, `${served} connections were served`);
   // The served connections keep working.
