@@ -63,8 +63,9 @@ export class SessionSweeper {
     private readonly store: Store,
     private readonly opts: SessionSweeperOptions,
   ) {
-    // Ten samples per TTL: a session is expired at most ~10% after its time.
-    this.#intervalMs = Math.min(60_000, Math.max(100, Math.floor(opts.ttlMs / 10)));
+    // Ten samples and sweeps per TTL: a session is expired at most ~20% after
+    // its time. A sweep reads every session record, so not more often.
+    this.#intervalMs = Math.min(600_000, Math.max(100, Math.floor(opts.ttlMs / 10)));
   }
 
   start(): () => void {
