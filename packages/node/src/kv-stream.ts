@@ -128,11 +128,11 @@ export function kvStreamHandler(allOps: KvOps, guard: KvGuard = (ops) => ops, op
       unsentBytes += delta;
       observer?.replyBytes(delta, unsentBytes);
     };
+    /** Whether calls may start and reads may read; once paused, half the budget must drain first (no flapping per message). */
+    const roomy = () => !writeBlocked && unsentBytes <= (paused ? maxUnsent / 2 : maxUnsent);
     /** Starts the calls whose turn it is, and pauses or resumes reading requests. */
     const pump = () => {
       if (!open) return;
-      // Once paused, wait for half the budget to drain: no flapping per message.
-      const roomy = () => !writeBlocked && unsentBytes <= (paused ? maxUnsent / 2 : maxUnsent);
       // Held reads go in waves (once half the reads reading are done): their
       // replies then leave together, not one small message each.
       const wave = readsReading <= MAX_READS_READING_PER_STREAM / 2;
@@ -165,7 +165,7 @@ export function kvStreamHandler(allOps: KvOps, guard: KvGuard = (ops) => ops, op
       const gate: ReplyGate = () => {
         if (!open) return undefined;
         reading = true;
-        if (heldHead === heldReads.length && readsReading < MAX_READS_READING_PER_STREAM && !writeBlocked && unsentBytes <= (paused ? maxUnsent / 2 : maxUnsent)) {
+        if (heldHead === heldReads.length && readsReading < MAX_READS_READING_PER_STREAM && roomy()) {
           readsReading++;
           return undefined;
         }
