@@ -119,10 +119,13 @@ export function connectionGateInterceptor(gate: ConnectionGate): grpc.ServerInte
 /** Refusals are logged at most this often (a connection flood would otherwise flood the log). */
 const REFUSAL_LOG_EVERY_MS = 5000;
 
-/** Puts `gate` in front of every connection the grpc-js server accepts (its http2 servers are not public API; if they move, this does nothing). */
+/** Puts `gate` in front of every connection the grpc-js server accepts (its http2 servers are not public API; if they move, this says so and does nothing). */
 export function gateConnections(server: grpc.Server, gate: ConnectionGate, log: Logger): void {
   const http2Servers = (server as unknown as { http2Servers?: Map<NodeServer, unknown> }).http2Servers;
-  if (!(http2Servers instanceof Map)) return;
+  if (!(http2Servers instanceof Map)) {
+    log.warn('--max-connections and --max-connections-per-address are not enforced: this grpc-js keeps its HTTP/2 servers elsewhere');
+    return;
+  }
   let loggedAtMs = Number.NEGATIVE_INFINITY;
   for (const http2Server of http2Servers.keys()) {
     http2Server.on('connection', (socket: Socket) => {
