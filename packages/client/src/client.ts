@@ -62,6 +62,10 @@ import { type WatchEvent, type WatchOptions, type WatchSelector, watchChanges } 
 export type ReadMode = PipelineReadMode;
 
 /** The default deadline of every call: 10 seconds. */
+/** How often, and how far apart, a retried membership change reads the members to settle (see #change). */
+const SETTLE_LOOKS = 10;
+const SETTLE_LOOK_EVERY_MS = 50;
+
 export const DEFAULT_DEADLINE_MS = 10_000;
 
 /** The default read mode. */
@@ -1149,10 +1153,15 @@ export class BellwetherClient {
       return await this.#run({ method: change.method, kind: 'write', request: change.request as MethodRequest<C['method']> }, parts, undefined);
     } catch (err) {
       if (!(err instanceof BellwetherError) || !refusedAfterPossibleEffect.has(err)) throw err;
-      const now = await this.#run({ method: 'Members', kind: 'read', request: {} }, parts, undefined);
-      const settled = settledChange(change, err, now.members);
-      if (!settled) throw err;
-      return settled as MethodResponse<C['method']>;
+      // The member list a member answers is its applied one, which can trail
+      // the configuration that refused the retry by a commit: look a few times.
+      for (let look = 0; ; look++) {
+        const now = await this.#run({ method: 'Members', kind: 'read', request: {} }, parts, undefined);
+        const settled = settledChange(change, err, now.members);
+        if (settled) return settled as MethodResponse<C['method']>;
+        if (look === SETTLE_LOOKS - 1 || Date.now() + SETTLE_LOOK_EVERY_MS >= parts.deadline) throw err;
+        await new Promise((r) => setTimeout(r, SETTLE_LOOK_EVERY_MS));
+      }
     }
   }
 

@@ -13,6 +13,8 @@ import type { Replica } from './replica';
 export const PROMOTE_MAX_LAG_ENTRIES = 1000;
 /** Raft takes one membership change at a time: a change that finds another pending retries this long. */
 const PENDING_RETRY_MS = 3000;
+/** How soon a handover's new leader is asked again when it has not yet heard from enough voters. */
+const QUORUM_RECHECK_MS = 100;
 
 export interface MemberChangesOptions {
   replica: Replica;
@@ -141,9 +143,19 @@ export class MemberChanges {
     });
     const leader = this.replica.leaderHint();
     if (!leader || leader.id === self) throw unavailable(`leadership did not pass from ${self}; nothing was removed — retry`, leader);
-    const res = await callCluster<RemoveMemberResponse__Output>(leader.address, 'RemoveMember', { id: self }, timeoutMs).catch((err: grpc.ServiceError) => {
-      throw new RpcError(err.code ?? grpc.status.UNAVAILABLE, `leadership passed to ${leader.id}, which did not remove ${self}: ${err.details ?? err.message}; retry RemoveMember there`);
-    });
+    const until = Date.now() + timeoutMs;
+    let res: RemoveMemberResponse__Output | undefined;
+    while (!res) {
+      res = await callCluster<RemoveMemberResponse__Output>(leader.address, 'RemoveMember', { id: self }, Math.max(1, until - Date.now())).catch(async (err: grpc.ServiceError) => {
+        // A leader of a moment ago has not heard from every voter yet, so its
+        // quorum check can refuse what it will allow once it has.
+        if (err.code === grpc.status.FAILED_PRECONDITION && / are up /.test(err.details ?? '') && Date.now() + QUORUM_RECHECK_MS < until) {
+          await new Promise((r) => setTimeout(r, QUORUM_RECHECK_MS));
+          return undefined;
+        }
+        throw new RpcError(err.code ?? grpc.status.UNAVAILABLE, `leadership passed to ${leader.id}, which did not remove ${self}: ${err.details ?? err.message}; retry RemoveMember there`);
+      });
+    }
     return res.members.map((x) => ({ id: x.id, address: x.address, voter: x.voter, incarnation: x.incarnation }));
   }
 
@@ -156,6 +168,11 @@ export class MemberChanges {
           return await this.replica.proposeConfChange(cc);
         } catch (err) {
           if (!(err instanceof ConfChangeError)) throw err;
+          // Raft's configuration can be a step ahead of the applied member
+          // list the checks above read (a retried change racing its own first
+          // attempt): its refusals get the same codes as theirs.
+          if (/ is not a member$/.test(err.message)) throw notFound(`no member ${cc.nodeId}`);
+          if (/ is already a (voter|learner)$/.test(err.message)) throw alreadyExists(`member ${cc.nodeId} already exists (${err.message})`);
           if (!/not committed yet/.test(err.message) || Date.now() > until) throw failedPrecondition(`membership change refused: ${err.message}`);
           await new Promise((r) => setTimeout(r, 20));
           this.requireLeader();

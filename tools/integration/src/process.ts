@@ -35,10 +35,16 @@ export abstract class ServerProcess {
     const log = createWriteStream(this.logPath, { flags: 'a' });
     const { bin, args } = this.commandLine(extraArgs);
     const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    child.stdout?.pipe(log);
-    child.stderr?.pipe(log);
+    // Both into one file, which is closed once both are: a test reading the
+    // log after waitExit() sees the process's last words.
+    child.stdout?.pipe(log, { end: false });
+    child.stderr?.pipe(log, { end: false });
     this.child = child;
-    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+    this.exited = new Promise((resolve) =>
+      child.once('close', () => {
+        log.end(() => resolve());
+      }),
+    );
   }
 
   /** Sends a signal to this process only (by its PID). */
