@@ -85,3 +85,24 @@ test('--metrics-listen is off by default; --log-format is json unless pretty is 
   assert.match(helpText(), /--metrics-listen VALUE/);
   assert.match(helpText(), /--log-format VALUE/);
 });
+
+test('resource budget flags: defaults, BELLWETHER_* env and the config file', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'bellwether-flags-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const base = ['--id', 'n1', '--listen', '127.0.0.1:7001', '--data-dir', dir];
+  const defaults = parseServeArgs(base, {});
+  assert.notEqual(defaults, 'help');
+  if (defaults === 'help') return;
+  assert.deepEqual(
+    [defaults.config.maxRangeReplyBytes, defaults.config.maxConnections, defaults.config.maxConnectionsPerAddress, defaults.config.maxConcurrentStreams, defaults.config.sessionTtlSeconds],
+    [3 * 1024 * 1024, 10_000, 2048, 1024, 3600],
+  );
+  const file = join(dir, 'node.json');
+  writeFileSync(file, JSON.stringify({ 'max-connections': 50, 'session-ttl-seconds': 60 }));
+  const parsed = parseServeArgs([...base, '--config', file, '--max-concurrent-streams', '8'], { BELLWETHER_MAX_RANGE_REPLY_BYTES: '65536', BELLWETHER_MAX_CONNECTIONS_PER_ADDRESS: '5' });
+  assert.notEqual(parsed, 'help');
+  if (parsed === 'help') return;
+  const c = validateConfig(parsed.config);
+  assert.deepEqual([c.maxRangeReplyBytes, c.maxConnections, c.maxConnectionsPerAddress, c.maxConcurrentStreams, c.sessionTtlSeconds], [65536, 50, 5, 8, 60]);
+  assert.throws(() => parseServeArgs([...base, '--max-range-reply-bytes', '0'], {}), /--max-range-reply-bytes: expected a positive integer/);
+});

@@ -628,7 +628,10 @@ export class BellwetherClient {
   /**
    * Reads one page of keys in byte order. Pass the page's `continuation` back
    * in `options.continuation` for the next one, or use
-   * {@link BellwetherClient.scan} to iterate them all.
+   * {@link BellwetherClient.scan} to iterate them all. A page ends at
+   * `limit` keys or at the member's byte budget (`--max-range-reply-bytes`,
+   * 3 MiB of keys and values by default), whichever comes first, and holds at
+   * least one key; `more` is then true.
    */
   async range(selector: RangeSelector, options: RangeOptions = {}): Promise<RangePage> {
     return this.#range(selector, options, undefined);

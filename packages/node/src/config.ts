@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { DEFAULT_RANGE_PAGE_BYTES } from '@bellwether/store';
 
 /** Everything one node needs to run. Times are milliseconds. */
 export interface NodeConfig {
@@ -39,6 +40,16 @@ export interface NodeConfig {
   logMemoryBytes?: number;
   /** Bytes of writes a leader holds (queued or in the log, not yet applied) before new writes wait at the edge or get RESOURCE_EXHAUSTED (default 64 MiB). */
   maxPendingWriteBytes?: number;
+  /** A Range page stops before the key that takes its keys and values (keys only with keys_only) past this many bytes, and answers `more` (default 3 MiB); it always holds at least one key. */
+  maxRangeReplyBytes?: number;
+  /** A client session (exactly-once results) not written for this long is forgotten, by a leader-proposed log entry (default 3600). */
+  sessionTtlSeconds?: number;
+  /** Client connections served at once; more are answered RESOURCE_EXHAUSTED and closed (default 10 000). */
+  maxConnections?: number;
+  /** Client connections served at once from one remote address (default 2048). */
+  maxConnectionsPerAddress?: number;
+  /** Concurrent HTTP/2 streams (calls) per client connection (SETTINGS_MAX_CONCURRENT_STREAMS; default 1024). */
+  maxConcurrentStreams?: number;
   /** Watch history: keep the changes of this many latest revisions (default 100 000). */
   watchHistoryRevisions?: number;
   /** Watch history: keep at most this many bytes of changes (default 64 MiB). */
@@ -90,6 +101,11 @@ export const DEFAULTS = {
   compactEveryBytes: 64 * 1024 * 1024,
   logMemoryBytes: 64 * 1024 * 1024,
   maxPendingWriteBytes: 64 * 1024 * 1024,
+  maxRangeReplyBytes: DEFAULT_RANGE_PAGE_BYTES,
+  maxConnections: 10_000,
+  maxConnectionsPerAddress: 2048,
+  maxConcurrentStreams: 1024,
+  sessionTtlSeconds: 3600,
   shutdownTimeoutMs: 5000,
   maxNewStreamsPerSecond: 2000,
 } as const;
@@ -152,12 +168,21 @@ export function validateConfig(c: NodeConfig): NodeConfig {
   if (c.electionTimeoutMs < 2 * c.heartbeatMs) {
     throw new ConfigError(`election timeout (${c.electionTimeoutMs} ms) must be at least twice the heartbeat (${c.heartbeatMs} ms)`);
   }
-  for (const k of ['logRetentionBytes', 'compactEveryBytes', 'logMemoryBytes', 'maxPendingWriteBytes'] as const) {
+  for (const k of ['logRetentionBytes', 'compactEveryBytes', 'logMemoryBytes', 'maxPendingWriteBytes', 'maxRangeReplyBytes'] as const) {
     const v = c[k];
     if (v !== undefined && (!Number.isSafeInteger(v) || v <= 0)) throw new ConfigError(`${k}: must be a positive integer (bytes), got ${String(v)}`);
   }
   if (c.maxPendingWriteBytes !== undefined && c.maxPendingWriteBytes < c.maxValueBytes + c.maxKeyBytes) {
     throw new ConfigError(`maxPendingWriteBytes (${c.maxPendingWriteBytes}) must hold at least one write of the largest key and value (${c.maxKeyBytes + c.maxValueBytes} bytes)`);
+  }
+  for (const [k, flag] of [
+    ['maxConnections', '--max-connections'],
+    ['maxConnectionsPerAddress', '--max-connections-per-address'],
+    ['maxConcurrentStreams', '--max-concurrent-streams'],
+    ['sessionTtlSeconds', '--session-ttl-seconds'],
+  ] as const) {
+    const v = c[k];
+    if (v !== undefined && (!Number.isInteger(v) || v <= 0 || v > 2 ** 31 - 1)) throw new ConfigError(`${k} (${flag}): must be a positive integer, got ${String(v)}`);
   }
   if (c.maxNewStreamsPerSecond !== undefined && (!Number.isInteger(c.maxNewStreamsPerSecond) || c.maxNewStreamsPerSecond <= 0)) {
     throw new ConfigError(`maxNewStreamsPerSecond (--max-new-streams-per-second): must be a positive integer, got ${String(c.maxNewStreamsPerSecond)}`);

@@ -1,5 +1,5 @@
 import type { Gauge } from 'prom-client';
-import type { KvOps } from './kv-service';
+import type { KvOps, ReplyGate } from './kv-service';
 import type { KvOperation, NodeMetrics } from './metrics';
 
 /** The same operations, each timed and counted by operation and result. */
@@ -20,8 +20,8 @@ export function observeKvOps(ops: KvOps, metrics: NodeMetrics): KvOps {
   return {
     put: timed('put', (r, budgetMs: number) => ops.put(r, budgetMs)),
     delete: timed('delete', (r, budgetMs: number) => ops.delete(r, budgetMs)),
-    get: timed('get', (r, budgetMs: number) => ops.get(r, budgetMs)),
-    range: timed('range', (r, budgetMs: number) => ops.range(r, budgetMs)),
+    get: timed('get', (r, budgetMs: number, gate?: ReplyGate) => ops.get(r, budgetMs, gate)),
+    range: timed('range', (r, budgetMs: number, gate?: ReplyGate) => ops.range(r, budgetMs, gate)),
     txn: timed('txn', (r) => ops.txn(r)),
   };
 }
@@ -37,8 +37,8 @@ export function countInFlight(ops: KvOps, inFlight: Gauge): KvOps {
   return {
     put: counted((r, budgetMs: number) => ops.put(r, budgetMs)),
     delete: counted((r, budgetMs: number) => ops.delete(r, budgetMs)),
-    get: counted((r, budgetMs: number) => ops.get(r, budgetMs)),
-    range: counted((r, budgetMs: number) => ops.range(r, budgetMs)),
+    get: counted((r, budgetMs: number, gate?: ReplyGate) => ops.get(r, budgetMs, gate)),
+    range: counted((r, budgetMs: number, gate?: ReplyGate) => ops.range(r, budgetMs, gate)),
     txn: counted((r) => ops.txn(r)),
   };
 }

@@ -14,7 +14,7 @@ import type {
   TxnResponse,
 } from '@bellwether/proto';
 import type { Store } from '@bellwether/store';
-import { type Command, type KeyValueRecord, prefixEnd, SESSION_PREV_VALUE_KEPT_BYTES, type WriteResult } from '@bellwether/store';
+import { type Command, DEFAULT_RANGE_PAGE_BYTES, type KeyValueRecord, prefixEnd, SESSION_PREV_VALUE_KEPT_BYTES, type WriteResult } from '@bellwether/store';
 import { type sendUnaryData, type ServerUnaryCall, status } from '@grpc/grpc-js';
 import type { CallCredentials } from './auth/authorizer';
 import { RpcError, toServiceError } from './errors';
@@ -40,6 +40,8 @@ export interface KvContext {
   metrics?: NodeMetrics;
   /** Flow control of writes by bytes (none when absent). */
   admission?: WriteAdmission;
+  /** Byte budget of one Range page (default DEFAULT_RANGE_PAGE_BYTES). */
+  rangePageBytes?: number;
 }
 
 /**
@@ -82,14 +84,21 @@ export function checkRefused(result: WriteResult, clientId: string, sequence: nu
 }
 
 /**
+ * Waited on by a read just before it reads values from the store (after any
+ * wait for a read index): KV.Stream uses it to hold reads while the stream's
+ * client is not taking its replies. Resolves (or returns) when the read may go.
+ */
+export type ReplyGate = () => Promise<void> | undefined;
+
+/**
  * The KV operations, independent of how they arrived (unary call or Stream).
  * `budgetMs` is what is left of the caller's deadline; waits end by it.
  */
 export interface KvOps {
   put(r: PutRequest__Output, budgetMs: number): Promise<PutResponse>;
   delete(r: DeleteRequest__Output, budgetMs: number): Promise<DeleteResponse>;
-  get(r: GetRequest__Output, budgetMs: number): Promise<GetResponse>;
-  range(r: RangeRequest__Output, budgetMs: number): Promise<RangeResponse>;
+  get(r: GetRequest__Output, budgetMs: number, gate?: ReplyGate): Promise<GetResponse>;
+  range(r: RangeRequest__Output, budgetMs: number, gate?: ReplyGate): Promise<RangeResponse>;
   txn(r: TxnRequest__Output): Promise<TxnResponse>;
 }
 
@@ -137,19 +146,24 @@ export function kvOps(ctx: KvContext): KvOps {
       };
     },
 
-    async get(r, budgetMs) {
+    async get(r, budgetMs, gate) {
       checkKey('key', r.key, limits);
       const read = parseRead(r.read);
       await awaitReadable(ctx.replica, read, budgetMs, ctx.reads);
+      const held = gate?.();
+      if (held) await held;
       const { kv, appliedIndex } = await ctx.store.read(r.key);
       return { header: header(ctx, undefined, appliedIndex), kv: toKeyValue(kv) };
     },
 
-    async range(r, budgetMs) {
+    async range(r, budgetMs, gate) {
       const range = parseRange(r, limits, prefixEnd);
       const read = parseRead(r.read);
       await awaitReadable(ctx.replica, read, budgetMs, ctx.reads);
-      const { kvs, more, appliedIndex } = await ctx.store.range({ start: range.start, end: range.end, limit: range.limit, keysOnly: r.keysOnly });
+      const held = gate?.();
+      if (held) await held;
+      const maxBytes = ctx.rangePageBytes ?? DEFAULT_RANGE_PAGE_BYTES;
+      const { kvs, more, appliedIndex } = await ctx.store.range({ start: range.start, end: range.end, limit: range.limit, keysOnly: r.keysOnly, maxBytes });
       const last = kvs[kvs.length - 1];
       return {
         header: header(ctx, undefined, appliedIndex),
@@ -192,7 +206,7 @@ export function kvService(ctx: KvContext, guard: KvGuard = (ops) => ops, watchGu
     Get: unary((r: GetRequest__Output, budget, call) => guard(ops, call).get(r, budget)),
     Range: unary((r: RangeRequest__Output, budget, call) => guard(ops, call).range(r, budget)),
     Txn: unary((r: TxnRequest__Output, _budget, call) => guard(ops, call).txn(r)),
-    Stream: kvStreamHandler(metrics ? countInFlight(ops, metrics.kvStreamCallsInFlight) : ops, guard),
+    Stream: kvStreamHandler(metrics ? countInFlight(ops, metrics.kvStreamCallsInFlight) : ops, guard, { observer: metrics?.kvStreamBacklog }),
     Watch: watchHandler(ctx, ctx.watches, watchGuard),
   };
 }

@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ReplyBacklogObserver } from './kv-stream';
 import { dirSizeBytes } from './disk-usage';
 import { registerLogMetrics } from './log-metrics';
 import type { Replica } from './replica';
@@ -44,6 +45,8 @@ export class NodeMetrics {
   readonly kvOperations: Counter<'op' | 'result'>;
   readonly kvSeconds: Histogram<'op'>;
   readonly kvStreamCallsInFlight: Gauge;
+  /** Replies KV.Stream streams hold unsent, and their pauses (kv-stream.ts). */
+  readonly kvStreamBacklog: ReplyBacklogObserver;
 
   constructor(source: MetricsSource) {
     const registers = [this.registry];
@@ -214,6 +217,7 @@ export class NodeMetrics {
       help: 'Calls received on KV.Stream streams and not yet answered',
       registers,
     });
+    this.kvStreamBacklog = kvStreamBacklogMetrics(registers);
     new Gauge({
       name: 'bellwether_db_size_bytes',
       help: 'Bytes of this member\'s data directory on disk',
@@ -232,6 +236,29 @@ export class NodeMetrics {
     replica.on('proposalFailed', () => this.proposalsFailed.inc());
     replica.on('snapshotSent', (ok) => this.snapshotSends.inc({ result: ok ? 'ok' : 'failed' }));
     replica.on('snapshotInstalled', (ok) => this.snapshotInstalls.inc({ result: ok ? 'ok' : 'failed' }));
+  }
+
+  /** Exposes the client connections served and refused (connection-limits.ts). */
+  observeConnections(gate: { readonly openConnections: number; readonly refusedTotal: number }): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: 'bellwether_client_connections',
+      help: 'Client connections this member serves now (--max-connections)',
+      registers,
+      collect() {
+        this.set(gate.openConnections);
+      },
+    });
+    let counted = 0;
+    new Counter({
+      name: 'bellwether_client_connections_refused_total',
+      help: 'Client connections refused for being over --max-connections or --max-connections-per-address',
+      registers,
+      collect() {
+        this.inc(gate.refusedTotal - counted);
+        counted = gate.refusedTotal;
+      },
+    });
   }
 
   /** Records one finished KV operation. */
@@ -273,4 +300,32 @@ export class NodeMetrics {
   get contentType(): string {
     return this.registry.contentType;
   }
+}
+
+/** The backlog of unread KV.Stream replies: bytes held now, the most one stream ever held, and reading pauses. */
+function kvStreamBacklogMetrics(registers: Registry[]): ReplyBacklogObserver {
+  const held = new Gauge({ name: 'bellwether_kv_stream_reply_bytes_held', help: 'Bytes of KV.Stream replies answered and not yet written out to their clients', registers });
+  const heldMax = new Gauge({
+    name: 'bellwether_kv_stream_reply_bytes_held_max',
+    help: 'The most bytes of unsent replies one KV.Stream has held since this member started',
+    registers,
+  });
+  const pausedNow = new Gauge({ name: 'bellwether_kv_streams_paused', help: 'KV.Stream streams whose requests are not read until their client reads its replies', registers });
+  const pauses = new Counter({ name: 'bellwether_kv_stream_pauses_total', help: 'Times a KV.Stream stopped reading requests because its client did not read its replies', registers });
+  let max = 0;
+  return {
+    replyBytes(delta, streamHeld) {
+      held.inc(delta);
+      if (streamHeld > max) {
+        max = streamHeld;
+        heldMax.set(max);
+      }
+    },
+    paused(paused) {
+      if (paused) {
+        pausedNow.inc();
+        pauses.inc();
+      } else pausedNow.dec();
+    },
+  };
 }

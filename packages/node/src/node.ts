@@ -15,6 +15,7 @@ import { forceNewCluster, planFirstStart } from './cluster-join';
 import { clusterService, memberStatus } from './cluster-service';
 import { ByteBudget } from './byte-budget';
 import { WriteAdmission } from './write-admission';
+import { ConnectionGate, connectionGateInterceptor, gateConnections } from './connection-limits';
 import { ConfigError, DEFAULTS, type NodeConfig, parseAddress, validateConfig } from './config';
 import { admittingStreams, StreamAdmission } from './stream-admission';
 import { grpcMetricsInterceptor } from './grpc-metrics';
@@ -36,6 +37,7 @@ import { DEFAULT_WATCH_LIMITS, WatchHub } from './watch/hub';
 import { LeaseManager } from './lease/manager';
 import { leaseService } from './lease/lease-service';
 import { OpenStreams, shutDown, trackingStreams } from './shutdown';
+import { SessionSweeper } from './session-sweeper';
 import { PeerClientTls, ReloadableServerCredentials } from './tls';
 import { transferLeadershipHandler } from './transfer-service';
 
@@ -116,10 +118,15 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
   let http: HttpEndpoints | undefined;
   // Made once the replica exists; calls before that are not counted.
   let metrics: NodeMetrics | undefined;
+  const connectionGate = new ConnectionGate(
+    { maxConnections: config.maxConnections ?? DEFAULTS.maxConnections, maxConnectionsPerAddress: config.maxConnectionsPerAddress ?? DEFAULTS.maxConnectionsPerAddress },
+    config.id,
+  );
   const server = new grpc.Server({
-    interceptors: [grpcMetricsInterceptor(() => metrics)],
+    interceptors: [grpcMetricsInterceptor(() => metrics), connectionGateInterceptor(connectionGate)],
     'grpc.max_receive_message_length': maxReceiveMessageBytes(config),
     'grpc.max_send_message_length': 64 * 1024 * 1024,
+    'grpc.max_concurrent_streams': config.maxConcurrentStreams ?? DEFAULTS.maxConcurrentStreams,
   });
   // With --peer-listen the peer protocol has a server of its own and the client port does not serve it.
   const peerServer = config.peerListen
@@ -160,6 +167,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
     });
     metrics = new NodeMetrics({ clusterId: identity.clusterId, version: VERSION, dataDir: config.dataDir, replica });
     const nodeMetrics = metrics;
+    metrics.observeConnections(connectionGate);
     replica.on('leaderChange', ({ leaderId, term }) => log.info({ leaderId, term }, 'leader changed'));
     replica.on('droppedMessage', (msg, err) => log.warn({ peer: msg.from, type: msg.type, err: err.message }, 'dropped a malformed peer message'));
     replica.on('fatal', (err) => log.fatal({ err }, 'storage failed; this member stops taking work (nothing unacknowledged was promised)'));
@@ -177,6 +185,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       }),
       metrics,
       admission: new WriteAdmission(new ByteBudget(config.maxPendingWriteBytes ?? DEFAULTS.maxPendingWriteBytes), config.id),
+      rangePageBytes: config.maxRangeReplyBytes ?? DEFAULTS.maxRangeReplyBytes,
     };
     const transport = new GrpcPeerTransport({
       memberId: config.id,
@@ -226,6 +235,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
     server.addService(api.bellwether.kv.v1.KV.service, admittingStreams(trackingStreams(kv, ['Stream', 'Watch'], streams), ['Stream'], admission));
     const leases = new LeaseManager(replica, store, config.electionTimeoutMs);
     await leases.start();
+    const stopSessionSweeper = new SessionSweeper(replica, store, { ttlMs: (config.sessionTtlSeconds ?? DEFAULTS.sessionTtlSeconds) * 1000, log }).start();
     server.addService(
       api.bellwether.lease.v1.Lease.service,
       trackingStreams(guardService(api.bellwether.lease.v1.Lease.service, leaseService(kvCtx, leases), authorizer, LEASE_NEEDS), ['KeepAlive'], streams),
@@ -261,6 +271,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
     new ReflectionService(reflected).addToServer(server);
     const port = await bind(server, config.listen, clientCredentials);
     tuneAcceptedConnections(server);
+    gateConnections(server, connectionGate, log);
     const peerPort = peerServer === server ? undefined : await bind(peerServer, config.peerListen!, peerCredentials, '--peer-listen');
     if (peerPort !== undefined) tuneAcceptedConnections(peerServer);
     if (wantedPort === 0 && !config.advertise) {
@@ -303,6 +314,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       stop() {
         stopping ??= (async () => {
           leases.stop();
+          stopSessionSweeper();
           await httpEndpoints?.close();
           stopRecorder();
           const parts = { replica, server: serversAsOne(server, peerServer), health, streams, store: openStore, log, electionTimeoutMs: config.electionTimeoutMs };

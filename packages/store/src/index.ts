@@ -12,6 +12,8 @@ export { Reader, readU64be, u64be, Writer } from './codec';
 export { type KeyChange, keyChange } from './changes';
 export { prefixEnd } from './keys';
 export type { StoreDatabase } from './database';
+export { DEFAULT_RANGE_PAGE_BYTES, TXN_RANGE_BYTES } from './range-page';
+export { SESSION_EXPIRE_BATCH, type SessionExpireCommand } from './session-expiry';
 export {
   type Command,
   decodeCommand,
@@ -28,6 +30,7 @@ export {
   SESSION_EXPIRY_ENTRIES,
   SESSION_PREV_VALUE_KEPT_BYTES,
   SESSION_RESULTS_KEPT,
+  SESSION_RESULTS_KEPT_BYTES,
   type SnapshotInstaller,
   type SnapshotReader,
   Store,

@@ -1,6 +1,7 @@
 import { type AuthCommand, readAuthCommand, writeAuthCommand } from './auth-state';
 import { Reader, Writer } from './codec';
 import { type LeaseCommand, readLeaseCommand, writeLeaseCommand } from './leases';
+import { readSessionExpire, type SessionExpireCommand, writeSessionExpire } from './session-expiry';
 import { readTxn, readTxnResults, type TxnCommand, type TxnOpResult, writeTxn, writeTxnResults } from './txn';
 
 /** One stored user key, as the API's KeyValue. */
@@ -41,6 +42,7 @@ export type Command =
     }
   | TxnCommand
   | LeaseCommand
+  | SessionExpireCommand
   | {
       /** A change to users, roles or permissions (auth-state.ts). */
       op: 'auth';
@@ -71,6 +73,7 @@ const OP_PUT = 1;
 const OP_DELETE = 2;
 const OP_TXN = 3;
 const OP_LEASE = 4;
+const OP_SESSION_EXPIRE = 5;
 
 /** Far from the key-value ops, which may grow. */
 const OP_AUTH = 0x40;
@@ -85,6 +88,11 @@ export function encodeCommand(c: Command): Buffer {
     const w = new Writer(48);
     w.u8(OP_LEASE);
     writeLeaseCommand(w, c);
+    return w.finish();
+  }
+  if (c.op === 'session-expire') {
+    const w = new Writer(64).u8(OP_SESSION_EXPIRE);
+    writeSessionExpire(w, c);
     return w.finish();
   }
   if (c.op === 'txn') {
@@ -113,6 +121,7 @@ export function decodeCommand(data: Uint8Array): Command {
   if (op === OP_AUTH) return { op: 'auth', auth: readAuthCommand(r) };
   if (op === OP_TXN) return readTxn(r);
   if (op === OP_LEASE) return readLeaseCommand(r);
+  if (op === OP_SESSION_EXPIRE) return readSessionExpire(r);
   const key = r.bytes();
   if (op === OP_PUT) {
     const value = r.bytes();

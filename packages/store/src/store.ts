@@ -18,6 +18,9 @@ import { RevisionCache } from './revision-cache';
 import { type KeyChange, keyChange } from './changes';
 import { applyTxn, mergeRange, txnKeys } from './txn';
 import { LeaseBatch } from './lease-batch';
+import { pageBytes, TXN_RANGE_BYTES } from './range-page';
+import { sessionResultBytes } from './session-bytes';
+import { expireSessions, type SessionExpireCommand } from './session-expiry';
 import { decodeLease, type LeaseChange, type LeaseRecord } from './leases';
 
 /** A Raft log entry as stored (structurally the same as @bellwether/raft's Entry). */
@@ -36,6 +39,13 @@ export interface HardState {
 
 /** The most results one client session keeps, however far behind its min_unacked_sequence. */
 export const SESSION_RESULTS_KEPT = 4096;
+/**
+ * The most bytes of results (sessionResultBytes) one client session keeps:
+ * the oldest are forgotten past it, the newest is always kept. Without it,
+ * 4,096 results holding a 4 KiB previous value or a transaction's ranges
+ * would make one session record tens of MiB, rewritten on every write.
+ */
+export const SESSION_RESULTS_KEPT_BYTES = 4 * 1024 * 1024;
 
 /** The largest previous value a remembered result keeps whole (see rememberResult). */
 export const SESSION_PREV_VALUE_KEPT_BYTES = 4096;
@@ -53,7 +63,7 @@ const REVISION_CACHE_KEYS = 131_072;
 /** Stands in for the value of a key known only by its cached revisions; never stored or returned. */
 const EMPTY_VALUE = Buffer.alloc(0);
 
-type KvCommand = Exclude<Command, { op: 'auth' }>;
+type KvCommand = Exclude<Command, { op: 'auth' | 'session-expire' }>;
 
 type BatchOp = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
 
@@ -64,6 +74,10 @@ export interface RangeQuery {
   end?: Uint8Array;
   limit: number;
   keysOnly?: boolean;
+  /** Stop before the key that takes the page's bytes (pageBytes) past this, and say `more`; no bound when absent. */
+  maxBytes?: number;
+  /** Keys returned whatever they weigh (at least one): a page never comes back empty while keys remain. */
+  minKeys?: number;
 }
 
 export interface SnapshotReader {
@@ -485,13 +499,23 @@ export class Store {
       const lt = q.end ? userKey(gen, q.end) : generationRange(Prefix.user, gen).lt;
       const kvs: KeyValueRecord[] = [];
       let more = false;
+      const maxBytes = q.maxBytes ?? Number.POSITIVE_INFINITY;
+      const minKeys = Math.max(1, q.minKeys ?? 1);
+      let bytes = 0;
       for await (const [k, v] of this.db.iterator({ gte, lt, limit: q.limit + 1, snapshot })) {
         if (kvs.length === q.limit) {
           more = true;
           break;
         }
         const kv = decodeKeyValue(k.subarray(STATE_KEY_HEADER_BYTES), v);
-        if (q.keysOnly) kv.value = Buffer.alloc(0);
+        // The value sits in the same record as the revisions, so LevelDB has
+        // read it anyway; dropping the view lets the record go at once.
+        if (q.keysOnly) kv.value = EMPTY;
+        bytes += pageBytes(kv, q.keysOnly);
+        if (bytes > maxBytes && kvs.length >= minKeys) {
+          more = true;
+          break;
+        }
         kvs.push(kv);
       }
       return { kvs, more, appliedIndex };
@@ -513,6 +537,14 @@ export class Store {
     return new LeaseBatch(this.db, this.gen).keys(id);
   }
 
+  /** Every client session and the index it was last written at (for the leader's expiry by time, session-expiry.ts). */
+  async *sessionLastIndexes(): AsyncGenerator<{ clientId: string; lastIndex: number }> {
+    for await (const [key, value] of this.db.iterator(generationRange(Prefix.session, this.gen))) {
+      // The record starts with the last index: the results need not be decoded.
+      yield { clientId: key.subarray(STATE_KEY_HEADER_BYTES).toString('utf8'), lastIndex: new Reader(value).uint() };
+    }
+  }
+
   /** Deletes sessions idle for SESSION_EXPIRY_ENTRIES; the same at every replica, as it depends only on the log. */
   private async sweepSessions(appliedIndex: number, skip: Set<string>, ops: BatchOp[]): Promise<void> {
     for await (const [key, value] of this.db.iterator(generationRange(Prefix.session, this.gen))) {
@@ -532,11 +564,16 @@ export class Store {
     // Each command with its key as a map key (latin1 maps bytes 1:1 to a string).
     const commands = new Map<number, { c: KvCommand; mapKey: string }>();
     const authCommands = new Map<number, AuthCommand>();
+    const expiries = new Map<number, SessionExpireCommand>();
     for (const e of fresh) {
       if (e.type !== 'normal') continue;
       const c = decodeCommand(e.data);
       if (c.op === 'auth') {
         authCommands.set(e.index, c.auth);
+        continue;
+      }
+      if (c.op === 'session-expire') {
+        expiries.set(e.index, c);
         continue;
       }
       commands.set(e.index, { c, mapKey: 'key' in c ? c.key.toString('latin1') : '' });
@@ -549,6 +586,7 @@ export class Store {
     const keys = new Map<string, Buffer>();
     const needValue = new Set<string>();
     const clients = new Set<string>();
+    for (const { sessions } of expiries.values()) for (const { clientId } of sessions) clients.add(clientId);
     for (const { c, mapKey } of commands.values()) {
       if (c.clientId) clients.add(c.clientId);
       if (c.op === 'txn') {
@@ -587,6 +625,7 @@ export class Store {
     });
     const dirtyKeys = new Set<string>();
     const dirtySessions = new Set<string>();
+    const expiredSessions = new Set<string>();
 
     // Auth commands change a copy, made current once the batch is written.
     let nextAuth: AuthState | undefined;
@@ -596,6 +635,11 @@ export class Store {
         nextAuth ??= decodeAuthState(encodeAuthState(this.auth, new Writer(256)));
         const authRefusal = applyAuthCommand(nextAuth, auth, e.index);
         results.set(e.index, { revision: e.index, succeeded: !authRefusal, deleted: 0, ...(authRefusal ? { authRefusal } : {}) });
+        continue;
+      }
+      const expiry = expiries.get(e.index);
+      if (expiry) {
+        results.set(e.index, { revision: e.index, succeeded: true, deleted: expireSessions(expiry, sessions, dirtySessions, expiredSessions) });
         continue;
       }
       const command = commands.get(e.index);
@@ -634,13 +678,18 @@ export class Store {
         result = { revision: e.index, succeeded: false, deleted: 0, refused: 'lease-not-found' };
       } else if (c.op === 'txn') {
         const written = new Map<string, KeyValueRecord | null>();
+        // One budget for all the transaction's ranges (a later range still gets one key).
+        let txnBytesLeft = TXN_RANGE_BYTES;
         const txn = await applyTxn(c, e.index, {
           get: (key) => kvOverlay.get(key.toString('latin1')) ?? undefined,
           set: (key, next, prev) => write(key.toString('latin1'), key, prev, next),
           range: async (start, end, limit, keysOnly) => {
             for (const k of dirtyKeys) written.set(k, kvOverlay.get(k) ?? null);
-            const stored = await this.range({ start, end, limit: limit + written.size + 1, keysOnly });
-            return mergeRange(stored.kvs, written, start, end, limit, keysOnly);
+            // Enough rows that the batch's deletions cannot empty the page.
+            const stored = await this.range({ start, end, limit: limit + written.size + 1, keysOnly, maxBytes: txnBytesLeft, minKeys: written.size + 1 });
+            const page = mergeRange(stored, written, start, end, limit, keysOnly, txnBytesLeft);
+            for (const kv of page.kvs) txnBytesLeft -= pageBytes(kv, keysOnly);
+            return page;
           },
         });
         result = { revision: e.index, succeeded: txn.succeeded, deleted: 0, txn: txn.results };
@@ -665,6 +714,7 @@ export class Store {
     }
     for (const op of leaseBatch.ops()) ops.push(op);
     for (const id of dirtySessions) ops.push({ type: 'put', key: sessionKey(this.gen, id), value: encodeSession(sessions.get(id)!) });
+    for (const id of expiredSessions) if (!dirtySessions.has(id)) ops.push({ type: 'del', key: sessionKey(this.gen, id) });
     for (const [name, value] of Object.entries(meta)) ops.push({ type: 'put', key: metaKey(name), value: Buffer.from(value) });
     if (nextAuth) ops.push({ type: 'put', key: authKey(this.gen), value: encodeAuthState(nextAuth, new Writer(256)) });
     const appliedIndex = fresh[fresh.length - 1]!.index;
@@ -719,6 +769,10 @@ function rememberResult(session: SessionRecord, sequence: number, minUnacked: nu
   let drop = 0;
   while (drop < list.length && list[drop]!.sequence < session.floor) drop++;
   if (list.length - drop > SESSION_RESULTS_KEPT) drop = list.length - SESSION_RESULTS_KEPT;
+  let bytes = 0;
+  for (let j = drop; j < list.length; j++) bytes += sessionResultBytes(list[j]!.result);
+  // Oldest first, but never the result just remembered: its client is waiting for it.
+  while (bytes > SESSION_RESULTS_KEPT_BYTES && drop < list.length - 1 && list[drop]!.result !== result) bytes -= sessionResultBytes(list[drop++]!.result);
   if (drop > 0) {
     session.floor = Math.max(session.floor, list[drop - 1]!.sequence + 1);
     list.splice(0, drop);

@@ -4,6 +4,7 @@
 // get the entry's index as their revision.
 import type { Reader, Writer } from './codec';
 import type { KeyValueRecord } from './records';
+import { fitBytes } from './range-page';
 
 export type CompareTarget = 'version' | 'create' | 'mod' | 'value';
 export type CompareOp = '=' | '!=' | '<' | '>';
@@ -123,18 +124,22 @@ export async function applyTxn(c: TxnCommand, index: number, state: TxnState): P
 
 /**
  * Merges a range read of the stored state (taken before this batch) with the
- * batch's own writes. `stored` must hold up to `limit + written.size + 1`
- * rows, so that deletions in the batch cannot hide keys that belong in the
- * page.
+ * batch's own writes. `storedPage` must hold up to `limit + written.size + 1`
+ * rows (or as many as its byte budget allowed, but at least
+ * `written.size + 1`), so that deletions in the batch cannot hide keys that
+ * belong in the page, nor empty it. The page stops at `maxBytes` (see
+ * range-page.ts).
  */
 export function mergeRange(
-  stored: KeyValueRecord[],
+  storedPage: { kvs: KeyValueRecord[]; more: boolean },
   written: Map<string, KeyValueRecord | null>,
   start: Buffer,
   end: Buffer | undefined,
   limit: number,
   keysOnly: boolean,
+  maxBytes = Number.POSITIVE_INFINITY,
 ): { kvs: KeyValueRecord[]; more: boolean } {
+  const stored = storedPage.kvs;
   const byKey = new Map<string, KeyValueRecord | null>();
   for (const kv of stored) byKey.set(kv.key.toString('latin1'), kv);
   for (const [mapKey, kv] of written) {
@@ -144,11 +149,12 @@ export function mergeRange(
   }
   const all = [...byKey.values()].filter((kv): kv is KeyValueRecord => kv !== null).sort((a, b) => Buffer.compare(a.key, b.key));
   // Stored rows past the last one read may exist: only trust the order up to it.
-  const storedComplete = stored.length < limit + written.size + 1;
+  const storedComplete = !storedPage.more;
   const lastStored = stored[stored.length - 1]?.key;
   const trusted = storedComplete || !lastStored ? all : all.filter((kv) => Buffer.compare(kv.key, lastStored) <= 0);
-  const kvs = trusted.slice(0, limit).map((kv) => (keysOnly ? { ...kv, value: Buffer.alloc(0) } : kv));
-  return { kvs, more: trusted.length > limit || !storedComplete };
+  const page = trusted.slice(0, limit).map((kv) => (keysOnly ? { ...kv, value: Buffer.alloc(0) } : kv));
+  const kvs = page.slice(0, fitBytes(page, maxBytes, keysOnly));
+  return { kvs, more: trusted.length > kvs.length || !storedComplete };
 }
 
 // ---- codec ----

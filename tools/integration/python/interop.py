@@ -46,6 +46,20 @@ with grpc.insecure_channel(address) as channel:
         timeout=60,
     )
     out["big_value"] = [len(got_big.kv.value), hashlib.sha256(got_big.kv.value).hexdigest() == hashlib.sha256(big).hexdigest()]
+    # Range pages stop at the member's byte budget (3 MiB of keys and values by
+    # default) and continue with `continuation`, so a page fits grpcio's 4 MiB.
+    for i in range(4):
+        kv.Put(kv_pb2.PutRequest(key=b"py-page/%d" % i, value=big), timeout=60)
+    pages, continuation = [], b""
+    while True:
+        page = kv.Range(kv_pb2.RangeRequest(prefix=b"py-page/", continuation=continuation), timeout=60)
+        pages.append([item.key.decode() for item in page.kvs])
+        if not page.more:
+            break
+        continuation = page.continuation
+    out["range_pages"] = pages
+    keys_only = kv.Range(kv_pb2.RangeRequest(prefix=b"py-page/", keys_only=True), timeout=60)
+    out["range_keys_only"] = [len(keys_only.kvs), sum(len(item.value) for item in keys_only.kvs), keys_only.more]
     deleted = kv.Delete(kv_pb2.DeleteRequest(key=b"py/2"), timeout=5)
     out["deleted"] = deleted.deleted
     try:

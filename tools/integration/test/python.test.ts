@@ -35,6 +35,8 @@ test('Python (grpcio, stubs generated from protos/) calls Put/Get/Range/Delete, 
   assert.deepEqual(out.range_keys, ['py/1', 'py/2']);
   assert.equal(out.deleted, 1);
   assert.deepEqual(out.big_value, [1024 * 1024, true]);
+  assert.deepEqual(out.range_pages, [['py-page/0', 'py-page/1'], ['py-page/2', 'py-page/3']], 'pages of 1 MiB values stop at the 3 MiB byte budget');
+  assert.deepEqual(out.range_keys_only, [4, 0, false], 'keys only: no values, and the keys fit one page');
   assert.deepEqual(out.empty_key, ['INVALID_ARGUMENT', 'key: must be 1..4096 bytes, got 0']);
   assert.equal(out.role, 'ROLE_LEADER');
   assert.ok(out.watch_leader_id, 'WatchLeader names the leader');

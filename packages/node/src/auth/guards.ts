@@ -41,9 +41,9 @@ export function guardKvOps(ops: KvOps, auth: Authorizer, call: CallCredentials):
       }
       return ops.delete(r, budgetMs);
     },
-    async get(r, budgetMs) {
+    async get(r, budgetMs, gate) {
       const p = who();
-      const res = await ops.get(r, budgetMs);
+      const res = await ops.get(r, budgetMs, gate);
       if (p) {
         auth.recheck(p);
         auth.checkKey(p, r.key, 'read');
@@ -65,9 +65,9 @@ export function guardKvOps(ops: KvOps, auth: Authorizer, call: CallCredentials):
       }
       return ops.txn(r);
     },
-    async range(r, budgetMs) {
+    async range(r, budgetMs, gate) {
       const p = who();
-      const res = await ops.range(r, budgetMs);
+      const res = await ops.range(r, budgetMs, gate);
       if (p) {
         auth.recheck(p);
         checkRangeRequest(auth, p, r);
