@@ -435,7 +435,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
 
   private hasInputs(): boolean {
     const proposals = this.proposals.length > 0 && !this.holdingProposals();
-    return this.tasks.length > 0 || this.snapshotReports.length > 0 || this.ticksDue > 0 || this.unreachable.size > 0 || this.inbox.length > 0 || proposals || this.readRequests.length > 0;
+    return this.tasks.length > 0 || this.snapshotReports.length > 0 || this.ticksDue > 0 || this.unreachable.size > 0 || this.inbox.length > 0 || proposals || this.readRoundDue();
   }
 
   private feedInputs(): void {
@@ -457,7 +457,17 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       }
     }
     if (this.proposals.length > 0 && !this.holdingProposals()) this.proposeBatch();
-    if (this.readRequests.length > 0) this.requestReadIndex();
+    if (this.readRoundDue()) this.requestReadIndex();
+  }
+
+  /**
+   * Reads queued and no read-index round in flight. Reads that arrive while
+   * a round is in flight cannot use it (its confirmation may predate them),
+   * so they wait and share the next one: one leadership confirmation per
+   * round trip however many reads arrive, as etcd batches them.
+   */
+  private readRoundDue(): boolean {
+    return this.readRequests.length > 0 && this.readsByCtx.size === 0;
   }
 
   private proposeBatch(): void {
@@ -490,6 +500,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       this.readsByCtx.delete(key);
       const e = unavailable('the leader did not confirm the read index in time; retry', this.leaderHint());
       for (const w of entry.waiters) w.reject(e);
+      this.kick(); // the reads queued behind this round start theirs
     }, this.opts.readIndexTimeoutMs);
     this.readsByCtx.set(key, { waiters, timer });
     this.raft.readIndex(ctx);
@@ -639,7 +650,16 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       const e = notLeader(this.opts.memberId, this.leaderHint());
       for (const p of this.proposals.splice(0)) p.reject(e);
     }
-    if (changed) this.emit('leaderChange', { leaderId, term });
+    if (changed) {
+      // A round asked of the old leader may never be answered: its reads
+      // join the next round (a confirmation after a read arrived is as good).
+      for (const [key, { waiters, timer }] of this.readsByCtx) {
+        this.clock.clearTimeout(timer);
+        this.readsByCtx.delete(key);
+        this.readRequests.unshift(...waiters);
+      }
+      this.emit('leaderChange', { leaderId, term });
+    }
   }
 
   private onReadState(rs: ReadState): void {
