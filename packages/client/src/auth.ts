@@ -101,6 +101,11 @@ export class TokenSource {
    * first messages, its half-close) waits here, in order: grpc-js itself
    * holds only one message while a start is pending.
    */
+  /** `options` with this source's interceptor added: every call on such a channel carries the token. */
+  withInterceptor(options: grpc.ChannelOptions): grpc.ChannelOptions {
+    return { ...options, interceptors: [...((options['interceptors'] as grpc.Interceptor[] | undefined) ?? []), this.interceptor] };
+  }
+
   readonly interceptor: grpc.Interceptor = (options, nextCall) => {
     let started = false;
     const waiting: (() => void)[] = [];

@@ -537,7 +537,7 @@ export class BellwetherClient {
     let channelOptions: grpc.ChannelOptions = options.channelOptions ?? {};
     if (auth) {
       this.#tokens = new TokenSource(endpoints, credentials, channelOptions, auth, log);
-      channelOptions = { ...channelOptions, interceptors: [...((channelOptions['interceptors'] as grpc.Interceptor[] | undefined) ?? []), this.#tokens.interceptor] };
+      channelOptions = this.#tokens.withInterceptor(channelOptions);
     }
     this.#channel = { credentials, options: channelOptions };
     this.#pool = new MemberPool({
@@ -720,19 +720,22 @@ export class BellwetherClient {
       revoke: (id, options) => this.#write('Revoke', { id }, options, undefined),
       timeToLive: (id, keys, options) => this.#call('TimeToLive', { id, keys }, options),
       list: (options) => this.#call('List', {}, options),
-      leader: () => this.#tracker.leaderMember()?.address,
-      keepAliveStream: (address) => this.#pool.get(address).keepAlive(),
+      leader: this.#leaderAddress,
+      keepAliveStream: this.#keepAliveStream,
       adopt: (id, ttlMs, validUntil) => this.#keepLease(id, ttlMs, validUntil - ttlMs),
       defaultDeadlineMs: this.#deadlineMs,
     });
     return this.#leaseAdmin;
   }
 
+  readonly #leaderAddress = (): string | undefined => this.#tracker.leaderMember()?.address;
+  readonly #keepAliveStream = (address: string) => this.#pool.get(address).keepAlive();
+
   /** Keeps lease `id` alive from this client; `confirmedFrom` + `ttlMs` is when it surely still holds. */
   #keepLease(id: number, ttlMs: number, confirmedFrom: number): Lease {
     const lease = new Lease(id, ttlMs, confirmedFrom, {
-      leader: () => this.#tracker.leaderMember()?.address,
-      keepAlive: (address) => this.#pool.get(address).keepAlive(),
+      leader: this.#leaderAddress,
+      keepAlive: this.#keepAliveStream,
       revoke: async (id) => {
         try {
           await this.#write('Revoke', { id }, {}, undefined);

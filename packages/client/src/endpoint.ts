@@ -102,7 +102,7 @@ export class EndpointClient {
     const auth = checkAuth(options.auth);
     if (auth) {
       this.#tokens = new TokenSource([address], credentials, channelOptions, auth, () => {});
-      channelOptions = { ...channelOptions, interceptors: [...((channelOptions['interceptors'] as grpc.Interceptor[] | undefined) ?? []), this.#tokens.interceptor] };
+      channelOptions = this.#tokens.withInterceptor(channelOptions);
     }
     this.#cluster = new api.bellwether.cluster.v1.Cluster(address, credentials, channelOptions);
     this.#maintenance = new api.bellwether.maintenance.v1.Maintenance(address, credentials, channelOptions);

@@ -4,9 +4,12 @@ import { CliError, EXIT, globalOptions, positiveInt, withClient } from '../cli';
 import { print, text } from '../output';
 
 /** A missing lease is a "not found" exit, like a missing key for `get`. */
+function leaseNotFound(id: number): CliError {
+  return new CliError(`lease ${id} not found (expired or revoked)`, EXIT.notFound);
+}
+
 function notFoundExit(err: unknown, id: number): never {
-  if (err instanceof NotFound) throw new CliError(`lease ${id} not found (expired or revoked)`, EXIT.notFound);
-  throw err;
+  throw err instanceof NotFound ? leaseNotFound(id) : err;
 }
 
 export function registerLease(program: Command): void {
@@ -68,7 +71,7 @@ export function registerLease(program: Command): void {
     .action(async (id: number, o: { keys?: boolean }, cmd: Command) => {
       const g = globalOptions(cmd);
       const info = await withClient(g, (c) => c.leases.timeToLive(id, { keys: o.keys === true }));
-      if (!info) throw new CliError(`lease ${id} not found (expired or revoked)`, EXIT.notFound);
+      if (!info) throw leaseNotFound(id);
       const keys = info.keys.map(text);
       const out = { id, remainingMs: info.remainingMs, grantedTtlMs: info.grantedTtlMs, ...(o.keys ? { keys } : {}) };
       const headers = ['LEASE', 'REMAINING', 'GRANTED TTL', ...(o.keys ? ['KEYS'] : [])];

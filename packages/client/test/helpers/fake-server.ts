@@ -88,6 +88,13 @@ export class FakeGroup {
     this.term = term;
   }
 
+  /** The members as Cluster.Members lists them (every one a voter), removed ones left out. */
+  memberList() {
+    return this.members
+      .filter((m) => !this.removed.has(m.memberId))
+      .map((m) => ({ id: m.memberId, address: m.address, voter: true, role: 'MEMBER_ROLE_VOTER' as const, incarnation: `inc-${m.memberId}` }));
+  }
+
   get leader(): FakeKvServer | undefined {
     return this.members.find((m) => m.memberId === this.leaderId);
   }
@@ -412,7 +419,7 @@ export class FakeKvServer {
         const g = this.group;
         callback(null, {
           clusterId: g.clusterId,
-          members: g.members.filter((m) => !g.removed.has(m.memberId)).map((m) => ({ id: m.memberId, address: m.address, voter: true, role: 'MEMBER_ROLE_VOTER', incarnation: `inc-${m.memberId}` })),
+          members: g.memberList(),
           leaderId: g.leaderId ?? '',
           term: g.term,
         });
@@ -445,10 +452,7 @@ export class FakeKvServer {
           return;
         }
         g.removed.add(id);
-        const members = g.members
-          .filter((m) => !g.removed.has(m.memberId))
-          .map((m) => ({ id: m.memberId, address: m.address, voter: true, role: 'MEMBER_ROLE_VOTER' as const, incarnation: `inc-${m.memberId}` }));
-        this.#reply(fault, call, callback, { members });
+        this.#reply(fault, call, callback, { members: g.memberList() });
       },
       WatchLeader: (call) => {
         this.#count('WatchLeader');
