@@ -22,18 +22,22 @@ export {
   type SessionRecord,
   type WriteResult,
 } from './records';
-export {
-  type ApplyOutcome,
-  type HardState,
-  type LogEntry,
-  type RangeQuery,
-  SESSION_EXPIRY_ENTRIES,
-  SESSION_PREV_VALUE_KEPT_BYTES,
-  SESSION_RESULTS_KEPT,
-  SESSION_RESULTS_KEPT_BYTES,
-  type SnapshotInstaller,
-  type SnapshotReader,
-  Store,
-} from './store';
+export { Store } from './store';
+export type {
+  ApplyOutcome,
+  HardState,
+  LogEntry,
+  LogStore,
+  ReplicaStorage,
+  SnapshotInstaller,
+  SnapshotReader,
+  SnapshotStore,
+  StateMachine,
+} from './storage-interfaces';
+export type { RangeQuery } from './kv-reads';
+export { SESSION_EXPIRY_ENTRIES, SESSION_PREV_VALUE_KEPT_BYTES, SESSION_RESULTS_KEPT, SESSION_RESULTS_KEPT_BYTES } from './sessions';
+export { RaftLog } from './raft-log';
+export { KvStateMachine } from './state-machine';
+export { GenerationSnapshots } from './snapshots';
 export type { CompareOp, CompareTarget, TxnCommand, TxnCompare, TxnOp, TxnOpResult } from './txn';
 export type { LeaseChange, LeaseCommand, LeaseRecord } from './leases';

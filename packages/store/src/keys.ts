@@ -1,3 +1,5 @@
+import { Reader, Writer } from './codec';
+
 /**
  * One LevelDB per node; the first byte of every key says what kind of record
  * it is, so each kind is one contiguous, independently scannable range.
@@ -38,6 +40,18 @@ export function metaKey(name: string): Buffer {
  * whole.
  */
 export type Generation = 0 | 1;
+
+/** The applied index of the state (written with every apply, in the same batch). */
+export const APPLIED_KEY = metaKey('applied');
+/** Which of the two state generations is current (a snapshot install fills the other, then swaps). */
+export const GENERATION_KEY = metaKey('generation');
+
+export const decodeApplied = (raw: Uint8Array | undefined): number => (raw ? new Reader(raw).uint() : 0);
+export const encodeApplied = (index: number): Buffer => new Writer(10).uint(index).finish();
+
+export const decodeGeneration = (raw: Uint8Array | undefined): Generation => (raw?.[0] === 1 ? 1 : 0);
+
+export const otherGeneration = (gen: Generation): Generation => (gen === 0 ? 1 : 0);
 
 export function userKey(gen: Generation, key: Uint8Array): Buffer {
   const k = Buffer.allocUnsafe(key.length + 2);

@@ -1,0 +1,323 @@
+import { type AuthCommand, type AuthState, applyAuthCommand, decodeAuthState, emptyAuthState, encodeAuthState } from './auth-state';
+import { type BatchOp, flushToDisk, writeBatch } from './batch';
+import { type KeyChange, keyChange } from './changes';
+import { Writer } from './codec';
+import type { StoreDatabase } from './database';
+import { applyCommand } from './kv-command';
+import { type RangeQuery, readKey, readLeaseKeys, readLeases, readRange, readSessionLastIndexes } from './kv-reads';
+import { APPLIED_KEY, authKey, encodeApplied, type Generation, generationRange, metaKey, Prefix, STATE_KEY_HEADER_BYTES, sessionKey, userKey } from './keys';
+import { LeaseBatch } from './lease-batch';
+import type { LeaseRecord } from './leases';
+import { pageBytes, TXN_RANGE_BYTES } from './range-page';
+import { type Command, decodeCommand, decodeKeyValue, decodeSession, encodeSession, encodeStoredKeyValue, type KeyValueRecord, type SessionRecord, type WriteResult } from './records';
+import { RevisionCache } from './revision-cache';
+import { expireSessions, type SessionExpireCommand } from './session-expiry';
+import { findResult, rememberResult, replayResult, SESSION_EXPIRY_ENTRIES, SESSION_SWEEP_EVERY_ENTRIES } from './sessions';
+import type { ApplyOutcome, LogEntry, StateMachine } from './storage-interfaces';
+import { applyTxn, mergeRange, txnKeys } from './txn';
+
+/** Keys whose revisions the apply path keeps in memory (~150 bytes each). */
+export const REVISION_CACHE_KEYS = 131_072;
+/** Stands in for the value of a key known only by its cached revisions; never stored or returned. */
+const EMPTY_VALUE = Buffer.alloc(0);
+
+type KvCommand = Exclude<Command, { op: 'auth' | 'session-expire' }>;
+
+/**
+ * The key-value state machine in LevelDB: user keys, client sessions,
+ * leases and auth, under the current generation (see snapshots.ts), and the
+ * applied index. Applying entries writes all of them and the applied index
+ * in one atomic batch, so a crash never leaves them out of step; the batch is
+ * not fsynced, since the log replays whatever a crash took back.
+ */
+export class KvStateMachine implements StateMachine {
+  /** Users, roles and permissions, as of `applied` (replicated state, see auth-state.ts). */
+  private auth: AuthState = emptyAuthState();
+  /** What was on disk at open is durable; later applies become so in makeAppliedDurable. */
+  private durableApplied: number;
+
+  private constructor(
+    private readonly db: StoreDatabase,
+    private applied: number,
+    private gen: Generation,
+    /** Revisions of recently written keys: most puts apply without reading LevelDB. */
+    private readonly revisions: RevisionCache,
+    /** Report each change with the key's previous state (for watches): every written key's value is read first. */
+    private readonly trackChanges: boolean,
+  ) {
+    this.durableApplied = applied;
+  }
+
+  static async open(db: StoreDatabase, applied: number, gen: Generation, opts: { revisionCacheKeys?: number; trackChanges?: boolean }): Promise<KvStateMachine> {
+    const fsm = new KvStateMachine(db, applied, gen, new RevisionCache(opts.revisionCacheKeys ?? REVISION_CACHE_KEYS), opts.trackChanges === true);
+    await fsm.loadAuth();
+    return fsm;
+  }
+
+  private async loadAuth(): Promise<void> {
+    const raw = await this.db.get(authKey(this.gen));
+    this.auth = raw ? decodeAuthState(raw) : emptyAuthState();
+  }
+
+  /** Users, roles and permissions as of the applied index. Treat as read-only: it changes only by applying commands. */
+  get authState(): AuthState {
+    return this.auth;
+  }
+
+  get appliedIndex(): number {
+    return this.applied;
+  }
+
+  /** The generation the state lives in now (the other one is a snapshot install's). */
+  get generation(): Generation {
+    return this.gen;
+  }
+
+  /** The applied index whose state is known to be on disk (see {@link KvStateMachine.makeAppliedDurable}). */
+  get durableAppliedIndex(): number {
+    return this.durableApplied;
+  }
+
+  /**
+   * Makes the state applied so far durable and returns its index. Applies
+   * are written without fsync (the log is the durable record and replays
+   * them), so before log entries are dropped the state covering them must
+   * be on disk. A synced write alone does not ensure it: LevelDB fsyncs only
+   * its current log file, and earlier applies may sit in the previous one
+   * while its memtable is being flushed; flushToDisk flushes the memtable to
+   * a synced table file.
+   */
+  async makeAppliedDurable(): Promise<number> {
+    const applied = this.applied;
+    if (applied <= this.durableApplied) return this.durableApplied;
+    await flushToDisk(this.db);
+    this.durableApplied = Math.max(this.durableApplied, applied);
+    return this.durableApplied;
+  }
+
+  /** Before the log drops entries up to `upTo`: the state must cover them, durably. */
+  async coverUpTo(upTo: number): Promise<void> {
+    if (upTo > this.applied) throw new RangeError(`store: cannot compact to ${upTo} past applied ${this.applied}`);
+    if (upTo > this.durableApplied) await this.makeAppliedDurable();
+  }
+
+  /** A snapshot install swapped `gen` in at `appliedIndex` (synced): the state is that generation's from now on. */
+  async adoptGeneration(gen: Generation, appliedIndex: number): Promise<void> {
+    this.gen = gen;
+    this.revisions.clear();
+    this.applied = appliedIndex;
+    this.durableApplied = appliedIndex;
+    await this.loadAuth();
+  }
+
+  read(key: Uint8Array): Promise<{ kv: KeyValueRecord | undefined; appliedIndex: number }> {
+    return readKey(this.db, key);
+  }
+
+  async get(key: Uint8Array): Promise<KeyValueRecord | undefined> {
+    return (await this.read(key)).kv;
+  }
+
+  range(q: RangeQuery): Promise<{ kvs: KeyValueRecord[]; more: boolean; appliedIndex: number }> {
+    return readRange(this.db, q);
+  }
+
+  leases(): Promise<LeaseRecord[]> {
+    return readLeases(this.db, this.gen);
+  }
+
+  leaseKeys(id: number): Promise<Buffer[]> {
+    return readLeaseKeys(this.db, this.gen, id);
+  }
+
+  sessionLastIndexes(): AsyncGenerator<{ clientId: string; lastIndex: number }> {
+    return readSessionLastIndexes(this.db, this.gen);
+  }
+
+  /** Deletes sessions idle for SESSION_EXPIRY_ENTRIES; the same at every replica, as it depends only on the log. */
+  private async sweepSessions(appliedIndex: number, skip: Set<string>, ops: BatchOp[]): Promise<void> {
+    for await (const [key, value] of this.db.iterator(generationRange(Prefix.session, this.gen))) {
+      const id = key.subarray(STATE_KEY_HEADER_BYTES).toString('utf8');
+      if (skip.has(id)) continue;
+      if (decodeSession(value).lastIndex + SESSION_EXPIRY_ENTRIES < appliedIndex) ops.push({ type: 'del', key });
+    }
+  }
+
+  async apply(entries: LogEntry[], meta: Record<string, Uint8Array> = {}, sync = false): Promise<ApplyOutcome> {
+    const results = new Map<number, WriteResult>();
+    const changes: KeyChange[] = [];
+    const fresh = entries.filter((e) => e.index > this.applied);
+    if (fresh.length === 0) return { results, appliedIndex: this.applied, changes, leases: [] };
+    const leaseBatch = new LeaseBatch(this.db, this.gen);
+
+    // Each command with its key as a map key (latin1 maps bytes 1:1 to a string).
+    const commands = new Map<number, { c: KvCommand; mapKey: string }>();
+    const authCommands = new Map<number, AuthCommand>();
+    const expiries = new Map<number, SessionExpireCommand>();
+    for (const e of fresh) {
+      if (e.type !== 'normal') continue;
+      const c = decodeCommand(e.data);
+      if (c.op === 'auth') {
+        authCommands.set(e.index, c.auth);
+        continue;
+      }
+      if (c.op === 'session-expire') {
+        expiries.set(e.index, c);
+        continue;
+      }
+      commands.set(e.index, { c, mapKey: 'key' in c ? c.key.toString('latin1') : '' });
+    }
+
+    // Read every key and session this batch touches in one round trip; later
+    // entries in the batch see earlier ones through the overlays. A key whose
+    // revisions are cached is not read, unless a command needs its value (a
+    // prev_kv, or a compare that may fail and return it).
+    const keys = new Map<string, Buffer>();
+    const needValue = new Set<string>();
+    const clients = new Set<string>();
+    for (const { sessions } of expiries.values()) for (const { clientId } of sessions) clients.add(clientId);
+    for (const { c, mapKey } of commands.values()) {
+      if (c.clientId) clients.add(c.clientId);
+      if (c.op === 'txn') {
+        // A transaction's compares and gets need values.
+        for (const key of txnKeys(c)) {
+          const k = key.toString('latin1');
+          keys.set(k, key);
+          needValue.add(k);
+        }
+        continue;
+      }
+      if (c.op === 'lease-grant' || c.op === 'lease-revoke') continue;
+      keys.set(mapKey, c.key);
+      if (this.trackChanges || c.prevKv || c.expectedModRevision !== undefined) needValue.add(mapKey);
+    }
+    const kvOverlay = new Map<string, KeyValueRecord | null>();
+    const toRead: string[] = [];
+    for (const [mapKey, key] of keys) {
+      const cached = needValue.has(mapKey) ? undefined : this.revisions.get(mapKey);
+      if (cached === undefined) toRead.push(mapKey);
+      else kvOverlay.set(mapKey, cached && { key, value: EMPTY_VALUE, ...cached });
+    }
+    const clientList = [...clients];
+    const [keyValues, sessionValues] = await Promise.all([
+      toRead.length ? this.db.getMany(toRead.map((k) => userKey(this.gen, keys.get(k)!))) : Promise.resolve([]),
+      clientList.length ? this.db.getMany(clientList.map((id) => sessionKey(this.gen, id))) : Promise.resolve([]),
+    ]);
+    toRead.forEach((mapKey, i) => {
+      const raw = keyValues[i];
+      kvOverlay.set(mapKey, raw ? decodeKeyValue(keys.get(mapKey)!, raw) : null);
+    });
+    const sessions = new Map<string, SessionRecord>();
+    clientList.forEach((id, i) => {
+      const raw = sessionValues[i];
+      sessions.set(id, raw ? decodeSession(raw) : { lastIndex: 0, floor: 0, results: [] });
+    });
+    const dirtyKeys = new Set<string>();
+    const dirtySessions = new Set<string>();
+    const expiredSessions = new Set<string>();
+
+    // Auth commands change a copy, made current once the batch is written.
+    let nextAuth: AuthState | undefined;
+    for (const e of fresh) {
+      const auth = authCommands.get(e.index);
+      if (auth) {
+        nextAuth ??= decodeAuthState(encodeAuthState(this.auth, new Writer(256)));
+        const authRefusal = applyAuthCommand(nextAuth, auth, e.index);
+        results.set(e.index, { revision: e.index, succeeded: !authRefusal, deleted: 0, ...(authRefusal ? { authRefusal } : {}) });
+        continue;
+      }
+      const expiry = expiries.get(e.index);
+      if (expiry) {
+        results.set(e.index, { revision: e.index, succeeded: true, deleted: expireSessions(expiry, sessions, dirtySessions, expiredSessions) });
+        continue;
+      }
+      const command = commands.get(e.index);
+      if (!command) continue;
+      const { c, mapKey } = command;
+      const session = c.clientId ? sessions.get(c.clientId)! : undefined;
+      if (session) {
+        const seen = findResult(session, c.sequence);
+        if (seen) {
+          results.set(e.index, replayResult(seen, kvOverlay.get(mapKey) ?? undefined));
+          continue;
+        }
+        if (c.sequence < session.floor) {
+          results.set(e.index, { revision: e.index, succeeded: false, deleted: 0, refused: 'sequence-too-old' });
+          continue;
+        }
+      }
+      const write = (mapKey: string, key: Buffer, prev: KeyValueRecord | undefined, next: KeyValueRecord | null) => {
+        kvOverlay.set(mapKey, next);
+        dirtyKeys.add(mapKey);
+        if (!keys.has(mapKey)) keys.set(mapKey, key);
+        if (this.trackChanges) changes.push(keyChange(e.index, key, prev, next));
+        leaseBatch.track(key, prev, next);
+      };
+      let result: WriteResult;
+      if (c.op === 'lease-grant' || c.op === 'lease-revoke') {
+        result = await leaseBatch.apply(c, e.index, {
+          current: async (key) => {
+            const mk = key.toString('latin1');
+            if (!kvOverlay.has(mk)) kvOverlay.set(mk, (await this.get(key)) ?? null);
+            return kvOverlay.get(mk) ?? undefined;
+          },
+          remove: (key, prev) => write(key.toString('latin1'), key, prev, null),
+        });
+      } else if (c.op === 'put' && c.lease && !(await leaseBatch.get(c.lease))) {
+        result = { revision: e.index, succeeded: false, deleted: 0, refused: 'lease-not-found' };
+      } else if (c.op === 'txn') {
+        const written = new Map<string, KeyValueRecord | null>();
+        // One budget for all the transaction's ranges (a later range still gets one key).
+        let txnBytesLeft = TXN_RANGE_BYTES;
+        const txn = await applyTxn(c, e.index, {
+          get: (key) => kvOverlay.get(key.toString('latin1')) ?? undefined,
+          set: (key, next, prev) => write(key.toString('latin1'), key, prev, next),
+          range: async (start, end, limit, keysOnly) => {
+            for (const k of dirtyKeys) written.set(k, kvOverlay.get(k) ?? null);
+            // Enough rows that the batch's deletions cannot empty the page.
+            const stored = await this.range({ start, end, limit: limit + written.size + 1, keysOnly, maxBytes: txnBytesLeft, minKeys: written.size + 1 });
+            const page = mergeRange(stored, written, start, end, limit, keysOnly, txnBytesLeft);
+            for (const kv of page.kvs) txnBytesLeft -= pageBytes(kv, keysOnly);
+            return page;
+          },
+        });
+        result = { revision: e.index, succeeded: txn.succeeded, deleted: 0, txn: txn.results };
+      } else {
+        const current = kvOverlay.get(mapKey) ?? undefined;
+        result = applyCommand(c, current, e.index, (next) => write(mapKey, c.key, current, next));
+      }
+      results.set(e.index, result);
+      if (session) {
+        rememberResult(session, c.sequence, c.minUnackedSequence, result);
+        session.lastIndex = e.index;
+        dirtySessions.add(c.clientId);
+      }
+    }
+
+    const ops: BatchOp[] = [];
+    for (const mapKey of dirtyKeys) {
+      const kv = kvOverlay.get(mapKey);
+      const key = userKey(this.gen, keys.get(mapKey)!);
+      if (kv) ops.push({ type: 'put', key, value: encodeStoredKeyValue(kv) });
+      else ops.push({ type: 'del', key });
+    }
+    for (const op of leaseBatch.ops()) ops.push(op);
+    for (const id of dirtySessions) ops.push({ type: 'put', key: sessionKey(this.gen, id), value: encodeSession(sessions.get(id)!) });
+    for (const id of expiredSessions) if (!dirtySessions.has(id)) ops.push({ type: 'del', key: sessionKey(this.gen, id) });
+    for (const [name, value] of Object.entries(meta)) ops.push({ type: 'put', key: metaKey(name), value: Buffer.from(value) });
+    if (nextAuth) ops.push({ type: 'put', key: authKey(this.gen), value: encodeAuthState(nextAuth, new Writer(256)) });
+    const appliedIndex = fresh[fresh.length - 1]!.index;
+    if (Math.floor(appliedIndex / SESSION_SWEEP_EVERY_ENTRIES) > Math.floor(this.applied / SESSION_SWEEP_EVERY_ENTRIES)) {
+      await this.sweepSessions(appliedIndex, dirtySessions, ops);
+    }
+    ops.push({ type: 'put', key: APPLIED_KEY, value: encodeApplied(appliedIndex) });
+    await writeBatch(this.db, ops, sync);
+    this.applied = appliedIndex;
+    if (nextAuth) this.auth = nextAuth;
+    for (const mapKey of keys.keys()) {
+      const kv = kvOverlay.get(mapKey);
+      this.revisions.set(mapKey, kv ? { createRevision: kv.createRevision, modRevision: kv.modRevision, version: kv.version, lease: kv.lease } : null);
+    }
+    return { results, appliedIndex, changes, leases: leaseBatch.changes };
+  }
+}
