@@ -1,5 +1,5 @@
 import { type Message, type RaftConfig, RawNode } from '@bellwether/raft';
-import { type Command, decodeCommand, encodeCommand, type LogEntry, type Store } from '@bellwether/store';
+import { type Command, decodeCommand, encodeCommand, type LogEntry, type ReplicaStorage, type SnapshotStore, type StateMachine, type Store } from '@bellwether/store';
 import type { Replica } from '../src/replica';
 
 /**
@@ -31,25 +31,40 @@ export function makeRaft(bug: NodeBugName | undefined, config: RaftConfig): RawN
   return bug === 'ackBeforeFsync' ? new AckBeforeFsync(config) : new RawNode(config);
 }
 
-export function patchStore(bug: NodeBugName | undefined, store: Store): void {
+/**
+ * The storage seams the member's Replica runs on: the store's own log, state
+ * machine and snapshots, wrapped where `bug` breaks one of them.
+ */
+export function storageFor(bug: NodeBugName | undefined, store: Store): ReplicaStorage {
+  let stateMachine: StateMachine = store.stateMachine;
+  let snapshots: SnapshotStore = store.snapshots;
   if (bug === 'forgetSessions') {
-    const apply = store.apply.bind(store);
-    store.apply = (entries, meta, sync) => apply(entries.map(withoutSession), meta, sync);
+    const real = store.stateMachine;
+    stateMachine = {
+      get appliedIndex() {
+        return real.appliedIndex;
+      },
+      apply: (entries, meta, sync) => real.apply(entries.map(withoutSession), meta, sync),
+    };
   } else if (bug === 'partialSnapshotInstall') {
-    const begin = store.beginSnapshotInstall.bind(store);
-    store.beginSnapshotInstall = async () => {
-      const installer = await begin();
-      // Each chunk is written only when the next one arrives: the last never is.
-      let held: Uint8Array | undefined;
-      return {
-        ...installer,
-        write: async (chunk) => {
-          if (held !== undefined) await installer.write(held);
-          held = chunk;
-        },
-      };
+    const real = store.snapshots;
+    snapshots = {
+      snapshotReader: (maxChunkBytes) => real.snapshotReader(maxChunkBytes),
+      beginSnapshotInstall: async () => {
+        const installer = await real.beginSnapshotInstall();
+        // Each chunk is written only when the next one arrives: the last never is.
+        let held: Uint8Array | undefined;
+        return {
+          ...installer,
+          write: async (chunk) => {
+            if (held !== undefined) await installer.write(held);
+            held = chunk;
+          },
+        };
+      },
     };
   }
+  return { log: store.log, stateMachine, snapshots };
 }
 
 function withoutSession(e: LogEntry): LogEntry {

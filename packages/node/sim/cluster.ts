@@ -3,7 +3,7 @@ import { Store } from '@bellwether/store';
 import { decodeIndex, decodeMembers, encodeIndex, encodeMembers, MEMBERS_INDEX_KEY, type MemberInfo } from '../src/membership';
 import { loadInitialState } from '../src/raft-recovery';
 import { Replica, type ReplicaOptions } from '../src/replica';
-import { makeRaft, type NodeBugName, patchReplica, patchStore } from './bugs';
+import { makeRaft, type NodeBugName, patchReplica, storageFor } from './bugs';
 import { Violation } from './checkers';
 import { type CrashKind, SimDisk } from './disk';
 import { interruptInstalls } from './install-faults';
@@ -158,14 +158,14 @@ export class SimCluster {
       snapshotChunkBytes: 1024,
       membersIndex: decodeIndex(await store.getMeta(MEMBERS_INDEX_KEY)),
     };
-    const replica = new Replica(raft, store, members, opts, this.clock);
-    patchStore(this.bug, store);
-    interruptInstalls(store, (step) => {
+    const storage = storageFor(this.bug, store);
+    const snapshots = interruptInstalls(storage.snapshots, (step) => {
       if (!this.diskFaults || m.replica !== replica || !this.rng.chance(this.installCrashProbability)) return;
       this.onEvent(`${m.id} crashes during a snapshot install (${step})`);
       this.installCrashes++;
       this.onInstallCrash(m);
     });
+    const replica = new Replica(raft, { ...storage, snapshots }, members, opts, this.clock);
     patchReplica(this.bug, replica);
     replica.on('fatal', (err) => {
       // A failed write stops the member (it promises nothing more); anything else is a bug.

@@ -1,5 +1,8 @@
 import { Metadata, type ServiceError, status } from '@grpc/grpc-js';
 import { LEADER_ADDRESS_METADATA, LEADER_ID_METADATA } from '@bellwether/proto';
+import { type LeaderHint, NotLeader, Overloaded, ReplicaError, Unavailable } from './replica-errors';
+
+export type { LeaderHint } from './replica-errors';
 
 /** An error a handler throws; the service layer sends it as the gRPC status. */
 export class RpcError extends Error {
@@ -16,11 +19,6 @@ export class RpcError extends Error {
   }
 }
 
-export interface LeaderHint {
-  id: string;
-  address: string;
-}
-
 function hintMetadata(leader: LeaderHint | undefined): Metadata {
   const md = new Metadata();
   if (leader) {
@@ -34,12 +32,7 @@ export const invalidArgument = (message: string) => new RpcError(status.INVALID_
 
 /** A write on a non-leader: FAILED_PRECONDITION naming the leader, or UNAVAILABLE when none is known. */
 export function notLeader(memberId: string, leader: LeaderHint | undefined): RpcError {
-  if (!leader) return new RpcError(status.UNAVAILABLE, `member ${memberId} is not the leader and no leader is known yet; retry shortly`);
-  return new RpcError(
-    status.FAILED_PRECONDITION,
-    `member ${memberId} is not the leader; send writes to leader ${leader.id} at ${leader.address}`,
-    hintMetadata(leader),
-  );
+  return replicaRpcError(new NotLeader(memberId, leader));
 }
 
 export function unavailable(message: string, leader?: LeaderHint): RpcError {
@@ -56,8 +49,22 @@ export const resourceExhausted = (message: string) => new RpcError(status.RESOUR
 
 export const deadlineExceeded = (message: string) => new RpcError(status.DEADLINE_EXCEEDED, message);
 
+/** The status of a replica's refusal: the leader hint travels as metadata. */
+function replicaRpcError(err: ReplicaError): RpcError {
+  if (err instanceof NotLeader) return new RpcError(err.leader ? status.FAILED_PRECONDITION : status.UNAVAILABLE, err.message, hintMetadata(err.leader));
+  if (err instanceof Overloaded) return new RpcError(status.RESOURCE_EXHAUSTED, err.message);
+  if (err instanceof Unavailable) return new RpcError(status.UNAVAILABLE, err.message, hintMetadata(err.leader));
+  return new RpcError(status.INTERNAL, err.message);
+}
+
+/** The node's domain errors as the RpcError a service sends; anything else as it is. */
+export function toRpcError(err: unknown): unknown {
+  return err instanceof ReplicaError ? replicaRpcError(err) : err;
+}
+
 /** Converts anything thrown by a handler into what grpc-js sends. */
 export function toServiceError(err: unknown): Partial<ServiceError> {
+  if (err instanceof ReplicaError) return replicaRpcError(err).toServiceError();
   if (err instanceof RpcError) return err.toServiceError();
   return { code: status.INTERNAL, details: err instanceof Error ? err.message : String(err) };
 }

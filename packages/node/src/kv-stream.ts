@@ -1,6 +1,6 @@
 import { LEADER_ADDRESS_METADATA, LEADER_ID_METADATA, RETRY_AFTER_METADATA, type StreamCall__Output, type StreamRequest__Output, type StreamResponse, type StreamResult } from '@bellwether/proto';
 import { type ServerDuplexStream, status } from '@grpc/grpc-js';
-import { RpcError } from './errors';
+import { RpcError, toRpcError } from './errors';
 import type { KvGuard, KvOps, ReplyGate } from './kv-service';
 
 /** Calls in flight on one stream before further calls are refused with RESOURCE_EXHAUSTED. */
@@ -15,7 +15,8 @@ export const MAX_REPLY_MESSAGE_BYTES = 4 * 1024 * 1024 - 64 * 1024;
 /** A read's wait budget when the caller set no timeout (the read policy caps it further). */
 const NO_TIMEOUT_BUDGET_MS = 60_000;
 
-function errorResult(id: number, err: unknown): StreamResult {
+function errorResult(id: number, thrown: unknown): StreamResult {
+  const err = toRpcError(thrown);
   if (err instanceof RpcError) {
     return {
       id,

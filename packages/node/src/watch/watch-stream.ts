@@ -4,7 +4,7 @@
 import type { WatchCreateRequest__Output, WatchRequest__Output, WatchResponse } from '@bellwether/proto';
 import { prefixEnd } from '@bellwether/store';
 import { type ServerDuplexStream, status } from '@grpc/grpc-js';
-import { invalidArgument, resourceExhausted, RpcError } from '../errors';
+import { invalidArgument, resourceExhausted, RpcError, toRpcError } from '../errors';
 import { header, type KvContext } from '../kv-service';
 import { awaitReadable } from '../reads';
 import { checkKey, checkRevision, parseRead } from '../validate';
@@ -112,8 +112,9 @@ export function watchHandler(ctx: KvContext, hub: WatchHub, guard?: WatchGuard) 
         hub.add(w);
         sink.send({ header: header(ctx, cursor - 1), watchId: id, created: true });
         w.pump();
-      } catch (err) {
+      } catch (thrown) {
         taken.delete(id);
+        const err = toRpcError(thrown);
         refuse(id, err instanceof Error ? err.message : String(err), err instanceof RpcError ? err.code : status.INTERNAL);
       }
     };
