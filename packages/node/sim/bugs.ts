@@ -17,8 +17,10 @@ import type { Replica } from '../src/replica';
  *   before this member applied it (read-your-writes).
  * - partialSnapshotInstall: a snapshot install swaps in its state without
  *   its last chunk.
+ * - cleanupDeletesLiveGeneration: after a snapshot install's swap, the
+ *   cleanup clears the generation just made live instead of the retired one.
  */
-export const NODE_BUGS = ['ackBeforeFsync', 'forgetSessions', 'readIndexWithoutQuorum', 'servedBeforeApplied', 'partialSnapshotInstall'] as const;
+export const NODE_BUGS = ['ackBeforeFsync', 'forgetSessions', 'readIndexWithoutQuorum', 'servedBeforeApplied', 'partialSnapshotInstall', 'cleanupDeletesLiveGeneration'] as const;
 export type NodeBugName = (typeof NODE_BUGS)[number];
 
 class AckBeforeFsync extends RawNode {
@@ -63,6 +65,9 @@ export function storageFor(bug: NodeBugName | undefined, store: Store): ReplicaS
         };
       },
     };
+  } else if (bug === 'cleanupDeletesLiveGeneration') {
+    // The cleanup runs inside the install's swap, so only the store's own instance can be broken.
+    store.snapshots.retireGeneration = () => store.snapshots.clearGeneration(store.stateMachine.generation);
   }
   return { log: store.log, stateMachine, snapshots };
 }
