@@ -54,14 +54,6 @@ export interface LeaderChange {
 }
 
 /**
- * Drives the pure Raft core with real time and real I/O. Every input (ticks,
- * peer messages, proposals, read requests) is queued and fed to Raft at the top
- * of one loop iteration; then one Ready is persisted (one fsync), its messages
- * sent, its committed entries applied (one LevelDB batch) and advanced. Work
- * that arrives while an fsync is in flight lands in the next iteration's
- * batch: that is the group commit.
- */
-/**
  * What a replica reports as it works (listened to by the metrics): `applied`
  * carries the new applied index and the batch's apply time; `persisted` the
  * time of one synced log write.
@@ -87,6 +79,17 @@ export interface ReplicaEvents {
   memberReset: [id: string];
 }
 
+/**
+ * Drives the pure Raft core with real time and real I/O. Every input (ticks,
+ * peer messages, proposals, read requests) is queued and fed to Raft at the top
+ * of one loop iteration; then one Ready is persisted (one fsync), its messages
+ * sent, its committed entries applied (one LevelDB batch) and advanced. Work
+ * that arrives while an fsync is in flight lands in the next iteration's
+ * batch: that is the group commit.
+ *
+ * What waits on it lives beside it: pending-writes.ts, read-waiters.ts,
+ * member-directory.ts, replica-snapshots.ts, log-compaction.ts.
+ */
 export class Replica extends EventEmitter<ReplicaEvents> {
   private readonly raft: RawNode;
   private readonly storage: ReplicaStorage;

@@ -36,8 +36,5 @@ export type {
 } from './storage-interfaces';
 export type { RangeQuery } from './kv-reads';
 export { SESSION_EXPIRY_ENTRIES, SESSION_PREV_VALUE_KEPT_BYTES, SESSION_RESULTS_KEPT, SESSION_RESULTS_KEPT_BYTES } from './sessions';
-export { RaftLog } from './raft-log';
-export { KvStateMachine } from './state-machine';
-export { GenerationSnapshots } from './snapshots';
 export type { CompareOp, CompareTarget, TxnCommand, TxnCompare, TxnOp, TxnOpResult } from './txn';
 export type { LeaseChange, LeaseCommand, LeaseRecord } from './leases';
