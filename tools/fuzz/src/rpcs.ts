@@ -1,7 +1,7 @@
 // One fuzzed call per RPC: a random or mutated message sent to one member.
 // Every call ends by itself (short deadlines, streams cancelled), whatever
 // the member answers; the campaign only counts them.
-import type { Rng } from '@bellwether/chaos/src/rng';
+import type { Rng } from '@bellwether/raft';
 import { CLUSTER_ID_METADATA, loadPeerApi, loadPublicApi, MEMBER_ID_METADATA, unary as unaryCall } from '@bellwether/proto';
 import * as grpc from '@grpc/grpc-js';
 import { bytes, enumValue, key, number, text, u32 } from './values';
