@@ -20,7 +20,7 @@
 // depend on clocks: ReadIndex confirms leadership with a quorum round for
 // every linearizable read (no leader leases), and the checkers order
 // operations by one monotonic clock in this process.
-import type { NodeProcess, TestCluster } from '@bellwether/integration/src/cluster';
+import type { NodeProcess, TestCluster } from '@bellwether/integration/cluster';
 import type { FaultKind, History } from './history';
 import { replaceMember } from './member-fault';
 import type { Network } from './net';

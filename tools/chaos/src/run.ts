@@ -1,6 +1,6 @@
 // One chaos run: a real cluster behind link proxies, concurrent workers, the
 // nemesis, a heal and read-back, then every checker over the history.
-import { TestCluster } from '@bellwether/integration/src/cluster';
+import { TestCluster } from '@bellwether/integration/cluster';
 import { type CheckerReport, checkAll } from './checkers/index';
 import type { Member } from './conn';
 import { type FaultEvent, type FaultKind, History, type Op } from './history';

@@ -4,7 +4,7 @@
 // every acknowledged write reads back intact.
 import { Rng } from '@bellwether/raft';
 import { connect } from '@bellwether/client';
-import { clientsFor, TestCluster } from '@bellwether/integration/src/cluster';
+import { clientsFor, TestCluster } from '@bellwether/integration/cluster';
 import { type MembersResponse__Output, unary } from '@bellwether/proto';
 import type * as grpc from '@grpc/grpc-js';
 import { closeClients, fuzzCall, RPCS, type Target } from './rpcs';
