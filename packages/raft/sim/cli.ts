@@ -12,10 +12,9 @@ import { runSeed } from './simulation.js';
  */
 
 function main(): number {
-  // `pnpm sim -- --seeds 5` hands the script a leading `--`; it is not an option.
-  const argv = process.argv.slice(2);
   const { values } = parseArgs({
-    args: argv[0] === '--' ? argv.slice(1) : argv,
+    // `pnpm sim -- --seeds 5` hands the script a `--`; it is not an option.
+    args: process.argv.slice(2).filter((a) => a !== '--'),
     options: {
       seeds: { type: 'string', default: '100' },
       start: { type: 'string' },
