@@ -11,6 +11,8 @@ import { PendingWrites } from './pending-writes';
 import { ReadWaiters } from './read-waiters';
 import { type LeaderHint, NotLeader, Overloaded, Unavailable } from './replica-errors';
 import { finishSnapshot, receiveSnapshot, SnapshotSends } from './replica-snapshots';
+/** A clock tick in the inbox, between the peer messages it arrived among. */
+const TICK = Symbol('tick');
 
 /** Sends Raft messages to peers; delivery is best effort (Raft retries). */
 export interface PeerTransport {
@@ -96,8 +98,13 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   private transport: PeerTransport | undefined;
   private readonly opts: ReplicaOptions;
 
-  private ticksDue = 0;
-  private inbox: Message[] = [];
+  /**
+   * Peer messages and clock ticks in the order they arrived. While the loop
+   * waits on an fsync both pile up; stepping them in arrival order means a
+   * leader's heartbeats that came during a slow fsync count before the ticks
+   * after them, instead of every tick first and a spurious election timeout.
+   */
+  private inbox: (Message | typeof TICK)[] = [];
   private readonly unreachable = new Set<string>();
   private readonly writes = new PendingWrites(() => this.emit('proposalFailed'));
   private readonly reads: ReadWaiters;
@@ -162,7 +169,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     this.durableVote = st.vote;
     this.compaction.start(st.firstIndex);
     this.ticker = this.clock.setInterval(() => {
-      this.ticksDue++;
+      this.inbox.push(TICK);
       this.kick();
     }, this.opts.tickMs);
     this.loopDone = this.loop().catch((err: Error) => this.onFatal(err));
@@ -393,17 +400,20 @@ export class Replica extends EventEmitter<ReplicaEvents> {
 
   private hasInputs(): boolean {
     const proposals = this.writes.hasQueued && !this.holdingProposals();
-    return this.tasks.length > 0 || this.snapshotSends.hasReports || this.ticksDue > 0 || this.unreachable.size > 0 || this.inbox.length > 0 || proposals || this.reads.roundDue();
+    return this.tasks.length > 0 || this.snapshotSends.hasReports || this.unreachable.size > 0 || this.inbox.length > 0 || proposals || this.reads.roundDue();
   }
 
   private feedInputs(): void {
-    for (; this.ticksDue > 0; this.ticksDue--) this.raft.tick();
     for (const id of this.unreachable) this.raft.reportUnreachable(id);
     this.unreachable.clear();
     for (const { to, ok } of this.snapshotSends.takeReports()) this.raft.reportSnapshot(to, ok);
     const inbox = this.inbox;
     this.inbox = [];
     for (const msg of inbox) {
+      if (msg === TICK) {
+        this.raft.tick();
+        continue;
+      }
       if (msg.from === this.leader && (msg.type === 'append' || msg.type === 'heartbeat' || msg.type === 'snapshot')) {
         this.lastLeaderContactMs = this.clock.now();
       }
