@@ -25,7 +25,7 @@ import { type CallContext, type CallState, type Operation, type RetryPolicy, typ
 import { type ResponseHeader, toHeader } from './results';
 
 /** The converted header of method `M`'s response: `undefined` for the few responses without one (Status, Members, lease listings). */
-export type HeaderOf<M extends Method> = MethodResponse<M> extends { header: unknown } ? ResponseHeader : undefined;
+type HeaderOf<M extends Method> = MethodResponse<M> extends { header: unknown } ? ResponseHeader : undefined;
 
 /** A response with its header converted, once, for the router, the sessions and the result. */
 export interface Answer<M extends Method = Method> {
@@ -34,7 +34,7 @@ export interface Answer<M extends Method = Method> {
 }
 
 /** One attempt of a call, as the links fill it in. */
-export interface Attempt {
+interface Attempt {
   /** 1-based. */
   readonly number: number;
   /** The member it goes to (set by the route link). */
@@ -52,16 +52,16 @@ export interface Attempt {
 }
 
 /** Sends one attempt of `op`; rejects with a {@link BellwetherError}, or {@link NO_ROUTE}. */
-export type Send = <M extends Method>(op: Operation<M>, ctx: CallContext, call: CallState, attempt: Attempt) => Promise<Answer<M>>;
+type Send = <M extends Method>(op: Operation<M>, ctx: CallContext, call: CallState, attempt: Attempt) => Promise<Answer<M>>;
 
 /** Wraps the rest of the chain. */
-export type Link = (next: Send) => Send;
+type Link = (next: Send) => Send;
 
 /** Runs a whole call: all its attempts. */
 export type RunCall = <M extends Method>(op: Operation<M>, ctx: CallContext) => Promise<Answer<M>>;
 
 /** Thrown by the route link when there is nowhere to send the attempt yet (no leader known). */
-export const NO_ROUTE: unique symbol = Symbol('no member to send the attempt to');
+const NO_ROUTE: unique symbol = Symbol('no member to send the attempt to');
 
 /** A DEADLINE_EXCEEDED this close to the call's deadline is the call's own. */
 const DEADLINE_SLACK_MS = 5;
@@ -72,7 +72,7 @@ export function attemptChain(router: Router, policy: RetryPolicy): RunCall {
 }
 
 /** The last link: sends the request and converts what comes back. */
-export const transport: Send = async (op, ctx, _call, attempt) => {
+const transport: Send = async (op, ctx, _call, attempt) => {
   const member = attempt.member;
   if (member === undefined) throw new TypeError('transport: the attempt was not routed');
   op.beforeAttempt?.();
@@ -100,7 +100,7 @@ export const transport: Send = async (op, ctx, _call, attempt) => {
 };
 
 /** Bounds one attempt by the policy's attempt timeout; an attempt out of its own time is retryable, not the call's deadline. */
-export function attemptDeadline(policy: RetryPolicy): Link {
+function attemptDeadline(policy: RetryPolicy): Link {
   return (next) => async (op, ctx, call, attempt) => {
     const limitMs = policy.attemptTimeoutMs?.(op);
     attempt.limitMs = limitMs;
@@ -124,7 +124,7 @@ export function attemptDeadline(policy: RetryPolicy): Link {
 }
 
 /** Picks the member of each attempt and tells the router what came of it. */
-export function routing(router: Router): Link {
+function routing(router: Router): Link {
   return (next) => async (op, ctx, call, attempt) => {
     const member = router.route(op, attempt.number, call);
     if (member === undefined) throw NO_ROUTE;
@@ -161,7 +161,7 @@ export function routing(router: Router): Link {
 }
 
 /** The first link: every attempt of a call, until one succeeds, the policy gives up, the deadline passes or the call is cancelled. */
-export function retrying(policy: RetryPolicy, router: Router, next: Send): RunCall {
+function retrying(policy: RetryPolicy, router: Router, next: Send): RunCall {
   return async (op, ctx) => {
     let mayHaveApplied = false;
     let last: BellwetherError | undefined;

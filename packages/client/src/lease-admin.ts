@@ -42,7 +42,7 @@ export interface LeaseRevoked {
 }
 
 /** @internal what the lease calls need of the client. */
-export interface LeaseAdminDeps {
+interface LeaseAdminDeps {
   revoke(id: number, options: CallOptions): Promise<{ response: LeaseRevokeResponse__Output; header: ResponseHeader }>;
   timeToLive(id: number, keys: boolean, options: CallOptions): Promise<{ response: LeaseTimeToLiveResponse__Output; header: ResponseHeader }>;
   list(options: CallOptions): Promise<LeaseListResponse__Output>;

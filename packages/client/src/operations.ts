@@ -22,12 +22,12 @@ const SETTLE_LOOKS = 10;
 const SETTLE_LOOK_EVERY_MS = 50;
 
 /** The methods that are writes with an exactly-once pair. */
-export type WriteMethod = 'Put' | 'Delete' | 'Txn' | 'Grant' | 'Revoke';
+type WriteMethod = 'Put' | 'Delete' | 'Txn' | 'Grant' | 'Revoke';
 /** The unary calls that are neither KV reads nor writes, sent like linearizable reads. */
-export type ClusterCall = 'Status' | 'Members' | 'TransferLeadership' | 'TimeToLive' | 'List';
+type ClusterCall = 'Status' | 'Members' | 'TransferLeadership' | 'TimeToLive' | 'List';
 
 /** What an Operations object needs of its client. */
-export interface OperationsDeps {
+interface OperationsDeps {
   readonly clientId: string;
   readonly sequencer: WriteSequencer;
   /** The attempt chain. */
@@ -42,7 +42,7 @@ export interface OperationsDeps {
 }
 
 /** A read's mode and the `min_index` its request carries. */
-export interface ReadSettings {
+interface ReadSettings {
   readonly wire: WireReadOptions;
   readonly mode: ReadMode;
   readonly minIndex: number;

@@ -245,7 +245,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 const MAX_PENDING_WRITES = 2048;
 
 /** A client's options once checked, with their defaults filled in. */
-export interface ClientSettings {
+interface ClientSettings {
   endpoints: string[];
   /** The id given, or undefined for a generated one. */
   clientId: string | undefined;

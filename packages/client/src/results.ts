@@ -286,7 +286,7 @@ export interface MembershipChange {
 }
 
 /** @internal */
-export function toClusterMember(x: Member__Output): ClusterMember {
+function toClusterMember(x: Member__Output): ClusterMember {
   return { id: x.id, address: x.address, voter: x.voter, role: x.voter ? 'voter' : 'learner', incarnation: x.incarnation };
 }
 

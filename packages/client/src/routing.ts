@@ -164,7 +164,7 @@ export class ClusterRouter implements Router {
 }
 
 /** Bounded exponential back-off. */
-export interface BackoffSettings {
+interface BackoffSettings {
   /** The first delay in ms (each later one doubles). */
   initialMs: number;
   /** The largest delay in ms. */
@@ -172,7 +172,7 @@ export interface BackoffSettings {
 }
 
 /** What is retried; see {@link ClusterRetryPolicy.nextDelayMs}. */
-export interface RetrySettings {
+interface RetrySettings {
   retryWrites: boolean;
   retryReads: boolean;
   attemptTimeoutMs: number;

@@ -42,7 +42,7 @@ export class SessionState {
  * `bw1.` + base64url of `{"c": clusterId, "i": index}`.
  * @internal
  */
-export function encodeToken(state: SessionState, clusterId: string | undefined): string {
+function encodeToken(state: SessionState, clusterId: string | undefined): string {
   const body = JSON.stringify({ c: state.clusterId ?? clusterId ?? '', i: state.index });
   return TOKEN_PREFIX + Buffer.from(body, 'utf8').toString('base64url');
 }

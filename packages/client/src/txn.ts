@@ -155,7 +155,7 @@ interface TxnOutcome<Ops extends readonly TxnOperation[], Succeeded extends bool
 export type TxnResult<S extends readonly TxnOperation[], F extends readonly TxnOperation[]> = TxnOutcome<S, true> | TxnOutcome<F, false>;
 
 /** @internal */
-export type TxnCommit = (request: TxnRequest, options: TxnCommitOptions) => Promise<{ response: TxnResponse__Output; header: ResponseHeader }>;
+type TxnCommit = (request: TxnRequest, options: TxnCommitOptions) => Promise<{ response: TxnResponse__Output; header: ResponseHeader }>;
 
 /** Options of {@link TxnBuilder.commit}. */
 export interface TxnCommitOptions {
