@@ -4,8 +4,8 @@
 // the browser test.
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { freePorts, TestCluster, waitFor } from '@bellwether/integration/src/cluster';
-import { ServerProcess } from '@bellwether/integration/src/process';
+import { freePorts, TestCluster, waitFor } from '@bellwether/integration/cluster';
+import { ServerProcess } from '@bellwether/server/process';
 import { type ProxyOptions, type RoundRobinProxy, startProxy } from './proxy';
 
 const APP_MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { type BellwetherClient, connect } from '@bellwether/client';
-import { TestCluster } from '@bellwether/integration/src/cluster';
+import { TestCluster } from '@bellwether/integration/cluster';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import { buildApp } from '../src/app';
 import { PollingFeed } from '../src/feed/polling-feed';

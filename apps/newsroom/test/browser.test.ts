@@ -8,8 +8,8 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { after, before, test } from 'node:test';
-import type { NodeProcess } from '@bellwether/integration/src/cluster';
-import { launchChromium } from '@bellwether/integration/src/browser';
+import type { NodeProcess } from '@bellwether/integration/cluster';
+import { launchChromium } from '@bellwether/integration/browser';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { NewsroomStack } from '../src/stack';
 

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { type BellwetherClient, connect } from '@bellwether/client';
-import { TestCluster, waitFor } from '@bellwether/integration/src/cluster';
+import { TestCluster, waitFor } from '@bellwether/integration/cluster';
 import type { ArticleEvent, ArticleFeed } from '../src/feed/feed';
 import { PollingFeed } from '../src/feed/polling-feed';
 import { WatchFeed } from '../src/feed/watch-feed';

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError, DEFAULTS, type NodeConfig, parsePeers } from '@bellwether/node';
+import { FlagSyntaxError, readFlags } from './flag-reader';
 
 interface FlagSpec {
   name: string;
@@ -109,23 +110,8 @@ type Raw = Record<string, string | boolean | undefined>;
 export type LogFormat = 'json' | 'pretty';
 
 export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): { config: NodeConfig; logLevel: string; logFormat: LogFormat } | 'help' {
-  const fromFlags: Raw = {};
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--help' || arg === '-h') return 'help';
-    if (!arg.startsWith('--')) throw new ConfigError(`unexpected argument "${arg}" (see --help)`);
-    const eq = arg.indexOf('=');
-    const name = eq > 0 ? arg.slice(2, eq) : arg.slice(2);
-    const spec = FLAGS.find((f) => f.name === name);
-    if (!spec) throw new ConfigError(`unknown flag --${name} (see --help)`);
-    if (spec.kind === 'bool' && eq < 0) {
-      fromFlags[name] = true;
-      continue;
-    }
-    const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
-    if (value === undefined) throw new ConfigError(`--${name} needs a value`);
-    fromFlags[name] = value;
-  }
+  const fromFlags = readCommandLine(argv);
+  if (fromFlags === 'help') return 'help';
   const fromEnv: Raw = {};
   for (const f of FLAGS) {
     const v = env[`BELLWETHER_${f.name.toUpperCase().replace(/-/g, '_')}`];
@@ -219,6 +205,17 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): { config
       peerTls: peerTls && { ...peerTls, caFile: peerTls.caFile ?? '' },
     },
   };
+}
+
+function readCommandLine(argv: string[]): Raw | 'help' {
+  const types = Object.fromEntries(FLAGS.map((f) => [f.name, f.kind === 'bool' ? 'boolean' : 'string'] as const));
+  try {
+    const flags = readFlags(argv, types, { help: ['--help', '-h'] });
+    return flags === 'help' ? 'help' : Object.fromEntries(flags);
+  } catch (err) {
+    if (!(err instanceof FlagSyntaxError)) throw err;
+    throw new ConfigError(err.reason === 'missing-value' ? err.message : `${err.message} (see --help)`);
+  }
 }
 
 function readConfigFile(path: string): Raw {

@@ -1,12 +1,12 @@
 // `pnpm start`: a local cluster of real `bellwether serve` processes on
 // 127.0.0.1, data under ./data/, stopped cleanly on Ctrl-C.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { connect } from '@bellwether/client';
 import { createDevCertificates } from '@bellwether/node';
+import { ServeProcess } from './process';
 
 // `pnpm start -- --nodes 5` hands the script a leading `--`; it is not an option.
 const argv = process.argv.slice(2);
@@ -60,42 +60,38 @@ function securityArgs(id: string, peerAddress: string | undefined): string[] {
   ];
 }
 
-const children = new Map<string, ChildProcess>();
+const processes: ServeProcess[] = [];
 let stopping = false;
 mkdirSync(dataRoot, { recursive: true });
 for (const m of members) {
   const dir = join(dataRoot, m.id);
   mkdirSync(dir, { recursive: true });
-  const logFile = createWriteStream(join(dataRoot, `${m.id}.log`), { flags: 'a' });
   const metricsArgs = m.metrics ? ['--metrics-listen', m.metrics] : [];
-  const child = spawn(process.execPath, [bin, 'serve', '--id', m.id, '--listen', m.address, '--data-dir', dir, '--peers', peers, ...metricsArgs, ...securityArgs(m.id, m.peerAddress)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const member = new ServeProcess(m.id, m.address, dir, dataRoot, bin, [
+    ...['--id', m.id, '--listen', m.address, '--data-dir', dir, '--peers', peers],
+    ...metricsArgs,
+    ...securityArgs(m.id, m.peerAddress),
+  ]);
+  member.start();
+  // Errors also reach the terminal, marked with the member they came from.
+  member.child?.stderr?.on('data', (chunk: Buffer) => process.stderr.write(`[${m.id}] ${chunk}`));
+  void member.waitExit().then(() => {
+    if (stopping) return;
+    const { exitCode, signalCode } = member.child!;
+    console.error(`${m.id} exited (${signalCode ?? `code ${exitCode}`}); see ${member.logPath}. Stopping the cluster.`);
+    void stop(1);
   });
-  child.stdout?.pipe(logFile);
-  child.stderr?.on('data', (chunk: Buffer) => {
-    process.stderr.write(`[${m.id}] ${chunk}`);
-    logFile.write(chunk);
-  });
-  child.on('exit', (code, signal) => {
-    children.delete(m.id);
-    if (!stopping) {
-      console.error(`${m.id} exited (${signal ?? `code ${code}`}); see ${join(dataRoot, `${m.id}.log`)}. Stopping the cluster.`);
-      void stop(1);
-    } else if (children.size === 0) process.exit(process.exitCode ?? 0);
-  });
-  children.set(m.id, child);
+  processes.push(member);
 }
 
+/** Stops every member (SIGTERM, SIGKILL after 5 s), each by its own PID, then exits. */
 async function stop(code: number): Promise<void> {
   if (stopping) return;
   stopping = true;
   process.exitCode = code;
   console.log('\nstopping...');
-  for (const child of children.values()) child.kill('SIGTERM');
-  setTimeout(() => {
-    for (const child of children.values()) child.kill('SIGKILL');
-  }, 5000).unref();
-  if (children.size === 0) process.exit(code);
+  await Promise.all(processes.map((p) => p.stop()));
+  process.exit(code);
 }
 process.on('SIGINT', () => void stop(0));
 process.on('SIGTERM', () => void stop(0));

@@ -184,10 +184,10 @@ export function kvOps(ctx: KvContext): KvOps {
   };
 }
 
-/** Adapts an async operation to grpc-js's callback style, mapping thrown errors to statuses. */
-export function unary<Req, Res>(fn: (req: Req, budgetMs: number, call: ServerUnaryCall<Req, Res>) => Promise<Res>) {
+/** Adapts an operation to grpc-js's callback style, mapping thrown errors (synchronous ones too) to statuses. */
+export function unary<Req, Res>(fn: (req: Req, budgetMs: number, call: ServerUnaryCall<Req, Res>) => Res | Promise<Res>) {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
-    fn(call.request, remainingMs(call), call).then(
+    new Promise<Res>((resolve) => resolve(fn(call.request, remainingMs(call), call))).then(
       (res) => callback(null, res),
       (err: unknown) => callback(toServiceError(err)),
     );

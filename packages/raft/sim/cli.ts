@@ -1,3 +1,4 @@
+import { parseArgs } from 'node:util';
 import { BUGS, type BugName } from './bugs.js';
 import { parseFaults } from './faults.js';
 import { runSeed } from './simulation.js';
@@ -10,33 +11,32 @@ import { runSeed } from './simulation.js';
  * violation with the command that replays it exactly.
  */
 
-function parseArgs(argv: string[]): Map<string, string> {
-  const out = new Map<string, string>();
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (!a.startsWith('--')) continue;
-    const next = argv[i + 1];
-    if (next === undefined || next.startsWith('--')) out.set(a.slice(2), 'true');
-    else {
-      out.set(a.slice(2), next);
-      i++;
-    }
-  }
-  return out;
-}
-
 function main(): number {
-  const args = parseArgs(process.argv.slice(2));
-  const seeds = Number(args.get('seeds') ?? '100');
-  const start = Number(args.get('start') ?? args.get('seed') ?? '1');
-  const nodesArg = args.get('nodes') ?? 'both';
+  const { values } = parseArgs({
+    // `pnpm sim -- --seeds 5` hands the script a `--`; it is not an option.
+    args: process.argv.slice(2).filter((a) => a !== '--'),
+    options: {
+      seeds: { type: 'string', default: '100' },
+      start: { type: 'string' },
+      seed: { type: 'string' },
+      nodes: { type: 'string', default: 'both' },
+      faults: { type: 'string' },
+      ticks: { type: 'string' },
+      bug: { type: 'string' },
+      trace: { type: 'boolean', default: false },
+      'stop-on-failure': { type: 'boolean', default: false },
+    },
+  });
+  const seeds = Number(values.seeds);
+  const start = Number(values.start ?? values.seed ?? '1');
+  const nodesArg = values.nodes;
   const sizes = nodesArg === 'both' ? [3, 5] : [Number(nodesArg)];
-  const faults = parseFaults(args.get('faults'));
-  const chaosTicks = args.has('ticks') ? Number(args.get('ticks')) : undefined;
-  const bug = args.get('bug') as BugName | undefined;
+  const faults = parseFaults(values.faults);
+  const chaosTicks = values.ticks !== undefined ? Number(values.ticks) : undefined;
+  const bug = values.bug as BugName | undefined;
   if (bug !== undefined && !(bug in BUGS)) throw new Error(`unknown bug ${bug}; known: ${Object.keys(BUGS).join(', ')}`);
-  const trace = args.has('trace');
-  const stopOnFailure = args.has('stop-on-failure') || bug !== undefined;
+  const trace = values.trace;
+  const stopOnFailure = values['stop-on-failure'] || bug !== undefined;
 
   const t0 = performance.now();
   let ran = 0;

@@ -1,4 +1,4 @@
-import { type Entry, type HardState, type Message, type RaftConfig, RawNode, type SnapshotMeta } from '../src/index.js';
+import { type Entry, type HardState, type Message, type RaftConfig, RawNode, Rng, type SnapshotMeta } from '../src/index.js';
 
 /**
  * A small synchronous cluster for scripted tests: messages queue up and are
@@ -6,15 +6,10 @@ import { type Entry, type HardState, type Message, type RaftConfig, RawNode, typ
  * filtered, so each test can build the exact interleaving a paper figure needs.
  */
 
+/** A seeded `RaftConfig.random`: the shared generator, started from `seed` unmixed. */
 export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rng = Rng.fromState(seed);
+  return () => rng.next();
 }
 
 export interface Disk {

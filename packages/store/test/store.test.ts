@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { Rng } from '@bellwether/raft';
 import { type LogEntry, Reader, SESSION_RESULTS_KEPT, Store, u64be, Writer } from '../src/index';
 import { deleteEntry, putEntry, tempDir } from './helpers';
 
@@ -189,14 +190,8 @@ test('applies agree whether key revisions come from the cache, a tiny cache or L
   // random batches to three stores; every result and the final state must match.
   const stores = await Promise.all([undefined, 2, 0].map((revisionCacheKeys) => Store.open(tempDir(t), { revisionCacheKeys })));
   t.after(() => Promise.all(stores.map((s) => s.close())));
-  let seed = 7;
-  const rand = (n: number) => {
-    // mulberry32: all bits usable, unlike a small LCG's low bits.
-    seed = (seed + 0x6d2b79f5) | 0;
-    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) % n;
-  };
+  const rng = Rng.fromState(7);
+  const rand = (n: number) => rng.nextUint32() % n;
   const lastMod = new Map<string, number>();
   let index = 0;
   for (let round = 0; round < 60; round++) {

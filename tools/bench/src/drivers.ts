@@ -3,7 +3,7 @@
 // through raw unary gRPC (its v3 KV API). The raw drivers share one code
 // path (grpc-js unary calls on plain channels); only the messages differ.
 import { type BellwetherClient, cmp, connect, op, type ReadMode as SdkReadMode } from '@bellwether/client';
-import { LEADER_ADDRESS_METADATA, loadPublicApi } from '@bellwether/proto';
+import { LEADER_ADDRESS_METADATA, loadPublicApi, unary } from '@bellwether/proto';
 import * as grpc from '@grpc/grpc-js';
 import type { ClientSecurity } from './clusters';
 import { loadEtcdApi } from './etcd';
@@ -60,16 +60,6 @@ export function errorName(err: unknown): string {
   if (typeof e?.code === 'number' && grpc.status[e.code] !== undefined) return grpc.status[e.code] as string;
   if (typeof e?.name === 'string') return e.name;
   return 'Error';
-}
-
-type UnaryFn = (req: object, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: unknown) => void) => void;
-
-/** One grpc-js unary call with a deadline. */
-function unary<Res>(client: grpc.Client, method: string, req: object, deadlineMs: number): Promise<Res> {
-  const fn = (client as unknown as Record<string, UnaryFn>)[method]!;
-  return new Promise((resolve, reject) => {
-    fn.call(client, req, { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(err) : resolve(res as Res)));
-  });
 }
 
 /** Separate channels (TCP connections) even to the same address: grpc-js otherwise shares subchannels. */

@@ -11,8 +11,9 @@
 // acknowledged write.
 import { randomUUID } from 'node:crypto';
 import { type BellwetherClient, connect } from '@bellwether/client';
-import type { NodeProcess, TestCluster } from '@bellwether/integration/src/cluster';
-import { loadPublicApi } from '@bellwether/proto';
+import type { NodeProcess, TestCluster } from '@bellwether/integration/cluster';
+import { loadPublicApi, unary } from '@bellwether/proto';
+import { prefixEnd } from '@bellwether/store';
 import * as grpc from '@grpc/grpc-js';
 import { BellwetherLocal, EtcdLocal } from './clusters';
 import { errorName } from './drivers';
@@ -75,26 +76,6 @@ interface WriteReq {
   value: Buffer;
   clientId: string;
   sequence: number;
-}
-
-type UnaryFn = (req: object, opts: grpc.CallOptions, cb: (err: grpc.ServiceError | null, res?: unknown) => void) => void;
-function unary<Res>(client: grpc.Client, method: string, req: object, deadlineMs: number): Promise<Res> {
-  const fn = (client as unknown as Record<string, UnaryFn>)[method]!;
-  return new Promise((resolve, reject) => {
-    fn.call(client, req, { deadline: Date.now() + deadlineMs }, (err, res) => (err ? reject(err) : resolve(res as Res)));
-  });
-}
-
-/** Next key after every key with this prefix (etcd's range_end for a prefix). */
-function prefixEnd(prefix: Buffer): Buffer {
-  const end = Buffer.from(prefix);
-  for (let i = end.length - 1; i >= 0; i--) {
-    if (end[i]! < 0xff) {
-      end[i]!++;
-      return end.subarray(0, i + 1);
-    }
-  }
-  return Buffer.from([0]);
 }
 
 /** One KV client per member address; reconnects fast, as a killed member comes back within the repetition. */
@@ -236,7 +217,8 @@ class EtcdAdapter implements Adapter {
   async readAll(prefix: Buffer): Promise<Map<string, Buffer>> {
     const leader = await this.leader(10_000);
     const out = new Map<string, Buffer>();
-    const end = prefixEnd(prefix);
+    // etcd's range_end "\0" means every key from the start on.
+    const end = prefixEnd(prefix) ?? Buffer.from([0]);
     let from = prefix;
     for (;;) {
       const res = await unary<{ kvs: { key: Buffer; value: Buffer }[]; more: boolean }>(

@@ -6,8 +6,8 @@
 // RemoveMember → promoted, and new process started → promoted. At the end every
 // acknowledged write is read back; a lost one fails the bench.
 import { connect } from '@bellwether/client';
-import { TestCluster } from '@bellwether/integration/src/cluster';
-import { startAndPromote, WriteLoad } from '@bellwether/integration/src/membership-helpers';
+import { TestCluster } from '@bellwether/integration/cluster';
+import { startAndPromote, WriteLoad } from '@bellwether/integration/membership-helpers';
 import { machine, writeResult } from './results';
 import { type FlagSpec, flagHelp, fmtMs, median, parseFlags, table, UsageError } from './util';
 

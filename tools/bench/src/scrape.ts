@@ -2,7 +2,7 @@
 // member of a local 3-node cluster, net of what the idle node spends anyway.
 //
 //   pnpm --filter @bellwether/bench scrape [--scrapes 300] [--idle-s 5]
-import { httpGet, startMetricsCluster } from '@bellwether/integration/src/metrics-cluster';
+import { httpGet, startMetricsCluster } from '@bellwether/integration/metrics-cluster';
 import { processCpuSeconds } from './procstat';
 import { flagHelp, type FlagSpec, fmtNum, leaderOrStop, parseFlags, sleep, table, UsageError } from './util';
 

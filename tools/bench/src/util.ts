@@ -1,4 +1,5 @@
 // Small helpers shared by the bench commands: flags, randomness, formatting.
+import { type FlagValue, FlagSyntaxError, readFlags } from '@bellwether/server/flag-reader';
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -17,21 +18,14 @@ export type FlagValues = Record<string, string | number | boolean | string[] | u
 export function parseFlags(argv: readonly string[], specs: Record<string, FlagSpec>): FlagValues {
   const out: FlagValues = {};
   for (const [name, spec] of Object.entries(specs)) out[name] = spec.default;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--') continue;
-    if (!arg.startsWith('--')) throw new UsageError(`unexpected argument "${arg}"`);
-    const eq = arg.indexOf('=');
-    const name = eq > 0 ? arg.slice(2, eq) : arg.slice(2);
-    const spec = specs[name];
-    if (!spec) throw new UsageError(`unknown flag --${name}`);
-    let raw: string | undefined;
-    if (eq > 0) raw = arg.slice(eq + 1);
-    else if (spec.kind === 'bool') raw = 'true';
-    else raw = argv[++i];
-    if (raw === undefined) throw new UsageError(`--${name} needs a value`);
-    out[name] = convert(name, spec, raw);
+  const types = Object.fromEntries(Object.entries(specs).map(([name, spec]) => [name, spec.kind === 'bool' ? 'boolean' : 'string'] as const));
+  let given: FlagValue[];
+  try {
+    given = readFlags(argv, types, { doubleDash: 'skip' }) as FlagValue[];
+  } catch (err) {
+    throw err instanceof FlagSyntaxError ? new UsageError(err.message) : err;
   }
+  for (const [name, value] of given) out[name] = convert(name, specs[name]!, value === true ? 'true' : value);
   return out;
 }
 

@@ -17,7 +17,7 @@
 // and its header revision is folded back into the session
 // (`session.include`), so the session covers everything the worker saw.
 import { BellwetherError, type BellwetherClient, connect, type ResponseHeader, type Session } from '@bellwether/client';
-import { clientsFor, unary } from '@bellwether/integration/src/cluster';
+import { clientsFor, unary } from '@bellwether/integration/cluster';
 import type { GetResponse__Output } from '@bellwether/proto';
 import { type Client as GrpcClient, status } from '@grpc/grpc-js';
 import type { Outcome, ReadMode } from './history';

@@ -6,7 +6,7 @@
 import { type BellwetherClient, cmp, connect, op } from '@bellwether/client';
 import type { LockHold } from './checkers/locks';
 import type { Member } from './conn';
-import type { Rng } from './rng';
+import type { Rng } from '@bellwether/raft';
 
 const LOCK = 'lock/chaos';
 const FENCE = 'lock-fence';
@@ -28,7 +28,7 @@ export class ChaosLocks {
     for (let i = 0; i < holders; i++) {
       const client = await connect({ endpoints: members.map((m) => m.address), deadlineMs: 3000 });
       l.#clients.push(client);
-      l.#running.push(l.#run(client, `holder-${i + 1}`, rng.fork(`lock-${i}`), now));
+      l.#running.push(l.#run(client, `holder-${i + 1}`, rng.derive(`lock-${i}`), now));
     }
     return l;
   }

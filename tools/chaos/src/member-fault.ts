@@ -4,7 +4,7 @@
 // dir, AddMember it back as a learner at the same address, start it empty with
 // --initial-cluster-state existing; healing promotes it once it has caught up.
 import { mkdirSync, rmSync } from 'node:fs';
-import { clientsFor, type NodeProcess, waitFor } from '@bellwether/integration/src/cluster';
+import { clientsFor, type NodeProcess, waitFor } from '@bellwether/integration/cluster';
 import { unary } from '@bellwether/proto';
 import * as grpc from '@grpc/grpc-js';
 

@@ -20,11 +20,11 @@
 // depend on clocks: ReadIndex confirms leadership with a quorum round for
 // every linearizable read (no leader leases), and the checkers order
 // operations by one monotonic clock in this process.
-import type { NodeProcess, TestCluster } from '@bellwether/integration/src/cluster';
+import type { NodeProcess, TestCluster } from '@bellwether/integration/cluster';
 import type { FaultKind, History } from './history';
 import { replaceMember } from './member-fault';
 import type { Network } from './net';
-import type { Rng } from './rng';
+import type { Rng } from '@bellwether/raft';
 
 /** Fault kinds as the command line names them; `partition` includes leader isolation. */
 export const FAULT_NAMES = ['kill', 'restart', 'pause', 'partition', 'one-way', 'latency', 'member'] as const;
@@ -160,13 +160,13 @@ export class Nemesis {
           detail = `${groups.map((g) => g.join(',')).join(' | ')} (${style})`;
           this.net.partition(groups, style);
         } else if (shape === 'split') {
-          const shuffled = this.rng.shuffle(ids);
+          const shuffled = this.rng.shuffle([...ids]);
           const cut = this.rng.int(1, Math.floor(ids.length / 2));
           const groups = [shuffled.slice(0, cut), shuffled.slice(cut)];
           detail = `${groups.map((g) => g.join(',')).join(' | ')} (${style})`;
           this.net.partition(groups, style);
         } else {
-          const [a, b] = this.rng.shuffle(ids);
+          const [a, b] = this.rng.shuffle([...ids]);
           this.net.cutPair(a!, b!, style);
           detail = `${a} -/- ${b} only (${style})`;
         }
@@ -178,7 +178,7 @@ export class Nemesis {
       }
       case 'one-way': {
         const leader = await this.leader();
-        const [x, y] = this.rng.shuffle(ids);
+        const [x, y] = this.rng.shuffle([...ids]);
         let from = x!;
         let to = y!;
         if (leader && this.rng.chance(0.6)) {

@@ -1,12 +1,12 @@
 // One chaos run: a real cluster behind link proxies, concurrent workers, the
 // nemesis, a heal and read-back, then every checker over the history.
-import { TestCluster } from '@bellwether/integration/src/cluster';
+import { TestCluster } from '@bellwether/integration/cluster';
 import { type CheckerReport, checkAll } from './checkers/index';
 import type { Member } from './conn';
 import { type FaultEvent, type FaultKind, History, type Op } from './history';
 import { DEFAULT_NEMESIS, type FaultName, Nemesis, type NemesisOptions } from './nemesis';
 import { Network } from './net';
-import { Rng } from './rng';
+import { Rng } from '@bellwether/raft';
 import { DEFAULT_WORKLOAD, KeyPool, Worker, type WorkerShared, type WorkloadOptions } from './workload';
 import { checkWatches } from './checkers/watch';
 import { ChaosWatchers } from './watchers';
@@ -58,7 +58,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const log = options.log ?? (() => {});
   const size = options.nodes ?? 3;
   const clients = options.clients ?? 10;
-  const rng = new Rng(options.seed);
+  const rng = Rng.fromState(options.seed);
   const workload: WorkloadOptions = { ...DEFAULT_WORKLOAD, ...options.workload };
   const history = new History(options.historyPath);
   history.note({ run: { seed: options.seed, timeS: options.timeS, faults: options.faults, nodes: size, clients, unsafeFollowerReads: !!options.unsafeFollowerReads } });
@@ -87,8 +87,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     log(`leader ${first.id}; ${clients} clients for ${options.timeS} s, faults: ${options.faults.join(',') || 'none'}, seed ${options.seed}`);
 
     watchers = await ChaosWatchers.start(members);
-    transfers = await ChaosTransfers.start(members, 2, rng.fork('transfers'));
-    locks = await ChaosLocks.start(members, 3, rng.fork('locks'), () => history.now());
+    transfers = await ChaosTransfers.start(members, 2, rng.derive('transfers'));
+    locks = await ChaosLocks.start(members, 3, rng.derive('locks'), () => history.now());
     let nextProcess = 0;
     const shared: WorkerShared = {
       history,
@@ -99,8 +99,8 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
       newProcess: () => nextProcess++,
       leaderHint: first.id,
     };
-    for (let i = 1; i <= clients; i++) workers.push(new Worker(i, shared, rng.fork(`worker-${i}`)));
-    nemesis = new Nemesis(cluster, net, history, rng.fork('nemesis'), { faults: options.faults, ...DEFAULT_NEMESIS, ...options.nemesis }, () => shared.leaderHint);
+    for (let i = 1; i <= clients; i++) workers.push(new Worker(i, shared, rng.derive(`worker-${i}`)));
+    nemesis = new Nemesis(cluster, net, history, rng.derive('nemesis'), { faults: options.faults, ...DEFAULT_NEMESIS, ...options.nemesis }, () => shared.leaderHint);
 
     const stop = new AbortController();
     const started = Date.now();
@@ -126,7 +126,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
     await transfers.finish();
     await locks.finish();
     const leader = await cluster.waitForLeader(60_000);
-    const reader = new Worker(0, { ...shared, leaderHint: leader.id }, rng.fork('final'));
+    const reader = new Worker(0, { ...shared, leaderHint: leader.id }, rng.derive('final'));
     workers.push(reader);
     const missing: string[] = [];
     for (const key of shared.keys.all) {

@@ -7,7 +7,7 @@
 import { type BellwetherClient, cmp, connect, op } from '@bellwether/client';
 import type { TransferLog } from './checkers/transfers';
 import type { Member } from './conn';
-import type { Rng } from './rng';
+import type { Rng } from '@bellwether/raft';
 
 const ACCOUNTS = ['acct/a', 'acct/b', 'acct/c'];
 const INITIAL = 100;
@@ -39,7 +39,7 @@ export class ChaosTransfers {
     for (let i = 0; i < workers; i++) {
       const client = await connect({ endpoints, deadlineMs: 2000 });
       t.#clients.push(client);
-      t.#running.push(t.#run(client, rng.fork(`transfers-${i}`)));
+      t.#running.push(t.#run(client, rng.derive(`transfers-${i}`)));
     }
     return t;
   }

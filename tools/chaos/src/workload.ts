@@ -8,7 +8,7 @@
 // search (keys are independent and checked apart).
 import { describeError, type Member, outcomeOf, WorkerConn } from './conn';
 import type { History, Observed, Op, ReadMode, Workload } from './history';
-import type { Rng } from './rng';
+import type { Rng } from '@bellwether/raft';
 import { appendElement, counterCount, counterValue, type KeyKind, keyName } from './values';
 
 export interface WorkloadOptions {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { checkKey, checkLinearizable, linearizableOps, shrinkViolation, step } from '../src/checkers/linearizable';
 import type { Op } from '../src/history';
-import { Rng } from '../src/rng';
+import { Rng } from '@bellwether/raft';
 import { cas, get, put } from './helpers';
 
 const lin = (ops: Op[]) => checkKey(linearizableOps(ops)).linearizable;
@@ -91,7 +91,7 @@ describe('linearizability: hand-made histories', () => {
   });
 
   it('shrinks a violation to the ops that show it', () => {
-    const rng = new Rng(7);
+    const rng = Rng.fromState(7);
     const h: Op[] = [];
     for (let i = 0; i < 40; i++) {
       h.push(put(`v${i}`, { at: [i * 10, i * 10 + 3] }));
@@ -195,7 +195,7 @@ function randomHistory(rng: Rng, n: number): Op[] {
 
 describe('linearizability: the search agrees with exhaustive search', () => {
   it('on random histories of a real register (all linearizable)', () => {
-    const rng = new Rng(1);
+    const rng = Rng.fromState(1);
     for (let t = 0; t < 300; t++) {
       const h = randomHistory(rng, rng.int(2, 8));
       assert.equal(bruteForce(h), true, `trial ${t}`);
@@ -205,7 +205,7 @@ describe('linearizability: the search agrees with exhaustive search', () => {
   });
 
   it('on corrupted histories (some linearizable, some not)', () => {
-    const rng = new Rng(2);
+    const rng = Rng.fromState(2);
     let violations = 0;
     for (let t = 0; t < 600; t++) {
       const h = randomHistory(rng, rng.int(3, 8));

@@ -2,9 +2,9 @@
 // acknowledged writes made first, then fuzzed calls to every public and peer
 // RPC for a while, then the checks: no member exited, every member answers,
 // every acknowledged write reads back intact.
-import { Rng } from '@bellwether/chaos/src/rng';
+import { Rng } from '@bellwether/raft';
 import { connect } from '@bellwether/client';
-import { clientsFor, TestCluster } from '@bellwether/integration/src/cluster';
+import { clientsFor, TestCluster } from '@bellwether/integration/cluster';
 import { type MembersResponse__Output, unary } from '@bellwether/proto';
 import type * as grpc from '@grpc/grpc-js';
 import { closeClients, fuzzCall, RPCS, type Target } from './rpcs';
@@ -37,7 +37,7 @@ const PROTECTED = 'ack/';
 
 export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult> {
   const log = opts.log ?? (() => {});
-  const rng = new Rng(opts.seed);
+  const rng = Rng.fromState(opts.seed);
   const cluster = await TestCluster.start({ size: 3, peerPorts: true, args: ['--log-level', 'warn'] });
   try {
     await cluster.waitForLeader(60_000);
@@ -67,7 +67,7 @@ export async function runCampaign(opts: CampaignOptions): Promise<CampaignResult
       const until = Date.now() + opts.seconds * 1000;
       const started = Date.now();
       const worker = async (w: number) => {
-        const wr = rng.fork(`worker-${w}`);
+        const wr = rng.derive(`worker-${w}`);
         // Every RPC in turn (from a random start), so even a short campaign covers them all.
         for (let i = wr.int(0, RPCS.length - 1); Date.now() < until; i++) {
           const rpc = RPCS[i % RPCS.length]!;

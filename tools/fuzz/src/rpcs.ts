@@ -1,8 +1,8 @@
 // One fuzzed call per RPC: a random or mutated message sent to one member.
 // Every call ends by itself (short deadlines, streams cancelled), whatever
 // the member answers; the campaign only counts them.
-import type { Rng } from '@bellwether/chaos/src/rng';
-import { CLUSTER_ID_METADATA, loadPeerApi, loadPublicApi, MEMBER_ID_METADATA, unary as unaryCall } from '@bellwether/proto';
+import type { Rng } from '@bellwether/raft';
+import { CLUSTER_ID_METADATA, loadPeerApi, loadPublicApi, MEMBER_ID_METADATA, unary } from '@bellwether/proto';
 import * as grpc from '@grpc/grpc-js';
 import { bytes, enumValue, key, number, text, u32 } from './values';
 
@@ -92,8 +92,9 @@ function settle(p: Promise<unknown>): Promise<void> {
   );
 }
 
-function unary(c: grpc.Client, method: string, req: Message): Promise<void> {
-  return settle(unaryCall(c, method, req, DEADLINE_MS));
+/** One call with the fuzz deadline; its outcome (an answer or an error) does not matter, only that the member survives it. */
+function callIgnoringOutcome(c: grpc.Client, method: string, req: Message): Promise<void> {
+  return settle(unary(c, method, req, DEADLINE_MS));
 }
 
 /** A peer message that is malformed somewhere (a number out of range, an entry that does not decode, a gap), so no member may act on it. */
@@ -147,7 +148,7 @@ function peerMetadata(t: Target, as: string): grpc.Metadata {
 /** Sends one fuzzed call of `rpc` to the target member; resolves when it is over, however it ended. */
 export async function fuzzCall(rng: Rng, t: Target, rpc: (typeof RPCS)[number]): Promise<void> {
   const u = UNARY[rpc];
-  if (u) return unary(client(u.service, t.address), rpc.split('.')[1]!, u.make(rng, t));
+  if (u) return callIgnoringOutcome(client(u.service, t.address), rpc.split('.')[1]!, u.make(rng, t));
   switch (rpc) {
     case 'KV.Stream': {
       const stream = (client('kv', t.address) as unknown as { Stream(o: grpc.CallOptions): grpc.ClientDuplexStream<Message, Message> }).Stream({ deadline: Date.now() + DEADLINE_MS });

@@ -1,5 +1,5 @@
 // Random and boundary values for fuzzed messages, all drawn from one seeded Rng.
-import type { Rng } from '@bellwether/chaos/src/rng';
+import type { Rng } from '@bellwether/raft';
 
 /** Numbers at the edges: JS-safe limits, 32/64-bit limits (as decimal strings where a JS number cannot hold them), and small ones. */
 const BOUNDARY = [0, 1, 2, 255, 256, 65535, 2 ** 31 - 1, 2 ** 32 - 1, 2 ** 32, 2 ** 52, 2 ** 53 - 1, '9007199254740992', '9007199254740993', '18446744073709551615'] as const;

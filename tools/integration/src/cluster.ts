@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ClusterClient, type KVClient, loadPublicApi, type StatusResponse__Output, unary } from '@bellwether/proto';
 import * as grpc from '@grpc/grpc-js';
-import { ServerProcess } from './process';
+import { ServeProcess } from '@bellwether/server/process';
 
 export const SERVER_BIN = fileURLToPath(new URL('../../../apps/server/dist/bin.js', import.meta.url));
 
@@ -27,24 +27,19 @@ export async function freePorts(n: number): Promise<number[]> {
   return ports;
 }
 
-/** One `bellwether serve` process. */
-export class NodeProcess extends ServerProcess {
+/** One `bellwether serve` process of this checkout's build. */
+export class NodeProcess extends ServeProcess {
   constructor(
     id: string,
     address: string,
     dataDir: string,
-    private readonly args: string[],
+    args: string[],
     logDir: string,
     /** The peer port's address, when peers have a port of their own. */
     readonly peerAddress?: string,
   ) {
-    super(id, address, dataDir, logDir);
-  }
-
-  protected commandLine(extraArgs: string[]): { bin: string; args: string[] } {
     // Extra Node.js flags for the servers, e.g. BELLWETHER_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
-    const nodeFlags = (process.env['BELLWETHER_NODE_FLAGS'] ?? '').split(' ').filter(Boolean);
-    return { bin: process.execPath, args: [...nodeFlags, SERVER_BIN, 'serve', ...this.args, ...extraArgs] };
+    super(id, address, dataDir, logDir, SERVER_BIN, args, (process.env['BELLWETHER_NODE_FLAGS'] ?? '').split(' ').filter(Boolean));
   }
 }
 

@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ServerProcess } from './process';
+import { ServerProcess } from '@bellwether/server/process';
 import { ensureSystemPackage } from './system-packages';
 
 /** The prometheus binary, or an error that says how to install it. */

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { AuthHandlers, AuthHeader, KeyRange__Output, Permission, Permission__Output, PermissionType } from '@bellwether/proto';
 import { type AuthCommand, authCommandRefusal, type KeyPermission, prefixEnd, type Store } from '@bellwether/store';
-import { type sendUnaryData, type ServerUnaryCall, status } from '@grpc/grpc-js';
-import { invalidArgument, notLeader, RpcError, toServiceError } from '../errors';
+import { status } from '@grpc/grpc-js';
+import { invalidArgument, notLeader, RpcError } from '../errors';
+import { unary } from '../kv-service';
 import type { Replica } from '../replica';
 import type { Limits } from '../validate';
 import { hashPassword, passwordMatches } from './passwords';
@@ -71,17 +72,6 @@ export function authService(ctx: AuthContext): AuthHandlers {
     const result = await ctx.replica.propose({ op: 'auth', auth: command });
     if (result.authRefusal) throw refusalError(result.authRefusal);
     return { header: header(result.revision) };
-  }
-
-  function unary<Req, Res>(fn: (req: Req) => Res | Promise<Res>) {
-    return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
-      Promise.resolve()
-        .then(() => fn(call.request))
-        .then(
-          (res) => callback(null, res),
-          (err: unknown) => callback(toServiceError(err)),
-        );
-    };
   }
 
   return {

@@ -81,3 +81,24 @@ export abstract class ServerProcess {
     }
   }
 }
+
+/** One `bellwether serve` process of the server build whose entry point is `serverBin` (dist/bin.js). */
+export class ServeProcess extends ServerProcess {
+  constructor(
+    id: string,
+    address: string,
+    dataDir: string,
+    logDir: string,
+    private readonly serverBin: string,
+    /** The flags after `serve`. */
+    private readonly serveArgs: string[],
+    /** Node.js flags for the process, e.g. --cpu-prof. */
+    private readonly nodeFlags: string[] = [],
+  ) {
+    super(id, address, dataDir, logDir);
+  }
+
+  protected commandLine(extraArgs: string[]): { bin: string; args: string[] } {
+    return { bin: process.execPath, args: [...this.nodeFlags, this.serverBin, 'serve', ...this.serveArgs, ...extraArgs] };
+  }
+}
