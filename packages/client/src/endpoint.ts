@@ -18,7 +18,7 @@ import {
 } from '@bellwether/proto';
 import * as grpc from '@grpc/grpc-js';
 import { type AuthOptions, checkAuth, TokenSource } from './auth';
-import { DEFAULT_DEADLINE_MS } from './client';
+import { DEFAULT_DEADLINE_MS } from './options';
 import { type BellwetherError, fromGrpcError, Internal, InvalidArgument, StatusCode } from './errors';
 import { type ClusterMembers, type MemberStatus, toClusterMembers, toMemberStatus } from './results';
 import { channelCredentials, type TlsOptions } from './tls';

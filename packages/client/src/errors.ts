@@ -317,7 +317,7 @@ export class Internal extends BellwetherError {
 type GrpcError = Partial<grpc.ServiceError>;
 
 /** What {@link fromGrpcError} needs to know about the failed call. */
-export interface ErrorContext {
+interface ErrorContext {
   /** The RPC, e.g. `'Put'`. */
   method: string;
   /** Reads never change anything; writes may have been applied. */

@@ -12,16 +12,13 @@ export { type Bytes, MAX_KEY_BYTES } from './bytes';
 export type { AuthOptions } from './auth';
 export { AuthAdmin, type AuthChange, type PermissionInfo, type PermissionKeys, type PermissionType } from './auth-admin';
 export type { Pem, TlsOptions } from './tls';
+export { BellwetherClient, connect } from './client';
+export type { ClientEventListener, ClientEventMap, ClientEventName } from './events';
 export {
-  BellwetherClient,
   type CallOptions,
-  type ClientEventListener,
-  type ClientEventMap,
-  type ClientEventName,
   type ClientLogger,
   type ClientOptions,
   type CompareAndSwapOptions,
-  connect,
   DEFAULT_DEADLINE_MS,
   DEFAULT_READ_MODE,
   type DeleteOptions,
@@ -32,9 +29,9 @@ export {
   type ReadMode,
   type ReadOptions,
   type ScanOptions,
-  Session,
   type SessionOptions,
-} from './client';
+} from './options';
+export { Session } from './session';
 export type { AddMemberOptions } from './membership';
 export {
   Aborted,

@@ -9,10 +9,10 @@ import type {
   LeaseTimeToLiveResponse__Output,
 } from '@bellwether/proto';
 import type * as grpc from '@grpc/grpc-js';
-import type { CallOptions } from './client';
+import type { CallOptions } from './options';
 import { DeadlineExceeded, InvalidArgument, NotFound, Unavailable } from './errors';
 import type { Lease } from './lease';
-import { type ResponseHeader, toHeader } from './results';
+import type { ResponseHeader } from './results';
 
 /** A lease as the leader sees it (see {@link LeaseAdmin.timeToLive}). */
 export interface LeaseInfo {
@@ -42,9 +42,9 @@ export interface LeaseRevoked {
 }
 
 /** @internal what the lease calls need of the client. */
-export interface LeaseAdminDeps {
-  revoke(id: number, options: CallOptions): Promise<LeaseRevokeResponse__Output>;
-  timeToLive(id: number, keys: boolean, options: CallOptions): Promise<LeaseTimeToLiveResponse__Output>;
+interface LeaseAdminDeps {
+  revoke(id: number, options: CallOptions): Promise<{ response: LeaseRevokeResponse__Output; header: ResponseHeader }>;
+  timeToLive(id: number, keys: boolean, options: CallOptions): Promise<{ response: LeaseTimeToLiveResponse__Output; header: ResponseHeader }>;
   list(options: CallOptions): Promise<LeaseListResponse__Output>;
   /** The leader's address, if known. */
   leader(): string | undefined;
@@ -72,17 +72,16 @@ export class LeaseAdmin {
    * @throws {@link NotFound} when no such lease exists (expired or revoked).
    */
   async revoke(id: number, options: CallOptions = {}): Promise<LeaseRevoked> {
-    const res = await this.#deps.revoke(checkLeaseId(id), options);
-    const header = toHeader(res.header);
-    return { deleted: Number(res.deleted), revision: header.revision, header };
+    const { response, header } = await this.#deps.revoke(checkLeaseId(id), options);
+    return { deleted: Number(response.deleted), revision: header.revision, header };
   }
 
   /** Lease `id` as the leader sees it, or `undefined` when it does not exist. With `keys: true`, the keys attached to it. */
   async timeToLive(id: number, options: CallOptions & { keys?: boolean } = {}): Promise<LeaseInfo | undefined> {
-    const res = await this.#deps.timeToLive(checkLeaseId(id), options.keys === true, options);
-    const remainingMs = Number(res.ttlMs);
+    const { response, header } = await this.#deps.timeToLive(checkLeaseId(id), options.keys === true, options);
+    const remainingMs = Number(response.ttlMs);
     if (remainingMs < 0) return undefined;
-    return { id: Number(res.id), remainingMs, grantedTtlMs: Number(res.grantedTtlMs), keys: res.keys, header: toHeader(res.header) };
+    return { id: Number(response.id), remainingMs, grantedTtlMs: Number(response.grantedTtlMs), keys: response.keys, header };
   }
 
   /** Every live lease, by id. */

@@ -24,7 +24,7 @@ export interface LeaseLostEvent {
 }
 
 /** @internal what a lease needs of the client. */
-export interface LeaseDeps {
+interface LeaseDeps {
   /** The leader's address, if known. */
   leader(): string | undefined;
   keepAlive(address: string): grpc.ClientDuplexStream<LeaseKeepAliveRequest, LeaseKeepAliveResponse__Output>;

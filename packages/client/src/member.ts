@@ -100,7 +100,7 @@ const SERVICE_OF: Record<Method, 'kv' | 'cluster' | 'lease'> = {
 export type Transport = 'stream' | 'unary';
 
 /** How to connect to members; shared by every member of a client. */
-export interface ChannelSettings {
+interface ChannelSettings {
   credentials: grpc.ChannelCredentials;
   channelOptions: grpc.ChannelOptions;
   /** Default `'stream'`. */

@@ -1,5 +1,5 @@
 import type { Member__Output } from '@bellwether/proto';
-import type { CallOptions } from './client';
+import type { CallOptions } from './options';
 import { AlreadyExists, type BellwetherError, FailedPrecondition, InvalidArgument, NotFound } from './errors';
 
 /** Options of {@link BellwetherClient.addMember}. */

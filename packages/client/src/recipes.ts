@@ -5,7 +5,8 @@
 // of theirs, so they are served in revision order and no release wakes
 // everybody. A holder that dies stops keeping its lease alive; the lease
 // expires and its key is deleted through the log, which wakes the next.
-import type { BellwetherClient, CallOptions } from './client';
+import type { BellwetherClient } from './client';
+import type { CallOptions } from './options';
 import { Cancelled, InvalidArgument } from './errors';
 import type { Lease } from './lease';
 import type { KeyValue } from './results';

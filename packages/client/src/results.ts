@@ -1,4 +1,14 @@
-import type { KeyValue__Output, Member__Output, MembersResponse__Output, ResponseHeader__Output, StatusResponse__Output, TransferLeadershipResponse__Output } from '@bellwether/proto';
+import type {
+  DeleteResponse__Output,
+  KeyValue__Output,
+  Member__Output,
+  MembersResponse__Output,
+  PutResponse__Output,
+  RangeResponse__Output,
+  ResponseHeader__Output,
+  StatusResponse__Output,
+  TransferLeadershipResponse__Output,
+} from '@bellwether/proto';
 import { utf8, view } from './bytes';
 
 /**
@@ -182,6 +192,33 @@ export function toGetResult(header: ResponseHeader, kv: KeyValue | undefined): G
   return new FoundResult(header, kv);
 }
 
+/** @internal */
+export function toPutResult(res: PutResponse__Output, header: ResponseHeader): PutResult {
+  return { header, revision: header.revision, succeeded: res.succeeded, prev: toKeyValue(res.prevKv) };
+}
+
+/** @internal */
+export function toDeleteResult(res: DeleteResponse__Output, header: ResponseHeader): DeleteResult {
+  return { header, revision: header.revision, deleted: Number(res.deleted), succeeded: res.succeeded, prev: toKeyValue(res.prevKv) };
+}
+
+/** @internal the answer of a compare-and-swap or compare-and-delete (both ask for the previous key). */
+export function toSwapResult(res: PutResponse__Output | DeleteResponse__Output, header: ResponseHeader): SwapResult {
+  const kv = toKeyValue(res.prevKv);
+  return res.succeeded ? { succeeded: true, header, revision: header.revision, prev: kv } : { succeeded: false, header, current: kv };
+}
+
+/** @internal */
+export function toRangePage(res: RangeResponse__Output, header: ResponseHeader): RangePage {
+  const kvs: KeyValue[] = [];
+  for (const kv of res.kvs) {
+    const converted = toKeyValue(kv);
+    if (converted) kvs.push(converted);
+  }
+  const continuation = res.more && res.continuation.length > 0 ? view(res.continuation) : undefined;
+  return { header, kvs, more: res.more, continuation };
+}
+
 /** A member's role in the Raft cluster. */
 export type MemberRole = 'leader' | 'follower' | 'candidate' | 'pre-candidate' | 'learner' | 'unspecified';
 
@@ -249,7 +286,7 @@ export interface MembershipChange {
 }
 
 /** @internal */
-export function toClusterMember(x: Member__Output): ClusterMember {
+function toClusterMember(x: Member__Output): ClusterMember {
   return { id: x.id, address: x.address, voter: x.voter, role: x.voter ? 'voter' : 'learner', incarnation: x.incarnation };
 }
 

@@ -164,7 +164,7 @@ export class ClusterRouter implements Router {
 }
 
 /** Bounded exponential back-off. */
-export interface BackoffSettings {
+interface BackoffSettings {
   /** The first delay in ms (each later one doubles). */
   initialMs: number;
   /** The largest delay in ms. */
@@ -172,7 +172,7 @@ export interface BackoffSettings {
 }
 
 /** What is retried; see {@link ClusterRetryPolicy.nextDelayMs}. */
-export interface RetrySettings {
+interface RetrySettings {
   retryWrites: boolean;
   retryReads: boolean;
   attemptTimeoutMs: number;
@@ -187,7 +187,7 @@ const IMMEDIATE_READ_RETRIES = 3;
 /**
  * Retries what a failover or an overloaded member explains, until the call's
  * deadline: leader hints at once, reads on another member at once, the rest
- * after a jittered exponential back-off (the invoker also wakes when the
+ * after a jittered exponential back-off (the call also wakes when the
  * tracker learns a leader). Never retries what will fail again: invalid
  * arguments, permission errors, a refused too-old sequence, the caller's own
  * cancellation.

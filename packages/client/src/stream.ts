@@ -44,7 +44,7 @@ export interface StreamLimits {
   maxBatchBytes: number;
 }
 
-export const DEFAULT_STREAM_LIMITS: StreamLimits = {
+const DEFAULT_STREAM_LIMITS: StreamLimits = {
   maxInFlight: 4096,
   maxQueued: 65_536,
   maxBatchCalls: 1024,

@@ -38,10 +38,10 @@ import type { MemberPool } from './member';
 import type { ResponseHeader } from './results';
 
 /** Whether the client can reach a member: not yet known, answering, or not answering. */
-export type MemberHealth = 'unknown' | 'up' | 'down';
+type MemberHealth = 'unknown' | 'up' | 'down';
 
 /** Where the leader is, as the client knows it. */
-export interface LeaderInfo {
+interface LeaderInfo {
   /** The leader's member id. */
   readonly id: string;
   /** Its `host:port`, when known. */
@@ -105,7 +105,7 @@ export type TrackerEvent =
   | { readonly type: 'memberUp' | 'memberDown'; readonly member: MemberState; readonly reason: string };
 
 /** Timing of the tracker's background work. */
-export interface TrackerSettings {
+interface TrackerSettings {
   /** When set, every member is also probed on this period (ms); undefined: probes only on events. */
   pollIntervalMs: number | undefined;
   /** A probe not answered within this many ms failed. */

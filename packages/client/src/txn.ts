@@ -5,7 +5,7 @@
 import type { Compare, RequestOp, ResponseOp__Output, TxnRequest, TxnResponse__Output } from '@bellwether/proto';
 import { type Bytes, toBuffer, toKey } from './bytes';
 import { InvalidArgument } from './errors';
-import { type KeyValue, type ResponseHeader, toHeader, toKeyValue } from './results';
+import { type KeyValue, type ResponseHeader, toKeyValue } from './results';
 
 /** How a key's field must relate to the operand (the key's field on the left). */
 export type CompareOperator = '=' | '!=' | '<' | '>';
@@ -155,7 +155,7 @@ interface TxnOutcome<Ops extends readonly TxnOperation[], Succeeded extends bool
 export type TxnResult<S extends readonly TxnOperation[], F extends readonly TxnOperation[]> = TxnOutcome<S, true> | TxnOutcome<F, false>;
 
 /** @internal */
-export type TxnCommit = (request: TxnRequest, options: TxnCommitOptions) => Promise<TxnResponse__Output>;
+type TxnCommit = (request: TxnRequest, options: TxnCommitOptions) => Promise<{ response: TxnResponse__Output; header: ResponseHeader }>;
 
 /** Options of {@link TxnBuilder.commit}. */
 export interface TxnCommitOptions {
@@ -234,10 +234,9 @@ export class TxnBuilder<S extends readonly TxnOperation[] = [], F extends readon
       success: this.#success.map((o) => o.wire),
       failure: this.#failure.map((o) => o.wire),
     };
-    const res = await this.#commit(request, options);
-    const header = toHeader(res.header);
-    const results = res.responses.map(toTxnOpResult);
-    return { succeeded: res.succeeded, header, revision: header.revision, results } as unknown as TxnResult<S, F>;
+    const { response, header } = await this.#commit(request, options);
+    const results = response.responses.map(toTxnOpResult);
+    return { succeeded: response.succeeded, header, revision: header.revision, results } as unknown as TxnResult<S, F>;
   }
 }
 

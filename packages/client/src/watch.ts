@@ -72,7 +72,7 @@ export class Compacted extends BellwetherError {
 }
 
 /** @internal what the feed needs of the client. */
-export interface WatchDeps {
+interface WatchDeps {
   /** Addresses of usable members, preferred first. */
   members(): string[];
   connect(address: string): grpc.ClientDuplexStream<WatchRequest, WatchResponse__Output>;

@@ -2,7 +2,7 @@
 // read, exported as an opaque token and resumed by another client.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { connect, InvalidArgument, Session } from '../src/index';
+import { BellwetherClient, connect, InvalidArgument, Session } from '../src/index';
 import { FakeCluster } from './helpers/fake-server';
 import { settled, withCluster } from './helpers/setup';
 
@@ -113,5 +113,12 @@ test('a token from another cluster is refused', async () => {
     await cb.close();
     await a.stop();
     await b.stop();
+  }
+});
+
+test("a session's key-value methods are the client's own, not a second copy", () => {
+  for (const name of ['put', 'get', 'delete', 'compareAndSwap', 'compareAndDelete', 'range', 'scan'] as const) {
+    assert.equal(typeof Session.prototype[name], 'function', name);
+    assert.equal(Session.prototype[name], BellwetherClient.prototype[name], name);
   }
 });

@@ -9,14 +9,15 @@ test('the txn builder sends compares and both branches, and maps results by posi
     sent = request;
     const header = { clusterId: 'c', memberId: 'n1', term: 1, leaderId: 'n1', appliedIndex: 9, revision: 9 };
     const kv = { key: Buffer.from('a'), value: Buffer.from('1'), createRevision: 3, modRevision: 9, version: 2 };
-    return {
+    const response = {
       header,
       succeeded: true,
       responses: [
         { response: 'put', put: { header, succeeded: true, prevKv: kv } },
         { response: 'range', range: { header, kvs: [kv], more: false, continuation: Buffer.alloc(0) } },
       ],
-    } as never;
+    };
+    return { response, header } as never;
   });
   const r = await builder
     .if(cmp.value('a', '>', '0'), cmp.version('b', '=', 0), cmp.modRevision('a', '!=', 4), cmp.createRevision('a', '<', 10))

@@ -8,22 +8,22 @@
 // through the unary handler of its method (faults included) and batches the
 // results of one event-loop turn into one message, as the real server does;
 // `streamUnimplemented` makes it answer UNIMPLEMENTED like an older server.
-// It follows kv.proto's
-// documented behaviour (validation, compare-and-swap, exactly-once sessions
-// with min_unacked_sequence, paging) and can be told to fail, to hang, or to
-// apply a write and then lose the answer.
+// It follows kv.proto's documented behaviour (validation, compare-and-swap,
+// exactly-once sessions with min_unacked_sequence, paging) and can be told to
+// fail, to hang, or to apply a write and then lose the answer. Writes are
+// applied by the real state machine (@bellwether/store on an in-memory
+// database), so the session table the client's retries meet is the one the
+// cluster runs: each write becomes a log entry of its own.
 
 import {
   type ClusterHandlers,
   type DeleteRequest__Output,
-  type DeleteResponse,
   type GetRequest__Output,
   type KeyValue,
   type KVHandlers,
   type LeaderEvent,
   loadPublicApi,
   type PutRequest__Output,
-  type PutResponse,
   type RangeRequest__Output,
   type ReadOptions__Output,
   type ResponseHeader,
@@ -32,7 +32,9 @@ import {
   type StreamResult,
   type WatchLeaderRequest__Output,
 } from '@bellwether/proto';
+import { type Command, encodeCommand, type KeyValueRecord, Store, type StoreDatabase, type WriteResult } from '@bellwether/store';
 import * as grpc from '@grpc/grpc-js';
+import { MemoryLevel } from 'memory-level';
 
 export type Method = 'Put' | 'Get' | 'Delete' | 'Range' | 'Status' | 'Members' | 'TransferLeadership' | 'RemoveMember';
 
@@ -50,14 +52,6 @@ export type Fault =
   /** Serve the call normally, but only after `ms` milliseconds. */
   | { kind: 'delay'; ms: number };
 
-interface Stored {
-  key: Buffer;
-  value: Buffer;
-  createRevision: number;
-  modRevision: number;
-  version: number;
-}
-
 interface Requests {
   Put: PutRequest__Output[];
   Get: GetRequest__Output[];
@@ -65,27 +59,55 @@ interface Requests {
   Range: RangeRequest__Output[];
 }
 
-type WriteResponse = PutResponse | DeleteResponse;
-
 type UnaryKvHandlers = Pick<KVHandlers, 'Put' | 'Get' | 'Delete' | 'Range'>;
 
-/** State shared by the members of one fake cluster. */
+/** State shared by the members of one fake cluster: the replicated state machine, the leader, the members. */
 export class FakeGroup {
   readonly clusterId: string;
   readonly members: FakeKvServer[] = [];
-  readonly data = new Map<string, Stored>();
   /** Every write actually applied, in order: a duplicate here is a write applied twice. */
   readonly applied: { clientId: string; sequence: number; key: string; revision: number }[] = [];
-  readonly sessions = new Map<string, { floor: number; results: Map<number, WriteResponse> }>();
-  revision = 0;
   term: number;
   leaderId: string | undefined;
   /** Ids removed by RemoveMember: no longer listed by Members (their servers keep running). */
   readonly removed = new Set<string>();
+  /** The state machine every member serves: keys, revisions and the client sessions. */
+  readonly store: Store;
+  #lastIndex = 0;
+  /** Writes apply one entry at a time, in the order they arrived (the store applies one batch at a time). */
+  #applying: Promise<unknown> = Promise.resolve();
 
-  constructor(clusterId = 'fake-cluster', term = 3) {
+  private constructor(store: Store, clusterId: string, term: number) {
+    this.store = store;
     this.clusterId = clusterId;
     this.term = term;
+  }
+
+  static async create(clusterId = 'fake-cluster', term = 3): Promise<FakeGroup> {
+    const db: StoreDatabase = new MemoryLevel<Buffer, Buffer>({ keyEncoding: 'buffer', valueEncoding: 'buffer' });
+    return new FakeGroup(await Store.open(db), clusterId, term);
+  }
+
+  /** The last applied write's index. */
+  get revision(): number {
+    return this.store.appliedIndex;
+  }
+
+  /** Applies `command` as the next log entry and resolves with its result (a remembered one for a retried write). */
+  write(command: Extract<Command, { op: 'put' | 'delete' }>): Promise<WriteResult> {
+    const applied = this.#applying.then(async () => {
+      const index = ++this.#lastIndex;
+      const outcome = await this.store.apply([{ index, term: this.term, type: 'normal', data: encodeCommand(command) }]);
+      const result = outcome.results.get(index);
+      if (!result) throw new Error(`fake cluster: entry ${index} has no result`);
+      // A fresh write is applied at its own index; a retried one answers with the index it was first applied at.
+      if (command.clientId && result.revision === index && !result.refused) {
+        this.applied.push({ clientId: command.clientId, sequence: command.sequence, key: command.key.toString(), revision: index });
+      }
+      return result;
+    });
+    this.#applying = applied.catch(() => undefined);
+    return applied;
   }
 
   /** The members as Cluster.Members lists them (every one a voter), removed ones left out. */
@@ -127,7 +149,7 @@ export class FakeKvServer {
   /** Every call hangs, new and old, like a SIGSTOPped process. */
   paused = false;
   /** This member's reads see the state as it was when frozen (a lagging follower). */
-  frozen: { data: Map<string, Stored>; revision: number } | undefined;
+  frozen: { kvs: Promise<KeyValueRecord[]>; revision: number } | undefined;
   /** Milliseconds since this member heard from a leader (any-follower max_staleness_ms refuses above it). */
   staleMs = 0;
   /** Leave the leader hint out of NOT_LEADER / UNAVAILABLE answers. */
@@ -160,7 +182,7 @@ export class FakeKvServer {
 
   static async start(options: FakeOptions = {}): Promise<FakeKvServer> {
     const standalone = options.group === undefined;
-    const group = options.group ?? new FakeGroup();
+    const group = options.group ?? (await FakeGroup.create());
     const { server, port } = await bind(options.port ?? 0);
     const fake = new FakeKvServer(server, `127.0.0.1:${port}`, options, group);
     fake.#serve(server);
@@ -192,7 +214,9 @@ export class FakeKvServer {
 
   /** Reads now see the state as of now, until thaw(). */
   freeze(): void {
-    this.frozen = { data: new Map([...this.group.data].map(([k, v]) => [k, { ...v }])), revision: this.group.revision };
+    // The store's snapshot is taken at the call, and holds at least what its applied index says.
+    const all = this.group.store.range({ start: Buffer.alloc(0), limit: 1_000_000_000 });
+    this.frozen = { kvs: all.then((r) => r.kvs), revision: this.group.revision };
   }
 
   thaw(): void {
@@ -275,8 +299,15 @@ export class FakeKvServer {
     };
   }
 
-  #kv(s: Stored | undefined): KeyValue | null {
+  #kv(s: KeyValueRecord | undefined): KeyValue | null {
     return s ? { ...s } : null;
+  }
+
+  /** This member's keys (in byte order) and applied index: the frozen state, or the current one. */
+  async #state(): Promise<{ kvs: KeyValueRecord[]; applied: number }> {
+    if (this.frozen) return { kvs: await this.frozen.kvs, applied: this.frozen.revision };
+    const { kvs, appliedIndex } = await this.group.store.range({ start: Buffer.alloc(0), limit: 1_000_000_000 });
+    return { kvs, applied: appliedIndex };
   }
 
   /** A paused member never answers; the client has to give up on it. */
@@ -361,28 +392,32 @@ export class FakeKvServer {
     return true;
   }
 
-  /** Exactly-once, as the real session table: a known (clientId, sequence) gets the first result again. */
-  #dedupe<R extends WriteResponse>(
-    req: { clientId: string; sequence: number; minUnackedSequence: number; key: Buffer },
-    callback: grpc.sendUnaryData<never>,
-    run: () => R,
-  ): R | undefined {
-    const g = this.group;
-    if (!req.clientId) return run();
-    let s = g.sessions.get(req.clientId);
-    if (!s) g.sessions.set(req.clientId, (s = { floor: 0, results: new Map() }));
-    const seen = s.results.get(req.sequence);
-    if (seen) return seen as R;
-    if (req.sequence < s.floor) {
-      callback({ code: grpc.status.ABORTED, details: `sequence ${req.sequence} of client_id "${req.clientId}" is older than the writes the session remembers` });
-      return undefined;
-    }
-    const result = run();
-    g.applied.push({ clientId: req.clientId, sequence: req.sequence, key: req.key.toString(), revision: g.revision });
-    s.results.set(req.sequence, result);
-    s.floor = Math.max(s.floor, req.minUnackedSequence);
-    for (const seq of s.results.keys()) if (seq < s.floor) s.results.delete(seq);
-    return result;
+  /**
+   * Applies a write through the store's session table (exactly once: a known
+   * (clientId, sequence) gets its first result again) and answers it, or
+   * refuses a sequence older than the session remembers with ABORTED, as a
+   * member does.
+   */
+  #applyWrite<Res>(
+    command: Extract<Command, { op: 'put' | 'delete' }>,
+    answer: (result: WriteResult) => Res,
+    fault: Fault | undefined,
+    call: grpc.ServerUnaryCall<unknown, Res>,
+    callback: grpc.sendUnaryData<Res>,
+  ): void {
+    this.group.write(command).then(
+      (result) => {
+        if (result.refused === 'sequence-too-old') {
+          callback({
+            code: grpc.status.ABORTED,
+            details: `sequence ${command.sequence} of client_id "${command.clientId}" is older than the writes the session remembers`,
+          });
+          return;
+        }
+        this.#reply(fault, call, callback, answer(result));
+      },
+      (err: unknown) => callback({ code: grpc.status.INTERNAL, details: String(err) }),
+    );
   }
 
   #clusterHandlers(): ClusterHandlers {
@@ -619,24 +654,17 @@ export class FakeKvServer {
           callback({ code: grpc.status.INVALID_ARGUMENT, details: `value: must be at most ${this.#maxValueBytes} bytes, got ${req.value.length}` });
           return;
         }
-        const g = this.group;
-        const res = this.#dedupe(req, callback, () => {
-          const id = req.key.toString('hex');
-          const current = g.data.get(id);
-          const index = ++g.revision;
-          if (req.expectedModRevision !== undefined && req.expectedModRevision !== (current?.modRevision ?? 0)) {
-            return { header: this.#header(index), succeeded: false, prevKv: this.#kv(current) };
-          }
-          g.data.set(id, {
-            key: req.key,
-            value: req.value,
-            createRevision: current?.createRevision ?? index,
-            modRevision: index,
-            version: (current?.version ?? 0) + 1,
-          });
-          return { header: this.#header(index), succeeded: true, prevKv: req.prevKv ? this.#kv(current) : null };
-        });
-        if (res) this.#reply(fault, call, callback, res);
+        const command = {
+          op: 'put' as const,
+          key: req.key,
+          value: req.value,
+          expectedModRevision: req.expectedModRevision === undefined ? undefined : Number(req.expectedModRevision),
+          clientId: req.clientId,
+          sequence: Number(req.sequence),
+          minUnackedSequence: Number(req.minUnackedSequence),
+          prevKv: req.prevKv,
+        };
+        this.#applyWrite(command, (r) => ({ header: this.#header(r.revision), succeeded: r.succeeded, prevKv: this.#kv(r.prevKv) }), fault, call, callback);
       },
       Delete: (call, callback) => {
         const req = call.request;
@@ -646,18 +674,22 @@ export class FakeKvServer {
         if (fault === 'handled') return;
         if (!this.#checkKey(req.key, callback)) return;
         if (!this.#checkLeader(callback)) return;
-        const g = this.group;
-        const res = this.#dedupe(req, callback, () => {
-          const id = req.key.toString('hex');
-          const current = g.data.get(id);
-          const index = ++g.revision;
-          if (req.expectedModRevision !== undefined && req.expectedModRevision !== (current?.modRevision ?? 0)) {
-            return { header: this.#header(index), deleted: 0, succeeded: false, prevKv: this.#kv(current) };
-          }
-          g.data.delete(id);
-          return { header: this.#header(index), deleted: current ? 1 : 0, succeeded: true, prevKv: req.prevKv ? this.#kv(current) : null };
-        });
-        if (res) this.#reply(fault, call, callback, res);
+        const command = {
+          op: 'delete' as const,
+          key: req.key,
+          expectedModRevision: req.expectedModRevision === undefined ? undefined : Number(req.expectedModRevision),
+          clientId: req.clientId,
+          sequence: Number(req.sequence),
+          minUnackedSequence: Number(req.minUnackedSequence),
+          prevKv: req.prevKv,
+        };
+        this.#applyWrite(
+          command,
+          (r) => ({ header: this.#header(r.revision), deleted: r.deleted, succeeded: r.succeeded, prevKv: this.#kv(r.prevKv) }),
+          fault,
+          call,
+          callback,
+        );
       },
       Get: (call, callback) => {
         const req = call.request;
@@ -666,8 +698,9 @@ export class FakeKvServer {
         if (this.#intercept('Get', call, callback)) return;
         if (!this.#checkKey(req.key, callback)) return;
         if (!this.#checkRead(req.read, callback)) return;
-        const data = this.frozen?.data ?? this.group.data;
-        callback(null, { header: this.#header(), kv: this.#kv(data.get(req.key.toString('hex'))) });
+        const header = this.#header();
+        const kv = this.frozen ? this.frozen.kvs.then((kvs) => kvs.find((x) => x.key.equals(req.key))) : this.group.store.get(req.key);
+        void kv.then((found) => callback(null, { header, kv: this.#kv(found) }));
       },
       Range: (call, callback) => {
         const req = call.request;
@@ -680,23 +713,24 @@ export class FakeKvServer {
         }
         if (!this.#checkRead(req.read, callback)) return;
         const limit = req.limit || 1000;
-        const data = this.frozen?.data ?? this.group.data;
-        const sorted = [...data.values()].sort((a, b) => Buffer.compare(a.key, b.key));
-        const from = req.continuation.length > 0 ? req.continuation : req.start;
-        const selected = sorted.filter((s) => {
-          if (req.prefix.length > 0 && !s.key.subarray(0, req.prefix.length).equals(req.prefix)) return false;
-          if (from.length > 0 && Buffer.compare(s.key, from) < 0) return false;
-          if (req.end.length > 0 && Buffer.compare(s.key, req.end) >= 0) return false;
-          return true;
-        });
-        const page = selected.slice(0, limit);
-        const more = selected.length > limit;
-        const last = page[page.length - 1];
-        callback(null, {
-          header: this.#header(),
-          kvs: page.map((s) => ({ ...s, value: req.keysOnly ? Buffer.alloc(0) : s.value })),
-          more,
-          continuation: more && last ? Buffer.concat([last.key, Buffer.from([0])]) : Buffer.alloc(0),
+        const header = this.#header();
+        void this.#state().then(({ kvs: sorted }) => {
+          const from = req.continuation.length > 0 ? req.continuation : req.start;
+          const selected = sorted.filter((s) => {
+            if (req.prefix.length > 0 && !s.key.subarray(0, req.prefix.length).equals(req.prefix)) return false;
+            if (from.length > 0 && Buffer.compare(s.key, from) < 0) return false;
+            if (req.end.length > 0 && Buffer.compare(s.key, req.end) >= 0) return false;
+            return true;
+          });
+          const page = selected.slice(0, limit);
+          const more = selected.length > limit;
+          const last = page[page.length - 1];
+          callback(null, {
+            header,
+            kvs: page.map((s) => ({ ...s, value: req.keysOnly ? Buffer.alloc(0) : s.value })),
+            more,
+            continuation: more && last ? Buffer.concat([last.key, Buffer.from([0])]) : Buffer.alloc(0),
+          });
         });
       },
     };
@@ -708,7 +742,7 @@ export class FakeCluster {
   private constructor(readonly group: FakeGroup) {}
 
   static async start(size: number, options: Omit<FakeOptions, 'group' | 'memberId' | 'port'> = {}): Promise<FakeCluster> {
-    const group = new FakeGroup();
+    const group = await FakeGroup.create();
     for (let i = 1; i <= size; i++) await FakeKvServer.start({ ...options, group, memberId: `m${i}` });
     group.leaderId = 'm1';
     return new FakeCluster(group);
