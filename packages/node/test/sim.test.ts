@@ -60,7 +60,7 @@ describe('injected bugs are caught by the node simulation', () => {
     // Caught once a member installs a snapshot (seed 2): its live state is gone under an applied index that claims it.
     { bug: 'cleanupDeletesLiveGeneration', maxSeeds: 20, checkers: ['state-divergence', 'linearizable-read', 'read-your-writes', 'acknowledged-write-lost', 'applied-twice'] },
     // Caught once a power loss takes back an entry a follower acknowledged before its fsync.
-    // Caught at seed 5: a member answers a write, or serves a read, from an entry that a new leader then overwrites.
+    // Caught at seed 1: the leader answers a write its followers have not stored, and a linearizable read elsewhere misses it.
     { bug: 'applyBeforeCommit', maxSeeds: 20, checkers: ['read-your-writes', 'linearizable-read', 'acknowledged-write-lost', 'state-divergence', 'applied-twice'] },
     { bug: 'ackBeforeFsync', maxSeeds: 80, checkers: ['raft-assertion', 'acknowledged-write-lost', 'state-divergence', 'applied-twice'] },
   ];
