@@ -1,4 +1,4 @@
-import { type Message, type RaftConfig, RawNode } from '@bellwether/raft';
+import { type Message, type RaftConfig, RawNode, type Ready } from '@bellwether/raft';
 import { type Command, decodeCommand, encodeCommand, type LogEntry, type ReplicaStorage, type SnapshotStore, type StateMachine, type Store } from '@bellwether/store';
 import type { Replica } from '../src/replica';
 
@@ -9,6 +9,10 @@ import type { Replica } from '../src/replica';
  *
  * - ackBeforeFsync: append responses leave before the entries they
  *   acknowledge are fsynced, so a power loss takes back an acknowledged entry.
+ * - applyBeforeCommit: every entry in the member's log is handed out for
+ *   applying once appended, committed or not; a leader answers a write its
+ *   followers never stored, and a member keeps the state of an entry a new
+ *   leader later overwrites.
  * - forgetSessions: every write applies without its client id, so a retried
  *   (client_id, sequence) is applied again instead of answered from the session.
  * - readIndexWithoutQuorum: a linearizable read is served at the member's own
@@ -20,7 +24,7 @@ import type { Replica } from '../src/replica';
  * - cleanupDeletesLiveGeneration: after a snapshot install's swap, the
  *   cleanup clears the generation just made live instead of the retired one.
  */
-export const NODE_BUGS = ['ackBeforeFsync', 'forgetSessions', 'readIndexWithoutQuorum', 'servedBeforeApplied', 'partialSnapshotInstall', 'cleanupDeletesLiveGeneration'] as const;
+export const NODE_BUGS = ['ackBeforeFsync', 'applyBeforeCommit', 'forgetSessions', 'readIndexWithoutQuorum', 'servedBeforeApplied', 'partialSnapshotInstall', 'cleanupDeletesLiveGeneration'] as const;
 export type NodeBugName = (typeof NODE_BUGS)[number];
 
 class AckBeforeFsync extends RawNode {
@@ -29,8 +33,24 @@ class AckBeforeFsync extends RawNode {
   }
 }
 
+class ApplyBeforeCommit extends RawNode {
+  override ready(): Ready {
+    const rd = super.ready();
+    // Everything after what was handed out so far, up to the log's end: the Ready's own entries are persisted before they are applied.
+    if (this.log.pendingSnapshot === undefined && this.log.lastIndex() > this.log.applying) {
+      const extra = this.log.slice(this.log.applying + 1, this.log.lastIndex(), Number.MAX_SAFE_INTEGER) ?? [];
+      rd.committedEntries = [...rd.committedEntries, ...extra];
+      const last = extra[extra.length - 1];
+      if (last !== undefined) this.log.applying = last.index;
+    }
+    return rd;
+  }
+}
+
 export function makeRaft(bug: NodeBugName | undefined, config: RaftConfig): RawNode {
-  return bug === 'ackBeforeFsync' ? new AckBeforeFsync(config) : new RawNode(config);
+  if (bug === 'ackBeforeFsync') return new AckBeforeFsync(config);
+  if (bug === 'applyBeforeCommit') return new ApplyBeforeCommit(config);
+  return new RawNode(config);
 }
 
 /**

@@ -1,12 +1,16 @@
 import { parseArgs } from 'node:util';
 import { NODE_BUGS, type NodeBugName } from './bugs';
-import { runNodeSeed } from './simulation';
+import { failureReport, replayCommand } from './failure-report';
+import { parseFaultKinds } from './fault-plan';
+import { type NodeSimOptions, runNodeSeed } from './simulation';
 
 /**
  * pnpm --filter @bellwether/node sim --seeds N [--start S] [--nodes 3|5|both] [--bug NAME] [--trace]
+ *   [--faults-off KIND,...] [--chaos-ms MS] [--keep-going]
  *
  * Runs seeds start..start+N-1 of the whole-node simulation and prints runs/s
- * and every violation with its trace and the command that replays it.
+ * and every violation with the command that replays it, shrunk, with the
+ * part of the trace that concerns it (--trace: the whole trace instead).
  */
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -16,6 +20,8 @@ async function main(): Promise<number> {
       nodes: { type: 'string', default: 'both' },
       bug: { type: 'string' },
       trace: { type: 'boolean', default: false },
+      'faults-off': { type: 'string', default: '' },
+      'chaos-ms': { type: 'string' },
       'keep-going': { type: 'boolean', default: false },
     },
   });
@@ -24,6 +30,9 @@ async function main(): Promise<number> {
   const sizes = values.nodes === 'both' ? [3, 5] : [Number(values.nodes)];
   const bug = values.bug as NodeBugName | undefined;
   if (bug !== undefined && !NODE_BUGS.includes(bug)) throw new Error(`unknown bug ${bug}; known: ${NODE_BUGS.join(', ')}`);
+  const faultsOff = parseFaultKinds(values['faults-off']);
+  const chaosMs = values['chaos-ms'] === undefined ? undefined : Number(values['chaos-ms']);
+  if (chaosMs !== undefined && !(Number.isInteger(chaosMs) && chaosMs > 0)) throw new Error(`--chaos-ms must be a positive integer, got ${values['chaos-ms']}`);
   const t0 = performance.now();
   let runs = 0;
   let failed = 0;
@@ -33,17 +42,20 @@ async function main(): Promise<number> {
   let lastReport = t0;
   outer: for (let seed = start; seed < start + seeds; seed++) {
     for (const nodes of sizes) {
-      const r = await runNodeSeed({ seed, nodes, ...(bug ? { bug } : {}), trace: values.trace });
+      const opts: NodeSimOptions = { seed, nodes, ...(bug ? { bug } : {}), ...(faultsOff.length > 0 ? { faultsOff } : {}), ...(chaosMs !== undefined ? { chaosMs } : {}) };
+      const r = await runNodeSeed({ ...opts, trace: values.trace });
       runs++;
       acked += r.stats.acked;
       virtualMs += r.stats.virtualMs;
       for (const [k, v] of Object.entries(r.stats)) totals[k] = (totals[k] ?? 0) + v;
       if (!r.ok) {
         failed++;
-        console.log(`VIOLATION seed=${seed} nodes=${nodes}: ${r.violation}`);
-        console.log(`  setup: ${r.setup}`);
-        console.log(`  replay: pnpm --filter @bellwether/node sim --seeds 1 --start ${seed} --nodes ${nodes}${bug ? ` --bug ${bug}` : ''} --trace`);
-        for (const line of (r.trace ?? []).slice(-40)) console.log(`    ${line}`);
+        if (values.trace) {
+          console.log(`VIOLATION seed=${seed} nodes=${nodes}: ${r.violation}`);
+          console.log(`  setup: ${r.setup}`);
+          console.log(`  replay: ${replayCommand(opts)} --trace`);
+          for (const line of r.trace ?? []) console.log(`    ${line}`);
+        } else for (const line of (await failureReport(opts, r)).lines) console.log(line);
         if (!values['keep-going']) break outer;
       } else if (values.trace) for (const line of r.trace ?? []) console.log(`    ${line}`);
       const now = performance.now();

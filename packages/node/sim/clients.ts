@@ -118,6 +118,7 @@ export class SimClient {
     if (served.kind !== 'ok') return;
     this.record.reads++;
     const value = served.result.kv === undefined ? 0 : Number(served.result.kv.value.toString());
+    this.log(`${this.record.id} ${mode} read on ${member} of ${target.id}'s key returned ${value} (${ackedBefore} acknowledged before it began)`);
     checkRead({ mode, member, reader: this.record.id, client: target.id, value, ackedBefore, issuedAfter: Math.max(target.acked, target.inFlight) });
   }
 

@@ -71,9 +71,9 @@ export class SimCluster {
     for (const id of ids) this.create(id, undefined);
   }
 
-  private readonly fullDiskProbability: number;
+  readonly fullDiskProbability: number;
   /** Chance that a member crashes at any one step of a snapshot install. */
-  private readonly installCrashProbability: number;
+  readonly installCrashProbability: number;
   installCrashes = 0;
   private readonly fsync: readonly [number, number];
 

@@ -4,7 +4,8 @@ import { checkClientWrites, checkStatesAgree, Violation } from './checkers';
 import { SimClient } from './clients';
 import { type SimMember, SimCluster } from './cluster';
 import type { CrashKind } from './disk';
-import { type NetworkFaults, SimNetwork } from './network';
+import { type FaultKind, type FaultPlan, planFaults, plannedFaults, withFaultsOff } from './fault-plan';
+import { SimNetwork } from './network';
 import { VirtualClock } from './virtual-clock';
 
 /**
@@ -24,6 +25,8 @@ export interface NodeSimOptions {
   settleMs?: number;
   /** Keep the trace for a passing run too. */
   trace?: boolean;
+  /** Fault kinds that never happen in this run (to shrink a failing seed; the run then differs from the seed's own). */
+  faultsOff?: FaultKind[];
 }
 
 export interface NodeSimStats {
@@ -58,36 +61,15 @@ export interface NodeSimResult {
   violation?: string;
   checker?: string;
   setup: string;
+  /** The fault kinds this run could produce. */
+  faults: FaultKind[];
   stats: NodeSimStats;
-  /** The last events before the end (always on failure). */
+  /** Every event, ending with the violation (always on failure). */
   trace?: string[];
 }
 
 const CHAOS_STEP_MS = 50;
 const CLIENTS = 3;
-
-interface FaultPlan extends NetworkFaults {
-  partitionProbability: number;
-  crashProbability: number;
-  powerFailureProbability: number;
-  transferProbability: number;
-  membershipProbability: number;
-}
-
-function planFaults(rng: Rng): FaultPlan {
-  return {
-    dropProbability: rng.pick([0, 0.01, 0.05, 0.1]),
-    duplicateProbability: rng.pick([0, 0.02]),
-    delayMsMin: 1,
-    delayMsMax: rng.pick([2, 10, 30]),
-    snapshotTimeoutMs: 2000,
-    partitionProbability: rng.pick([0, 0.02, 0.06]),
-    crashProbability: rng.pick([0, 0.01, 0.03]),
-    powerFailureProbability: rng.pick([0, 0.004, 0.01]),
-    transferProbability: rng.pick([0, 0.02]),
-    membershipProbability: rng.pick([0, 0.03]),
-  };
-}
 
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -126,7 +108,7 @@ export class NodeSimulation {
 
   constructor(private readonly opts: NodeSimOptions) {
     this.rng = new Rng(opts.seed);
-    this.plan = planFaults(this.rng.fork());
+    this.plan = withFaultsOff(planFaults(this.rng.fork()), opts.faultsOff ?? []);
     const ids = Array.from({ length: opts.nodes }, (_, i) => `n${i + 1}`);
     this.net = new SimNetwork(this.clock, this.rng.fork(), this.plan, (id) => this.cluster.replica(id));
     this.cluster = new SimCluster(
@@ -143,6 +125,7 @@ export class NodeSimulation {
       },
       (m) => this.crashFor(m, this.rng.chance(0.5) ? 'power' : 'process', this.rng.int(50, 500)),
     );
+    if (opts.faultsOff?.includes('disk')) this.cluster.diskFaults = false;
     const clientRng = this.rng.fork();
     const records = () => this.clients.map((c) => c.record);
     for (let i = 1; i <= CLIENTS; i++) this.clients.push(new SimClient(`c${i}`, this.cluster, this.clock, clientRng.fork(), (line) => this.trace(line), records));
@@ -150,12 +133,16 @@ export class NodeSimulation {
 
   get setup(): string {
     const p = this.plan;
-    return `nodes=${this.opts.nodes} drop=${p.dropProbability} dup=${p.duplicateProbability} delay=${p.delayMsMin}..${p.delayMsMax}ms partitions=${p.partitionProbability} crashes=${p.crashProbability} power=${p.powerFailureProbability} transfers=${p.transferProbability} membership=${p.membershipProbability}${this.opts.bug ? ` bug=${this.opts.bug}` : ''}`;
+    return `nodes=${this.opts.nodes} drop=${p.dropProbability} dup=${p.duplicateProbability} delay=${p.delayMsMin}..${p.delayMsMax}ms partitions=${p.partitionProbability} crashes=${p.crashProbability} power=${p.powerFailureProbability} transfers=${p.transferProbability} membership=${p.membershipProbability}${this.opts.bug ? ` bug=${this.opts.bug}` : ''}${this.opts.faultsOff?.length ? ` off=${this.opts.faultsOff}` : ''}${this.opts.chaosMs !== undefined ? ` chaos=${this.opts.chaosMs}ms` : ''}`;
+  }
+
+  get faults(): FaultKind[] {
+    const disk = !this.opts.faultsOff?.includes('disk') && (this.cluster.fullDiskProbability > 0 || this.cluster.installCrashProbability > 0);
+    return [...plannedFaults(this.plan), ...(disk ? (['disk'] as const) : [])];
   }
 
   private trace(line: string): void {
     this.traceLog.push(`${String(this.clock.elapsed).padStart(6)}ms ${line}`);
-    if (this.traceLog.length > 300) this.traceLog.splice(0, 100);
   }
 
   private fail(err: unknown): void {
@@ -326,6 +313,7 @@ export class NodeSimulation {
         res.violation = `[node-error] ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`;
         res.checker = 'node-error';
       }
+      this.trace(`VIOLATION ${res.violation}`);
       res.trace = [...this.traceLog];
       return res;
     }
@@ -380,7 +368,7 @@ export class NodeSimulation {
     this.stats.storageFailures = this.cluster.storageFailures;
     this.stats.installCrashes = this.cluster.installCrashes;
     this.stats.writesLost = [...this.cluster.members.values()].reduce((s, m) => s + m.disk.lostWrites, 0);
-    const r: NodeSimResult = { seed: this.opts.seed, nodes: this.opts.nodes, ok, setup: this.setup, stats: { ...this.stats } };
+    const r: NodeSimResult = { seed: this.opts.seed, nodes: this.opts.nodes, ok, setup: this.setup, faults: this.faults, stats: { ...this.stats } };
     if (this.opts.trace) r.trace = [...this.traceLog];
     return r;
   }

@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { NodeBugName } from '../sim/bugs';
+import { failureReport } from '../sim/failure-report';
 import { runNodeSeed } from '../sim/simulation';
+import { traceExcerpt } from '../sim/trace-excerpt';
 
 /**
  * The whole-node simulation in CI: real replicas and stores on virtual time,
@@ -24,7 +26,7 @@ describe('node simulation', () => {
         const r = await runNodeSeed({ seed, nodes });
         if (!r.ok)
           assert.fail(
-            `seed ${seed} (${nodes} nodes): ${r.violation}\n  setup: ${r.setup}\n  replay: pnpm --filter @bellwether/node sim --seeds 1 --start ${seed} --nodes ${nodes} --trace\n${(r.trace ?? []).slice(-30).join('\n')}`,
+            `seed ${seed} (${nodes} nodes): ${r.violation}\n  setup: ${r.setup}\n  replay: pnpm --filter @bellwether/node sim --seeds 1 --start ${seed} --nodes ${nodes} --trace\n${traceExcerpt(r.trace ?? [], r.violation ?? '').lines.join('\n')}`,
           );
         acked += r.stats.acked;
         reads += r.stats.readsServed;
@@ -58,19 +60,36 @@ describe('injected bugs are caught by the node simulation', () => {
     // Caught once a member installs a snapshot (seed 2): its live state is gone under an applied index that claims it.
     { bug: 'cleanupDeletesLiveGeneration', maxSeeds: 20, checkers: ['state-divergence', 'linearizable-read', 'read-your-writes', 'acknowledged-write-lost', 'applied-twice'] },
     // Caught once a power loss takes back an entry a follower acknowledged before its fsync.
+    // Caught at seed 1: the leader answers a write its followers have not stored, and a linearizable read elsewhere misses it.
+    { bug: 'applyBeforeCommit', maxSeeds: 20, checkers: ['read-your-writes', 'linearizable-read', 'acknowledged-write-lost', 'state-divergence', 'applied-twice'] },
     { bug: 'ackBeforeFsync', maxSeeds: 80, checkers: ['raft-assertion', 'acknowledged-write-lost', 'state-divergence', 'applied-twice'] },
   ];
   for (const { bug, maxSeeds, checkers } of cases) {
-    test(`${bug} is caught within ${maxSeeds} seeds, and the failing seed replays`, async () => {
+    test(`${bug} is caught within ${maxSeeds} seeds, the failing seed replays, and it prints a short trace with the violating operation`, async () => {
       for (let seed = 1; seed <= maxSeeds; seed++) {
         const r = await runNodeSeed({ seed, nodes: 3, bug });
         if (r.ok) continue;
         assert.ok(checkers.includes(r.checker!), `caught by ${r.checker}: ${r.violation}`);
         const again = await runNodeSeed({ seed, nodes: 3, bug });
         assert.equal(again.violation, r.violation, 'replay reproduces the same violation');
+        const report = await failureReport({ seed, nodes: 3, bug }, r);
+        assert.ok(report.trace.length <= 60, `${report.trace.length} trace lines printed`);
+        assert.ok(report.trace.length < r.trace!.length, `the trace was not reduced: ${report.trace.length} of ${r.trace!.length} lines`);
+        assert.match(report.trace.at(-1)!, /VIOLATION /);
+        const op = violatingOperation(report.violation);
+        if (op !== undefined) assert.ok(report.trace.some((l) => l.includes(op)), `no line with "${op}" in\n${report.lines.join('\n')}`);
         return;
       }
       assert.fail(`${bug} was not caught in ${maxSeeds} seeds`);
     });
   }
 });
+
+/** The trace line a client-visible violation names: the read that returned too little, or the write acknowledged for the sequence it names. */
+function violatingOperation(violation: string): string | undefined {
+  const read = /(linearizable|read-your-writes) read by (c\d+) on (n\d+) of (c\d+)'s key returned (\d+)/.exec(violation);
+  if (read) return `${read[2]} ${read[1]} read on ${read[3]} of ${read[4]}'s key returned ${read[5]}`;
+  const write = /(c\d+): .*?sequence (\d+)/.exec(violation);
+  if (write) return `${write[1]} seq ${write[2]} acked`;
+  return undefined;
+}
