@@ -149,6 +149,7 @@ export class SimCluster {
     const opts: ReplicaOptions = {
       memberId: m.id,
       tickMs: TICK_MS,
+      heartbeatMs: RAFT_TIMING.heartbeatTicks * TICK_MS,
       maxPendingProposals: 1000,
       maxPendingReads: 1000,
       readIndexTimeoutMs: 1000,

@@ -154,6 +154,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
     const replica = new Replica(raft, store, members, {
       memberId: config.id,
       tickMs: config.tickMs,
+      heartbeatMs: config.heartbeatMs,
       maxPendingProposals: config.maxPendingProposals,
       maxPendingReads: config.maxPendingProposals,
       readIndexTimeoutMs: Math.max(1000, config.electionTimeoutMs * 4),

@@ -25,6 +25,8 @@ export interface PeerTransport {
 export interface ReplicaOptions {
   memberId: string;
   tickMs: number;
+  /** The leader's heartbeat interval (also used while it waits on its own fsync). */
+  heartbeatMs: number;
   maxPendingProposals: number;
   /** Reads waiting for a read index or for the applied index to catch up, before new ones are refused. */
   maxPendingReads: number;
@@ -117,6 +119,9 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   private readonly compaction: LogCompaction;
   /** Applies run in order on this chain, overlapping the next Ready's fsync. */
   private applying: Promise<void> = Promise.resolve();
+  /** When the loop started waiting on a persist during which a leader may heartbeat (see heartbeatWhilePersisting). */
+  private persistingSinceMs: number | undefined;
+  private lastPersistHeartbeatMs = 0;
   /** The stored log's compaction in flight, if any (see startCompaction). */
   private compacting: Promise<void> | undefined;
   /** Term and vote as last made durable: a Ready that changes them must reach disk before any of its messages leave. */
@@ -172,6 +177,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     this.compaction.start(st.firstIndex);
     this.ticker = this.clock.setInterval(() => {
       this.inbox.push(TICK);
+      this.heartbeatWhilePersisting();
       this.kick();
     }, this.opts.tickMs);
     this.loopDone = this.loop().catch((err: Error) => this.onFatal(err));
@@ -465,7 +471,13 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     // along with the next append or term/vote change instead.
     if (termOrVoteChanged || rd.entries.length > 0) {
       const startedMs = this.clock.monotonicNow();
-      await this.storage.log.persist({ hardState: hs ?? this.lastHardState(), entries: rd.entries }, rd.mustSync);
+      // A change of term or vote must be on disk before anything speaks for it.
+      if (!termOrVoteChanged) this.persistingSinceMs = startedMs;
+      try {
+        await this.storage.log.persist({ hardState: hs ?? this.lastHardState(), entries: rd.entries }, rd.mustSync);
+      } finally {
+        this.persistingSinceMs = undefined;
+      }
       if (rd.mustSync) this.emit('persisted', (this.clock.monotonicNow() - startedMs) / 1000);
       if (hs) {
         this.durableTerm = hs.term;
@@ -578,6 +590,22 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       this.tasks.push(async () => this.startCompaction(appliedIndex));
       this.kick();
     }
+  }
+
+  /**
+   * The loop sends a leader's heartbeats only between Readies, so a slow
+   * fsync (a busy shared disk) would silence it past the followers' election
+   * timeout and cost an election. While a persist is in flight, the ticker
+   * sends Raft's heartbeats itself every heartbeat interval.
+   */
+  private heartbeatWhilePersisting(): void {
+    const since = this.persistingSinceMs;
+    if (since === undefined) return;
+    const now = this.clock.monotonicNow();
+    if (now - Math.max(since, this.lastPersistHeartbeatMs) < this.opts.heartbeatMs) return;
+    this.lastPersistHeartbeatMs = now;
+    const heartbeats = this.raft.heartbeatsNow();
+    if (heartbeats.length > 0) this.send(heartbeats);
   }
 
   /**

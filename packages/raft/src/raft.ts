@@ -345,6 +345,23 @@ export class RawNode {
    * compact between ready() and sending that Ready's messages: a snapshot
    * message in it names the compaction point of the time it was made.
    */
+  /**
+   * Heartbeats to every follower as of now, for the caller to send at once
+   * rather than in the next Ready: a leader whose own fsync is slow keeps its
+   * followers from timing out meanwhile. A heartbeat promises nothing about
+   * this node's disk (§10.2.1) and carries no read context. Changes no state;
+   * empty unless this node leads.
+   */
+  heartbeatsNow(): Message[] {
+    if (this.role !== 'leader') return [];
+    const out: Message[] = [];
+    for (const [id, pr] of this.progress) {
+      if (id === this.id) continue;
+      out.push({ type: 'heartbeat', from: this.id, to: id, term: this.term, commit: Math.min(pr.match, this.log.committed) });
+    }
+    return out;
+  }
+
   /** Size of the log after the compaction point, evicted entries included (what the caller's storage holds). */
   logSizeBytes(): number {
     return this.log.logBytes();
