@@ -11,6 +11,7 @@ import { encodeSnapshotMeta } from './membership';
  */
 export class LogCompaction {
   private compactedTo = 0;
+  private inFlight: Promise<void> | undefined;
 
   constructor(
     private readonly raft: RawNode,
@@ -27,7 +28,38 @@ export class LogCompaction {
     return compactionDue(this.policy, appliedIndex, this.compactedTo, this.raft.logSizeBytes());
   }
 
-  async compact(appliedIndex: number): Promise<void> {
+  /** Resolves once no compaction of the stored log is running (snapshot installs, which rewrite it, and stop wait for this). */
+  idle(): Promise<void> {
+    return this.inFlight ?? Promise.resolve();
+  }
+
+  /** Whether a compaction is due and none is running. */
+  shouldStart(appliedIndex: number): boolean {
+    return this.inFlight === undefined && this.due(appliedIndex);
+  }
+
+  /**
+   * Starts a compaction from the replica's loop: Raft's log is compacted
+   * there and then, synchronously; the stored log's deletes and their fsync
+   * run in the background, one compaction at a time. The loop must not wait
+   * for them: a compaction took 220-270 ms on a leader while a restarted
+   * follower caught up, and a loop stalled past the election timeout sends
+   * no heartbeats and costs an election.
+   */
+  compactInBackground(appliedIndex: number, onError: (err: Error) => void): void {
+    if (this.inFlight) return;
+    this.inFlight = this.compact(appliedIndex).then(
+      () => {
+        this.inFlight = undefined;
+      },
+      (err: Error) => {
+        this.inFlight = undefined;
+        onError(err);
+      },
+    );
+  }
+
+  private async compact(appliedIndex: number): Promise<void> {
     const { firstIndex, applied } = this.raft.status();
     // An installed snapshot's state can be ahead of what Raft has applied: never compact past Raft's own applied index.
     const upTo = Math.min(compactionPoint(this.policy, appliedIndex, (keep) => this.raft.compactionPointForBytes(keep)), applied);

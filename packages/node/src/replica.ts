@@ -122,8 +122,6 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   /** When the loop started waiting on a persist during which a leader may heartbeat (see heartbeatWhilePersisting). */
   private persistingSinceMs: number | undefined;
   private lastPersistHeartbeatMs = 0;
-  /** The stored log's compaction in flight, if any (see startCompaction). */
-  private compacting: Promise<void> | undefined;
   /** Term and vote as last made durable: a Ready that changes them must reach disk before any of its messages leave. */
   private durableTerm = 0;
   private durableVote: string | null = null;
@@ -200,7 +198,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     this.kick();
     await this.loopDone;
     await this.applying;
-    await this.compacting;
+    await this.compaction.idle();
     await this.transport?.close();
     this.failAll(new Unavailable(`member ${this.opts.memberId} is shutting down`));
   }
@@ -458,7 +456,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     if (rd.softState) this.onSoftState(rd.softState.role, rd.softState.leaderId, rd.softState.term);
     if (rd.snapshot) {
       await this.applying;
-      await this.compacting;
+      await this.compaction.idle();
       await this.storage.log.resetLog(encodeSnapshotMeta(rd.snapshot), rd.snapshot.index);
     }
     const hs = rd.hardState;
@@ -540,7 +538,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       this.tasks.push(async () => {
         try {
           await this.applying;
-          await this.compacting;
+          await this.compaction.idle();
           if (await finishSnapshot(installer, incoming)) {
             this.members.replace(incoming.members, incoming.appliedIndex);
             const applied = this.storage.stateMachine.appliedIndex;
@@ -586,8 +584,9 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     );
     this.reads.resolveApplied(appliedIndex);
     this.emit('applied', appliedIndex, (this.clock.monotonicNow() - startedMs) / 1000);
-    if (!this.compacting && this.compaction.due(appliedIndex)) {
-      this.tasks.push(async () => this.startCompaction(appliedIndex));
+    if (this.compaction.shouldStart(appliedIndex)) {
+      // Raft's log is only touched from the loop, between Readies.
+      this.tasks.push(async () => this.compaction.compactInBackground(appliedIndex, (err) => this.onFatal(err)));
       this.kick();
     }
   }
@@ -606,27 +605,6 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     this.lastPersistHeartbeatMs = now;
     const heartbeats = this.raft.heartbeatsNow();
     if (heartbeats.length > 0) this.send(heartbeats);
-  }
-
-  /**
-   * Raft's log is only touched from the loop, between Readies, so the
-   * compaction starts there; the stored log's deletes and their fsync then
-   * run beside the loop. The loop must not wait for them: a compaction took
-   * 220-270 ms on a leader while a restarted follower caught up, and a loop
-   * stalled past the election timeout sends no heartbeats and costs an
-   * election. Snapshot installs, which rewrite the stored log, wait for it.
-   */
-  private startCompaction(appliedIndex: number): void {
-    if (this.compacting) return;
-    this.compacting = this.compaction.compact(appliedIndex).then(
-      () => {
-        this.compacting = undefined;
-      },
-      (err: Error) => {
-        this.compacting = undefined;
-        this.onFatal(err);
-      },
-    );
   }
 
   private failAll(e: Error): void {
