@@ -68,7 +68,7 @@ const DEADLINE_SLACK_MS = 5;
 
 /** The client's chain: retry → route → attempt deadline → transport. */
 export function attemptChain(router: Router, policy: RetryPolicy): RunCall {
-  return retrying(policy, router, routing(router)(attemptDeadline(policy)(transport)));
+  return retrying(policy, router, routing(router)(attemptDeadline(policy, router)(transport)));
 }
 
 /** The last link: sends the request and converts what comes back. */
@@ -99,15 +99,29 @@ const transport: Send = async (op, ctx, _call, attempt) => {
   }
 };
 
-/** Bounds one attempt by the policy's attempt timeout; an attempt out of its own time is retryable, not the call's deadline. */
-function attemptDeadline(policy: RetryPolicy): Link {
+/**
+ * Bounds one attempt by the policy's attempt timeout; an attempt out of its
+ * own time is retryable, not the call's deadline. A write, once sent, is not
+ * cut short by it while its member confirms it still leads (see
+ * {@link watchSentWrite}).
+ */
+function attemptDeadline(policy: RetryPolicy, router: Router): Link {
   return (next) => async (op, ctx, call, attempt) => {
     const limitMs = policy.attemptTimeoutMs?.(op);
     attempt.limitMs = limitMs;
-    attempt.deadline = limitMs === undefined ? ctx.deadline : Math.min(ctx.deadline, Date.now() + limitMs);
+    const watched = limitMs !== undefined && op.kind === 'write' && router.confirmLeader !== undefined;
+    attempt.deadline = limitMs === undefined || watched ? ctx.deadline : Math.min(ctx.deadline, Date.now() + limitMs);
+    const watch = watched ? watchSentWrite(router, attempt, limitMs) : undefined;
     try {
       return await next(op, ctx, call, attempt);
     } catch (error) {
+      if (watch?.cutShort !== undefined && !ctx.signal.aborted) {
+        throw new Unavailable(`${op.method}: ${where(attempt)} ${watch.cutShort}${attempt.sent ? '; the write may or may not have been applied' : ''}`, {
+          method: op.method,
+          cause: attempt.raw,
+          mayHaveApplied: attempt.sent,
+        });
+      }
       if (error instanceof DeadlineExceeded && Date.now() < ctx.deadline - DEADLINE_SLACK_MS) {
         // Only this attempt's time ran out (or the member gave up early), not the call's: try again.
         const write = op.kind === 'write';
@@ -119,8 +133,51 @@ function attemptDeadline(policy: RetryPolicy): Link {
         });
       }
       throw error;
+    } finally {
+      watch?.stop();
     }
   };
+}
+
+/**
+ * The attempt timeout of a write, as a watch rather than a deadline: the
+ * transport gets the call's deadline, and every `limitMs` the attempt is
+ * looked at. Not sent yet: it is cut short and retried (nothing can have
+ * applied). Sent: its member is asked whether it still leads; while it says
+ * so the write keeps waiting (a busy leader is not a fault: cutting the write
+ * short would only send the same bytes again and end in OutcomeUnknown at the
+ * deadline); a member that is silent or no longer leads is left, and the
+ * write is retried with the same client id and sequence. The member's answer
+ * bounds the wait, so a paused leader is left within about 2 x `limitMs`.
+ */
+function watchSentWrite(router: Router, attempt: Attempt, limitMs: number): { readonly cutShort: string | undefined; stop(): void } {
+  const linked = CancelToken.link([attempt.signal]);
+  attempt.signal = linked.token;
+  const state = { cutShort: undefined as string | undefined, stop };
+  let timer: NodeJS.Timeout | undefined;
+  const cut = (why: string) => {
+    state.cutShort = why;
+    linked.token.abort(new Error(why));
+  };
+  const check = async () => {
+    timer = undefined;
+    const member = attempt.member;
+    if (linked.token.aborted) return;
+    if (!attempt.sent || member === undefined || router.confirmLeader === undefined) {
+      cut(`did not answer within ${limitMs} ms`);
+      return;
+    }
+    const leads = await router.confirmLeader(member, limitMs, linked.token);
+    if (linked.token.aborted) return;
+    if (leads) timer = setTimeout(() => void check(), limitMs);
+    else cut(`did not answer the write within ${limitMs} ms and did not confirm it still leads`);
+  };
+  timer = setTimeout(() => void check(), limitMs);
+  function stop(): void {
+    clearTimeout(timer);
+    linked.dispose();
+  }
+  return state;
 }
 
 /** Picks the member of each attempt and tells the router what came of it. */

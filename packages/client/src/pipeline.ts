@@ -85,6 +85,13 @@ export interface Router {
    * and retry elsewhere. Returns the function to call when the attempt ends.
    */
   attempt?(op: Operation, member: MemberConnection, abandon: (reason: string) => void): () => void;
+  /**
+   * Whether `member` still leads, asked now and answered within `timeoutMs`
+   * (false when it does not answer). A write sent to it that outlasts its
+   * attempt timeout keeps waiting while this says yes: a busy leader is not
+   * a fault, and abandoning the write would make its outcome unknown.
+   */
+  confirmLeader?(member: MemberConnection, timeoutMs: number, signal: CancelToken): Promise<boolean>;
   /** Resolves at the next topology change (a leader learned, a member back up), or when `signal` fires. */
   changed?(signal: CancelToken): Promise<void>;
 }

@@ -158,6 +158,10 @@ export class ClusterRouter implements Router {
     };
   }
 
+  confirmLeader(member: MemberConnection, timeoutMs: number, signal: CancelToken): Promise<boolean> {
+    return this.#tracker.confirmLeader(member.address, timeoutMs, signal);
+  }
+
   changed(signal: CancelToken): Promise<void> {
     return this.#tracker.changed(signal);
   }

@@ -71,6 +71,10 @@ export class MemberState {
   lastError: string | undefined;
   /** Consecutive failed probes. */
   probeFailures = 0;
+  /** When (performance.now()) it last confirmed it leads, for writes waiting on it (confirmLeader). */
+  confirmedLeaderAt = Number.NEGATIVE_INFINITY;
+  /** The confirmLeader question in flight, shared by the writes waiting on this member. */
+  confirming: Promise<boolean> | undefined;
   /** When it last refused a read (behind the session index, too stale, no leader): `Date.now()` ms. */
   refusedReadAt = 0;
   /** Answered with another cluster's id: never used. */
@@ -141,6 +145,9 @@ export const DEAD_MEMBER_NOTICE_MS = 5_000;
  * attempt times out (`attemptTimeoutMs`) and the member is probed.
  */
 export const SILENT_MEMBER_NOTICE_MS = 30_000;
+
+/** A member's answer that it leads serves the writes that ask within this many ms. */
+const CONFIRM_FRESH_MS = 1000;
 
 /** A down member is probed again after at most this long (the back-off's ceiling). */
 const DOWN_PROBE_MAX_MS = 30_000;
@@ -268,6 +275,44 @@ export class ClusterTracker {
   wantLeader(): void {
     const m = this.#recordedLeaderMember();
     if (m && m.health === 'down' && !m.foreign && !m.removed) this.#probeNow(m);
+  }
+
+  /**
+   * Asks the member at `address` now (a Status call bounded by `timeoutMs`)
+   * whether it still leads: true only if it answered as leader. A write sent
+   * to a busy leader keeps waiting on that answer instead of being abandoned
+   * and sent again; a silent or deposed one is left. What it answers also
+   * updates the view, as a probe's would.
+   */
+  confirmLeader(address: string, timeoutMs: number, signal: CancelToken): Promise<boolean> {
+    const m = this.#members.get(address);
+    if (!m || this.#stopping.aborted || signal.aborted) return Promise.resolve(false);
+    // Many writes wait on one leader: they share one recent answer, or the question in flight.
+    if (performance.now() - m.confirmedLeaderAt < CONFIRM_FRESH_MS) return Promise.resolve(true);
+    m.confirming ??= this.#askLeads(m, timeoutMs).finally(() => {
+      m.confirming = undefined;
+    });
+    const asked = m.confirming;
+    return new Promise((resolve) => {
+      const off = signal.onAbort(() => resolve(false));
+      void asked.then((leads) => {
+        off();
+        resolve(leads);
+      });
+    });
+  }
+
+  async #askLeads(m: MemberState, timeoutMs: number): Promise<boolean> {
+    try {
+      const s = await this.#pool.get(m.address).unary('Status', {}, { deadline: Date.now() + timeoutMs, signal: this.#stopping });
+      this.#onStatus(m, s);
+      const leads = s.role === 'ROLE_LEADER';
+      if (leads) m.confirmedLeaderAt = performance.now();
+      return leads;
+    } catch {
+      if (!this.#stopping.aborted) this.#probeNow(m);
+      return false;
+    }
   }
 
   #recordedLeaderMember(): MemberState | undefined {

@@ -152,6 +152,31 @@ describe('deadlines', () => {
   });
 });
 
+for (const transport of TRANSPORTS) {
+  test(`a write slower than attemptTimeoutMs on a leader that still answers is waited for, not sent again (${transport})`, async () => {
+    const cluster = await FakeCluster.start(3);
+    const client = await connect({ endpoints: cluster.addresses, transport, attemptTimeoutMs: 300, heartbeatIntervalMs: 60_000 });
+    try {
+      await settled(client, 3, 'm1');
+      const m1 = cluster.member('m1');
+      // Busy, not broken: the write is answered after several attempt timeouts, while Status answers at once.
+      const delayMs = 1500;
+      const start = Date.now();
+      m1.fail('Put', { kind: 'delay', ms: delayMs });
+      const put = await client.put('busy', 'v', { deadlineMs: 10_000 });
+      assert.equal(put.succeeded, true);
+      assert.equal(put.header.memberId, 'm1');
+      // The fake records a request when its delay ends; a timer set later than the delayed one fires after it.
+      await new Promise((r) => setTimeout(r, Math.max(0, start + delayMs + 100 - Date.now())));
+      assert.equal(m1.requests.Put.filter((r) => r.key.toString() === 'busy').length, 1, 'sent once: not cut short and sent again');
+      assert.equal(cluster.group.applied.filter((a) => a.key === 'busy').length, 1);
+    } finally {
+      await client.close();
+      await cluster.stop();
+    }
+  });
+}
+
 test('the pending-write window: a write beyond it waits for the oldest to finish', async () => {
   const cluster = await FakeCluster.start(1);
   const client = await connect({ endpoints: cluster.addresses, maxPendingWrites: 2, heartbeatIntervalMs: 200 });
