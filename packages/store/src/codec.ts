@@ -6,10 +6,15 @@
 
 export class Writer {
   private buf: Buffer;
-  private pos = 0;
+  private pos: number;
 
-  constructor(initialBytes = 64) {
-    this.buf = Buffer.allocUnsafe(initialBytes);
+  /** `headroomBytes` are left unwritten in front of the record (see entry-room.ts). */
+  constructor(
+    initialBytes = 64,
+    private readonly headroomBytes = 0,
+  ) {
+    this.buf = Buffer.allocUnsafe(initialBytes + headroomBytes);
+    this.pos = headroomBytes;
   }
 
   private ensure(extra: number): void {
@@ -69,7 +74,7 @@ export class Writer {
   }
 
   finish(): Buffer {
-    return this.buf.subarray(0, this.pos);
+    return this.buf.subarray(this.headroomBytes, this.pos);
   }
 }
 

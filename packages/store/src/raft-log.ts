@@ -1,6 +1,7 @@
 import { type BatchOp, writeBatch } from './batch';
 import { Reader, Writer } from './codec';
 import type { StoreDatabase } from './database';
+import { ENTRY_HEADER_ROOM, recordInPlace } from './entry-room';
 import { HARD_STATE_KEY, logKey, metaKey } from './keys';
 import type { HardState, LogEntry, LogStore } from './storage-interfaces';
 
@@ -106,8 +107,10 @@ function encodeHardState(h: HardState): Buffer {
     .finish();
 }
 
-function encodeEntry(e: LogEntry): Buffer {
-  return new Writer(24 + e.data.length).uint(e.term).u8(ENTRY_TYPES.indexOf(e.type)).bytes(e.data).finish();
+/** The stored record of an entry: its header, then its data, written in place when the data has room in front (entry-room.ts). */
+export function encodeEntry(e: LogEntry): Buffer {
+  const header = new Writer(ENTRY_HEADER_ROOM).uint(e.term).u8(ENTRY_TYPES.indexOf(e.type)).uint(e.data.length).finish();
+  return recordInPlace(header, e.data) ?? Buffer.concat([header, e.data], header.length + e.data.length);
 }
 
 function decodeEntry(index: number, raw: Uint8Array): LogEntry {

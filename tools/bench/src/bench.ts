@@ -11,6 +11,7 @@ import { machine, writeResult } from './results';
 import { startFanOut } from './watch-fanout';
 import { COMMON_FLAGS, configFrom, type Endpoints, endpointsOf, keySpaceFor, measure, preloadKeys, systemOf } from './runner';
 import { type FlagSpec, flagHelp, fmtNum, parseFlags, UsageError } from './util';
+import { countCopies, printCopies } from './copy-count';
 import { memoryOverTime } from './memory-curve';
 
 const FLAGS: Record<string, FlagSpec> = {
@@ -28,6 +29,7 @@ const FLAGS: Record<string, FlagSpec> = {
   'memory-puts': { kind: 'int', default: 1_000_000, help: 'puts per memory phase' },
   'memory-minutes': { kind: 'number', help: 'memory mode over time instead: puts for this many minutes, RSS of each server after every --memory-sample-s (e.g. --value-bytes 1048576 --concurrency 64)' },
   'memory-sample-s': { kind: 'number', default: 60, help: 'with --memory-minutes: seconds between RSS samples' },
+  copies: { kind: 'bool', default: false, help: 'count the copies of one value (--value-bytes, 1 MiB with --large) made in JavaScript by the client and each member, by call site (Bellwether targets; starts its own cluster)' },
   tls: { kind: 'bool', default: false, help: 'bellwether-sdk: client TLS and peer mutual TLS on separate ports (throwaway certificates)' },
   auth: { kind: 'bool', default: false, help: 'bellwether-sdk: auth enabled; the SDK logs in as root and every call carries its token' },
   ...COMMON_FLAGS,
@@ -41,6 +43,12 @@ async function main(argv: string[]): Promise<number> {
   }
   const target = f['target'] as TargetKind;
   if (!TARGET_KINDS.includes(target)) throw new UsageError(`--target: expected ${TARGET_KINDS.join(', ')}, got "${target}"`);
+  if (f['copies']) {
+    if (target === 'etcd') throw new UsageError('--copies counts Bellwether\'s copies: --target bellwether-sdk or bellwether-raw');
+    const valueBytes = f['value-bytes'] as number;
+    printCopies(target, valueBytes, await countCopies(target, valueBytes));
+    return 0;
+  }
   const workload = f['workload'] as Workload;
   if (!WORKLOADS.includes(workload)) throw new UsageError(`--workload: expected ${WORKLOADS.join(', ')}, got "${workload}"`);
   const readMode = f['read-mode'] as ReadMode;

@@ -18,6 +18,8 @@ export type System = 'bellwether' | 'etcd';
 
 /** Loaded into profiled nodes (node refuses --cpu-prof in NODE_OPTIONS, not --import). */
 const PROFILE_PRELOAD = fileURLToPath(new URL('../scripts/cpu-profile-preload.mjs', import.meta.url));
+/** Loaded into nodes whose copies of large buffers are counted (copy-count.ts). */
+export const COPY_COUNT_PRELOAD = fileURLToPath(new URL('../scripts/copy-count-preload.mjs', import.meta.url));
 
 export interface LocalCluster {
   readonly system: System;
@@ -36,6 +38,8 @@ export interface StartOptions {
   size?: number;
   /** Bellwether only: write a V8 CPU profile per node into this directory (at a clean stop). */
   profileDir?: string;
+  /** Bellwether only: count each node's copies of large buffers into this directory (scripts/copy-count-preload.mjs). */
+  copyCountDir?: string;
   /** Extra server flags. */
   args?: string[];
   /** Bellwether only: client TLS and peer mutual TLS on separate ports (throwaway certificates). */
@@ -111,12 +115,24 @@ export class BellwetherLocal extends ProcessCluster {
   static async start(opts: StartOptions = {}): Promise<BellwetherLocal> {
     if (!existsSync(SERVER_BIN)) throw new Error(`${SERVER_BIN} is missing: run \`pnpm build\` (pnpm bench does)`);
     // The harness spawns with this process's environment: set it for the spawn only.
-    const saved = process.env['NODE_OPTIONS'];
+    const spawnEnv: Record<string, string> = {};
+    const preloads: string[] = [];
+    const nodeOptions: string[] = [];
     if (opts.profileDir) {
-      const dir = resolve(opts.profileDir);
-      mkdirSync(dir, { recursive: true });
-      process.env['NODE_OPTIONS'] = `${saved ?? ''} --import=${PROFILE_PRELOAD}`.trim();
-      process.env['BENCH_CPU_PROFILE_DIR'] = dir;
+      spawnEnv['BENCH_CPU_PROFILE_DIR'] = resolve(opts.profileDir);
+      preloads.push(PROFILE_PRELOAD);
+    }
+    if (opts.copyCountDir) {
+      spawnEnv['BENCH_COPY_COUNT_DIR'] = resolve(opts.copyCountDir);
+      preloads.push(COPY_COUNT_PRELOAD);
+      // Call sites named in the TypeScript sources, not the bundles.
+      nodeOptions.push('--enable-source-maps');
+    }
+    for (const dir of Object.values(spawnEnv)) mkdirSync(dir, { recursive: true });
+    const saved = process.env['NODE_OPTIONS'];
+    if (preloads.length > 0) {
+      process.env['NODE_OPTIONS'] = [saved ?? '', ...nodeOptions, ...preloads.map((p) => `--import=${p}`)].join(' ').trim();
+      Object.assign(process.env, spawnEnv);
     }
     let cluster: TestCluster;
     const size = opts.size ?? 3;
@@ -125,10 +141,10 @@ export class BellwetherLocal extends ProcessCluster {
     try {
       cluster = await TestCluster.start({ size, args: ['--log-level', 'warn', ...(opts.args ?? [])], ...(tls?.options ?? {}) });
     } finally {
-      if (opts.profileDir) {
+      if (preloads.length > 0) {
         if (saved === undefined) delete process.env['NODE_OPTIONS'];
         else process.env['NODE_OPTIONS'] = saved;
-        delete process.env['BENCH_CPU_PROFILE_DIR'];
+        for (const k of Object.keys(spawnEnv)) delete process.env[k];
       }
     }
     const local = new BellwetherLocal(cluster, certDir);
