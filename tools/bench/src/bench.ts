@@ -12,6 +12,7 @@ import { startFanOut } from './watch-fanout';
 import { COMMON_FLAGS, configFrom, type Endpoints, endpointsOf, keySpaceFor, measure, preloadKeys, systemOf } from './runner';
 import { type FlagSpec, flagHelp, fmtNum, parseFlags, UsageError } from './util';
 import { countCopies, printCopies } from './copy-count';
+import { parseDownWindow } from './follower-down';
 import { memoryOverTime } from './memory-curve';
 
 const FLAGS: Record<string, FlagSpec> = {
@@ -29,6 +30,7 @@ const FLAGS: Record<string, FlagSpec> = {
   'memory-puts': { kind: 'int', default: 1_000_000, help: 'puts per memory phase' },
   'memory-minutes': { kind: 'number', help: 'memory mode over time instead: puts for this many minutes, RSS of each server after every --memory-sample-s (e.g. --value-bytes 1048576 --concurrency 64)' },
   'memory-sample-s': { kind: 'number', default: 60, help: 'with --memory-minutes: seconds between RSS samples' },
+  'follower-down-minutes': { kind: 'string', help: 'with --memory-minutes: a follower is stopped (SIGSTOP) from minute A to minute B (A-B, e.g. 2-5), then resumed and catches up; the RSS table covers both' },
   copies: { kind: 'bool', default: false, help: 'count the copies of one value (--value-bytes, 1 MiB with --large) made in JavaScript by the client and each member, by call site (Bellwether targets; starts its own cluster)' },
   tls: { kind: 'bool', default: false, help: 'bellwether-sdk: client TLS and peer mutual TLS on separate ports (throwaway certificates)' },
   auth: { kind: 'bool', default: false, help: 'bellwether-sdk: auth enabled; the SDK logs in as root and every call carries its token' },
@@ -105,7 +107,9 @@ async function main(argv: string[]): Promise<number> {
     if (memory && memoryMinutes !== undefined) {
       const sampleS = Math.max(1, f['memory-sample-s'] as number);
       const windows = Math.max(1, Math.round((memoryMinutes * 60) / sampleS));
-      const table = await memoryOverTime(cfg, ep, keys, windows, sampleS, target);
+      const downText = f['follower-down-minutes'] as string | undefined;
+      if (downText !== undefined && (system !== 'bellwether' || given)) throw new UsageError('--follower-down-minutes needs a Bellwether cluster the bench starts');
+      const table = await memoryOverTime(cfg, ep, keys, windows, sampleS, target, downText === undefined ? undefined : parseDownWindow(downText));
       memoryPhases.push(...table);
       results.push(...table.map((p) => p.result));
     } else if (memory) {

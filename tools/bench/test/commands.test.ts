@@ -52,6 +52,23 @@ test('pnpm bench: a tiny put and get run against Bellwether writes a well-formed
   }
 });
 
+test('pnpm bench --memory-minutes --follower-down-minutes: a follower is stopped for the window, resumed, and every sample has each member\'s RSS', { timeout: 90_000 }, async () => {
+  const out = join(dir, 'memory-down.json');
+  const args = ['--memory', '--memory-minutes', '0.2', '--memory-sample-s', '3', '--follower-down-minutes', '0.04-0.11', '--value-bytes', '65536', '--concurrency', '8', '--keyspace', '64', '--quiet', '--out', out];
+  const res = await run('bench.ts', args, 85_000);
+  assert.equal(res.code, 0, `bench ${args.join(' ')} exited ${res.code}\n${res.stderr}\n${res.stdout}`);
+  const stopped = /follower (n\d) \(pid \d+\) stopped \(SIGSTOP\)/.exec(res.stdout);
+  assert.ok(stopped, res.stdout);
+  assert.match(res.stdout, new RegExp(`follower ${stopped[1]} resumed \\(SIGCONT\\)`));
+  assert.match(res.stdout, new RegExp(`\\(${stopped[1]} down\\)`), 'a sample taken while it was down says so');
+  const json = JSON.parse(readFileSync(out, 'utf8'));
+  const phases = json.memory as { servers: { rssBytes: number | null }[]; followerDown?: string }[];
+  assert.equal(phases.length, 4);
+  assert.ok(phases.some((p) => p.followerDown === stopped[1]));
+  assert.ok(!phases.at(-1)!.followerDown, 'back before the last sample');
+  for (const p of phases) assert.ok(p.servers.length === 3 && p.servers.every((s) => isNum(s.rssBytes)));
+});
+
 test('pnpm bench:failover: one kill -9 of the leader writes a well-formed result', { timeout: 60_000 }, async () => {
   const out = join(dir, 'failover.json');
   const res = await run('failover.ts', ['--reps', '1', '--writers', '4', '--settle-ms', '300', '--after-ms', '200', '--quiet', '--out', out], 55_000);

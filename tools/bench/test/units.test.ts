@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import * as protoLoader from '@grpc/proto-loader';
 import { ETCD_PROTO } from '../src/etcd';
+import { parseDownWindow } from '../src/follower-down';
 import { KeySpace } from '../src/keys';
 import { LatencyRecorder, percentile } from '../src/latency';
 import { parseFlags, UsageError } from '../src/util';
@@ -51,4 +52,10 @@ test('the etcd subset encodes the field numbers of etcd rpc.proto', () => {
   const cmp = def['etcdserverpb.Compare'] as protoLoader.MessageTypeDefinition<object, object>;
   // result EQUAL is 0, the default; target MOD = 2 (tag 0x10), key (0x1a), mod_revision 5 (field 6: tag 0x30).
   assert.deepEqual([...cmp.serialize({ target: 'MOD', key: Buffer.from('k'), modRevision: '5' })], [0x10, 2, 0x1a, 1, 0x6b, 0x30, 5]);
+});
+
+test('--follower-down-minutes: A-B in minutes, A before B', () => {
+  assert.deepEqual(parseDownWindow('2-5'), { fromS: 120, toS: 300 });
+  assert.deepEqual(parseDownWindow('0.5-1.5'), { fromS: 30, toS: 90 });
+  for (const bad of ['5-2', '3', '1-1', 'a-b', '-1-2']) assert.throws(() => parseDownWindow(bad), UsageError, bad);
 });
