@@ -63,6 +63,9 @@ export type RunCall = <M extends Method>(op: Operation<M>, ctx: CallContext) => 
 /** Thrown by the route link when there is nowhere to send the attempt yet (no leader known). */
 const NO_ROUTE: unique symbol = Symbol('no member to send the attempt to');
 
+/** The least time a member gets to confirm it still leads (a small attempt timeout must not make a busy leader look gone). */
+const CONFIRM_MIN_MS = 1000;
+
 /** A DEADLINE_EXCEEDED this close to the call's deadline is the call's own. */
 const DEADLINE_SLACK_MS = 5;
 
@@ -148,7 +151,8 @@ function attemptDeadline(policy: RetryPolicy, router: Router): Link {
  * short would only send the same bytes again and end in OutcomeUnknown at the
  * deadline); a member that is silent or no longer leads is left, and the
  * write is retried with the same client id and sequence. The member's answer
- * bounds the wait, so a paused leader is left within about 2 x `limitMs`.
+ * bounds the wait, so a paused leader is left within about `limitMs` plus
+ * max(`limitMs`, 1 s).
  */
 function watchSentWrite(router: Router, attempt: Attempt, limitMs: number): { readonly cutShort: string | undefined; stop(): void } {
   const linked = CancelToken.link([attempt.signal]);
@@ -167,7 +171,7 @@ function watchSentWrite(router: Router, attempt: Attempt, limitMs: number): { re
       cut(`did not answer within ${limitMs} ms`);
       return;
     }
-    const leads = await router.confirmLeader(member, limitMs, linked.token);
+    const leads = await router.confirmLeader(member, Math.max(limitMs, CONFIRM_MIN_MS), linked.token);
     if (linked.token.aborted) return;
     if (leads) timer = setTimeout(() => void check(), limitMs);
     else cut(`did not answer the write within ${limitMs} ms and did not confirm it still leads`);

@@ -95,6 +95,11 @@ export interface ClientOptions {
   /**
    * The most one attempt may take before the client tries again elsewhere
    * (default 3000 ms; the call's deadline still bounds it). Only with retries.
+   * A write already sent is not cut short by it while its member, asked then
+   * (a Status call bounded by the same time, at least 1 s), confirms it still leads: a busy
+   * leader is waited for, so its writes do not end as `OutcomeUnknown`; a
+   * silent or deposed one is left (within about twice this time) and the
+   * write is sent again with the same `(clientId, sequence)`.
    */
   attemptTimeoutMs?: number;
   /** Back-off between retries: doubling from `initialMs` (default 25) up to `maxMs` (default 1000), with jitter. */

@@ -108,6 +108,17 @@ export class ByteBudget {
     return Math.max(0, Math.ceil(ahead / this.drainBytesPerMs));
   }
 
+  /**
+   * About how long until the bytes held now, those waiting, and `bytes` more
+   * have drained, at the measured rate or, before one is measured, at
+   * `assumedBytesPerMs`.
+   */
+  drainMsWith(bytes: number, assumedBytesPerMs: number): number {
+    const rate = this.drainBytesPerMs > 0 ? this.drainBytesPerMs : assumedBytesPerMs;
+    const queued = this.used + bytes + this.waiters.reduce((n, w) => n + w.bytes, 0);
+    return Math.ceil(queued / rate);
+  }
+
   /** About how long the bytes held now take to drain (undefined: no rate known yet). */
   drainMs(): number | undefined {
     if (this.drainBytesPerMs <= 0) return undefined;

@@ -9,6 +9,17 @@ const WRITE_OVERHEAD_BYTES = 128;
 const REPLY_MARGIN = 0.1;
 /** Longest a caller without a deadline waits at the edge. */
 const NO_DEADLINE_WAIT_MS = 10_000;
+/**
+ * A write is admitted only if what is pending, itself included, would drain
+ * within this fraction of its caller's time: the drain rate is measured over
+ * the last half seconds and can halve under a changing load, and a write
+ * admitted on an optimistic estimate runs past its deadline and ends as an
+ * unknown outcome at the client. While enough is admitted to keep the log
+ * busy for half a deadline this costs no throughput.
+ */
+const RATE_UNCERTAINTY = 2;
+/** The drain rate assumed until one is measured (4 MiB/s: a slow disk or a loaded machine), so a leader just elected does not admit more than it can answer in time. */
+const COLD_DRAIN_BYTES_PER_MS = (4 * 1024 * 1024) / 1000;
 /** Retry hints are kept within these bounds. */
 const RETRY_AFTER_MIN_MS = 20;
 const RETRY_AFTER_MAX_MS = 5000;
@@ -36,12 +47,17 @@ export class WriteAdmission {
   async admit(bytes: number, budgetMs: number): Promise<() => void> {
     const release = () => this.budget.release(bytes);
     const usable = Number.isFinite(budgetMs) ? budgetMs * (1 - REPLY_MARGIN) : NO_DEADLINE_WAIT_MS;
-    // Once in, the write still waits behind what is already pending: if that
-    // alone outlasts the caller, admitting it would only make it time out.
-    const aheadMs = this.budget.drainMs() ?? 0;
-    if (aheadMs > usable) throw this.refusal(aheadMs - usable);
+    const allowedMs = usable / RATE_UNCERTAINTY;
+    // Once in, the write still waits behind what is already pending (and
+    // waiting): if that would outlast the caller, admitting it would only
+    // make it time out with its outcome unknown. Refused, it was never
+    // proposed: the client retries after the hint, when the queue is shorter.
+    // With nothing ahead, waiting cannot make it faster: it goes in (and teaches the budget its rate).
+    const doneMs = this.budget.drainMsWith(bytes, COLD_DRAIN_BYTES_PER_MS);
+    if (doneMs > allowedMs && (this.budget.usedBytes > 0 || this.budget.waiting > 0)) throw this.refusal(doneMs - allowedMs);
     if (this.budget.tryTake(bytes)) return release;
-    if (await this.budget.take(bytes, Math.floor(usable - aheadMs))) return release;
+    // The budget is full but drains in time: wait at the edge (the bytes are here already).
+    if (await this.budget.take(bytes, Math.floor(allowedMs))) return release;
     throw this.refusal(this.budget.estimatedWaitMs(bytes));
   }
 

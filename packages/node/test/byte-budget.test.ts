@@ -90,3 +90,34 @@ test('a write whose queue ahead would outlast its deadline is refused at once, t
   const release = await admission.admit(mib, 10_000);
   release();
 });
+
+test('a leader admits only what would drain in half the caller\'s time (4 MiB/s assumed before a rate is measured), though more fits in the budget', async () => {
+  const mib = 1024 * 1024;
+  const budget = new ByteBudget(64 * mib);
+  const admission = new WriteAdmission(budget, 'n1');
+  // 10 s deadline: 9 s usable, half of it at 4 MiB/s is 18 MiB.
+  const held: (() => void)[] = [];
+  let refused: unknown;
+  for (let i = 0; i < 64 && refused === undefined; i++) {
+    await admission.admit(mib, 10_000).then(
+      (release) => held.push(release),
+      (e: unknown) => {
+        refused = e;
+      },
+    );
+  }
+  assert.ok(refused instanceof RpcError && refused.code === status.RESOURCE_EXHAUSTED, String(refused));
+  assert.equal(held.length, 18, 'a 64 MiB budget, but only 18 MiB drain within 4.5 s at the assumed rate');
+  assert.ok(budget.usedBytes < budget.capacityBytes);
+  const hint = Number(refused.metadata.get(RETRY_AFTER_METADATA)[0]);
+  assert.ok(hint > 0 && hint <= 1000, `retry hint ${hint} ms: when the queue has drained enough`);
+  // Once a rate is measured it is used instead: 8 MiB answered in 1 s is 8 MiB/s, and 18 MiB pending drain in about 2.2 s.
+  const start = Date.now();
+  for (let i = 0; i < 8; i++) held.shift()!();
+  budget.release(0, start + 1000);
+  for (let i = 0; i < 8; i++) held.push(await admission.admit(mib, 10_000));
+  for (const r of held) r();
+  // With nothing pending, a write goes in whatever its deadline: waiting could not make it faster.
+  const alone = await admission.admit(mib, 10);
+  alone();
+});

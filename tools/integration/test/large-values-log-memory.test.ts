@@ -80,3 +80,28 @@ test('a full pending-writes budget refuses with RESOURCE_EXHAUSTED and a retry h
   const done = await Promise.all(Array.from({ length: 4 }, (_, i) => patient.put(`after/${i}`, value)));
   assert.ok(done.every((r) => r.revision > 0));
 });
+
+test('SDK writes behind a full budget wait at the edge and are each sent once: a short attempt timeout does not cut a busy leader\'s writes short', async (t) => {
+  const { cluster, http } = await startMetricsCluster(3, ['--max-value-bytes', String(512 * KIB), '--max-pending-write-bytes', String(1100 * KIB)]);
+  t.after(() => cluster.stop());
+  const leader = await cluster.waitForLeader();
+  // 50 ms per attempt: far less than 24 writes of 512 KiB take to pass a budget of two at a time.
+  const client = await connect({ endpoints: [leader.address], attemptTimeoutMs: 50, deadlineMs: 60_000 });
+  t.after(() => client.close());
+  const putsCounted = async () => {
+    const text = (await httpGet(`http://${http(leader)}/metrics`)).body;
+    let n = 0;
+    for (const m of text.matchAll(/^bellwether_kv_operations_total\{op="put",result="[a-z]+"\} (\S+)$/gm)) n += Number(m[1]);
+    return n;
+  };
+  await client.put('warm', 'up');
+  const before = await putsCounted();
+  const value = Buffer.alloc(512 * KIB, 121);
+  const n = 24;
+  const outcomes = await Promise.allSettled(Array.from({ length: n }, (_, i) => client.put(`busy/${i}`, value)));
+  const failures = outcomes.flatMap((o) => (o.status === 'rejected' ? [String(o.reason)] : []));
+  assert.deepEqual(failures, [], 'every write succeeds: none cut short into OutcomeUnknown');
+  // Every write reached the leader once (the odd Status answer slower than a second on a loaded machine may resend one).
+  const attempts = (await waitFor(async () => ((await putsCounted()) - before >= n ? (await putsCounted()) - before : undefined), 20_000, 'the leader counted the puts')) as number;
+  assert.ok(attempts <= n + 2, `${attempts} put attempts reached the leader for ${n} writes`);
+});
