@@ -106,6 +106,8 @@ export class GrpcPeerTransport implements PeerTransport {
   private readonly presented = new Map<string, { incarnation: string; atMs: number }>();
   /** Refusals already logged, by peer and incarnation (peers retry every second). */
   private readonly refusalsLogged = new Set<string>();
+  /** Per stream: bytes written and not yet taken by HTTP/2. */
+  private readonly queuedBytes = new WeakMap<Duplex, number>();
   private readonly api = loadPeerApi();
   private closed = false;
 
@@ -164,14 +166,25 @@ export class GrpcPeerTransport implements PeerTransport {
         this.opts.unreachable(to);
         continue;
       }
-      if (stream.writableLength > MAX_STREAM_BUFFER_BYTES) {
+      if ((this.queuedBytes.get(stream) ?? 0) > MAX_STREAM_BUFFER_BYTES) {
         // The peer is not reading (paused or overloaded): bound our memory.
         this.opts.unreachable(to);
         continue;
       }
-      for (const batch of splitByBytes(list, this.opts.maxBatchBytes)) (stream as Duplex).write({ messages: batch.map(toWire) });
+      for (const batch of splitByBytes(list, this.opts.maxBatchBytes)) this.write(stream, batch);
       this.opts.roundTrips?.sent(to, list);
     }
+  }
+
+  /**
+   * Writes one batch, counting its bytes as queued on `stream` until HTTP/2
+   * has taken them. (A gRPC stream is in object mode: its writableLength
+   * counts messages, not bytes, so it cannot bound a peer that stopped reading.)
+   */
+  private write(stream: Duplex, batch: Message[]): void {
+    const bytes = batch.reduce((n, m) => n + messageBytes(m), 0);
+    this.queuedBytes.set(stream, (this.queuedBytes.get(stream) ?? 0) + bytes);
+    stream.write({ messages: batch.map(toWire) }, () => this.queuedBytes.set(stream, (this.queuedBytes.get(stream) ?? 0) - bytes));
   }
 
   /** Asks peer `to` about itself (Raft.Observe), over the peer connection. */

@@ -1,11 +1,16 @@
 // Peer batches and snapshot chunks fit in what the receiver accepts in one
 // message: a MessageBatch is cut by bytes, in order, and a single message
-// larger than the budget goes alone (it still fits the receive limit).
+// larger than the budget goes alone (it still fits the receive limit); a
+// peer that stops reading holds a bounded number of bytes.
 import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
 import { test } from 'node:test';
+import { CLUSTER_ID_METADATA, MEMBER_ID_METADATA } from '@bellwether/proto';
 import type { Message } from '@bellwether/raft';
+import * as grpc from '@grpc/grpc-js';
+import { pino } from 'pino';
 import { maxReceiveMessageBytes, peerMessageBudgetBytes } from '../src/message-limits';
-import { splitByBytes } from '../src/peer-transport';
+import { GrpcPeerTransport, MAX_STREAM_BUFFER_BYTES, splitByBytes } from '../src/peer-transport';
 
 const MIB = 1024 * 1024;
 
@@ -30,4 +35,38 @@ test('the peer budget leaves room under the receive limit, at the default and at
     // One entry carrying a value at the maximum still fits the receiver's limit.
     assert.ok(maxValueBytes + 4096 + 1024 < maxReceiveMessageBytes(limits));
   }
+});
+
+test('a peer that stops reading holds at most MAX_STREAM_BUFFER_BYTES of appends: past it the transport stops writing and reports the peer unreachable', async () => {
+  const unreachable: string[] = [];
+  const transport = new GrpcPeerTransport({
+    memberId: 'n1',
+    clusterId: 'c1',
+    addressOf: (id) => (id === 'n2' ? '127.0.0.1:1' : undefined),
+    deliver: () => {},
+    unreachable: (id) => unreachable.push(id),
+    installSnapshot: async () => false,
+    maxBatchBytes: MIB,
+    log: pino({ level: 'silent' }),
+  });
+  // n2's Replicate stream, as the server half sees it: it takes writes and never lets HTTP/2 drain them.
+  const metadata = new grpc.Metadata();
+  metadata.set(CLUSTER_ID_METADATA, 'c1');
+  metadata.set(MEMBER_ID_METADATA, 'n2');
+  let written = 0;
+  const call = Object.assign(new EventEmitter(), {
+    metadata,
+    getAuthContext: () => null,
+    sendMetadata: () => {},
+    end: () => {},
+    write: (_batch: unknown, _done?: () => void) => {
+      written++;
+      return false;
+    },
+  });
+  transport.handlers().Replicate(call as never);
+  for (let i = 0; i < 100; i++) transport.send([append(i, MIB)]);
+  assert.ok(written >= MAX_STREAM_BUFFER_BYTES / MIB && written <= MAX_STREAM_BUFFER_BYTES / MIB + 2, `${written} batches of 1 MiB written to a peer that reads nothing`);
+  assert.ok(unreachable.includes('n2'));
+  await transport.close();
 });
