@@ -77,3 +77,18 @@ test('a watcher whose next revision left the history is cancelled with the compa
   assert.equal(s.sent[0]?.compactRevision, 3);
   assert.equal(h.compactRevision, 3);
 });
+
+test('a revision trimmed out of the history by bytes lets go of its changes at once (1 MiB values: the history holds what its byte count says)', () => {
+  const h = new WatchHistory({ maxRevisions: 100_000, maxBytes: 4 << 20 }, 0);
+  const value = Buffer.alloc(1 << 20);
+  h.append([put(1, 'k', value)], 1);
+  const first = h.at(h.seek(1))!;
+  assert.equal(first.changes.length, 1);
+  for (let r = 2; r <= 20; r++) h.append([put(r, 'k', value)], r);
+  assert.ok(h.bytes <= 4 << 20);
+  assert.equal(h.at(h.seek(1))?.revision, h.compactRevision + 1, 'revision 1 left the history');
+  assert.equal(first.changes.length, 0, 'and no longer holds its value');
+  let held = 0;
+  for (let p = h.seek(0); p < h.end(); p++) held += h.at(p)!.changes.length;
+  assert.ok(held <= 4, `${held} changes held`);
+});

@@ -133,6 +133,10 @@ export class WatchHistory {
       if (r.revision > oldestKept && this.#bytes <= maxBytes) break;
       this.#bytes -= r.bytes;
       this.#compact = Math.max(this.#compact, r.revision);
+      // Trimmed revisions stay in the array until it is cut below (thousands of
+      // them): their changes must go now, or with 1 MiB values the history
+      // holds gigabytes its byte count no longer shows.
+      r.changes = [];
       this.#head++;
     }
     // Positions from `seek` are valid only until the next append: callers seek by revision each time.
