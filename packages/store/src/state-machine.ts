@@ -1,5 +1,6 @@
 import { type AuthCommand, type AuthState, applyAuthCommand, decodeAuthState, emptyAuthState, encodeAuthState } from './auth-state';
 import { type BatchOp, flushToDisk, writeBatch } from './batch';
+import { storeIoCounts } from './batch-counts';
 import { type KeyChange, keyChange } from './changes';
 import { Writer } from './codec';
 import type { StoreDatabase } from './database';
@@ -199,6 +200,7 @@ export class KvStateMachine implements StateMachine {
       else kvOverlay.set(mapKey, cached && { key, value: EMPTY_VALUE, ...cached });
     }
     const clientList = [...clients];
+    storeIoCounts.applyReads += (toRead.length ? 1 : 0) + (clientList.length ? 1 : 0);
     const [keyValues, sessionValues] = await Promise.all([
       toRead.length ? this.db.getMany(toRead.map((k) => userKey(this.gen, keys.get(k)!))) : Promise.resolve([]),
       clientList.length ? this.db.getMany(clientList.map((id) => sessionKey(this.gen, id))) : Promise.resolve([]),
