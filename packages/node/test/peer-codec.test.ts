@@ -13,7 +13,7 @@ function overTheWire(m: Message): Message {
 }
 
 test('a commit-only append keeps its mark on the wire; an ordinary append arrives without one', () => {
-  const base = { from: 'n1', to: 'n2', term: 3, index: 7, logTerm: 3, entries: [], commit: 7 } as const;
+  const base = { from: 'n1', to: 'n2', term: 3, index: 7, logTerm: 3, entries: [], commit: 7 };
   const commitOnly = overTheWire({ ...base, type: 'append', commitOnly: true });
   assert.equal(commitOnly.type === 'append' && commitOnly.commitOnly, true);
   assert.equal(commitOnly.type === 'append' && commitOnly.commit, 7);
