@@ -14,6 +14,7 @@ const FLAGS: Record<string, FlagSpec> = {
   puts: { kind: 'int', default: 500, help: 'puts traced, one after another' },
   warmup: { kind: 'int', default: 200, help: 'puts made first, not traced' },
   'value-bytes': { kind: 'int', default: 256, help: 'bytes per value' },
+  keys: { kind: 'int', default: 100, help: 'keys written in turn (the warm-up writes each once when it is at least this long: a hot keyspace)' },
   'no-callbacks': { kind: 'bool', default: false, help: 'do not count event-loop callbacks (BELLWETHER_COUNT_CALLBACKS): CPU then is not inflated by async hooks' },
   help: { kind: 'bool', default: false, help: 'print this help' },
 };
@@ -94,7 +95,9 @@ async function main(): Promise<void> {
     const nodes = ordered.map((n) => ({ id: n.id, pid: n.pid!, url: `http://${http(n)}/metrics` }));
     const client = await connect({ endpoints: ordered.map((n) => n.address) });
     const value = Buffer.alloc(f['value-bytes'] as number, 7);
-    const key = (i: number) => Buffer.from(`k${String(i % 1000).padStart(15, '0')}`);
+    const keys = f['keys'] as number;
+    if (keys < 1) throw new UsageError('--keys: at least 1');
+    const key = (i: number) => Buffer.from(`k${String(i % keys).padStart(15, '0')}`);
     for (let i = 0; i < (f['warmup'] as number); i++) await client.put(key(i), value);
     // What one scrape itself adds to the counters (the scrape's own socket callbacks), to subtract.
     const s0 = await Promise.all(nodes.map(sample));
