@@ -322,6 +322,18 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     return this.storage.stateMachine.appliedIndex;
   }
 
+  /**
+   * The last index whose writers this member answered. It may be past the
+   * applied index while an apply batch is being written (writers are
+   * answered before it, see StateMachine.apply); a read served here waits
+   * for it, so a member never serves a state older than one it answered.
+   */
+  get answeredIndex(): number {
+    return this.answeredThrough;
+  }
+
+  private answeredThrough = 0;
+
   /** Writes proposed here and not yet answered. */
   get pendingProposals(): number {
     return this.writes.count;
@@ -582,13 +594,20 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     const startedMs = this.clock.monotonicNow();
     const meta: Record<string, Uint8Array> = {};
     if (this.members.applyEntries(entries, this.storage.stateMachine.appliedIndex)) meta['members'] = this.members.encoded();
-    const { results, appliedIndex, changes, leases } = await this.storage.stateMachine.apply(entries, meta);
+    let answered = false;
+    const answer = (results: Map<number, WriteResult>) => {
+      answered = true;
+      this.answeredThrough = entries[entries.length - 1]!.index;
+      this.writes.settle(
+        entries,
+        results,
+        (what) => new Unavailable(`leadership changed before the ${what} committed; it was not applied — retry`, this.leaderHint()),
+      );
+    };
+    // Writers are answered once their results are known, before the batch is written, unless it changes auth or leases (StateMachine.apply).
+    const { results, appliedIndex, changes, leases } = await this.storage.stateMachine.apply(entries, meta, false, answer);
     this.emit('changes', changes, appliedIndex, leases);
-    this.writes.settle(
-      entries,
-      results,
-      (what) => new Unavailable(`leadership changed before the ${what} committed; it was not applied — retry`, this.leaderHint()),
-    );
+    if (!answered) answer(results);
     this.reads.resolveApplied(appliedIndex);
     this.emit('applied', appliedIndex, (this.clock.monotonicNow() - startedMs) / 1000);
     if (this.compaction.shouldStart(appliedIndex)) {

@@ -176,7 +176,12 @@ export class KvStateMachine implements StateMachine {
     }
   }
 
-  async apply(entries: LogEntry[], meta: Record<string, Uint8Array> = {}, sync = false): Promise<ApplyOutcome> {
+  async apply(
+    entries: LogEntry[],
+    meta: Record<string, Uint8Array> = {},
+    sync = false,
+    answer?: (results: Map<number, WriteResult>) => void,
+  ): Promise<ApplyOutcome> {
     const results = new Map<number, WriteResult>();
     const changes: KeyChange[] = [];
     const fresh = entries.filter((e) => e.index > this.applied);
@@ -360,6 +365,8 @@ export class KvStateMachine implements StateMachine {
     const sweeping = Math.floor(appliedIndex / SESSION_SWEEP_EVERY_ENTRIES) > Math.floor(this.applied / SESSION_SWEEP_EVERY_ENTRIES);
     if (sweeping) await this.sweepSessions(appliedIndex, dirtySessions, ops);
     ops.push({ type: 'put', key: APPLIED_KEY, value: encodeApplied(appliedIndex) });
+    // Answered before the batch's thread-pool round trip (see StateMachine.apply).
+    if (answer && !nextAuth && leaseBatch.changes.length === 0) answer(results);
     await writeBatch(this.db, ops, sync);
     this.applied = appliedIndex;
     if (nextAuth) this.auth = nextAuth;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RecentRecords } from '../src/recent-records';
-import { Store, storeIoCounts } from '../src/index';
+import { encodeCommand, Store, storeIoCounts } from '../src/index';
 import { deleteEntry, putEntry, tempDir } from './helpers';
 
 test('recent records are bounded by count and by bytes, oldest written first out; too large a record is not kept', () => {
@@ -57,4 +57,29 @@ test('kept values are copies: changing the buffer a command was decoded from doe
   (entry.data as Uint8Array).fill(0x7a);
   const out = await store.apply([putEntry(2, 'k', 'b', { prevKv: true })]);
   assert.equal(out.results.get(2)?.prevKv?.value.toString(), 'aaaa');
+});
+
+test('a put batch answers its writer before the batch is written; the applied index moves only after', async (t) => {
+  const store = await Store.open(tempDir(t), { trackChanges: true });
+  t.after(() => store.close());
+  let seen: { revision: number | undefined; appliedThen: number } | undefined;
+  const out = await store.apply([putEntry(1, 'k', 'v', { clientId: 'c1', sequence: 1 })], {}, false, (results) => {
+    seen = { revision: results.get(1)?.revision, appliedThen: store.appliedIndex };
+  });
+  assert.deepEqual(seen, { revision: 1, appliedThen: 0 });
+  assert.equal(out.appliedIndex, 1);
+  assert.equal(store.appliedIndex, 1);
+});
+
+test('a batch that grants a lease does not answer early: its member must know the lease before the writer hears of it', async (t) => {
+  const store = await Store.open(tempDir(t), { trackChanges: true });
+  t.after(() => store.close());
+  let early = false;
+  const grant = { index: 1, term: 1, type: 'normal' as const, data: encodeCommand({ op: 'lease-grant', id: 7, ttlMs: 10_000, clientId: '', sequence: 0, minUnackedSequence: 0 }) };
+  const out = await store.apply([grant], {}, false, () => {
+    early = true;
+  });
+  assert.equal(early, false);
+  assert.ok(out.results.get(1)?.succeeded);
+  assert.equal(out.leases[0]?.type, 'grant');
 });
