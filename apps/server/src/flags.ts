@@ -37,6 +37,7 @@ export const FLAGS: FlagSpec[] = [
   { name: 'compact-every-entries', kind: 'int', default: DEFAULTS.compactEveryEntries, help: 'compact the log in steps of this many entries' },
   { name: 'log-retention-bytes', kind: 'int', default: DEFAULTS.logRetentionBytes, help: 'applied log kept for lagging followers is also at most this many bytes (the smaller bound wins)' },
   { name: 'compact-every-bytes', kind: 'int', default: DEFAULTS.compactEveryBytes, help: 'compact once the stored log exceeds --log-retention-bytes by this many bytes' },
+  { name: 'commit-hold-ms', kind: 'int', default: DEFAULTS.commitHoldMs, help: 'the leader holds a commit-only append up to this long so the next write\'s append carries the commit (fewer messages per write; followers learn the last commit that much later, and not at all if the leader dies meanwhile). 0 sends it at once' },
   { name: 'log-memory-bytes', kind: 'int', default: DEFAULTS.logMemoryBytes, help: 'log entry data kept in memory; older entries are read back from disk when a follower needs them' },
   { name: 'max-pending-write-bytes', kind: 'int', default: DEFAULTS.maxPendingWriteBytes, help: 'bytes of writes the leader holds before new writes wait (within their deadline) or get RESOURCE_EXHAUSTED' },
   {
@@ -125,11 +126,11 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): { config
     const v = get(name);
     return v === undefined ? undefined : String(v);
   };
-  const int = (name: string) => {
+  const int = (name: string, min = 1) => {
     const spec = FLAGS.find((f) => f.name === name)!;
     const v = get(name) ?? spec.default;
     const n = Number(v);
-    if (!Number.isInteger(n) || n <= 0) throw new ConfigError(`--${name}: expected a positive integer, got "${String(v)}"`);
+    if (!Number.isInteger(n) || n < min) throw new ConfigError(`--${name}: expected ${min === 0 ? 'an integer >= 0' : 'a positive integer'}, got "${String(v)}"`);
     return n;
   };
   const bool = (name: string) => {
@@ -184,6 +185,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv): { config
       compactEveryEntries: int('compact-every-entries'),
       logRetentionBytes: int('log-retention-bytes'),
       compactEveryBytes: int('compact-every-bytes'),
+      commitHoldMs: int('commit-hold-ms', 0),
       logMemoryBytes: int('log-memory-bytes'),
       maxPendingWriteBytes: int('max-pending-write-bytes'),
       maxRangeReplyBytes: int('max-range-reply-bytes'),

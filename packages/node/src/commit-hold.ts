@@ -10,7 +10,10 @@ import type { Clock, ClockTimer } from './clock';
  * per write. Dropping or delaying one is safe: it promises nothing and is
  * never answered, and Raft already tolerates losing any message. What it
  * costs: at the end of a burst a follower applies the last writes up to
- * `holdMs` later (a read-your-writes read there may wait that much longer).
+ * `holdMs` later (a read-your-writes read there may wait that much longer),
+ * and if the leader dies within the hold the survivors never learn that
+ * commit from it: they keep serving the state before it until a new leader
+ * commits again. Hence off by default (`--commit-hold-ms 0`).
  */
 export class CommitHold {
   private readonly held = new Map<string, Message>();

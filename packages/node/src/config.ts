@@ -36,6 +36,8 @@ export interface NodeConfig {
   logRetentionBytes?: number;
   /** Compact once the stored log exceeds logRetentionBytes by this many bytes (default 64 MiB). */
   compactEveryBytes?: number;
+  /** How long the leader may hold a commit-only append for the next append to carry its commit instead (default 0: sent at once; see commit-hold.ts). */
+  commitHoldMs?: number;
   /** Bytes of log entry data kept in memory (default 64 MiB); older entries are read back from disk when a follower needs them. */
   logMemoryBytes?: number;
   /** Bytes of writes a leader holds (queued or in the log, not yet applied) before new writes wait at the edge or get RESOURCE_EXHAUSTED (default 64 MiB). */
@@ -99,6 +101,7 @@ export const DEFAULTS = {
   compactEveryEntries: 10_000,
   logRetentionBytes: 256 * 1024 * 1024,
   compactEveryBytes: 64 * 1024 * 1024,
+  commitHoldMs: 0,
   logMemoryBytes: 64 * 1024 * 1024,
   maxPendingWriteBytes: 64 * 1024 * 1024,
   maxRangeReplyBytes: DEFAULT_RANGE_PAGE_BYTES,
@@ -171,6 +174,9 @@ export function validateConfig(c: NodeConfig): NodeConfig {
   for (const k of ['logRetentionBytes', 'compactEveryBytes', 'logMemoryBytes', 'maxPendingWriteBytes', 'maxRangeReplyBytes'] as const) {
     const v = c[k];
     if (v !== undefined && (!Number.isSafeInteger(v) || v <= 0)) throw new ConfigError(`${k}: must be a positive integer (bytes), got ${String(v)}`);
+  }
+  if (c.commitHoldMs !== undefined && (!Number.isInteger(c.commitHoldMs) || c.commitHoldMs < 0 || c.commitHoldMs >= c.heartbeatMs)) {
+    throw new ConfigError(`commitHoldMs: must be an integer from 0 to below the heartbeat (${c.heartbeatMs} ms), got ${String(c.commitHoldMs)}`);
   }
   if (c.maxPendingWriteBytes !== undefined && c.maxPendingWriteBytes < c.maxValueBytes + c.maxKeyBytes) {
     throw new ConfigError(`maxPendingWriteBytes (${c.maxPendingWriteBytes}) must hold at least one write of the largest key and value (${c.maxKeyBytes + c.maxValueBytes} bytes)`);

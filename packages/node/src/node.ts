@@ -164,6 +164,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       compactEveryEntries: config.compactEveryEntries,
       logRetentionBytes: config.logRetentionBytes ?? DEFAULTS.logRetentionBytes,
       compactEveryBytes: config.compactEveryBytes ?? DEFAULTS.compactEveryBytes,
+      commitHoldMs: config.commitHoldMs ?? DEFAULTS.commitHoldMs,
       ...(clientAddresses ? { clientAddressOf: (id: string) => clientAddresses.of(id) } : {}),
       snapshotChunkBytes: peerMessageBudgetBytes(config),
       membersIndex: identity.membersIndex,

@@ -49,7 +49,7 @@ export interface ReplicaOptions {
   handOverHoldMs?: number;
   /** The log index the initial member list reflects, when beyond the applied index (a joiner's; see membership.ts). */
   membersIndex?: number;
-  /** How long a commit-only append may wait for the next append to carry its commit instead (commit-hold.ts; default 2, 0 sends at once). */
+  /** How long a commit-only append may wait for the next append to carry its commit instead (commit-hold.ts; default 0: sent at once). */
   commitHoldMs?: number;
 }
 
@@ -164,7 +164,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     this.reads = new ReadWaiters(clock, opts.memberId, opts.maxPendingReads, opts.readIndexTimeoutMs);
     const { logRetentionEntries, compactEveryEntries, logRetentionBytes, compactEveryBytes } = opts;
     this.compaction = new LogCompaction(raft, storage.log, { logRetentionEntries, compactEveryEntries, logRetentionBytes, compactEveryBytes });
-    this.commitHold = new CommitHold(clock, opts.commitHoldMs ?? 2, (messages) => this.readback.send(messages));
+    this.commitHold = new CommitHold(clock, opts.commitHoldMs ?? 0, (messages) => this.readback.send(messages));
   }
 
   setTransport(transport: PeerTransport): void {
