@@ -4,12 +4,13 @@ import { type KeyChange, keyChange } from './changes';
 import { Writer } from './codec';
 import type { StoreDatabase } from './database';
 import { applyCommand } from './kv-command';
-import { type RangeQuery, readKey, readLeaseKeys, readLeases, readRange, readSessionLastIndexes } from './kv-reads';
+import { type RangeQuery, readLeaseKeys, readLeases, readRange, readSessionLastIndexes } from './kv-reads';
 import { APPLIED_KEY, authKey, encodeApplied, type Generation, generationRange, metaKey, Prefix, STATE_KEY_HEADER_BYTES, sessionKey, userKey } from './keys';
 import { LeaseBatch } from './lease-batch';
 import type { LeaseRecord } from './leases';
 import { pageBytes, TXN_RANGE_BYTES } from './range-page';
 import { type Command, decodeCommand, decodeKeyValue, decodeSession, encodeSession, encodeStoredKeyValue, type KeyValueRecord, type SessionRecord, type WriteResult } from './records';
+import { PointReads } from './point-reads';
 import { RevisionCache } from './revision-cache';
 import { expireSessions, type SessionExpireCommand } from './session-expiry';
 import { findResult, rememberResult, replayResult, SESSION_EXPIRY_ENTRIES, SESSION_SWEEP_EVERY_ENTRIES } from './sessions';
@@ -35,6 +36,7 @@ export class KvStateMachine implements StateMachine {
   private auth: AuthState = emptyAuthState();
   /** What was on disk at open is durable; later applies become so in makeAppliedDurable. */
   private durableApplied: number;
+  private readonly pointReads: PointReads;
 
   private constructor(
     private readonly db: StoreDatabase,
@@ -46,6 +48,7 @@ export class KvStateMachine implements StateMachine {
     private readonly trackChanges: boolean,
   ) {
     this.durableApplied = applied;
+    this.pointReads = new PointReads(db);
   }
 
   static async open(db: StoreDatabase, applied: number, gen: Generation, opts: { revisionCacheKeys?: number; trackChanges?: boolean }): Promise<KvStateMachine> {
@@ -111,7 +114,7 @@ export class KvStateMachine implements StateMachine {
   }
 
   read(key: Uint8Array): Promise<{ kv: KeyValueRecord | undefined; appliedIndex: number }> {
-    return readKey(this.db, key);
+    return this.pointReads.read(key);
   }
 
   async get(key: Uint8Array): Promise<KeyValueRecord | undefined> {
