@@ -2,8 +2,8 @@ import type { StoreDatabase } from './database';
 import { APPLIED_KEY, decodeApplied, decodeGeneration, GENERATION_KEY, userKey } from './keys';
 import { decodeKeyValue, type KeyValueRecord } from './records';
 
-/** Most keys one coalesced LevelDB read asks for: a larger burst is split, so one read never holds a thread for long. */
-export const POINT_READS_PER_BATCH_MAX = 512;
+/** Most keys one coalesced LevelDB read asks for: a larger burst is split, so its parts run on several thread-pool threads at once. */
+export const POINT_READS_PER_BATCH_MAX = 64;
 
 interface PendingRead {
   key: Uint8Array;
@@ -12,15 +12,14 @@ interface PendingRead {
 }
 
 /**
- * Point reads of user keys, coalesced: the reads asked for within one turn
- * of the event loop go to LevelDB as one getMany, with the applied index and
- * generation from the same implicit snapshot. Each LevelDB read is a round
- * trip through libuv's thread pool,
- * and on a busy 2-core machine each costs the main thread a wake-up and a
- * context switch; 256 gets in flight (`pnpm bench --workload get`) mostly
- * arrive in bursts, so this turns tens of round trips into one. Every read in
- * a batch sees the same state, and the appliedIndex it is told is that
- * state's, as with a read of its own.
+ * Point reads of user keys, coalesced: the reads asked for together (before
+ * the next-tick queue runs) go to LevelDB as one getMany, with the applied
+ * index and generation from the same implicit snapshot. Each LevelDB read is
+ * a round trip through libuv's thread pool, and on a busy 2-core machine
+ * each costs the main thread a wake-up and a context switch; a KV.Stream
+ * message carries tens of gets, which so take a few round trips instead of
+ * tens. Every read in a batch sees the same state, and the appliedIndex it
+ * is told is that state's, as with a read of its own.
  */
 export class PointReads {
   #pending: PendingRead[] = [];
@@ -33,12 +32,13 @@ export class PointReads {
       this.#pending.push({ key, resolve, reject });
       if (!this.#scheduled) {
         this.#scheduled = true;
-        // setImmediate, not nextTick: node drains the next-tick queue after
-        // every HTTP/2 stream event, so a tick batches one call's reads; the
-        // check phase comes once every socket read of this loop iteration
-        // has been handled (64 unary calls read in one go: 64 ticks, one
-        // immediate), and costs no extra wake-up.
-        setImmediate(() => this.#flush());
+        // nextTick: the reads that arrived together (the calls of one
+        // KV.Stream message, or the microtasks now queued) share a read. Node
+        // drains this queue after every HTTP/2 stream event, so unary calls
+        // still read one by one; waiting for the check phase (setImmediate)
+        // batched them, but made reads and replies go in lock-step with one
+        // thread-pool thread and halved unary get throughput here.
+        process.nextTick(() => this.#flush());
       }
     });
   }
