@@ -25,6 +25,7 @@ import { connect } from '@bellwether/client';
 import { BellwetherLocal } from './clusters';
 import type { FleetReply, FleetRequest, Memory, PutSample, StreamCount } from './fleet-protocol';
 import { summarize } from './latency';
+import { renderProfile, summarizeProfileDir } from './profile';
 import { cpuDelta, cpuSnapshot, round } from './procstat';
 import { machine, writeResult } from './results';
 import { type FlagSpec, flagHelp, fmtMs, fmtNum, parseFlags, sleep, table, UsageError, withTimeout } from './util';
@@ -41,6 +42,7 @@ const FLAGS: Record<string, FlagSpec> = {
   kill: { kind: 'bool', default: false, help: 'kill -9 the leader under load and measure each client\'s write stall' },
   'before-kill-ms': { kind: 'int', default: 3000, help: 'load before the kill' },
   'after-kill-ms': { kind: 'int', default: 6000, help: 'load after the kill' },
+  profile: { kind: 'string', help: 'write a V8 CPU profile of each member into this directory and print where its CPU went (whole run)' },
   sdk: { kind: 'string', help: 'load the SDK of the workers from this module path instead of @bellwether/client (to compare an older build)' },
   out: { kind: 'string', help: 'JSON result path (default bench-results/fleet-<time>.json at the repo root)' },
   help: { kind: 'bool', default: false, help: 'print this help' },
@@ -142,7 +144,9 @@ async function main(): Promise<void> {
   const result: Record<string, unknown> = { bench: 'fleet', machine: machine(), flags, runId };
   console.log(`fleet: ${clients} clients over ${processes} processes, 3-node cluster (load average ${load()})`);
 
-  const cluster = await BellwetherLocal.start({ size: 3 });
+  const profileDir = flags['profile'] as string | undefined;
+  const cluster = await BellwetherLocal.start({ size: 3, profileDir });
+  const pids = cluster.serverPids();
   const workers: Worker[] = [];
   try {
     const endpoints = cluster.addresses();
@@ -292,6 +296,11 @@ async function main(): Promise<void> {
   } finally {
     for (const w of workers) w.kill();
     await cluster.stop();
+  }
+  if (profileDir) {
+    // The members write their profiles as they exit.
+    const names = new Map(pids.map((p) => [`${p.pid}.cpuprofile`, p.id]));
+    for (const s of summarizeProfileDir(profileDir)) console.log(renderProfile(s, names));
   }
   console.log(`result: ${writeResult('fleet', result, flags['out'] as string | undefined)}`);
 }
