@@ -66,7 +66,7 @@ export function storageFor(bug: NodeBugName | undefined, store: Store): ReplicaS
       get appliedIndex() {
         return real.appliedIndex;
       },
-      apply: (entries, meta, sync) => real.apply(entries.map(withoutSession), meta, sync),
+      apply: (entries, meta, sync, answer) => real.apply(entries.map(withoutSession), meta, sync, answer),
     };
   } else if (bug === 'partialSnapshotInstall') {
     const real = store.snapshots;

@@ -29,6 +29,8 @@ import { maxReceiveMessageBytes, peerMessageBudgetBytes } from './message-limits
 import { decodeIndex, decodeMembers, encodeIndex, encodeMembers, MEMBERS_INDEX_KEY, type MemberInfo } from './membership';
 import { ClientAddresses } from './client-addresses';
 import { NodeMetrics } from './metrics';
+import { PeerMessageCounts, startCallbackCounts } from './io-counters';
+import { registerIoMetrics } from './io-metrics';
 import { FLOW_CONTROL_WINDOW_BYTES, GrpcPeerTransport, PEER_MAX_MESSAGE_BYTES } from './peer-transport';
 import { RoundTripTracker } from './peer-rtt';
 import { loadInitialState } from './raft-recovery';
@@ -171,6 +173,8 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
     metrics = new NodeMetrics({ clusterId: identity.clusterId, version: VERSION, dataDir: config.dataDir, replica });
     const nodeMetrics = metrics;
     metrics.observeConnections(connectionGate);
+    const peerCounts = new PeerMessageCounts();
+    registerIoMetrics([metrics.registry], peerCounts, startCallbackCounts());
     replica.on('leaderChange', ({ leaderId, term }) => log.info({ leaderId, term }, 'leader changed'));
     replica.on('droppedMessage', (msg, err) => log.warn({ peer: msg.from, type: msg.type, err: err.message }, 'dropped a malformed peer message'));
     replica.on('fatal', (err) => log.fatal({ err }, 'storage failed; this member stops taking work (nothing unacknowledged was promised)'));
@@ -202,6 +206,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       installSnapshot: (incoming) => replica.installSnapshot(incoming),
       maxBatchBytes: peerMessageBudgetBytes(config),
       log,
+      counts: peerCounts,
       roundTrips: new RoundTripTracker((peer, seconds) => nodeMetrics.peerRoundTripSeconds.observe({ peer }, seconds)),
       incarnation,
       admit: (from, presented) => admitPeer(replica.memberList(), config.id, from, presented),

@@ -37,6 +37,7 @@ export function toWire(m: Message): RaftMessage {
       w.index = m.index;
       w.entries = m.entries.map(entryToWire);
       w.commit = m.commit;
+      if (m.commitOnly) w.commitOnly = true;
       break;
     case 'appendResp':
       w.index = m.index;
@@ -84,7 +85,15 @@ export function fromWire(w: RaftMessage__Output): Message {
     case 'voteResp':
       return { ...base, type: 'voteResp', reject: w.reject };
     case 'append':
-      return { ...base, type: 'append', logTerm: w.logTerm, index: w.index, entries: w.entries.map(entryFromWire), commit: w.commit };
+      return {
+        ...base,
+        type: 'append',
+        logTerm: w.logTerm,
+        index: w.index,
+        entries: w.entries.map(entryFromWire),
+        commit: w.commit,
+        ...(w.commitOnly ? { commitOnly: true } : {}),
+      };
     case 'appendResp':
       return { ...base, type: 'appendResp', index: w.index, reject: w.reject, rejectHint: w.rejectHint, logTerm: w.logTerm };
     case 'heartbeat':

@@ -16,6 +16,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { PeerCertificate } from 'node:tls';
 import type { Logger } from 'pino';
 import { type Admission, EXPECTED_INCARNATION_METADATA, INCARNATION_METADATA, isCounted } from './incarnation';
+import type { PeerMessageCounts } from './io-counters';
 import { fromWire, toWire } from './peer-codec';
 import { checkBatchSize, checkPeerMessage } from './peer-validate';
 import { certificateNames } from './tls';
@@ -77,6 +78,8 @@ export interface GrpcPeerTransportOptions {
   /** This member's client address, sent to peers; and what to do with theirs. */
   clientAddress?: () => string;
   learnClientAddress?: (id: string, address: string) => void;
+  /** Counts messages sent and received (for the metrics). */
+  counts?: PeerMessageCounts;
   /** Measures heartbeat round trips (for the metrics). */
   roundTrips?: RoundTripTracker;
   /** This process's incarnation (its data dir's), presented to every peer. */
@@ -169,7 +172,12 @@ export class GrpcPeerTransport implements PeerTransport {
         this.opts.unreachable(to);
         continue;
       }
-      for (const batch of splitByBytes(list, this.opts.maxBatchBytes)) (stream as Duplex).write({ messages: batch.map(toWire) });
+      let batches = 0;
+      for (const batch of splitByBytes(list, this.opts.maxBatchBytes)) {
+        (stream as Duplex).write({ messages: batch.map(toWire) });
+        batches++;
+      }
+      this.opts.counts?.countSent(list, batches);
       this.opts.roundTrips?.sent(to, list);
     }
   }
@@ -271,6 +279,7 @@ export class GrpcPeerTransport implements PeerTransport {
       // Dropped, but the peer itself is not refused.
       return true;
     }
+    this.opts.counts?.countReceived(batch.messages);
     this.opts.roundTrips?.received(from, batch.messages);
     for (const w of batch.messages) {
       // A peer speaks only for itself and only to us.

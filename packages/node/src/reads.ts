@@ -63,6 +63,9 @@ export async function awaitReadable(replica: Replica, read: ParsedRead, budgetMs
           replica.leaderHint(),
         );
       }
+      // A writer here may have been answered before its apply batch was in (Replica.answeredIndex):
+      // serve no state older than one this member answered.
+      if (replica.appliedIndex < replica.answeredIndex) await replica.waitApplied(replica.answeredIndex, waitMs);
       return;
     }
   }

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { type ConfChange, type Entry, type Message, NotLeaderError, type RawNode, type Ready, type SnapshotMsg } from '@bellwether/raft';
 import { type Command, encodeCommand, type KeyChange, type LeaseChange, type ReplicaStorage, type SnapshotReader, type WriteResult } from '@bellwether/store';
 import { type Clock, type ClockTimer, systemClock } from './clock';
+import { CommitHold } from './commit-hold';
 import { LogCompaction } from './log-compaction';
 import { LogReadback } from './log-readback';
 import { MemberDirectory } from './member-directory';
@@ -48,6 +49,8 @@ export interface ReplicaOptions {
   handOverHoldMs?: number;
   /** The log index the initial member list reflects, when beyond the applied index (a joiner's; see membership.ts). */
   membersIndex?: number;
+  /** How long a commit-only append may wait for the next append to carry its commit instead (commit-hold.ts; default 2, 0 sends at once). */
+  commitHoldMs?: number;
 }
 
 export type Role = 'follower' | 'candidate' | 'preCandidate' | 'leader';
@@ -117,6 +120,8 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     this.kick();
   });
   private readonly compaction: LogCompaction;
+  /** Commit-only appends wait briefly for the next append to carry their commit. */
+  private readonly commitHold: CommitHold;
   /** Applies run in order on this chain, overlapping the next Ready's fsync. */
   private applying: Promise<void> = Promise.resolve();
   /** When the loop started waiting on a persist during which a leader may heartbeat (see heartbeatWhilePersisting). */
@@ -159,6 +164,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     this.reads = new ReadWaiters(clock, opts.memberId, opts.maxPendingReads, opts.readIndexTimeoutMs);
     const { logRetentionEntries, compactEveryEntries, logRetentionBytes, compactEveryBytes } = opts;
     this.compaction = new LogCompaction(raft, storage.log, { logRetentionEntries, compactEveryEntries, logRetentionBytes, compactEveryBytes });
+    this.commitHold = new CommitHold(clock, opts.commitHoldMs ?? 2, (messages) => this.readback.send(messages));
   }
 
   setTransport(transport: PeerTransport): void {
@@ -197,6 +203,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     if (this.ticker) this.clock.clearInterval(this.ticker);
     this.kick();
     await this.loopDone;
+    this.commitHold.stop();
     await this.applying;
     await this.compaction.idle();
     await this.transport?.close();
@@ -314,6 +321,18 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   get appliedIndex(): number {
     return this.storage.stateMachine.appliedIndex;
   }
+
+  /**
+   * The last index whose writers this member answered. It may be past the
+   * applied index while an apply batch is being written (writers are
+   * answered before it, see StateMachine.apply); a read served here waits
+   * for it, so a member never serves a state older than one it answered.
+   */
+  get answeredIndex(): number {
+    return this.answeredThrough;
+  }
+
+  private answeredThrough = 0;
 
   /** Writes proposed here and not yet answered. */
   get pendingProposals(): number {
@@ -504,7 +523,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       if (m.type === 'snapshot') this.startSnapshot(m);
       else regular.push(m);
     }
-    if (regular.length > 0) this.readback.send(regular);
+    if (regular.length > 0) this.readback.send(this.commitHold.filter(regular));
   }
 
   /** Appends carrying entries evicted from memory are filled from the stored log on their way out. */
@@ -575,13 +594,20 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     const startedMs = this.clock.monotonicNow();
     const meta: Record<string, Uint8Array> = {};
     if (this.members.applyEntries(entries, this.storage.stateMachine.appliedIndex)) meta['members'] = this.members.encoded();
-    const { results, appliedIndex, changes, leases } = await this.storage.stateMachine.apply(entries, meta);
+    let answered = false;
+    const answer = (results: Map<number, WriteResult>) => {
+      answered = true;
+      this.answeredThrough = entries[entries.length - 1]!.index;
+      this.writes.settle(
+        entries,
+        results,
+        (what) => new Unavailable(`leadership changed before the ${what} committed; it was not applied — retry`, this.leaderHint()),
+      );
+    };
+    // Writers are answered once their results are known, before the batch is written, unless it changes auth or leases (StateMachine.apply).
+    const { results, appliedIndex, changes, leases } = await this.storage.stateMachine.apply(entries, meta, false, answer);
     this.emit('changes', changes, appliedIndex, leases);
-    this.writes.settle(
-      entries,
-      results,
-      (what) => new Unavailable(`leadership changed before the ${what} committed; it was not applied — retry`, this.leaderHint()),
-    );
+    if (!answered) answer(results);
     this.reads.resolveApplied(appliedIndex);
     this.emit('applied', appliedIndex, (this.clock.monotonicNow() - startedMs) / 1000);
     if (this.compaction.shouldStart(appliedIndex)) {

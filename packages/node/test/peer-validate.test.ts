@@ -21,6 +21,7 @@ function msg(over: Partial<RaftMessage__Output>): RaftMessage__Output {
     snapshot: null,
     transfer: false,
     transferee: '',
+    commitOnly: false,
     ...over,
   };
 }

@@ -47,6 +47,13 @@ export interface AppendMsg extends Base {
   index: number;
   entries: Entry[];
   commit: number;
+  /**
+   * Set on an empty append that only carries a new `commit` to a follower in
+   * replicate state: every entry up to `index` went out on earlier appends,
+   * whose answers tell the leader the follower's match. The follower does
+   * not answer it when it accepts it; a rejection is still answered.
+   */
+  commitOnly?: boolean;
 }
 
 export interface AppendRespMsg extends Base {

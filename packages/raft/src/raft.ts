@@ -515,7 +515,7 @@ export class RawNode {
   private persistedOwnEntries(): void {
     if (this.role !== 'leader') return;
     const pr = this.progress.get(this.id);
-    if (pr?.maybeUpdate(this.ownMatchIndex()) && this.maybeCommit()) this.bcastAppend();
+    if (pr?.maybeUpdate(this.ownMatchIndex()) && this.maybeCommit()) this.bcastCommit();
   }
 
   /** What the leader may count as its own match: the durable part of its log. */
@@ -821,6 +821,9 @@ export class RawNode {
     }
     const lastNew = this.log.maybeAppend(m.index, m.logTerm, m.commit, m.entries);
     if (lastNew !== undefined) {
+      // The leader already counts this match (AppendMsg.commitOnly): an
+      // answer would cost a message and a wake-up on both sides for nothing.
+      if (m.commitOnly === true) return;
       this.send({ type: 'appendResp', to: m.from, index: lastNew, reject: false, rejectHint: 0, logTerm: 0 });
       return;
     }
@@ -910,6 +913,11 @@ export class RawNode {
     for (const id of this.progress.keys()) if (id !== this.id) this.sendAppend(id, true);
   }
 
+  /** Tells every follower a new commit index: with the entries it still needs, or on a commit-only append (see AppendMsg.commitOnly). */
+  private bcastCommit(): void {
+    for (const id of this.progress.keys()) if (id !== this.id) this.sendAppend(id, true, true);
+  }
+
   private bcastHeartbeat(ctx: Uint8Array | undefined): void {
     for (const [id, pr] of this.progress) {
       if (id === this.id) continue;
@@ -921,7 +929,7 @@ export class RawNode {
   }
 
   /** Sends the next append (or a snapshot) to `to` if its progress allows; true if something was sent. */
-  private sendAppend(to: NodeId, sendIfEmpty: boolean): boolean {
+  private sendAppend(to: NodeId, sendIfEmpty: boolean, commitOnlyWhenEmpty = false): boolean {
     const pr = this.progress.get(to);
     if (!pr || pr.isPaused()) return false;
     const prevIndex = pr.next - 1;
@@ -934,7 +942,12 @@ export class RawNode {
     if (entries.length === 0 && !sendIfEmpty) return false;
     let bytes = 0;
     for (const e of entries) bytes += entrySizeBytes(e);
-    this.send({ type: 'append', to, index: prevIndex, logTerm: prevTerm, entries, commit: this.log.committed });
+    const append: MessageDraft = { type: 'append', to, index: prevIndex, logTerm: prevTerm, entries, commit: this.log.committed };
+    // In replicate state every entry up to prevIndex was sent, and those
+    // appends' answers tell the match. Not for a probe (it waits for an
+    // answer) nor on the heartbeat path (its answer recovers lost ones).
+    if (commitOnlyWhenEmpty && entries.length === 0 && pr.state === 'replicate') append.commitOnly = true;
+    this.send(append);
     pr.sentEntries(prevIndex + entries.length, entries.length, bytes);
     return true;
   }
@@ -968,7 +981,7 @@ export class RawNode {
       pr.becomeReplicate();
     } else if (pr.state === 'replicate') pr.inflights.freeLE(m.index);
 
-    if (this.maybeCommit()) this.bcastAppend();
+    if (this.maybeCommit()) this.bcastCommit();
     else if (wasPaused) this.sendAppend(m.from, true);
     // Pipelining: keep the window full.
     while (this.sendAppend(m.from, false)) {}

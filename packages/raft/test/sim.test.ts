@@ -37,18 +37,21 @@ describe('simulation', () => {
 });
 
 describe('injected bugs are caught by the simulation', () => {
-  const cases: Array<{ bug: BugName; maxSeeds: number; sizes?: number[]; checkers: string[] }> = [
+  const cases: Array<{ bug: BugName; firstSeed?: number; maxSeeds: number; sizes?: number[]; checkers: string[] }> = [
     { bug: 'skipLogUpToDate', maxSeeds: 200, checkers: ['leader-completeness', 'state-machine-safety', 'log-matching', 'raft-assertion'] },
     { bug: 'readWithoutQuorum', maxSeeds: 400, checkers: ['linearizable-read'] },
     // Figure 8 needs a rare interleaving; 3-node runs find it first (seed 553), so scan only those in CI.
     { bug: 'commitPriorTerm', maxSeeds: 1500, sizes: [3], checkers: ['leader-completeness', 'state-machine-safety', 'committed-entry-lost', 'raft-assertion'] },
     // The after-persist rule: a crash inside a write's window must not take back a promise already sent.
     { bug: 'ackBeforePersist', maxSeeds: 100, checkers: ['committed-entry-lost', 'state-machine-safety', 'leader-completeness'] },
-    { bug: 'grantVoteBeforePersist', maxSeeds: 800, sizes: [3], checkers: ['election-safety', 'state-machine-safety', 'leader-completeness', 'raft-assertion'] },
+    // A crash inside a vote's write window during a split vote is rare: about one 3-node seed in
+    // thousands (seed 344 before commit-only appends changed the message schedule, 5452 since).
+    // CI scans the window around the known one; `pnpm sim --bug grantVoteBeforePersist --seeds 20000` finds more.
+    { bug: 'grantVoteBeforePersist', firstSeed: 5400, maxSeeds: 5600, sizes: [3], checkers: ['election-safety', 'state-machine-safety', 'leader-completeness', 'raft-assertion'] },
   ];
-  for (const { bug, maxSeeds, sizes = [3, 5], checkers } of cases) {
-    test(`${bug} is caught within ${maxSeeds} seeds, and the failing seed replays`, () => {
-      for (let seed = 1; seed <= maxSeeds; seed++) {
+  for (const { bug, firstSeed = 1, maxSeeds, sizes = [3, 5], checkers } of cases) {
+    test(`${bug} is caught within seeds ${firstSeed}..${maxSeeds}, and the failing seed replays`, () => {
+      for (let seed = firstSeed; seed <= maxSeeds; seed++) {
         for (const nodes of sizes) {
           const r = runSeed({ seed, nodes, bug });
           if (r.ok) continue;
@@ -58,7 +61,7 @@ describe('injected bugs are caught by the simulation', () => {
           return;
         }
       }
-      assert.fail(`${bug} was not caught in ${maxSeeds} seeds`);
+      assert.fail(`${bug} was not caught in seeds ${firstSeed}..${maxSeeds}`);
     });
   }
 });

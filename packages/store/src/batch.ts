@@ -1,4 +1,5 @@
 import type { StoreDatabase } from './database';
+import { storeIoCounts } from './batch-counts';
 import { APPLIED_KEY, metaKey } from './keys';
 
 export type BatchOp = { type: 'put'; key: Buffer; value: Buffer } | { type: 'del'; key: Buffer };
@@ -19,6 +20,8 @@ export async function writeBatch(db: StoreDatabase, ops: BatchOp[], sync: boolea
     await batch.close();
     throw err;
   }
+  if (sync) storeIoCounts.syncedBatches++;
+  else storeIoCounts.unsyncedBatches++;
   await batch.write({ sync });
 }
 

@@ -8,6 +8,7 @@ export {
   ROOT,
   type UserRecord,
 } from './auth-state';
+export { storeIoCounts } from './batch-counts';
 export { Reader, readU64be, u64be, Writer } from './codec';
 export { type KeyChange, keyChange } from './changes';
 export { prefixEnd } from './keys';

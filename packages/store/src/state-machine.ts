@@ -1,5 +1,6 @@
 import { type AuthCommand, type AuthState, applyAuthCommand, decodeAuthState, emptyAuthState, encodeAuthState } from './auth-state';
 import { type BatchOp, flushToDisk, writeBatch } from './batch';
+import { storeIoCounts } from './batch-counts';
 import { type KeyChange, keyChange } from './changes';
 import { Writer } from './codec';
 import type { StoreDatabase } from './database';
@@ -11,6 +12,7 @@ import type { LeaseRecord } from './leases';
 import { pageBytes, TXN_RANGE_BYTES } from './range-page';
 import { type Command, decodeCommand, decodeKeyValue, decodeSession, encodeSession, encodeStoredKeyValue, type KeyValueRecord, type SessionRecord, type WriteResult } from './records';
 import { PointReads } from './point-reads';
+import { RecentRecords } from './recent-records';
 import { RevisionCache } from './revision-cache';
 import { expireSessions, type SessionExpireCommand } from './session-expiry';
 import { findResult, rememberResult, replayResult, SESSION_EXPIRY_ENTRIES, SESSION_SWEEP_EVERY_ENTRIES } from './sessions';
@@ -19,6 +21,10 @@ import { applyTxn, mergeRange, txnKeys } from './txn';
 
 /** Keys whose revisions the apply path keeps in memory (~150 bytes each). */
 export const REVISION_CACHE_KEYS = 131_072;
+/** Values of recently written keys kept for the next apply that needs one (watches need every written key's previous value). */
+const RECENT_VALUES = { records: 16_384, bytes: 8 * 1024 * 1024, recordBytes: 16 * 1024 };
+/** Encoded session records of recently active clients (every exactly-once write reads its client's). */
+const RECENT_SESSIONS = { records: 4096, bytes: 8 * 1024 * 1024, recordBytes: 64 * 1024 };
 /** Stands in for the value of a key known only by its cached revisions; never stored or returned. */
 const EMPTY_VALUE = Buffer.alloc(0);
 
@@ -37,6 +43,8 @@ export class KvStateMachine implements StateMachine {
   /** What was on disk at open is durable; later applies become so in makeAppliedDurable. */
   private durableApplied: number;
   private readonly pointReads: PointReads;
+  private readonly recentValues = new RecentRecords<KeyValueRecord>(RECENT_VALUES.records, RECENT_VALUES.bytes, RECENT_VALUES.recordBytes);
+  private readonly recentSessions = new RecentRecords<Buffer>(RECENT_SESSIONS.records, RECENT_SESSIONS.bytes, RECENT_SESSIONS.recordBytes);
 
   private constructor(
     private readonly db: StoreDatabase,
@@ -108,6 +116,8 @@ export class KvStateMachine implements StateMachine {
   async adoptGeneration(gen: Generation, appliedIndex: number): Promise<void> {
     this.gen = gen;
     this.revisions.clear();
+    this.recentValues.clear();
+    this.recentSessions.clear();
     this.applied = appliedIndex;
     this.durableApplied = appliedIndex;
     await this.loadAuth();
@@ -137,6 +147,29 @@ export class KvStateMachine implements StateMachine {
     return readSessionLastIndexes(this.db, this.gen);
   }
 
+  /**
+   * What this batch wrote, kept for the next applies: values with their own
+   * copy (a value may be a view of a whole peer message) and encoded
+   * sessions. A sweep deletes sessions it does not name here: forget all.
+   */
+  private keepRecent(
+    dirtyKeys: Set<string>,
+    kvOverlay: Map<string, KeyValueRecord | null>,
+    encodedSessions: Map<string, Buffer>,
+    expiredSessions: Set<string>,
+    swept: boolean,
+  ): void {
+    for (const mapKey of dirtyKeys) {
+      const kv = kvOverlay.get(mapKey);
+      if (!kv) this.recentValues.set(mapKey, null, mapKey.length);
+      else if (kv.value.length <= RECENT_VALUES.recordBytes) this.recentValues.set(mapKey, { ...kv, value: Buffer.from(kv.value) }, 64 + mapKey.length + kv.value.length);
+      else this.recentValues.delete(mapKey);
+    }
+    if (swept) this.recentSessions.clear();
+    for (const id of expiredSessions) this.recentSessions.delete(id);
+    for (const [id, encoded] of encodedSessions) this.recentSessions.set(id, encoded, id.length + encoded.length);
+  }
+
   /** Deletes sessions idle for SESSION_EXPIRY_ENTRIES; the same at every replica, as it depends only on the log. */
   private async sweepSessions(appliedIndex: number, skip: Set<string>, ops: BatchOp[]): Promise<void> {
     for await (const [key, value] of this.db.iterator(generationRange(Prefix.session, this.gen))) {
@@ -146,7 +179,12 @@ export class KvStateMachine implements StateMachine {
     }
   }
 
-  async apply(entries: LogEntry[], meta: Record<string, Uint8Array> = {}, sync = false): Promise<ApplyOutcome> {
+  async apply(
+    entries: LogEntry[],
+    meta: Record<string, Uint8Array> = {},
+    sync = false,
+    answer?: (results: Map<number, WriteResult>) => void,
+  ): Promise<ApplyOutcome> {
     const results = new Map<number, WriteResult>();
     const changes: KeyChange[] = [];
     const fresh = entries.filter((e) => e.index > this.applied);
@@ -197,11 +235,24 @@ export class KvStateMachine implements StateMachine {
     const kvOverlay = new Map<string, KeyValueRecord | null>();
     const toRead: string[] = [];
     for (const [mapKey, key] of keys) {
-      const cached = needValue.has(mapKey) ? undefined : this.revisions.get(mapKey);
+      if (needValue.has(mapKey)) {
+        const kept = this.recentValues.get(mapKey);
+        if (kept === undefined) toRead.push(mapKey);
+        else kvOverlay.set(mapKey, kept);
+        continue;
+      }
+      const cached = this.revisions.get(mapKey);
       if (cached === undefined) toRead.push(mapKey);
       else kvOverlay.set(mapKey, cached && { key, value: EMPTY_VALUE, ...cached });
     }
-    const clientList = [...clients];
+    const sessions = new Map<string, SessionRecord>();
+    const clientList: string[] = [];
+    for (const id of clients) {
+      const kept = this.recentSessions.get(id);
+      if (kept === undefined) clientList.push(id);
+      else sessions.set(id, kept ? decodeSession(kept) : { lastIndex: 0, floor: 0, results: [] });
+    }
+    storeIoCounts.applyReads += (toRead.length ? 1 : 0) + (clientList.length ? 1 : 0);
     const [keyValues, sessionValues] = await Promise.all([
       toRead.length ? this.db.getMany(toRead.map((k) => userKey(this.gen, keys.get(k)!))) : Promise.resolve([]),
       clientList.length ? this.db.getMany(clientList.map((id) => sessionKey(this.gen, id))) : Promise.resolve([]),
@@ -210,7 +261,6 @@ export class KvStateMachine implements StateMachine {
       const raw = keyValues[i];
       kvOverlay.set(mapKey, raw ? decodeKeyValue(keys.get(mapKey)!, raw) : null);
     });
-    const sessions = new Map<string, SessionRecord>();
     clientList.forEach((id, i) => {
       const raw = sessionValues[i];
       sessions.set(id, raw ? decodeSession(raw) : { lastIndex: 0, floor: 0, results: [] });
@@ -305,15 +355,21 @@ export class KvStateMachine implements StateMachine {
       else ops.push({ type: 'del', key });
     }
     for (const op of leaseBatch.ops()) ops.push(op);
-    for (const id of dirtySessions) ops.push({ type: 'put', key: sessionKey(this.gen, id), value: encodeSession(sessions.get(id)!) });
+    const encodedSessions = new Map<string, Buffer>();
+    for (const id of dirtySessions) {
+      const encoded = encodeSession(sessions.get(id)!);
+      encodedSessions.set(id, encoded);
+      ops.push({ type: 'put', key: sessionKey(this.gen, id), value: encoded });
+    }
     for (const id of expiredSessions) if (!dirtySessions.has(id)) ops.push({ type: 'del', key: sessionKey(this.gen, id) });
     for (const [name, value] of Object.entries(meta)) ops.push({ type: 'put', key: metaKey(name), value: Buffer.from(value) });
     if (nextAuth) ops.push({ type: 'put', key: authKey(this.gen), value: encodeAuthState(nextAuth, new Writer(256)) });
     const appliedIndex = fresh[fresh.length - 1]!.index;
-    if (Math.floor(appliedIndex / SESSION_SWEEP_EVERY_ENTRIES) > Math.floor(this.applied / SESSION_SWEEP_EVERY_ENTRIES)) {
-      await this.sweepSessions(appliedIndex, dirtySessions, ops);
-    }
+    const sweeping = Math.floor(appliedIndex / SESSION_SWEEP_EVERY_ENTRIES) > Math.floor(this.applied / SESSION_SWEEP_EVERY_ENTRIES);
+    if (sweeping) await this.sweepSessions(appliedIndex, dirtySessions, ops);
     ops.push({ type: 'put', key: APPLIED_KEY, value: encodeApplied(appliedIndex) });
+    // Answered before the batch's thread-pool round trip (see StateMachine.apply).
+    if (answer && !nextAuth && leaseBatch.changes.length === 0) answer(results);
     await writeBatch(this.db, ops, sync);
     this.applied = appliedIndex;
     if (nextAuth) this.auth = nextAuth;
@@ -321,6 +377,7 @@ export class KvStateMachine implements StateMachine {
       const kv = kvOverlay.get(mapKey);
       this.revisions.set(mapKey, kv ? { createRevision: kv.createRevision, modRevision: kv.modRevision, version: kv.version, lease: kv.lease } : null);
     }
+    this.keepRecent(dirtyKeys, kvOverlay, encodedSessions, expiredSessions, sweeping);
     return { results, appliedIndex, changes, leases: leaseBatch.changes };
   }
 }

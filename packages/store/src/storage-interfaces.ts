@@ -68,8 +68,16 @@ export interface StateMachine {
    * with `meta` (node metadata that must move in step with the state, e.g.
    * the member list). Without `sync` the batch is not fsynced: the log
    * replays it after a crash.
+   *
+   * `answer`, when given, gets the entries' results as soon as they are
+   * computed, before the batch is written, when the batch changes only keys
+   * and sessions: the entries are committed (the log holds them durably), so
+   * a writer may be answered then; the applied index, and every read gated
+   * on it, moves only once the batch is in. A batch that changes auth or
+   * leases does not call it (the member must know the change before its
+   * writer hears of it): take the results from the outcome.
    */
-  apply(entries: LogEntry[], meta?: Record<string, Uint8Array>, sync?: boolean): Promise<ApplyOutcome>;
+  apply(entries: LogEntry[], meta?: Record<string, Uint8Array>, sync?: boolean, answer?: (results: Map<number, WriteResult>) => void): Promise<ApplyOutcome>;
 }
 
 export interface SnapshotReader {

@@ -6,7 +6,7 @@ import { APPLIED_KEY, decodeApplied, decodeGeneration, GENERATION_KEY, metaKey }
 import type { RangeQuery } from './kv-reads';
 import type { LeaseRecord } from './leases';
 import { RaftLog } from './raft-log';
-import type { KeyValueRecord } from './records';
+import type { KeyValueRecord, WriteResult } from './records';
 import { GenerationSnapshots } from './snapshots';
 import { KvStateMachine } from './state-machine';
 import type { ApplyOutcome, HardState, LogEntry, ReplicaStorage, SnapshotInstaller, SnapshotReader } from './storage-interfaces';
@@ -111,8 +111,8 @@ export class Store implements ReplicaStorage {
     return this.stateMachine.authState;
   }
 
-  apply(entries: LogEntry[], meta: Record<string, Uint8Array> = {}, sync = false): Promise<ApplyOutcome> {
-    return this.stateMachine.apply(entries, meta, sync);
+  apply(entries: LogEntry[], meta: Record<string, Uint8Array> = {}, sync = false, answer?: (results: Map<number, WriteResult>) => void): Promise<ApplyOutcome> {
+    return this.stateMachine.apply(entries, meta, sync, answer);
   }
 
   read(key: Uint8Array): Promise<{ kv: KeyValueRecord | undefined; appliedIndex: number }> {

@@ -137,3 +137,14 @@ test('pnpm --filter @bellwether/bench scrape: CPU per /metrics scrape on each of
   assert.equal(res.stdout.split('\n').filter((l) => /^n\d +5 /.test(l)).length, 3, res.stdout);
   assert.match(res.stdout, /^mean: -?[\d.]+ ms of CPU per scrape per node/m);
 });
+
+test('pnpm --filter @bellwether/bench trace-put: messages, batches and callbacks per put on each of 3 nodes', { timeout: 90_000 }, async () => {
+  const res = await run('trace-put.ts', ['--puts', '20', '--warmup', '5'], 85_000);
+  assert.equal(res.code, 0, `trace-put exited ${res.code}\n${res.stderr}\n${res.stdout}`);
+  assert.match(res.stdout, /one put at a time through the SDK: 20 puts/);
+  // Counted by the servers: every put is answered once, sent to both followers and stored synced on every member.
+  assert.match(res.stdout, /^client puts answered( +[\d.]+){3} +1\.00$/m);
+  assert.match(res.stdout, /^peer sent: append( +[\d.]+){3} +[1-9][\d.]*$/m);
+  assert.match(res.stdout, /^LevelDB batches, synced( +[\d.]+){3} +[23]\.\d\d$/m);
+  assert.match(res.stdout, /^event-loop callbacks: classic_level\.batch\.write /m);
+});

@@ -1,0 +1,8 @@
+/**
+ * LevelDB batches this process has written, by whether they were synced, and
+ * the reads an apply made of LevelDB (each a round trip through libuv's
+ * thread pool before the batch is written).
+ * Per process, not per store: a server runs one store; /metrics and the
+ * one-put trace (tools/bench trace-put) read them.
+ */
+export const storeIoCounts = { syncedBatches: 0, unsyncedBatches: 0, applyReads: 0 };
