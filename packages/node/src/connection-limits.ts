@@ -101,7 +101,9 @@ export function connectionGateInterceptor(gate: ConnectionGate): grpc.ServerInte
   return (_method, call) => {
     const peer = call.getPeer();
     const why = gate.refusal(peer);
-    if (!why) return new grpc.ServerInterceptingCall(call);
+    // A served connection's calls go on untouched (no pass-through layer on every call).
+    // (grpc-js types an interceptor's result as its class, but uses only the interface that `call` has.)
+    if (!why) return call as grpc.ServerInterceptingCall;
     return new grpc.ServerInterceptingCall(call, {
       start(next) {
         next({});

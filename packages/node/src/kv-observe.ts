@@ -6,16 +6,19 @@ import type { KvOperation, NodeMetrics } from './metrics';
 export function observeKvOps(ops: KvOps, metrics: NodeMetrics): KvOps {
   const timed =
     <A extends unknown[], R>(op: KvOperation, fn: (...args: A) => Promise<R>) =>
-    async (...args: A): Promise<R> => {
+    (...args: A): Promise<R> => {
       const startedMs = performance.now();
-      try {
-        const result = await fn(...args);
-        metrics.observeKv(op, (performance.now() - startedMs) / 1000, true);
-        return result;
-      } catch (err) {
-        metrics.observeKv(op, (performance.now() - startedMs) / 1000, false);
-        throw err;
-      }
+      // then(), not an async wrapper: one promise and one microtask less per operation.
+      return fn(...args).then(
+        (result) => {
+          metrics.observeKv(op, (performance.now() - startedMs) / 1000, true);
+          return result;
+        },
+        (err: unknown) => {
+          metrics.observeKv(op, (performance.now() - startedMs) / 1000, false);
+          throw err;
+        },
+      );
     };
   return {
     put: timed('put', (r, budgetMs: number) => ops.put(r, budgetMs)),

@@ -187,25 +187,35 @@ export function kvOps(ctx: KvContext): KvOps {
 /** Adapts an operation to grpc-js's callback style, mapping thrown errors (synchronous ones too) to statuses. */
 export function unary<Req, Res>(fn: (req: Req, budgetMs: number, call: ServerUnaryCall<Req, Res>) => Res | Promise<Res>) {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
-    new Promise<Res>((resolve) => resolve(fn(call.request, remainingMs(call), call))).then(
-      (res) => callback(null, res),
-      (err: unknown) => callback(toServiceError(err)),
-    );
+    let res: Res | Promise<Res>;
+    try {
+      res = fn(call.request, remainingMs(call), call);
+    } catch (err) {
+      callback(toServiceError(err));
+      return;
+    }
+    // No promise of its own around the operation's: one microtask less per call.
+    if (res instanceof Promise) res.then((r) => callback(null, r), (err: unknown) => callback(toServiceError(err)));
+    else callback(null, res);
   };
 }
 
-/** The KV operations one call (or one KV.Stream) may run, e.g. checked against its caller's permissions. */
-export type KvGuard = (ops: KvOps, call: CallCredentials) => KvOps;
+/**
+ * The KV operations one call (or one KV.Stream) may run, e.g. checked against
+ * its caller's permissions. `oneCall`: they serve one unary call, starting
+ * now (a stream's serve calls for the stream's life).
+ */
+export type KvGuard = (ops: KvOps, call: CallCredentials, oneCall: boolean) => KvOps;
 
 export function kvService(ctx: KvContext, guard: KvGuard = (ops) => ops, watchGuard?: WatchGuard): KVHandlers {
   const { metrics } = ctx;
   const ops = metrics ? observeKvOps(kvOps(ctx), metrics) : kvOps(ctx);
   return {
-    Put: unary((r: PutRequest__Output, budget, call) => guard(ops, call).put(r, budget)),
-    Delete: unary((r: DeleteRequest__Output, budget, call) => guard(ops, call).delete(r, budget)),
-    Get: unary((r: GetRequest__Output, budget, call) => guard(ops, call).get(r, budget)),
-    Range: unary((r: RangeRequest__Output, budget, call) => guard(ops, call).range(r, budget)),
-    Txn: unary((r: TxnRequest__Output, _budget, call) => guard(ops, call).txn(r)),
+    Put: unary((r: PutRequest__Output, budget, call) => guard(ops, call, true).put(r, budget)),
+    Delete: unary((r: DeleteRequest__Output, budget, call) => guard(ops, call, true).delete(r, budget)),
+    Get: unary((r: GetRequest__Output, budget, call) => guard(ops, call, true).get(r, budget)),
+    Range: unary((r: RangeRequest__Output, budget, call) => guard(ops, call, true).range(r, budget)),
+    Txn: unary((r: TxnRequest__Output, _budget, call) => guard(ops, call, true).txn(r)),
     Stream: kvStreamHandler(metrics ? countInFlight(ops, metrics.kvStreamCallsInFlight) : ops, guard, { observer: metrics?.kvStreamBacklog }),
     Watch: watchHandler(ctx, ctx.watches, watchGuard),
   };

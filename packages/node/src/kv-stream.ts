@@ -104,7 +104,7 @@ export function kvStreamHandler(allOps: KvOps, guard: KvGuard = (ops) => ops, op
   const observer = options.observer;
   return (stream: ServerDuplexStream<StreamRequest__Output, StreamResponse>) => {
     // Every call on the stream is checked as its caller's (auth/guards.ts).
-    const ops = guard(allOps, stream);
+    const ops = guard(allOps, stream, false);
     let inFlight = 0;
     let pending: StreamResult[] = [];
     let flushScheduled = false;

@@ -129,10 +129,12 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
     'grpc.max_receive_message_length': maxReceiveMessageBytes(config),
     'grpc.max_send_message_length': 64 * 1024 * 1024,
     'grpc.max_concurrent_streams': config.maxConcurrentStreams ?? DEFAULTS.maxConcurrentStreams,
+    // Nothing reads the server's channelz, and it tracks every call and message (~2% of a member's CPU under unary load).
+    'grpc.enable_channelz': 0,
   });
   // With --peer-listen the peer protocol has a server of its own and the client port does not serve it.
   const peerServer = config.peerListen
-    ? new grpc.Server({ 'grpc.max_receive_message_length': PEER_MAX_MESSAGE_BYTES, 'grpc.max_send_message_length': PEER_MAX_MESSAGE_BYTES })
+    ? new grpc.Server({ 'grpc.max_receive_message_length': PEER_MAX_MESSAGE_BYTES, 'grpc.max_send_message_length': PEER_MAX_MESSAGE_BYTES, 'grpc.enable_channelz': 0 })
     : server;
   const clientAddresses = config.peerListen ? new ClientAddresses(config.id, config.advertise ?? config.listen) : undefined;
   const health = new HealthImplementation({ '': 'NOT_SERVING' });
@@ -236,7 +238,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
     const admission = new StreamAdmission(newStreamsPerSecond, newStreamsPerSecond);
     const kv = kvService(
       kvCtx,
-      (ops, call) => guardKvOps(ops, authorizer, call),
+      (ops, call, oneCall) => guardKvOps(ops, authorizer, call, oneCall),
       (call) => guardWatch(authorizer, call),
     );
     server.addService(api.bellwether.kv.v1.KV.service, admittingStreams(trackingStreams(kv, ['Stream', 'Watch'], streams), ['Stream'], admission));

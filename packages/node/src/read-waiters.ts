@@ -17,7 +17,11 @@ export class ReadWaiters {
   private queued: Waiter<number>[] = [];
   /** Rounds asked of Raft, by their context, with the reads that share each. */
   private readonly rounds = new Map<string, { waiters: Waiter<number>[]; timer: ClockTimer }>();
-  private appliedWaiters: { index: number; resolve(): void }[] = [];
+  /** Waiting for the applied index, each until its deadline (clock.monotonicNow() ms). */
+  private appliedWaiters: { index: number; deadlineMs: number; resolve(ok: boolean): void }[] = [];
+  /** One timer for all of them, due at the earliest deadline: no timer per read. */
+  private expiryTimer: ClockTimer | undefined;
+  private expiryAtMs = Number.POSITIVE_INFINITY;
   private roundCounter = 0;
 
   constructor(
@@ -118,27 +122,56 @@ export class ReadWaiters {
     if (applied >= index) return Promise.resolve(true);
     if (this.appliedWaiters.length >= this.maxPendingReads) return Promise.resolve(false);
     return new Promise((resolve) => {
-      const w = {
-        index,
-        resolve: () => {
-          this.clock.clearTimeout(timer);
-          resolve(true);
-        },
-      };
-      const timer = this.clock.setTimeout(() => {
-        this.appliedWaiters = this.appliedWaiters.filter((x) => x !== w);
-        resolve(false);
-      }, timeoutMs);
-      this.appliedWaiters.push(w);
+      const deadlineMs = this.clock.monotonicNow() + timeoutMs;
+      this.appliedWaiters.push({ index, deadlineMs, resolve });
+      if (deadlineMs < this.expiryAtMs) this.armExpiry(deadlineMs);
     });
   }
 
   /** The state is applied up to `appliedIndex`: the reads waiting for it go ahead. */
   resolveApplied(appliedIndex: number): void {
     if (this.appliedWaiters.length === 0) return;
-    const ready = this.appliedWaiters.filter((w) => w.index <= appliedIndex);
-    this.appliedWaiters = this.appliedWaiters.filter((w) => w.index > appliedIndex);
-    for (const w of ready) w.resolve();
+    const waiting = this.appliedWaiters;
+    const ready: ((ok: boolean) => void)[] = [];
+    this.appliedWaiters = [];
+    for (const w of waiting) {
+      if (w.index <= appliedIndex) ready.push(w.resolve);
+      else this.appliedWaiters.push(w);
+    }
+    if (this.appliedWaiters.length === 0) this.disarmExpiry();
+    for (const resolve of ready) resolve(true);
+  }
+
+  private armExpiry(atMs: number): void {
+    this.disarmExpiry();
+    this.expiryAtMs = atMs;
+    this.expiryTimer = this.clock.setTimeout(() => this.expire(), Math.max(0, atMs - this.clock.monotonicNow()));
+  }
+
+  private disarmExpiry(): void {
+    if (this.expiryTimer !== undefined) this.clock.clearTimeout(this.expiryTimer);
+    this.expiryTimer = undefined;
+    this.expiryAtMs = Number.POSITIVE_INFINITY;
+  }
+
+  /** The earliest deadline passed: those past theirs give up; the timer moves to the next deadline. */
+  private expire(): void {
+    this.expiryTimer = undefined;
+    this.expiryAtMs = Number.POSITIVE_INFINITY;
+    const nowMs = this.clock.monotonicNow();
+    const waiting = this.appliedWaiters;
+    const late: ((ok: boolean) => void)[] = [];
+    this.appliedWaiters = [];
+    let nextMs = Number.POSITIVE_INFINITY;
+    for (const w of waiting) {
+      if (w.deadlineMs <= nowMs) late.push(w.resolve);
+      else {
+        this.appliedWaiters.push(w);
+        nextMs = Math.min(nextMs, w.deadlineMs);
+      }
+    }
+    if (nextMs < Number.POSITIVE_INFINITY) this.armExpiry(nextMs);
+    for (const resolve of late) resolve(false);
   }
 
   /** Fails every read waiting for a read index (the member stops). Reads waiting for an apply time out on their own. */

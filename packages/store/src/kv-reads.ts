@@ -29,13 +29,6 @@ export interface RangeQuery {
 
 const EMPTY = Buffer.alloc(0);
 
-/** One key together with the applied index of the very state it was read from. */
-export async function readKey(db: StoreDatabase, key: Uint8Array): Promise<{ kv: KeyValueRecord | undefined; appliedIndex: number }> {
-  const [gen0, gen1, applied, gen] = await db.getMany([userKey(0, key), userKey(1, key), APPLIED_KEY, GENERATION_KEY]);
-  const raw = decodeGeneration(gen) === 1 ? gen1 : gen0;
-  return { kv: raw ? decodeKeyValue(Buffer.from(key), raw) : undefined, appliedIndex: decodeApplied(applied) };
-}
-
 /**
  * Keys in [start, end) in byte order, and the applied index of the state
  * they were read from; one more than `limit` is probed to tell whether more

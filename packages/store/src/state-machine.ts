@@ -5,12 +5,13 @@ import { type KeyChange, keyChange } from './changes';
 import { Writer } from './codec';
 import type { StoreDatabase } from './database';
 import { applyCommand } from './kv-command';
-import { type RangeQuery, readKey, readLeaseKeys, readLeases, readRange, readSessionLastIndexes } from './kv-reads';
+import { type RangeQuery, readLeaseKeys, readLeases, readRange, readSessionLastIndexes } from './kv-reads';
 import { APPLIED_KEY, authKey, encodeApplied, type Generation, generationRange, metaKey, Prefix, STATE_KEY_HEADER_BYTES, sessionKey, userKey } from './keys';
 import { LeaseBatch } from './lease-batch';
 import type { LeaseRecord } from './leases';
 import { pageBytes, TXN_RANGE_BYTES } from './range-page';
 import { type Command, decodeCommand, decodeKeyValue, decodeSession, encodeSession, encodeStoredKeyValue, type KeyValueRecord, type SessionRecord, type WriteResult } from './records';
+import { PointReads } from './point-reads';
 import { RecentRecords } from './recent-records';
 import { RevisionCache } from './revision-cache';
 import { expireSessions, type SessionExpireCommand } from './session-expiry';
@@ -41,6 +42,7 @@ export class KvStateMachine implements StateMachine {
   private auth: AuthState = emptyAuthState();
   /** What was on disk at open is durable; later applies become so in makeAppliedDurable. */
   private durableApplied: number;
+  private readonly pointReads: PointReads;
   private readonly recentValues = new RecentRecords<KeyValueRecord>(RECENT_VALUES.records, RECENT_VALUES.bytes, RECENT_VALUES.recordBytes);
   private readonly recentSessions = new RecentRecords<Buffer>(RECENT_SESSIONS.records, RECENT_SESSIONS.bytes, RECENT_SESSIONS.recordBytes);
 
@@ -54,6 +56,7 @@ export class KvStateMachine implements StateMachine {
     private readonly trackChanges: boolean,
   ) {
     this.durableApplied = applied;
+    this.pointReads = new PointReads(db);
   }
 
   static async open(db: StoreDatabase, applied: number, gen: Generation, opts: { revisionCacheKeys?: number; trackChanges?: boolean }): Promise<KvStateMachine> {
@@ -121,7 +124,7 @@ export class KvStateMachine implements StateMachine {
   }
 
   read(key: Uint8Array): Promise<{ kv: KeyValueRecord | undefined; appliedIndex: number }> {
-    return readKey(this.db, key);
+    return this.pointReads.read(key);
   }
 
   async get(key: Uint8Array): Promise<KeyValueRecord | undefined> {

@@ -115,9 +115,15 @@ async function main(argv: string[]): Promise<number> {
   if (targets.some((t) => t !== 'etcd')) systems.push('bellwether');
   if (targets.includes('etcd')) systems.push('etcd');
 
+  const runOrders: string[][] = [];
   for (let run = 1; run <= runsWanted; run++) {
-    // Alternate which system goes first, so slow drift of the machine does not favour one.
-    const order = run % 2 === 1 ? systems : [...systems].reverse();
+    // Alternate which system goes first, so slow drift of the machine does not
+    // favour one; on one cluster the SDK and plain gRPC alternate the same way.
+    const odd = run % 2 === 1;
+    const order = odd ? systems : [...systems].reverse();
+    const targetOrder = odd ? targets : [...targets].reverse();
+    runOrders.push(order.flatMap((system) => targetOrder.filter((t) => (t === 'etcd') === (system === 'etcd')).map((t) => SHORT[t])));
+    console.error(`run ${run}/${runsWanted}: order ${runOrders[run - 1]!.join(' then ')}`);
     for (const system of order) {
       console.error(`run ${run}/${runsWanted}: starting a local 3-member ${system} cluster...`);
       cluster = await startLocal(system, { profileDir: system === 'bellwether' ? (f['profile'] as string | undefined) : undefined });
@@ -131,7 +137,7 @@ async function main(argv: string[]): Promise<number> {
             console.error(`  loaded ${fmtNum(load.ops)} keys in ${load.durationS.toFixed(1)} s (failed attempts ${load.errors}${load.errors ? `: ${Object.keys(load.errorsByCode).join(', ')}` : ''})`);
             loaded = true;
           }
-          for (const target of targets.filter((t) => (t === 'etcd') === (system === 'etcd'))) {
+          for (const target of targetOrder.filter((t) => (t === 'etcd') === (system === 'etcd'))) {
             const conc = row.concurrency === 'N' ? nConc : row.concurrency;
             const readMode = target === 'etcd' ? row.etcdReadMode : row.readMode;
             const cfg = { ...base, target, workload: row.workload, readMode, concurrency: conc, ...(row.large ?? {}) };
@@ -160,6 +166,7 @@ async function main(argv: string[]): Promise<number> {
   const loads = [...cells.values()].flatMap((c) => c.runs.flatMap((r) => r.loadavg));
   const report =
     render(rows, targets, summary, runsWanted, nConc) +
+    renderPerRun(rows, targets, cells, runOrders, nConc) +
     `\n\nmachine: ${machine().cpus} CPUs; 1-minute load average during the measured windows ${Math.min(...loads).toFixed(1)}–${Math.max(...loads).toFixed(1)}; etcd ${versions['etcd'] ?? '-'}`;
   console.log(report);
   const path = writeResult(
@@ -172,6 +179,8 @@ async function main(argv: string[]): Promise<number> {
       versions,
       config: { ...base, runs: runsWanted, targets, rows: rows.map((r) => r.name), tiny },
       summary,
+      runOrders,
+      perRunRatios: perRunRatios(rows, targets, cells),
       runs: [...cells.values()],
       report,
     },
@@ -319,8 +328,79 @@ function render(rows: Row[], targets: TargetKind[], summary: Summary[], runs: nu
     }
     out.push('\nGoals of issues 6 and 19 (SDK vs etcd, on these figures)');
     for (const [what, ok] of checks) out.push(`  ${ok === undefined ? 'n/a ' : ok ? 'met ' : 'NOT '} ${what}`);
+    checks.length = 0;
+    const raw = (row: string) => get(row, 'bellwether-raw');
+    const opsRatio = (s: Summary | undefined, row: string) => (s && e(row) ? s.opsPerSec / e(row)!.opsPerSec : undefined);
+    const cpuAtMost = (s: Summary | undefined, row: string) => {
+      const a = s?.serverMsPerOp;
+      const b = e(row)?.serverMsPerOp;
+      return a !== undefined && a !== null && b !== undefined && b !== null ? a <= b : undefined;
+    };
+    if (targets.includes('bellwether-raw')) {
+      check(`plain gRPC put at ${nConc} in flight >= 1.2x etcd`, () => at(opsRatio(raw('put-N'), 'put-N'), 1.2));
+      check('plain gRPC any-follower gets >= 1.2x etcd serializable', () => at(opsRatio(raw('get-any-follower'), 'get-any-follower'), 1.2));
+      check('plain gRPC linearizable gets >= 1.0x etcd', () => at(opsRatio(raw('get-linearizable'), 'get-linearizable'), 1.0));
+      for (const r of rows) if (!r.large) check(`plain gRPC server CPU per op <= etcd (${r.name})`, () => cpuAtMost(raw(r.name), r.name));
+    }
+    check('SDK put at 1 in flight: p50 <= 0.9x etcd', () => g('put-1') && e('put-1') && g('put-1')!.p50Ms <= 0.9 * e('put-1')!.p50Ms);
+    check('SDK put at 1 in flight: server CPU per op <= etcd', () => cpuAtMost(g('put-1'), 'put-1'));
+    check(`SDK put at ${nConc} in flight >= 5x etcd`, () => at(opsRatio(g('put-N'), 'put-N'), 5));
+    check('SDK any-follower gets >= 6x etcd serializable', () => at(opsRatio(g('get-any-follower'), 'get-any-follower'), 6));
+    check('SDK linearizable gets >= 5x etcd', () => at(opsRatio(g('get-linearizable'), 'get-linearizable'), 5));
+    out.push('\nGoals of issue 16 (plain gRPC and SDK vs etcd, on these figures)');
+    for (const [what, ok] of checks) out.push(`  ${ok === undefined ? 'n/a ' : ok ? 'met ' : 'NOT '} ${what}`);
   }
   return out.join('\n');
+}
+
+/** `undefined` (n/a) when there is no ratio, else whether it reaches `goal`. */
+const at = (ratio: number | undefined, goal: number) => (ratio === undefined || !Number.isFinite(ratio) ? undefined : ratio >= goal);
+
+export interface RunRatio {
+  row: string;
+  target: TargetKind;
+  /** Per run, in run order: Bellwether's ops/s over etcd's, and its server CPU per op over etcd's. */
+  opsRatio: (number | null)[];
+  cpuRatio: (number | null)[];
+}
+
+/** Each Bellwether target's ratios to etcd run by run (run i of one against run i of the other, on the same machine state). */
+function perRunRatios(rows: Row[], targets: TargetKind[], cells: Map<string, Cell>): RunRatio[] {
+  const out: RunRatio[] = [];
+  for (const row of rows) {
+    const etcd = cells.get(`${row.name}|etcd`);
+    if (!etcd) continue;
+    for (const target of targets.filter((t) => t !== 'etcd')) {
+      const bw = cells.get(`${row.name}|${target}`);
+      if (!bw) continue;
+      const n = Math.min(bw.runs.length, etcd.runs.length);
+      const div = (a: number | null, b: number | null) => (a === null || b === null || !Number.isFinite(a) || !Number.isFinite(b) || b === 0 ? null : a / b);
+      out.push({
+        row: row.name,
+        target,
+        opsRatio: Array.from({ length: n }, (_, i) => div(bw.runs[i]!.opsPerSec, etcd.runs[i]!.opsPerSec)),
+        cpuRatio: Array.from({ length: n }, (_, i) => div(bw.runs[i]!.cpu.serverMsPerOp, etcd.runs[i]!.cpu.serverMsPerOp)),
+      });
+    }
+  }
+  return out;
+}
+
+function renderPerRun(rows: Row[], targets: TargetKind[], cells: Map<string, Cell>, orders: string[][], nConc: number): string {
+  const ratios = perRunRatios(rows, targets, cells);
+  if (ratios.length === 0) return '';
+  const title = (name: string) => {
+    const r = rows.find((x) => x.name === name)!;
+    return `${r.title} (c=${r.concurrency === 'N' ? nConc : r.concurrency})`;
+  };
+  const fmt = (xs: (number | null)[]) => xs.map((x) => (x === null ? '-' : `${x.toFixed(2)}x`)).join(' ');
+  return (
+    `\n\nPer-run ratios to etcd, run 1..${orders.length} (ops/s | server CPU per op); run order: ${orders.map((o, i) => `${i + 1}: ${o.join(' > ')}`).join('; ')}\n` +
+    table(
+      ['workload', 'target', 'ops/s ratio', 'CPU/op ratio'],
+      ratios.map((r) => [title(r.row), SHORT[r.target], fmt(r.opsRatio), fmt(r.cpuRatio)]),
+    )
+  );
 }
 
 interface MemberPeak {

@@ -12,9 +12,19 @@ export interface KeySpaceOptions {
   seed?: number;
 }
 
+/**
+ * Keyspaces up to this many keys are made up front; larger ones key by key
+ * as they are used (10,000,000 Buffers would take the client ~1 GiB and long
+ * garbage-collector pauses, on the cores the servers share).
+ */
+export const KEYS_MADE_UP_FRONT_MAX = 1 << 20;
+
 export class KeySpace {
-  readonly keys: Buffer[];
+  /** Every key, when the keyspace is small enough to make up front. */
+  private readonly keys: Buffer[] | undefined;
   private readonly values: Buffer[];
+  private readonly prefix: string;
+  private readonly digits: number;
 
   constructor(readonly opts: KeySpaceOptions) {
     const prefix = opts.prefix ?? 'k';
@@ -22,8 +32,12 @@ export class KeySpace {
     if (digits < String(opts.keyspace - 1).length) {
       throw new Error(`--key-bytes ${opts.keyBytes} is too short for a keyspace of ${opts.keyspace} with prefix "${prefix}"`);
     }
-    this.keys = new Array(opts.keyspace);
-    for (let i = 0; i < opts.keyspace; i++) this.keys[i] = Buffer.from(prefix + String(i).padStart(digits, '0'), 'latin1');
+    this.prefix = prefix;
+    this.digits = digits;
+    if (opts.keyspace <= KEYS_MADE_UP_FRONT_MAX) {
+      this.keys = new Array(opts.keyspace);
+      for (let i = 0; i < opts.keyspace; i++) this.keys[i] = this.make(i);
+    }
     const rng = new Rng(opts.seed ?? 42);
     const pool = 1024;
     this.values = new Array(pool);
@@ -35,11 +49,15 @@ export class KeySpace {
   }
 
   get size(): number {
-    return this.keys.length;
+    return this.opts.keyspace;
   }
 
   key(i: number): Buffer {
-    return this.keys[i]!;
+    return this.keys ? this.keys[i]! : this.make(i);
+  }
+
+  private make(i: number): Buffer {
+    return Buffer.from(this.prefix + String(i).padStart(this.digits, '0'), 'latin1');
   }
 
   /** One of 1024 random values of the configured size. */

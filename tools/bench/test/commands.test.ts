@@ -138,6 +138,13 @@ test('pnpm bench:compare --tiny: Bellwether and etcd side by side', { timeout: 9
   assert.equal(json.summary.length, 3 * 3);
   for (const s of json.summary) assert.ok(isNum(s.opsPerSec) && 'p99Ms' in s && 'serverMsPerOp' in s, JSON.stringify(s));
   for (const cell of json.runs) for (const r of cell.runs) checkRun(r);
+  // Plain gRPC beside the SDK, each with its ratio to etcd run by run.
+  assert.match(res.stdout, /bw-raw\/etcd/);
+  assert.match(res.stdout, /Per-run ratios to etcd/);
+  assert.match(res.stdout, /Goals of issue 16/);
+  assert.deepEqual(json.runOrders, [['bw-sdk', 'bw-raw', 'etcd']]);
+  assert.equal(json.perRunRatios.length, 3 * 2);
+  for (const r of json.perRunRatios) assert.ok(r.opsRatio.length === 1 && isNum(r.opsRatio[0]) && r.cpuRatio.length === 1, JSON.stringify(r));
 });
 
 test('pnpm --filter @bellwether/bench scrape: CPU per /metrics scrape on each of 3 nodes', { timeout: 90_000 }, async () => {

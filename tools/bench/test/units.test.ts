@@ -28,6 +28,14 @@ test('keys have the configured width and values the configured size', () => {
   assert.throws(() => new KeySpace({ keyspace: 100_000, keyBytes: 4, valueBytes: 1 }), /too short/);
 });
 
+test('a keyspace too large to make up front gives the same keys, made as they are asked for', () => {
+  const big = new KeySpace({ keyspace: 10_000_000, keyBytes: 16, valueBytes: 8 });
+  const small = new KeySpace({ keyspace: 100_000, keyBytes: 16, valueBytes: 8 });
+  assert.equal(big.size, 10_000_000);
+  assert.deepEqual(big.key(99_999), small.key(99_999));
+  assert.equal(big.key(9_999_999).toString(), 'k000000009999999');
+});
+
 test('flags: values, defaults, bools, lists, and the -- that pnpm passes on', () => {
   const specs = {
     n: { kind: 'int', default: 3, help: '' },
