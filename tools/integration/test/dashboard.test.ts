@@ -52,15 +52,22 @@ test('the dashboard lists 3 members and the leader, and shows the new leader and
   await waitForIncarnations(cluster);
   await leader.kill9();
   const killedAt = Date.now();
-  const shown = await page.waitForFunction(
-    (old) => {
-      const id = document.getElementById('leader')?.dataset['leader'];
-      const oldRow = document.querySelector(`#members tbody tr[data-member="${old}"]`);
-      return id && id !== old && oldRow?.getAttribute('data-state') === 'down' ? id : undefined;
-    },
-    leader.id,
-    { timeout: 10_000, polling: 50 },
-  );
+  const shown = await page
+    .waitForFunction(
+      (old) => {
+        const id = document.getElementById('leader')?.dataset['leader'];
+        const oldRow = document.querySelector(`#members tbody tr[data-member="${old}"]`);
+        return id && id !== old && oldRow?.getAttribute('data-state') === 'down' ? id : undefined;
+      },
+      leader.id,
+      { timeout: 10_000, polling: 50 },
+    )
+    .catch(async (err: Error) => {
+      // Say what the page and the member serving it saw, so a failure here can be told apart
+      // from a cluster that elected nobody.
+      const served = await fetch(`http://${http(viewer)}/api/cluster`).then((r) => r.text()).catch((e: Error) => `unreachable: ${e.message}`);
+      throw new Error(`${err.message}\npage members: ${await page.locator('#members').innerText()}\n/api/cluster: ${served.slice(0, 4000)}`);
+    });
   const elapsedMs = Date.now() - killedAt;
   const shownLeader = (await shown.jsonValue()) as string;
   const next = await cluster.waitForLeader();
