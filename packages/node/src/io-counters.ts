@@ -11,10 +11,16 @@ export class PeerMessageCounts {
   readonly received = new Map<string, number>();
   batchesSent = 0;
   batchesReceived = 0;
+  /** Raft messages not sent because the peer's stream held too many bytes not yet taken by HTTP/2. */
+  readonly dropped = new Map<string, number>();
 
   countSent(messages: readonly Message[], batches: number): void {
     this.batchesSent += batches;
     for (const m of messages) this.sent.set(m.type, (this.sent.get(m.type) ?? 0) + 1);
+  }
+
+  countDropped(messages: readonly Message[]): void {
+    for (const m of messages) this.dropped.set(m.type, (this.dropped.get(m.type) ?? 0) + 1);
   }
 
   countReceived(types: readonly { type: string }[]): void {

@@ -32,6 +32,7 @@ export function registerIoMetrics(registers: Registry[], peers: PeerMessageCount
     });
   byType('bellwether_peer_messages_sent_total', 'Raft messages sent to peers, by Raft message type', peers.sent);
   byType('bellwether_peer_messages_received_total', 'Raft messages received from peers, by Raft message type', peers.received);
+  byType('bellwether_peer_messages_dropped_total', 'Raft messages not sent because the peer stream already held too many unsent bytes (the peer reads too slowly); Raft resends them', peers.dropped);
   single('bellwether_peer_batches_sent_total', 'gRPC stream messages (MessageBatch) written to peers, each carrying one or more Raft messages', () => peers.batchesSent);
   single('bellwether_peer_batches_received_total', 'gRPC stream messages (MessageBatch) received from peers', () => peers.batchesReceived);
   new Counter({

@@ -31,7 +31,7 @@ import { ClientAddresses } from './client-addresses';
 import { NodeMetrics } from './metrics';
 import { PeerMessageCounts, startCallbackCounts } from './io-counters';
 import { registerIoMetrics } from './io-metrics';
-import { FLOW_CONTROL_WINDOW_BYTES, GrpcPeerTransport, PEER_MAX_MESSAGE_BYTES } from './peer-transport';
+import { FLOW_CONTROL_WINDOW_BYTES, GrpcPeerTransport, PEER_INFLIGHT_BYTES, PEER_MAX_MESSAGE_BYTES } from './peer-transport';
 import { RoundTripTracker } from './peer-rtt';
 import { loadInitialState } from './raft-recovery';
 import { Replica } from './replica';
@@ -152,6 +152,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       checkQuorum: true,
       maxInflightMsgs: 64,
       maxSizePerMsgBytes: peerMessageBudgetBytes(config),
+      maxInflightBytes: PEER_INFLIGHT_BYTES,
       maxLogMemoryBytes: config.logMemoryBytes ?? DEFAULTS.logMemoryBytes,
       initial: await loadInitialState(store, identity.bootstrap),
     });

@@ -30,6 +30,14 @@ export const PEER_MAX_MESSAGE_BYTES = 128 * 1024 * 1024;
 export const CLIENT_ADDRESS_METADATA = 'bellwether-client-address';
 /** Bytes queued on one stream before further messages to that peer are dropped (Raft resends). */
 export const MAX_STREAM_BUFFER_BYTES = 32 * 1024 * 1024;
+/**
+ * Raft's window of entry bytes in flight to one follower. Kept under
+ * {@link MAX_STREAM_BUFFER_BYTES}: with a larger window, a follower slower
+ * than the leader (catching up, or under large values) filled the stream
+ * past the bound, its appends were dropped, and Raft went back to probing and
+ * sent (and read back from disk) the whole window again, over and over.
+ */
+export const PEER_INFLIGHT_BYTES = MAX_STREAM_BUFFER_BYTES / 2;
 /** HTTP/2 receive windows on peer and client connections: a batch of entries or calls arrives without waiting on WINDOW_UPDATEs. */
 export const FLOW_CONTROL_WINDOW_BYTES = 16 * 1024 * 1024;
 const RECONNECT_BACKOFF_MS = { min: 50, max: 1000 };
@@ -171,6 +179,7 @@ export class GrpcPeerTransport implements PeerTransport {
       }
       if ((this.queuedBytes.get(stream) ?? 0) > MAX_STREAM_BUFFER_BYTES) {
         // The peer is not reading (paused or overloaded): bound our memory.
+        this.opts.counts?.countDropped(list);
         this.opts.unreachable(to);
         continue;
       }

@@ -48,6 +48,37 @@ test('a follower that is behind reads entries evicted from the leader\'s memory 
   }
 });
 
+test('a follower slower than the leader is sent what it can take: no append is dropped at the stream bound and sent again', async (t) => {
+  const { cluster, http } = await startMetricsCluster(3);
+  t.after(() => cluster.stop());
+  const leader = await cluster.waitForLeader();
+  const slow = cluster.followers(leader)[0]!;
+  const client = await connect({ endpoints: cluster.nodes.map((n) => n.address), deadlineMs: 60_000 });
+  t.after(() => client.close());
+  // Stopped, its connection stays open and unread: what the leader sends it piles up on the stream.
+  slow.signal('SIGSTOP');
+  t.after(() => {
+    if (slow.running) slow.signal('SIGCONT');
+  });
+  const value = (i: number) => Buffer.alloc(1000 * KIB, 97 + (i % 26));
+  // 80 MiB: more than the stream bound (32 MiB) and than Raft's window of 64 appends of 1 MiB.
+  for (let i = 0; i < 80; i += 8) await Promise.all(Array.from({ length: 8 }, (_, j) => client.put(`big/${i + j}`, value(i + j))));
+  slow.signal('SIGCONT');
+  await waitFor(
+    async () => {
+      const [ls, ss] = await Promise.all([cluster.status(leader), cluster.status(slow)]);
+      return Number(ss.appliedIndex) >= Number(ls.commitIndex) ? true : undefined;
+    },
+    60_000,
+    `${slow.id} caught up with the leader`,
+  );
+  const text = (await httpGet(`http://${http(leader)}/metrics`)).body;
+  const dropped = [...text.matchAll(/^bellwether_peer_messages_dropped_total\{type="(\w+)"\} (\S+)$/gm)].map((m) => `${m[1]} ${m[2]}`);
+  assert.deepEqual(dropped.filter((d) => !d.endsWith(' 0')), [], 'messages the leader dropped at the stream bound');
+  const got = await unary<GetResponse__Output>(clientsFor(slow.address).kv as unknown as grpc.Client, 'Get', { key: Buffer.from('big/79'), read: { mode: 'READ_MODE_ANY_FOLLOWER' } }, 10_000);
+  assert.ok(got.kv?.value.equals(value(79)), `big/79 on ${slow.id}`);
+});
+
 test('a full pending-writes budget refuses with RESOURCE_EXHAUSTED and a retry hint, and recovers', async (t) => {
   // Room for about two 512 KiB writes at a time.
   const { cluster } = await startMetricsCluster(3, ['--max-value-bytes', String(512 * KIB), '--max-pending-write-bytes', String(1100 * KIB)]);
