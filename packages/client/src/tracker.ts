@@ -73,8 +73,8 @@ export class MemberState {
   probeFailures = 0;
   /** When (performance.now()) it last confirmed it leads, for writes waiting on it (confirmLeader). */
   confirmedLeaderAt = Number.NEGATIVE_INFINITY;
-  /** The confirmLeader question in flight, shared by the writes waiting on this member. */
-  confirming: Promise<boolean> | undefined;
+  /** The Status question in flight, shared by probes and by the writes waiting on confirmLeader. */
+  asking: Promise<StatusResponse__Output> | undefined;
   /** When it last refused a read (behind the session index, too stale, no leader): `Date.now()` ms. */
   refusedReadAt = 0;
   /** Answered with another cluster's id: never used. */
@@ -289,10 +289,13 @@ export class ClusterTracker {
     if (!m || this.#stopping.aborted || signal.aborted) return Promise.resolve(false);
     // Many writes wait on one leader: they share one recent answer, or the question in flight.
     if (performance.now() - m.confirmedLeaderAt < CONFIRM_FRESH_MS) return Promise.resolve(true);
-    m.confirming ??= this.#askLeads(m, timeoutMs).finally(() => {
-      m.confirming = undefined;
-    });
-    const asked = m.confirming;
+    const asked = this.#askStatus(m, timeoutMs).then(
+      (s) => s.role === 'ROLE_LEADER' && !m.foreign,
+      () => {
+        if (!this.#stopping.aborted) this.#probeNow(m);
+        return false;
+      },
+    );
     return new Promise((resolve) => {
       const off = signal.onAbort(() => resolve(false));
       void asked.then((leads) => {
@@ -302,17 +305,30 @@ export class ClusterTracker {
     });
   }
 
-  async #askLeads(m: MemberState, timeoutMs: number): Promise<boolean> {
-    try {
-      const s = await this.#pool.get(m.address).unary('Status', {}, { deadline: Date.now() + timeoutMs, signal: this.#stopping });
-      this.#onStatus(m, s);
-      const leads = s.role === 'ROLE_LEADER';
-      if (leads) m.confirmedLeaderAt = performance.now();
-      return leads;
-    } catch {
-      if (!this.#stopping.aborted) this.#probeNow(m);
-      return false;
-    }
+  /**
+   * Asks `m` for its Status, or joins the question already in flight: many
+   * writes waiting on one leader, and its probe, cost one call. The answer
+   * updates the view (round-trip time, role, leader) before anyone sees it.
+   */
+  #askStatus(m: MemberState, timeoutMs: number): Promise<StatusResponse__Output> {
+    if (m.asking) return m.asking;
+    const asking = this.#callStatus(m, timeoutMs);
+    m.asking = asking;
+    const done = () => {
+      if (m.asking === asking) m.asking = undefined;
+    };
+    asking.then(done, done);
+    return asking;
+  }
+
+  async #callStatus(m: MemberState, timeoutMs: number): Promise<StatusResponse__Output> {
+    const started = performance.now();
+    const s = await this.#pool.get(m.address).unary('Status', {}, { deadline: Date.now() + timeoutMs, signal: this.#stopping });
+    const rtt = performance.now() - started;
+    m.rttMs = m.rttMs === undefined ? rtt : m.rttMs * 0.7 + rtt * 0.3;
+    this.#onStatus(m, s);
+    if (s.role === 'ROLE_LEADER' && !m.foreign) m.confirmedLeaderAt = performance.now();
+    return s;
   }
 
   #recordedLeaderMember(): MemberState | undefined {
@@ -657,12 +673,8 @@ export class ClusterTracker {
     m.probing = true;
     const { pollIntervalMs: interval, heartbeatTimeoutMs: timeout } = this.#settings;
     let next = interval === undefined ? undefined : interval * (0.9 + Math.random() / 5);
-    const started = performance.now();
     try {
-      const status = await this.#pool.get(m.address).unary('Status', {}, { deadline: Date.now() + timeout, signal: this.#stopping });
-      const rtt = performance.now() - started;
-      m.rttMs = m.rttMs === undefined ? rtt : m.rttMs * 0.7 + rtt * 0.3;
-      this.#onStatus(m, status);
+      await this.#askStatus(m, timeout);
     } catch (raw) {
       if (this.#stopping.aborted) return;
       const err = raw as Partial<grpc.ServiceError>;
