@@ -16,22 +16,28 @@ export async function streamSnapshot(
   let settle!: (ok: boolean) => void;
   const answered = new Promise<boolean>((resolve) => (settle = resolve));
   let ended = false;
-  const answeredEarly = answered.then(() => {
+  // A stream the receiver ended (it refused a chunk, or its install failed)
+  // never calls back the pending write: fail that write once it answered.
+  // One waiting write at a time, and nothing of a chunk kept once written: a
+  // reaction per write on the answer (Promise.race) kept every chunk sent,
+  // the whole state, until the transfer ended.
+  let failPending: ((err: Error) => void) | undefined;
+  void answered.then(() => {
     ended = true;
+    failPending?.(new Error('the receiver ended the snapshot stream'));
   });
   const stream = open((err, res) => settle(!err && !!res?.accepted));
   stream.on('error', () => settle(false));
-  // A stream the receiver ended (it refused a chunk, or its install failed)
-  // never calls back the pending write: stop waiting once it answered.
   const write = (chunk: SnapshotChunk) =>
-    Promise.race([
-      new Promise<void>((resolve, reject) => {
-        stream.write(chunk, (err?: Error | null) => (err ? reject(err) : resolve()));
-      }),
-      answeredEarly.then(() => {
-        throw new Error('the receiver ended the snapshot stream');
-      }),
-    ]);
+    new Promise<void>((resolve, reject) => {
+      if (ended) return reject(new Error('the receiver ended the snapshot stream'));
+      failPending = reject;
+      stream.write(chunk, (err?: Error | null) => {
+        failPending = undefined;
+        if (err) reject(err);
+        else resolve();
+      });
+    });
   try {
     await write({ message: toWire(msg), appliedIndex: reader.appliedIndex, members });
     for await (const data of reader.chunks()) await write({ data });
