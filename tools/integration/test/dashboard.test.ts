@@ -66,7 +66,7 @@ test('the dashboard lists 3 members and the leader, and shows the new leader and
       // Say what the page and the member serving it saw, so a failure here can be told apart
       // from a cluster that elected nobody.
       const served = await fetch(`http://${http(viewer)}/api/cluster`).then((r) => r.text()).catch((e: Error) => `unreachable: ${e.message}`);
-      throw new Error(`${err.message}\npage members: ${await page.locator('#members').innerText()}\n/api/cluster: ${served.slice(0, 4000)}`);
+      throw new Error(`${err.message}\npage members: ${await page.locator('#members').textContent()}\n/api/cluster: ${served.slice(0, 4000)}`);
     });
   const elapsedMs = Date.now() - killedAt;
   const shownLeader = (await shown.jsonValue()) as string;
