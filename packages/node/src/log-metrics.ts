@@ -19,6 +19,25 @@ export function registerLogMetrics(registers: Registry[], replica: Replica): voi
       this.set(replica.raftStatus().logMemoryBytes);
     },
   });
+  new Gauge({
+    name: 'bellwether_apply_backlog_bytes',
+    help: 'Bytes of committed entries waiting for this member\'s state machine (a follower holds new appends back past 64 MiB)',
+    registers,
+    collect() {
+      this.set(replica.applyBacklog.unappliedBytes);
+    },
+  });
+  new Counter({
+    name: 'bellwether_peer_appends_held_total',
+    help: 'Appends a follower held back, unacknowledged, while its apply was behind (held: taken later in order; dropped: past the 32 MiB hold, sent again by the leader)',
+    labelNames: ['outcome'],
+    registers,
+    collect() {
+      this.reset();
+      this.inc({ outcome: 'held' }, replica.applyBacklog.heldTotal);
+      this.inc({ outcome: 'dropped' }, replica.applyBacklog.droppedTotal);
+    },
+  });
   new Counter({
     name: 'bellwether_raft_log_entries_read_back_total',
     help: 'Log entries read back from disk to replicate to a follower (evicted from memory)',

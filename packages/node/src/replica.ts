@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { type ConfChange, type Entry, type Message, NotLeaderError, type RawNode, type Ready, type SnapshotMsg } from '@bellwether/raft';
 import { type Command, encodeCommand, type KeyChange, type LeaseChange, type ReplicaStorage, type SnapshotReader, type WriteResult } from '@bellwether/store';
+import { ApplyBacklog } from './apply-backlog';
 import { type Clock, type ClockTimer, systemClock } from './clock';
 import { CommitHold } from './commit-hold';
 import { LogCompaction } from './log-compaction';
@@ -124,6 +125,8 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   private readonly commitHold: CommitHold;
   /** Applies run in order on this chain, overlapping the next Ready's fsync. */
   private applying: Promise<void> = Promise.resolve();
+  /** A follower's committed entries waiting for the apply, and the appends it holds back while that is too much. */
+  readonly applyBacklog = new ApplyBacklog();
   /** When the loop started waiting on a persist during which a leader may heartbeat (see heartbeatWhilePersisting). */
   private persistingSinceMs: number | undefined;
   private lastPersistHeartbeatMs = 0;
@@ -426,7 +429,15 @@ export class Replica extends EventEmitter<ReplicaEvents> {
 
   private hasInputs(): boolean {
     const proposals = this.writes.hasQueued && !this.holdingProposals();
-    return this.tasks.length > 0 || this.snapshotSends.hasReports || this.unreachable.size > 0 || this.inbox.length > 0 || proposals || this.reads.roundDue();
+    return (
+      this.tasks.length > 0 ||
+      this.snapshotSends.hasReports ||
+      this.unreachable.size > 0 ||
+      this.inbox.length > 0 ||
+      proposals ||
+      this.reads.roundDue() ||
+      this.applyBacklog.releasable
+    );
   }
 
   private feedInputs(): void {
@@ -435,7 +446,8 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     for (const { to, ok } of this.snapshotSends.takeReports()) this.raft.reportSnapshot(to, ok);
     const inbox = this.inbox;
     this.inbox = [];
-    for (const msg of inbox) {
+    const held = this.applyBacklog.release(this.role !== 'follower');
+    for (const msg of held.length > 0 ? [...held, ...inbox] : inbox) {
       if (msg === TICK) {
         this.raft.tick();
         continue;
@@ -443,6 +455,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       if (msg.from === this.leader && (msg.type === 'append' || msg.type === 'heartbeat' || msg.type === 'snapshot')) {
         this.lastLeaderContactMs = this.clock.now();
       }
+      if (this.role === 'follower' && this.applyBacklog.intercept(msg)) continue;
       try {
         this.raft.step(msg);
       } catch (err) {
@@ -504,7 +517,13 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     if (rd.messagesAfterPersist.length > 0) this.send(rd.messagesAfterPersist);
     if (rd.committedEntries.length > 0) {
       const entries = rd.committedEntries;
-      this.applying = this.applying.then(() => this.apply(entries)).catch((err: Error) => this.onFatal(err));
+      const bytes = this.applyBacklog.added(entries);
+      this.applying = this.applying
+        .then(async () => {
+          await this.apply(entries);
+          if (this.applyBacklog.applied(bytes)) this.kick();
+        })
+        .catch((err: Error) => this.onFatal(err));
     }
     for (const rs of rd.readStates) this.reads.onReadState(rs);
     for (const ctx of rd.readStatesFailed) {
