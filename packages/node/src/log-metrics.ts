@@ -21,7 +21,7 @@ export function registerLogMetrics(registers: Registry[], replica: Replica): voi
   });
   new Gauge({
     name: 'bellwether_apply_backlog_bytes',
-    help: 'Bytes of committed entries waiting for this member\'s state machine (a follower holds new appends back past 64 MiB)',
+    help: 'Bytes of committed entries waiting for this member\'s state machine (a follower holds new appends back past 256 MiB)',
     registers,
     collect() {
       this.set(replica.applyBacklog.unappliedBytes);

@@ -172,6 +172,18 @@ export class TestCluster {
     return unary<StatusResponse__Output>(clientsFor(n.address, this.credentials).cluster as unknown as grpc.Client, 'Status', {}, deadlineMs, this.callMetadata());
   }
 
+  /** Waits until `member` has applied everything `leader` has committed. */
+  async waitForCatchUp(leader: NodeProcess, member: NodeProcess, timeoutMs: number): Promise<void> {
+    await waitFor(
+      async () => {
+        const [ls, ms] = await Promise.all([this.status(leader), this.status(member)]);
+        return Number(ms.appliedIndex) >= Number(ls.commitIndex) ? true : undefined;
+      },
+      timeoutMs,
+      `${member.id} caught up with the leader`,
+    );
+  }
+
   /** Waits until every running node agrees on one leader (among the running ones). */
   async waitForLeader(timeoutMs = 30_000): Promise<NodeProcess> {
     let seen = '';

@@ -31,14 +31,7 @@ test('a follower that is behind reads entries evicted from the leader\'s memory 
   assert.ok(metric(before, 'bellwether_raft_log_bytes') >= 40 * 32 * KIB, 'the stored log still holds every entry');
 
   behind.start();
-  await waitFor(
-    async () => {
-      const [ls, bs] = await Promise.all([cluster.status(leader), cluster.status(behind)]);
-      return Number(bs.appliedIndex) >= Number(ls.commitIndex) ? true : undefined;
-    },
-    60_000,
-    `${behind.id} caught up with the leader`,
-  );
+  await cluster.waitForCatchUp(leader, behind, 60_000);
   assert.doesNotMatch(behind.log(), /snapshot installed/, 'caught up from the log, not by snapshot');
   const after = (await httpGet(`http://${http(leader)}/metrics`)).body;
   assert.ok(metric(after, 'bellwether_raft_log_entries_read_back_total') >= 30, `entries read back: ${metric(after, 'bellwether_raft_log_entries_read_back_total')}`);
@@ -64,14 +57,7 @@ test('a follower slower than the leader is sent what it can take: no append is d
   // 80 MiB: more than the stream bound (32 MiB) and than Raft's window of 64 appends of 1 MiB.
   for (let i = 0; i < 80; i += 8) await Promise.all(Array.from({ length: 8 }, (_, j) => client.put(`big/${i + j}`, value(i + j))));
   slow.signal('SIGCONT');
-  await waitFor(
-    async () => {
-      const [ls, ss] = await Promise.all([cluster.status(leader), cluster.status(slow)]);
-      return Number(ss.appliedIndex) >= Number(ls.commitIndex) ? true : undefined;
-    },
-    60_000,
-    `${slow.id} caught up with the leader`,
-  );
+  await cluster.waitForCatchUp(leader, slow, 60_000);
   const text = (await httpGet(`http://${http(leader)}/metrics`)).body;
   const dropped = [...text.matchAll(/^bellwether_peer_messages_dropped_total\{type="(\w+)"\} (\S+)$/gm)].map((m) => `${m[1]} ${m[2]}`);
   assert.deepEqual(dropped.filter((d) => !d.endsWith(' 0')), [], 'messages the leader dropped at the stream bound');

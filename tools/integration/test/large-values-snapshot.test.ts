@@ -27,14 +27,7 @@ test('1 MiB values: a follower behind the compaction point converges by snapshot
   assert.ok(Number(leaderStatus.commitIndex) > 0);
 
   behind.start();
-  await waitFor(
-    async () => {
-      const [ls, bs] = await Promise.all([cluster.status(leader), cluster.status(behind)]);
-      return Number(bs.appliedIndex) >= Number(ls.commitIndex) ? true : undefined;
-    },
-    90_000,
-    `${behind.id} caught up with the leader`,
-  ).catch((err: Error) => {
+  await cluster.waitForCatchUp(leader, behind, 90_000).catch((err: Error) => {
     throw new Error(`${err.message}; running: ${cluster.nodes.map((n) => `${n.id}=${n.running}`).join(', ')}\n${cluster.logs()}`);
   });
   // The log line is written after the state is swapped in: wait for it rather than race it.
