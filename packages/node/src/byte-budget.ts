@@ -104,8 +104,7 @@ export class ByteBudget {
   /** About how long until `bytes` more would fit, from the recent release rate (undefined: no rate known yet). */
   estimatedWaitMs(bytes: number): number | undefined {
     if (this.drainBytesPerMs <= 0) return undefined;
-    const ahead = this.used + bytes + this.waiters.reduce((n, w) => n + w.bytes, 0) - this.capacityBytes;
-    return Math.max(0, Math.ceil(ahead / this.drainBytesPerMs));
+    return Math.max(0, Math.ceil((this.queuedWith(bytes) - this.capacityBytes) / this.drainBytesPerMs));
   }
 
   /**
@@ -115,13 +114,11 @@ export class ByteBudget {
    */
   drainMsWith(bytes: number, assumedBytesPerMs: number): number {
     const rate = this.drainBytesPerMs > 0 ? this.drainBytesPerMs : assumedBytesPerMs;
-    const queued = this.used + bytes + this.waiters.reduce((n, w) => n + w.bytes, 0);
-    return Math.ceil(queued / rate);
+    return Math.ceil(this.queuedWith(bytes) / rate);
   }
 
-  /** About how long the bytes held now take to drain (undefined: no rate known yet). */
-  drainMs(): number | undefined {
-    if (this.drainBytesPerMs <= 0) return undefined;
-    return Math.ceil(this.used / this.drainBytesPerMs);
+  /** The bytes held, those waiting, and `bytes` more. */
+  private queuedWith(bytes: number): number {
+    return this.used + bytes + this.waiters.reduce((n, w) => n + w.bytes, 0);
   }
 }

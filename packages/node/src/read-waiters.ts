@@ -131,15 +131,21 @@ export class ReadWaiters {
   /** The state is applied up to `appliedIndex`: the reads waiting for it go ahead. */
   resolveApplied(appliedIndex: number): void {
     if (this.appliedWaiters.length === 0) return;
-    const waiting = this.appliedWaiters;
-    const ready: ((ok: boolean) => void)[] = [];
-    this.appliedWaiters = [];
-    for (const w of waiting) {
-      if (w.index <= appliedIndex) ready.push(w.resolve);
-      else this.appliedWaiters.push(w);
-    }
+    const ready = this.takeAppliedWaiters((w) => w.index <= appliedIndex);
     if (this.appliedWaiters.length === 0) this.disarmExpiry();
     for (const resolve of ready) resolve(true);
+  }
+
+  /** Removes the applied-index waiters `done` picks; returns how to answer them. */
+  private takeAppliedWaiters(done: (w: { index: number; deadlineMs: number }) => boolean): ((ok: boolean) => void)[] {
+    const taken: ((ok: boolean) => void)[] = [];
+    const kept: typeof this.appliedWaiters = [];
+    for (const w of this.appliedWaiters) {
+      if (done(w)) taken.push(w.resolve);
+      else kept.push(w);
+    }
+    this.appliedWaiters = kept;
+    return taken;
   }
 
   private armExpiry(atMs: number): void {
@@ -159,17 +165,9 @@ export class ReadWaiters {
     this.expiryTimer = undefined;
     this.expiryAtMs = Number.POSITIVE_INFINITY;
     const nowMs = this.clock.monotonicNow();
-    const waiting = this.appliedWaiters;
-    const late: ((ok: boolean) => void)[] = [];
-    this.appliedWaiters = [];
+    const late = this.takeAppliedWaiters((w) => w.deadlineMs <= nowMs);
     let nextMs = Number.POSITIVE_INFINITY;
-    for (const w of waiting) {
-      if (w.deadlineMs <= nowMs) late.push(w.resolve);
-      else {
-        this.appliedWaiters.push(w);
-        nextMs = Math.min(nextMs, w.deadlineMs);
-      }
-    }
+    for (const w of this.appliedWaiters) nextMs = Math.min(nextMs, w.deadlineMs);
     if (nextMs < Number.POSITIVE_INFINITY) this.armExpiry(nextMs);
     for (const resolve of late) resolve(false);
   }

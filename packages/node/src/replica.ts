@@ -125,6 +125,8 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   private readonly commitHold: CommitHold;
   /** Applies run in order on this chain, overlapping the next Ready's fsync. */
   private applying: Promise<void> = Promise.resolve();
+  /** See {@link answeredIndex}. */
+  private answeredThrough = 0;
   /** A follower's committed entries waiting for the apply, and the appends it holds back while that is too much. */
   readonly applyBacklog = new ApplyBacklog();
   /** When the loop started waiting on a persist during which a leader may heartbeat (see heartbeatWhilePersisting). */
@@ -334,8 +336,6 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   get answeredIndex(): number {
     return this.answeredThrough;
   }
-
-  private answeredThrough = 0;
 
   /** Writes proposed here and not yet answered. */
   get pendingProposals(): number {

@@ -50,10 +50,10 @@ export async function countCopies(target: Exclude<TargetKind, 'etcd'>, valueByte
     });
     try {
       await driver.put(0, Buffer.from('warm-up'), randomBytes(valueBytes));
-      await allApplied(cluster);
+      await allApplied(cluster, dir);
       const before = { servers: readServerSites(dir), client: clientCounts() };
       await driver.put(0, Buffer.from('counted'), randomBytes(valueBytes));
-      await allApplied(cluster);
+      await allApplied(cluster, dir);
       const after = { servers: readServerSites(dir), client: clientCounts() };
       const counts: CopyCount[] = [{ who: 'client', role: 'client', ...diff(before.client, after.client) }];
       for (const n of cluster.cluster.nodes) {
@@ -112,8 +112,8 @@ function diff(before: Sites, after: Sites): { copies: number; sites: Sites } {
   return { copies, sites };
 }
 
-/** Waits until every member has applied what the leader has, then for the counters' files to catch up. */
-async function allApplied(cluster: BellwetherLocal): Promise<void> {
+/** Waits until every member has applied what the leader has, then for the counters' files (in `dir`) to catch up. */
+async function allApplied(cluster: BellwetherLocal, dir: string): Promise<void> {
   const stopAt = Date.now() + 30_000;
   for (;;) {
     const statuses = await Promise.all(cluster.cluster.nodes.map((n) => cluster.cluster.status(n).catch(() => undefined)));
@@ -123,7 +123,30 @@ async function allApplied(cluster: BellwetherLocal): Promise<void> {
     if (Date.now() > stopAt) throw new Error(`members did not apply the same index within 30 s: ${applied.join(', ')}`);
     await sleep(50);
   }
-  await sleep(300);
+  await countsSettled(dir);
+}
+
+/**
+ * Waits until the counters' files stop changing: a counter writes its file
+ * 50 ms after its last copy, so two reads 100 ms apart that agree have seen
+ * every copy made so far.
+ */
+async function countsSettled(dir: string): Promise<void> {
+  const read = () =>
+    readdirSync(dir, { recursive: true })
+      .map(String)
+      .filter((f) => f.endsWith('.json'))
+      .sort()
+      .map((f) => readFileSync(join(dir, f), 'utf8'))
+      .join('\n');
+  const stopAt = Date.now() + 10_000;
+  for (let last = read(); ; ) {
+    await sleep(100);
+    const now = read();
+    if (now === last) return;
+    if (Date.now() > stopAt) throw new Error('the copy counters kept changing for 10 s after every member applied');
+    last = now;
+  }
 }
 
 export function printCopies(target: string, valueBytes: number, counts: CopyCount[]): void {
