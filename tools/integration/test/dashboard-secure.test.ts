@@ -35,15 +35,20 @@ test('the dashboard shows every member up, and the leader, on a cluster with TLS
   await enableAuth(leader.address, 'rootpw', options.credentials);
 
   const viewer = cluster.followers(leader)[0]!;
+  let lastSeen = '';
   const data = await waitFor(
     async () => {
       const res = await httpGet(`http://${http.get(viewer.id)}/api/cluster`);
       const d = JSON.parse(res.body) as ClusterData;
+      lastSeen = JSON.stringify({ leader: d.leader, members: d.members });
       return d.members.length === 3 && d.members.every((m) => m.up) && d.leader ? d : undefined;
     },
     20_000,
     'the dashboard data shows 3 members up and a leader',
-  );
+  ).catch((err: Error) => {
+    // Say what the serving member saw (members down with their errors, or no leader).
+    throw new Error(`${err.message}; last seen: ${lastSeen}`);
+  });
   assert.equal(data.leader?.id, leader.id);
   assert.deepEqual(data.members.map((m) => m.id), ['n1', 'n2', 'n3']);
   assert.ok(data.members.every((m) => m.error === undefined), JSON.stringify(data.members));

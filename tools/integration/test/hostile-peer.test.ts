@@ -14,6 +14,7 @@ import {
 } from '@bellwether/proto';
 import * as grpc from '@grpc/grpc-js';
 import { clientsFor, type NodeProcess, TestCluster, unary, waitFor } from '../src/cluster';
+import { waitForIncarnations } from '../src/membership-helpers';
 
 const kv = (n: NodeProcess) => clientsFor(n.address).kv as unknown as grpc.Client;
 
@@ -93,6 +94,9 @@ test('peer messages with a term beyond 2^53 - 1, bad entries or inconsistent ind
       m: { ...base, type: 'heartbeat', term, commit: '9007199254740993' } as unknown as RaftMessage,
     },
   ];
+  // The peer is impersonated with the incarnation the cluster recorded for it: read once recorded
+  // (read earlier, an empty one no longer matches when the record lands, and every message is refused unlogged).
+  await waitForIncarnations(cluster);
   const members = await unary<MembersResponse__Output>(clientsFor(target.address).cluster as unknown as grpc.Client, 'Members', {});
   const incarnation = members.members.find((m) => m.id === other.id)?.incarnation ?? '';
   for (const { m } of hostile) await sendAsPeer(target, st.clusterId, { id: other.id, incarnation }, [m]);
