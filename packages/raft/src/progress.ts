@@ -52,10 +52,6 @@ export class Inflights {
     }
   }
 
-  freeFirst(): void {
-    if (this.lastIndexes.length > 0) this.freeLE(this.lastIndexes[0]!);
-  }
-
   full(): boolean {
     // Bytes bound: a single oversized message may still go when nothing else is in flight.
     return this.lastIndexes.length >= this.maxCount || (this.maxBytes > 0 && this.bytes >= this.maxBytes);

@@ -993,13 +993,37 @@ export class RawNode {
     if (!pr) return;
     pr.recentActive = true;
     pr.probeSent = false;
-    // If every append of the window was lost, free one slot so replication resumes.
-    if (pr.state === 'replicate' && pr.inflights.full()) pr.inflights.freeFirst();
-    if (pr.match < this.log.lastIndex()) this.sendAppend(m.from, true);
+    if (pr.match < this.log.lastIndex()) {
+      if (pr.state === 'replicate' && pr.inflights.full()) this.checkWindow(m.from, pr);
+      else this.sendAppend(m.from, true);
+    }
     if (m.context === undefined || this.readOnly.size === 0) return;
     const acks = this.readOnly.recvAck(m.from, m.context);
     if (!acks || !hasQuorum(this.log.config().voters, (id) => acks.has(id))) return;
     for (const req of this.readOnly.advance(m.context)) this.answerRead(req.from, req.ctx, req.index);
+  }
+
+  /**
+   * The window to `to` is full and it answered a heartbeat: it is alive, but
+   * that does not say whether the window's appends reached it. A follower
+   * answers heartbeats at once and appends only once their entries are on
+   * its disk, so one slow to persist (or waking from a pause with heartbeats
+   * queued) answers many heartbeats first; freeing a slot for each sent it a
+   * slot's worth more per answer, far past the window. An empty append at the
+   * window's end is answered in order after those entries: acknowledged, the
+   * window frees; refused (they were lost), the follower is probed and they
+   * are sent again.
+   */
+  private checkWindow(to: NodeId, pr: Progress): void {
+    const prevIndex = pr.next - 1;
+    const prevTerm = this.log.term(prevIndex);
+    if (prevTerm === undefined) {
+      // The window's entries are compacted away: start over from the match (a snapshot if need be).
+      pr.becomeProbe();
+      this.sendAppend(to, true);
+      return;
+    }
+    this.send({ type: 'append', to, index: prevIndex, logTerm: prevTerm, entries: [], commit: this.log.committed });
   }
 
   private handleReadIndex(from: NodeId, ctx: Uint8Array): void {

@@ -101,6 +101,57 @@ test('pipelining: a follower in replicate state has several appends in flight, b
   assert.equal(c.appliedData('n3').length, 10);
 });
 
+/** A leader whose window to n2 (3 one-entry appends) is full, those appends taken off the wire. */
+function fullWindowToN2(): { c: TestCluster; held: Message[] } {
+  const c = new TestCluster(three, { maxInflightMsgs: 3, maxSizePerMsgBytes: 1, maxInflightBytes: 1 << 20 });
+  c.elect('n1');
+  for (let i = 0; i < 10; i++) c.node('n1').propose([enc(`e${i}`)]);
+  c.process();
+  const held = c.queue.filter((m) => m.type === 'append' && m.to === 'n2');
+  c.queue = c.queue.filter((m) => !held.includes(m));
+  assert.equal(held.length, 3);
+  return { c, held };
+}
+
+test('heartbeat answers do not widen a full window: the leader asks with an empty append whether its appends arrived', () => {
+  // n2 answers heartbeats while its appends are still on their way (or on their way to its disk).
+  const { c, held } = fullWindowToN2();
+  const asked: AppendMsg[] = [];
+  c.filter = (m) => {
+    if (m.type !== 'append' || m.to !== 'n2') return true;
+    asked.push(m);
+    return false;
+  };
+  for (let i = 0; i < 5; i++) {
+    c.tick('n1');
+    c.stabilize();
+  }
+  assert.ok(asked.length > 0, 'the leader asked n2 about its window');
+  assert.deepEqual(
+    asked.filter((m) => m.entries.length > 0).map((m) => m.entries.map((e) => e.index)),
+    [],
+    'no entries past the window while its appends go unanswered',
+  );
+  assert.equal(c.node('n1').status().progress!['n2']!.inflight, 3);
+  // The appends arrive, then the question: its answer frees the window and the rest follows.
+  c.filter = () => true;
+  for (const m of [...held, ...asked]) c.node('n2').step(m);
+  c.stabilize();
+  const st = c.node('n1').status();
+  assert.equal(st.progress!['n2']!.match, st.lastIndex);
+  assert.equal(st.progress!['n2']!.inflight, 0);
+  assert.equal(c.appliedData('n2').length, 10);
+});
+
+test('a window of appends lost without a word: the empty append is refused and the leader sends them again', () => {
+  const { c } = fullWindowToN2();
+  c.tick('n1');
+  c.stabilize();
+  const st = c.node('n1').status();
+  assert.equal(st.progress!['n2']!.match, st.lastIndex);
+  assert.equal(c.appliedData('n2').length, 10);
+});
+
 test('fast backtracking: a follower with a long divergent tail is repaired in a few round trips (§5.3)', () => {
   const c = new TestCluster(three);
   c.elect('n1');

@@ -40,14 +40,17 @@ describe('injected bugs are caught by the simulation', () => {
   const cases: Array<{ bug: BugName; firstSeed?: number; maxSeeds: number; sizes?: number[]; checkers: string[] }> = [
     { bug: 'skipLogUpToDate', maxSeeds: 200, checkers: ['leader-completeness', 'state-machine-safety', 'log-matching', 'raft-assertion'] },
     { bug: 'readWithoutQuorum', maxSeeds: 400, checkers: ['linearizable-read'] },
-    // Figure 8 needs a rare interleaving; 3-node runs find it first (seed 553), so scan only those in CI.
-    { bug: 'commitPriorTerm', maxSeeds: 1500, sizes: [3], checkers: ['leader-completeness', 'state-machine-safety', 'committed-entry-lost', 'raft-assertion'] },
+    // Figure 8 needs a rare interleaving, about one 3-node seed in thousands (seed 553 until heartbeat
+    // answers stopped freeing window slots and changed the message schedule, 3483 since): CI scans
+    // the window around the known one; `pnpm sim --bug commitPriorTerm --seeds 20000 --nodes 3` finds more.
+    { bug: 'commitPriorTerm', firstSeed: 3400, maxSeeds: 3600, sizes: [3], checkers: ['leader-completeness', 'state-machine-safety', 'committed-entry-lost', 'raft-assertion'] },
     // The after-persist rule: a crash inside a write's window must not take back a promise already sent.
     { bug: 'ackBeforePersist', maxSeeds: 100, checkers: ['committed-entry-lost', 'state-machine-safety', 'leader-completeness'] },
     // A crash inside a vote's write window during a split vote is rare: about one 3-node seed in
-    // thousands (seed 344 before commit-only appends changed the message schedule, 5452 since).
-    // CI scans the window around the known one; `pnpm sim --bug grantVoteBeforePersist --seeds 20000` finds more.
-    { bug: 'grantVoteBeforePersist', firstSeed: 5400, maxSeeds: 5600, sizes: [3], checkers: ['election-safety', 'state-machine-safety', 'leader-completeness', 'raft-assertion'] },
+    // thousands (seed 344 before commit-only appends changed the message schedule, 5452 after,
+    // 154 since heartbeat answers stopped freeing window slots). CI scans the window around the
+    // known one; `pnpm sim --bug grantVoteBeforePersist --seeds 20000` finds more.
+    { bug: 'grantVoteBeforePersist', firstSeed: 100, maxSeeds: 300, sizes: [3], checkers: ['election-safety', 'state-machine-safety', 'leader-completeness', 'raft-assertion'] },
   ];
   for (const { bug, firstSeed = 1, maxSeeds, sizes = [3, 5], checkers } of cases) {
     test(`${bug} is caught within seeds ${firstSeed}..${maxSeeds}, and the failing seed replays`, () => {
