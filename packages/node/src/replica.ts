@@ -220,6 +220,13 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   /** A message from a peer. */
   step(msg: Message): void {
     if (this.stopped) return;
+    // The loop steps nothing while it waits on a persist, and a large write can
+    // wait seconds (LevelDB stalls writes while it compacts): answer the
+    // leader's heartbeats meanwhile, or it counts this member gone.
+    if (msg.type === 'heartbeat' && this.persistingSinceMs !== undefined) {
+      const answer = this.raft.answerHeartbeatNow(msg);
+      if (answer) this.send([answer]);
+    }
     this.inbox.push(msg);
     this.kick();
   }

@@ -127,6 +127,8 @@ export class RawNode {
   private msgs: Message[] = [];
   /** Messages that promise this node's disk (see {@link RawNode.waitsForPersist}): sent only once their Ready is durable. */
   private msgsAfterPersist: Message[] = [];
+  /** Heartbeats already answered by {@link answerHeartbeatNow}, not yet stepped. */
+  private readonly answeredEarly = new WeakSet<Message>();
   private readStates: ReadState[] = [];
   private readStatesFailed: Uint8Array[] = [];
   private prevHardState: HardState;
@@ -360,6 +362,25 @@ export class RawNode {
       out.push({ type: 'heartbeat', from: this.id, to: id, term: this.term, commit: Math.min(pr.match, this.log.committed) });
     }
     return out;
+  }
+
+  /**
+   * The answer to a heartbeat from our leader, for the caller to send at once
+   * while this node waits on a persist rather than after it: a follower whose
+   * disk stalls for longer than an election timeout (LevelDB holding writes
+   * back while it compacts large values) still tells the leader it is there,
+   * so the leader's quorum check does not depose a leader whose followers are
+   * alive. A heartbeat's answer promises nothing about this disk (see
+   * {@link waitsForPersist}). Undefined unless this node follows `m.from` in
+   * `m.term`. `m` must still be stepped (it moves the commit index and the
+   * election timer); it is then not answered again.
+   */
+  answerHeartbeatNow(m: Message): Message | undefined {
+    if (m.type !== 'heartbeat' || m.to !== this.id || this.role !== 'follower' || m.term !== this.term || m.from !== this.leaderId) return undefined;
+    this.answeredEarly.add(m);
+    const resp: Message = { type: 'heartbeatResp', from: this.id, to: m.from, term: this.term };
+    if (m.context !== undefined) resp.context = m.context;
+    return resp;
   }
 
   /** Size of the log after the compaction point, evicted entries included (what the caller's storage holds). */
@@ -836,6 +857,7 @@ export class RawNode {
     // The leader sends min(match, commit), which this log is known to hold.
     assert(m.commit <= this.log.lastIndex(), `heartbeat commit ${m.commit} beyond last index ${this.log.lastIndex()}`);
     this.log.commitTo(m.commit);
+    if (this.answeredEarly.delete(m)) return;
     const resp: MessageDraft = { type: 'heartbeatResp', to: m.from };
     if (m.context !== undefined) resp.context = m.context;
     this.send(resp);
