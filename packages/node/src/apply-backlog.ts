@@ -38,8 +38,7 @@ export class ApplyBacklog {
 
   /** Counts entries handed to the apply; returns their bytes, for {@link applied}. */
   added(entries: readonly Entry[]): number {
-    let bytes = 0;
-    for (const e of entries) bytes += e.data.byteLength;
+    const bytes = dataBytes(entries);
     this.unappliedBytes += bytes;
     return bytes;
   }
@@ -63,8 +62,7 @@ export class ApplyBacklog {
   intercept(msg: Message): boolean {
     if (msg.type !== 'append' || msg.entries.length === 0) return false;
     if (this.held.length === 0 && this.unappliedBytes <= this.maxUnappliedBytes) return false;
-    let bytes = 0;
-    for (const e of msg.entries) bytes += e.data.byteLength;
+    const bytes = dataBytes(msg.entries);
     if (this.heldBytes + bytes > this.maxHeldBytes && this.held.length > 0) {
       this.droppedTotal++;
       return true;
@@ -83,4 +81,10 @@ export class ApplyBacklog {
     this.heldBytes = 0;
     return held;
   }
+}
+
+function dataBytes(entries: readonly Entry[]): number {
+  let bytes = 0;
+  for (const e of entries) bytes += e.data.byteLength;
+  return bytes;
 }

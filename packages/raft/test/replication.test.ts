@@ -85,12 +85,18 @@ test('commit needs a majority: with both followers cut off nothing commits, one 
   assert.deepEqual(c.appliedData('n1'), ['x']);
 });
 
-test('pipelining: a follower in replicate state has several appends in flight, bounded by maxInflightMsgs', () => {
+/** n1 leads with a window of 3 one-entry appends per follower, and has 10 entries to send. */
+function windowOfThree(): TestCluster {
   const c = new TestCluster(three, { maxInflightMsgs: 3, maxSizePerMsgBytes: 1, maxInflightBytes: 1 << 20 });
   c.elect('n1');
   assert.equal(c.node('n1').status().progress!['n2']!.state, 'replicate');
   for (let i = 0; i < 10; i++) c.node('n1').propose([enc(`e${i}`)]);
   c.process();
+  return c;
+}
+
+test('pipelining: a follower in replicate state has several appends in flight, bounded by maxInflightMsgs', () => {
+  const c = windowOfThree();
   const toN2 = c.queue.filter((m) => m.type === 'append' && m.to === 'n2');
   assert.equal(toN2.length, 3, 'three one-entry appends, then the window is full');
   assert.equal(c.node('n1').status().progress!['n2']!.inflight, 3);
@@ -103,10 +109,7 @@ test('pipelining: a follower in replicate state has several appends in flight, b
 
 /** A leader whose window to n2 (3 one-entry appends) is full, those appends taken off the wire. */
 function fullWindowToN2(): { c: TestCluster; held: Message[] } {
-  const c = new TestCluster(three, { maxInflightMsgs: 3, maxSizePerMsgBytes: 1, maxInflightBytes: 1 << 20 });
-  c.elect('n1');
-  for (let i = 0; i < 10; i++) c.node('n1').propose([enc(`e${i}`)]);
-  c.process();
+  const c = windowOfThree();
   const held = c.queue.filter((m) => m.type === 'append' && m.to === 'n2');
   c.queue = c.queue.filter((m) => !held.includes(m));
   assert.equal(held.length, 3);
