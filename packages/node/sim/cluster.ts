@@ -20,6 +20,8 @@ export interface SimMember {
   down: boolean;
   /** Resolves once the crashed process has let go of its database. */
   stopping: Promise<void>;
+  /** Set while a process is starting: one data directory has one process (LevelDB's lock). */
+  starting?: Promise<void>;
   starts: number;
   /** joining: added to the cluster but not yet in its configuration; removed: out of it (stopped for good). */
   phase: 'joining' | 'member' | 'removed';
@@ -125,9 +127,16 @@ export class SimCluster {
     return [...this.members.values()].filter((m) => !m.down);
   }
 
-  async start(m: SimMember): Promise<void> {
+  start(m: SimMember): Promise<void> {
+    m.starting ??= this.startProcess(m).finally(() => {
+      m.starting = undefined;
+    });
+    return m.starting;
+  }
+
+  private async startProcess(m: SimMember): Promise<void> {
     await m.stopping;
-    const store = await Store.open(m.disk.db, { trackChanges: true });
+    const store = await Store.open(m.disk.db, { trackChanges: true, walFiles: m.disk.wal.view() });
     if ((await store.getMeta('members')) === undefined) {
       // A joiner's log starts empty: the leader's log (or snapshot) brings the configuration.
       const bootstrap = m.joinedWith ? [] : this.bootstrap;

@@ -1,6 +1,7 @@
 import type { Rng } from '@bellwether/raft';
 import type { StoreDatabase } from '@bellwether/store';
 import { MemoryLevel } from 'memory-level';
+import { SimWalFiles } from './wal-disk';
 
 /** abstract-level's storage hooks, which every public write goes through (keys and values already encoded). */
 interface RawWrites {
@@ -54,9 +55,12 @@ export class SimDisk {
   private crashedAt: number | undefined;
   private crashKind: CrashKind = 'process';
   lostWrites = 0;
+  /** The Raft log's segment files, on the same disk: they crash and recover with it. */
+  readonly wal: SimWalFiles;
 
   constructor(private readonly timing: DiskTiming) {
     this.current = this.instrument(newDb());
+    this.wal = new SimWalFiles(timing);
   }
 
   get db(): StoreDatabase {
@@ -121,6 +125,7 @@ export class SimDisk {
     if (this.crashedAt !== undefined) return;
     this.crashedAt = this.nextSeq;
     this.crashKind = kind;
+    this.wal.crash();
   }
 
   /**
@@ -143,6 +148,7 @@ export class SimDisk {
     if (this.image.length > 0) await raw._batch(this.image.map(([key, value]) => ({ type: 'put' as const, key, value })), {});
     for (const op of ops.slice(0, keep)) await op.redo(raw);
     this.lostWrites += ops.length - keep;
+    this.wal.recover(this.crashKind, rng);
     const image: Array<[Buffer, Buffer]> = [];
     for await (const kv of db.iterator()) image.push(kv);
     await db.close();

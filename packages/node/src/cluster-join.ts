@@ -144,7 +144,7 @@ export async function forceNewCluster(store: Store, selfId: string, log: Logger)
   const members = decodeMembers((await store.getMeta('members')) ?? encodeMembers([]));
   const others = members.filter((m) => m.id !== selfId);
   const entries = await store.loadLog();
-  const snapshotRaw = await store.getMeta('snapshot');
+  const snapshotRaw = await store.loadSnapshotMeta();
   const snapshot = snapshotRaw ? decodeSnapshotMeta(snapshotRaw) : undefined;
   const hs = (await store.loadHardState()) ?? { term: 0, vote: null, commit: 0 };
   const last = entries.at(-1);

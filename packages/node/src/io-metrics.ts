@@ -46,6 +46,7 @@ export function registerIoMetrics(registers: Registry[], peers: PeerMessageCount
       this.inc({ sync: 'false' }, storeIoCounts.unsyncedBatches);
     },
   });
+  single('bellwether_store_log_appends_total', "Appends to the Raft log's segment files (each one durable write: a Ready's entries and hard state, or a compaction point)", () => storeIoCounts.logAppends);
   single('bellwether_store_apply_reads_total', 'LevelDB reads made by applies before writing their batch (each a thread-pool round trip)', () => storeIoCounts.applyReads);
   if (callbacks) {
     byType('bellwether_event_loop_callbacks_total', `Event-loop callbacks run for non-promise resources, by resource type (only with ${'BELLWETHER_COUNT_CALLBACKS'}=1)`, callbacks);

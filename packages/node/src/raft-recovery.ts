@@ -8,7 +8,7 @@ import { decodeSnapshotMeta, type MemberInfo } from './membership';
  * founding membership, used only on a first start (an empty store).
  */
 export async function loadInitialState(store: Store, bootstrap: readonly MemberInfo[]): Promise<InitialState> {
-  const storedSnapshot = await store.getMeta('snapshot');
+  const storedSnapshot = await store.loadSnapshotMeta();
   const snapshot = storedSnapshot ? decodeSnapshotMeta(storedSnapshot) : undefined;
   const hardState = (await store.loadHardState()) ?? { term: 0, vote: null, commit: 0 };
   return {

@@ -8,7 +8,7 @@ export class Writer {
   private buf: Buffer;
   private pos: number;
 
-  /** `headroomBytes` are left unwritten in front of the record (see entry-room.ts). */
+  /** `headroomBytes` are left unwritten in front of the record, for a frame written there afterwards (wal-records.ts). */
   constructor(
     initialBytes = 64,
     private readonly headroomBytes = 0,
@@ -50,6 +50,14 @@ export class Writer {
 
   bytes(v: Uint8Array): this {
     this.uint(v.length);
+    this.ensure(v.length);
+    this.buf.set(v, this.pos);
+    this.pos += v.length;
+    return this;
+  }
+
+  /** Bytes as they are, without a length: only as the last field of a record that knows its own length. */
+  raw(v: Uint8Array): this {
     this.ensure(v.length);
     this.buf.set(v, this.pos);
     this.pos += v.length;
@@ -126,6 +134,11 @@ export class Reader {
 
   optional<T>(read: (r: this) => T): T | undefined {
     return this.u8() === 0 ? undefined : read(this);
+  }
+
+  /** Bytes read so far. */
+  get position(): number {
+    return this.pos;
   }
 
   get done(): boolean {

@@ -24,6 +24,7 @@ export {
   type WriteResult,
 } from './records';
 export { Store } from './store';
+export { MemoryWalFiles, NodeWalFiles, type WalFile, type WalFiles } from './wal/wal-files';
 export type {
   ApplyOutcome,
   HardState,

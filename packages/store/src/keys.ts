@@ -5,8 +5,8 @@ import { Reader, Writer } from './codec';
  * it is, so each kind is one contiguous, independently scannable range.
  */
 export const Prefix = {
-  log: 0x6c, // 'l' + u64be(index) → log entry
-  hardState: 0x68, // 'h' → term, vote, commit
+  log: 0x6c, // 'l' + u64be(index) → log entry (before the log moved to wal/; moved out at open)
+  hardState: 0x68, // 'h' → term, vote, commit (likewise)
   meta: 0x6d, // 'm' + name → node metadata
   user: 0x6b, // 'k' + user key → KeyValue record
   session: 0x73, // 's' + client id → recent write results of that client

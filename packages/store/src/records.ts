@@ -1,6 +1,5 @@
 import { type AuthCommand, readAuthCommand, writeAuthCommand } from './auth-state';
 import { Reader, Writer } from './codec';
-import { ENTRY_HEADER_ROOM, markEntryRoom } from './entry-room';
 import { type LeaseCommand, readLeaseCommand, writeLeaseCommand } from './leases';
 import { readSessionExpire, type SessionExpireCommand, writeSessionExpire } from './session-expiry';
 import { readTxn, readTxnResults, type TxnCommand, type TxnOpResult, writeTxn, writeTxnResults } from './txn';
@@ -106,15 +105,14 @@ export function encodeCommand(c: Command): Buffer {
   // its UTF-8 length at most 3 bytes a char): a growing buffer would copy a
   // 1 MiB value again and keep a 2 MiB allocation alive for as long as the
   // entry is held.
-  // Room in front, too, for the log record's header (entry-room.ts): storing the entry does not copy the value again.
-  const w = new Writer(64 + c.key.length + (c.op === 'put' ? c.value.length : 0) + 3 * c.clientId.length, ENTRY_HEADER_ROOM);
+  const w = new Writer(64 + c.key.length + (c.op === 'put' ? c.value.length : 0) + 3 * c.clientId.length);
   w.u8(c.op === 'put' ? OP_PUT : OP_DELETE).bytes(c.key);
   if (c.op === 'put') w.bytes(c.value);
   w.optional(c.expectedModRevision, (w, v) => w.uint(v));
   w.string(c.clientId).uint(c.sequence).uint(c.minUnackedSequence).bool(c.prevKv);
   // Trailing and optional, so commands written before leases existed still decode.
   if (c.op === 'put' && c.lease) w.uint(c.lease);
-  return markEntryRoom(w.finish());
+  return w.finish();
 }
 
 export function decodeCommand(data: Uint8Array): Command {

@@ -5,7 +5,7 @@ import type { WriteResult } from './records';
 /**
  * The three narrow seams a Raft driver needs from storage, in the spirit of
  * hashicorp/raft's LogStore/StableStore, FSM and SnapshotStore. The LevelDB
- * implementations (raft-log.ts, state-machine.ts, snapshots.ts) are the only
+ * implementations (wal/wal-log.ts, state-machine.ts, snapshots.ts) are the only
  * production ones; the node simulator runs them on memory-level and wraps
  * them to inject faults.
  */
@@ -29,6 +29,8 @@ export interface LogStore {
   /** Index of the last stored entry (the snapshot index right after a reset; 0 when empty). */
   readonly lastIndex: number;
   loadHardState(): Promise<HardState | undefined>;
+  /** The compaction point's meta (opaque here), as last given to compactLog or resetLog. */
+  loadSnapshotMeta(): Promise<Uint8Array | undefined>;
   /** Every log entry still stored, in index order. */
   loadLog(): Promise<LogEntry[]>;
   /** Stored log entries in [lo, hi], in index order (fewer if some were compacted away meanwhile). */

@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { Level } from 'level';
 import type { AuthState } from './auth-state';
 import { type BatchOp, writeBatch } from './batch';
@@ -5,33 +6,38 @@ import type { StoreDatabase } from './database';
 import { APPLIED_KEY, decodeApplied, decodeGeneration, GENERATION_KEY, metaKey } from './keys';
 import type { RangeQuery } from './kv-reads';
 import type { LeaseRecord } from './leases';
-import { RaftLog } from './raft-log';
 import type { KeyValueRecord, WriteResult } from './records';
 import { GenerationSnapshots } from './snapshots';
+import { moveLegacyLog } from './wal/legacy-log';
+import { MemoryWalFiles, NodeWalFiles, type WalFiles } from './wal/wal-files';
+import { WalLog } from './wal/wal-log';
 import { KvStateMachine } from './state-machine';
 import type { ApplyOutcome, HardState, LogEntry, ReplicaStorage, SnapshotInstaller, SnapshotReader } from './storage-interfaces';
 
 /**
- * The node's LevelDB: one database holding the Raft log and hard state
- * (raft-log.ts), the key-value state machine (state-machine.ts), state
- * snapshots (snapshots.ts) and node metadata. `log`, `stateMachine` and
+ * The node's storage: the Raft log and hard state in a write-ahead log of
+ * segment files (wal/wal-log.ts, in the directory's `wal/`), and one LevelDB
+ * holding the key-value state machine (state-machine.ts), state snapshots
+ * (snapshots.ts) and node metadata. `log`, `stateMachine` and
  * `snapshots` are the narrow seams a Raft driver takes (ReplicaStorage); the
  * methods here delegate to them for everything else that reads the store.
  */
 export class Store implements ReplicaStorage {
   private constructor(
     private readonly db: StoreDatabase,
-    readonly log: RaftLog,
+    readonly log: WalLog,
     readonly stateMachine: KvStateMachine,
     readonly snapshots: GenerationSnapshots,
   ) {}
 
   /**
-   * Opens the store in LevelDB directory `dir`, or on an abstract-level
-   * database the caller made (with 'buffer' key and value encodings); the
-   * store closes it on {@link Store.close}.
+   * Opens the store in directory `dir` (LevelDB's files, and the log's
+   * segments under `wal/`), or on an abstract-level database the caller made
+   * (with 'buffer' key and value encodings), with the log in `walFiles`
+   * (in memory unless given); the store closes the database on
+   * {@link Store.close}.
    */
-  static async open(location: string | StoreDatabase, opts: { revisionCacheKeys?: number; trackChanges?: boolean } = {}): Promise<Store> {
+  static async open(location: string | StoreDatabase, opts: { revisionCacheKeys?: number; trackChanges?: boolean; walFiles?: WalFiles } = {}): Promise<Store> {
     // A larger memtable means fewer level-0 files, so fewer write stalls under
     // a steady stream of log appends and applies.
     const db = typeof location === 'string' ? new Level<Buffer, Buffer>(location, { keyEncoding: 'buffer', valueEncoding: 'buffer', writeBufferSize: 32 * 1024 * 1024 }) : location;
@@ -43,11 +49,14 @@ export class Store implements ReplicaStorage {
     const stateMachine = await KvStateMachine.open(db, decodeApplied(applied), decodeGeneration(gen), opts);
     const snapshots = new GenerationSnapshots(db, stateMachine);
     await snapshots.discardUnfinishedInstall();
-    const log = await RaftLog.open(db, (upTo) => stateMachine.coverUpTo(upTo));
+    const walFiles = opts.walFiles ?? (typeof location === 'string' ? new NodeWalFiles(join(location, 'wal')) : new MemoryWalFiles());
+    await moveLegacyLog(db, walFiles);
+    const log = await WalLog.open(walFiles, (upTo) => stateMachine.coverUpTo(upTo));
     return new Store(db, log, stateMachine, snapshots);
   }
 
   async close(): Promise<void> {
+    await this.log.close();
     await this.db.close();
   }
 
@@ -63,7 +72,7 @@ export class Store implements ReplicaStorage {
     await writeBatch(this.db, ops, true);
   }
 
-  // ---- the Raft log and hard state (raft-log.ts) ----
+  // ---- the Raft log and hard state (wal/wal-log.ts) ----
 
   get lastIndex(): number {
     return this.log.lastIndex;
@@ -71,6 +80,11 @@ export class Store implements ReplicaStorage {
 
   loadHardState(): Promise<HardState | undefined> {
     return this.log.loadHardState();
+  }
+
+  /** The compaction point's meta, as last given to compactLog or resetLog. */
+  loadSnapshotMeta(): Promise<Buffer | undefined> {
+    return this.log.loadSnapshotMeta();
   }
 
   loadLog(): Promise<LogEntry[]> {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { encodeCommand, Store } from '../src/index';
-import { encodeEntry } from '../src/raft-log';
+import { entryRecord } from '../src/wal/wal-records';
 import { putEntry, tempDir } from './helpers';
 
 const MIB = 1024 * 1024;
@@ -57,25 +57,22 @@ test('readLog reads stored entries back by index range', async (t) => {
   assert.deepEqual(got.map((e) => Buffer.from(e.data).equals(Buffer.from(putEntry(e.index, `k${e.index}`, `v${e.index}`).data))), [true, true]);
 });
 
-test('a proposed command is stored as its log record without a copy: the header goes into the room in front of it', async (t) => {
+test('a large entry goes to the log as its own buffer, uncopied; a small one beside its header', async (t) => {
   const data = encodeCommand({ op: 'put', key: Buffer.from('k'), value: Buffer.alloc(MIB, 7), clientId: 'c1', sequence: 1, minUnackedSequence: 1, prevKv: false });
-  const record = encodeEntry({ index: 5, term: 3, type: 'normal', data });
-  assert.equal(record.buffer, data.buffer, 'the record shares the command\'s allocation');
-  assert.equal(record.byteOffset + record.length, data.byteOffset + data.length, 'and ends where the command ends');
-  // The same command under another term cannot reuse the room (the first record may still be read): it is copied.
-  const other = encodeEntry({ index: 5, term: 4, type: 'normal', data });
-  assert.notEqual(other.buffer, data.buffer);
-  assert.equal(encodeEntry({ index: 5, term: 3, type: 'normal', data }).buffer, data.buffer, 'the same header again is fine');
-  // A view into someone else's buffer (a peer's message, a record read back) has no room: copied, never written in front of.
+  const parts = entryRecord({ index: 5, term: 3, type: 'normal', data });
+  assert.equal(parts.length, 2);
+  assert.equal(parts[1], data, 'the data itself is written, gathered after its header');
+  assert.ok(parts[0]!.length < 32);
+  const small = Buffer.from('a small command');
+  assert.equal(entryRecord({ index: 6, term: 3, type: 'normal', data: small }).length, 1);
+  // A view into someone else's buffer (a peer's message) is written as it is, too.
   const message = Buffer.concat([Buffer.from('neighbour'), data]);
   const view = message.subarray(9);
-  const copied = encodeEntry({ index: 6, term: 3, type: 'normal', data: view });
-  assert.notEqual(copied.buffer, message.buffer);
-  assert.equal(message.subarray(0, 9).toString(), 'neighbour');
-  // Both kinds read back the same.
   const store = await Store.open(tempDir(t));
   t.after(() => store.close());
-  await store.persist({ entries: [{ index: 1, term: 3, type: 'normal', data }, { index: 2, term: 3, type: 'normal', data: view }] });
-  const back = await store.readLog(1, 2);
-  assert.deepEqual(back.map((e) => [e.term, e.type, Buffer.from(e.data).equals(data)]), [[3, 'normal', true], [3, 'normal', true]]);
+  await store.persist({ entries: [{ index: 1, term: 3, type: 'normal', data }, { index: 2, term: 3, type: 'normal', data: view }, { index: 3, term: 3, type: 'normal', data: small }] });
+  assert.equal(message.subarray(0, 9).toString(), 'neighbour');
+  const back = await store.readLog(1, 3);
+  assert.deepEqual(back.map((e) => [e.term, e.type, e.data.length]), [[3, 'normal', data.length], [3, 'normal', data.length], [3, 'normal', small.length]]);
+  assert.ok(Buffer.from(back[0]!.data).equals(data) && Buffer.from(back[1]!.data).equals(data) && Buffer.from(back[2]!.data).equals(small));
 });

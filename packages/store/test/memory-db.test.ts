@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { MemoryLevel } from 'memory-level';
-import { Store, type StoreDatabase } from '../src/index';
+import { MemoryWalFiles, Store, type StoreDatabase } from '../src/index';
 import { putEntry } from './helpers';
 
 const memoryDb = (): StoreDatabase => new MemoryLevel<Buffer, Buffer>({ keyEncoding: 'buffer', valueEncoding: 'buffer' });
 
 test('a store runs on an in-memory abstract-level database: log, hard state, applied state and a snapshot install survive a reopen', async () => {
   const db = memoryDb();
-  let store = await Store.open(db);
+  const walFiles = new MemoryWalFiles();
+  let store = await Store.open(db, { walFiles });
   await store.persist({ hardState: { term: 2, vote: 'n1', commit: 2 }, entries: [putEntry(1, 'a', '1'), putEntry(2, 'b', '2')] });
   await store.apply([putEntry(1, 'a', '1'), putEntry(2, 'b', '2')]);
   assert.equal(store.appliedIndex, 2);
@@ -19,7 +20,7 @@ test('a store runs on an in-memory abstract-level database: log, hard state, app
   for await (const c of reader.chunks()) chunks.push(c);
   await store.close();
 
-  store = await Store.open(db);
+  store = await Store.open(db, { walFiles });
   assert.deepEqual(await store.loadHardState(), { term: 2, vote: 'n1', commit: 2 });
   assert.deepEqual((await store.loadLog()).map((e) => e.index), [1, 2]);
   assert.equal(store.appliedIndex, 2);

@@ -98,7 +98,7 @@ test('compaction drops applied log entries and records the compaction point', as
     (await store.loadLog()).map((e) => e.index),
     [7, 8, 9, 10],
   );
-  assert.deepEqual(await store.getMeta('snapshot'), Buffer.from('snap@6'));
+  assert.deepEqual(await store.loadSnapshotMeta(), Buffer.from('snap@6'));
   await assert.rejects(store.compactLog(11, Buffer.from('x')), /past applied/);
   await store.resetLog(Buffer.from('snap@20'), 20);
   assert.deepEqual(await store.loadLog(), []);

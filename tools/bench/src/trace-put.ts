@@ -59,7 +59,7 @@ async function sample(node: { pid: number; url: string }): Promise<Sample> {
 function rowsOf(before: Sample, after: Sample, puts: number, scrapeCost: Map<string, number>): Map<string, number> {
   const rows = new Map<string, number>();
   for (const [name, value] of after.metrics) {
-    const m = /^bellwether_(peer_messages_(sent|received)_total\{type="([^"]+)"\}|peer_batches_(sent|received)_total|store_batches_total\{sync="(true|false)"\}|store_apply_reads_total|event_loop_callbacks_total\{type="([^"]+)"\}|kv_operations_total\{op="put",result="ok"\})$/.exec(name);
+    const m = /^bellwether_(peer_messages_(sent|received)_total\{type="([^"]+)"\}|peer_batches_(sent|received)_total|store_batches_total\{sync="(true|false)"\}|store_log_appends_total|store_apply_reads_total|event_loop_callbacks_total\{type="([^"]+)"\}|kv_operations_total\{op="put",result="ok"\})$/.exec(name);
     if (!m) continue;
     const grown = value - (before.metrics.get(name) ?? 0) - (scrapeCost.get(name) ?? 0);
     let label: string;
@@ -67,6 +67,7 @@ function rowsOf(before: Sample, after: Sample, puts: number, scrapeCost: Map<str
     else if (m[4]) label = `peer gRPC messages ${m[4]} (MessageBatch)`;
     else if (m[5]) label = `LevelDB batches, ${m[5] === 'true' ? 'synced' : 'unsynced'}`;
     else if (name.includes('apply_reads')) label = 'LevelDB reads by applies';
+    else if (name.includes('log_appends')) label = 'log appends (synced, segment files)';
     else if (m[6]) label = `event-loop callbacks: ${m[6]}`;
     else label = 'client puts answered';
     rows.set(label, grown / puts);
