@@ -1,5 +1,5 @@
 import { type Message, type RaftConfig, RawNode, type Ready } from '@bellwether/raft';
-import { type Command, decodeCommand, encodeCommand, type LogEntry, type ReplicaStorage, type SnapshotStore, type StateMachine, type Store } from '@bellwether/store';
+import { type Command, decodeCommand, encodeCommand, type LogEntry, type ReplicaStorage, type SnapshotStore, type StateMachine, type Store, type WalFiles } from '@bellwether/store';
 import type { Replica } from '../src/replica';
 
 /**
@@ -23,8 +23,11 @@ import type { Replica } from '../src/replica';
  *   its last chunk.
  * - cleanupDeletesLiveGeneration: after a snapshot install's swap, the
  *   cleanup clears the generation just made live instead of the retired one.
+ * - walUnsyncedAppends: the log's segment files take appends without
+ *   syncing them, so a power loss can take back entries and votes the
+ *   member already answered for.
  */
-export const NODE_BUGS = ['ackBeforeFsync', 'applyBeforeCommit', 'forgetSessions', 'readIndexWithoutQuorum', 'servedBeforeApplied', 'partialSnapshotInstall', 'cleanupDeletesLiveGeneration'] as const;
+export const NODE_BUGS = ['ackBeforeFsync', 'applyBeforeCommit', 'forgetSessions', 'readIndexWithoutQuorum', 'servedBeforeApplied', 'partialSnapshotInstall', 'cleanupDeletesLiveGeneration', 'walUnsyncedAppends'] as const;
 export type NodeBugName = (typeof NODE_BUGS)[number];
 
 class AckBeforeFsync extends RawNode {
@@ -57,6 +60,18 @@ export function makeRaft(bug: NodeBugName | undefined, config: RaftConfig): RawN
  * The storage seams the member's Replica runs on: the store's own log, state
  * machine and snapshots, wrapped where `bug` breaks one of them.
  */
+/** The log's directory as the member's store sees it. */
+export function walFilesFor(bug: NodeBugName | undefined, files: WalFiles): WalFiles {
+  if (bug !== 'walUnsyncedAppends') return files;
+  return {
+    ...files,
+    create: async (name) => {
+      const file = await files.create(name);
+      return { append: (chunks) => file.append(chunks, false), close: () => file.close() };
+    },
+  };
+}
+
 export function storageFor(bug: NodeBugName | undefined, store: Store): ReplicaStorage {
   let stateMachine: StateMachine = store.stateMachine;
   let snapshots: SnapshotStore = store.snapshots;

@@ -3,7 +3,7 @@ import { Store } from '@bellwether/store';
 import { decodeIndex, decodeMembers, encodeIndex, encodeMembers, MEMBERS_INDEX_KEY, type MemberInfo } from '../src/membership';
 import { loadInitialState } from '../src/raft-recovery';
 import { Replica, type ReplicaOptions } from '../src/replica';
-import { makeRaft, type NodeBugName, patchReplica, storageFor } from './bugs';
+import { makeRaft, type NodeBugName, patchReplica, storageFor, walFilesFor } from './bugs';
 import { Violation } from './checkers';
 import { type CrashKind, SimDisk } from './disk';
 import { interruptInstalls } from './install-faults';
@@ -136,7 +136,7 @@ export class SimCluster {
 
   private async startProcess(m: SimMember): Promise<void> {
     await m.stopping;
-    const store = await Store.open(m.disk.db, { trackChanges: true, walFiles: m.disk.wal.view() });
+    const store = await Store.open(m.disk.db, { trackChanges: true, walFiles: walFilesFor(this.bug, m.disk.wal.view()) });
     if ((await store.getMeta('members')) === undefined) {
       // A joiner's log starts empty: the leader's log (or snapshot) brings the configuration.
       const bootstrap = m.joinedWith ? [] : this.bootstrap;
