@@ -1,7 +1,8 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --initial-old-space-size=256
 import { ConfigError, DEFAULTS, startNode } from '@bellwether/node';
 import { helpText, parseServeArgs } from './flags';
 import { makeLogger } from './logger';
+import { SERVER_NODE_FLAGS, startedWithServerFlags } from './node-flags';
 
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -19,6 +20,9 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const logger = makeLogger(parsed.logLevel, parsed.logFormat);
+  if (!startedWithServerFlags()) {
+    logger.info({ flags: SERVER_NODE_FLAGS }, 'node was started without these flags (the bellwether binary passes them): large values cost about a third more CPU without them');
+  }
   const node = await startNode(parsed.config, logger);
   let exitCode = 0;
   await new Promise<void>((resolve) => {

@@ -14,7 +14,7 @@ export const FLAGS: FlagSpec[] = [
   { name: 'id', kind: 'string', help: 'this member\'s id, e.g. n1 (required)' },
   { name: 'listen', kind: 'string', help: 'host:port to serve clients and peers on (required)' },
   { name: 'advertise', kind: 'string', help: 'address others reach this node at (default: --listen)' },
-  { name: 'data-dir', kind: 'string', help: 'directory of this node\'s LevelDB (required)' },
+  { name: 'data-dir', kind: 'string', help: 'directory of this node\'s data: the Raft log\'s segment files (wal/) and the LevelDB of its state (required)' },
   { name: 'peers', kind: 'string', help: 'initial members as id=host:port,... including this node (default: this node alone); used only when the data dir is new' },
   { name: 'peer-dial', kind: 'string', help: 'dial some members at other addresses than their own, as id=host:port,... (e.g. through a proxy)' },
   { name: 'cluster-id', kind: 'string', help: 'cluster id (default: derived from --peers); a data dir of another cluster is refused' },

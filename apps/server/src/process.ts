@@ -3,6 +3,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { SERVER_NODE_FLAGS } from './node-flags';
 
 export abstract class ServerProcess {
   child: ChildProcess | undefined;
@@ -99,6 +100,6 @@ export class ServeProcess extends ServerProcess {
   }
 
   protected commandLine(extraArgs: string[]): { bin: string; args: string[] } {
-    return { bin: process.execPath, args: [...this.nodeFlags, this.serverBin, 'serve', ...this.serveArgs, ...extraArgs] };
+    return { bin: process.execPath, args: [...SERVER_NODE_FLAGS, ...this.nodeFlags, this.serverBin, 'serve', ...this.serveArgs, ...extraArgs] };
   }
 }

@@ -9,7 +9,7 @@ export interface NodeConfig {
   listen: string;
   /** The address other members and clients reach this node at; defaults to `listen`. */
   advertise?: string;
-  /** Where this node's LevelDB lives. */
+  /** This node's data directory: the Raft log's segments (wal/) and the LevelDB of its state. */
   dataDir: string;
   /** The initial members (id → address), including this node. Used only when the data dir is new. */
   peers: Map<string, string>;
