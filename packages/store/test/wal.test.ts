@@ -98,6 +98,10 @@ test('a reset (snapshot installed) drops the whole log; the log resumes after th
   assert.equal(log.lastIndex, 101);
   assert.deepEqual(terms(await log.loadLog()), [[101, 3]]);
   assert.deepEqual(await log.loadSnapshotMeta(), Buffer.from('snap@100'));
+  // A compaction point behind the installed snapshot changes nothing.
+  await log.compactLog(50, Buffer.from('snap@50'));
+  assert.deepEqual(await log.loadSnapshotMeta(), Buffer.from('snap@100'));
+  assert.equal(log.lastIndex, 101);
 });
 
 test('a damaged segment that is not the newest is refused with the name and byte of the damage', async (t) => {

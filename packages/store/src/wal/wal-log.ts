@@ -188,6 +188,8 @@ export class WalLog implements LogStore {
   }
 
   private async recordSnapshot(mode: SnapshotMode, index: number, meta: Uint8Array): Promise<void> {
+    // A compaction point behind the one recorded (a snapshot installed past it meanwhile) would take the log's start back.
+    if (mode === 'compact' && this.snapshot && index < this.snapshot.index) return;
     const copy = Buffer.from(meta);
     await this.append([snapshotRecord(mode, index, copy)], true, () => {
       this.snapshot = { index, meta: copy };
@@ -273,6 +275,7 @@ class Replay {
         this.hardState = record.hardState;
         break;
       case 'snapshot': {
+        if (record.mode === 'compact' && this.snapshot && record.index < this.snapshot.index) break;
         // A copy: the meta outlives the segment's buffer, which is let go after the replay.
         this.snapshot = { index: record.index, meta: Buffer.from(record.meta) };
         if (record.mode === 'reset') {
