@@ -162,6 +162,6 @@ test('pnpm --filter @bellwether/bench trace-put: messages, batches and callbacks
   // Counted by the servers: every put is answered once, sent to both followers and stored synced on every member.
   assert.match(res.stdout, /^client puts answered( +[\d.]+){3} +1\.00$/m);
   assert.match(res.stdout, /^peer sent: append( +[\d.]+){3} +[1-9][\d.]*$/m);
-  assert.match(res.stdout, /^LevelDB batches, synced( +[\d.]+){3} +[23]\.\d\d$/m);
+  assert.match(res.stdout, /^log appends \(synced, segment files\)( +[\d.]+){3} +[23]\.\d\d$/m);
   assert.match(res.stdout, /^event-loop callbacks: classic_level\.batch\.write /m);
 });
