@@ -191,7 +191,8 @@ export class WalLog implements LogStore {
     // A compaction point behind the one recorded (a snapshot installed past it meanwhile) would take the log's start back.
     if (mode === 'compact' && this.snapshot && index < this.snapshot.index) return;
     const copy = Buffer.from(meta);
-    await this.append([snapshotRecord(mode, index, copy)], true, () => {
+    const gone: Segment[] = [];
+    await this.append([snapshotRecord(mode, index, copy)], true, (holder) => {
       this.snapshot = { index, meta: copy };
       if (mode === 'reset' || index >= this.lastIndex) {
         this.slots = [];
@@ -199,12 +200,15 @@ export class WalLog implements LogStore {
         this.slots = this.slots.slice(index + 1 - this.first);
       }
       if (mode === 'reset' || index >= this.first) this.first = index + 1;
+      // The oldest segments whose entries the record just written makes unneeded: all before
+      // its own segment for a reset, those wholly at or below the index for a compaction.
+      for (const segment of this.segments) {
+        if (segment === holder || (mode === 'compact' && segment.maxIndex > index)) break;
+        gone.push(segment);
+      }
+      this.segments.splice(0, gone.length);
     });
-    // Whole segments whose entries are all compacted away; the one being appended to stays.
-    while (this.segments.length > 1 && this.segments[0] !== this.current?.segment && (mode === 'reset' || this.segments[0]!.maxIndex <= index)) {
-      const [gone] = this.segments.splice(0, 1);
-      await this.files.remove(gone!.name);
-    }
+    for (const segment of gone) await this.files.remove(segment.name);
   }
 
   /**
