@@ -218,7 +218,11 @@ export function kvStreamHandler(allOps: KvOps, guard: KvGuard = (ops) => ops, op
       hold(resultBytes(r));
       if (!flushScheduled) {
         flushScheduled = true;
-        setImmediate(flush);
+        // The last call in flight: its caller waits on nothing else, so the
+        // reply leaves as soon as this turn's promise jobs are done. With
+        // more in flight, replies of the same loop turn share one message.
+        if (inFlight === 0) process.nextTick(flush);
+        else setImmediate(flush);
       }
     };
     stream.on('data', (req: StreamRequest__Output) => {

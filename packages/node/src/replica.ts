@@ -511,7 +511,9 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       // A change of term or vote must be on disk before anything speaks for it.
       if (!termOrVoteChanged) this.persistingSinceMs = startedMs;
       try {
-        await this.storage.log.persist({ hardState: hs ?? this.lastHardState(), entries: rd.entries }, rd.mustSync);
+        // Written on this thread when no message waits to leave meanwhile (a
+        // follower's acknowledgement waits on the write itself): see WalFile.append.
+        await this.storage.log.persist({ hardState: hs ?? this.lastHardState(), entries: rd.entries }, rd.mustSync, rd.messages.length === 0);
       } finally {
         this.persistingSinceMs = undefined;
       }

@@ -39,8 +39,11 @@ export interface LogStore {
    * Appends entries (overwriting any conflicting suffix) and records the hard
    * state, in one batch. With `sync` the batch is on disk before this
    * resolves: Raft may only acknowledge or count entries after that.
+   * `inline`: nothing else waits meanwhile (no message is on its way out),
+   * so a small write may block the event loop briefly rather than take a
+   * thread-pool round trip.
    */
-  persist(update: { hardState?: HardState; entries: LogEntry[] }, sync?: boolean): Promise<void>;
+  persist(update: { hardState?: HardState; entries: LogEntry[] }, sync?: boolean, inline?: boolean): Promise<void>;
   /**
    * Drops entries up to and including `upTo` and records the compaction point
    * `snapshot` (the Raft snapshot meta, opaque here). The state covering the

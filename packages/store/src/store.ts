@@ -95,8 +95,8 @@ export class Store implements ReplicaStorage {
     return this.log.readLog(lo, hi);
   }
 
-  persist(update: { hardState?: HardState; entries: LogEntry[] }, sync = true): Promise<void> {
-    return this.log.persist(update, sync);
+  persist(update: { hardState?: HardState; entries: LogEntry[] }, sync = true, inline = false): Promise<void> {
+    return this.log.persist(update, sync, inline);
   }
 
   compactLog(upTo: number, snapshot: Uint8Array): Promise<void> {

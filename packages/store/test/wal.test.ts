@@ -38,6 +38,25 @@ test('a conflicting suffix is replaced by appending: a reopen reads the log as i
   assert.deepEqual(terms(await log.readLog(4, 5)), [[4, 2], [5, 2]]);
 });
 
+test('appends written on the calling thread (inline) and through the thread pool make one log, byte for byte the same', async (t) => {
+  const inlineDir = tempDir(t);
+  const pooledDir = tempDir(t);
+  const inline = await openLog(t, inlineDir);
+  const pooled = await openLog(t, pooledDir);
+  // Small appends go inline; the 100 KiB one is over the inline bound and takes the pool either way.
+  const batches = [[entry(1, 1)], [entry(2, 1), entry(3, 1)], [entry(4, 1, 4, 100 * 1024)], [entry(5, 2)]];
+  for (const entries of batches) {
+    const hardState = { term: entries[0]!.term, vote: 'n1', commit: entries[0]!.index - 1 };
+    await Promise.all([inline.persist({ hardState, entries }, true, true), pooled.persist({ hardState, entries }, true, false)]);
+  }
+  assert.deepEqual(segmentsIn(inlineDir), segmentsIn(pooledDir));
+  for (const name of segmentsIn(inlineDir)) assert.deepEqual(readFileSync(join(inlineDir, name)), readFileSync(join(pooledDir, name)));
+  await inline.close();
+  const reopened = await openLog(t, inlineDir);
+  assert.deepEqual(terms(await reopened.loadLog()), [[1, 1], [2, 1], [3, 1], [4, 1], [5, 2]]);
+  assert.equal((await reopened.readLog(4, 4))[0]!.data.length, 100 * 1024);
+});
+
 test('a torn tail (a crash mid-append) ends the log at the last whole record, and appends go on after it', async (t) => {
   const dir = tempDir(t);
   let log = await openLog(t, dir);

@@ -134,7 +134,7 @@ export class WalLog implements LogStore {
     return entries;
   }
 
-  async persist(update: { hardState?: HardState; entries: LogEntry[] }, sync = true): Promise<void> {
+  async persist(update: { hardState?: HardState; entries: LogEntry[] }, sync = true, inline = false): Promise<void> {
     const { hardState, entries } = update;
     if (!hardState && entries.length === 0) return;
     const firstNew = entries[0]?.index;
@@ -152,7 +152,7 @@ export class WalLog implements LogStore {
       }
       recordBytes.push(n);
     }
-    await this.append(chunks, sync, (segment, offset) => {
+    await this.append(chunks, { sync, inline }, (segment, offset) => {
       if (hardState) {
         this.hardState = hardState;
         offset += chunks[0]!.length;
@@ -192,7 +192,7 @@ export class WalLog implements LogStore {
     if (mode === 'compact' && this.snapshot && index < this.snapshot.index) return;
     const copy = Buffer.from(meta);
     const gone: Segment[] = [];
-    await this.append([snapshotRecord(mode, index, copy)], true, (holder) => {
+    await this.append([snapshotRecord(mode, index, copy)], { sync: true }, (holder) => {
       this.snapshot = { index, meta: copy };
       if (mode === 'reset' || index >= this.lastIndex) {
         this.slots = [];
@@ -217,7 +217,7 @@ export class WalLog implements LogStore {
    * are on disk. After a failed append the log takes no more: what reached
    * the file is unknown, and the member stops on a storage failure anyway.
    */
-  private append(chunks: Uint8Array[], sync: boolean, placed: (segment: Segment, offset: number) => void, check = (): void => undefined): Promise<void> {
+  private append(chunks: Uint8Array[], how: { sync: boolean; inline?: boolean }, placed: (segment: Segment, offset: number) => void, check = (): void => undefined): Promise<void> {
     const run = this.appending.then(async () => {
       if (this.failed) throw new Error(`wal: an earlier append failed (${this.failed.message}); the log takes no more writes until the member restarts`);
       check();
@@ -227,7 +227,7 @@ export class WalLog implements LogStore {
       const startBytes = start.reduce((n, c) => n + c.length, 0);
       storeIoCounts.logAppends++;
       try {
-        await file.append(start.length > 0 ? [...start, ...chunks] : chunks, sync);
+        await file.append(start.length > 0 ? [...start, ...chunks] : chunks, how.sync, how.inline);
       } catch (err) {
         this.failed = err as Error;
         throw err;
