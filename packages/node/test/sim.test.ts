@@ -43,6 +43,13 @@ describe('node simulation', () => {
     });
   }
 
+  test("a power failure that tears a founder's bootstrap write (seed 3001) does not leave it a cluster of itself", async () => {
+    // n1's log came back with conf entry 1 of 3 only; read as it was, n1 alone was a quorum and took writes beside n2's term.
+    const r = await runNodeSeed({ seed: 3001, nodes: 3 });
+    assert.ok(r.ok, r.violation);
+    assert.ok(r.stats.powerFailures > 0, 'the seed still cuts the power');
+  });
+
   test('a seed replays exactly', async () => {
     const a = await runNodeSeed({ seed: 77, nodes: 5, trace: true });
     const b = await runNodeSeed({ seed: 77, nodes: 5, trace: true });

@@ -146,21 +146,13 @@ export class RawNode {
     this.readOnly = new ReadOnlyQueue(this.maxPendingReads);
 
     const init = config.initial;
-    const bootstrapping =
-      init !== undefined &&
-      init.hardState.term === 0 &&
-      init.snapshot === undefined &&
-      init.entries.length === 0 &&
-      init.config.voters.length + init.config.learners.length > 0;
+    const bootstrap = init ? bootstrapEntries(init.config) : [];
+    const bootstrapping = init !== undefined && bootstrap.length > 0 && (isFresh(init) || isTornBootstrap(init, bootstrap));
 
     if (bootstrapping) {
       this.log = new RaftLog({ index: 0, term: 0, config: emptyConfig() }, [], 0, 0);
-      const changes: ConfChange[] = [
-        ...[...init.config.voters].sort().map((nodeId): ConfChange => ({ kind: 'addVoter', nodeId })),
-        ...[...init.config.learners].sort().map((nodeId): ConfChange => ({ kind: 'addLearner', nodeId })),
-      ];
-      this.log.append(changes.map((cc, i) => ({ index: i + 1, term: 1, type: 'conf', data: encodeConfChange(cc) })));
-      this.log.commitTo(changes.length);
+      this.log.append(bootstrap);
+      this.log.commitTo(bootstrap.length);
       this.term = 1;
       this.prevHardState = { term: 0, vote: null, commit: 0 };
     } else {
@@ -1121,4 +1113,40 @@ function sameHardState(a: HardState, b: HardState): boolean {
 
 function sameSoftState(a: SoftState, b: SoftState): boolean {
   return a.leaderId === b.leaderId && a.role === b.role && a.term === b.term;
+}
+
+/** The conf entries 1..k of term 1 every founder of a cluster with membership `config` starts with (committed by construction). */
+function bootstrapEntries(config: ClusterConfig): Entry[] {
+  const changes: ConfChange[] = [
+    ...[...config.voters].sort().map((nodeId): ConfChange => ({ kind: 'addVoter', nodeId })),
+    ...[...config.learners].sort().map((nodeId): ConfChange => ({ kind: 'addLearner', nodeId })),
+  ];
+  return changes.map((cc, i) => ({ index: i + 1, term: 1, type: 'conf', data: encodeConfChange(cc) }));
+}
+
+/** Nothing persisted yet: a first start. */
+function isFresh(init: InitialState): boolean {
+  return init.hardState.term === 0 && init.snapshot === undefined && init.entries.length === 0;
+}
+
+/**
+ * A crash tore the first write of a bootstrap: the log holds only some of
+ * its conf entries. Read back, that prefix would be a smaller cluster (the
+ * first founder alone, say) able to elect itself and take writes beside the
+ * real one; since the entries are the same at every founder and nothing else
+ * happened yet (term 1, no vote), the bootstrap is redone instead.
+ */
+function isTornBootstrap(init: InitialState, bootstrap: readonly Entry[]): boolean {
+  const { hardState, entries } = init;
+  if (init.snapshot !== undefined || hardState.term > 1 || hardState.vote !== null || entries.length >= bootstrap.length) return false;
+  return entries.every((e, i) => {
+    const b = bootstrap[i]!;
+    return e.index === b.index && e.term === b.term && e.type === b.type && sameBytes(e.data, b.data);
+  });
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

@@ -71,6 +71,32 @@ test('bootstrap: the initial membership becomes committed conf entries 1..k of t
   assert.equal(n.status().applied, 3);
 });
 
+test('a bootstrap whose first write a crash tore (only conf entry 1 on disk) is redone: the founder does not restart as a cluster of itself', () => {
+  const first = new RawNode(baseConfig()).ready();
+  // What a torn append leaves: the hard state (written first) and the first entry; the commit clamped to the log's end.
+  const torn = new RawNode(baseConfig({ initial: { hardState: { term: 1, vote: null, commit: 1 }, config: { voters: three, learners: [] }, entries: first.entries.slice(0, 1) } }));
+  const rd = torn.ready();
+  assert.deepEqual(
+    rd.entries.map((e) => [e.index, e.term, e.type]),
+    [
+      [1, 1, 'conf'],
+      [2, 1, 'conf'],
+      [3, 1, 'conf'],
+    ],
+  );
+  assert.deepEqual(rd.hardState, { term: 1, vote: null, commit: 3 });
+  torn.advance(rd);
+  assert.deepEqual([...torn.status().config.voters].sort(), three);
+  // Alone, it cannot win: an election needs a second vote.
+  for (let i = 0; i < 40; i++) torn.tick();
+  assert.notEqual(torn.status().role, 'leader');
+
+  // A log that went on past the bootstrap (a vote cast) is a restart like any other.
+  const voted = new RawNode(baseConfig({ initial: { hardState: { term: 2, vote: 'n2', commit: 1 }, config: { voters: three, learners: [] }, entries: first.entries.slice(0, 1) } }));
+  assert.equal(voted.status().term, 2);
+  assert.deepEqual(voted.ready().entries, []);
+});
+
 test('randomised election timeout lies in [T, 2T) and a follower campaigns after it (§5.2)', () => {
   for (let seed = 1; seed < 30; seed++) {
     const n = new RawNode(baseConfig({ random: seededRandom(seed) }));
