@@ -4,6 +4,12 @@ import { ConfigError, type Message, type RaftConfig, RawNode } from '../src/inde
 import { TestCluster, seededRandom } from './harness.js';
 
 const three = ['n1', 'n2', 'n3'];
+/** Index, term and type of the conf entries a founder of `three` starts with. */
+const BOOTSTRAP_ENTRIES = [
+  [1, 1, 'conf'],
+  [2, 1, 'conf'],
+  [3, 1, 'conf'],
+];
 
 function baseConfig(over: Partial<RaftConfig> = {}): RaftConfig {
   return {
@@ -59,11 +65,7 @@ test('bootstrap: the initial membership becomes committed conf entries 1..k of t
   const rd = n.ready();
   assert.deepEqual(
     rd.entries.map((e) => [e.index, e.term, e.type]),
-    [
-      [1, 1, 'conf'],
-      [2, 1, 'conf'],
-      [3, 1, 'conf'],
-    ],
+    BOOTSTRAP_ENTRIES,
   );
   assert.deepEqual(rd.hardState, { term: 1, vote: null, commit: 3 });
   assert.equal(rd.committedEntries.length, 3);
@@ -78,11 +80,7 @@ test('a bootstrap whose first write a crash tore (only conf entry 1 on disk) is 
   const rd = torn.ready();
   assert.deepEqual(
     rd.entries.map((e) => [e.index, e.term, e.type]),
-    [
-      [1, 1, 'conf'],
-      [2, 1, 'conf'],
-      [3, 1, 'conf'],
-    ],
+    BOOTSTRAP_ENTRIES,
   );
   assert.deepEqual(rd.hardState, { term: 1, vote: null, commit: 3 });
   torn.advance(rd);
