@@ -114,9 +114,10 @@ class DsyncFile implements WalFile {
 
   /**
    * A small durable append written on the calling thread takes one O_DSYNC
-   * write (~0.1 ms on a quiet SSD); through the thread pool it also takes
-   * two thread hand-offs, which on a loaded machine cost several times the
-   * write itself, on the critical path of a follower's acknowledgement.
+   * write (~0.1 ms alone on this SSD, ~0.2 ms with three members writing);
+   * through the thread pool it also takes two thread hand-offs, ~0.1-0.2 ms
+   * more on a busy 2-core machine, on the path of a follower's
+   * acknowledgement.
    */
   async append(chunks: readonly Uint8Array[], _sync: boolean, inline = false): Promise<void> {
     let pending = chunks.filter((c) => c.length > 0);
