@@ -188,8 +188,7 @@ export class WalLog implements LogStore {
   }
 
   private async recordSnapshot(mode: SnapshotMode, index: number, meta: Uint8Array): Promise<void> {
-    // A compaction point behind the one recorded (a snapshot installed past it meanwhile) would take the log's start back.
-    if (mode === 'compact' && this.snapshot && index < this.snapshot.index) return;
+    if (isBehind(mode, index, this.snapshot)) return;
     const copy = Buffer.from(meta);
     const gone: Segment[] = [];
     await this.append([snapshotRecord(mode, index, copy)], { sync: true }, (holder) => {
@@ -279,7 +278,7 @@ class Replay {
         this.hardState = record.hardState;
         break;
       case 'snapshot': {
-        if (record.mode === 'compact' && this.snapshot && record.index < this.snapshot.index) break;
+        if (isBehind(record.mode, record.index, this.snapshot)) break;
         // A copy: the meta outlives the segment's buffer, which is let go after the replay.
         this.snapshot = { index: record.index, meta: Buffer.from(record.meta) };
         if (record.mode === 'reset') {
@@ -308,4 +307,9 @@ class Replay {
     if (hardState && hardState.commit > this.last) hardState = { ...hardState, commit: this.last };
     return { first: this.first, slots, hardState, snapshot: this.snapshot };
   }
+}
+
+/** A compaction point behind the snapshot recorded (one installed past it meanwhile): recording it would take the log's start back. */
+function isBehind(mode: SnapshotMode, index: number, recorded: { index: number } | undefined): boolean {
+  return mode === 'compact' && recorded !== undefined && index < recorded.index;
 }
