@@ -94,15 +94,19 @@ test('resource budget flags: defaults, BELLWETHER_* env and the config file', (t
   assert.notEqual(defaults, 'help');
   if (defaults === 'help') return;
   assert.deepEqual(
-    [defaults.config.maxRangeReplyBytes, defaults.config.maxConnections, defaults.config.maxConnectionsPerAddress, defaults.config.maxConcurrentStreams, defaults.config.sessionTtlSeconds],
-    [3 * 1024 * 1024, 10_000, 2048, 1024, 3600],
+    [defaults.config.maxRangeReplyBytes, defaults.config.maxConnections, defaults.config.maxConnectionsPerAddress, defaults.config.maxConcurrentStreams, defaults.config.sessionTtlSeconds, defaults.config.storeMaxOpenFiles],
+    [3 * 1024 * 1024, 10_000, 2048, 1024, 3600, 100],
   );
   const file = join(dir, 'node.json');
-  writeFileSync(file, JSON.stringify({ 'max-connections': 50, 'session-ttl-seconds': 60 }));
+  writeFileSync(file, JSON.stringify({ 'max-connections': 50, 'session-ttl-seconds': 60, 'store-max-open-files': 500 }));
   const parsed = parseServeArgs([...base, '--config', file, '--max-concurrent-streams', '8'], { BELLWETHER_MAX_RANGE_REPLY_BYTES: '65536', BELLWETHER_MAX_CONNECTIONS_PER_ADDRESS: '5' });
   assert.notEqual(parsed, 'help');
   if (parsed === 'help') return;
   const c = validateConfig(parsed.config);
-  assert.deepEqual([c.maxRangeReplyBytes, c.maxConnections, c.maxConnectionsPerAddress, c.maxConcurrentStreams, c.sessionTtlSeconds], [65536, 50, 5, 8, 60]);
+  assert.deepEqual([c.maxRangeReplyBytes, c.maxConnections, c.maxConnectionsPerAddress, c.maxConcurrentStreams, c.sessionTtlSeconds, c.storeMaxOpenFiles], [65536, 50, 5, 8, 60, 500]);
   assert.throws(() => parseServeArgs([...base, '--max-range-reply-bytes', '0'], {}), /--max-range-reply-bytes: expected a positive integer/);
+  // LevelDB would clamp 10 to 74 without a word: refused, naming the range.
+  const few = parseServeArgs([...base, '--store-max-open-files', '10'], {});
+  assert.notEqual(few, 'help');
+  if (few !== 'help') assert.throws(() => validateConfig(few.config), (e: Error) => e instanceof ConfigError && /storeMaxOpenFiles: must be an integer from 74 to 50000/.test(e.message));
 });

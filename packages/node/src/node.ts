@@ -139,7 +139,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
   const clientAddresses = config.peerListen ? new ClientAddresses(config.id, config.advertise ?? config.listen) : undefined;
   const health = new HealthImplementation({ '': 'NOT_SERVING' });
   try {
-    store = await Store.open(config.dataDir, { trackChanges: true });
+    store = await Store.open(config.dataDir, { trackChanges: true, maxOpenFiles: config.storeMaxOpenFiles ?? DEFAULTS.storeMaxOpenFiles });
     const identity = await checkIdentity(store, config, log);
     const incarnation = await loadIncarnation(store, config.dataDir, log);
     const members = identity.members;

@@ -23,7 +23,7 @@ export {
   type SessionRecord,
   type WriteResult,
 } from './records';
-export { Store } from './store';
+export { DEFAULT_MAX_OPEN_FILES, MAX_OPEN_FILES_RANGE, Store, type StoreOpenOptions } from './store';
 export { MemoryWalFiles, NodeWalFiles, type WalFile, type WalFiles } from './wal/wal-files';
 export type {
   ApplyOutcome,

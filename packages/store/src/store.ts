@@ -15,6 +15,33 @@ import { KvStateMachine } from './state-machine';
 import type { ApplyOutcome, HardState, LogEntry, ReplicaStorage, SnapshotInstaller, SnapshotReader } from './storage-interfaces';
 
 /**
+ * LevelDB keeps this many files open (minus 10 for its own), each table file
+ * mapped into memory, and every page of a mapped table that was read counts in
+ * the process's RSS until the table is closed. With values near 1 MiB, reads
+ * of previous values, compactions and snapshot streams touch whole tables: at
+ * LevelDB's own default (1,000), mapped tables added up to ~480 MiB to a
+ * member's RSS under 1 MiB puts. 100 bounds that to ~90 tables (~2 MiB each); a database of
+ * more than ~90 tables (~180 MiB, e.g. 1.5M small keys) then reopens tables
+ * on reads that miss: ~35 µs per read at 10M keys, measured.
+ */
+export const DEFAULT_MAX_OPEN_FILES = 100;
+
+/** LevelDB accepts 74 to 50,000 open files (and clamps silently outside them). */
+export const MAX_OPEN_FILES_RANGE = { min: 74, max: 50_000 } as const;
+
+export interface StoreOpenOptions {
+  revisionCacheKeys?: number;
+  trackChanges?: boolean;
+  walFiles?: WalFiles;
+  /** LevelDB's open-file limit, which bounds the table files mapped into memory (default {@link DEFAULT_MAX_OPEN_FILES}). */
+  maxOpenFiles?: number;
+  /** Size at which LevelDB starts a new table file (LevelDB's default, 2 MiB, unless given). */
+  maxTableBytes?: number;
+  /** LevelDB's write buffer: writes are flushed to a table once it fills (32 MiB unless given). */
+  memtableBytes?: number;
+}
+
+/**
  * The node's storage: the Raft log and hard state in a write-ahead log of
  * segment files (wal/wal-log.ts, in the directory's `wal/`), and one LevelDB
  * holding the key-value state machine (state-machine.ts), state snapshots
@@ -37,10 +64,19 @@ export class Store implements ReplicaStorage {
    * (in memory unless given); the store closes the database on
    * {@link Store.close}.
    */
-  static async open(location: string | StoreDatabase, opts: { revisionCacheKeys?: number; trackChanges?: boolean; walFiles?: WalFiles } = {}): Promise<Store> {
-    // A larger memtable means fewer level-0 files, so fewer write stalls under
-    // a steady stream of log appends and applies.
-    const db = typeof location === 'string' ? new Level<Buffer, Buffer>(location, { keyEncoding: 'buffer', valueEncoding: 'buffer', writeBufferSize: 32 * 1024 * 1024 }) : location;
+  static async open(location: string | StoreDatabase, opts: StoreOpenOptions = {}): Promise<Store> {
+    const db =
+      typeof location === 'string'
+        ? new Level<Buffer, Buffer>(location, {
+            keyEncoding: 'buffer',
+            valueEncoding: 'buffer',
+            // A larger memtable means fewer level-0 files, so fewer write stalls
+            // under a steady stream of log appends and applies.
+            writeBufferSize: opts.memtableBytes ?? 32 * 1024 * 1024,
+            maxOpenFiles: opts.maxOpenFiles ?? DEFAULT_MAX_OPEN_FILES,
+            ...(opts.maxTableBytes ? { maxFileSize: opts.maxTableBytes } : {}),
+          })
+        : location;
     if (db.keyEncoding().commonName !== 'buffer' || db.valueEncoding().commonName !== 'buffer') {
       throw new TypeError('Store.open: the database must use buffer key and value encodings');
     }
