@@ -239,8 +239,11 @@ export class MemberStream {
   #scheduleFlush(): void {
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
-    // After every call made in this turn of the event loop has been queued.
-    setImmediate(() => this.#flush());
+    // Nothing in flight (as Nagle's rule): send once this turn's promise
+    // jobs have queued their calls. Otherwise after every call made in this
+    // turn of the event loop, replies included, has been queued.
+    if (this.inFlight === 0) process.nextTick(() => this.#flush());
+    else setImmediate(() => this.#flush());
   }
 
   #flush(): void {

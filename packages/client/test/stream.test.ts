@@ -98,6 +98,11 @@ describe('stream transport', () => {
             (e: BellwetherError) => e,
           );
           seen[name] = shape(err);
+          // A hint naming m2 makes the client probe m2 (nothing listens there).
+          // The next call goes to m2 if it is routed before that probe fails,
+          // and to the test server after: wait, so that both transports meet
+          // the same state whatever their timing.
+          await until(() => c.cluster().members.every((m) => m.address !== LEADER['bellwether-leader-address'] || m.state === 'down'), 'the hinted member was probed');
         }
         assert.deepEqual(seen.stream, seen.unary, `${method} ${fault.code}`);
       }
