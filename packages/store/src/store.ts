@@ -15,14 +15,15 @@ import { KvStateMachine } from './state-machine';
 import type { ApplyOutcome, HardState, LogEntry, ReplicaStorage, SnapshotInstaller, SnapshotReader } from './storage-interfaces';
 
 /**
- * LevelDB keeps this many files open (minus 10 for its own), each table file
- * mapped into memory, and every page of a mapped table that was read counts in
- * the process's RSS until the table is closed. With values near 1 MiB, reads
- * of previous values, compactions and snapshot streams touch whole tables: at
- * LevelDB's own default (1,000), mapped tables added up to ~480 MiB to a
- * member's RSS under 1 MiB puts. 100 bounds that to ~90 tables (~2 MiB each); a database of
- * more than ~90 tables (~180 MiB, e.g. 1.5M small keys) then reopens tables
- * on reads that miss: ~35 µs per read at 10M keys, measured.
+ * LevelDB keeps this many files open (10 of them for its own), each table
+ * file mapped into memory, and every page of a mapped table that was read
+ * counts in the process's RSS until the table is closed. With values near
+ * 1 MiB, reads of previous values, compactions and snapshot streams touch
+ * whole tables: at LevelDB's own default (1,000), mapped tables added up to
+ * ~480 MiB to a member's RSS under 1 MiB puts. 100 bounds that to 90 tables
+ * (~2 MiB each). The price: a read whose table was closed reopens it, from
+ * a few tens of tables on (the cache is split in 16 by file number);
+ * docs/large-values.md has the figures.
  */
 export const DEFAULT_MAX_OPEN_FILES = 100;
 
