@@ -1114,4 +1114,3 @@ function sameHardState(a: HardState, b: HardState): boolean {
 function sameSoftState(a: SoftState, b: SoftState): boolean {
   return a.leaderId === b.leaderId && a.role === b.role && a.term === b.term;
 }
-

@@ -6,12 +6,12 @@
 // memory (docs/large-values.md).
 //
 //   pnpm --filter @bellwether/bench table-cache [--keys 1000000] [--limits 1000,100] [--reads 200000]
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodeCommand, type LogEntry, Store } from '@bellwether/store';
-import { flagHelp, type FlagSpec, fmtNum, parseFlags, table, UsageError } from './util';
+import { encodeCommand, type LogEntry, MAX_OPEN_FILES_RANGE, Store } from '@bellwether/store';
+import { KeySpace } from './keys';
+import { flagHelp, type FlagSpec, fmtNum, parseFlags, Rng, table, UsageError } from './util';
 
 const FLAGS: Record<string, FlagSpec> = {
   keys: { kind: 'int', default: 1_000_000, help: 'distinct keys written (in random order) before reading' },
@@ -22,20 +22,18 @@ const FLAGS: Record<string, FlagSpec> = {
   help: { kind: 'bool', default: false, help: 'print this help' },
 };
 
-const keyOf = (i: number) => Buffer.from(`key/${String(i).padStart(10, '0')}`);
-
-async function fill(dir: string, keys: number, valueBytes: number): Promise<void> {
+async function fill(dir: string, keys: KeySpace, rng: Rng): Promise<void> {
   const store = await Store.open(dir);
   try {
-    const order = Uint32Array.from({ length: keys }, (_, i) => i);
-    for (let i = keys - 1; i > 0; i--) {
-      const j = Math.floor(Math.random() * (i + 1));
+    const order = Uint32Array.from({ length: keys.size }, (_, i) => i);
+    for (let i = keys.size - 1; i > 0; i--) {
+      const j = rng.below(i + 1);
       [order[i], order[j]] = [order[j]!, order[i]!];
     }
-    for (let i = 0; i < keys; i += 1000) {
+    for (let i = 0; i < keys.size; i += 1000) {
       const entries: LogEntry[] = [];
-      for (let j = i; j < Math.min(keys, i + 1000); j++) {
-        const data = encodeCommand({ op: 'put', key: keyOf(order[j]!), value: randomBytes(valueBytes), clientId: '', sequence: 0, minUnackedSequence: 0, prevKv: false });
+      for (let j = i; j < Math.min(keys.size, i + 1000); j++) {
+        const data = encodeCommand({ op: 'put', key: keys.key(order[j]!), value: keys.value(rng), clientId: '', sequence: 0, minUnackedSequence: 0, prevKv: false });
         entries.push({ index: j + 1, term: 1, type: 'normal', data });
       }
       await store.apply(entries);
@@ -45,13 +43,13 @@ async function fill(dir: string, keys: number, valueBytes: number): Promise<void
   }
 }
 
-async function readWith(dir: string, maxOpenFiles: number, keys: number, reads: number): Promise<{ cpuUs: number; wallUs: number }> {
+async function readWith(dir: string, maxOpenFiles: number, keys: KeySpace, rng: Rng, reads: number): Promise<{ cpuUs: number; wallUs: number }> {
   const store = await Store.open(dir, { maxOpenFiles });
   try {
     const t0 = performance.now();
     const c0 = process.cpuUsage();
     for (let done = 0; done < reads; done += 64) {
-      await Promise.all(Array.from({ length: 64 }, () => store.read(keyOf(Math.floor(Math.random() * keys)))));
+      await Promise.all(Array.from({ length: 64 }, () => store.read(keys.key(rng.below(keys.size)))));
     }
     const cpu = process.cpuUsage(c0);
     return { cpuUs: (cpu.user + cpu.system) / reads, wallUs: ((performance.now() - t0) * 1000) / reads };
@@ -66,21 +64,23 @@ async function main(): Promise<void> {
     console.log(flagHelp('Usage: pnpm --filter @bellwether/bench table-cache [flags]', FLAGS));
     return;
   }
-  const keys = f['keys'] as number;
   const reads = f['reads'] as number;
   const limits = (f['limits'] as string).split(',').map(Number);
-  if (keys < 1 || reads < 64) throw new UsageError('--keys: at least 1; --reads: at least 64');
-  if (limits.some((l) => !Number.isInteger(l) || l < 74)) throw new UsageError(`--limits: integers of at least 74 (LevelDB's minimum), got ${f['limits']}`);
+  if ((f['keys'] as number) < 1 || reads < 64) throw new UsageError('--keys: at least 1; --reads: at least 64');
+  const { min, max } = MAX_OPEN_FILES_RANGE;
+  if (limits.some((l) => !Number.isInteger(l) || l < min || l > max)) throw new UsageError(`--limits: integers from ${min} to ${max} (LevelDB's range), got ${f['limits']}`);
   const dir = mkdtempSync(join(tmpdir(), 'bellwether-table-cache-'));
   try {
     const t0 = performance.now();
-    await fill(dir, keys, f['value-bytes'] as number);
+    const keys = new KeySpace({ keyspace: f['keys'] as number, keyBytes: 16, valueBytes: f['value-bytes'] as number });
+    const rng = new Rng(1);
+    await fill(dir, keys, rng);
     const tables = readdirSync(dir).filter((n) => n.endsWith('.ldb')).length;
-    console.log(`filled ${fmtNum(keys)} keys of ${f['value-bytes']} bytes in ${((performance.now() - t0) / 1000).toFixed(0)} s: ${tables} tables`);
+    console.log(`filled ${fmtNum(keys.size)} keys of ${f['value-bytes']} bytes in ${((performance.now() - t0) / 1000).toFixed(0)} s: ${tables} tables`);
     const rows: string[][] = [];
     for (let round = 1; round <= (f['rounds'] as number); round++) {
       for (const limit of round % 2 ? limits : [...limits].reverse()) {
-        const r = await readWith(dir, limit, keys, reads);
+        const r = await readWith(dir, limit, keys, rng, reads);
         rows.push([String(round), String(limit), r.cpuUs.toFixed(2), r.wallUs.toFixed(2)]);
       }
     }
