@@ -136,7 +136,8 @@ export class SimCluster {
 
   private async startProcess(m: SimMember): Promise<void> {
     await m.stopping;
-    const store = await Store.open(m.disk.db, { trackChanges: true, walFiles: walFilesFor(this.bug, m.disk.wal.view()) });
+    // Values are decimal sequence numbers: from 10 on they live in blob files, below in LevelDB.
+    const store = await Store.open(m.disk.db, { trackChanges: true, walFiles: walFilesFor(this.bug, m.disk.wal.view()), blobFiles: m.disk.blobs.view(), blobMinBytes: 2, blobFileBytes: 64 });
     if ((await store.getMeta('members')) === undefined) {
       // A joiner's log starts empty: the leader's log (or snapshot) brings the configuration.
       const bootstrap = m.joinedWith ? [] : this.bootstrap;
@@ -178,6 +179,8 @@ export class SimCluster {
     const replica = new Replica(raft, { ...storage, snapshots }, members, opts, this.clock);
     patchReplica(this.bug, replica);
     replica.on('fatal', (err) => {
+      // A crashed process runs on until it stops, but what it writes never happens (it may not read it back): its failures are not the store's.
+      if (m.replica !== replica) return;
       // A failed write stops the member (it promises nothing more); anything else is a bug.
       if ((err as { code?: string }).code !== 'ENOSPC') return this.onFatal(m.id, err);
       this.storageFailures++;

@@ -57,10 +57,13 @@ export class SimDisk {
   lostWrites = 0;
   /** The Raft log's segment files, on the same disk: they crash and recover with it. */
   readonly wal: SimWalFiles;
+  /** The store's blob files (large values), likewise. */
+  readonly blobs: SimWalFiles;
 
   constructor(private readonly timing: DiskTiming) {
     this.current = this.instrument(newDb());
     this.wal = new SimWalFiles(timing);
+    this.blobs = new SimWalFiles(timing);
   }
 
   get db(): StoreDatabase {
@@ -126,6 +129,7 @@ export class SimDisk {
     this.crashedAt = this.nextSeq;
     this.crashKind = kind;
     this.wal.crash();
+    this.blobs.crash();
   }
 
   /**
@@ -149,6 +153,7 @@ export class SimDisk {
     for (const op of ops.slice(0, keep)) await op.redo(raw);
     this.lostWrites += ops.length - keep;
     this.wal.recover(this.crashKind, rng);
+    this.blobs.recover(this.crashKind, rng);
     const image: Array<[Buffer, Buffer]> = [];
     for await (const kv of db.iterator()) image.push(kv);
     await db.close();

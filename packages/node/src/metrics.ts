@@ -14,6 +14,8 @@ export interface MetricsSource {
   version: string;
   dataDir: string;
   replica: Replica;
+  /** The store's blob files (large values): files, bytes, and bytes still pointed to. */
+  blobUsage?: () => { files: number; bytes: number; live: number };
 }
 
 /** A KV operation as the metrics see it. */
@@ -226,6 +228,28 @@ export class NodeMetrics {
         this.set(await dirSizeBytes(source.dataDir));
       },
     });
+    const blobUsage = source.blobUsage;
+    if (blobUsage) {
+      new Gauge({
+        name: 'bellwether_blob_files',
+        help: 'Blob files holding values of 64 KiB or more',
+        registers,
+        collect() {
+          this.set(blobUsage().files);
+        },
+      });
+      new Gauge({
+        name: 'bellwether_blob_bytes',
+        help: 'Bytes in blob files (all: everything appended to the files that exist; live: the values keys still hold; the rest goes when files are collected)',
+        labelNames: ['kind'],
+        registers,
+        collect() {
+          const { bytes, live } = blobUsage();
+          this.set({ kind: 'all' }, bytes);
+          this.set({ kind: 'live' }, live);
+        },
+      });
+    }
 
     replica.on('leaderChange', () => {
       this.leaderChanges.inc();

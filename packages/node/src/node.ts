@@ -172,7 +172,8 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       snapshotChunkBytes: peerMessageBudgetBytes(config),
       membersIndex: identity.membersIndex,
     });
-    metrics = new NodeMetrics({ clusterId: identity.clusterId, version: VERSION, dataDir: config.dataDir, replica });
+    const { blobs } = store.stateMachine;
+    metrics = new NodeMetrics({ clusterId: identity.clusterId, version: VERSION, dataDir: config.dataDir, replica, blobUsage: () => blobs.usage });
     const nodeMetrics = metrics;
     metrics.observeConnections(connectionGate);
     const peerCounts = new PeerMessageCounts();

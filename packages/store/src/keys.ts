@@ -13,6 +13,7 @@ export const Prefix = {
   auth: 0x61, // 'a' → users, roles and permissions (one record)
   lease: 0x4c, // 'L' + u64be(lease id) → lease record (TTL)
   leaseKey: 0x41, // 'A' + u64be(lease id) + user key → '' (the keys attached to a lease)
+  blobFile: 0x62, // 'b' + generation + u32be(file number) → the file's bytes and live bytes (blob-log.ts; local, not snapshotted)
 } as const;
 
 /** The kinds of records that make up the replicated state (snapshotted, generation-switched). */
@@ -87,6 +88,14 @@ export function prefixEnd(prefix: Uint8Array): Buffer | undefined {
     }
   }
   return undefined;
+}
+
+export function blobFileKey(gen: Generation, file: number): Buffer {
+  const k = Buffer.allocUnsafe(6);
+  k[0] = Prefix.blobFile;
+  k[1] = gen;
+  k.writeUInt32BE(file, 2);
+  return k;
 }
 
 export function leaseKey(gen: Generation, id: number): Buffer {

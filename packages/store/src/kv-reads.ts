@@ -1,10 +1,11 @@
+import type { BlobLog } from './blob-log';
 import { Reader } from './codec';
 import type { StoreDatabase } from './database';
 import { APPLIED_KEY, decodeApplied, decodeGeneration, GENERATION_KEY, type Generation, generationRange, Prefix, STATE_KEY_HEADER_BYTES, userKey } from './keys';
 import { LeaseBatch } from './lease-batch';
 import { decodeLease, type LeaseRecord } from './leases';
 import { pageBytes } from './range-page';
-import { decodeKeyValue, type KeyValueRecord } from './records';
+import { decodeStoredKeyValue, type KeyValueRecord } from './records';
 
 /**
  * Reads of the key-value state. Point and range reads take the generation
@@ -34,8 +35,15 @@ const EMPTY = Buffer.alloc(0);
  * they were read from; one more than `limit` is probed to tell whether more
  * remain.
  */
-export async function readRange(db: StoreDatabase, q: RangeQuery): Promise<{ kvs: KeyValueRecord[]; more: boolean; appliedIndex: number }> {
-  const snapshot = db.snapshot();
+export async function readRange(db: StoreDatabase, q: RangeQuery, blobs: BlobLog): Promise<{ kvs: KeyValueRecord[]; more: boolean; appliedIndex: number }> {
+  const unpin = blobs.pin();
+  let snapshot: ReturnType<StoreDatabase['snapshot']>;
+  try {
+    snapshot = db.snapshot();
+  } catch (err) {
+    unpin();
+    throw err;
+  }
   try {
     const [applied, generation] = await db.getMany([APPLIED_KEY, GENERATION_KEY], { snapshot });
     const appliedIndex = decodeApplied(applied);
@@ -52,10 +60,11 @@ export async function readRange(db: StoreDatabase, q: RangeQuery): Promise<{ kvs
         more = true;
         break;
       }
-      const kv = decodeKeyValue(k.subarray(STATE_KEY_HEADER_BYTES), v);
-      // The value sits in the same record as the revisions, so LevelDB has
-      // read it anyway; dropping the view lets the record go at once.
+      const { kv, blob } = decodeStoredKeyValue(k.subarray(STATE_KEY_HEADER_BYTES), v);
+      // An inline value sits in the same record as the revisions, so LevelDB
+      // has read it anyway; dropping the view lets the record go at once.
       if (q.keysOnly) kv.value = EMPTY;
+      else if (blob) kv.value = await blobs.read(gen, blob);
       bytes += pageBytes(kv, q.keysOnly);
       if (bytes > maxBytes && kvs.length >= minKeys) {
         more = true;
@@ -66,6 +75,7 @@ export async function readRange(db: StoreDatabase, q: RangeQuery): Promise<{ kvs
     return { kvs, more, appliedIndex };
   } finally {
     await snapshot.close();
+    unpin();
   }
 }
 

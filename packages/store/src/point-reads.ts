@@ -1,6 +1,7 @@
+import type { BlobLog } from './blob-log';
 import type { StoreDatabase } from './database';
 import { APPLIED_KEY, decodeApplied, decodeGeneration, GENERATION_KEY, userKey } from './keys';
-import { decodeKeyValue, type KeyValueRecord } from './records';
+import { decodeStoredKeyValue, type KeyValueRecord } from './records';
 
 /** Most keys one coalesced LevelDB read asks for: a larger burst is split, so its parts run on several thread-pool threads at once. */
 export const POINT_READS_PER_BATCH_MAX = 64;
@@ -25,7 +26,10 @@ export class PointReads {
   #pending: PendingRead[] = [];
   #scheduled = false;
 
-  constructor(private readonly db: StoreDatabase) {}
+  constructor(
+    private readonly db: StoreDatabase,
+    private readonly blobs: BlobLog,
+  ) {}
 
   read(key: Uint8Array): Promise<{ kv: KeyValueRecord | undefined; appliedIndex: number }> {
     return new Promise((resolve, reject) => {
@@ -55,22 +59,41 @@ export class PointReads {
     const keys: Buffer[] = [APPLIED_KEY, GENERATION_KEY];
     for (const r of batch) keys.push(userKey(0, r.key), userKey(1, r.key));
     let values: (Buffer | undefined)[];
+    const unpin = this.blobs.pin();
     try {
       values = await this.db.getMany(keys);
     } catch (e) {
+      unpin();
       for (const r of batch) r.reject(e);
       return;
     }
     const appliedIndex = decodeApplied(values[0]);
     const gen = decodeGeneration(values[1]);
+    const resolving: Promise<void>[] = [];
     for (let i = 0; i < batch.length; i++) {
       const r = batch[i]!;
       const raw = values[2 + 2 * i + gen];
       try {
-        r.resolve({ kv: raw ? decodeKeyValue(Buffer.from(r.key), raw) : undefined, appliedIndex });
+        if (!raw) {
+          r.resolve({ kv: undefined, appliedIndex });
+          continue;
+        }
+        const { kv, blob } = decodeStoredKeyValue(Buffer.from(r.key), raw);
+        if (!blob) {
+          r.resolve({ kv, appliedIndex });
+          continue;
+        }
+        resolving.push(
+          this.blobs.read(gen, blob).then(
+            (value) => r.resolve({ kv: { ...kv, value }, appliedIndex }),
+            (e) => r.reject(e),
+          ),
+        );
       } catch (e) {
         r.reject(e);
       }
     }
+    if (resolving.length === 0) unpin();
+    else void Promise.all(resolving).finally(unpin);
   }
 }

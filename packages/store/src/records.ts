@@ -141,23 +141,65 @@ export function encodeKeyValue(w: Writer, kv: Omit<KeyValueRecord, 'key'>): Writ
   return w.uint(kv.createRevision).uint(kv.modRevision).uint(kv.version).bytes(kv.value);
 }
 
-/** A stored key's record: its revisions and value, then its lease when it has one. */
-export function encodeStoredKeyValue(kv: KeyValueRecord): Buffer {
+/** Where a large value lives outside LevelDB (blob-log.ts): `length` bytes at `offset` of blob file `file`, with their CRC-32. */
+export interface BlobPointer {
+  file: number;
+  offset: number;
+  length: number;
+  crc: number;
+}
+
+/**
+ * Leads a stored record whose value lives in a blob file. An inline record
+ * starts with its create revision, never 0 for a stored key, so the two
+ * kinds cannot be mistaken and records written before blobs existed read
+ * as they did.
+ */
+const BLOB_RECORD_MARK = 0;
+
+/**
+ * A stored key's record: its revisions and value, then its lease when it
+ * has one; or, with `blob`, the mark, its revisions and where its value lives.
+ */
+export function encodeStoredKeyValue(kv: KeyValueRecord, blob?: BlobPointer): Buffer {
+  if (blob) {
+    const w = new Writer(96).uint(BLOB_RECORD_MARK).uint(kv.createRevision).uint(kv.modRevision).uint(kv.version);
+    w.uint(blob.file).uint(blob.offset).uint(blob.length).uint(blob.crc);
+    if (kv.lease) w.uint(kv.lease);
+    return w.finish();
+  }
   // Room for every varint's 8-byte reserve: a regrowth would copy the value again.
   const w = encodeKeyValue(new Writer(48 + kv.value.length), kv);
   if (kv.lease) w.uint(kv.lease);
   return w.finish();
 }
 
-export function decodeKeyValue(key: Buffer, data: Uint8Array): KeyValueRecord {
+/** A stored key's record; a value kept in a blob file is empty here, and `blob` says where it is. */
+export function decodeStoredKeyValue(key: Buffer, data: Uint8Array): { kv: KeyValueRecord; blob?: BlobPointer } {
   const r = new Reader(data);
+  const first = r.uint();
+  if (first !== BLOB_RECORD_MARK) {
+    const modRevision = r.uint();
+    const version = r.uint();
+    const kv: KeyValueRecord = { key, value: r.bytes(), createRevision: first, modRevision, version };
+    if (!r.done) kv.lease = r.uint();
+    return { kv };
+  }
   const createRevision = r.uint();
   const modRevision = r.uint();
   const version = r.uint();
-  const kv: KeyValueRecord = { key, value: r.bytes(), createRevision, modRevision, version };
+  const blob: BlobPointer = { file: r.uint(), offset: r.uint(), length: r.uint(), crc: r.uint() };
+  const kv: KeyValueRecord = { key, value: EMPTY_VALUE, createRevision, modRevision, version };
   if (!r.done) kv.lease = r.uint();
-  return kv;
+  return { kv, blob };
 }
+
+/** Whether a stored record keeps its value in a blob file (without decoding it). */
+export function isBlobRecord(data: Uint8Array): boolean {
+  return data[0] === BLOB_RECORD_MARK;
+}
+
+const EMPTY_VALUE = Buffer.alloc(0);
 
 function writeKv(w: Writer, kv: KeyValueRecord): void {
   encodeKeyValue(w.bytes(kv.key), kv);

@@ -1,9 +1,13 @@
+import type { BlobPointer } from './records';
+
 /** What applying a write needs to know of a key besides its value. */
 export interface KeyRevisions {
   createRevision: number;
   modRevision: number;
   version: number;
   lease?: number;
+  /** Where the value is, when it lives in a blob file (its space is released when the key is written again). */
+  blob?: BlobPointer;
 }
 
 /**

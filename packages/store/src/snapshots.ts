@@ -1,7 +1,8 @@
 import { type BatchOp, flushToDisk, writeBatch } from './batch';
 import { Reader, Writer } from './codec';
 import type { StoreDatabase } from './database';
-import { APPLIED_KEY, encodeApplied, GENERATION_KEY, type Generation, generationRange, metaKey, otherGeneration, STATE_KEY_HEADER_BYTES, STATE_PREFIXES } from './keys';
+import { APPLIED_KEY, encodeApplied, GENERATION_KEY, type Generation, generationRange, metaKey, otherGeneration, Prefix, STATE_KEY_HEADER_BYTES, STATE_PREFIXES } from './keys';
+import { decodeStoredKeyValue, encodeStoredKeyValue, isBlobRecord } from './records';
 import type { KvStateMachine } from './state-machine';
 import type { SnapshotInstaller, SnapshotReader, SnapshotStore } from './storage-interfaces';
 
@@ -23,9 +24,10 @@ export class GenerationSnapshots implements SnapshotStore {
     private readonly fsm: KvStateMachine,
   ) {}
 
-  /** Deletes every state record of generation `gen`. */
+  /** Deletes every state record of generation `gen`, and its blob files. */
   async clearGeneration(gen: Generation): Promise<void> {
-    for (const prefix of STATE_PREFIXES) await this.db.clear(generationRange(prefix, gen));
+    for (const prefix of [...STATE_PREFIXES, Prefix.blobFile]) await this.db.clear(generationRange(prefix, gen));
+    await this.fsm.blobs.dropGeneration(gen);
   }
 
   /** After a swap: the generation that was current until then is no longer read by anything. */
@@ -40,8 +42,12 @@ export class GenerationSnapshots implements SnapshotStore {
 
   snapshotReader(maxChunkBytes = 1024 * 1024): SnapshotReader {
     const appliedIndex = this.fsm.appliedIndex;
+    const gen = this.fsm.generation;
+    const blobs = this.fsm.blobs;
+    // The blob files the records point to stay until the stream is done.
+    const unpin = blobs.pin();
     // LevelDB iterators read from an implicit snapshot taken at creation.
-    const sources = STATE_PREFIXES.map((kind) => ({ kind, it: this.db.iterator(generationRange(kind, this.fsm.generation)) }));
+    const sources = STATE_PREFIXES.map((kind) => ({ kind, it: this.db.iterator(generationRange(kind, gen)) }));
     return {
       appliedIndex,
       async *chunks() {
@@ -49,7 +55,13 @@ export class GenerationSnapshots implements SnapshotStore {
           let w = new Writer(64 * 1024);
           let bytes = 0;
           for (const { kind, it } of sources) {
-            for await (const [key, value] of it) {
+            for await (const [key, stored] of it) {
+              // Values from blob files travel inline: the receiver keeps its own blob files.
+              let value = stored;
+              if (kind === Prefix.user && isBlobRecord(stored)) {
+                const { kv, blob } = decodeStoredKeyValue(key.subarray(STATE_KEY_HEADER_BYTES), stored);
+                value = encodeStoredKeyValue({ ...kv, value: await blobs.read(gen, blob!) });
+              }
               // At most the encoded size: the kind, two length prefixes, the key without its header, the value.
               const size = 1 + 2 * 10 + key.length - STATE_KEY_HEADER_BYTES + value.length;
               if (bytes > 0 && bytes + size > maxChunkBytes) {
@@ -64,6 +76,7 @@ export class GenerationSnapshots implements SnapshotStore {
           if (bytes > 0) yield w.finish();
         } finally {
           await Promise.all(sources.map((s) => s.it.close()));
+          unpin();
         }
       },
     };

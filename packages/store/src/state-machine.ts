@@ -1,5 +1,6 @@
 import { type AuthCommand, type AuthState, applyAuthCommand, decodeAuthState, emptyAuthState, encodeAuthState } from './auth-state';
 import { type BatchOp, flushToDisk, writeBatch } from './batch';
+import type { BlobLog } from './blob-log';
 import { storeIoCounts } from './batch-counts';
 import { type KeyChange, keyChange } from './changes';
 import { Writer } from './codec';
@@ -10,7 +11,19 @@ import { APPLIED_KEY, authKey, encodeApplied, type Generation, generationRange, 
 import { LeaseBatch } from './lease-batch';
 import type { LeaseRecord } from './leases';
 import { pageBytes, TXN_RANGE_BYTES } from './range-page';
-import { type Command, decodeCommand, decodeKeyValue, decodeSession, encodeSession, encodeStoredKeyValue, type KeyValueRecord, type SessionRecord, type WriteResult } from './records';
+import {
+  type BlobPointer,
+  type Command,
+  decodeCommand,
+  decodeSession,
+  decodeStoredKeyValue,
+  encodeSession,
+  encodeStoredKeyValue,
+  isBlobRecord,
+  type KeyValueRecord,
+  type SessionRecord,
+  type WriteResult,
+} from './records';
 import { PointReads } from './point-reads';
 import { RecentRecords } from './recent-records';
 import { RevisionCache } from './revision-cache';
@@ -54,13 +67,21 @@ export class KvStateMachine implements StateMachine {
     private readonly revisions: RevisionCache,
     /** Report each change with the key's previous state (for watches): every written key's value is read first. */
     private readonly trackChanges: boolean,
+    /** Where large values live (blob-log.ts). */
+    readonly blobs: BlobLog,
   ) {
     this.durableApplied = applied;
-    this.pointReads = new PointReads(db);
+    this.pointReads = new PointReads(db, blobs);
   }
 
-  static async open(db: StoreDatabase, applied: number, gen: Generation, opts: { revisionCacheKeys?: number; trackChanges?: boolean }): Promise<KvStateMachine> {
-    const fsm = new KvStateMachine(db, applied, gen, new RevisionCache(opts.revisionCacheKeys ?? REVISION_CACHE_KEYS), opts.trackChanges === true);
+  static async open(
+    db: StoreDatabase,
+    applied: number,
+    gen: Generation,
+    blobs: BlobLog,
+    opts: { revisionCacheKeys?: number; trackChanges?: boolean },
+  ): Promise<KvStateMachine> {
+    const fsm = new KvStateMachine(db, applied, gen, new RevisionCache(opts.revisionCacheKeys ?? REVISION_CACHE_KEYS), opts.trackChanges === true, blobs);
     await fsm.loadAuth();
     return fsm;
   }
@@ -120,6 +141,7 @@ export class KvStateMachine implements StateMachine {
     this.recentSessions.clear();
     this.applied = appliedIndex;
     this.durableApplied = appliedIndex;
+    await this.blobs.adopt(gen);
     await this.loadAuth();
   }
 
@@ -132,7 +154,7 @@ export class KvStateMachine implements StateMachine {
   }
 
   range(q: RangeQuery): Promise<{ kvs: KeyValueRecord[]; more: boolean; appliedIndex: number }> {
-    return readRange(this.db, q);
+    return readRange(this.db, q, this.blobs);
   }
 
   leases(): Promise<LeaseRecord[]> {
@@ -162,7 +184,8 @@ export class KvStateMachine implements StateMachine {
     for (const mapKey of dirtyKeys) {
       const kv = kvOverlay.get(mapKey);
       if (!kv) this.recentValues.set(mapKey, null, mapKey.length);
-      else if (kv.value.length <= RECENT_VALUES.recordBytes) this.recentValues.set(mapKey, { ...kv, value: Buffer.from(kv.value) }, 64 + mapKey.length + kv.value.length);
+      // Kept records are inline ones: what the apply knows of a key's blob comes from LevelDB or the revision cache.
+      else if (kv.value.length <= RECENT_VALUES.recordBytes && !this.blobs.holds(kv.value)) this.recentValues.set(mapKey, { ...kv, value: Buffer.from(kv.value) }, 64 + mapKey.length + kv.value.length);
       else this.recentValues.delete(mapKey);
     }
     if (swept) this.recentSessions.clear();
@@ -233,17 +256,25 @@ export class KvStateMachine implements StateMachine {
       if (this.trackChanges || c.prevKv || c.expectedModRevision !== undefined) needValue.add(mapKey);
     }
     const kvOverlay = new Map<string, KeyValueRecord | null>();
+    // Where each key's value was in blob files before this batch (null: not in one); absent until known.
+    const storedBlobs = new Map<string, BlobPointer | null>();
     const toRead: string[] = [];
     for (const [mapKey, key] of keys) {
       if (needValue.has(mapKey)) {
         const kept = this.recentValues.get(mapKey);
         if (kept === undefined) toRead.push(mapKey);
-        else kvOverlay.set(mapKey, kept);
+        else {
+          kvOverlay.set(mapKey, kept);
+          storedBlobs.set(mapKey, null);
+        }
         continue;
       }
       const cached = this.revisions.get(mapKey);
       if (cached === undefined) toRead.push(mapKey);
-      else kvOverlay.set(mapKey, cached && { key, value: EMPTY_VALUE, ...cached });
+      else {
+        kvOverlay.set(mapKey, cached && { key, value: EMPTY_VALUE, createRevision: cached.createRevision, modRevision: cached.modRevision, version: cached.version, lease: cached.lease });
+        storedBlobs.set(mapKey, cached?.blob ?? null);
+      }
     }
     const sessions = new Map<string, SessionRecord>();
     const clientList: string[] = [];
@@ -257,10 +288,26 @@ export class KvStateMachine implements StateMachine {
       toRead.length ? this.db.getMany(toRead.map((k) => userKey(this.gen, keys.get(k)!))) : Promise.resolve([]),
       clientList.length ? this.db.getMany(clientList.map((id) => sessionKey(this.gen, id))) : Promise.resolve([]),
     ]);
+    const resolving: Promise<void>[] = [];
     toRead.forEach((mapKey, i) => {
       const raw = keyValues[i];
-      kvOverlay.set(mapKey, raw ? decodeKeyValue(keys.get(mapKey)!, raw) : null);
+      if (!raw) {
+        kvOverlay.set(mapKey, null);
+        storedBlobs.set(mapKey, null);
+        return;
+      }
+      const { kv, blob } = decodeStoredKeyValue(keys.get(mapKey)!, raw);
+      kvOverlay.set(mapKey, kv);
+      storedBlobs.set(mapKey, blob ?? null);
+      if (blob && needValue.has(mapKey)) {
+        resolving.push(
+          this.blobs.read(this.gen, blob).then((value) => {
+            kv.value = value;
+          }),
+        );
+      }
     });
+    await Promise.all(resolving);
     clientList.forEach((id, i) => {
       const raw = sessionValues[i];
       sessions.set(id, raw ? decodeSession(raw) : { lastIndex: 0, floor: 0, results: [] });
@@ -347,11 +394,14 @@ export class KvStateMachine implements StateMachine {
       }
     }
 
+    // Answered before the state's writes (see StateMachine.apply): the log already holds the batch durably.
+    if (answer && !nextAuth && leaseBatch.changes.length === 0) answer(results);
+    const written = await this.writeBlobs(dirtyKeys, keys, kvOverlay, storedBlobs);
     const ops: BatchOp[] = [];
     for (const mapKey of dirtyKeys) {
       const kv = kvOverlay.get(mapKey);
       const key = userKey(this.gen, keys.get(mapKey)!);
-      if (kv) ops.push({ type: 'put', key, value: encodeStoredKeyValue(kv) });
+      if (kv) ops.push({ type: 'put', key, value: encodeStoredKeyValue(kv, written.get(mapKey)) });
       else ops.push({ type: 'del', key });
     }
     for (const op of leaseBatch.ops()) ops.push(op);
@@ -368,16 +418,70 @@ export class KvStateMachine implements StateMachine {
     const sweeping = Math.floor(appliedIndex / SESSION_SWEEP_EVERY_ENTRIES) > Math.floor(this.applied / SESSION_SWEEP_EVERY_ENTRIES);
     if (sweeping) await this.sweepSessions(appliedIndex, dirtySessions, ops);
     ops.push({ type: 'put', key: APPLIED_KEY, value: encodeApplied(appliedIndex) });
-    // Answered before the batch's thread-pool round trip (see StateMachine.apply).
-    if (answer && !nextAuth && leaseBatch.changes.length === 0) answer(results);
-    await writeBatch(this.db, ops, sync);
+    // A blob file left without live values goes only once the batch that emptied it is on disk.
+    const deadBlobFiles = this.blobs.stage(ops);
+    await writeBatch(this.db, ops, sync || deadBlobFiles.length > 0);
+    this.blobs.retire(deadBlobFiles);
     this.applied = appliedIndex;
     if (nextAuth) this.auth = nextAuth;
     for (const mapKey of keys.keys()) {
+      const dirty = dirtyKeys.has(mapKey);
+      if (!dirty && !storedBlobs.has(mapKey)) continue;
       const kv = kvOverlay.get(mapKey);
-      this.revisions.set(mapKey, kv ? { createRevision: kv.createRevision, modRevision: kv.modRevision, version: kv.version, lease: kv.lease } : null);
+      const blob = dirty ? written.get(mapKey) : (storedBlobs.get(mapKey) ?? undefined);
+      this.revisions.set(mapKey, kv ? { createRevision: kv.createRevision, modRevision: kv.modRevision, version: kv.version, lease: kv.lease, blob } : null);
     }
     this.keepRecent(dirtyKeys, kvOverlay, encodedSessions, expiredSessions, sweeping);
+    await this.collectBlobs();
     return { results, appliedIndex, changes, leases: leaseBatch.changes };
+  }
+
+  /**
+   * Releases the blob space of the values the batch replaced and appends the
+   * large values it wrote (durably, before the batch that points to them);
+   * returns where each went.
+   */
+  private async writeBlobs(
+    dirtyKeys: Set<string>,
+    keys: Map<string, Buffer>,
+    kvOverlay: Map<string, KeyValueRecord | null>,
+    storedBlobs: Map<string, BlobPointer | null>,
+  ): Promise<Map<string, BlobPointer>> {
+    const written = new Map<string, BlobPointer>();
+    // With no blob file in the generation, no record points to one.
+    if (!this.blobs.empty) {
+      // Keys the batch reached through a range or a lease were not read here: read their records now.
+      const unknown = [...dirtyKeys].filter((k) => !storedBlobs.has(k));
+      const raws = unknown.length > 0 ? await this.db.getMany(unknown.map((k) => userKey(this.gen, keys.get(k)!))) : [];
+      unknown.forEach((k, i) => {
+        const raw = raws[i];
+        storedBlobs.set(k, raw && isBlobRecord(raw) ? (decodeStoredKeyValue(keys.get(k)!, raw).blob ?? null) : null);
+      });
+      for (const mapKey of dirtyKeys) {
+        const old = storedBlobs.get(mapKey);
+        if (old) this.blobs.release(old, keys.get(mapKey)!.length);
+      }
+    }
+    const large: { mapKey: string; key: Buffer; value: Buffer }[] = [];
+    for (const mapKey of dirtyKeys) {
+      const kv = kvOverlay.get(mapKey);
+      if (kv && this.blobs.holds(kv.value)) large.push({ mapKey, key: keys.get(mapKey)!, value: kv.value });
+    }
+    if (large.length === 0) return written;
+    const pointers = await this.blobs.append(large);
+    large.forEach(({ mapKey }, i) => {
+      written.set(mapKey, pointers[i]!);
+    });
+    return written;
+  }
+
+  /** Collects one blob file when one is worth it, keeping cached pointers in step. */
+  private async collectBlobs(): Promise<void> {
+    const file = this.blobs.collectable();
+    if (file === undefined) return;
+    for (const [mapKey, blob] of await this.blobs.collect(file)) {
+      const cached = this.revisions.get(mapKey);
+      if (cached) this.revisions.set(mapKey, { ...cached, blob });
+    }
   }
 }

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { Level } from 'level';
 import type { AuthState } from './auth-state';
 import { type BatchOp, writeBatch } from './batch';
+import { BLOB_MIN_BYTES, BlobLog } from './blob-log';
 import type { StoreDatabase } from './database';
 import { APPLIED_KEY, decodeApplied, decodeGeneration, GENERATION_KEY, metaKey } from './keys';
 import type { RangeQuery } from './kv-reads';
@@ -40,6 +41,16 @@ export interface StoreOpenOptions {
   maxTableBytes?: number;
   /** LevelDB's write buffer: writes are flushed to a table once it fills (32 MiB unless given). */
   memtableBytes?: number;
+  /**
+   * Where values of `blobMinBytes` or more are kept (blob-log.ts): the
+   * directory's `blobs/` for a store on disk; for a database the caller made,
+   * none unless given, and every value stays in it.
+   */
+  blobFiles?: WalFiles;
+  /** Values this large or larger go to blob files ({@link BLOB_MIN_BYTES} unless given). */
+  blobMinBytes?: number;
+  /** A blob file takes appends until it holds this many bytes (16 MiB unless given). */
+  blobFileBytes?: number;
 }
 
 /**
@@ -83,7 +94,10 @@ export class Store implements ReplicaStorage {
     }
     await db.open();
     const [applied, gen] = await db.getMany([APPLIED_KEY, GENERATION_KEY]);
-    const stateMachine = await KvStateMachine.open(db, decodeApplied(applied), decodeGeneration(gen), opts);
+    const blobFiles = opts.blobFiles ?? (typeof location === 'string' ? new NodeWalFiles(join(location, 'blobs')) : undefined);
+    const blobMinBytes = blobFiles ? (opts.blobMinBytes ?? BLOB_MIN_BYTES) : Number.POSITIVE_INFINITY;
+    const blobs = await BlobLog.open(blobFiles ?? new MemoryWalFiles(), db, decodeGeneration(gen), { minBytes: blobMinBytes, fileBytes: opts.blobFileBytes });
+    const stateMachine = await KvStateMachine.open(db, decodeApplied(applied), decodeGeneration(gen), blobs, opts);
     const snapshots = new GenerationSnapshots(db, stateMachine);
     await snapshots.discardUnfinishedInstall();
     const walFiles = opts.walFiles ?? (typeof location === 'string' ? new NodeWalFiles(join(location, 'wal')) : new MemoryWalFiles());
@@ -94,6 +108,7 @@ export class Store implements ReplicaStorage {
 
   async close(): Promise<void> {
     await this.log.close();
+    await this.stateMachine.blobs.close();
     await this.db.close();
   }
 

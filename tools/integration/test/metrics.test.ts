@@ -17,6 +17,10 @@ test('/metrics, /healthz and /readyz on --metrics-listen', async (t) => {
   const client = await connect({ endpoints: cluster.nodes.map((n) => n.address) });
   t.after(() => client.close());
   for (let i = 0; i < 20; i++) await client.put(`k${i}`, `v${i}`);
+  // Two values large enough for blob files; one is then replaced by a small one.
+  await client.put('large1', Buffer.alloc(100_000, 1));
+  await client.put('large2', Buffer.alloc(100_000, 2));
+  await client.put('large1', 'small now');
   await client.get('k1', { mode: 'linearizable' });
 
   const leaderText = (await httpGet(`http://${http(leader)}/metrics`)).body;
@@ -31,6 +35,10 @@ test('/metrics, /healthz and /readyz on --metrics-listen', async (t) => {
   assert.ok(metric(leaderText, 'bellwether_raft_applied_index') >= 20);
   assert.ok(metric(leaderText, 'bellwether_raft_proposals_committed_total') >= 20);
   assert.ok(metric(leaderText, 'bellwether_db_size_bytes') > 0);
+  assert.equal(metric(leaderText, 'bellwether_blob_files'), 1);
+  const blobBytes = (kind: string) => Number(leaderText.match(new RegExp(`^bellwether_blob_bytes\\{kind="${kind}"\\} (\\d+)$`, 'm'))?.[1]);
+  assert.equal(blobBytes('live'), 12 + 'large2'.length + 100_000, 'the live value is one frame: header, key, value');
+  assert.equal(blobBytes('all'), 12 + 'large1'.length + 100_000 + 12 + 'large2'.length + 100_000, 'the replaced one stays until its file is collected');
   assert.ok(metric(leaderText, 'bellwether_disk_log_fsync_duration_seconds_count') > 0);
   assert.ok(metric(leaderText, 'bellwether_raft_apply_duration_seconds_count') > 0);
   assert.match(leaderText, /^bellwether_raft_follower_match_lag_entries\{follower="n\d"\} \d+$/m);

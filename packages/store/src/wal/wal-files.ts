@@ -40,6 +40,12 @@ export interface WalFiles {
  */
 export class NodeWalFiles implements WalFiles {
   private ready: Promise<void> | undefined;
+  /**
+   * Files open for reading, most recently used last. Opening and closing a
+   * file for each read costs two thread-pool round trips, more than reading
+   * a 1 MiB value itself (~0.35 against ~0.3 ms of CPU here).
+   */
+  private readonly readers = new Map<string, Promise<FileHandle>>();
 
   constructor(readonly dir: string) {}
 
@@ -58,14 +64,45 @@ export class NodeWalFiles implements WalFiles {
   }
 
   async readAt(name: string, position: number, length: number): Promise<Buffer> {
-    const fh = await open(join(this.dir, name), 'r');
+    const buf = Buffer.allocUnsafe(length);
+    let bytesRead: number;
     try {
-      const buf = Buffer.allocUnsafe(length);
-      const { bytesRead } = await fh.read(buf, 0, length, position);
-      return buf.subarray(0, bytesRead);
-    } finally {
-      await fh.close();
+      ({ bytesRead } = await (await this.reader(name)).read(buf, 0, length, position));
+    } catch (err) {
+      // Closed by an eviction between being handed out and read from: once more, on a handle of its own.
+      if ((err as NodeJS.ErrnoException).code !== 'EBADF') throw err;
+      this.forget(name);
+      ({ bytesRead } = await (await this.reader(name)).read(buf, 0, length, position));
     }
+    return buf.subarray(0, bytesRead);
+  }
+
+  private reader(name: string): Promise<FileHandle> {
+    let fh = this.readers.get(name);
+    if (fh) {
+      this.readers.delete(name);
+      this.readers.set(name, fh);
+      return fh;
+    }
+    fh = open(join(this.dir, name), 'r');
+    this.readers.set(name, fh);
+    // A file that cannot be opened is not remembered.
+    fh.catch(() => {
+      if (this.readers.get(name) === fh) this.readers.delete(name);
+    });
+    if (this.readers.size > READERS_KEPT) this.forget(this.readers.keys().next().value as string);
+    return fh;
+  }
+
+  /** Closes a kept reader; reads under way on it finish first (FileHandle.close waits for them). */
+  private forget(name: string): void {
+    const fh = this.readers.get(name);
+    if (!fh) return;
+    this.readers.delete(name);
+    fh.then(
+      (h) => h.close(),
+      () => undefined,
+    ).catch(() => undefined);
   }
 
   async create(name: string): Promise<WalFile> {
@@ -80,11 +117,15 @@ export class NodeWalFiles implements WalFiles {
   }
 
   async remove(name: string): Promise<void> {
+    this.forget(name);
     await unlink(join(this.dir, name)).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'ENOENT') throw err;
     });
   }
 }
+
+/** Files kept open for reading (blob files and log segments read back). */
+const READERS_KEPT = 32;
 
 /** A directory's fsync makes the files created in it survive a power loss. */
 async function syncDir(dir: string): Promise<void> {
