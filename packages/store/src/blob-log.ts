@@ -370,5 +370,6 @@ export class BlobLog {
   async close(): Promise<void> {
     await this.#roll();
     await this.#sweeping;
+    await this.files.close?.();
   }
 }

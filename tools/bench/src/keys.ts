@@ -43,7 +43,9 @@ export class KeySpace {
     this.values = new Array(pool);
     for (let v = 0; v < pool; v++) {
       const b = Buffer.allocUnsafe(opts.valueBytes);
-      for (let i = 0; i < b.length; i++) b[i] = rng.next() & 0xff;
+      let i = 0;
+      for (; i + 4 <= b.length; i += 4) b.writeUInt32LE(rng.next(), i);
+      for (; i < b.length; i++) b[i] = rng.next() >>> 24;
       this.values[v] = b;
     }
   }

@@ -1,11 +1,12 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { deflateSync } from 'node:zlib';
 import * as protoLoader from '@grpc/proto-loader';
 import { ETCD_PROTO } from '../src/etcd';
 import { parseDownWindow } from '../src/follower-down';
 import { KeySpace } from '../src/keys';
 import { LatencyRecorder, percentile } from '../src/latency';
-import { parseFlags, UsageError } from '../src/util';
+import { parseFlags, Rng, UsageError } from '../src/util';
 
 test('percentiles are exact nearest-rank values of the samples', () => {
   const r = new LatencyRecorder();
@@ -26,6 +27,17 @@ test('keys have the configured width and values the configured size', () => {
   assert.equal(k.key(0).length, 16);
   assert.equal(k.key(99_999).toString(), 'k000000000099999');
   assert.throws(() => new KeySpace({ keyspace: 100_000, keyBytes: 4, valueBytes: 1 }), /too short/);
+});
+
+test('values do not compress (LevelDB compresses, bbolt does not) and random keys reach the whole keyspace', () => {
+  const keys = new KeySpace({ keyspace: 10, keyBytes: 16, valueBytes: 16 * 1024 });
+  const rng = new Rng(3);
+  const value = keys.value(rng);
+  assert.ok(deflateSync(value).length >= value.length, `a ${value.length}-byte value deflated to ${deflateSync(value).length}`);
+  const seen = new Set<number>();
+  for (let i = 0; i < 200_000; i++) seen.add(rng.below(1_000_000));
+  // 200,000 uniform draws from 1,000,000 give ~181,000 distinct keys.
+  assert.ok(seen.size > 175_000, `${seen.size} distinct keys of 200,000 draws`);
 });
 
 test('a keyspace too large to make up front gives the same keys, made as they are asked for', () => {

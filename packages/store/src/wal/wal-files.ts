@@ -30,6 +30,8 @@ export interface WalFiles {
   /** Cuts a file to `size` bytes (a torn tail found at open). */
   truncate(name: string, size: number): Promise<void>;
   remove(name: string): Promise<void>;
+  /** Lets go of whatever the directory holds open for reading. */
+  close?(): Promise<void>;
 }
 
 /**
@@ -92,6 +94,12 @@ export class NodeWalFiles implements WalFiles {
     });
     if (this.readers.size > READERS_KEPT) this.forget(this.readers.keys().next().value as string);
     return fh;
+  }
+
+  async close(): Promise<void> {
+    const open = [...this.readers.values()];
+    this.readers.clear();
+    await Promise.all(open.map((fh) => fh.then((h) => h.close()).catch(() => undefined)));
   }
 
   /** Closes a kept reader; reads under way on it finish first (FileHandle.close waits for them). */

@@ -185,6 +185,7 @@ export class WalLog implements LogStore {
     await this.appending.catch(() => undefined);
     await this.current?.file.close();
     this.current = undefined;
+    await this.files.close?.();
   }
 
   private async recordSnapshot(mode: SnapshotMode, index: number, meta: Uint8Array): Promise<void> {
