@@ -131,11 +131,19 @@ async function main(argv: string[]): Promise<number> {
         versions[system] = cluster.version;
         const ep = await endpointsOf(cluster);
         let loaded = false;
+        let largeLoaded = false;
         for (const row of rows) {
           if (!loaded && (row.workload === 'get' || row.workload === 'mixed') && base.preload !== 'no') {
             const load = await preloadKeys({ ...base, target: system === 'etcd' ? 'etcd' : 'bellwether-raw' }, ep, keys);
             console.error(`  loaded ${fmtNum(load.ops)} keys in ${load.durationS.toFixed(1)} s (failed attempts ${load.errors}${load.errors ? `: ${Object.keys(load.errorsByCode).join(', ')}` : ''})`);
             loaded = true;
+          }
+          if (row.large && !largeLoaded) {
+            // Every key written once first: each measured put replaces a value, as under steady load, whichever target goes first.
+            const largeCfg = { ...base, ...row.large, target: system === 'etcd' ? ('etcd' as const) : ('bellwether-raw' as const) };
+            const load = await preloadKeys(largeCfg, ep, keySpaceFor(largeCfg), 64);
+            console.error(`  loaded ${fmtNum(load.ops)} large values in ${load.durationS.toFixed(1)} s (failed attempts ${load.errors})`);
+            largeLoaded = true;
           }
           for (const target of targetOrder.filter((t) => (t === 'etcd') === (system === 'etcd'))) {
             const conc = row.concurrency === 'N' ? nConc : row.concurrency;

@@ -112,14 +112,14 @@ export async function openDriver(cfg: BenchConfig, ep: Endpoints, writes: boolea
 }
 
 /** Writes every key once (not measured), so reads find values of the configured size. */
-export async function preloadKeys(cfg: BenchConfig, ep: Endpoints, keys: KeySpace): Promise<RunResult> {
+export async function preloadKeys(cfg: BenchConfig, ep: Endpoints, keys: KeySpace, concurrency = 256): Promise<RunResult> {
   const driver = await openDriver({ ...cfg, target: cfg.target === 'etcd' ? 'etcd' : 'bellwether-sdk', connections: Math.max(cfg.connections, 2) }, ep, true);
   try {
     return await runWorkload(driver, keys, {
       label: `load ${keys.size} keys`,
       workload: 'put',
       readMode: cfg.readMode,
-      concurrency: 256,
+      concurrency,
       durationS: 0,
       ops: keys.size,
       warmupS: 0,
