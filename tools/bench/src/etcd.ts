@@ -123,6 +123,8 @@ export class EtcdCluster {
         '--initial-cluster', initialCluster,
         '--initial-cluster-token', token,
         '--initial-cluster-state', 'new',
+        // The 1 MiB row writes more than etcd's default 2 GiB quota of revisions (nothing compacts them in a run); 8 GiB is its documented ceiling.
+        '--quota-backend-bytes', String(8 * 1024 ** 3),
         '--logger', 'zap',
         '--log-level', 'warn',
         ...(opts.extraArgs ?? []),
