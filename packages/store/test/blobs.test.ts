@@ -60,7 +60,7 @@ test('large values go to blob files and read back through get, range, watches an
   assert.equal(store.stateMachine.blobs.usage.live, 0);
 });
 
-test('under random overwrites and deletes, files are collected: every value stays readable and the files stay within twice the live bytes', async (t) => {
+test('under random overwrites and deletes, files are collected: every value stays readable and the files stay within four times the live bytes', async (t) => {
   const dir = tempDir(t);
   let store = await Store.open(dir, SMALL);
   t.after(() => store.close());
@@ -71,9 +71,11 @@ test('under random overwrites and deletes, files are collected: every value stay
   for (let round = 0; round < 150; round++) {
     const entries = [];
     for (let i = 0; i < 4; i++) {
-      const key = `k${Math.floor(random() * 40)}`;
+      // Now and then a key written once and never again: nearly every file keeps a live value, so only collection frees space.
+      const cold = random() < 0.05;
+      const key = cold ? `cold${index}` : `k${Math.floor(random() * 40)}`;
       index++;
-      if (random() < 0.1) {
+      if (!cold && random() < 0.1) {
         entries.push(deleteEntry(index, key));
         latest.set(key, null);
       } else {
@@ -94,8 +96,8 @@ test('under random overwrites and deletes, files are collected: every value stay
   let expected = 0;
   for (const [key, n] of latest) if (n !== null) expected += 12 + key.length + value(key, n).length;
   assert.equal(live, expected, 'live bytes are exactly the frames of the current values');
-  // At most half of a collected file is live; the active file and one being filled may hold more garbage.
-  assert.ok(bytes <= 2 * live + 2 * 64 * 1024 + 4096, `${bytes} bytes in files for ${live} live`);
+  // Every full file is more than a quarter live (or it would have been collected); the active one may be anything.
+  assert.ok(bytes <= 4 * live + 64 * 1024 + 4096, `${bytes} bytes in files for ${live} live`);
   assert.ok(maxFiles < 10, `at most ${maxFiles} files at once`);
   await store.close();
   store = await Store.open(dir, SMALL);
