@@ -529,6 +529,8 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       const bytes = this.applyBacklog.added(entries);
       this.applying = this.applying
         .then(async () => {
+          // After a failed apply nothing more is applied: a later batch would land on a state without the failed one.
+          if (this.fatal) return;
           await this.apply(entries);
           if (this.applyBacklog.applied(bytes)) this.kick();
         })

@@ -50,6 +50,13 @@ describe('node simulation', () => {
     assert.ok(r.stats.powerFailures > 0, 'the seed still cuts the power');
   });
 
+  test('a blob append that fails on a full disk (seed 5513) stops the member: no later batch is applied over the missing one', async () => {
+    // n5's apply of entry 79 failed (ENOSPC); the next batch went on, the store said applied 80 without 79, and a read-your-writes read saw the old value.
+    const r = await runNodeSeed({ seed: 5513, nodes: 5 });
+    assert.ok(r.ok, r.violation);
+    assert.ok(r.stats.storageFailures > 0, 'the seed still fills the disk');
+  });
+
   test('a seed replays exactly', async () => {
     const a = await runNodeSeed({ seed: 77, nodes: 5, trace: true });
     const b = await runNodeSeed({ seed: 77, nodes: 5, trace: true });

@@ -212,6 +212,8 @@ export class KvStateMachine implements StateMachine {
     const changes: KeyChange[] = [];
     const fresh = entries.filter((e) => e.index > this.applied);
     if (fresh.length === 0) return { results, appliedIndex: this.applied, changes, leases: [] };
+    // Entries apply in order, none skipped: a gap means an earlier batch failed, and its state is not here.
+    if (fresh[0]!.index !== this.applied + 1) throw new Error(`store: entries from ${fresh[0]!.index} cannot apply on a state applied to ${this.applied}`);
     const leaseBatch = new LeaseBatch(this.db, this.gen);
 
     // Each command with its key as a map key (latin1 maps bytes 1:1 to a string).
