@@ -75,6 +75,91 @@ async function readFrames(files: WalFiles, name: string): Promise<{ key: Buffer;
   return frames;
 }
 
+/** Records of the files' accounts whose accounts changed, for a batch's `ops`. */
+function accountOps(gen: Generation, files: Iterable<[number, FileStats]>): BatchOp[] {
+  const ops: BatchOp[] = [];
+  for (const [file, stats] of files) ops.push({ type: 'put', key: blobFileKey(gen, file), value: new Writer(24).uint(stats.bytes).uint(stats.live).finish() });
+  return ops;
+}
+
+/**
+ * Appends to one generation's blob files, keeping each file's accounts: the
+ * current state's (BlobLog) and a snapshot install's.
+ */
+export class BlobAppender {
+  readonly stats = new Map<number, FileStats>();
+  /** Files whose accounts changed since a batch last recorded them. */
+  readonly dirty = new Set<number>();
+  active: { file: number; handle: WalFile; bytes: number } | undefined;
+
+  constructor(
+    private readonly files: WalFiles,
+    readonly gen: Generation,
+    private readonly fileBytes: number,
+    /** A file number no other file has (both generations share the numbers). */
+    private readonly newFileNumber: () => number,
+  ) {}
+
+  /** Appends the values (each durable when this resolves) and returns where each went; `crc`, when known, spares computing it. */
+  async append(values: readonly { key: Buffer; value: Buffer; crc?: number }[]): Promise<BlobPointer[]> {
+    const pointers: BlobPointer[] = [];
+    let chunks: Uint8Array[] = [];
+    for (const { key, value, crc: known } of values) {
+      if (this.active && this.active.bytes >= this.fileBytes) {
+        await this.active.handle.append(chunks, true);
+        chunks = [];
+        await this.roll();
+      }
+      const active = this.active ?? (await this.startFile());
+      const crc = known ?? crc32(value);
+      const head = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
+      head.writeUInt32LE(key.length, 0);
+      head.writeUInt32LE(value.length, 4);
+      head.writeUInt32LE(crc, 8);
+      chunks.push(head, key, value);
+      pointers.push({ file: active.file, offset: active.bytes + FRAME_HEADER_BYTES + key.length, length: value.length, crc });
+      const bytes = frameBytes(key.length, value.length);
+      active.bytes += bytes;
+      const stats = this.stats.get(active.file)!;
+      stats.bytes += bytes;
+      stats.live += bytes;
+      this.dirty.add(active.file);
+    }
+    if (chunks.length > 0) await this.active!.handle.append(chunks, true);
+    return pointers;
+  }
+
+  private async startFile(): Promise<{ file: number; handle: WalFile; bytes: number }> {
+    const file = this.newFileNumber();
+    const handle = await this.files.create(fileName(this.gen, file));
+    this.stats.set(file, { bytes: 0, live: 0 });
+    this.dirty.add(file);
+    this.active = { file, handle, bytes: 0 };
+    return this.active;
+  }
+
+  /** Ends appends to the current file; the next append starts a new one. */
+  async roll(): Promise<void> {
+    const done = this.active;
+    if (!done) return;
+    this.active = undefined;
+    // Recorded again: no longer the file appends go to, it may now be empty.
+    this.dirty.add(done.file);
+    await done.handle.close();
+  }
+
+  /** The records of the accounts that changed since the last call (for a batch that points into the files). */
+  takeAccountOps(): BatchOp[] {
+    const changed: [number, FileStats][] = [];
+    for (const file of this.dirty) {
+      const stats = this.stats.get(file);
+      if (stats) changed.push([file, stats]);
+    }
+    this.dirty.clear();
+    return accountOps(this.gen, changed);
+  }
+}
+
 /**
  * Large values, kept out of LevelDB in append-only blob files (a value log,
  * as in WiscKey, Badger or TiKV's Titan); the key's LevelDB record holds the
@@ -92,22 +177,21 @@ async function readFrames(files: WalFiles, name: string): Promise<{ key: Buffer;
  * deleted file. At open, files without a record are removed (a crash between
  * creating a file and the first batch naming it, or a retired generation's).
  *
- * Collection. A full file whose live bytes fall to half of its bytes has its
+ * Collection. A full file whose live bytes fall to a quarter of its bytes has its
  * live values appended anew and their records repointed (one synced batch),
  * then goes. Reads pin the files they may see: a file is deleted only after
  * every read that began before its last pointer went has finished.
  *
- * Only the apply path (one batch at a time) appends, releases and collects.
+ * Only the apply path (one batch at a time) appends, releases and collects;
+ * a snapshot install appends to the spare generation's files through an
+ * appender of its own (appenderFor), whose accounts go in its batches.
  */
 export class BlobLog {
-  readonly #stats = new Map<number, FileStats>();
-  /** Files whose stats changed since the last batch staged them. */
-  readonly #dirty = new Set<number>();
+  /** The current generation's files. */
+  #w: BlobAppender;
   /** Files whose live bytes did not add up (in collection's check, or a release): kept for good, never collected or deleted. */
   readonly #kept = new Set<number>();
-  #active: { file: number; handle: WalFile; bytes: number } | undefined;
   #nextFile: number;
-  #gen: Generation;
   #epoch = 0;
   #pinSeq = 0;
   readonly #pins = new Map<number, { epoch: number; at: number }>();
@@ -124,8 +208,13 @@ export class BlobLog {
     readonly fileBytes: number,
     nextFile: number,
   ) {
-    this.#gen = gen;
     this.#nextFile = nextFile;
+    this.#w = this.appenderFor(gen);
+  }
+
+  /** Appends to generation `gen`'s files (the current one's, or those a snapshot install fills). */
+  appenderFor(gen: Generation): BlobAppender {
+    return new BlobAppender(this.files, gen, this.fileBytes, () => this.#nextFile++);
   }
 
   static async open(files: WalFiles, db: StoreDatabase, gen: Generation, opts: { minBytes: number; fileBytes?: number }): Promise<BlobLog> {
@@ -136,16 +225,16 @@ export class BlobLog {
     await log.#loadStats();
     for (const name of names) {
       const parsed = parseFileName(name);
-      if (parsed && (parsed.gen !== gen || !log.#stats.has(parsed.file))) await files.remove(name);
+      if (parsed && (parsed.gen !== gen || !log.#w.stats.has(parsed.file))) await files.remove(name);
     }
     return log;
   }
 
   async #loadStats(): Promise<void> {
-    this.#stats.clear();
-    for await (const [key, value] of this.db.iterator(generationRange(Prefix.blobFile, this.#gen))) {
+    this.#w.stats.clear();
+    for await (const [key, value] of this.db.iterator(generationRange(Prefix.blobFile, this.#w.gen))) {
       const r = new Reader(value);
-      this.#stats.set(key.readUInt32BE(2), { bytes: r.uint(), live: r.uint() });
+      this.#w.stats.set(key.readUInt32BE(2), { bytes: r.uint(), live: r.uint() });
     }
   }
 
@@ -153,16 +242,16 @@ export class BlobLog {
   get usage(): { files: number; bytes: number; live: number } {
     let bytes = 0;
     let live = 0;
-    for (const s of this.#stats.values()) {
+    for (const s of this.#w.stats.values()) {
       bytes += s.bytes;
       live += s.live;
     }
-    return { files: this.#stats.size, bytes, live };
+    return { files: this.#w.stats.size, bytes, live };
   }
 
   /** No blob file in the current generation: no record points to one. */
   get empty(): boolean {
-    return this.#stats.size === 0;
+    return this.#w.stats.size === 0;
   }
 
   /** Whether `value` goes to a blob file. */
@@ -192,62 +281,20 @@ export class BlobLog {
     return buf;
   }
 
-  /** Appends the values (each durable when this resolves) and returns where each went; `crc`, when known, spares computing it. */
-  async append(values: readonly { key: Buffer; value: Buffer; crc?: number }[]): Promise<BlobPointer[]> {
-    const pointers: BlobPointer[] = [];
-    let chunks: Uint8Array[] = [];
-    for (const { key, value, crc: known } of values) {
-      if (this.#active && this.#active.bytes >= this.fileBytes) {
-        await this.#active.handle.append(chunks, true);
-        chunks = [];
-        await this.#roll();
-      }
-      const active = this.#active ?? (await this.#startFile());
-      const crc = known ?? crc32(value);
-      const head = Buffer.allocUnsafe(FRAME_HEADER_BYTES);
-      head.writeUInt32LE(key.length, 0);
-      head.writeUInt32LE(value.length, 4);
-      head.writeUInt32LE(crc, 8);
-      chunks.push(head, key, value);
-      pointers.push({ file: active.file, offset: active.bytes + FRAME_HEADER_BYTES + key.length, length: value.length, crc });
-      const bytes = frameBytes(key.length, value.length);
-      active.bytes += bytes;
-      const stats = this.#stats.get(active.file)!;
-      stats.bytes += bytes;
-      stats.live += bytes;
-      this.#dirty.add(active.file);
-    }
-    if (chunks.length > 0) await this.#active!.handle.append(chunks, true);
-    return pointers;
-  }
-
-  async #startFile(): Promise<{ file: number; handle: WalFile; bytes: number }> {
-    const file = this.#nextFile++;
-    const handle = await this.files.create(fileName(this.#gen, file));
-    this.#stats.set(file, { bytes: 0, live: 0 });
-    this.#dirty.add(file);
-    this.#active = { file, handle, bytes: 0 };
-    return this.#active;
-  }
-
-  async #roll(): Promise<void> {
-    const done = this.#active;
-    if (!done) return;
-    this.#active = undefined;
-    // Staged again: no longer the file appends go to, it may now be empty.
-    this.#dirty.add(done.file);
-    await done.handle.close();
+  /** Appends the values to the current generation's files (each durable when this resolves) and returns where each went. */
+  append(values: readonly { key: Buffer; value: Buffer; crc?: number }[]): Promise<BlobPointer[]> {
+    return this.#w.append(values);
   }
 
   /** A stored record no longer points to `p` (of a value under a key of `keyBytes`). */
   release(p: BlobPointer, keyBytes: number): void {
-    const stats = this.#stats.get(p.file);
+    const stats = this.#w.stats.get(p.file);
     if (!stats) return;
     const bytes = frameBytes(keyBytes, p.length);
     // Accounts that do not add up are a fault: keep the file for good rather than risk deleting a live value.
     if (stats.live < bytes) this.#kept.add(p.file);
     stats.live = Math.max(0, stats.live - bytes);
-    this.#dirty.add(p.file);
+    this.#w.dirty.add(p.file);
   }
 
   /**
@@ -256,20 +303,17 @@ export class BlobLog {
    * {@link BlobLog.retire} deletes them.
    */
   stage(ops: BatchOp[]): string[] {
+    const w = this.#w;
     const dead: string[] = [];
-    for (const file of this.#dirty) {
-      const stats = this.#stats.get(file);
-      if (!stats) continue;
-      const key = blobFileKey(this.#gen, file);
-      if (stats.live === 0 && file !== this.#active?.file && !this.#kept.has(file)) {
-        ops.push({ type: 'del', key });
-        this.#stats.delete(file);
-        dead.push(fileName(this.#gen, file));
-      } else {
-        ops.push({ type: 'put', key, value: new Writer(24).uint(stats.bytes).uint(stats.live).finish() });
-      }
+    for (const file of w.dirty) {
+      const stats = w.stats.get(file);
+      if (stats?.live !== 0 || file === w.active?.file || this.#kept.has(file)) continue;
+      ops.push({ type: 'del', key: blobFileKey(w.gen, file) });
+      w.stats.delete(file);
+      w.dirty.delete(file);
+      dead.push(fileName(w.gen, file));
     }
-    this.#dirty.clear();
+    for (const op of w.takeAccountOps()) ops.push(op);
     return dead;
   }
 
@@ -300,8 +344,8 @@ export class BlobLog {
   collectable(): number | undefined {
     let best: number | undefined;
     let bestShare = COLLECT_AT_LIVE_SHARE;
-    for (const [file, stats] of this.#stats) {
-      if (file === this.#active?.file || this.#kept.has(file) || stats.bytes === 0) continue;
+    for (const [file, stats] of this.#w.stats) {
+      if (file === this.#w.active?.file || this.#kept.has(file) || stats.bytes === 0) continue;
       const share = stats.live / stats.bytes;
       if (share <= bestShare) {
         best = file;
@@ -318,9 +362,9 @@ export class BlobLog {
    */
   async collect(file: number): Promise<Map<string, BlobPointer>> {
     const moved = new Map<string, BlobPointer>();
-    const stats = this.#stats.get(file);
+    const stats = this.#w.stats.get(file);
     if (!stats) return moved;
-    const gen = this.#gen;
+    const gen = this.#w.gen;
     const name = fileName(gen, file);
     const frames = await readFrames(this.files, name);
     const raws = frames.length > 0 ? await this.db.getMany(frames.map((f) => userKey(gen, f.key))) : [];
@@ -351,31 +395,30 @@ export class BlobLog {
       moved.set(frame.key.toString('latin1'), pointers[i]!);
     });
     stats.live = 0;
-    this.#dirty.add(file);
+    this.#w.dirty.add(file);
     const dead = this.stage(ops);
     await writeBatch(this.db, ops, true);
     this.retire(dead);
     return moved;
   }
 
-  /** The state is generation `gen`'s from now on (a snapshot install swapped it in; its values are all in LevelDB). */
+  /** The state is generation `gen`'s from now on (a snapshot install swapped it in, with the files it wrote). */
   async adopt(gen: Generation): Promise<void> {
-    await this.#roll();
-    this.#gen = gen;
-    this.#dirty.clear();
+    await this.#w.roll();
+    this.#w = this.appenderFor(gen);
     this.#kept.clear();
     await this.#loadStats();
   }
 
   /** Deletes generation `gen`'s files (its records are being cleared; never the current generation's). */
   async dropGeneration(gen: Generation): Promise<void> {
-    if (gen === this.#gen) throw new Error(`store: cannot drop the blob files of the current generation ${gen}`);
+    if (gen === this.#w.gen) throw new Error(`store: cannot drop the blob files of the current generation ${gen}`);
     const names = (await this.files.list()).filter((name) => parseFileName(name)?.gen === gen);
     this.retire(names);
   }
 
   async close(): Promise<void> {
-    await this.#roll();
+    await this.#w.roll();
     await this.#sweeping;
     await this.files.close?.();
   }

@@ -2,6 +2,7 @@ import { type BatchOp, flushToDisk, writeBatch } from './batch';
 import { Reader, Writer } from './codec';
 import type { StoreDatabase } from './database';
 import { APPLIED_KEY, encodeApplied, GENERATION_KEY, type Generation, generationRange, metaKey, otherGeneration, Prefix, STATE_KEY_HEADER_BYTES, STATE_PREFIXES } from './keys';
+import type { BlobAppender } from './blob-log';
 import { decodeStoredKeyValue, encodeStoredKeyValue, isBlobRecord } from './records';
 import type { KvStateMachine } from './state-machine';
 import type { SnapshotInstaller, SnapshotReader, SnapshotStore } from './storage-interfaces';
@@ -15,8 +16,8 @@ import type { SnapshotInstaller, SnapshotReader, SnapshotStore } from './storage
  * on open whatever an unfinished install left in the spare one.
  */
 export class GenerationSnapshots implements SnapshotStore {
-  /** The install that owns the spare generation, if any (one at a time). */
-  private install: { superseded: boolean; busy: Promise<void> } | undefined;
+  /** The install that owns the spare generation, if any (one at a time), and its blob appends. */
+  private install: { superseded: boolean; busy: Promise<void>; blobs?: BlobAppender } | undefined;
 
   constructor(
     private readonly db: StoreDatabase,
@@ -92,11 +93,13 @@ export class GenerationSnapshots implements SnapshotStore {
    */
   async beginSnapshotInstall(): Promise<SnapshotInstaller> {
     const previous = this.install;
-    const me = { superseded: false, busy: Promise.resolve() };
+    const me: { superseded: boolean; busy: Promise<void>; blobs?: BlobAppender } = { superseded: false, busy: Promise.resolve() };
     this.install = me;
     if (previous) {
       previous.superseded = true;
       await previous.busy;
+      // Its files go with the spare generation's records, cleared below.
+      await previous.blobs?.roll();
     }
     // Each step runs after the one before it, and only while this install still owns the spare generation.
     const step = <T>(what: string, fn: (target: Generation) => Promise<T>): Promise<T> => {
@@ -115,9 +118,16 @@ export class GenerationSnapshots implements SnapshotStore {
     };
     await step('start', (target) => this.clearGeneration(target));
     return {
-      write: (chunk: Uint8Array) => step('write', (target) => writeBatch(this.db, decodeChunk(chunk, target), false)),
+      write: (chunk: Uint8Array) =>
+        step('write', async (target) => {
+          const ops = decodeChunk(chunk, target);
+          me.blobs ??= this.fsm.blobs.appenderFor(target);
+          await moveLargeValues(ops, me.blobs, (value) => this.fsm.blobs.holds(value));
+          await writeBatch(this.db, ops, false);
+        }),
       // Released only at the end of the step: an install begun meanwhile waits for it.
       finish: (appliedIndex: number, meta: Record<string, Uint8Array>) => step('finish', async (target) => {
+        await me.blobs?.roll();
         // State ahead of the snapshot must not be rolled back.
         if (appliedIndex <= this.fsm.appliedIndex) {
           await this.clearGeneration(target);
@@ -129,6 +139,7 @@ export class GenerationSnapshots implements SnapshotStore {
         const ops: BatchOp[] = [
           { type: 'put', key: GENERATION_KEY, value: Buffer.from([target]) },
           { type: 'put', key: APPLIED_KEY, value: encodeApplied(appliedIndex) },
+          ...(me.blobs?.takeAccountOps() ?? []),
         ];
         for (const [name, value] of Object.entries(meta)) ops.push({ type: 'put', key: metaKey(name), value: Buffer.from(value) });
         await writeBatch(this.db, ops, true);
@@ -141,12 +152,36 @@ export class GenerationSnapshots implements SnapshotStore {
       abort: async () => {
         if (this.install !== me) return; // finished, or superseded: the spare generation is not ours to clear
         await step('abort', async (target) => {
+          await me.blobs?.roll();
           await this.clearGeneration(target);
           release();
         }).catch(() => undefined);
       },
     };
   }
+}
+
+/**
+ * Appends the large values of a chunk's user records to the install's blob
+ * files (durably, before the batch) and points the records there, adding
+ * the files' accounts to the batch: the installed state keeps its values
+ * as one written by applies would.
+ */
+async function moveLargeValues(ops: BatchOp[], blobs: BlobAppender, holds: (value: Buffer) => boolean): Promise<void> {
+  const large: { op: BatchOp & { type: 'put' }; kv: ReturnType<typeof decodeStoredKeyValue>['kv'] }[] = [];
+  for (const op of ops) {
+    if (op.type !== 'put' || op.key[0] !== Prefix.user) continue;
+    // A reader sends values inline; a pointer would name another member's files.
+    if (isBlobRecord(op.value)) throw new RangeError('store: a snapshot chunk carries a blob pointer instead of a value');
+    const { kv } = decodeStoredKeyValue(op.key.subarray(STATE_KEY_HEADER_BYTES), op.value);
+    if (holds(kv.value)) large.push({ op, kv });
+  }
+  if (large.length === 0) return;
+  const pointers = await blobs.append(large.map(({ kv }) => ({ key: kv.key, value: kv.value })));
+  large.forEach(({ op, kv }, i) => {
+    op.value = encodeStoredKeyValue(kv, pointers[i]);
+  });
+  for (const op of blobs.takeAccountOps()) ops.push(op);
 }
 
 /** One snapshot chunk as puts into generation `target`. */

@@ -104,10 +104,11 @@ test('under random overwrites and deletes, files are collected: every value stay
   await checkAll(store, latest);
 });
 
-test('a snapshot carries blob values inline; the receiver serves them and keeps writing its own', async (t) => {
+test('a snapshot carries blob values inline; the receiver puts them in blob files of its own, serves them, and keeps writing', async (t) => {
   const leaderDir = tempDir(t);
   const leader = await Store.open(leaderDir, SMALL);
-  const follower = await Store.open(tempDir(t), SMALL);
+  const followerDir = tempDir(t);
+  const follower = await Store.open(followerDir, SMALL);
   t.after(async () => {
     await leader.close();
     await follower.close();
@@ -125,11 +126,17 @@ test('a snapshot carries blob values inline; the receiver serves them and keeps 
   for await (const chunk of reader.chunks()) await installer.write(chunk);
   assert.equal(await installer.finish(reader.appliedIndex, {}), true);
   await checkAll(follower, latest);
-  assert.equal(follower.stateMachine.blobs.usage.files, 0, 'installed values sit in LevelDB');
-  await follower.apply([putEntry(61, 'k1', value('k1', 61), { prevKv: true })]);
+  const liveOf = (m: Map<string, number | null>) => [...m].reduce((sum, [k, n]) => sum + (n === null ? 0 : 12 + k.length + value(k, n).length), 0);
+  assert.equal(follower.stateMachine.blobs.usage.live, liveOf(latest), 'installed values went to blob files of the follower');
+  const after = await follower.apply([putEntry(61, 'k1', value('k1', 61), { prevKv: true })]);
+  assert.equal(after.results.get(61)?.prevKv?.value.toString(), value('k1', latest.get('k1')!));
   latest.set('k1', 61);
   await checkAll(follower, latest);
-  assert.ok(follower.stateMachine.blobs.usage.live > 0);
+  assert.equal(follower.stateMachine.blobs.usage.live, liveOf(latest), 'and their space is released when they are replaced');
+  await follower.close();
+  const reopened = await Store.open(followerDir, SMALL);
+  t.after(() => reopened.close());
+  await checkAll(reopened, latest);
 });
 
 test('a file whose last value went is deleted only once no read that began before could still need it; stray files go at open', async (t) => {
