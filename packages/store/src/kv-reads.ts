@@ -36,14 +36,17 @@ const EMPTY = Buffer.alloc(0);
  * remain.
  */
 export async function readRange(db: StoreDatabase, q: RangeQuery, blobs: BlobLog): Promise<{ kvs: KeyValueRecord[]; more: boolean; appliedIndex: number }> {
+  // The blob files the snapshot's records point to stay until the read is done.
   const unpin = blobs.pin();
-  let snapshot: ReturnType<StoreDatabase['snapshot']>;
   try {
-    snapshot = db.snapshot();
-  } catch (err) {
+    return await readRangeAt(db, q, blobs);
+  } finally {
     unpin();
-    throw err;
   }
+}
+
+async function readRangeAt(db: StoreDatabase, q: RangeQuery, blobs: BlobLog): Promise<{ kvs: KeyValueRecord[]; more: boolean; appliedIndex: number }> {
+  const snapshot = db.snapshot();
   try {
     const [applied, generation] = await db.getMany([APPLIED_KEY, GENERATION_KEY], { snapshot });
     const appliedIndex = decodeApplied(applied);
@@ -75,7 +78,6 @@ export async function readRange(db: StoreDatabase, q: RangeQuery, blobs: BlobLog
     return { kvs, more, appliedIndex };
   } finally {
     await snapshot.close();
-    unpin();
   }
 }
 

@@ -3,7 +3,7 @@ import { Reader, Writer } from './codec';
 import type { StoreDatabase } from './database';
 import { APPLIED_KEY, encodeApplied, GENERATION_KEY, type Generation, generationRange, metaKey, otherGeneration, Prefix, STATE_KEY_HEADER_BYTES, STATE_PREFIXES } from './keys';
 import type { BlobAppender } from './blob-log';
-import { decodeStoredKeyValue, encodeStoredKeyValue, isBlobRecord } from './records';
+import { decodeStoredKeyValue, encodeStoredKeyValue, isBlobRecord, type KeyValueRecord } from './records';
 import type { KvStateMachine } from './state-machine';
 import type { SnapshotInstaller, SnapshotReader, SnapshotStore } from './storage-interfaces';
 
@@ -168,7 +168,7 @@ export class GenerationSnapshots implements SnapshotStore {
  * as one written by applies would.
  */
 async function moveLargeValues(ops: BatchOp[], blobs: BlobAppender, holds: (value: Buffer) => boolean): Promise<void> {
-  const large: { op: BatchOp & { type: 'put' }; kv: ReturnType<typeof decodeStoredKeyValue>['kv'] }[] = [];
+  const large: { op: BatchOp & { type: 'put' }; kv: KeyValueRecord }[] = [];
   for (const op of ops) {
     if (op.type !== 'put' || op.key[0] !== Prefix.user) continue;
     // A reader sends values inline; a pointer would name another member's files.

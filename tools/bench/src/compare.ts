@@ -5,9 +5,10 @@ import { type LocalCluster, type System, startLocal } from './clusters';
 import type { ReadMode, TargetKind } from './drivers';
 import type { RunResult, Workload } from './engine';
 import { ensureEtcd } from './etcd';
+import type { KeySpace } from './keys';
 import { processMemory, type ServerPid } from './procstat';
 import { machine, writeResult } from './results';
-import { COMMON_FLAGS, configFrom, endpointsOf, keySpaceFor, measure, preloadKeys } from './runner';
+import { type BenchConfig, COMMON_FLAGS, configFrom, endpointsOf, keySpaceFor, measure, preloadKeys } from './runner';
 import { type FlagSpec, flagHelp, fmtMs, fmtNum, median, parseFlags, table, UsageError } from './util';
 
 const { concurrency: _c, ...common } = COMMON_FLAGS;
@@ -99,6 +100,14 @@ async function main(argv: string[]): Promise<number> {
   const nConc = f['concurrency'] as number;
   const base = configFrom(f, 'bellwether-raw', 'put', 'linearizable');
   const keys = keySpaceFor(base);
+  // Large rows' keys and values, made once per size: 1,024 values of 1 MiB take seconds to generate.
+  const largeKeys = new Map<string, KeySpace>();
+  const largeKeySpace = (cfg: BenchConfig): KeySpace => {
+    const size = `${cfg.keyspace}x${cfg.valueBytes}`;
+    let k = largeKeys.get(size);
+    if (!k) largeKeys.set(size, (k = keySpaceFor(cfg)));
+    return k;
+  };
   const cells = new Map<string, Cell>();
   const versions: Record<string, string> = {};
 
@@ -141,7 +150,7 @@ async function main(argv: string[]): Promise<number> {
           if (row.large && !largeLoaded) {
             // Every key written once first: each measured put replaces a value, as under steady load, whichever target goes first.
             const largeCfg = { ...base, ...row.large, target: system === 'etcd' ? ('etcd' as const) : ('bellwether-raw' as const) };
-            const load = await preloadKeys(largeCfg, ep, keySpaceFor(largeCfg), 64);
+            const load = await preloadKeys(largeCfg, ep, largeKeySpace(largeCfg), 64);
             console.error(`  loaded ${fmtNum(load.ops)} large values in ${load.durationS.toFixed(1)} s (failed attempts ${load.errors})`);
             largeLoaded = true;
           }
@@ -151,7 +160,7 @@ async function main(argv: string[]): Promise<number> {
             const cfg = { ...base, target, workload: row.workload, readMode, concurrency: conc, ...(row.large ?? {}) };
             // Leadership may move between rows; follow it.
             ep.leader = await cluster.leaderAddress();
-            const r = await measure(cfg, ep, row.large ? keySpaceFor(cfg) : keys, `${row.name} ${SHORT[target]} c=${conc}`);
+            const r = await measure(cfg, ep, row.large ? largeKeySpace(cfg) : keys, `${row.name} ${SHORT[target]} c=${conc}`);
             console.error(
               `  ${r.label}: ${fmtNum(r.opsPerSec)} ops/s  p50 ${fmtMs(r.latency.p50Ms)}  p99 ${fmtMs(r.latency.p99Ms)} ms  server ${r.cpu.serverMsPerOp?.toFixed(3) ?? '?'} ms/op  errors ${r.errors}`,
             );
