@@ -1,6 +1,7 @@
 import { crc32 } from 'node:zlib';
 import { type BatchOp, writeBatch } from './batch';
 import { Reader, Writer } from './codec';
+import type { DeferredValue } from './changes';
 import type { StoreDatabase } from './database';
 import { blobFileKey, type Generation, generationRange, Prefix, userKey } from './keys';
 import { type BlobPointer, decodeStoredKeyValue, encodeStoredKeyValue, isBlobRecord } from './records';
@@ -80,6 +81,41 @@ function accountOps(gen: Generation, files: Iterable<[number, FileStats]>): Batc
   const ops: BatchOp[] = [];
   for (const [file, stats] of files) ops.push({ type: 'put', key: blobFileKey(gen, file), value: new Writer(24).uint(stats.bytes).uint(stats.live).finish() });
   return ops;
+}
+
+/** A value read from its blob file only when asked for (BlobLog.defer); its pin keeps the file until release. */
+class DeferredBlob implements DeferredValue {
+  #read: Promise<Buffer> | undefined;
+  #loaded: Buffer | undefined;
+  #unpin: (() => void) | undefined;
+
+  constructor(
+    readonly length: number,
+    private readonly readValue: () => Promise<Buffer>,
+    unpin: () => void,
+  ) {
+    this.#unpin = unpin;
+  }
+
+  get loaded(): Buffer | undefined {
+    return this.#loaded;
+  }
+
+  load(): Promise<Buffer> {
+    if (!this.#unpin) return Promise.reject(new Error('store: a released value cannot be read'));
+    this.#read ??= this.readValue().then((value) => {
+      if (this.#unpin) this.#loaded = value;
+      return value;
+    });
+    return this.#read;
+  }
+
+  release(): void {
+    this.#read = undefined;
+    this.#loaded = undefined;
+    this.#unpin?.();
+    this.#unpin = undefined;
+  }
 }
 
 /**
@@ -269,6 +305,16 @@ export class BlobLog {
     return () => {
       if (this.#pins.delete(id)) this.#sweep();
     };
+  }
+
+  /**
+   * The value `p` points to in the current generation, left unread until
+   * asked for: its file stays (pinned) until the value is released.
+   */
+  defer(p: BlobPointer): DeferredValue {
+    // The generation is taken now: by the time of the load a snapshot install may have made another current.
+    const gen = this.#w.gen;
+    return new DeferredBlob(p.length, () => this.read(gen, p), this.pin());
   }
 
   /** The value `p` points to, in generation `gen`'s files; checked against its CRC. */

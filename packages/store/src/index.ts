@@ -10,7 +10,7 @@ export {
 } from './auth-state';
 export { storeIoCounts } from './batch-counts';
 export { Reader, readU64be, u64be, Writer } from './codec';
-export { type KeyChange, keyChange } from './changes';
+export { type DeferredValue, type KeyChange, keyChange, releaseChanges } from './changes';
 export { prefixEnd } from './keys';
 export type { StoreDatabase } from './database';
 export { DEFAULT_RANGE_PAGE_BYTES, TXN_RANGE_BYTES } from './range-page';

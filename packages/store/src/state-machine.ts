@@ -26,7 +26,7 @@ import {
 } from './records';
 import { PointReads } from './point-reads';
 import { RecentRecords } from './recent-records';
-import { RevisionCache } from './revision-cache';
+import { type KeyRevisions, RevisionCache } from './revision-cache';
 import { expireSessions, type SessionExpireCommand } from './session-expiry';
 import { findResult, rememberResult, replayResult, SESSION_EXPIRY_ENTRIES, SESSION_SWEEP_EVERY_ENTRIES } from './sessions';
 import type { ApplyOutcome, LogEntry, StateMachine } from './storage-interfaces';
@@ -40,6 +40,11 @@ const RECENT_VALUES = { records: 16_384, bytes: 8 * 1024 * 1024, recordBytes: 16
 const RECENT_SESSIONS = { records: 4096, bytes: 8 * 1024 * 1024, recordBytes: 64 * 1024 };
 /** Stands in for the value of a key known only by its cached revisions; never stored or returned. */
 const EMPTY_VALUE = Buffer.alloc(0);
+
+/** A key's record as its cached revisions tell it, without its value. */
+function cachedRecord(key: Buffer, cached: KeyRevisions): KeyValueRecord {
+  return { key, value: EMPTY_VALUE, createRevision: cached.createRevision, modRevision: cached.modRevision, version: cached.version, lease: cached.lease };
+}
 
 type KvCommand = Exclude<Command, { op: 'auth' | 'session-expire' }>;
 
@@ -237,9 +242,12 @@ export class KvStateMachine implements StateMachine {
     // Read every key and session this batch touches in one round trip; later
     // entries in the batch see earlier ones through the overlays. A key whose
     // revisions are cached is not read, unless a command needs its value (a
-    // prev_kv, or a compare that may fail and return it).
+    // prev_kv, or a compare that may fail and return it) or changes are
+    // tracked. A value in a blob file is read only for a command: for the
+    // changes it is deferred (read if a watch asks).
     const keys = new Map<string, Buffer>();
     const needValue = new Set<string>();
+    const commandNeedsValue = new Set<string>();
     const clients = new Set<string>();
     for (const { sessions } of expiries.values()) for (const { clientId } of sessions) clients.add(clientId);
     for (const { c, mapKey } of commands.values()) {
@@ -250,31 +258,39 @@ export class KvStateMachine implements StateMachine {
           const k = key.toString('latin1');
           keys.set(k, key);
           needValue.add(k);
+          commandNeedsValue.add(k);
         }
         continue;
       }
       if (c.op === 'lease-grant' || c.op === 'lease-revoke') continue;
       keys.set(mapKey, c.key);
-      if (this.trackChanges || c.prevKv || c.expectedModRevision !== undefined) needValue.add(mapKey);
+      if (c.prevKv || c.expectedModRevision !== undefined) commandNeedsValue.add(mapKey);
+      if (this.trackChanges || commandNeedsValue.has(mapKey)) needValue.add(mapKey);
     }
     const kvOverlay = new Map<string, KeyValueRecord | null>();
     // Where each key's value was in blob files before this batch (null: not in one); absent until known.
     const storedBlobs = new Map<string, BlobPointer | null>();
+    // Stored records whose value (in a blob file) was left unread: changes from them defer it.
+    const unreadBlobs = new Map<KeyValueRecord, BlobPointer>();
     const toRead: string[] = [];
     for (const [mapKey, key] of keys) {
+      const cached = this.revisions.get(mapKey);
       if (needValue.has(mapKey)) {
         const kept = this.recentValues.get(mapKey);
-        if (kept === undefined) toRead.push(mapKey);
-        else {
+        if (kept !== undefined) {
           kvOverlay.set(mapKey, kept);
           storedBlobs.set(mapKey, null);
-        }
+        } else if (cached?.blob && !commandNeedsValue.has(mapKey)) {
+          const kv = cachedRecord(key, cached);
+          kvOverlay.set(mapKey, kv);
+          storedBlobs.set(mapKey, cached.blob);
+          unreadBlobs.set(kv, cached.blob);
+        } else toRead.push(mapKey);
         continue;
       }
-      const cached = this.revisions.get(mapKey);
       if (cached === undefined) toRead.push(mapKey);
       else {
-        kvOverlay.set(mapKey, cached && { key, value: EMPTY_VALUE, createRevision: cached.createRevision, modRevision: cached.modRevision, version: cached.version, lease: cached.lease });
+        kvOverlay.set(mapKey, cached && cachedRecord(key, cached));
         storedBlobs.set(mapKey, cached?.blob ?? null);
       }
     }
@@ -301,13 +317,14 @@ export class KvStateMachine implements StateMachine {
       const { kv, blob } = decodeStoredKeyValue(keys.get(mapKey)!, raw);
       kvOverlay.set(mapKey, kv);
       storedBlobs.set(mapKey, blob ?? null);
-      if (blob && needValue.has(mapKey)) {
+      if (!blob || !needValue.has(mapKey)) return;
+      if (commandNeedsValue.has(mapKey)) {
         resolving.push(
           this.blobs.read(this.gen, blob).then((value) => {
             kv.value = value;
           }),
         );
-      }
+      } else unreadBlobs.set(kv, blob);
     });
     await Promise.all(resolving);
     clientList.forEach((id, i) => {
@@ -352,7 +369,10 @@ export class KvStateMachine implements StateMachine {
         kvOverlay.set(mapKey, next);
         dirtyKeys.add(mapKey);
         if (!keys.has(mapKey)) keys.set(mapKey, key);
-        if (this.trackChanges) changes.push(keyChange(e.index, key, prev, next));
+        if (this.trackChanges) {
+          const unread = prev && unreadBlobs.get(prev);
+          changes.push(keyChange(e.index, key, prev, next, unread ? this.blobs.defer(unread) : undefined));
+        }
         leaseBatch.track(key, prev, next);
       };
       let result: WriteResult;

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Store, type StoreOpenOptions } from '../src/index';
+import { releaseChanges, Store, type StoreOpenOptions } from '../src/index';
 import { deleteEntry, putEntry, tempDir } from './helpers';
 
 /** Small blob files and threshold, so a few hundred kilobytes exercise rolling and collection. */
@@ -60,6 +60,33 @@ test('large values go to blob files and read back through get, range, watches an
   assert.equal(store.stateMachine.blobs.usage.live, 0);
 });
 
+test('a previous value no command asks for stays in its blob file, through collection, until it is read or released', async (t) => {
+  const dir = tempDir(t);
+  const store = await Store.open(dir, SMALL);
+  t.after(() => store.close());
+  await store.apply([putEntry(1, 'k', value('k', 1))]);
+  const [first] = blobFiles(dir);
+  const out = await store.apply([putEntry(2, 'k', value('k', 2))]);
+  const change = out.changes[0]!;
+  assert.equal(change.prevKv?.modRevision, 1);
+  assert.equal(change.prevKv?.value.length, 0, 'the value was not read at apply');
+  assert.equal(change.prevValue?.length, value('k', 1).length);
+  assert.equal(change.prevValue?.loaded, undefined);
+  // Enough overwrites (their changes let go at once) that the first file is collected.
+  for (let i = 3; i <= 200; i++) releaseChanges((await store.apply([putEntry(i, 'k', value('k', i))])).changes);
+  assert.equal(store.stateMachine.blobs.usage.live, 12 + 1 + value('k', 200).length, 'only the latest value is live');
+  assert.ok(blobFiles(dir).includes(first!), 'the file holding the unread value stays');
+  assert.equal((await change.prevValue!.load()).toString(), value('k', 1));
+  assert.equal(change.prevValue!.loaded?.toString(), value('k', 1), 'kept once read');
+  change.prevValue!.release();
+  assert.equal(change.prevValue!.loaded, undefined);
+  await store.apply([putEntry(201, 'other', 'small')]);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  assert.ok(!blobFiles(dir).includes(first!), 'released, the file goes');
+  assert.equal(blobFiles(dir).length <= 3, true, `few files left: ${blobFiles(dir).join(', ')}`);
+  await assert.rejects(() => out.changes[0]!.prevValue!.load(), /released/);
+});
+
 test('under random overwrites and deletes, files are collected: every value stays readable and the files stay within four times the live bytes', async (t) => {
   const dir = tempDir(t);
   let store = await Store.open(dir, SMALL);
@@ -83,7 +110,7 @@ test('under random overwrites and deletes, files are collected: every value stay
         latest.set(key, index);
       }
     }
-    await store.apply(entries);
+    releaseChanges((await store.apply(entries)).changes);
     maxFiles = Math.max(maxFiles, blobFiles(dir).length);
     if (round === 75) {
       // A reopen midway: the accounts and files carry on from disk.
@@ -115,13 +142,13 @@ test('a snapshot carries blob values inline; the receiver puts them in blob file
   });
   const latest = new Map<string, number | null>();
   for (let i = 1; i <= 60; i++) {
-    await leader.apply([putEntry(i, `k${i % 20}`, value(`k${i % 20}`, i))]);
+    releaseChanges((await leader.apply([putEntry(i, `k${i % 20}`, value(`k${i % 20}`, i))])).changes);
     latest.set(`k${i % 20}`, i);
   }
   await follower.apply([putEntry(1, 'k1', value('k1', 999))]);
   const reader = leader.snapshotReader(8192);
   // Collection on the leader meanwhile must not take files from under the reader.
-  for (let i = 61; i <= 120; i++) await leader.apply([putEntry(i, `k${i % 20}`, value(`k${i % 20}`, i))]);
+  for (let i = 61; i <= 120; i++) releaseChanges((await leader.apply([putEntry(i, `k${i % 20}`, value(`k${i % 20}`, i))])).changes);
   const installer = await follower.beginSnapshotInstall();
   for await (const chunk of reader.chunks()) await installer.write(chunk);
   assert.equal(await installer.finish(reader.appliedIndex, {}), true);

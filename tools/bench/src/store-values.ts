@@ -9,7 +9,7 @@
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { encodeCommand, type LogEntry, Store, type StoreOpenOptions } from '@bellwether/store';
+import { encodeCommand, type LogEntry, releaseChanges, Store, type StoreOpenOptions } from '@bellwether/store';
 import { KeySpace } from './keys';
 import { flagHelp, type FlagSpec, fmtNum, parseFlags, Rng, table, UsageError } from './util';
 
@@ -47,12 +47,14 @@ async function run(opts: StoreOpenOptions, keys: KeySpace, rng: Rng, batch: numb
       const data = encodeCommand({ op: 'put', key: keys.key(key), value: keys.value(rng), clientId: 'store-values', sequence: index, minUnackedSequence: index, prevKv: false });
       return { index, term: 1, type: 'normal', data };
     };
-    for (let i = 0; i < keys.size; i += batch) await store.apply(Array.from({ length: Math.min(batch, keys.size - i) }, (_, j) => put(i + j)));
+    // Changes are let go at once, as on a member no prev_kv watch reads.
+    const apply = async (entries: LogEntry[]) => releaseChanges((await store.apply(entries)).changes);
+    for (let i = 0; i < keys.size; i += batch) await apply(Array.from({ length: Math.min(batch, keys.size - i) }, (_, j) => put(i + j)));
     const t0 = performance.now();
     const c0 = process.cpuUsage();
     let puts = 0;
     while (performance.now() - t0 < seconds * 1000) {
-      await store.apply(Array.from({ length: batch }, () => put(rng.below(keys.size))));
+      await apply(Array.from({ length: batch }, () => put(rng.below(keys.size))));
       puts += batch;
     }
     const cpu = process.cpuUsage(c0);

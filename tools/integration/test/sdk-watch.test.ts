@@ -65,3 +65,28 @@ test('SDK: a watch from before the history window fails with Compacted', async (
     (err: unknown) => err instanceof Compacted && err.compactRevision > 1,
   );
 });
+
+test('SDK: a prev_kv watch from an older revision gets large previous values (kept in blob files, read when asked)', async (t) => {
+  const { cluster } = await startSdkCluster(t, 1);
+  const client = await sdkClient(t, [cluster.nodes[0]!.address]);
+  // Over the 64 KiB threshold: each value goes to a blob file, and none is read back when it is replaced.
+  const big = (n: number) => Buffer.alloc(200 * 1024, `doc ${n} `);
+  const first = await client.put('doc', big(1));
+  await client.put('doc', big(2));
+  await client.put('doc', big(3));
+  await client.delete('doc');
+  const seen: WatchEvent[] = [];
+  for await (const ev of client.watch({ key: 'doc' }, { startRevision: first.revision, prevKv: true })) {
+    seen.push(ev);
+    if (seen.length === 4) break;
+  }
+  assert.deepEqual(
+    seen.map((e) => e.type),
+    ['put', 'put', 'put', 'delete'],
+  );
+  assert.equal(seen[0]!.prev, undefined);
+  for (let i = 1; i < 4; i++) {
+    assert.ok(big(i).equals(seen[i]!.prev?.value ?? new Uint8Array()), `event ${i + 1} carries value ${i} as its previous value`);
+    assert.equal(seen[i]!.prev?.modRevision, seen[i - 1]!.revision);
+  }
+});

@@ -1,4 +1,4 @@
-import type { KeyChange } from '@bellwether/store';
+import { type KeyChange, releaseChanges } from '@bellwether/store';
 
 /** One revision's changes, as the history keeps them. */
 export interface HistoryRevision {
@@ -20,7 +20,9 @@ export interface HistoryLimits {
 const CHANGE_OVERHEAD_BYTES = 96;
 
 function changeBytes(c: KeyChange): number {
-  return CHANGE_OVERHEAD_BYTES + c.kv.key.length + c.kv.value.length + (c.prevKv ? c.prevKv.value.length + c.prevKv.key.length : 0);
+  // A deferred previous value counts whole: a watch may load it.
+  const prevBytes = c.prevKv ? c.prevKv.key.length + (c.prevValue?.length ?? c.prevKv.value.length) : 0;
+  return CHANGE_OVERHEAD_BYTES + c.kv.key.length + c.kv.value.length + prevBytes;
 }
 
 /**
@@ -29,7 +31,9 @@ function changeBytes(c: KeyChange): number {
  * it created earlier watches on, because every member applies the same log.
  * Bounded by revisions and bytes; what falls out raises `compactRevision`.
  * It lives in memory: after a restart (or a snapshot install) it starts
- * empty at the member's applied index.
+ * empty at the member's applied index. A previous value left in its blob
+ * file (KeyChange.prevValue) is read by the first watch that reports it,
+ * and let go when its revision leaves the history.
  */
 export class WatchHistory {
   #revisions: HistoryRevision[] = [];
@@ -91,6 +95,7 @@ export class WatchHistory {
 
   /** The state was replaced (a snapshot): nothing before `appliedIndex` can be told any more. */
   reset(appliedIndex: number): void {
+    for (let i = this.#head; i < this.#revisions.length; i++) releaseChanges(this.#revisions[i]!.changes);
     this.#revisions = [];
     this.#head = 0;
     this.#bytes = 0;
@@ -136,6 +141,7 @@ export class WatchHistory {
       // Trimmed revisions stay in the array until it is cut below (thousands of
       // them): their changes must go now, or with 1 MiB values the history
       // holds gigabytes its byte count no longer shows.
+      releaseChanges(r.changes);
       r.changes = [];
       this.#head++;
     }

@@ -46,6 +46,8 @@ export class Watcher {
   /** Something was sent since the last progress notification. */
   sentSinceProgress = false;
   canceled = false;
+  /** Previous values being read from blob files: the next events wait for them. */
+  #loading = false;
 
   constructor(
     readonly spec: WatchSpec,
@@ -65,7 +67,7 @@ export class Watcher {
 
   /** Sends every due event the stream will take now. */
   pump(): void {
-    if (this.canceled) return;
+    if (this.canceled || this.#loading) return;
     const h = this.history;
     if (this.cursor <= h.compactRevision) {
       this.cancel(
@@ -90,6 +92,7 @@ export class Watcher {
         const matching = r.changes.filter((c) => this.#matches(c));
         if (matching.length > 0) {
           if (events.length > 0 && bytes + r.bytes > this.limits.maxResponseBytes) break;
+          if (this.spec.prevKv && this.#loadPrevValues(r.revision, matching)) break;
           for (const c of matching) events.push(this.#event(c));
           bytes += r.bytes;
         }
@@ -100,8 +103,33 @@ export class Watcher {
       if (events.length === 0) return;
       this.sentSinceProgress = true;
       this.sink.send({ header: this.sink.header(scannedTo), watchId: this.spec.id, events });
-      if (pos >= h.end()) return;
+      if (pos >= h.end() || this.#loading) return;
     }
+  }
+
+  /**
+   * Starts reading the previous values these changes left in blob files, if
+   * any is unread, and pumps again once they are in; true while reading.
+   */
+  #loadPrevValues(revision: number, changes: KeyChange[]): boolean {
+    const unread = changes.flatMap((c) => (c.prevValue && !c.prevValue.loaded ? [c.prevValue] : []));
+    if (unread.length === 0) return false;
+    this.#loading = true;
+    Promise.all(unread.map((v) => v.load())).then(
+      () => {
+        this.#loading = false;
+        this.pump();
+      },
+      (err: Error) => {
+        this.#loading = false;
+        this.cancel(
+          `the previous values of revision ${revision} can no longer be read on this member (${err.message}); re-read and watch from after the read's revision`,
+          status.OUT_OF_RANGE,
+          revision,
+        );
+      },
+    );
+    return true;
   }
 
   /** Ends the watch, telling the client why. */
@@ -122,7 +150,7 @@ export class Watcher {
     return {
       type: c.type === 'put' ? 'PUT' : 'DELETE',
       kv: toKeyValue(c.kv),
-      prevKv: this.spec.prevKv ? toKeyValue(c.prevKv) : null,
+      prevKv: this.spec.prevKv ? toKeyValue(c.prevValue && c.prevKv ? { ...c.prevKv, value: c.prevValue.loaded ?? Buffer.alloc(0) } : c.prevKv) : null,
     };
   }
 }
