@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { RecentRecords } from '../src/recent-records';
+import { RevisionCache } from '../src/revision-cache';
 import { encodeCommand, Store, storeIoCounts } from '../src/index';
 import { deleteEntry, putEntry, tempDir } from './helpers';
 
@@ -25,6 +26,36 @@ test('recent records are bounded by count and by bytes, oldest written first out
   r.clear();
   assert.equal(r.size, 0);
   assert.equal(r.bytes, 0);
+});
+
+test('a full cache evicts its oldest sixteenth in one pass, and keeps what was written since', () => {
+  const revisions = new RevisionCache(1600);
+  const records = new RecentRecords<number>(1600, 1 << 20, 1024);
+  const rev = (n: number) => ({ createRevision: n, modRevision: n, version: 1 });
+  for (let i = 0; i < 1600; i++) {
+    revisions.set(`k${i}`, rev(i));
+    records.set(`k${i}`, i, 10);
+  }
+  // Rewritten: k0 becomes the youngest, so k1 is the oldest.
+  revisions.set('k0', rev(1600));
+  records.set('k0', 1600, 10);
+  revisions.set('new', rev(1601));
+  records.set('new', 1601, 10);
+  assert.equal(revisions.size, 1500, 'the bound less a sixteenth');
+  assert.equal(records.size, 1500);
+  for (const cache of [revisions, records]) {
+    assert.equal(cache.get('k1'), undefined, 'the oldest went');
+    assert.equal(cache.get('k101'), undefined, 'and the 100 after it');
+    assert.notEqual(cache.get('k102'), undefined, 'the next oldest stays');
+    assert.notEqual(cache.get('k0'), undefined, 'a rewritten key is young');
+    assert.notEqual(cache.get('new'), undefined);
+  }
+  // By bytes too: past the bound, down to 15/16 of it.
+  const big = new RecentRecords<number>(1000, 16_000, 1000);
+  for (let i = 0; i < 17; i++) big.set(`b${i}`, i, 1000);
+  assert.equal(big.bytes, 15_000);
+  assert.equal(big.get('b16'), 16);
+  assert.equal(big.get('b1'), undefined);
 });
 
 test('an exactly-once put of a recently written key applies without reading LevelDB, and reports the right previous value', async (t) => {
