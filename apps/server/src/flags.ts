@@ -50,7 +50,7 @@ export const FLAGS: FlagSpec[] = [
     name: 'store-max-open-files',
     kind: 'int',
     default: DEFAULTS.storeMaxOpenFiles,
-    help: 'files LevelDB keeps open (74 to 50000); its tables are mapped into memory, so this bounds the RSS they take. Raise it for a database of many small keys (over ~180 MiB of tables) at the cost of memory (docs/large-values.md)',
+    help: 'files LevelDB keeps open (74 to 50000); its tables are mapped into memory, so this bounds the RSS they take (~2 MiB per table read). Lower it to bound memory at the cost of reads in a database of more tables than this (docs/large-values.md)',
   },
   { name: 'max-connections', kind: 'int', default: DEFAULTS.maxConnections, help: 'client connections served at once; calls on one more are answered RESOURCE_EXHAUSTED and it is closed' },
   { name: 'max-connections-per-address', kind: 'int', default: DEFAULTS.maxConnectionsPerAddress, help: 'client connections served at once from one remote address; more are refused as with --max-connections' },

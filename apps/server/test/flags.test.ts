@@ -95,7 +95,7 @@ test('resource budget flags: defaults, BELLWETHER_* env and the config file', (t
   if (defaults === 'help') return;
   assert.deepEqual(
     [defaults.config.maxRangeReplyBytes, defaults.config.maxConnections, defaults.config.maxConnectionsPerAddress, defaults.config.maxConcurrentStreams, defaults.config.sessionTtlSeconds, defaults.config.storeMaxOpenFiles],
-    [3 * 1024 * 1024, 10_000, 2048, 1024, 3600, 100],
+    [3 * 1024 * 1024, 10_000, 2048, 1024, 3600, 1000],
   );
   const file = join(dir, 'node.json');
   writeFileSync(file, JSON.stringify({ 'max-connections': 50, 'session-ttl-seconds': 60, 'store-max-open-files': 500 }));

@@ -18,15 +18,16 @@ import type { ApplyOutcome, HardState, LogEntry, ReplicaStorage, SnapshotInstall
 /**
  * LevelDB keeps this many files open (10 of them for its own), each table
  * file mapped into memory, and every page of a mapped table that was read
- * counts in the process's RSS until the table is closed. With values near
- * 1 MiB, reads of previous values, compactions and snapshot streams touch
- * whole tables: at LevelDB's own default (1,000), mapped tables added up to
- * ~480 MiB to a member's RSS under 1 MiB puts. 100 bounds that to 90 tables
- * (~2 MiB each). The price: a read whose table was closed reopens it, from
- * a few tens of tables on (the cache is split in 16 by file number);
+ * counts in the process's RSS until the table is closed. Values of 64 KiB or
+ * more live in blob files, so tables hold small records only, and RSS from
+ * them grows at most towards the tables read (up to ~2 MiB per open table,
+ * clean file pages the kernel can take back), as etcd's does towards its
+ * mapped bbolt file. A lower limit costs large databases of small values:
+ * at 100, 1M keys of 256 bytes (~150 tables) wrote a third slower in a
+ * cluster, each read reopening a table the cache had closed.
  * docs/large-values.md has the figures.
  */
-export const DEFAULT_MAX_OPEN_FILES = 100;
+export const DEFAULT_MAX_OPEN_FILES = 1000;
 
 /** LevelDB accepts 74 to 50,000 open files (and clamps silently outside them). */
 export const MAX_OPEN_FILES_RANGE = { min: 74, max: 50_000 } as const;
