@@ -33,10 +33,10 @@ export class RecentRecords<T> {
     this.#bytes += bytes;
     if (this.#entries.size <= this.maxRecords && this.#bytes <= this.maxBytes) return;
     // Past a bound, a sixteenth more goes in the same pass (see EVICT_SHARE).
-    const records = this.maxRecords - evictionSlack(this.maxRecords);
-    const maxBytes = this.maxBytes - evictionSlack(this.maxBytes);
+    const keepRecords = this.maxRecords - evictionSlack(this.maxRecords);
+    const keepBytes = this.maxBytes - evictionSlack(this.maxBytes);
     for (const [oldest, held] of this.#entries) {
-      if (this.#entries.size <= records && this.#bytes <= maxBytes) break;
+      if (this.#entries.size <= keepRecords && this.#bytes <= keepBytes) break;
       this.#entries.delete(oldest);
       this.#bytes -= held.bytes;
     }
