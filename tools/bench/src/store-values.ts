@@ -1,9 +1,10 @@
 // What storing large values costs one member's store, without the network:
 // applies puts of random values at random keys (batches of --batch, as a
-// busy member's applies are, with watches' previous values read as the
-// node does) for --seconds, once with values in blob files (the default for
-// values of 64 KiB and more) and once with them all in LevelDB, alternating,
-// and prints puts/s, CPU per put (all threads) and bytes on disk.
+// busy member's applies are, with changes tracked for watches as the node
+// does, and released unread as on a member no prev_kv watch reads) for
+// --seconds, once with values in blob files (the default for values of
+// 64 KiB and more) and once with them all in LevelDB, alternating, and
+// prints puts/s, CPU per put (all threads) and bytes on disk.
 //
 //   pnpm --filter @bellwether/bench store-values [--value-bytes 1048576] [--keys 1280] [--seconds 40] [--rounds 2]
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
