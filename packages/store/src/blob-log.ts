@@ -76,13 +76,6 @@ async function readFrames(files: WalFiles, name: string): Promise<{ key: Buffer;
   return frames;
 }
 
-/** Records of the files' accounts whose accounts changed, for a batch's `ops`. */
-function accountOps(gen: Generation, files: Iterable<[number, FileStats]>): BatchOp[] {
-  const ops: BatchOp[] = [];
-  for (const [file, stats] of files) ops.push({ type: 'put', key: blobFileKey(gen, file), value: new Writer(24).uint(stats.bytes).uint(stats.live).finish() });
-  return ops;
-}
-
 /** A value read from its blob file only when asked for (BlobLog.defer); its pin keeps the file until release. */
 class DeferredBlob implements DeferredValue {
   #read: Promise<Buffer> | undefined;
@@ -186,13 +179,13 @@ export class BlobAppender {
 
   /** The records of the accounts that changed since the last call (for a batch that points into the files). */
   takeAccountOps(): BatchOp[] {
-    const changed: [number, FileStats][] = [];
+    const ops: BatchOp[] = [];
     for (const file of this.dirty) {
       const stats = this.stats.get(file);
-      if (stats) changed.push([file, stats]);
+      if (stats) ops.push({ type: 'put', key: blobFileKey(this.gen, file), value: new Writer(24).uint(stats.bytes).uint(stats.live).finish() });
     }
     this.dirty.clear();
-    return accountOps(this.gen, changed);
+    return ops;
   }
 }
 

@@ -16,8 +16,8 @@ import type { SnapshotInstaller, SnapshotReader, SnapshotStore } from './storage
  * on open whatever an unfinished install left in the spare one.
  */
 export class GenerationSnapshots implements SnapshotStore {
-  /** The install that owns the spare generation, if any (one at a time), and its blob appends. */
-  private install: { superseded: boolean; busy: Promise<void>; blobs?: BlobAppender } | undefined;
+  /** The install that owns the spare generation, if any (one at a time). */
+  private install: InstallOwner | undefined;
 
   constructor(
     private readonly db: StoreDatabase,
@@ -93,7 +93,7 @@ export class GenerationSnapshots implements SnapshotStore {
    */
   async beginSnapshotInstall(): Promise<SnapshotInstaller> {
     const previous = this.install;
-    const me: { superseded: boolean; busy: Promise<void>; blobs?: BlobAppender } = { superseded: false, busy: Promise.resolve() };
+    const me: InstallOwner = { superseded: false, busy: Promise.resolve() };
     this.install = me;
     if (previous) {
       previous.superseded = true;
@@ -159,6 +159,13 @@ export class GenerationSnapshots implements SnapshotStore {
       },
     };
   }
+}
+
+/** A snapshot install that owns the spare generation, and its blob appends. */
+interface InstallOwner {
+  superseded: boolean;
+  busy: Promise<void>;
+  blobs?: BlobAppender;
 }
 
 /**

@@ -246,8 +246,8 @@ export class KvStateMachine implements StateMachine {
     // tracked. A value in a blob file is read only for a command: for the
     // changes it is deferred (read if a watch asks).
     const keys = new Map<string, Buffer>();
-    const needValue = new Set<string>();
     const commandNeedsValue = new Set<string>();
+    const needsValue = (mapKey: string) => this.trackChanges || commandNeedsValue.has(mapKey);
     const clients = new Set<string>();
     for (const { sessions } of expiries.values()) for (const { clientId } of sessions) clients.add(clientId);
     for (const { c, mapKey } of commands.values()) {
@@ -257,7 +257,6 @@ export class KvStateMachine implements StateMachine {
         for (const key of txnKeys(c)) {
           const k = key.toString('latin1');
           keys.set(k, key);
-          needValue.add(k);
           commandNeedsValue.add(k);
         }
         continue;
@@ -265,7 +264,6 @@ export class KvStateMachine implements StateMachine {
       if (c.op === 'lease-grant' || c.op === 'lease-revoke') continue;
       keys.set(mapKey, c.key);
       if (c.prevKv || c.expectedModRevision !== undefined) commandNeedsValue.add(mapKey);
-      if (this.trackChanges || commandNeedsValue.has(mapKey)) needValue.add(mapKey);
     }
     const kvOverlay = new Map<string, KeyValueRecord | null>();
     // Where each key's value was in blob files before this batch (null: not in one); absent until known.
@@ -275,7 +273,7 @@ export class KvStateMachine implements StateMachine {
     const toRead: string[] = [];
     for (const [mapKey, key] of keys) {
       const cached = this.revisions.get(mapKey);
-      if (needValue.has(mapKey)) {
+      if (needsValue(mapKey)) {
         const kept = this.recentValues.get(mapKey);
         if (kept !== undefined) {
           kvOverlay.set(mapKey, kept);
@@ -317,7 +315,7 @@ export class KvStateMachine implements StateMachine {
       const { kv, blob } = decodeStoredKeyValue(keys.get(mapKey)!, raw);
       kvOverlay.set(mapKey, kv);
       storedBlobs.set(mapKey, blob ?? null);
-      if (!blob || !needValue.has(mapKey)) return;
+      if (!blob || !needsValue(mapKey)) return;
       if (commandNeedsValue.has(mapKey)) {
         resolving.push(
           this.blobs.read(this.gen, blob).then((value) => {
