@@ -10,9 +10,11 @@ import { clientsFor, TestCluster, unary, waitFor } from '../src/cluster';
 test('a session idle past --session-ttl-seconds is forgotten at every member; its old sequence is then a new write', { timeout: 120_000 }, async (t) => {
   const cluster = await TestCluster.start({ size: 3, args: ['--session-ttl-seconds', '3'] });
   t.after(() => cluster.stop());
-  const leader = await cluster.waitForLeader();
-  const kv = clientsFor(leader.address).kv as unknown as grpc.Client;
-  const put = () => unary<PutResponse__Output>(kv, 'Put', { key: Buffer.from('s/k'), value: Buffer.from('v'), clientId: 'idle-app', sequence: 1 }, 10_000);
+  // Sent to whoever leads at the time: leadership may move in a young cluster on a loaded machine.
+  const put = async () => {
+    const kv = clientsFor((await cluster.waitForLeader()).address).kv as unknown as grpc.Client;
+    return unary<PutResponse__Output>(kv, 'Put', { key: Buffer.from('s/k'), value: Buffer.from('v'), clientId: 'idle-app', sequence: 1 }, 10_000);
+  };
   const first = await put();
   const revision = Number(first.header!.revision);
   // A retried duplicate does not refresh the session: retry until it is a new write.
