@@ -468,7 +468,9 @@ export class Simulation {
     if (rng.chance(0.03)) {
       const n = rng.pick(up);
       const d = n.disk;
-      if (n.writing === undefined && d.applied - (d.snapshot?.index ?? 0) >= 4) {
+      // A snapshot received from the leader but not yet written is already Raft's compaction
+      // point: compacting below it would return its meta, not a point of this disk's state.
+      if (n.writing === undefined && d.applied > n.raft!.log.snapshot.index && d.applied - (d.snapshot?.index ?? 0) >= 4) {
         const base = d.snapshot?.index ?? 0;
         const meta = n.raft!.compact(d.applied);
         d.snapshot = meta;
