@@ -34,6 +34,21 @@ test('bad flags and config files are ConfigErrors that name the problem', (t) =>
   assert.equal(parseServeArgs(['--help'], {}), 'help');
 });
 
+test('--check-quorum-ms: 1000 by default, from flags and BELLWETHER_* env; less than a tick is refused', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'bellwether-flags-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const base = ['--id', 'n1', '--listen', '127.0.0.1:7001', '--data-dir', dir];
+  const configOf = (argv: string[], env: NodeJS.ProcessEnv = {}) => {
+    const parsed = parseServeArgs(argv, env);
+    if (parsed === 'help') throw new Error('unexpected help');
+    return validateConfig(parsed.config);
+  };
+  assert.equal(configOf(base).checkQuorumMs, 1000);
+  assert.equal(configOf(base, { BELLWETHER_CHECK_QUORUM_MS: '3000' }).checkQuorumMs, 3000);
+  assert.equal(configOf([...base, '--check-quorum-ms', '500'], { BELLWETHER_CHECK_QUORUM_MS: '3000' }).checkQuorumMs, 500);
+  assert.throws(() => configOf([...base, '--check-quorum-ms', '5']), (e: Error) => e instanceof ConfigError && /checkQuorumMs: must be an integer of at least one tick \(10 ms\)/.test(e.message));
+});
+
 test('--help lists every flag', () => {
   const text = helpText();
   for (const f of FLAGS) assert.ok(text.includes(`--${f.name}`), f.name);

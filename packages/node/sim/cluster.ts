@@ -30,8 +30,16 @@ export interface SimMember {
 }
 
 const TICK_MS = 10;
-/** The node's defaults: 50 ms heartbeats, 150 ms election timeout, in 10 ms ticks. */
-const RAFT_TIMING = { electionTimeoutTicks: 15, heartbeatTicks: 5, preVote: true, checkQuorum: true, maxInflightMsgs: 64, maxSizePerMsgBytes: 64 * 1024 };
+/** The node's defaults: 50 ms heartbeats, 150 ms election timeout, 1 s check-quorum, in 10 ms ticks. */
+const RAFT_TIMING = {
+  electionTimeoutTicks: 15,
+  heartbeatTicks: 5,
+  preVote: true,
+  checkQuorum: true,
+  checkQuorumTicks: 100,
+  maxInflightMsgs: 64,
+  maxSizePerMsgBytes: 64 * 1024,
+};
 
 /**
  * The members of a simulated cluster, each a real Replica over a real Store

@@ -22,6 +22,12 @@ export interface NodeConfig {
   electionTimeoutMs: number;
   /** One Raft tick; heartbeat and election timeouts are whole numbers of ticks. */
   tickMs: number;
+  /**
+   * A leader that hears from no majority of voters for this long steps down
+   * (check-quorum; default 1000, never less than the election timeout).
+   * Followers still replace a silent leader after the election timeout.
+   */
+  checkQuorumMs?: number;
   maxKeyBytes: number;
   maxValueBytes: number;
   /** Proposals waiting for commit before new writes get RESOURCE_EXHAUSTED. */
@@ -95,6 +101,7 @@ export const DEFAULTS = {
   heartbeatMs: 50,
   electionTimeoutMs: 150,
   tickMs: 10,
+  checkQuorumMs: 1000,
   maxKeyBytes: 4096,
   maxValueBytes: 1024 * 1024,
   maxPendingProposals: 10_000,
@@ -173,6 +180,9 @@ export function validateConfig(c: NodeConfig): NodeConfig {
   // but healthy leader gets deposed.
   if (c.electionTimeoutMs < 2 * c.heartbeatMs) {
     throw new ConfigError(`election timeout (${c.electionTimeoutMs} ms) must be at least twice the heartbeat (${c.heartbeatMs} ms)`);
+  }
+  if (c.checkQuorumMs !== undefined && (!Number.isInteger(c.checkQuorumMs) || c.checkQuorumMs < c.tickMs)) {
+    throw new ConfigError(`checkQuorumMs: must be an integer of at least one tick (${c.tickMs} ms), got ${String(c.checkQuorumMs)}`);
   }
   for (const k of ['logRetentionBytes', 'compactEveryBytes', 'logMemoryBytes', 'maxPendingWriteBytes', 'maxRangeReplyBytes'] as const) {
     const v = c[k];

@@ -146,6 +146,9 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
     const raft = new RawNode({
       id: config.id,
       electionTimeoutTicks: Math.round(config.electionTimeoutMs / config.tickMs),
+      // A moment's stall of the followers' disks or CPU (hundreds of ms on a
+      // busy machine) must not depose a leader that followers still hear.
+      checkQuorumTicks: Math.round(Math.max(config.checkQuorumMs ?? DEFAULTS.checkQuorumMs, config.electionTimeoutMs) / config.tickMs),
       heartbeatTicks: Math.round(config.heartbeatMs / config.tickMs),
       random: Math.random,
       preVote: true,

@@ -170,6 +170,7 @@ export class Simulation {
       checkQuorum: r.chance(0.7),
       maxInflightMsgs: r.pick([1, 2, 4, 16]),
       maxSizePerMsgBytes: r.pick([64, 256, 4096]),
+      checkQuorumTicks: electionTimeoutTicks * r.pick([1, 1, 2, 5]),
     };
     this.factory = opts.bug ? BUGS[opts.bug] : (c) => new RawNode(c);
     if (opts.trace) this.traceLog = [];
@@ -183,7 +184,7 @@ export class Simulation {
     const o = this.raftOpts;
     return (
       `nodes=${this.opts.nodes} faults=[${this.enabledFaults.join(',')}] election=${o.electionTimeoutTicks} heartbeat=${o.heartbeatTicks} ` +
-      `preVote=${o.preVote} checkQuorum=${o.checkQuorum} inflight=${o.maxInflightMsgs} msgBytes=${o.maxSizePerMsgBytes} persistTicks=${this.persistTicksMax}` +
+      `preVote=${o.preVote} checkQuorum=${o.checkQuorum}/${o.checkQuorumTicks} inflight=${o.maxInflightMsgs} msgBytes=${o.maxSizePerMsgBytes} persistTicks=${this.persistTicksMax}` +
       (this.opts.bug ? ` bug=${this.opts.bug}` : '')
     );
   }

@@ -55,12 +55,21 @@ export interface RaftConfig {
   /** Pre-vote (§9.6): a partitioned node cannot bump everyone's term on rejoining. No safety trade-off. */
   preVote: boolean;
   /**
-   * Check-quorum: a leader that has not heard from a majority for an election
-   * timeout steps down, and followers ignore vote requests while they hear from
+   * Check-quorum: a leader that has not heard from a majority for
+   * checkQuorumTicks steps down, and followers ignore vote requests while they hear from
    * a leader (leader lease). Costs: a leader behind a partition steps down even
    * if no one else can win.
    */
   checkQuorum: boolean;
+  /**
+   * With checkQuorum, how long a leader may go without hearing from a
+   * majority before it steps down (default electionTimeoutTicks; at least
+   * that). Longer keeps a leader whose followers stall on a slow disk or a
+   * starved CPU for a moment, at the price of a leader cut off by a
+   * partition staying leader (unable to commit or confirm a read) for longer.
+   * Followers' lease on vote requests stays one election timeout.
+   */
+  checkQuorumTicks?: number;
   /** Append messages in flight per follower in replicate state (pipelining depth). */
   maxInflightMsgs: number;
   /** Byte budget of one append message (at least one entry is always sent). */
@@ -114,6 +123,9 @@ export class RawNode {
   private readonly votes = new Map<NodeId, boolean>();
   private electionElapsed = 0;
   private heartbeatElapsed = 0;
+  /** Ticks a leader has counted since it last checked for a quorum of recently active voters. */
+  private quorumElapsed = 0;
+  private readonly checkQuorumTicks: number;
   private randomizedElectionTimeout = 0;
   private leadTransferee: NodeId | null = null;
   /** The leader accepts no conf change until its commit index reaches this (one change at a time). */
@@ -144,6 +156,7 @@ export class RawNode {
     this.maxInflightBytes = config.maxInflightBytes ?? config.maxInflightMsgs * config.maxSizePerMsgBytes;
     this.maxCommittedBytes = config.maxCommittedSizePerReadyBytes ?? 64 * 1024 * 1024;
     this.maxPendingReads = config.maxPendingReads ?? 4096;
+    this.checkQuorumTicks = config.checkQuorumTicks ?? config.electionTimeoutTicks;
     this.readOnly = new ReadOnlyQueue(this.maxPendingReads);
 
     const init = config.initial;
@@ -191,6 +204,8 @@ export class RawNode {
     if (config.maxInflightBytes !== undefined && !isInt(config.maxInflightBytes, 1)) fail('maxInflightBytes must be >= 1');
     if (config.maxLogMemoryBytes !== undefined && !isInt(config.maxLogMemoryBytes, 0)) fail('maxLogMemoryBytes must be an integer >= 0');
     if (config.maxPendingReads !== undefined && !isInt(config.maxPendingReads, 1)) fail('maxPendingReads must be >= 1');
+    if (config.checkQuorumTicks !== undefined && !isInt(config.checkQuorumTicks, config.electionTimeoutTicks))
+      fail('checkQuorumTicks must be an integer >= electionTimeoutTicks');
     if (typeof config.preVote !== 'boolean' || typeof config.checkQuorum !== 'boolean')
       fail('preVote and checkQuorum must be booleans');
     const init = config.initial;
@@ -601,6 +616,7 @@ export class RawNode {
     this.leaderId = null;
     this.electionElapsed = 0;
     this.heartbeatElapsed = 0;
+    this.quorumElapsed = 0;
     this.resetRandomizedElectionTimeout();
     this.leadTransferee = null;
     this.votes.clear();
@@ -707,16 +723,18 @@ export class RawNode {
   private tickHeartbeat(): void {
     this.heartbeatElapsed++;
     this.electionElapsed++;
+    this.quorumElapsed++;
+    if (this.cfg.checkQuorum && this.quorumElapsed >= this.checkQuorumTicks) {
+      this.quorumElapsed = 0;
+      const active = hasQuorum(this.log.config().voters, (id) => id === this.id || this.progress.get(id)?.recentActive === true);
+      for (const [id, pr] of this.progress) if (id !== this.id) pr.recentActive = false;
+      if (!active) {
+        this.becomeFollower(this.term, null);
+        return;
+      }
+    }
     if (this.electionElapsed >= this.cfg.electionTimeoutTicks) {
       this.electionElapsed = 0;
-      if (this.cfg.checkQuorum) {
-        const active = hasQuorum(this.log.config().voters, (id) => id === this.id || this.progress.get(id)?.recentActive === true);
-        for (const [id, pr] of this.progress) if (id !== this.id) pr.recentActive = false;
-        if (!active) {
-          this.becomeFollower(this.term, null);
-          return;
-        }
-      }
       // A transfer that did not finish within an election timeout is abandoned.
       this.leadTransferee = null;
     }

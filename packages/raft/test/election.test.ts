@@ -31,6 +31,7 @@ describe('configuration is validated at construction', () => {
     ['heartbeat >= election timeout', { heartbeatTicks: 10 }],
     ['empty id', { id: '' }],
     ['zero inflight', { maxInflightMsgs: 0 }],
+    ['check-quorum window shorter than the election timeout', { checkQuorumTicks: 9 }],
     ['not a member when bootstrapping', { id: 'n9' }],
     [
       'commit beyond last index',
@@ -212,6 +213,36 @@ test('check-quorum: a leader that hears no majority for an election timeout step
   }
   assert.equal(c.node('n1').status().role, 'follower');
   assert.equal(c.node('n1').status().leaderId, null);
+});
+
+test('check-quorum: a leader keeps its place through a stall of its followers shorter than checkQuorumTicks, and steps down after it', () => {
+  const c = new TestCluster(three, { checkQuorum: true, checkQuorumTicks: 40 });
+  c.elect('n1');
+  const term = c.node('n1').status().term;
+  // The followers stall (a slow disk, a starved CPU): they neither tick nor answer.
+  const run = (ticks: number) => {
+    for (let i = 0; i < ticks; i++) {
+      c.tickAll();
+      c.deliver();
+    }
+  };
+  c.crash('n2');
+  c.crash('n3');
+  run(35);
+  assert.equal(c.node('n1').status().role, 'leader', 'three election timeouts of silence are within the 40-tick window');
+  c.down.clear();
+  run(100);
+  assert.equal(c.leader(), 'n1');
+  assert.equal(c.node('n1').status().term, term, 'no election happened');
+  c.isolate('n1');
+  let ticks = 0;
+  while (c.node('n1').status().role === 'leader' && ticks < 200) {
+    c.tick('n1');
+    c.deliver();
+    ticks++;
+  }
+  assert.equal(c.node('n1').status().role, 'follower');
+  assert.ok(ticks > 0 && ticks <= 80, `stepped down within two windows of silence (after ${ticks} ticks)`);
 });
 
 test('check-quorum lease: followers that hear from the leader ignore a higher-term vote request', () => {
