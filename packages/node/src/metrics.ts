@@ -95,6 +95,12 @@ export class NodeMetrics {
       help: 'Times the leader (or the term) changed as this member saw it',
       registers,
     });
+    const quorumLost = new Counter({
+      name: 'bellwether_raft_quorum_lost_total',
+      help: 'Times this member stepped down as leader because it heard from no majority of voters for the check-quorum period',
+      registers,
+    });
+    replica.on('quorumLost', () => quorumLost.inc());
     new Gauge({
       name: 'bellwether_raft_commit_index',
       help: 'The highest log index known to be stored on a majority',

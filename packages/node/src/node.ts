@@ -182,6 +182,12 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
     const peerCounts = new PeerMessageCounts();
     registerIoMetrics([metrics.registry], peerCounts, startCallbackCounts());
     replica.on('leaderChange', ({ leaderId, term }) => log.info({ leaderId, term }, 'leader changed'));
+    replica.on('quorumLost', (term) =>
+      log.warn(
+        { term, checkQuorumMs: Math.max(config.checkQuorumMs ?? DEFAULTS.checkQuorumMs, config.electionTimeoutMs) },
+        'stepped down as leader: heard from no majority of voters for the check-quorum period (followers down, cut off, or stalled on disk or CPU)',
+      ),
+    );
     replica.on('droppedMessage', (msg, err) => log.warn({ peer: msg.from, type: msg.type, err: err.message }, 'dropped a malformed peer message'));
     replica.on('fatal', (err) => log.fatal({ err }, 'storage failed; this member stops taking work (nothing unacknowledged was promised)'));
     const kvCtx: KvContext = {

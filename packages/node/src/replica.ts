@@ -68,6 +68,8 @@ export interface LeaderChange {
  */
 export interface ReplicaEvents {
   leaderChange: [LeaderChange];
+  /** This member led and stepped down within its term: it heard from no majority of voters for the check-quorum period. */
+  quorumLost: [term: number];
   applied: [index: number, seconds: number];
   /** The key changes of an applied batch (when the store tracks them), the index it reached, and its lease grants and revocations. */
   changes: [changes: KeyChange[], index: number, leases: LeaseChange[]];
@@ -608,6 +610,8 @@ export class Replica extends EventEmitter<ReplicaEvents> {
 
   private onSoftState(role: Role, leaderId: string | null, term: number): void {
     const changed = leaderId !== this.leader || term !== this.term;
+    // A leader leaves its role within its own term only through the quorum check (a newer term deposes it otherwise).
+    const quorumLost = this.role === 'leader' && role !== 'leader' && term === this.term;
     this.role = role;
     if (leaderId !== this.leader) this.lastLeaderContactMs = leaderId ? this.clock.now() : 0;
     this.leader = leaderId;
@@ -618,6 +622,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
       this.reads.retireRounds();
       this.emit('leaderChange', { leaderId, term });
     }
+    if (quorumLost) this.emit('quorumLost', term);
   }
 
   private async apply(entries: Entry[]): Promise<void> {
