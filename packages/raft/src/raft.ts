@@ -348,13 +348,6 @@ export class RawNode {
   }
 
   /**
-   * Drops entries <= index from memory (index <= applied). The new compaction
-   * point is returned; the caller must be able to serve a state-machine
-   * snapshot at exactly that index to followers that fall behind it. Do not
-   * compact between ready() and sending that Ready's messages: a snapshot
-   * message in it names the compaction point of the time it was made.
-   */
-  /**
    * Heartbeats to every follower as of now, for the caller to send at once
    * rather than in the next Ready: a leader whose own fsync is slow keeps its
    * followers from timing out meanwhile. A heartbeat promises nothing about
@@ -400,6 +393,16 @@ export class RawNode {
     return this.log.compactionPointForBytes(keepBytes);
   }
 
+  /**
+   * Drops entries <= index from memory (index <= applied). The new compaction
+   * point is returned; the caller must be able to serve a state-machine
+   * snapshot at exactly that index to followers that fall behind it. Do not
+   * compact between ready() and sending that Ready's messages: a snapshot
+   * message in it names the compaction point of the time it was made. An
+   * index at or below the current compaction point changes nothing and
+   * returns that point, which may be a leader's snapshot not yet persisted
+   * and above the caller's state: compare the returned index with `index`.
+   */
   compact(index: number): SnapshotMeta {
     if (index > this.log.applied) throw new UsageError(`compact(${index}) is beyond the applied index ${this.log.applied}`);
     const meta = this.log.compact(index);

@@ -1,5 +1,6 @@
 // What bench, compare and memory share: configuration, preloading, one measured run.
 import type { ClientSecurity, LocalCluster } from './clusters';
+import { startCpuHogs } from './cpu-hogs';
 import { createDriver, type Driver, type ReadMode, type TargetKind } from './drivers';
 import { type RunResult, runWorkload, type Workload } from './engine';
 import { KeySpace } from './keys';
@@ -21,6 +22,7 @@ export const COMMON_FLAGS: Record<string, FlagSpec> = {
   'deadline-ms': { kind: 'int', default: 10_000, help: 'deadline per call' },
   transport: { kind: 'string', default: 'stream', help: "bellwether-sdk only: how the SDK sends KV calls: stream (one KV.Stream per member) | unary" },
   seed: { kind: 'int', default: 1, help: 'random seed' },
+  'cpu-hogs': { kind: 'int', default: 0, help: 'busy-looping processes running beside the cluster through warm-up and the measured window (a loaded machine)' },
   profile: { kind: 'string', help: 'Bellwether only: write a V8 CPU profile per node into this directory' },
   out: { kind: 'string', help: 'JSON result path (default bench-results/<name>-<time>.json at the repo root)' },
   quiet: { kind: 'bool', default: false, help: 'no live progress line' },
@@ -47,6 +49,8 @@ export interface BenchConfig {
   quiet: boolean;
   /** bellwether-sdk only: the SDK's transport (default: the SDK's own default). */
   transport?: 'stream' | 'unary';
+  /** Busy-looping processes beside the cluster while measuring. */
+  cpuHogs: number;
 }
 
 export function configFrom(f: Record<string, unknown>, target: TargetKind, workload: Workload, readMode: ReadMode): BenchConfig {
@@ -77,6 +81,7 @@ export function configFrom(f: Record<string, unknown>, target: TargetKind, workl
     seed: f['seed'] as number,
     quiet: f['quiet'] as boolean,
     transport,
+    cpuHogs: Math.max(0, (f['cpu-hogs'] as number | undefined) ?? 0),
   };
 }
 
@@ -137,9 +142,10 @@ export async function preloadKeys(cfg: BenchConfig, ep: Endpoints, keys: KeySpac
 
 export async function measure(cfg: BenchConfig, ep: Endpoints, keys: KeySpace, label: string, onMeasureStart?: () => void): Promise<RunResult> {
   const driver = await openDriver(cfg, ep, cfg.workload !== 'get');
+  const hogs = cfg.cpuHogs > 0 ? startCpuHogs(cfg.cpuHogs) : undefined;
   try {
     return await runWorkload(driver, keys, {
-      label,
+      label: hogs ? `${label} +${cfg.cpuHogs} cpu hogs` : label,
       workload: cfg.workload,
       readMode: cfg.readMode,
       concurrency: cfg.concurrency,
@@ -154,6 +160,7 @@ export async function measure(cfg: BenchConfig, ep: Endpoints, keys: KeySpace, l
       onMeasureStart,
     });
   } finally {
+    hogs?.stop();
     await driver.close();
   }
 }
