@@ -143,12 +143,13 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
     const identity = await checkIdentity(store, config, log);
     const incarnation = await loadIncarnation(store, config.dataDir, log);
     const members = identity.members;
+    // A moment's stall of the followers' disks or CPU (hundreds of ms on a
+    // busy machine) must not depose a leader that followers still hear.
+    const checkQuorumMs = Math.max(config.checkQuorumMs ?? DEFAULTS.checkQuorumMs, config.electionTimeoutMs);
     const raft = new RawNode({
       id: config.id,
       electionTimeoutTicks: Math.round(config.electionTimeoutMs / config.tickMs),
-      // A moment's stall of the followers' disks or CPU (hundreds of ms on a
-      // busy machine) must not depose a leader that followers still hear.
-      checkQuorumTicks: Math.round(Math.max(config.checkQuorumMs ?? DEFAULTS.checkQuorumMs, config.electionTimeoutMs) / config.tickMs),
+      checkQuorumTicks: Math.round(checkQuorumMs / config.tickMs),
       heartbeatTicks: Math.round(config.heartbeatMs / config.tickMs),
       random: Math.random,
       preVote: true,
@@ -184,7 +185,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
     replica.on('leaderChange', ({ leaderId, term }) => log.info({ leaderId, term }, 'leader changed'));
     replica.on('quorumLost', (term) =>
       log.warn(
-        { term, checkQuorumMs: Math.max(config.checkQuorumMs ?? DEFAULTS.checkQuorumMs, config.electionTimeoutMs) },
+        { term, checkQuorumMs },
         'stepped down as leader: heard from no majority of voters for the check-quorum period (followers down, cut off, or stalled on disk or CPU)',
       ),
     );

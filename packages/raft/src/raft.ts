@@ -56,9 +56,9 @@ export interface RaftConfig {
   preVote: boolean;
   /**
    * Check-quorum: a leader that has not heard from a majority for
-   * checkQuorumTicks steps down, and followers ignore vote requests while they hear from
-   * a leader (leader lease). Costs: a leader behind a partition steps down even
-   * if no one else can win.
+   * checkQuorumTicks steps down, and followers ignore vote requests while
+   * they hear from a leader (leader lease). Costs: a leader behind a
+   * partition steps down even if no one else can win.
    */
   checkQuorum: boolean;
   /**

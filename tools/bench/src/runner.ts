@@ -81,7 +81,7 @@ export function configFrom(f: Record<string, unknown>, target: TargetKind, workl
     seed: f['seed'] as number,
     quiet: f['quiet'] as boolean,
     transport,
-    cpuHogs: Math.max(0, (f['cpu-hogs'] as number | undefined) ?? 0),
+    cpuHogs: Math.max(0, f['cpu-hogs'] as number),
   };
 }
 
