@@ -31,7 +31,7 @@ export type FleetRequest =
 
 export type FleetReply =
   | { type: 'ready'; worker: number; memBefore: Memory; memAfter: Memory; connectMs: number; helloErrors: number; helloErrorSamples: string[] }
-  | { type: 'stats'; worker: number; mem: Memory; streams: StreamCount[]; streamSource: 'sdk' | 'channelz'; cpuSeconds: number }
+  | { type: 'stats'; worker: number; streams: StreamCount[]; streamSource: 'sdk' | 'channelz'; cpuSeconds: number }
   | { type: 'loading'; worker: number }
   | { type: 'loaded'; worker: number; puts: PutSample[]; getLatenciesMs: number[]; errors: number; errorKinds: Record<string, number> }
   | { type: 'closed'; worker: number }

@@ -174,8 +174,11 @@ async function main(): Promise<void> {
     result['clientMemory'] = memory;
     result['connect'] = { helloErrors, connectMs: Math.max(...ready.map((r) => r.connectMs)) };
 
+    /** CPU-seconds the load generators have used so far, all together. */
+    const clientCpu = async () => (await Promise.all(workers.map((w) => w.ask({ type: 'stats' }, 'stats', 60_000)))).reduce((n, x) => n + x.cpuSeconds, 0);
+
     // Idle.
-    const clientCpu0 = await Promise.all(workers.map((w) => w.ask({ type: 'stats' }, 'stats', 60_000)));
+    const idleClientCpu0 = await clientCpu();
     const idle = await cpuWindow(cluster, windowMs);
     const perClientMs = ((idle.cpuPerSecond - baseline.cpuPerSecond) * 1000) / clients;
     const conns = serverConnections(ports);
@@ -198,7 +201,7 @@ async function main(): Promise<void> {
       `idle: ${fmtMs(idle.cpuPerSecond * 1000)} ms server CPU/s in all, ${fmtNum(perClientMs, 4)} ms per idle client per second (load average ${idle.loadavg})`,
     );
     const streamSource = stats[0]?.streamSource ?? 'sdk';
-    const clientCpuMsPerIdleClientPerSecond = (stats.reduce((n, x, i) => n + x.cpuSeconds - clientCpu0[i]!.cpuSeconds, 0) * 1000) / (windowMs / 1000) / clients;
+    const clientCpuMsPerIdleClientPerSecond = ((stats.reduce((n, x) => n + x.cpuSeconds, 0) - idleClientCpu0) * 1000) / (windowMs / 1000) / clients;
     console.log(`client side: ${fmtNum(clientCpuMsPerIdleClientPerSecond, 4)} ms CPU per idle client per second (in the load generators)`);
     console.log(
       table(
@@ -220,8 +223,11 @@ async function main(): Promise<void> {
 
     if (loadMs > 0) {
       let cpu: Awaited<ReturnType<typeof cpuWindow>> | undefined;
+      let clientCpuSeconds = 0;
       const replies = await runLoad(async () => {
+        const before = await clientCpu();
         cpu = await cpuWindow(cluster, loadMs);
+        clientCpuSeconds = (await clientCpu()) - before;
       });
       const putMs = Float64Array.from(replies.flatMap((r) => r.puts.map((p) => p.ms))).sort();
       const getMs = Float64Array.from(replies.flatMap((r) => r.getLatenciesMs)).sort();
@@ -242,7 +248,14 @@ async function main(): Promise<void> {
           ],
         ),
       );
-      result['load'] = { put, get, errors, errorKinds: replies.map((r) => r.errorKinds), cpu };
+      const ops = put.count + get.count;
+      // The load generators share the machine with the cluster: what they took is what the servers could not have.
+      const perOp = (seconds: number) => (ops > 0 ? (seconds * 1000) / ops : Number.NaN);
+      const clientCpuMsPerOp = perOp(clientCpuSeconds);
+      console.log(
+        `client side: ${fmtNum(clientCpuMsPerOp, 3)} ms CPU per operation, ${fmtNum(clientCpuSeconds / seconds, 2)} cores (the load generators); servers ${fmtNum(perOp((cpu?.cpuPerSecond ?? 0) * seconds), 3)} ms per operation`,
+      );
+      result['load'] = { put, get, errors, errorKinds: replies.map((r) => r.errorKinds), cpu, clientCpuSeconds, clientCpuMsPerOp };
     }
 
     if (flags['kill']) {
