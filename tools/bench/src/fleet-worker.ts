@@ -80,7 +80,8 @@ function startLoad(putsPerSecond: number, getsPerSecond: number): void {
   if (!f) throw new Error('load before start');
   const perSecond = putsPerSecond + getsPerSecond;
   if (perSecond === 0) return;
-  const every = Math.max(1, Math.round(perSecond / Math.max(putsPerSecond, 1)));
+  // The share of a client's calls that are puts (fractional rates too: 0.1 puts and 1 get per second is 1 in 11).
+  const putShare = putsPerSecond / perSecond;
   const intervalMs = 1000 / perSecond;
   let stopped = false;
   const inFlight = new Set<Promise<void>>();
@@ -94,11 +95,13 @@ function startLoad(putsPerSecond: number, getsPerSecond: number): void {
     errorKinds.set(name, (errorKinds.get(name) ?? 0) + 1);
   };
   const timers = f.clients.map((client, c) => {
-    let tick = Math.floor(Math.random() * every);
+    let putCredit = Math.random();
     let lastKey = `${f.prefix}${c}/hello`;
     const fire = () => {
       if (stopped) return;
-      const isPut = putsPerSecond > 0 && tick++ % every === 0;
+      putCredit += putShare;
+      const isPut = putCredit >= 1;
+      if (isPut) putCredit -= 1;
       const startedAt = Date.now();
       const t0 = performance.now();
       if (isPut) {
