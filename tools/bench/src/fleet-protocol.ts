@@ -13,6 +13,8 @@ export interface PutSample {
   startedAt: number;
   endedAt: number;
   ms: number;
+  /** Started in the load's warm-up: read back, not in the latency figures. */
+  warmup?: boolean;
 }
 
 /** Connections and open streams from one process to one member client port. */
@@ -25,7 +27,7 @@ export interface StreamCount {
 export type FleetRequest =
   | { type: 'start'; worker: number; runId: string; endpoints: string[]; clients: number; settleMs: number; connectIntervalMs: number; sdk?: string }
   | { type: 'stats' }
-  | { type: 'load'; putsPerSecond: number; getsPerSecond: number }
+  | { type: 'load'; putsPerSecond: number; getsPerSecond: number; warmupMs: number }
   | { type: 'stop-load' }
   | { type: 'close' };
 

@@ -75,13 +75,15 @@ async function start(req: Extract<FleetRequest, { type: 'start' }>): Promise<voi
 }
 
 /** Each client: `putsPerSecond` puts and `getsPerSecond` gets, evenly spaced, random phase, open loop. */
-function startLoad(putsPerSecond: number, getsPerSecond: number): void {
+function startLoad(putsPerSecond: number, getsPerSecond: number, warmupMs: number): void {
   const f = fleet;
   if (!f) throw new Error('load before start');
   const perSecond = putsPerSecond + getsPerSecond;
   if (perSecond === 0) return;
   // The share of a client's calls that are puts (fractional rates too: 0.1 puts and 1 get per second is 1 in 11).
   const putShare = putsPerSecond / perSecond;
+  // Calls started before this are the warm-up (clients open connections to members they had not used).
+  const measureFrom = performance.now() + warmupMs;
   const intervalMs = 1000 / perSecond;
   let stopped = false;
   const inFlight = new Set<Promise<void>>();
@@ -112,7 +114,7 @@ function startLoad(putsPerSecond: number, getsPerSecond: number): void {
           client.put(key, 'v').then(
             () => {
               lastKey = key;
-              puts.push({ client: c, key, startedAt, endedAt: Date.now(), ms: performance.now() - t0 });
+              puts.push({ client: c, key, startedAt, endedAt: Date.now(), ms: performance.now() - t0, ...(t0 < measureFrom ? { warmup: true } : {}) });
             },
             fail,
           ),
@@ -120,7 +122,7 @@ function startLoad(putsPerSecond: number, getsPerSecond: number): void {
       } else {
         track(
           client.get(lastKey).then(() => {
-            getLatenciesMs.push(performance.now() - t0);
+            if (t0 >= measureFrom) getLatenciesMs.push(performance.now() - t0);
           }, fail),
         );
       }
@@ -232,7 +234,7 @@ async function handle(req: FleetRequest): Promise<void> {
       getLatenciesMs.length = 0;
       errors = 0;
       errorKinds.clear();
-      startLoad(req.putsPerSecond, req.getsPerSecond);
+      startLoad(req.putsPerSecond, req.getsPerSecond, req.warmupMs);
       send({ type: 'loading', worker: fleet?.worker ?? -1 });
       return;
     case 'stop-load':

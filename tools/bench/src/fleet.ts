@@ -8,8 +8,9 @@
 //    server CPU above the baseline per idle client per second, client memory
 //    per client, connections (server side, from /proc/net/tcp) and open
 //    HTTP/2 streams (client side, from grpc-js channelz) per member;
-// 3. load (--load-ms > 0): every client puts and gets at a low rate;
-//    latency percentiles and errors;
+// 3. load (--load-ms > 0): every client puts and gets at a low rate: latency
+//    percentiles and errors, measured after --load-warmup-ms, and the CPU of
+//    the servers and of the load generators per operation;
 // 4. kill (--kill): the same load, kill -9 of the leader; per client, the
 //    longest write stall after the kill (median, p99, max over clients);
 //    then every acknowledged put is read back: lost (missing) and doubled
@@ -37,6 +38,7 @@ const FLAGS: Record<string, FlagSpec> = {
   'connect-interval-ms': { kind: 'int', default: 20, help: 'pause between two client starts in one process (application processes do not all start in the same millisecond)' },
   'settle-ms': { kind: 'int', default: 3000, help: 'wait after the clients connected before measuring' },
   'load-ms': { kind: 'int', default: 0, help: 'length of the load phase (0: no load phase)' },
+  'load-warmup-ms': { kind: 'int', default: 2000, help: 'load before the load phase measures (clients open connections to the members they had not used yet)' },
   puts: { kind: 'number', default: 1, help: 'puts per second per client in the load and kill phases' },
   gets: { kind: 'number', default: 10, help: 'gets per second per client in the load and kill phases' },
   kill: { kind: 'bool', default: false, help: 'kill -9 the leader under load and measure each client\'s write stall' },
@@ -214,8 +216,8 @@ async function main(): Promise<void> {
     const putsPerSecond = flags['puts'] as number;
     const getsPerSecond = flags['gets'] as number;
     const loadMs = flags['load-ms'] as number;
-    const runLoad = async (during: () => Promise<void>) => {
-      await Promise.all(workers.map((w) => w.ask({ type: 'load', putsPerSecond, getsPerSecond }, 'loading', 60_000)));
+    const runLoad = async (warmupMs: number, during: () => Promise<void>) => {
+      await Promise.all(workers.map((w) => w.ask({ type: 'load', putsPerSecond, getsPerSecond, warmupMs }, 'loading', 60_000)));
       await during();
       return Promise.all(workers.map((w) => w.ask({ type: 'stop-load' }, 'loaded', 120_000)));
     };
@@ -224,12 +226,14 @@ async function main(): Promise<void> {
     if (loadMs > 0) {
       let cpu: Awaited<ReturnType<typeof cpuWindow>> | undefined;
       let clientCpuSeconds = 0;
-      const replies = await runLoad(async () => {
+      const warmupMs = flags['load-warmup-ms'] as number;
+      const replies = await runLoad(warmupMs, async () => {
+        await sleep(warmupMs);
         const before = await clientCpu();
         cpu = await cpuWindow(cluster, loadMs);
         clientCpuSeconds = (await clientCpu()) - before;
       });
-      const putMs = Float64Array.from(replies.flatMap((r) => r.puts.map((p) => p.ms))).sort();
+      const putMs = Float64Array.from(replies.flatMap((r) => r.puts.filter((p) => !p.warmup).map((p) => p.ms))).sort();
       const getMs = Float64Array.from(replies.flatMap((r) => r.getLatenciesMs)).sort();
       for (const r of replies) acked.push(...r.puts);
       const errors = replies.reduce((s, r) => s + r.errors, 0);
@@ -262,7 +266,8 @@ async function main(): Promise<void> {
       let killAt = 0;
       let leaderId = '';
       let newLeaderMs = 0;
-      const replies = await runLoad(async () => {
+      // The load before the kill is its warm-up; every put counts towards the stalls.
+      const replies = await runLoad(0, async () => {
         await sleep(flags['before-kill-ms'] as number);
         const leader = await cluster.cluster.waitForLeader(10_000);
         leaderId = leader.id;
