@@ -1,4 +1,5 @@
 import type { ClusterHandlers, FollowerProgress, LeaderEvent, Role, StatusResponse } from '@bellwether/proto';
+import { EventEmitter } from 'node:events';
 import type { ServerWritableStream } from '@grpc/grpc-js';
 import { toServiceError } from './errors';
 import { memberHandlers, toWireMember } from './member-handlers';
@@ -72,6 +73,11 @@ export function memberStatus(ctx: ClusterContext, lastContactMs: (id: string) =>
 // TransferLeadership is served by transfer-service.ts.
 export function clusterService(ctx: ClusterContext, lastContactMs: (id: string) => number | undefined): Pick<ClusterHandlers, 'Status' | 'Members' | 'WatchLeader'> {
   const members = new MembersWatch(ctx.replica);
+  // WatchLeader streams follow leader changes through this one listener on
+  // the replica: a fleet holds thousands of them, and a listener each would
+  // trip Node's leak warning on the replica past ten.
+  const leaderChanges = new EventEmitter().setMaxListeners(0);
+  ctx.replica.on('leaderChange', () => leaderChanges.emit('change'));
   return {
     Status(_call, callback) {
       callback(null, memberStatus(ctx, lastContactMs));
@@ -91,15 +97,14 @@ export function clusterService(ctx: ClusterContext, lastContactMs: (id: string) 
     ...memberHandlers(ctx.memberChanges, () => ctx.replica.memberList(), toServiceError),
 
     WatchLeader(call: ServerWritableStream<unknown, LeaderEvent>) {
-      const { replica } = ctx;
       const send = () => {
         if (!call.cancelled) call.write(leaderEvent(ctx, members));
       };
       send();
-      replica.on('leaderChange', send);
+      leaderChanges.on('change', send);
       members.on('change', send);
       const done = () => {
-        replica.off('leaderChange', send);
+        leaderChanges.off('change', send);
         members.off('change', send);
       };
       call.on('cancelled', done);

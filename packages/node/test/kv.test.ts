@@ -173,6 +173,45 @@ test('Status, Members and WatchLeader describe the single-member cluster', async
   stream.cancel();
 });
 
+test('WatchLeader streams by the dozen all hear a leader change, and Node warns of no listener leak', async (t) => {
+  const { clients: c, node } = await singleNode(t);
+  const warnings: string[] = [];
+  const onWarning = (w: Error) => warnings.push(`${w.name}: ${w.message}`);
+  process.on('warning', onWarning);
+  t.after(() => process.off('warning', onWarning));
+  const streams = Array.from({ length: 30 }, () => c.cluster.WatchLeader({}));
+  const events = streams.map(() => 0);
+  const heard = (n: number) =>
+    Promise.all(
+      streams.map(
+        (s, i) =>
+          new Promise<void>((resolve, reject) => {
+            if (events[i]! >= n) return resolve();
+            const onData = () => {
+              if (events[i]! >= n) {
+                s.off('data', onData);
+                resolve();
+              }
+            };
+            s.on('data', onData);
+            s.once('error', reject);
+          }),
+      ),
+    );
+  streams.forEach((s, i) => {
+    s.on('data', () => {
+      events[i]!++;
+    });
+  });
+  await heard(1);
+  // What the replica says on an election, as a single member cannot lose its place.
+  node.replica.emit('leaderChange', { leaderId: 'n1', term: node.replica.currentTerm });
+  await heard(2);
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(warnings, []);
+  for (const s of streams) s.cancel();
+});
+
 test('Stream multiplexes calls with the unary semantics and errors', async (t) => {
   const { clients: c, node } = await singleNode(t);
   const stream = c.kv.Stream();
