@@ -155,6 +155,13 @@ test('pnpm --filter @bellwether/bench scrape: CPU per /metrics scrape on each of
   assert.match(res.stdout, /^mean: -?[\d.]+ ms of CPU per scrape per node/m);
 });
 
+test('pnpm --filter @bellwether/bench connect-storm: first puts of clients connecting at once, and the leader before and after', { timeout: 90_000 }, async () => {
+  const res = await run('connect-storm.ts', ['--clients', '5', '--rounds', '1', '--settle-ms', '200'], 85_000);
+  assert.equal(res.code, 0, `connect-storm exited ${res.code}\n${res.stderr}\n${res.stdout}`);
+  assert.match(res.stdout, /^5 clients, each on its own connection, make their first put to the leader at once/m);
+  assert.match(res.stdout, /^1 +[\d.]+ +[\d.]+ +[\d.]+ +n\d \(term \d+\) +n\d \(term \d+\)$/m);
+});
+
 test('pnpm --filter @bellwether/bench trace-put: messages, batches and callbacks per put on each of 3 nodes', { timeout: 90_000 }, async () => {
   const res = await run('trace-put.ts', ['--puts', '20', '--warmup', '5'], 85_000);
   assert.equal(res.code, 0, `trace-put exited ${res.code}\n${res.stderr}\n${res.stdout}`);
