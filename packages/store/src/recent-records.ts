@@ -4,11 +4,11 @@ import { evictionSlack } from './eviction';
  * Records the apply path wrote recently, kept in memory so the next apply
  * that needs one, or a point read, does not read it back from LevelDB (a
  * read there is a round trip through libuv's thread pool, on the way to
- * every write's answer). Bounded by count and by bytes, least recently written first out;
- * a record larger than `maxRecordBytes` is not kept. `null` records a key
- * known to be absent. Like the revision cache, only the store's apply
- * writes to it, after its batch is in LevelDB, and whatever replaces the
- * state (a snapshot install) clears it.
+ * every write's answer). Bounded by count and by bytes, least recently
+ * written first out; a record larger than `maxRecordBytes` is not kept.
+ * `null` records a key known to be absent. Like the revision cache, only
+ * the store's apply writes to it, after its batch is in LevelDB, and
+ * whatever replaces the state (a snapshot install) clears it.
  */
 export class RecentRecords<T> {
   readonly #entries = new Map<string, { record: T | null; bytes: number }>();
