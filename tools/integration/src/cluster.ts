@@ -228,4 +228,23 @@ export class TestCluster {
   logs(): string {
     return this.nodes.map((n) => `--- ${n.id}\n${n.log().split('\n').slice(-30).join('\n')}`).join('\n');
   }
+
+  /**
+   * Stops the cluster after test `t`. If the test failed, the tail of every
+   * member's log is printed first: a failure in CI can then be explained
+   * from its output alone (the data dirs and logs go with the cluster).
+   */
+  stopAfter(t: TestHooks): void {
+    t.after(async () => {
+      if (t.passed === false) console.error(`members' logs after the failed test "${t.name ?? ''}":\n${this.logs()}`);
+      await this.stop();
+    });
+  }
+}
+
+/** What {@link TestCluster.stopAfter} needs of node:test's TestContext. */
+export interface TestHooks {
+  after(fn: () => Promise<void>): void;
+  readonly passed?: boolean;
+  readonly name?: string;
 }

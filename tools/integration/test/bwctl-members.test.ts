@@ -14,7 +14,7 @@ interface MemberJson {
 
 test('member add, promote and remove, and leader transfer, as real processes', async (t) => {
   const cluster = await TestCluster.start({ size: 3 });
-  t.after(() => cluster.stop());
+  cluster.stopAfter(t);
   await cluster.waitForLeader();
   const endpoints = cluster.nodes.map((n) => n.address);
   await bwctl(['put', 'before-join', 'v'], { endpoints });

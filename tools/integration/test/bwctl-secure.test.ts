@@ -14,7 +14,7 @@ test('bwctl over client TLS (--cacert) and with auth (--user)', async (t) => {
   const caFile = join(dir, 'client-ca.pem');
   writeFileSync(caFile, ca);
   const cluster = await TestCluster.start({ size: 3, ...options });
-  t.after(() => cluster.stop());
+  cluster.stopAfter(t);
   const leader = await cluster.waitForLeader();
   const endpoints = cluster.nodes.map((n) => n.address);
   const tls = ['--cacert', caFile];

@@ -5,7 +5,7 @@ import { TestCluster, waitFor } from '../src/cluster';
 
 test('watch prints each change from a revision on; txn applies one branch atomically; a key put with a granted lease goes when it ends', async (t) => {
   const cluster = await TestCluster.start({ size: 3 });
-  t.after(() => cluster.stop());
+  cluster.stopAfter(t);
   await cluster.waitForLeader();
   const endpoints = cluster.nodes.map((n) => n.address);
 
@@ -53,7 +53,7 @@ test('watch prints each change from a revision on; txn applies one branch atomic
 
 test('lease keep-alive holds a lease granted elsewhere past its TTL; timetolive, list, keep-alive --once and revoke by id', async (t) => {
   const cluster = await TestCluster.start({ size: 3 });
-  t.after(() => cluster.stop());
+  cluster.stopAfter(t);
   await cluster.waitForLeader();
   const endpoints = cluster.nodes.map((n) => n.address);
 

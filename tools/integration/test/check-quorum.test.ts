@@ -12,7 +12,7 @@ const CHECK_QUORUM_MS = 3000;
 
 test('a leader keeps its place while its followers stall shorter than --check-quorum-ms, and steps down after it', async (t) => {
   const { cluster, http } = await startMetricsCluster(3, ['--check-quorum-ms', String(CHECK_QUORUM_MS)]);
-  t.after(() => cluster.stop());
+  cluster.stopAfter(t);
   const leader = await cluster.waitForLeader();
   const followers = cluster.followers(leader);
   t.after(() => {

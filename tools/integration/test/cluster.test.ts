@@ -2,16 +2,14 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { GetResponse__Output, PutResponse__Output } from '@bellwether/proto';
 import * as grpc from '@grpc/grpc-js';
-import { clientsFor, closeClients, type NodeProcess, TestCluster, unary, waitFor } from '../src/cluster';
+import { clientsFor, closeClients, type NodeProcess, TestCluster, type TestHooks, unary, waitFor } from '../src/cluster';
 
 const kv = (n: NodeProcess) => clientsFor(n.address).kv as unknown as grpc.Client;
 const MODES = ['READ_MODE_LINEARIZABLE', 'READ_MODE_READ_YOUR_WRITES', 'READ_MODE_ANY_FOLLOWER'] as const;
 
-async function startCluster(t: { after(fn: () => Promise<void>): void }, size: number, args: string[] = []): Promise<TestCluster> {
+async function startCluster(t: TestHooks, size: number, args: string[] = []): Promise<TestCluster> {
   const cluster = await TestCluster.start({ size, args });
-  t.after(async () => {
-    await cluster.stop();
-  });
+  cluster.stopAfter(t);
   return cluster;
 }
 

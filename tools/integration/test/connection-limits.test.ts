@@ -23,7 +23,7 @@ const get = (kv: KVClient) => unary<GetResponse__Output>(kv as unknown as grpc.C
 
 test('connections over --max-connections-per-address are refused with RESOURCE_EXHAUSTED and closed; a freed slot serves again', { timeout: 120_000 }, async (t) => {
   const { cluster, http } = await startMetricsCluster(1, ['--max-connections-per-address', String(PER_ADDRESS), '--max-connections', '64']);
-  t.after(() => cluster.stop());
+  cluster.stopAfter(t);
   const leader = await cluster.waitForLeader();
   const clients: KVClient[] = [];
   t.after(() => {
@@ -62,7 +62,7 @@ test('connections over --max-connections-per-address are refused with RESOURCE_E
 
 test('one connection runs at most --max-concurrent-streams calls at once; the rest wait for a free stream', { timeout: 120_000 }, async (t) => {
   const cluster = await TestCluster.start({ size: 1, args: ['--max-concurrent-streams', String(STREAMS)] });
-  t.after(() => cluster.stop());
+  cluster.stopAfter(t);
   const leader = await cluster.waitForLeader();
   const kv = ownConnection(leader.address);
   t.after(() => kv.close());

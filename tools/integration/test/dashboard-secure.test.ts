@@ -30,7 +30,7 @@ test('the dashboard shows every member up, and the leader, on a cluster with TLS
       return [...options.nodeArgs!(m, members), '--metrics-listen', address];
     },
   });
-  t.after(() => cluster.stop());
+  cluster.stopAfter(t);
   const leader = await cluster.waitForLeader();
   await enableAuth(leader.address, 'rootpw', options.credentials);
 

@@ -15,7 +15,7 @@ test('the dashboard lists 3 members and the leader, and shows the new leader and
   const browser = await launchChromium();
   t.after(() => browser.close());
   const { cluster, http } = await startMetricsCluster(3);
-  t.after(() => cluster.stop());
+  cluster.stopAfter(t);
   let leader = await cluster.waitForLeader();
   let viewer = cluster.followers(leader)[0]!;
 

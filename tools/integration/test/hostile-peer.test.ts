@@ -58,7 +58,7 @@ async function putAndReadEverywhere(cluster: TestCluster, key: string, value: st
 
 test('peer messages with a term beyond 2^53 - 1, bad entries or inconsistent indexes are dropped and logged; the cluster keeps serving', async (t) => {
   const cluster = await TestCluster.start({ size: 3 });
-  t.after(() => cluster.stop());
+  cluster.stopAfter(t);
   const leader = await cluster.waitForLeader();
   await putAndReadEverywhere(cluster, 'before', 'v1');
   const [target, other] = cluster.followers(leader) as [NodeProcess, NodeProcess];

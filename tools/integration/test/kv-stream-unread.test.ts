@@ -24,7 +24,7 @@ const metric = (text: string, name: string) => Number(new RegExp(`^${name} (\\S+
 
 test('a KV.Stream client that does not read its replies stops being read; the member holds a bounded backlog and other clients carry on', { timeout: 180_000 }, async (t) => {
   const { cluster, http } = await startMetricsCluster(1);
-  t.after(() => cluster.stop());
+  cluster.stopAfter(t);
   const leader = await cluster.waitForLeader();
   const metrics = async () => (await httpGet(`http://${http(leader)}/metrics`)).body;
   const client = await connect({ endpoints: [leader.address], deadlineMs: 30_000 });

@@ -17,7 +17,7 @@ const metric = (text: string, name: string) => Number(new RegExp(`^${name} (\\S+
 
 test('a follower that is behind reads entries evicted from the leader\'s memory back from its disk', async (t) => {
   const { cluster, http } = await startMetricsCluster(3, ['--log-memory-bytes', String(64 * KIB)]);
-  t.after(() => cluster.stop());
+  cluster.stopAfter(t);
   const leader = await cluster.waitForLeader();
   const client = await connect({ endpoints: cluster.nodes.map((n) => n.address), deadlineMs: 30_000 });
   t.after(() => client.close());
@@ -43,7 +43,7 @@ test('a follower that is behind reads entries evicted from the leader\'s memory 
 
 test('a follower slower than the leader is sent what it can take: no append is dropped at the stream bound and sent again', async (t) => {
   const { cluster, http } = await startMetricsCluster(3);
-  t.after(() => cluster.stop());
+  cluster.stopAfter(t);
   const leader = await cluster.waitForLeader();
   const slow = cluster.followers(leader)[0]!;
   const client = await connect({ endpoints: cluster.nodes.map((n) => n.address), deadlineMs: 60_000 });
@@ -68,7 +68,7 @@ test('a follower slower than the leader is sent what it can take: no append is d
 test('a full pending-writes budget refuses with RESOURCE_EXHAUSTED and a retry hint, and recovers', async (t) => {
   // Room for about two 512 KiB writes at a time.
   const { cluster } = await startMetricsCluster(3, ['--max-value-bytes', String(512 * KIB), '--max-pending-write-bytes', String(1100 * KIB)]);
-  t.after(() => cluster.stop());
+  cluster.stopAfter(t);
   const leader = await cluster.waitForLeader();
   const kv = clientsFor(leader.address).kv as unknown as grpc.Client;
   const value = Buffer.alloc(512 * KIB, 120);
@@ -100,7 +100,7 @@ test('a full pending-writes budget refuses with RESOURCE_EXHAUSTED and a retry h
 
 test('SDK writes behind a full budget wait at the edge and are each sent once: a short attempt timeout does not cut a busy leader\'s writes short', async (t) => {
   const { cluster, http } = await startMetricsCluster(3, ['--max-value-bytes', String(512 * KIB), '--max-pending-write-bytes', String(1100 * KIB)]);
-  t.after(() => cluster.stop());
+  cluster.stopAfter(t);
   const leader = await cluster.waitForLeader();
   // 50 ms per attempt: far less than 24 writes of 512 KiB take to pass a budget of two at a time.
   const client = await connect({ endpoints: [leader.address], attemptTimeoutMs: 50, deadlineMs: 60_000 });

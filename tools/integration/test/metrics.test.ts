@@ -11,7 +11,7 @@ const LEADER_QUERY = 'bellwether_member_info and on(instance) (bellwether_raft_i
 
 test('/metrics, /healthz and /readyz on --metrics-listen', async (t) => {
   const { cluster, http } = await startMetricsCluster(3);
-  t.after(() => cluster.stop());
+  cluster.stopAfter(t);
   const leader = await cluster.waitForLeader();
   const follower = cluster.followers(leader)[0]!;
   const client = await connect({ endpoints: cluster.nodes.map((n) => n.address) });
@@ -76,7 +76,7 @@ test('/metrics, /healthz and /readyz on --metrics-listen', async (t) => {
 test('a real Prometheus scraping 3 nodes names the leader, and the new one after kill -9', async (t) => {
   prometheusBin();
   const { cluster, http } = await startMetricsCluster(3);
-  t.after(() => cluster.stop());
+  cluster.stopAfter(t);
   const [promPort] = await freePorts(1);
   const prometheus = new PrometheusProcess(`127.0.0.1:${promPort}`, cluster.root, cluster.nodes.map((n) => http(n)));
   t.after(() => prometheus.stop());

@@ -23,7 +23,7 @@ function replicateStatus(address: string, credentials = grpc.credentials.createI
 
 test('with --peer-listen the cluster replicates over peer ports, the client port does not serve the peer protocol, and clients are pointed at client addresses', async (t) => {
   const cluster = await TestCluster.start({ size: 3, peerPorts: true });
-  t.after(() => cluster.stop());
+  cluster.stopAfter(t);
   const leader = await cluster.waitForLeader();
   const put = await unary<PutResponse__Output>(kv(leader), 'Put', { key: Buffer.from('k'), value: Buffer.from('v') });
   assert.ok(put.header!.revision > 0);

@@ -9,7 +9,7 @@ import { clientsFor, TestCluster, unary, waitFor } from '../src/cluster';
 
 test('a session idle past --session-ttl-seconds is forgotten at every member; its old sequence is then a new write', { timeout: 120_000 }, async (t) => {
   const cluster = await TestCluster.start({ size: 3, args: ['--session-ttl-seconds', '3'] });
-  t.after(() => cluster.stop());
+  cluster.stopAfter(t);
   // Sent to whoever leads at the time: leadership may move in a young cluster on a loaded machine.
   const put = async () => {
     const kv = clientsFor((await cluster.waitForLeader()).address).kv as unknown as grpc.Client;

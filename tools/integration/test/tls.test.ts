@@ -81,7 +81,7 @@ test('a 3-node cluster with peer mTLS on separate ports and client TLS serves th
       ...['--tls-cert-file', clientFiles(m.id).certFile, '--tls-key-file', clientFiles(m.id).keyFile],
     ],
   });
-  t.after(() => cluster.stop());
+  cluster.stopAfter(t);
   const leader = await cluster.waitForLeader();
   const follower = cluster.followers(leader)[0]!;
   const n = (id: string) => cluster.node(id) as NodeProcess & { peerAddress: string };

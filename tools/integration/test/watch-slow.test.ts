@@ -15,7 +15,7 @@ const WRITES = 160; // 40 MiB of changes: ten times the lag bound
 
 test('a watcher that stops reading is cancelled past --watch-max-lag-bytes; writes and a reading watcher are unaffected', async (t) => {
   const cluster = await TestCluster.start({ size: 1, args: ['--watch-max-lag-bytes', String(MAX_LAG_BYTES)] });
-  t.after(() => cluster.stop());
+  cluster.stopAfter(t);
   const leader = await cluster.waitForLeader();
   const api = loadPublicApi();
   // The default 64 KiB HTTP/2 window: what a client of another language gets.
