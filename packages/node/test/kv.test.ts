@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { DeleteResponse__Output, GetResponse__Output, PutResponse__Output, RangeResponse__Output } from '@bellwether/proto';
 import { status, type ServiceError } from '@grpc/grpc-js';
-import { call, type Clients, singleNode } from './helpers';
+import { call, type Clients, singleNode, waitFor } from './helpers';
 
 const b = (s: string) => Buffer.from(s);
 
@@ -181,32 +181,19 @@ test('WatchLeader streams by the dozen all hear a leader change, and Node warns 
   t.after(() => process.off('warning', onWarning));
   const streams = Array.from({ length: 30 }, () => c.cluster.WatchLeader({}));
   const events = streams.map(() => 0);
-  const heard = (n: number) =>
-    Promise.all(
-      streams.map(
-        (s, i) =>
-          new Promise<void>((resolve, reject) => {
-            if (events[i]! >= n) return resolve();
-            const onData = () => {
-              if (events[i]! >= n) {
-                s.off('data', onData);
-                resolve();
-              }
-            };
-            s.on('data', onData);
-            s.once('error', reject);
-          }),
-      ),
-    );
+  const errors: string[] = [];
   streams.forEach((s, i) => {
     s.on('data', () => {
       events[i]!++;
     });
+    s.on('error', (e: Error) => errors.push(e.message));
   });
+  const heard = (n: number) => waitFor(() => errors.length > 0 || events.every((e) => e >= n), 5000, `every stream has ${n} event(s)`);
   await heard(1);
   // What the replica says on an election, as a single member cannot lose its place.
   node.replica.emit('leaderChange', { leaderId: 'n1', term: node.replica.currentTerm });
   await heard(2);
+  assert.deepEqual(errors, []);
   await new Promise((r) => setImmediate(r));
   assert.deepEqual(warnings, []);
   for (const s of streams) s.cancel();
