@@ -49,6 +49,21 @@ test('--check-quorum-ms: 1000 by default, from flags and BELLWETHER_* env; less 
   assert.throws(() => configOf([...base, '--check-quorum-ms', '5']), (e: Error) => e instanceof ConfigError && /checkQuorumMs: must be an integer of at least one tick \(10 ms\)/.test(e.message));
 });
 
+test('--connected-leader-grace-ms: 500 by default, 0 turns it off, from flags and env; a negative one is refused', (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'bellwether-flags-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const base = ['--id', 'n1', '--listen', '127.0.0.1:7001', '--data-dir', dir];
+  const configOf = (argv: string[], env: NodeJS.ProcessEnv = {}) => {
+    const parsed = parseServeArgs(argv, env);
+    if (parsed === 'help') throw new Error('unexpected help');
+    return validateConfig(parsed.config);
+  };
+  assert.equal(configOf(base).connectedLeaderGraceMs, 500);
+  assert.equal(configOf([...base, '--connected-leader-grace-ms', '0']).connectedLeaderGraceMs, 0);
+  assert.equal(configOf(base, { BELLWETHER_CONNECTED_LEADER_GRACE_MS: '2000' }).connectedLeaderGraceMs, 2000);
+  assert.throws(() => configOf([...base, '--connected-leader-grace-ms', '-1']), /connected-leader-grace-ms|connectedLeaderGraceMs/);
+});
+
 test('--help lists every flag', () => {
   const text = helpText();
   for (const f of FLAGS) assert.ok(text.includes(`--${f.name}`), f.name);

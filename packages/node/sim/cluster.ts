@@ -168,6 +168,7 @@ export class SimCluster {
       memberId: m.id,
       tickMs: TICK_MS,
       heartbeatMs: RAFT_TIMING.heartbeatTicks * TICK_MS,
+      connectedLeaderGraceMs: RAFT_TIMING.electionTimeoutTicks * TICK_MS,
       maxPendingProposals: 1000,
       maxPendingReads: 1000,
       readIndexTimeoutMs: 1000,

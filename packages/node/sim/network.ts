@@ -44,6 +44,8 @@ export class SimNetwork {
       },
       sendSnapshot: (msg, reader, members) => (alive() ? this.sendSnapshot(id, msg, reader, members) : Promise.resolve(false)),
       close: async () => {},
+      // A crashed peer's connection closes; a cut link stays open and silent (a blackhole, not a reset).
+      connectedTo: (peer) => alive() && this.endpoints(peer) !== undefined,
     };
   }
 

@@ -28,6 +28,13 @@ export interface NodeConfig {
    * Followers still replace a silent leader after the election timeout.
    */
   checkQuorumMs?: number;
+  /**
+   * A follower whose Replicate stream with its leader is still open waits this
+   * much longer than the election timeout before campaigning (default 500; 0:
+   * no longer). A dead leader's connection closes and the plain timeout
+   * applies; a leader starved of CPU (a storm of new clients) keeps its post.
+   */
+  connectedLeaderGraceMs?: number;
   maxKeyBytes: number;
   maxValueBytes: number;
   /** Proposals waiting for commit before new writes get RESOURCE_EXHAUSTED. */
@@ -102,6 +109,7 @@ export const DEFAULTS = {
   electionTimeoutMs: 150,
   tickMs: 10,
   checkQuorumMs: 1000,
+  connectedLeaderGraceMs: 500,
   maxKeyBytes: 4096,
   maxValueBytes: 1024 * 1024,
   maxPendingProposals: 10_000,
@@ -183,6 +191,10 @@ export function validateConfig(c: NodeConfig): NodeConfig {
   }
   if (c.checkQuorumMs !== undefined && (!Number.isInteger(c.checkQuorumMs) || c.checkQuorumMs < c.tickMs)) {
     throw new ConfigError(`checkQuorumMs: must be an integer of at least one tick (${c.tickMs} ms), got ${String(c.checkQuorumMs)}`);
+  }
+  const grace = c.connectedLeaderGraceMs;
+  if (grace !== undefined && (!Number.isInteger(grace) || grace < 0)) {
+    throw new ConfigError(`connectedLeaderGraceMs: must be an integer of 0 or more, got ${String(grace)}`);
   }
   for (const k of ['logRetentionBytes', 'compactEveryBytes', 'logMemoryBytes', 'maxPendingWriteBytes', 'maxRangeReplyBytes'] as const) {
     const v = c[k];

@@ -164,6 +164,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       memberId: config.id,
       tickMs: config.tickMs,
       heartbeatMs: config.heartbeatMs,
+      connectedLeaderGraceMs: config.connectedLeaderGraceMs ?? DEFAULTS.connectedLeaderGraceMs,
       maxPendingProposals: config.maxPendingProposals,
       maxPendingReads: config.maxPendingProposals,
       readIndexTimeoutMs: Math.max(1000, config.electionTimeoutMs * 4),

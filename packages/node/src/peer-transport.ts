@@ -163,6 +163,13 @@ export class GrpcPeerTransport implements PeerTransport {
     return at === undefined ? undefined : now - at;
   }
 
+  connectedTo(id: string): boolean {
+    if (this.inbound.has(id)) return true;
+    // A stream still connecting (to a peer that may be gone) does not count until the peer answered it.
+    const p = this.outbound.get(id);
+    return p?.stream !== undefined && p.incarnation !== undefined;
+  }
+
   send(messages: Message[]): void {
     if (this.closed) return;
     const byPeer = new Map<string, Message[]>();

@@ -22,6 +22,8 @@ export interface PeerTransport {
   /** Streams a pinned state snapshot to `msg.to`; resolves whether the peer installed it. */
   sendSnapshot(msg: SnapshotMsg, reader: SnapshotReader, members: Buffer): Promise<boolean>;
   close(): Promise<void>;
+  /** Whether a Replicate stream with `id` is open and answered (either direction); transports that cannot tell leave it out. */
+  connectedTo?(id: string): boolean;
 }
 
 export interface ReplicaOptions {
@@ -29,6 +31,8 @@ export interface ReplicaOptions {
   tickMs: number;
   /** The leader's heartbeat interval (also used while it waits on its own fsync). */
   heartbeatMs: number;
+  /** A follower connected to its leader campaigns only after this much silence on top of the election timeout (config.ts). */
+  connectedLeaderGraceMs?: number;
   maxPendingProposals: number;
   /** Reads waiting for a read index or for the applied index to catch up, before new ones are refused. */
   maxPendingReads: number;
@@ -147,6 +151,8 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   private leader: string | null = null;
   private term = 0;
   private lastLeaderContactMs = 0;
+  /** Election ticks held back while the leader's connection is open (tickElectionClock). */
+  private heldTicks = 0;
   private readonly members: MemberDirectory;
   private fatal: Error | undefined;
 
@@ -458,11 +464,12 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     const held = this.applyBacklog.release(this.role !== 'follower');
     for (const msg of held.length > 0 ? [...held, ...inbox] : inbox) {
       if (msg === TICK) {
-        this.raft.tick();
+        this.tickElectionClock();
         continue;
       }
       if (msg.from === this.leader && (msg.type === 'append' || msg.type === 'heartbeat' || msg.type === 'snapshot')) {
         this.lastLeaderContactMs = this.clock.now();
+        this.heldTicks = 0;
       }
       if (this.role === 'follower' && this.applyBacklog.intercept(msg)) continue;
       try {
@@ -613,7 +620,10 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     // A leader leaves its role within its own term only through the quorum check (a newer term deposes it otherwise).
     const quorumLost = this.role === 'leader' && role !== 'leader' && term === this.term;
     this.role = role;
-    if (leaderId !== this.leader) this.lastLeaderContactMs = leaderId ? this.clock.now() : 0;
+    if (leaderId !== this.leader) {
+      this.lastLeaderContactMs = leaderId ? this.clock.now() : 0;
+      this.heldTicks = 0;
+    }
     this.leader = leaderId;
     this.term = term;
     // Queued, not yet proposed: refuse now so the client follows the new leader.
@@ -666,6 +676,31 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     this.lastPersistHeartbeatMs = now;
     const heartbeats = this.raft.heartbeatsNow();
     if (heartbeats.length > 0) this.send(heartbeats);
+  }
+
+  /**
+   * A follower's election clock stands still while its leader's connection is
+   * open and the leader was heard within the grace, so a live leader whose
+   * heartbeats come late (its loop starved by a storm of new clients on a busy
+   * machine) is not deposed. A killed leader's connection closes at once: the
+   * ticks held since its last message are counted then, and its followers
+   * elect as soon as they would have without the grace.
+   */
+  private tickElectionClock(): void {
+    const grace = this.opts.connectedLeaderGraceMs ?? 0;
+    const leader = this.leader;
+    if (grace > 0 && this.role === 'follower' && leader !== null) {
+      if (this.clock.now() - this.lastLeaderContactMs < grace) {
+        if (this.transport?.connectedTo?.(leader) === true) {
+          this.heldTicks++;
+          return;
+        }
+        for (; this.heldTicks > 0; this.heldTicks--) this.raft.tick();
+      }
+    }
+    // Past the grace the randomised timeout runs from now, so followers of a paused leader do not all campaign at once.
+    this.heldTicks = 0;
+    this.raft.tick();
   }
 
   private failAll(e: Error): void {
