@@ -13,6 +13,8 @@
 //    the servers and of the load generators per operation;
 // 4. kill (--kill): the same load, kill -9 of the leader; per client, the
 //    longest write stall after the kill (median, p99, max over clients);
+//    per 500 ms after the kill, the puts started and their latencies, and
+//    the CPU of every load generator and surviving member;
 //    then every acknowledged put is read back: lost (missing) and doubled
 //    (version > 1: each key is written once) are counted.
 //
@@ -27,7 +29,7 @@ import { BellwetherLocal } from './clusters';
 import type { FleetReply, FleetRequest, Memory, PutSample, StreamCount } from './fleet-protocol';
 import { summarize } from './latency';
 import { renderProfile, summarizeProfileDir } from './profile';
-import { cpuDelta, cpuSnapshot, round } from './procstat';
+import { cpuDelta, cpuSnapshot, processCpuSeconds, round } from './procstat';
 import { machine, writeResult } from './results';
 import { type FlagSpec, flagHelp, fmtMs, fmtNum, parseFlags, sleep, table, UsageError, withTimeout } from './util';
 
@@ -117,6 +119,44 @@ async function cpuWindow(cluster: BellwetherLocal, ms: number): Promise<{ cpuPer
     perMember: Object.fromEntries(d.servers.map((s) => [s.id, s.cpuSeconds === null ? null : round(s.cpuSeconds / seconds, 4)])),
     loadavg: load(),
   };
+}
+
+/** The phase after a kill is cut into steps of this length for its timeline (at most 10, within --after-kill-ms). */
+const KILL_TIMELINE_STEP_MS = 500;
+
+interface CpuTimeline {
+  names: string[];
+  /** Per step, the cores each process used. */
+  cores: number[][];
+}
+
+/** Samples the CPU of `procs` every step from now on (a process that is gone counts 0). */
+async function cpuTimeline(procs: { name: string; pid: number }[], t: { stepMs: number; steps: number }): Promise<CpuTimeline> {
+  const read = () => procs.map((p) => processCpuSeconds(p.pid) ?? Number.NaN);
+  const cores: number[][] = [];
+  let last = read();
+  let at = performance.now();
+  for (let i = 0; i < t.steps; i++) {
+    await sleep(t.stepMs);
+    const now = read();
+    const t1 = performance.now();
+    cores.push(now.map((v, j) => round((v - last[j]!) / ((t1 - at) / 1000), 2)));
+    last = now;
+    at = t1;
+  }
+  return { names: procs.map((p) => p.name), cores };
+}
+
+/** The puts started in each step after the kill (and the ones in flight at it, in the first), with their latencies from the later of start and kill. */
+function putsAfterKill(puts: { startMs: number; endMs: number }[], t: { stepMs: number; steps: number }) {
+  return Array.from({ length: t.steps }, (_, i) => {
+    const from = i * t.stepMs;
+    const ms = puts
+      .filter((p) => p.endMs > 0 && (i === 0 ? p.startMs < t.stepMs : p.startMs >= from && p.startMs < from + t.stepMs))
+      .map((p) => p.endMs - Math.max(p.startMs, 0))
+      .sort((a, b) => a - b);
+    return { fromMs: from, count: ms.length, p50Ms: ms[Math.floor(ms.length / 2)] ?? Number.NaN, maxMs: ms.at(-1) ?? Number.NaN };
+  });
 }
 
 /** Per client, the longest a put waited after the kill: its end minus the later of its start and the kill. */
@@ -266,16 +306,23 @@ async function main(): Promise<void> {
       let killAt = 0;
       let leaderId = '';
       let newLeaderMs = 0;
+      let timeline: CpuTimeline | undefined;
+      const killTimeline = { stepMs: KILL_TIMELINE_STEP_MS, steps: Math.max(1, Math.min(10, Math.floor((flags['after-kill-ms'] as number) / KILL_TIMELINE_STEP_MS))) };
       // The load before the kill is its warm-up; every put counts towards the stalls.
       const replies = await runLoad(0, async () => {
         await sleep(flags['before-kill-ms'] as number);
         const leader = await cluster.cluster.waitForLeader(10_000);
         leaderId = leader.id;
         killAt = Date.now();
+        const sampling = cpuTimeline(
+          [...workers.map((w, i) => ({ name: `load generator ${i + 1}`, pid: w.child.pid ?? 0 })), ...cluster.serverPids().filter((p) => p.id !== leader.id).map((p) => ({ name: p.id, pid: p.pid }))],
+          killTimeline,
+        );
         await leader.kill9();
         await cluster.cluster.waitForLeader(15_000);
         newLeaderMs = Date.now() - killAt;
         await sleep(Math.max(0, (flags['after-kill-ms'] as number) - newLeaderMs));
+        timeline = await sampling;
       });
       const perClient = new Map<string, number>();
       for (const r of replies) for (const [k, v] of stalls(r.puts, killAt, r.worker)) perClient.set(k, v);
@@ -287,7 +334,12 @@ async function main(): Promise<void> {
         `leader ${leaderId} killed: the running members agreed on a new leader after ${fmtNum(newLeaderMs)} ms (polled); ${errors} errors (load average ${load()})`,
       );
       console.log(`longest write stall per client after the kill (${s.count} clients): median ${fmtMs(s.p50Ms)} ms, p99 ${fmtMs(s.p99Ms)} ms, max ${fmtMs(s.maxMs)} ms`);
-      result['kill'] = { leaderId, newLeaderAgreedMs: newLeaderMs, stall: s, errors, errorKinds: replies.map((r) => r.errorKinds) };
+      // Every put of the phase, from the kill (ms), for breakdowns of the stalls.
+      const puts = replies.flatMap((r) => r.puts.map((p) => ({ client: `${r.worker}-${p.client}`, startMs: p.startedAt - killAt, endMs: p.endedAt - killAt })));
+      const after = putsAfterKill(puts, killTimeline);
+      console.log(`after the kill, per ${killTimeline.stepMs} ms (puts by start time; CPU in cores):`);
+      console.log(table(['ms after kill', 'puts started', 'their p50 ms', 'max ms', ...(timeline?.names ?? [])], after.map((a, i) => [String(a.fromMs), fmtNum(a.count), fmtMs(a.p50Ms), fmtMs(a.maxMs), ...(timeline?.cores[i] ?? []).map((c) => fmtNum(c, 2))])));
+      result['kill'] = { leaderId, newLeaderAgreedMs: newLeaderMs, stall: s, errors, errorKinds: replies.map((r) => r.errorKinds), afterKill: after, cpuTimeline: timeline, puts };
     }
 
     if (acked.length > 0) {

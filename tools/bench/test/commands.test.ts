@@ -116,6 +116,13 @@ test('pnpm bench:fleet: a tiny fleet idles, loads and sees a leader kill, and wr
   for (const m of json.idle.members) assert.ok(m.clientConnections <= 6, `at most one connection per client to ${m.id}`);
   assert.ok('p99Ms' in json.load.put && 'p99Ms' in json.load.get);
   assert.ok('p50Ms' in json.kill.stall && 'maxMs' in json.kill.stall);
+  // The timeline after the kill: three 500 ms steps within --after-kill-ms, CPU of 2 load generators and 2 survivors each.
+  assert.equal(json.kill.afterKill.length, 3);
+  assert.deepEqual(json.kill.cpuTimeline.names.slice(0, 2), ['load generator 1', 'load generator 2']);
+  assert.equal(json.kill.cpuTimeline.cores.length, 3);
+  for (const step of json.kill.cpuTimeline.cores) assert.equal(step.length, 4);
+  assert.ok(json.kill.puts.length > 0 && json.kill.puts.every((p: { startMs: number; endMs: number }) => p.endMs >= p.startMs));
+  assert.match(res.stdout, /after the kill, per 500 ms/);
   assert.equal(json.check.lost, 0, 'no acknowledged put lost');
   assert.equal(json.check.doubled, 0, 'no put applied twice');
   assert.match(res.stdout, /per idle client per second/);
