@@ -34,7 +34,8 @@ test('bad flags and config files are ConfigErrors that name the problem', (t) =>
   assert.equal(parseServeArgs(['--help'], {}), 'help');
 });
 
-test('--check-quorum-ms: 1000 by default, from flags and BELLWETHER_* env; less than a tick is refused', (t) => {
+/** A one-node command line in a temp data dir, and the validated config of it plus more flags and env. */
+function oneNode(t: { after(fn: () => void): void }) {
   const dir = mkdtempSync(join(tmpdir(), 'bellwether-flags-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const base = ['--id', 'n1', '--listen', '127.0.0.1:7001', '--data-dir', dir];
@@ -43,6 +44,11 @@ test('--check-quorum-ms: 1000 by default, from flags and BELLWETHER_* env; less 
     if (parsed === 'help') throw new Error('unexpected help');
     return validateConfig(parsed.config);
   };
+  return { base, configOf };
+}
+
+test('--check-quorum-ms: 1000 by default, from flags and BELLWETHER_* env; less than a tick is refused', (t) => {
+  const { base, configOf } = oneNode(t);
   assert.equal(configOf(base).checkQuorumMs, 1000);
   assert.equal(configOf(base, { BELLWETHER_CHECK_QUORUM_MS: '3000' }).checkQuorumMs, 3000);
   assert.equal(configOf([...base, '--check-quorum-ms', '500'], { BELLWETHER_CHECK_QUORUM_MS: '3000' }).checkQuorumMs, 500);
@@ -50,14 +56,7 @@ test('--check-quorum-ms: 1000 by default, from flags and BELLWETHER_* env; less 
 });
 
 test('--connected-leader-grace-ms: 500 by default, 0 turns it off, from flags and env; a negative one is refused', (t) => {
-  const dir = mkdtempSync(join(tmpdir(), 'bellwether-flags-'));
-  t.after(() => rmSync(dir, { recursive: true, force: true }));
-  const base = ['--id', 'n1', '--listen', '127.0.0.1:7001', '--data-dir', dir];
-  const configOf = (argv: string[], env: NodeJS.ProcessEnv = {}) => {
-    const parsed = parseServeArgs(argv, env);
-    if (parsed === 'help') throw new Error('unexpected help');
-    return validateConfig(parsed.config);
-  };
+  const { base, configOf } = oneNode(t);
   assert.equal(configOf(base).connectedLeaderGraceMs, 500);
   assert.equal(configOf([...base, '--connected-leader-grace-ms', '0']).connectedLeaderGraceMs, 0);
   assert.equal(configOf(base, { BELLWETHER_CONNECTED_LEADER_GRACE_MS: '2000' }).connectedLeaderGraceMs, 2000);
