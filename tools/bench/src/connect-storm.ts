@@ -10,7 +10,7 @@
 // measured; bench:fleet spreads clients over processes.
 import { connect } from '@bellwether/client';
 import { type BellwetherLocal, startLocal } from './clusters';
-import { flagHelp, type FlagSpec, fmtMs, parseFlags, sleep, table, UsageError } from './util';
+import { type FlagSpec, type FlagValues, fmtMs, runCommand, sleep, table, UsageError } from './util';
 
 const FLAGS: Record<string, FlagSpec> = {
   clients: { kind: 'int', default: 300, help: 'clients that make their first call at once' },
@@ -51,12 +51,7 @@ async function storm(clients: number, settleMs: number): Promise<string[]> {
   }
 }
 
-async function main(): Promise<void> {
-  const f = parseFlags(process.argv.slice(2), FLAGS);
-  if (f['help']) {
-    console.log(flagHelp('Usage: pnpm --filter @bellwether/bench connect-storm [flags]', FLAGS));
-    return;
-  }
+async function main(f: FlagValues): Promise<void> {
   const clients = f['clients'] as number;
   const rounds = f['rounds'] as number;
   if (clients < 1 || rounds < 1) throw new UsageError('--clients and --rounds: at least 1');
@@ -66,7 +61,4 @@ async function main(): Promise<void> {
   console.log(table(['round', 'first put p50', 'p99', 'max', 'leader before', 'leader after'], rows));
 }
 
-main().catch((err: unknown) => {
-  console.error(err instanceof UsageError ? `connect-storm: ${err.message}` : err);
-  process.exitCode = 1;
-});
+runCommand('connect-storm', 'Usage: pnpm --filter @bellwether/bench connect-storm [flags]', FLAGS, main);

@@ -4,7 +4,7 @@
 //   pnpm --filter @bellwether/bench scrape [--scrapes 300] [--idle-s 5]
 import { httpGet, startMetricsCluster } from '@bellwether/integration/metrics-cluster';
 import { processCpuSeconds } from './procstat';
-import { flagHelp, type FlagSpec, fmtNum, leaderOrStop, parseFlags, sleep, table, UsageError } from './util';
+import { type FlagSpec, type FlagValues, fmtNum, leaderOrStop, runCommand, sleep, table, UsageError } from './util';
 
 const FLAGS: Record<string, FlagSpec> = {
   scrapes: { kind: 'int', default: 300, help: 'scrapes of each member, one after another' },
@@ -13,12 +13,7 @@ const FLAGS: Record<string, FlagSpec> = {
   help: { kind: 'bool', default: false, help: 'print this help' },
 };
 
-async function main(): Promise<void> {
-  const f = parseFlags(process.argv.slice(2), FLAGS);
-  if (f['help']) {
-    console.log(flagHelp('Usage: pnpm --filter @bellwether/bench scrape [flags]', FLAGS));
-    return;
-  }
+async function main(f: FlagValues): Promise<void> {
   const scrapes = f['scrapes'] as number;
   if (scrapes < 1) throw new UsageError('--scrapes: at least 1');
   const { cluster, http } = await startMetricsCluster(f['nodes'] as number);
@@ -56,7 +51,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  console.error(err instanceof UsageError ? `scrape: ${err.message}` : err);
-  process.exit(err instanceof UsageError ? 2 : 1);
-});
+runCommand('scrape', 'Usage: pnpm --filter @bellwether/bench scrape [flags]', FLAGS, main);

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeCommand, type LogEntry, releaseChanges, Store, type StoreOpenOptions } from '@bellwether/store';
 import { KeySpace } from './keys';
-import { flagHelp, type FlagSpec, fmtNum, parseFlags, Rng, table, UsageError } from './util';
+import { type FlagSpec, type FlagValues, fmtNum, Rng, runCommand, table, UsageError } from './util';
 
 const FLAGS: Record<string, FlagSpec> = {
   'value-bytes': { kind: 'int', default: 1024 * 1024, help: 'bytes per value' },
@@ -68,12 +68,7 @@ async function run(opts: StoreOpenOptions, keys: KeySpace, rng: Rng, batch: numb
   }
 }
 
-async function main(): Promise<void> {
-  const f = parseFlags(process.argv.slice(2), FLAGS);
-  if (f['help']) {
-    console.log(flagHelp('Usage: pnpm --filter @bellwether/bench store-values [flags]', FLAGS));
-    return;
-  }
+async function main(f: FlagValues): Promise<void> {
   const batch = f['batch'] as number;
   if ((f['keys'] as number) < 1 || batch < 1 || (f['seconds'] as number) < 1) throw new UsageError('--keys, --batch and --seconds: at least 1');
   const keys = new KeySpace({ keyspace: f['keys'] as number, keyBytes: 16, valueBytes: f['value-bytes'] as number });
@@ -88,7 +83,4 @@ async function main(): Promise<void> {
   console.log(table(['round', 'values in', 'puts/s', 'CPU ms/put (all threads)', 'MiB on disk at the end', 'blob files'], rows));
 }
 
-main().catch((err: unknown) => {
-  console.error(err instanceof UsageError ? `store-values: ${err.message}` : err);
-  process.exit(err instanceof UsageError ? 2 : 1);
-});
+runCommand('store-values', 'Usage: pnpm --filter @bellwether/bench store-values [flags]', FLAGS, main);

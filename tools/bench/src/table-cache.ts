@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeCommand, type LogEntry, MAX_OPEN_FILES_RANGE, Store } from '@bellwether/store';
 import { KeySpace } from './keys';
-import { flagHelp, type FlagSpec, fmtNum, parseFlags, Rng, table, UsageError } from './util';
+import { type FlagSpec, type FlagValues, fmtNum, Rng, runCommand, table, UsageError } from './util';
 
 const FLAGS: Record<string, FlagSpec> = {
   keys: { kind: 'int', default: 1_000_000, help: 'distinct keys written (in random order) before reading' },
@@ -58,12 +58,7 @@ async function readWith(dir: string, maxOpenFiles: number, keys: KeySpace, rng: 
   }
 }
 
-async function main(): Promise<void> {
-  const f = parseFlags(process.argv.slice(2), FLAGS);
-  if (f['help']) {
-    console.log(flagHelp('Usage: pnpm --filter @bellwether/bench table-cache [flags]', FLAGS));
-    return;
-  }
+async function main(f: FlagValues): Promise<void> {
   const reads = f['reads'] as number;
   const limits = (f['limits'] as string).split(',').map(Number);
   if ((f['keys'] as number) < 1 || reads < 64) throw new UsageError('--keys: at least 1; --reads: at least 64');
@@ -90,7 +85,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  console.error(err instanceof UsageError ? `table-cache: ${err.message}` : err);
-  process.exit(err instanceof UsageError ? 2 : 1);
-});
+runCommand('table-cache', 'Usage: pnpm --filter @bellwether/bench table-cache [flags]', FLAGS, main);

@@ -8,7 +8,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { connect } from '@bellwether/client';
 import { httpGet, startMetricsCluster } from '@bellwether/integration/metrics-cluster';
 import { processCpuSeconds } from './procstat';
-import { flagHelp, type FlagSpec, fmtNum, leaderOrStop, parseFlags, table, UsageError } from './util';
+import { type FlagSpec, type FlagValues, fmtNum, leaderOrStop, runCommand, table, UsageError } from './util';
 
 const FLAGS: Record<string, FlagSpec> = {
   puts: { kind: 'int', default: 500, help: 'puts traced, one after another' },
@@ -78,12 +78,7 @@ function rowsOf(before: Sample, after: Sample, puts: number, scrapeCost: Map<str
   return rows;
 }
 
-async function main(): Promise<void> {
-  const f = parseFlags(process.argv.slice(2), FLAGS);
-  if (f['help']) {
-    console.log(flagHelp('Usage: pnpm --filter @bellwether/bench trace-put [flags]', FLAGS));
-    return;
-  }
+async function main(f: FlagValues): Promise<void> {
   const puts = f['puts'] as number;
   if (puts < 1) throw new UsageError('--puts: at least 1');
   const callbacks = !f['no-callbacks'];
@@ -140,7 +135,4 @@ function order(label: string): number {
   return 5;
 }
 
-main().catch((err: unknown) => {
-  console.error(err instanceof UsageError ? `trace-put: ${err.message}` : err);
-  process.exitCode = 1;
-});
+runCommand('trace-put', 'Usage: pnpm --filter @bellwether/bench trace-put [flags]', FLAGS, main);

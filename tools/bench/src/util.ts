@@ -52,6 +52,23 @@ function convert(name: string, spec: FlagSpec, raw: string): string | number | b
   }
 }
 
+/**
+ * Runs a bench command's `main`: `--help` prints the usage and the flags
+ * instead; a UsageError is printed as `name: message` (exit 2), any other
+ * error with its stack (exit 1).
+ */
+export function runCommand(name: string, usage: string, specs: Record<string, FlagSpec>, main: (flags: FlagValues) => Promise<void>): void {
+  const run = async () => {
+    const flags = parseFlags(process.argv.slice(2), specs);
+    if (flags['help']) console.log(flagHelp(usage, specs));
+    else await main(flags);
+  };
+  run().catch((err: unknown) => {
+    console.error(err instanceof UsageError ? `${name}: ${err.message}` : err);
+    process.exit(err instanceof UsageError ? 2 : 1);
+  });
+}
+
 export function flagHelp(usage: string, specs: Record<string, FlagSpec>): string {
   const lines = [usage, '', 'Flags:'];
   for (const [name, spec] of Object.entries(specs)) {
