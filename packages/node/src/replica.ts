@@ -4,6 +4,7 @@ import { type Command, encodeCommand, type KeyChange, type LeaseChange, type Rep
 import { ApplyBacklog } from './apply-backlog';
 import { type Clock, type ClockTimer, systemClock } from './clock';
 import { CommitHold } from './commit-hold';
+import { ConnectedLeaderGrace } from './connected-leader-grace';
 import { LogCompaction } from './log-compaction';
 import { LogReadback } from './log-readback';
 import { MemberDirectory } from './member-directory';
@@ -151,8 +152,8 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   private leader: string | null = null;
   private term = 0;
   private lastLeaderContactMs = 0;
-  /** Election ticks held back while the leader's connection is open (tickElectionClock). */
-  private heldTicks = 0;
+  /** Holds a follower's election clock while its leader is still connected. */
+  private readonly leaderGrace: ConnectedLeaderGrace;
   private readonly members: MemberDirectory;
   private fatal: Error | undefined;
 
@@ -174,6 +175,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     this.members = new MemberDirectory(members, Math.max(storage.stateMachine.appliedIndex, opts.membersIndex ?? 0), opts.clientAddressOf, (id) =>
       this.emit('memberReset', id),
     );
+    this.leaderGrace = new ConnectedLeaderGrace(opts.connectedLeaderGraceMs ?? 0);
     this.reads = new ReadWaiters(clock, opts.memberId, opts.maxPendingReads, opts.readIndexTimeoutMs);
     const { logRetentionEntries, compactEveryEntries, logRetentionBytes, compactEveryBytes } = opts;
     this.compaction = new LogCompaction(raft, storage.log, { logRetentionEntries, compactEveryEntries, logRetentionBytes, compactEveryBytes });
@@ -464,12 +466,15 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     const held = this.applyBacklog.release(this.role !== 'follower');
     for (const msg of held.length > 0 ? [...held, ...inbox] : inbox) {
       if (msg === TICK) {
-        this.tickElectionClock();
+        const leader = this.leader;
+        const following = this.role === 'follower' && leader !== null;
+        const ticks = this.leaderGrace.ticks(following, this.clock.now() - this.lastLeaderContactMs, () => leader !== null && this.transport?.connectedTo?.(leader) === true);
+        for (let n = ticks; n > 0; n--) this.raft.tick();
         continue;
       }
       if (msg.from === this.leader && (msg.type === 'append' || msg.type === 'heartbeat' || msg.type === 'snapshot')) {
         this.lastLeaderContactMs = this.clock.now();
-        this.heldTicks = 0;
+        this.leaderGrace.heard();
       }
       if (this.role === 'follower' && this.applyBacklog.intercept(msg)) continue;
       try {
@@ -622,7 +627,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     this.role = role;
     if (leaderId !== this.leader) {
       this.lastLeaderContactMs = leaderId ? this.clock.now() : 0;
-      this.heldTicks = 0;
+      this.leaderGrace.heard();
     }
     this.leader = leaderId;
     this.term = term;
@@ -676,31 +681,6 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     this.lastPersistHeartbeatMs = now;
     const heartbeats = this.raft.heartbeatsNow();
     if (heartbeats.length > 0) this.send(heartbeats);
-  }
-
-  /**
-   * A follower's election clock stands still while its leader's connection is
-   * open and the leader was heard within the grace, so a live leader whose
-   * heartbeats come late (its loop starved by a storm of new clients on a busy
-   * machine) is not deposed. A killed leader's connection closes at once: the
-   * ticks held since its last message are counted then, and its followers
-   * elect as soon as they would have without the grace.
-   */
-  private tickElectionClock(): void {
-    const grace = this.opts.connectedLeaderGraceMs ?? 0;
-    const leader = this.leader;
-    if (grace > 0 && this.role === 'follower' && leader !== null) {
-      if (this.clock.now() - this.lastLeaderContactMs < grace) {
-        if (this.transport?.connectedTo?.(leader) === true) {
-          this.heldTicks++;
-          return;
-        }
-        for (; this.heldTicks > 0; this.heldTicks--) this.raft.tick();
-      }
-    }
-    // Past the grace the randomised timeout runs from now, so followers of a paused leader do not all campaign at once.
-    this.heldTicks = 0;
-    this.raft.tick();
   }
 
   private failAll(e: Error): void {
