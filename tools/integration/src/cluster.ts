@@ -37,6 +37,8 @@ export class NodeProcess extends ServeProcess {
     logDir: string,
     /** The peer port's address, when peers have a port of their own. */
     readonly peerAddress?: string,
+    /** The HTTP endpoints' address (--metrics-listen), when the cluster gave it one. */
+    readonly metricsAddress?: string,
   ) {
     // Extra Node.js flags for the servers, e.g. BELLWETHER_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
     super(id, address, dataDir, logDir, SERVER_BIN, args, (process.env['BELLWETHER_NODE_FLAGS'] ?? '').split(' ').filter(Boolean));
@@ -102,6 +104,8 @@ export interface ClusterOptions {
   nodeArgs?: (member: ClusterMember, members: ClusterMember[]) => string[];
   /** Give each node a peer port of its own (--peer-listen); --peers then names those. */
   peerPorts?: boolean;
+  /** Give each node HTTP endpoints on a port of their own (--metrics-listen). */
+  metricsPorts?: boolean;
   /** How the harness itself (status, waitForLeader) reaches the client ports, e.g. TLS. */
   credentials?: grpc.ChannelCredentials;
 }
@@ -110,7 +114,13 @@ export interface ClusterMember {
   id: string;
   address: string;
   peerAddress?: string;
+  metricsAddress?: string;
 }
+
+/** How many times {@link TestCluster.start} picks new ports when a member finds one taken. */
+const PORT_ATTEMPTS = 3;
+/** How long {@link TestCluster.start} waits for the members to answer (or exit) before it lets the test go on. */
+const STARTUP_WAIT_MS = 20_000;
 
 export class TestCluster {
   private constructor(
@@ -120,14 +130,35 @@ export class TestCluster {
     private readonly baseArgs: string[] = [],
   ) {}
 
+  /**
+   * Starts the members and waits until each answers or exits. A port is free
+   * when chosen but may be taken by another process before the member binds
+   * it; a member that exits for that reason makes the cluster start again on
+   * new ports, so such a race does not fail a test.
+   */
   static async start(opts: ClusterOptions): Promise<TestCluster> {
+    for (let attempt = 1; ; attempt++) {
+      const cluster = await TestCluster.spawn(opts);
+      const taken = await cluster.portTakenAtStartup();
+      if (!taken || attempt === PORT_ATTEMPTS) return cluster;
+      console.error(`cluster start: ${taken} found its port taken; starting again on new ports`);
+      await cluster.stop();
+    }
+  }
+
+  private static async spawn(opts: ClusterOptions): Promise<TestCluster> {
     const root = mkdtempSync(join(tmpdir(), 'bellwether-cluster-'));
-    const ports = await freePorts(opts.peerPorts ? 2 * opts.size : opts.size);
-    const members: ClusterMember[] = Array.from({ length: opts.size }, (_, i) => ({
-      id: `n${i + 1}`,
-      address: `127.0.0.1:${ports[i]}`,
-      ...(opts.peerPorts ? { peerAddress: `127.0.0.1:${ports[opts.size + i]}` } : {}),
-    }));
+    const perNode = 1 + (opts.peerPorts ? 1 : 0) + (opts.metricsPorts ? 1 : 0);
+    const ports = (await freePorts(perNode * opts.size)).map((p) => `127.0.0.1:${p}`);
+    const members: ClusterMember[] = Array.from({ length: opts.size }, (_, i) => {
+      const own = ports.slice(i * perNode, (i + 1) * perNode);
+      return {
+        id: `n${i + 1}`,
+        address: own.shift()!,
+        ...(opts.peerPorts ? { peerAddress: own.shift()! } : {}),
+        ...(opts.metricsPorts ? { metricsAddress: own.shift()! } : {}),
+      };
+    });
     const peers = members.map((m) => `${m.id}=${m.peerAddress ?? m.address}`).join(',');
     const nodes = members.map((m) => {
       const dataDir = join(root, m.id);
@@ -135,11 +166,42 @@ export class TestCluster {
       const args = ['--id', m.id, '--listen', m.address, '--data-dir', dataDir, '--peers', peers, '--log-level', 'info', ...(opts.args ?? [])];
       if (opts.clusterId) args.push('--cluster-id', opts.clusterId);
       if (m.peerAddress) args.push('--peer-listen', m.peerAddress);
+      if (m.metricsAddress) args.push('--metrics-listen', m.metricsAddress);
       if (opts.nodeArgs) args.push(...opts.nodeArgs(m, members));
-      return new NodeProcess(m.id, m.address, dataDir, args, root, m.peerAddress);
+      return new NodeProcess(m.id, m.address, dataDir, args, root, m.peerAddress, m.metricsAddress);
     });
     for (const n of nodes) n.start();
     return new TestCluster(nodes, root, opts.credentials, opts.args ?? []);
+  }
+
+  /** The id of a member that exited because a port was in use, once every member answers or has exited. */
+  private async portTakenAtStartup(): Promise<string | undefined> {
+    const deadline = Date.now() + STARTUP_WAIT_MS;
+    const pending = new Set(this.nodes);
+    while (pending.size > 0 && Date.now() < deadline) {
+      for (const n of pending) {
+        if (!n.running) {
+          await n.waitExit();
+          if (/EADDRINUSE|port in use/.test(n.log())) return n.id;
+          pending.delete(n);
+        } else if (await this.answers(n)) pending.delete(n);
+      }
+      if (pending.size > 0) await new Promise((r) => setTimeout(r, 50));
+    }
+    return undefined;
+  }
+
+  /** Whether every port of `n` answers (any answer, an auth error too: a listener is there). */
+  private async answers(n: NodeProcess): Promise<boolean> {
+    const grpcAnswers = await this.status(n, 500).then(
+      () => true,
+      (e: grpc.ServiceError) => e.code !== grpc.status.UNAVAILABLE && e.code !== grpc.status.DEADLINE_EXCEEDED,
+    );
+    if (!grpcAnswers || !n.metricsAddress) return grpcAnswers;
+    return fetch(`http://${n.metricsAddress}/healthz`, { signal: AbortSignal.timeout(500) }).then(
+      () => true,
+      () => false,
+    );
   }
 
   /**

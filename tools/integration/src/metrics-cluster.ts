@@ -1,6 +1,6 @@
 // A TestCluster whose members serve HTTP /metrics, /healthz, /readyz and the
 // dashboard (--metrics-listen) on ephemeral ports.
-import { freePorts, type NodeProcess, TestCluster } from './cluster';
+import { type NodeProcess, TestCluster } from './cluster';
 
 export interface MetricsCluster {
   cluster: TestCluster;
@@ -9,23 +9,12 @@ export interface MetricsCluster {
 }
 
 export async function startMetricsCluster(size: number, args: string[] = []): Promise<MetricsCluster> {
-  const ports = await freePorts(size);
-  const byId = new Map<string, string>();
-  const cluster = await TestCluster.start({
-    size,
-    args,
-    nodeArgs: (m, members) => {
-      const address = `127.0.0.1:${ports[members.indexOf(m)]}`;
-      byId.set(m.id, address);
-      return ['--metrics-listen', address];
-    },
-  });
+  const cluster = await TestCluster.start({ size, args, metricsPorts: true });
   return {
     cluster,
     http(node) {
-      const id = typeof node === 'string' ? node : node.id;
-      const address = byId.get(id);
-      if (!address) throw new Error(`no member ${id}`);
+      const address = (typeof node === 'string' ? cluster.node(node) : node).metricsAddress;
+      if (!address) throw new Error(`no HTTP endpoints on ${typeof node === 'string' ? node : node.id}`);
       return address;
     },
   };

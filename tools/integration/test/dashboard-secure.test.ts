@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { freePorts, TestCluster, waitFor } from '../src/cluster';
+import { TestCluster, waitFor } from '../src/cluster';
 import { httpGet } from '../src/metrics-cluster';
 import { enableAuth, tlsClusterOptions } from '../src/secure';
 
@@ -19,17 +19,7 @@ test('the dashboard shows every member up, and the leader, on a cluster with TLS
   const dir = mkdtempSync(join(tmpdir(), 'bellwether-dashboard-secure-'));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const { options } = tlsClusterOptions(dir, 3);
-  const ports = await freePorts(3);
-  const http = new Map<string, string>();
-  const cluster = await TestCluster.start({
-    size: 3,
-    ...options,
-    nodeArgs: (m, members) => {
-      const address = `127.0.0.1:${ports[members.indexOf(m)]}`;
-      http.set(m.id, address);
-      return [...options.nodeArgs!(m, members), '--metrics-listen', address];
-    },
-  });
+  const cluster = await TestCluster.start({ size: 3, ...options, metricsPorts: true });
   cluster.stopAfter(t);
   const leader = await cluster.waitForLeader();
   await enableAuth(leader.address, 'rootpw', options.credentials);
@@ -38,7 +28,7 @@ test('the dashboard shows every member up, and the leader, on a cluster with TLS
   let lastSeen = '';
   const data = await waitFor(
     async () => {
-      const res = await httpGet(`http://${http.get(viewer.id)}/api/cluster`);
+      const res = await httpGet(`http://${viewer.metricsAddress}/api/cluster`);
       const d = JSON.parse(res.body) as ClusterData;
       lastSeen = JSON.stringify({ leader: d.leader, members: d.members });
       return d.members.length === 3 && d.members.every((m) => m.up) && d.leader ? d : undefined;
