@@ -47,6 +47,7 @@ const FLAGS: Record<string, FlagSpec> = {
   'before-kill-ms': { kind: 'int', default: 3000, help: 'load before the kill' },
   'after-kill-ms': { kind: 'int', default: 6000, help: 'load after the kill' },
   profile: { kind: 'string', help: 'write a V8 CPU profile of each member into this directory and print where its CPU went (whole run)' },
+  'worker-node-flags': { kind: 'string', help: 'extra Node.js flags for the load generators, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof" (the kill\'s time is printed as a monotonic clock reading to line profiles up)' },
   sdk: { kind: 'string', help: 'load the SDK of the workers from this module path instead of @bellwether/client (to compare an older build)' },
   out: { kind: 'string', help: 'JSON result path (default bench-results/fleet-<time>.json at the repo root)' },
   help: { kind: 'bool', default: false, help: 'print this help' },
@@ -60,9 +61,12 @@ class Worker {
   readonly child: ChildProcess;
   readonly #waiting: { type: FleetReply['type']; resolve: (r: FleetReply) => void; reject: (e: Error) => void }[] = [];
 
-  constructor(readonly index: number) {
+  constructor(
+    readonly index: number,
+    nodeFlags: string[],
+  ) {
     // --expose-gc: the worker collects garbage before reading its memory.
-    this.child = fork(WORKER, [], { execArgv: ['--import', 'tsx', '--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.child = fork(WORKER, [], { execArgv: ['--import', 'tsx', '--expose-gc', ...nodeFlags], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.child.on('message', (r: FleetReply) => {
       if (r.type === 'error') {
         for (const w of this.#waiting.splice(0)) w.reject(new Error(`worker ${index}: ${r.message}`));
@@ -199,7 +203,8 @@ async function main(): Promise<void> {
 
     // Connect the fleet.
     const t0 = performance.now();
-    for (let w = 0; w < processes; w++) workers.push(new Worker(w));
+    const workerFlags = ((flags['worker-node-flags'] as string | undefined) ?? '').split(' ').filter(Boolean);
+    for (let w = 0; w < processes; w++) workers.push(new Worker(w, workerFlags));
     const shares = workers.map((w) => Math.floor(clients / processes) + (w.index < clients % processes ? 1 : 0));
     const ready = await Promise.all(
       workers.map((w, i) =>
@@ -318,6 +323,7 @@ async function main(): Promise<void> {
           [...workers.map((w, i) => ({ name: `load generator ${i + 1}`, pid: w.child.pid ?? 0 })), ...cluster.serverPids().filter((p) => p.id !== leader.id).map((p) => ({ name: p.id, pid: p.pid }))],
           killTimeline,
         );
+        if (workerFlags.length > 0) console.log(`kill at monotonic ${(Number(process.hrtime.bigint() / 1000n) / 1e6).toFixed(3)} s`);
         await leader.kill9();
         await cluster.cluster.waitForLeader(15_000);
         newLeaderMs = Date.now() - killAt;
