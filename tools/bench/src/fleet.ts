@@ -88,8 +88,13 @@ class Worker {
     return withTimeout(p as Promise<Extract<FleetReply, { type: T }>>, timeoutMs, `worker ${this.index}: ${req.type}`);
   }
 
-  kill(): void {
-    if (this.child.exitCode === null && this.child.pid !== undefined) this.child.kill('SIGKILL');
+  /** Lets the process exit on its own for up to `graceMs` (it writes a CPU profile as it exits), then kills it. */
+  async stop(graceMs: number): Promise<void> {
+    const { child } = this;
+    if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    await Promise.race([exited, sleep(graceMs)]);
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }
 }
 
@@ -370,7 +375,7 @@ async function main(): Promise<void> {
 
     await Promise.all(workers.map((w) => w.ask({ type: 'close' }, 'closed', 60_000).catch(() => undefined)));
   } finally {
-    for (const w of workers) w.kill();
+    await Promise.all(workers.map((w) => w.stop(5000)));
     await cluster.stop();
   }
   if (profileDir) {
