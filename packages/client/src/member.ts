@@ -42,6 +42,7 @@ import type {
 import { loadPublicApi } from '@bellwether/proto';
 import * as grpc from '@grpc/grpc-js';
 import type { CancelToken } from './cancel';
+import { hostAndPort, proxied, type TcpReach, tcpReach } from './reachability';
 import { MemberStream, type StreamLimits, StreamUnsupported } from './stream';
 
 /** The receive window on a member's channel: a large batch of replies arrives without a WINDOW_UPDATE round trip. */
@@ -337,6 +338,7 @@ export class MemberConnection {
 export class MemberPool {
   readonly #members = new Map<string, MemberConnection>();
   readonly #settings: ChannelSettings;
+  readonly #proxied: boolean;
 
   constructor(settings: ChannelSettings) {
     // grpc-js backs off up to 120 s between reconnects by default; a member
@@ -345,6 +347,18 @@ export class MemberPool {
     // message, which may exceed the 4 MiB grpc-js receives by default.
     const streamOptions: grpc.ChannelOptions = settings.transport === 'unary' ? {} : { 'grpc.max_receive_message_length': MAX_STREAM_MESSAGE_BYTES, 'grpc-node.flow_control_window': STREAM_FLOW_CONTROL_WINDOW_BYTES };
     this.#settings = { ...settings, channelOptions: { ...DEFAULT_CHANNEL_OPTIONS, ...streamOptions, ...settings.channelOptions } };
+    this.#proxied = proxied(this.#settings.channelOptions);
+  }
+
+  /**
+   * Whether a Status probe of `address` is worth sending (reachability.ts):
+   * open when its channel is connected, when the address is not `host:port`
+   * or a proxy is used; otherwise a TCP connect bounded by `timeoutMs` says.
+   */
+  reach(address: string, timeoutMs: number): Promise<TcpReach> {
+    const target = hostAndPort(address);
+    if (this.#members.get(address)?.connected || !target || this.#proxied) return Promise.resolve({ kind: 'open' });
+    return tcpReach(target.host, target.port, timeoutMs);
   }
 
   /** The connection to `address`, creating it if needed. */

@@ -674,6 +674,13 @@ export class ClusterTracker {
     const { pollIntervalMs: interval, heartbeatTimeoutMs: timeout } = this.#settings;
     let next = interval === undefined ? undefined : interval * (0.9 + Math.random() / 5);
     try {
+      // A member known before whose connection is not open is first asked over
+      // plain TCP: a refusal marks it down without the cost of a gRPC call
+      // (reachability.ts). A first contact goes straight to gRPC, so the seeds
+      // answer in the order they are asked and the first one's cluster is the client's.
+      const reach = m.health === 'unknown' ? ({ kind: 'open' } as const) : await this.#pool.reach(m.address, timeout);
+      if (reach.kind === 'failed') throw { code: StatusCode.UNAVAILABLE, details: `connection failed (${reach.reason})` };
+      if (reach.kind === 'silent') throw { code: StatusCode.DEADLINE_EXCEEDED, details: `no TCP connection within ${timeout} ms` };
       await this.#askStatus(m, timeout);
     } catch (raw) {
       if (this.#stopping.aborted) return;

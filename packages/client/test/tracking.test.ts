@@ -110,6 +110,20 @@ describe('member health', () => {
     await settled(t.client, 3, 'm1');
   });
 
+  test('a stopped member is probed over plain TCP once known down: refusals cost no gRPC call', async () => {
+    await settled(t.client, 3, 'm1');
+    const m2 = t.cluster.member('m2');
+    await m2.stop();
+    await until(() => t.client.cluster().members.find((m) => m.id === 'm2')?.state === 'down', 'm2 down');
+    // The probes that follow (back-off from 200 ms here) ask over TCP first and are refused there.
+    await until(
+      () => /connection failed \(ECONNREFUSED at 127\.0\.0\.1:\d+\)/.test(t.client.cluster().members.find((m) => m.id === 'm2')?.lastError ?? ''),
+      'a probe of m2 refused over TCP',
+    );
+    await m2.restart();
+    await settled(t.client, 3, 'm1');
+  });
+
   test('a paused member (like SIGSTOP: sockets open, no answers) is found down by its probes', async () => {
     await settled(t.client, 3, 'm1');
     const m2 = t.cluster.member('m2');
