@@ -132,9 +132,10 @@ export const KEEPALIVE_TIMEOUT_MS = 10_000;
 
 /**
  * grpc-js retries a connection that failed on its own, whether or not a call
- * waits on it: after 1 s, then every 2 s at most (each with 20% jitter), so a
- * restarted member is used again within about 2 s. The first retry is not
- * sooner because after a leader kill every client of a fleet retries the
+ * waits on it: after 1 s, then every 2 s at most (each with 20% jitter). (The
+ * tracker probes a member it knew over plain TCP first, so a member's channel
+ * gets there only when a call failed on it; a restarted member is used again
+ * once a probe finds it up.) The first retry is not sooner because after a leader kill every client of a fleet retries the
  * dead member at once, and each attempt costs the client about 0.5 ms of
  * CPU: from 100 ms the clients of a 1,000-client fleet made ~7,800 attempts
  * in the 6 s after a kill, from 1 s ~4,000, and the fleet recovered sooner

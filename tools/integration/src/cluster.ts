@@ -176,19 +176,20 @@ export class TestCluster {
 
   /** The id of a member that exited because a port was in use, once every member answers or has exited. */
   private async portTakenAtStartup(): Promise<string | undefined> {
-    const deadline = Date.now() + STARTUP_WAIT_MS;
     const pending = new Set(this.nodes);
-    while (pending.size > 0 && Date.now() < deadline) {
+    const check = async (): Promise<{ taken?: string } | undefined> => {
       for (const n of pending) {
         if (!n.running) {
           await n.waitExit();
-          if (/EADDRINUSE|port in use/.test(n.log())) return n.id;
+          if (/EADDRINUSE|port in use/.test(n.log())) return { taken: n.id };
           pending.delete(n);
         } else if (await this.answers(n)) pending.delete(n);
       }
-      if (pending.size > 0) await new Promise((r) => setTimeout(r, 50));
-    }
-    return undefined;
+      return pending.size === 0 ? {} : undefined;
+    };
+    // Members still silent after the wait: the test goes on and finds out itself.
+    const outcome = await waitFor(check, STARTUP_WAIT_MS, 'every member answers or has exited').catch(() => undefined);
+    return outcome?.taken;
   }
 
   /** Whether every port of `n` answers (any answer, an auth error too: a listener is there). */
