@@ -137,6 +137,14 @@ export function decodeCommand(data: Uint8Array): Command {
   throw new RangeError(`store: unknown command op ${op}`);
 }
 
+/** The value of a put command, as a view into `data`; undefined for any other command. */
+export function putValueOf(data: Uint8Array): Buffer | undefined {
+  const r = new Reader(data);
+  if (r.u8() !== OP_PUT) return undefined;
+  r.bytes();
+  return r.bytes();
+}
+
 export function encodeKeyValue(w: Writer, kv: Omit<KeyValueRecord, 'key'>): Writer {
   return w.uint(kv.createRevision).uint(kv.modRevision).uint(kv.version).bytes(kv.value);
 }

@@ -31,6 +31,7 @@ import { expireSessions, type SessionExpireCommand } from './session-expiry';
 import { findResult, rememberResult, replayResult, SESSION_EXPIRY_ENTRIES, SESSION_SWEEP_EVERY_ENTRIES } from './sessions';
 import type { ApplyOutcome, LogEntry, StateMachine } from './storage-interfaces';
 import { applyTxn, mergeRange, txnKeys } from './txn';
+import { takeValueCrc } from './value-checksums';
 
 /** Keys whose revisions the apply path keeps in memory (~150 bytes each). */
 export const REVISION_CACHE_KEYS = 131_072;
@@ -504,10 +505,10 @@ export class KvStateMachine implements StateMachine {
         if (old) this.blobs.release(old, keys.get(mapKey)!.length);
       }
     }
-    const large: { mapKey: string; key: Buffer; value: Buffer }[] = [];
+    const large: { mapKey: string; key: Buffer; value: Buffer; crc?: number }[] = [];
     for (const mapKey of dirtyKeys) {
       const kv = kvOverlay.get(mapKey);
-      if (kv && this.blobs.holds(kv.value)) large.push({ mapKey, key: keys.get(mapKey)!, value: kv.value });
+      if (kv && this.blobs.holds(kv.value)) large.push({ mapKey, key: keys.get(mapKey)!, value: kv.value, crc: takeValueCrc(kv.value) });
     }
     if (large.length === 0) return written;
     const pointers = await this.blobs.append(large);

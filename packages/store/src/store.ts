@@ -9,6 +9,7 @@ import type { RangeQuery } from './kv-reads';
 import type { LeaseRecord } from './leases';
 import type { KeyValueRecord, WriteResult } from './records';
 import { GenerationSnapshots } from './snapshots';
+import { valueAwareChecksum } from './value-checksums';
 import { moveLegacyLog } from './wal/legacy-log';
 import { MemoryWalFiles, NodeWalFiles, type WalFiles } from './wal/wal-files';
 import { WalLog } from './wal/wal-log';
@@ -103,7 +104,7 @@ export class Store implements ReplicaStorage {
     await snapshots.discardUnfinishedInstall();
     const walFiles = opts.walFiles ?? (typeof location === 'string' ? new NodeWalFiles(join(location, 'wal')) : new MemoryWalFiles());
     await moveLegacyLog(db, walFiles);
-    const log = await WalLog.open(walFiles, (upTo) => stateMachine.coverUpTo(upTo));
+    const log = await WalLog.open(walFiles, (upTo) => stateMachine.coverUpTo(upTo), undefined, valueAwareChecksum(blobMinBytes));
     return new Store(db, log, stateMachine, snapshots);
   }
 

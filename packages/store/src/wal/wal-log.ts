@@ -1,6 +1,6 @@
 import { storeIoCounts } from '../batch-counts';
 import type { HardState, LogEntry, LogStore } from '../storage-interfaces';
-import { entryRecord, hardStateRecord, parseRecord, parseSegment, type SnapshotMode, snapshotRecord, type WalRecord } from './wal-records';
+import { type EntryChecksum, entryRecord, hardStateRecord, parseRecord, parseSegment, type SnapshotMode, snapshotRecord, type WalRecord } from './wal-records';
 import type { WalFile, WalFiles } from './wal-files';
 
 /** A new segment is started once the current one holds this much. */
@@ -55,9 +55,10 @@ export class WalLog implements LogStore {
     /** Makes the state covering entries up to `upTo` durable, or throws if it does not cover them. */
     private readonly coverUpTo: (upTo: number) => Promise<void>,
     private readonly segmentBytes: number,
+    private readonly checksum: EntryChecksum | undefined,
   ) {}
 
-  static async open(files: WalFiles, coverUpTo: (upTo: number) => Promise<void>, segmentBytes = DEFAULT_SEGMENT_BYTES): Promise<WalLog> {
+  static async open(files: WalFiles, coverUpTo: (upTo: number) => Promise<void>, segmentBytes = DEFAULT_SEGMENT_BYTES, checksum?: EntryChecksum): Promise<WalLog> {
     const names = (await files.list()).filter((n) => SEGMENT_NAME.test(n)).sort();
     const replay = new Replay();
     const segments: Segment[] = [];
@@ -82,7 +83,7 @@ export class WalLog implements LogStore {
       segments.push(segment);
     }
     const { first, slots, hardState, snapshot } = replay.result();
-    return new WalLog(files, segments, first, slots, hardState, snapshot, coverUpTo, segmentBytes);
+    return new WalLog(files, segments, first, slots, hardState, snapshot, coverUpTo, segmentBytes, checksum);
   }
 
   get lastIndex(): number {
@@ -144,7 +145,7 @@ export class WalLog implements LogStore {
     const chunks: Uint8Array[] = hardState ? [hardStateRecord(hardState)] : [];
     const recordBytes: number[] = [];
     for (const e of entries) {
-      const parts = entryRecord(e);
+      const parts = entryRecord(e, this.checksum);
       let n = 0;
       for (const p of parts) {
         chunks.push(p);

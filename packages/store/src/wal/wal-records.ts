@@ -19,6 +19,13 @@ export const RecordKind = {
   snapshot: 3,
 } as const;
 
+/**
+ * The CRC-32 of an entry's data continuing from `seed` (the header's). The
+ * store passes one that also keeps a large value's own checksum
+ * (value-checksums.ts); the result must be zlib's crc32(data, seed).
+ */
+export type EntryChecksum = (data: Uint8Array, seed: number) => number;
+
 /** `compact`: entries up to the index are dropped. `reset`: the whole log is, and it resumes after the index. */
 export type SnapshotMode = 'compact' | 'reset';
 
@@ -32,14 +39,14 @@ const INLINE_DATA_BYTES = 4096;
  * An entry's record as the buffers to write: the frame and header, then the
  * data itself when it is large (one gathered write, no copy of the value).
  */
-export function entryRecord(e: LogEntry): Uint8Array[] {
+export function entryRecord(e: LogEntry, checksum: EntryChecksum = crc32): Uint8Array[] {
   const head = new Writer(24, FRAME_BYTES).u8(RecordKind.entry).uint(e.index).uint(e.term).u8(ENTRY_TYPES.indexOf(e.type));
   if (e.data.length <= INLINE_DATA_BYTES) {
     const body = head.raw(e.data).finish();
     return [frame(body, crc32(body))];
   }
   const header = head.finish();
-  return [frame(header, crc32(e.data, crc32(header)), e.data.length), e.data];
+  return [frame(header, checksum(e.data, crc32(header)), e.data.length), e.data];
 }
 
 export function hardStateRecord(h: HardState): Buffer {
