@@ -33,8 +33,8 @@ test('tcpReach: open where something listens, failed (with the reason) where not
   const { port } = server.address() as { port: number };
   assert.deepEqual(await tcpReach('127.0.0.1', port, 2000), { kind: 'open' });
 
-  server.close();
-  await new Promise((r) => setTimeout(r, 50));
+  // Closed: it stops listening at once, and the callback runs once the accepted connection is gone too.
+  await new Promise((resolve) => server.close(resolve));
   const gone = await tcpReach('127.0.0.1', port, 2000);
   assert.equal(gone.kind, 'failed');
   assert.match(gone.kind === 'failed' ? gone.reason : '', new RegExp(`^ECONNREFUSED at 127\\.0\\.0\\.1:${port}$`));

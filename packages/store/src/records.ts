@@ -137,12 +137,20 @@ export function decodeCommand(data: Uint8Array): Command {
   throw new RangeError(`store: unknown command op ${op}`);
 }
 
-/** The value of a put command, as a view into `data`; undefined for any other command. */
+/**
+ * The value of a put command, as a view into `data`; undefined for any other
+ * command, and for data that is not a command at all (membership entries
+ * reach the log too).
+ */
 export function putValueOf(data: Uint8Array): Buffer | undefined {
-  const r = new Reader(data);
-  if (r.u8() !== OP_PUT) return undefined;
-  r.bytes();
-  return r.bytes();
+  try {
+    const r = new Reader(data);
+    if (r.u8() !== OP_PUT) return undefined;
+    r.bytes();
+    return r.bytes();
+  } catch {
+    return undefined;
+  }
 }
 
 export function encodeKeyValue(w: Writer, kv: Omit<KeyValueRecord, 'key'>): Writer {

@@ -1,6 +1,7 @@
 import { crc32 } from 'node:zlib';
 import { putValueOf } from './records';
 import { crc32Combine } from './wal/crc32-combine';
+import type { EntryChecksum } from './wal/wal-records';
 
 /**
  * CRC-32s of large put values, computed while their log record was
@@ -29,28 +30,17 @@ export function takeValueCrc(value: Uint8Array): number | undefined {
 }
 
 /**
- * The value of a put command in `data`, if it is one. Entries that are not
- * commands (membership changes) reach the log too: data that does not parse
- * is checksummed whole (any span would give the same checksum; it is never
- * taken, since only commands are applied as puts).
- */
-function putValueIn(data: Uint8Array): Uint8Array | undefined {
-  try {
-    return putValueOf(data);
-  } catch {
-    return undefined;
-  }
-}
-
-/**
  * The log's checksum of an entry's data (CRC-32 continuing from `seed`), for
  * a store whose values of `minValueBytes` or more go to blob files: a put
  * carrying such a value has the value's own CRC-32 computed, remembered, and
  * combined with the bytes around it.
  */
-export function valueAwareChecksum(minValueBytes: number): (data: Uint8Array, seed: number) => number {
+export function valueAwareChecksum(minValueBytes: number): EntryChecksum {
   return (data, seed) => {
-    const value = data.length >= minValueBytes ? putValueIn(data) : undefined;
+    const value = data.length >= minValueBytes ? putValueOf(data) : undefined;
+    // Data that only looks like a put (a membership entry, say) may yield a
+    // span: the checksum is the same whatever the span, and nothing applies
+    // it as a put to take the remembered CRC.
     if (!value || value.length < minValueBytes) return crc32(data, seed);
     const start = value.byteOffset - data.byteOffset;
     const end = start + value.length;
