@@ -38,7 +38,8 @@ import { ClusterRetryPolicy, ClusterRouter } from './routing';
 import { WriteSequencer } from './sequencer';
 import { decodeToken, Session, SessionState } from './session';
 import { channelCredentials } from './tls';
-import { ClusterTracker, trackerSettings } from './tracker';
+import { ClusterTracker } from './tracker';
+import { trackerSettings } from './tracker-settings';
 import { TxnBuilder } from './txn';
 import { type WatchEvent, type WatchOptions, type WatchSelector, watchChanges } from './watch';
 

@@ -1,7 +1,8 @@
 // The client's view of the cluster (client.cluster()): a snapshot of what the
 // tracker knows, in the public shape.
 import type { ClusterView, MemberView } from './results';
-import type { ClusterTracker, MemberState } from './tracker';
+import type { MemberState } from './member-state';
+import type { ClusterTracker } from './tracker';
 
 /** What `tracker` knows now: the leader and every member of this cluster, sorted by id. */
 export function clusterView(tracker: ClusterTracker): ClusterView {

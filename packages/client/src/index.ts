@@ -111,5 +111,5 @@ export { Compacted, type WatchEvent, type WatchOptions, type WatchSelector } fro
 export { Lease, type LeaseLostEvent, type LeaseOptions } from './lease';
 export { LeaseAdmin, type LeaseInfo, type LeaseRevoked, type LeaseSummary } from './lease-admin';
 export { type CampaignOptions, Election, type ElectionLeader, type LockHandle, type LockOptions } from './recipes';
-export { DEAD_MEMBER_NOTICE_MS, SILENT_MEMBER_NOTICE_MS } from './tracker';
+export { DEAD_MEMBER_NOTICE_MS, SILENT_MEMBER_NOTICE_MS } from './tracker-settings';
 export { KEEPALIVE_TIME_MS, KEEPALIVE_TIMEOUT_MS } from './member';

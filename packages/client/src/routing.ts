@@ -14,7 +14,8 @@ import type { MemberConnection, MemberPool } from './member';
 import type { CallContext, CallState, Operation, RetryPolicy, Router } from './pipeline';
 import type { ResponseHeader } from './results';
 import { type MAX_CONCURRENT_RETRIES, RetryBudget } from './retry-budget';
-import type { ClusterTracker, MemberState } from './tracker';
+import type { MemberState } from './member-state';
+import type { ClusterTracker } from './tracker';
 
 /** How long a follower that refused a read is passed over while others can serve. */
 const REFUSAL_MEMORY_MS = 2000;

@@ -35,135 +35,17 @@ import type * as grpc from '@grpc/grpc-js';
 import { CancelToken } from './cancel';
 import { type BellwetherError, StatusCode } from './errors';
 import type { MemberPool } from './member';
+import { type LeaderInfo, MemberState } from './member-state';
 import type { ResponseHeader } from './results';
-
-/** Whether the client can reach a member: not yet known, answering, or not answering. */
-type MemberHealth = 'unknown' | 'up' | 'down';
-
-/** Where the leader is, as the client knows it. */
-interface LeaderInfo {
-  /** The leader's member id. */
-  readonly id: string;
-  /** Its `host:port`, when known. */
-  readonly address: string | undefined;
-  /** The Raft term it leads in (the highest term the client has seen). */
-  readonly term: number;
-  /**
-   * Learned from a NOT_LEADER hint, which carries no term: any member's
-   * report of a leader in the same term replaces it.
-   */
-  readonly tentative?: boolean;
-}
-
-/** The client's state for one member (internal, mutable). */
-export class MemberState {
-  id: string | undefined;
-  voter = true;
-  /** Listed by the last Members answer. */
-  listed = false;
-  health: MemberHealth = 'unknown';
-  lastContactAt: number | undefined;
-  appliedIndex = 0;
-  term = 0;
-  rttMs: number | undefined;
-  outstanding = 0;
-  leaderContactAgeMs: number | undefined;
-  lastError: string | undefined;
-  /** Consecutive failed probes. */
-  probeFailures = 0;
-  /** When (performance.now()) it last confirmed it leads, for writes waiting on it (confirmLeader). */
-  confirmedLeaderAt = Number.NEGATIVE_INFINITY;
-  /** The Status question in flight, shared by probes and by the writes waiting on confirmLeader. */
-  asking: Promise<StatusResponse__Output> | undefined;
-  /** When it last refused a read (behind the session index, too stale, no leader): `Date.now()` ms. */
-  refusedReadAt = 0;
-  /** Answered with another cluster's id: never used. */
-  foreign = false;
-  /** Answered with this client's cluster id at least once (its WatchLeader events count from then on). */
-  clusterChecked = false;
-  /** A WatchLeader event that came before the member's cluster was checked. */
-  pendingEvent: LeaderEvent__Output | undefined;
-  removed = false;
-  watch: grpc.ClientReadableStream<LeaderEvent__Output> | undefined;
-  probeTimer: NodeJS.Timeout | undefined;
-  probing = false;
-  /** The delay before the next probe of a down member (doubles while it stays down). */
-  downProbeMs = 0;
-  /** Stops following the member's connection state. */
-  unwatchConnection: (() => void) | undefined;
-
-  constructor(
-    readonly address: string,
-    readonly seed: boolean,
-  ) {}
-
-  /** Usable for routing: not known down, not another cluster's. */
-  get usable(): boolean {
-    return this.health !== 'down' && !this.foreign && !this.removed;
-  }
-}
+import type { TrackerSettings } from './tracker-settings';
 
 /** Something the tracker noticed. */
 export type TrackerEvent =
   | { readonly type: 'leaderChange'; readonly leader: LeaderInfo | undefined; readonly previous: LeaderInfo | undefined; readonly reason: string }
   | { readonly type: 'memberUp' | 'memberDown'; readonly member: MemberState; readonly reason: string };
 
-/** Timing of the tracker's background work. */
-interface TrackerSettings {
-  /** When set, every member is also probed on this period (ms); undefined: probes only on events. */
-  pollIntervalMs: number | undefined;
-  /** A probe not answered within this many ms failed. */
-  heartbeatTimeoutMs: number;
-  /** A down member is probed again after this many ms, doubling up to {@link TrackerSettings.downProbeMaxMs}. */
-  downProbeMinMs: number;
-  downProbeMaxMs: number;
-  /** Members safety poll every this many ms (the list is also re-read on every change notice). */
-  refreshIntervalMs: number;
-  /** Moving the WatchLeader stream after failures backs off from this ... */
-  watchBackoffMinMs: number;
-  /** ... doubling up to this. */
-  watchBackoffMaxMs: number;
-}
-
-/**
- * The bound within which a client with default settings, idle or not,
- * notices that a member it is connected to died (the process exited or was
- * killed, so its connections close): the connection drop triggers a probe,
- * which is refused at once or, on a loaded host, fails within two probe
- * timeouts (2 x `heartbeatTimeoutMs`, 1 s by default). Normally milliseconds;
- * the bound leaves room for a busy machine.
- */
-export const DEAD_MEMBER_NOTICE_MS = 5_000;
-
-/**
- * The bound within which a client with default settings notices a member
- * that went silent with its connection open (SIGSTOP, a partition, a hung
- * host): the keepalive PING goes unanswered (10 s + 10 s: a generous PING
- * timeout, so that a member merely slowed by a burst of work is not cut off),
- * the connection is closed, and the probes that follow time out twice
- * (2 x 1 s): 22 s, plus slack for a busy machine. A call to that member notices sooner: its
- * attempt times out (`attemptTimeoutMs`) and the member is probed.
- */
-export const SILENT_MEMBER_NOTICE_MS = 30_000;
-
 /** A member's answer that it leads serves the writes that ask within this many ms. */
 const CONFIRM_FRESH_MS = 1000;
-
-/** A down member is probed again after at most this long (the back-off's ceiling). */
-const DOWN_PROBE_MAX_MS = 30_000;
-
-/** The tracker's timing from the client's options (`pollIntervalMs` undefined: probes on events only). */
-export function trackerSettings(pollIntervalMs: number | undefined, heartbeatTimeoutMs: number, refreshIntervalMs: number): TrackerSettings {
-  return {
-    pollIntervalMs,
-    heartbeatTimeoutMs,
-    downProbeMinMs: pollIntervalMs ?? 1000,
-    downProbeMaxMs: Math.max(DOWN_PROBE_MAX_MS, pollIntervalMs ?? 0),
-    refreshIntervalMs,
-    watchBackoffMinMs: 100,
-    watchBackoffMaxMs: 5000,
-  };
-}
 
 /** Structured log lines from the tracker and the client. */
 export type LogFn = (level: 'debug' | 'info' | 'warn' | 'error', message: string, fields: Record<string, unknown>) => void;
