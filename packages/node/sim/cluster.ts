@@ -30,6 +30,8 @@ export interface SimMember {
 }
 
 const TICK_MS = 10;
+/** Log segments this small roll every few entries, so compaction deletes them and new ones reuse their files. */
+const SIM_WAL_SEGMENT_BYTES = 512;
 /** The node's defaults: 50 ms heartbeats, 150 ms election timeout, 1 s check-quorum, in 10 ms ticks. */
 const RAFT_TIMING = {
   electionTimeoutTicks: 15,
@@ -145,7 +147,7 @@ export class SimCluster {
   private async startProcess(m: SimMember): Promise<void> {
     await m.stopping;
     // Values are decimal sequence numbers: from 10 on they live in blob files, below in LevelDB.
-    const store = await Store.open(m.disk.db, { trackChanges: true, walFiles: walFilesFor(this.bug, m.disk.wal.view()), blobFiles: m.disk.blobs.view(), blobMinBytes: 2, blobFileBytes: 64 });
+    const store = await Store.open(m.disk.db, { trackChanges: true, walFiles: walFilesFor(this.bug, m.disk.wal.view()), blobFiles: m.disk.blobs.view(), blobMinBytes: 2, blobFileBytes: 64, walSegmentBytes: SIM_WAL_SEGMENT_BYTES });
     if ((await store.getMeta('members')) === undefined) {
       // A joiner's log starts empty: the leader's log (or snapshot) brings the configuration.
       const bootstrap = m.joinedWith ? [] : this.bootstrap;

@@ -31,7 +31,8 @@ interface Line {
 }
 
 function parse(line: string, pos: number): Line {
-  const m = /^\s*(\d+)ms (.*)$/.exec(line);
+  // `s`: a node error's violation line carries its stack, over several lines.
+  const m = /^\s*(\d+)ms (.*)$/s.exec(line);
   return m ? { at: Number(m[1]), text: m[2]!, pos } : { at: 0, text: line, pos };
 }
 

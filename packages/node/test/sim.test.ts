@@ -78,7 +78,8 @@ describe('injected bugs are caught by the node simulation', () => {
     { bug: 'applyBeforeCommit', maxSeeds: 20, checkers: ['read-your-writes', 'linearizable-read', 'acknowledged-write-lost', 'state-divergence', 'applied-twice'] },
     { bug: 'ackBeforeFsync', maxSeeds: 80, checkers: ['raft-assertion', 'acknowledged-write-lost', 'state-divergence', 'applied-twice'] },
     // Caught at seed 1: a power loss takes back log appends (and votes) that were answered for, which the simulated segment files allow only for unsynced bytes.
-    { bug: 'walUnsyncedAppends', maxSeeds: 20, checkers: ['raft-assertion', 'acknowledged-write-lost', 'state-divergence', 'applied-twice', 'read-your-writes', 'linearizable-read'] },
+    // The simulator's segments are small, so it often tears one that is not the newest, which the member refuses to open (node-error).
+    { bug: 'walUnsyncedAppends', maxSeeds: 20, checkers: ['raft-assertion', 'acknowledged-write-lost', 'state-divergence', 'applied-twice', 'read-your-writes', 'linearizable-read', 'node-error'] },
   ];
   for (const { bug, maxSeeds, checkers } of cases) {
     test(`${bug} is caught within ${maxSeeds} seeds, the failing seed replays, and it prints a short trace with the violating operation`, async () => {

@@ -12,6 +12,13 @@ export const BLOB_MIN_BYTES = 64 * 1024;
 /** A blob file takes appends until it holds this many bytes; the next append starts a new one. */
 export const BLOB_FILE_BYTES = 16 * 1024 * 1024;
 /**
+ * Collected files the directory may keep to write new ones into (see
+ * WalFiles.remove). Old frames past a reused file's end are never read: a
+ * value is found through its pointer, and collection walks a file only up
+ * to the bytes its account says were appended.
+ */
+export const BLOB_FILES_KEPT_FOR_REUSE = 4;
+/**
  * A full file is collected once its live bytes fall to this share of its
  * bytes. Collecting at a quarter copies a third of a byte for each byte
  * freed (at half: one), for files ~55% live on average under random
@@ -52,14 +59,14 @@ const FRAME_KEY_MAX_BYTES = 1024 * 1024;
 const FRAME_PROBE_BYTES = 1024;
 
 /**
- * The frames of file `name`, up to a torn one, read header by header:
- * values are skipped (most of a file being collected is dead; the live
- * values are read and checked one by one afterwards).
+ * The frames in the first `bytes` of file `name`, up to a torn one, read
+ * header by header: values are skipped (most of a file being collected is
+ * dead; the live values are read and checked one by one afterwards).
  */
-async function readFrames(files: WalFiles, name: string): Promise<{ key: Buffer; offset: number; length: number; crc: number }[]> {
+async function readFrames(files: WalFiles, name: string, bytes: number): Promise<{ key: Buffer; offset: number; length: number; crc: number }[]> {
   const frames: { key: Buffer; offset: number; length: number; crc: number }[] = [];
   let pos = 0;
-  for (;;) {
+  while (pos < bytes) {
     const probe = await files.readAt(name, pos, FRAME_PROBE_BYTES);
     if (probe.length < FRAME_HEADER_BYTES) break;
     const keyBytes = probe.readUInt32LE(0);
@@ -375,7 +382,7 @@ export class BlobLog {
     if (due.length === 0) return;
     this.#doomed = this.#doomed.filter((d) => d.epoch > oldest);
     this.#sweeping = this.#sweeping.then(async () => {
-      for (const d of due) await this.files.remove(d.name).catch(() => undefined);
+      for (const d of due) await this.files.remove(d.name, true).catch(() => undefined);
     });
   }
 
@@ -405,7 +412,7 @@ export class BlobLog {
     if (!stats) return moved;
     const gen = this.#w.gen;
     const name = fileName(gen, file);
-    const frames = await readFrames(this.files, name);
+    const frames = await readFrames(this.files, name, stats.bytes);
     const raws = frames.length > 0 ? await this.db.getMany(frames.map((f) => userKey(gen, f.key))) : [];
     const live: { frame: (typeof frames)[number]; raw: Buffer; value: Buffer }[] = [];
     let liveBytes = 0;
