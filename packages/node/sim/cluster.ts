@@ -30,7 +30,7 @@ export interface SimMember {
 }
 
 const TICK_MS = 10;
-/** Log segments this small roll every few entries, so compaction deletes them and new ones reuse their files. */
+/** Log segments this small roll every few entries, so compaction deletes them and a power loss can tear one that is not the newest. */
 const SIM_WAL_SEGMENT_BYTES = 512;
 /** The node's defaults: 50 ms heartbeats, 150 ms election timeout, 1 s check-quorum, in 10 ms ticks. */
 const RAFT_TIMING = {

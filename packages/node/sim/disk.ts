@@ -1,5 +1,5 @@
 import type { Rng } from '@bellwether/raft';
-import { BLOB_FILES_KEPT_FOR_REUSE, SEGMENTS_KEPT_FOR_REUSE, type StoreDatabase } from '@bellwether/store';
+import type { StoreDatabase } from '@bellwether/store';
 import { MemoryLevel } from 'memory-level';
 import { SimWalFiles } from './wal-disk';
 
@@ -62,8 +62,8 @@ export class SimDisk {
 
   constructor(private readonly timing: DiskTiming) {
     this.current = this.instrument(newDb());
-    this.wal = new SimWalFiles(timing, SEGMENTS_KEPT_FOR_REUSE);
-    this.blobs = new SimWalFiles(timing, BLOB_FILES_KEPT_FOR_REUSE);
+    this.wal = new SimWalFiles(timing);
+    this.blobs = new SimWalFiles(timing);
   }
 
   get db(): StoreDatabase {

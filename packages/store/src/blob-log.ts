@@ -12,13 +12,6 @@ export const BLOB_MIN_BYTES = 64 * 1024;
 /** A blob file takes appends until it holds this many bytes; the next append starts a new one. */
 export const BLOB_FILE_BYTES = 16 * 1024 * 1024;
 /**
- * Collected files the directory may keep to write new ones into (see
- * WalFiles.remove). Old frames past a reused file's end are never read: a
- * value is found through its pointer, and collection walks a file only up
- * to the bytes its account says were appended.
- */
-export const BLOB_FILES_KEPT_FOR_REUSE = 4;
-/**
  * A full file is collected once its live bytes fall to this share of its
  * bytes. Collecting at a quarter copies a third of a byte for each byte
  * freed (at half: one), for files ~55% live on average under random
@@ -382,7 +375,7 @@ export class BlobLog {
     if (due.length === 0) return;
     this.#doomed = this.#doomed.filter((d) => d.epoch > oldest);
     this.#sweeping = this.#sweeping.then(async () => {
-      for (const d of due) await this.files.remove(d.name, true).catch(() => undefined);
+      for (const d of due) await this.files.remove(d.name).catch(() => undefined);
     });
   }
 

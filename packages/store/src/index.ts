@@ -25,8 +25,6 @@ export {
 } from './records';
 export { DEFAULT_MAX_OPEN_FILES, MAX_OPEN_FILES_RANGE, Store, type StoreOpenOptions } from './store';
 export { MemoryWalFiles, NodeWalFiles, type WalFile, type WalFiles } from './wal/wal-files';
-export { SEGMENTS_KEPT_FOR_REUSE } from './wal/wal-log';
-export { BLOB_FILES_KEPT_FOR_REUSE } from './blob-log';
 export type {
   ApplyOutcome,
   HardState,

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { Level } from 'level';
 import type { AuthState } from './auth-state';
 import { type BatchOp, writeBatch } from './batch';
-import { BLOB_FILES_KEPT_FOR_REUSE, BLOB_MIN_BYTES, BlobLog } from './blob-log';
+import { BLOB_MIN_BYTES, BlobLog } from './blob-log';
 import type { StoreDatabase } from './database';
 import { APPLIED_KEY, decodeApplied, decodeGeneration, GENERATION_KEY, metaKey } from './keys';
 import type { RangeQuery } from './kv-reads';
@@ -12,7 +12,7 @@ import { GenerationSnapshots } from './snapshots';
 import { valueAwareChecksum } from './value-checksums';
 import { moveLegacyLog } from './wal/legacy-log';
 import { MemoryWalFiles, NodeWalFiles, type WalFiles } from './wal/wal-files';
-import { SEGMENTS_KEPT_FOR_REUSE, WalLog } from './wal/wal-log';
+import { WalLog } from './wal/wal-log';
 import { KvStateMachine } from './state-machine';
 import type { ApplyOutcome, HardState, LogEntry, ReplicaStorage, SnapshotInstaller, SnapshotReader } from './storage-interfaces';
 
@@ -53,7 +53,7 @@ export interface StoreOpenOptions {
   blobMinBytes?: number;
   /** A blob file takes appends until it holds this many bytes (16 MiB unless given). */
   blobFileBytes?: number;
-  /** A log segment takes appends until it holds this many bytes (64 MiB unless given; the simulator makes them small to roll and reuse them). */
+  /** A log segment takes appends until it holds this many bytes (64 MiB unless given; the simulator makes them small so they roll and are compacted within a run). */
   walSegmentBytes?: number;
 }
 
@@ -98,13 +98,13 @@ export class Store implements ReplicaStorage {
     }
     await db.open();
     const [applied, gen] = await db.getMany([APPLIED_KEY, GENERATION_KEY]);
-    const blobFiles = opts.blobFiles ?? (typeof location === 'string' ? new NodeWalFiles(join(location, 'blobs'), BLOB_FILES_KEPT_FOR_REUSE) : undefined);
+    const blobFiles = opts.blobFiles ?? (typeof location === 'string' ? new NodeWalFiles(join(location, 'blobs')) : undefined);
     const blobMinBytes = blobFiles ? (opts.blobMinBytes ?? BLOB_MIN_BYTES) : Number.POSITIVE_INFINITY;
     const blobs = await BlobLog.open(blobFiles ?? new MemoryWalFiles(), db, decodeGeneration(gen), { minBytes: blobMinBytes, fileBytes: opts.blobFileBytes });
     const stateMachine = await KvStateMachine.open(db, decodeApplied(applied), decodeGeneration(gen), blobs, opts);
     const snapshots = new GenerationSnapshots(db, stateMachine);
     await snapshots.discardUnfinishedInstall();
-    const walFiles = opts.walFiles ?? (typeof location === 'string' ? new NodeWalFiles(join(location, 'wal'), SEGMENTS_KEPT_FOR_REUSE) : new MemoryWalFiles());
+    const walFiles = opts.walFiles ?? (typeof location === 'string' ? new NodeWalFiles(join(location, 'wal')) : new MemoryWalFiles());
     await moveLegacyLog(db, walFiles);
     const log = await WalLog.open(walFiles, (upTo) => stateMachine.coverUpTo(upTo), opts.walSegmentBytes, valueAwareChecksum(blobMinBytes));
     return new Store(db, log, stateMachine, snapshots);

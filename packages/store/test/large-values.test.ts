@@ -59,12 +59,12 @@ test('readLog reads stored entries back by index range', async (t) => {
 
 test('a large entry goes to the log as its own buffer, uncopied; a small one beside its header', async (t) => {
   const data = encodeCommand({ op: 'put', key: Buffer.from('k'), value: Buffer.alloc(MIB, 7), clientId: 'c1', sequence: 1, minUnackedSequence: 1, prevKv: false });
-  const parts = entryRecord({ index: 5, term: 3, type: 'normal', data }, 1);
+  const parts = entryRecord({ index: 5, term: 3, type: 'normal', data });
   assert.equal(parts.length, 2);
   assert.equal(parts[1], data, 'the data itself is written, gathered after its header');
   assert.ok(parts[0]!.length < 32);
   const small = Buffer.from('a small command');
-  assert.equal(entryRecord({ index: 6, term: 3, type: 'normal', data: small }, 1).length, 1);
+  assert.equal(entryRecord({ index: 6, term: 3, type: 'normal', data: small }).length, 1);
   // A view into someone else's buffer (a peer's message) is written as it is, too.
   const message = Buffer.concat([Buffer.from('neighbour'), data]);
   const view = message.subarray(9);

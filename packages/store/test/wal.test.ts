@@ -6,7 +6,6 @@ import { Level } from 'level';
 import { type LogEntry, NodeWalFiles, Store, type WalFile, type WalFiles, Writer } from '../src/index';
 import { logKey, metaKey } from '../src/keys';
 import { WalLog } from '../src/wal/wal-log';
-import { entryRecord, hardStateRecord, LEGACY_SEED } from '../src/wal/wal-records';
 import { tempDir } from './helpers';
 
 const entry = (index: number, term: number, fill = index, bytes = 100): LogEntry => ({ index, term, type: 'normal', data: Buffer.alloc(bytes, fill) });
@@ -211,71 +210,4 @@ test('a data directory from before the log left LevelDB is moved into segments a
   t.after(() => store.close());
   assert.deepEqual(terms(await store.loadLog()), [[8, 2], [9, 3]]);
   assert.equal(segmentsIn(join(dir, 'wal')).length, 1);
-});
-
-test('a file removed for reuse is handed to the next create: written from its start, its old bytes past the new ones until it is closed', async (t) => {
-  const dir = tempDir(t);
-  let files = new NodeWalFiles(dir, 1);
-  const a = await files.create('a.wal');
-  await a.append([Buffer.alloc(3000, 1)], true);
-  await a.close();
-  const inode = statSync(join(dir, 'a.wal')).ino;
-  await files.remove('a.wal', true);
-  assert.deepEqual(await files.list(), [], 'a kept file is not listed');
-  const b = await files.create('b.wal');
-  assert.equal(statSync(join(dir, 'b.wal')).ino, inode, 'the same file, renamed');
-  await b.append([Buffer.alloc(1000, 2)], true);
-  const open = await files.read('b.wal');
-  assert.equal(open.length, 3000, 'until closed, the old bytes follow the new');
-  assert.deepEqual([open[999], open[1000]], [2, 1]);
-  await b.close();
-  assert.equal(statSync(join(dir, 'b.wal')).size, 1000, 'closing cuts them off');
-  // Beyond the limit, removal deletes; a restarted directory keeps what a previous run kept.
-  const c = await files.create('c.wal');
-  await c.close();
-  await files.remove('b.wal', true);
-  await files.remove('c.wal', true);
-  assert.deepEqual(readdirSync(dir).sort(), ['b.wal.spare']);
-  files = new NodeWalFiles(dir, 1);
-  const d = await files.create('d.wal');
-  await d.close();
-  assert.deepEqual(readdirSync(dir).sort(), ['d.wal']);
-});
-
-test('compacted segments are reused; after a crash, the old records past a reused segment\'s end are not read as the log', async (t) => {
-  const dir = tempDir(t);
-  const files = new NodeWalFiles(dir, 2);
-  const log = await WalLog.open(files, coverAll, 4096);
-  for (let i = 1; i <= 20; i++) await log.persist({ hardState: { term: 1, vote: 'n1', commit: i - 1 }, entries: [entry(i, 1, i, 1000)] });
-  const inodes = new Set(segmentsIn(dir).map((n) => statSync(join(dir, n)).ino));
-  await log.compactLog(16, Buffer.from('snap@16'));
-  // The next segments go into the files compaction let go of (each held 4 records of 1 KiB, more than the new ones will).
-  for (let i = 21; i <= 25; i++) await log.persist({ hardState: { term: 1, vote: 'n1', commit: i - 1 }, entries: [entry(i, 2, 100 + i, 1000)] });
-  const newest = segmentsIn(dir).at(-1)!;
-  assert.ok(inodes.has(statSync(join(dir, newest)).ino), 'the newest segment is a reused file');
-  const written = statSync(join(dir, newest)).size;
-  // A crash: the log is never closed, so the reused file still holds its old records after the new ones.
-  const reopened = await WalLog.open(new NodeWalFiles(dir, 2), coverAll, 4096);
-  t.after(() => reopened.close());
-  assert.equal(reopened.lastIndex, 25);
-  assert.deepEqual(terms(await reopened.loadLog()), [[17, 1], [18, 1], [19, 1], [20, 1], [21, 2], [22, 2], [23, 2], [24, 2], [25, 2]]);
-  assert.deepEqual((await reopened.readLog(21, 25)).map((e) => e.data[0]), [121, 122, 123, 124, 125]);
-  assert.deepEqual(await reopened.loadHardState(), { term: 1, vote: 'n1', commit: 24 });
-  assert.ok(statSync(join(dir, newest)).size < written, 'the old records were cut off as a torn tail');
-});
-
-test('segments written before CRC seeds are read as they are, and are deleted rather than reused', async (t) => {
-  const dir = tempDir(t);
-  const oldRecords = [hardStateRecord({ term: 4, vote: 'n3', commit: 2 }, LEGACY_SEED), ...[1, 2, 3].flatMap((i) => entryRecord(entry(i, 4, i, 2000), LEGACY_SEED))];
-  writeFileSync(join(dir, '0000000000000001.wal'), Buffer.concat(oldRecords));
-  let log = await WalLog.open(new NodeWalFiles(dir, 2), coverAll, 4096);
-  assert.deepEqual(terms(await log.loadLog()), [[1, 4], [2, 4], [3, 4]]);
-  assert.deepEqual((await log.readLog(2, 2)).map((e) => e.data[0]), [2]);
-  for (let i = 4; i <= 8; i++) await log.persist({ entries: [entry(i, 4, i, 2000)] });
-  await log.compactLog(3, Buffer.from('snap@3'));
-  await log.close();
-  assert.deepEqual(readdirSync(dir).filter((n) => n.endsWith('.spare')), [], 'not kept: its records carry no seed');
-  log = await WalLog.open(new NodeWalFiles(dir, 2), coverAll, 4096);
-  t.after(() => log.close());
-  assert.deepEqual(terms(await log.loadLog()), [[4, 4], [5, 4], [6, 4], [7, 4], [8, 4]]);
 });

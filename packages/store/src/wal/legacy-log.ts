@@ -4,7 +4,7 @@ import type { StoreDatabase } from '../database';
 import { HARD_STATE_KEY, logKey, metaKey } from '../keys';
 import type { HardState, LogEntry } from '../storage-interfaces';
 import type { WalFiles } from './wal-files';
-import { entryRecord, hardStateRecord, segmentSeed, snapshotRecord } from './wal-records';
+import { entryRecord, hardStateRecord, snapshotRecord } from './wal-records';
 
 /**
  * Data directories written before the log moved out of LevelDB keep it
@@ -29,7 +29,6 @@ export async function moveLegacyLog(db: StoreDatabase, files: WalFiles): Promise
 
   for (const name of await files.list()) await files.remove(name);
   const file = await files.create('0000000000000001.wal');
-  const seed = segmentSeed(1);
   const moved: number[] = [];
   try {
     let chunks: Uint8Array[] = [];
@@ -37,12 +36,12 @@ export async function moveLegacyLog(db: StoreDatabase, files: WalFiles): Promise
     if (meta) {
       // The node's snapshot meta starts with its index (a varint): the point an empty log resumes after.
       const point = firstIndex !== undefined ? firstIndex - 1 : new Reader(meta).uint();
-      chunks.push(snapshotRecord('compact', point, meta, seed));
+      chunks.push(snapshotRecord('compact', point, meta));
     }
-    if (rawHardState) chunks.push(hardStateRecord(decodeLegacyHardState(rawHardState), seed));
+    if (rawHardState) chunks.push(hardStateRecord(decodeLegacyHardState(rawHardState)));
     for await (const [key, value] of db.iterator(LEGACY_LOG_RANGE)) {
       const e = decodeLegacyEntry(indexOf(key), value);
-      for (const c of entryRecord(e, seed)) {
+      for (const c of entryRecord(e)) {
         chunks.push(c);
         bytes += c.length;
       }

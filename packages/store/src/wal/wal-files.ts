@@ -1,12 +1,8 @@
 import { constants, writevSync } from 'node:fs';
-import { type FileHandle, mkdir, open, readdir, readFile, rename, truncate, unlink } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readdir, readFile, truncate, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 
-/**
- * One segment open for appending. A file handed out again (see
- * WalFiles.remove) is written from its start and keeps its earlier bytes
- * past what was written until it is closed, which cuts them off.
- */
+/** One segment open for appending. */
 export interface WalFile {
   /**
    * Appends `chunks` in order, as one write. With `sync` they are on disk
@@ -29,22 +25,11 @@ export interface WalFiles {
   read(name: string): Promise<Buffer>;
   /** `length` bytes at `position`; fewer at the end of the file. */
   readAt(name: string, position: number, length: number): Promise<Buffer>;
-  /**
-   * A file to append to from its start, whose existence under `name` is
-   * durable once this resolves: a new, empty one or, when one was kept, a
-   * file removed with `reuse`, whose old bytes remain past what is written
-   * until the file is closed (a crash can leave them).
-   */
+  /** A new, empty file, whose existence is durable once this resolves. */
   create(name: string): Promise<WalFile>;
   /** Cuts a file to `size` bytes (a torn tail found at open). */
   truncate(name: string, size: number): Promise<void>;
-  /**
-   * Deletes a file. With `reuse` the directory may keep it (a few at most)
-   * for a later create: overwriting pages the kernel already holds costs
-   * less CPU than filling new ones, and the caller can tell its own records
-   * from the old bytes after them.
-   */
-  remove(name: string, reuse?: boolean): Promise<void>;
+  remove(name: string): Promise<void>;
   /** Lets go of whatever the directory holds open for reading. */
   close?(): Promise<void>;
 }
@@ -57,8 +42,6 @@ export interface WalFiles {
  */
 export class NodeWalFiles implements WalFiles {
   private ready: Promise<void> | undefined;
-  /** Files removed with `reuse`, kept for the next creates. */
-  private readonly spare: string[] = [];
   /**
    * Files open for reading, most recently used last. Opening and closing a
    * file for each read costs two thread-pool round trips, more than reading
@@ -66,30 +49,16 @@ export class NodeWalFiles implements WalFiles {
    */
   private readonly readers = new Map<string, Promise<FileHandle>>();
 
-  /** `keepForReuse`: how many removed files may be kept for reuse (0: every removal deletes). */
-  constructor(
-    readonly dir: string,
-    private readonly keepForReuse = 0,
-  ) {}
+  constructor(readonly dir: string) {}
 
   private ensureDir(): Promise<void> {
-    this.ready ??= this.prepare();
+    this.ready ??= mkdir(this.dir, { recursive: true }).then(() => undefined);
     return this.ready;
-  }
-
-  /** Creates the directory; spare files a previous run kept are kept again, or deleted past the limit. */
-  private async prepare(): Promise<void> {
-    await mkdir(this.dir, { recursive: true });
-    for (const name of await readdir(this.dir)) {
-      if (!name.endsWith(SPARE_SUFFIX)) continue;
-      if (this.spare.length < this.keepForReuse) this.spare.push(name);
-      else await unlink(join(this.dir, name));
-    }
   }
 
   async list(): Promise<string[]> {
     await this.ensureDir();
-    return (await readdir(this.dir)).filter((n) => !n.endsWith(SPARE_SUFFIX));
+    return readdir(this.dir);
   }
 
   read(name: string): Promise<Buffer> {
@@ -146,27 +115,17 @@ export class NodeWalFiles implements WalFiles {
 
   async create(name: string): Promise<WalFile> {
     await this.ensureDir();
-    const path = join(this.dir, name);
-    const spare = this.spare.shift();
-    if (spare) await rename(join(this.dir, spare), path);
-    const fh = await open(path, constants.O_WRONLY | (spare ? 0 : constants.O_CREAT | constants.O_EXCL) | constants.O_DSYNC);
+    const fh = await open(join(this.dir, name), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_APPEND | constants.O_DSYNC);
     await syncDir(this.dir);
-    return new DsyncFile(fh, spare !== undefined);
+    return new DsyncFile(fh);
   }
 
   truncate(name: string, size: number): Promise<void> {
     return truncate(join(this.dir, name), size);
   }
 
-  async remove(name: string, reuse = false): Promise<void> {
+  async remove(name: string): Promise<void> {
     this.forget(name);
-    await this.ensureDir();
-    if (reuse && this.spare.length < this.keepForReuse) {
-      const spare = `${name}${SPARE_SUFFIX}`;
-      await rename(join(this.dir, name), join(this.dir, spare));
-      this.spare.push(spare);
-      return;
-    }
     await unlink(join(this.dir, name)).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== 'ENOENT') throw err;
     });
@@ -175,8 +134,6 @@ export class NodeWalFiles implements WalFiles {
 
 /** Files kept open for reading (blob files and log segments read back). */
 const READERS_KEPT = 32;
-/** A file kept for reuse is renamed to its old name with this ending (no reader of the directory lists it). */
-const SPARE_SUFFIX = '.spare';
 
 /** A directory's fsync makes the files created in it survive a power loss. */
 async function syncDir(dir: string): Promise<void> {
@@ -201,14 +158,8 @@ const INLINE_BACKOFF_MS = 1000;
 class DsyncFile implements WalFile {
   /** Until when appends go to the thread pool (monotonic ms), after a slow inline one. */
   private inlineBackoffUntil = 0;
-  /** Where the next append goes: files are written at a position (a reused one holds old bytes past it). */
-  private position = 0;
 
-  /** `reused`: the file held bytes before, which close() cuts off past what was written. */
-  constructor(
-    private readonly fh: FileHandle,
-    private readonly reused: boolean,
-  ) {}
+  constructor(private readonly fh: FileHandle) {}
 
   /**
    * A small durable append written on the calling thread takes one O_DSYNC
@@ -221,19 +172,13 @@ class DsyncFile implements WalFile {
     let pending = chunks.filter((c) => c.length > 0);
     if (inline && this.mayWriteInline(pending)) {
       const started = performance.now();
-      while (pending.length > 0) pending = this.advance(pending, writevSync(this.fh.fd, pending as Uint8Array[], this.position));
+      while (pending.length > 0) pending = unwritten(pending, writevSync(this.fh.fd, pending as Uint8Array[]));
       const now = performance.now();
       if (now - started > INLINE_SLOW_MS) this.inlineBackoffUntil = now + INLINE_BACKOFF_MS;
       return;
     }
     // writev may write less than asked (a full disk, a signal); the rest follows.
-    while (pending.length > 0) pending = this.advance(pending, (await this.fh.writev(pending as Uint8Array[], this.position)).bytesWritten);
-  }
-
-  private advance(chunks: Uint8Array[], bytesWritten: number): Uint8Array[] {
-    const rest = unwritten(chunks, bytesWritten);
-    this.position += bytesWritten;
-    return rest;
+    while (pending.length > 0) pending = unwritten(pending, (await this.fh.writev(pending as Uint8Array[])).bytesWritten);
   }
 
   private mayWriteInline(chunks: readonly Uint8Array[]): boolean {
@@ -243,16 +188,8 @@ class DsyncFile implements WalFile {
     return bytes <= INLINE_MAX_BYTES;
   }
 
-  /** A reused file is cut to what this run wrote, durably: only the newest file of a log can then hold old bytes after its records. */
-  async close(): Promise<void> {
-    try {
-      if (this.reused) {
-        await this.fh.truncate(this.position);
-        await this.fh.sync();
-      }
-    } finally {
-      await this.fh.close();
-    }
+  close(): Promise<void> {
+    return this.fh.close();
   }
 }
 
@@ -271,74 +208,49 @@ function unwritten(chunks: Uint8Array[], bytesWritten: number): Uint8Array[] {
   return rest;
 }
 
-/** A file in memory: what this life wrote, then, past it, what an earlier life left (a reused file). */
-interface MemoryFile {
-  chunks: Buffer[];
-  written: number;
-  stale: Buffer;
-}
-
-function contentOf(f: MemoryFile): Buffer {
-  const own = Buffer.concat(f.chunks);
-  return f.stale.length > f.written ? Buffer.concat([own, f.stale.subarray(f.written)]) : own;
-}
-
-/**
- * Segments in memory, always durable: for stores on an in-memory database
- * (tests, tools). Reuse behaves as on disk: a reused file keeps its old
- * bytes past what is written until it is closed.
- */
+/** Segments in memory, always durable: for stores on an in-memory database (tests, tools). */
 export class MemoryWalFiles implements WalFiles {
-  private readonly files = new Map<string, MemoryFile>();
-  private readonly spare: MemoryFile[] = [];
-
-  constructor(private readonly keepForReuse = 0) {}
+  private readonly files = new Map<string, Buffer[]>();
 
   async list(): Promise<string[]> {
     return [...this.files.keys()];
   }
 
   async read(name: string): Promise<Buffer> {
-    return contentOf(this.file(name));
+    return Buffer.concat(this.chunks(name));
   }
 
   async readAt(name: string, position: number, length: number): Promise<Buffer> {
-    return Buffer.from(contentOf(this.file(name)).subarray(position, position + length));
+    const all = Buffer.concat(this.chunks(name));
+    return Buffer.from(all.subarray(position, position + length));
   }
 
   async create(name: string): Promise<WalFile> {
     if (this.files.has(name)) throw Object.assign(new Error(`wal: ${name} exists`), { code: 'EEXIST' });
-    const file = this.spare.shift() ?? { chunks: [], written: 0, stale: Buffer.alloc(0) };
-    this.files.set(name, file);
+    const chunks: Buffer[] = [];
+    this.files.set(name, chunks);
     return {
       append: async (parts) => {
         // Copied: the caller may reuse its buffers once the append resolves, as a file would allow.
-        for (const p of parts) {
-          file.chunks.push(Buffer.from(p));
-          file.written += p.length;
-        }
+        for (const p of parts) chunks.push(Buffer.from(p));
       },
-      close: async () => {
-        file.stale = Buffer.alloc(0);
-      },
+      close: async () => undefined,
     };
   }
 
   async truncate(name: string, size: number): Promise<void> {
-    const file = this.file(name);
-    const kept = Buffer.from(contentOf(file).subarray(0, size));
-    Object.assign(file, { chunks: [kept], written: kept.length, stale: Buffer.alloc(0) });
+    const chunks = this.chunks(name);
+    const kept = Buffer.from(Buffer.concat(chunks).subarray(0, size));
+    chunks.splice(0, chunks.length, kept);
   }
 
-  async remove(name: string, reuse = false): Promise<void> {
-    const file = this.files.get(name);
+  async remove(name: string): Promise<void> {
     this.files.delete(name);
-    if (file && reuse && this.spare.length < this.keepForReuse) this.spare.push({ chunks: [], written: 0, stale: contentOf(file) });
   }
 
-  private file(name: string): MemoryFile {
-    const file = this.files.get(name);
-    if (!file) throw Object.assign(new Error(`wal: no file ${name}`), { code: 'ENOENT' });
-    return file;
+  private chunks(name: string): Buffer[] {
+    const chunks = this.files.get(name);
+    if (!chunks) throw Object.assign(new Error(`wal: no file ${name}`), { code: 'ENOENT' });
+    return chunks;
   }
 }

@@ -1,16 +1,10 @@
 import { storeIoCounts } from '../batch-counts';
 import type { HardState, LogEntry, LogStore } from '../storage-interfaces';
-import { type EntryChecksum, entryRecord, hardStateRecord, LEGACY_SEED, parseRecord, parseSegment, segmentSeed, type SnapshotMode, snapshotRecord, type WalRecord } from './wal-records';
+import { type EntryChecksum, entryRecord, hardStateRecord, parseRecord, parseSegment, type SnapshotMode, snapshotRecord, type WalRecord } from './wal-records';
 import type { WalFile, WalFiles } from './wal-files';
 
 /** A new segment is started once the current one holds this much. */
 export const DEFAULT_SEGMENT_BYTES = 64 * 1024 * 1024;
-/**
- * Segments compacted away that the directory may keep to write later ones
- * into (see WalFiles.remove): writing 1 MiB into page-cache pages the kernel
- * already holds took ~130 against ~200 us of CPU into new ones here.
- */
-export const SEGMENTS_KEPT_FOR_REUSE = 2;
 
 const SEGMENT_NAME = /^([0-9a-f]{16})\.wal$/;
 const segmentName = (seq: number): string => `${seq.toString(16).padStart(16, '0')}.wal`;
@@ -18,8 +12,6 @@ const segmentName = (seq: number): string => `${seq.toString(16).padStart(16, '0
 interface Segment {
   seq: number;
   name: string;
-  /** Its records' CRC seed: segmentSeed(seq), or LEGACY_SEED for a segment written before seeds. */
-  seed: number;
   /** Highest entry index written into it: once compacted past, the segment holds nothing needed. */
   maxIndex: number;
   bytes: number;
@@ -45,10 +37,6 @@ interface Slot {
  * entries up to its index; a `reset` record (a snapshot was installed)
  * drops them all. Every segment starts with the compaction point and the
  * hard state, so the oldest segments can be deleted without losing either.
- * Deleted segments' files are reused for new ones; their records' CRCs are
- * seeded per segment, so the old records after a new segment's end (only
- * the newest can have them: a reused file is cut when the next one starts)
- * read as a torn tail.
  */
 export class WalLog implements LogStore {
   /** The segment appends go to; `start` holds its opening records until the first append writes them. */
@@ -62,8 +50,6 @@ export class WalLog implements LogStore {
     private readonly segments: Segment[],
     private first: number,
     private slots: Slot[],
-    /** Segments written before seeds (their records' CRCs start from 0). */
-    private readonly legacy: ReadonlySet<number>,
     private hardState: HardState | undefined,
     private snapshot: { index: number; meta: Buffer } | undefined,
     /** Makes the state covering entries up to `upTo` durable, or throws if it does not cover them. */
@@ -76,20 +62,9 @@ export class WalLog implements LogStore {
     const names = (await files.list()).filter((n) => SEGMENT_NAME.test(n)).sort();
     const replay = new Replay();
     const segments: Segment[] = [];
-    const legacy = new Set<number>();
     for (const [i, name] of names.entries()) {
       const buf = await files.read(name);
-      const seq = Number.parseInt(SEGMENT_NAME.exec(name)![1]!, 16);
-      let seed = segmentSeed(seq);
-      let { records, validBytes } = parseSegment(buf, seed);
-      if (records.length === 0) {
-        const old = parseSegment(buf, LEGACY_SEED);
-        if (old.records.length > 0) {
-          ({ records, validBytes } = old);
-          seed = LEGACY_SEED;
-          legacy.add(seq);
-        }
-      }
+      const { records, validBytes } = parseSegment(buf);
       if (validBytes < buf.length) {
         // Appends are durable one by one and a segment is only started after
         // the one before it is complete, so only the newest can end torn.
@@ -100,7 +75,7 @@ export class WalLog implements LogStore {
         await files.remove(name);
         continue;
       }
-      const segment: Segment = { seq, name, seed, maxIndex: 0, bytes: validBytes };
+      const segment: Segment = { seq: Number.parseInt(SEGMENT_NAME.exec(name)![1]!, 16), name, maxIndex: 0, bytes: validBytes };
       for (const { record, offset, bytes } of records) {
         replay.apply(record, { term: 0, seq: segment.seq, offset, bytes });
         if (record.kind === 'entry') segment.maxIndex = Math.max(segment.maxIndex, record.entry.index);
@@ -108,7 +83,7 @@ export class WalLog implements LogStore {
       segments.push(segment);
     }
     const { first, slots, hardState, snapshot } = replay.result();
-    return new WalLog(files, segments, first, slots, legacy, hardState, snapshot, coverUpTo, segmentBytes, checksum);
+    return new WalLog(files, segments, first, slots, hardState, snapshot, coverUpTo, segmentBytes, checksum);
   }
 
   get lastIndex(): number {
@@ -148,7 +123,7 @@ export class WalLog implements LogStore {
       }
       for (let k = i; k < j; k++) {
         const slot = wanted[k]!;
-        const record = parseRecord(buf.subarray(slot.offset - start.offset, slot.offset - start.offset + slot.bytes), this.seedOf(slot.seq));
+        const record = parseRecord(buf.subarray(slot.offset - start.offset, slot.offset - start.offset + slot.bytes));
         const index = from + k;
         if (record?.kind !== 'entry' || record.entry.index !== index || record.entry.term !== slot.term) {
           throw new Error(`wal: the record of entry ${index} in ${segmentName(slot.seq)} at byte ${slot.offset} does not read back`);
@@ -167,30 +142,21 @@ export class WalLog implements LogStore {
     // The hard state goes first: a torn append then leaves a term or vote
     // recorded without its entries (harmless), never entries of a term the
     // hard state does not know.
-    let hardStateBytes = 0;
+    const chunks: Uint8Array[] = hardState ? [hardStateRecord(hardState)] : [];
     const recordBytes: number[] = [];
-    const records = (seed: number): Uint8Array[] => {
-      const chunks: Uint8Array[] = [];
-      if (hardState) {
-        chunks.push(hardStateRecord(hardState, seed));
-        hardStateBytes = chunks[0]!.length;
+    for (const e of entries) {
+      const parts = entryRecord(e, this.checksum);
+      let n = 0;
+      for (const p of parts) {
+        chunks.push(p);
+        n += p.length;
       }
-      recordBytes.length = 0;
-      for (const e of entries) {
-        const parts = entryRecord(e, seed, this.checksum);
-        let n = 0;
-        for (const p of parts) {
-          chunks.push(p);
-          n += p.length;
-        }
-        recordBytes.push(n);
-      }
-      return chunks;
-    };
-    await this.append(records, { sync, inline }, (segment, offset) => {
+      recordBytes.push(n);
+    }
+    await this.append(chunks, { sync, inline }, (segment, offset) => {
       if (hardState) {
         this.hardState = hardState;
-        offset += hardStateBytes;
+        offset += chunks[0]!.length;
       }
       if (firstNew === undefined) return;
       this.slots.length = firstNew - this.first;
@@ -227,7 +193,7 @@ export class WalLog implements LogStore {
     if (isBehind(mode, index, this.snapshot)) return;
     const copy = Buffer.from(meta);
     const gone: Segment[] = [];
-    await this.append((seed) => [snapshotRecord(mode, index, copy, seed)], { sync: true }, (holder) => {
+    await this.append([snapshotRecord(mode, index, copy)], { sync: true }, (holder) => {
       this.snapshot = { index, meta: copy };
       if (mode === 'reset' || index >= this.lastIndex) {
         this.slots = [];
@@ -243,26 +209,21 @@ export class WalLog implements LogStore {
       }
       this.segments.splice(0, gone.length);
     });
-    for (const segment of gone) await this.files.remove(segment.name, segment.seed !== LEGACY_SEED);
-  }
-
-  private seedOf(seq: number): number {
-    return this.legacy.has(seq) ? LEGACY_SEED : segmentSeed(seq);
+    for (const segment of gone) await this.files.remove(segment.name);
   }
 
   /**
-   * Appends the records `build` makes with the segment's seed to the
-   * current segment (starting a new one when it is full) once `check`
-   * passes; `placed` learns where they went, once they are on disk. After a failed append the log takes no more: what reached
+   * Appends `chunks` to the current segment (starting a new one when it is
+   * full) once `check` passes; `placed` learns where they went, once they
+   * are on disk. After a failed append the log takes no more: what reached
    * the file is unknown, and the member stops on a storage failure anyway.
    */
-  private append(build: (seed: number) => Uint8Array[], how: { sync: boolean; inline?: boolean }, placed: (segment: Segment, offset: number) => void, check = (): void => undefined): Promise<void> {
+  private append(chunks: Uint8Array[], how: { sync: boolean; inline?: boolean }, placed: (segment: Segment, offset: number) => void, check = (): void => undefined): Promise<void> {
     const run = this.appending.then(async () => {
       if (this.failed) throw new Error(`wal: an earlier append failed (${this.failed.message}); the log takes no more writes until the member restarts`);
       check();
       const current = await this.segmentWithRoom();
       const { segment, file } = current;
-      const chunks = build(segment.seed);
       const start = current.start;
       const startBytes = start.reduce((n, c) => n + c.length, 0);
       storeIoCounts.logAppends++;
@@ -286,12 +247,12 @@ export class WalLog implements LogStore {
     if (this.current && this.current.segment.bytes < this.segmentBytes) return this.current;
     await this.current?.file.close();
     const seq = (this.segments[this.segments.length - 1]?.seq ?? 0) + 1;
-    const segment: Segment = { seq, name: segmentName(seq), seed: segmentSeed(seq), maxIndex: 0, bytes: 0 };
+    const segment: Segment = { seq, name: segmentName(seq), maxIndex: 0, bytes: 0 };
     const file = await this.files.create(segment.name);
     // What lets this segment be read without the ones before it, written with its first append.
     const start: Uint8Array[] = [];
-    if (this.snapshot) start.push(snapshotRecord('compact', this.snapshot.index, this.snapshot.meta, segment.seed));
-    if (this.hardState) start.push(hardStateRecord(this.hardState, segment.seed));
+    if (this.snapshot) start.push(snapshotRecord('compact', this.snapshot.index, this.snapshot.meta));
+    if (this.hardState) start.push(hardStateRecord(this.hardState));
     this.segments.push(segment);
     this.current = { segment, file, start };
     return this.current;

@@ -7,23 +7,8 @@ import type { HardState, LogEntry } from '../storage-interfaces';
  * CRC-32 of the body, then the body, whose first byte is its kind. A record
  * whose frame or checksum does not hold ends the readable log: that is the
  * tail a crash tore off mid-write.
- *
- * The CRC starts from the segment's seed (segmentSeed) rather than 0: a
- * segment file is reused for a later segment, overwritten from its start,
- * and the records of its earlier life that lie past the new end must not
- * check out. Segments written before seeds were introduced use 0 (LEGACY_SEED).
  */
 export const FRAME_BYTES = 8;
-
-/** The CRC seed of segments written before seeds: they are never reused, so nothing stale follows their records. */
-export const LEGACY_SEED = 0;
-
-/** The CRC seed of the records in segment `seq`: distinct per segment, and never LEGACY_SEED. */
-export function segmentSeed(seq: number): number {
-  const b = Buffer.allocUnsafe(8);
-  b.writeBigUInt64LE(BigInt(seq));
-  return crc32(b, 0x5eed) || 1;
-}
 
 export const RecordKind = {
   /** index, term, type, then the entry's data to the end of the body. */
@@ -54,34 +39,34 @@ const INLINE_DATA_BYTES = 4096;
  * An entry's record as the buffers to write: the frame and header, then the
  * data itself when it is large (one gathered write, no copy of the value).
  */
-export function entryRecord(e: LogEntry, seed: number, checksum: EntryChecksum = crc32): Uint8Array[] {
+export function entryRecord(e: LogEntry, checksum: EntryChecksum = crc32): Uint8Array[] {
   const head = new Writer(24, FRAME_BYTES).u8(RecordKind.entry).uint(e.index).uint(e.term).u8(ENTRY_TYPES.indexOf(e.type));
   if (e.data.length <= INLINE_DATA_BYTES) {
     const body = head.raw(e.data).finish();
-    return [frame(body, crc32(body, seed))];
+    return [frame(body, crc32(body))];
   }
   const header = head.finish();
-  return [frame(header, checksum(e.data, crc32(header, seed)), e.data.length), e.data];
+  return [frame(header, checksum(e.data, crc32(header)), e.data.length), e.data];
 }
 
-export function hardStateRecord(h: HardState, seed: number): Buffer {
+export function hardStateRecord(h: HardState): Buffer {
   const body = new Writer(24, FRAME_BYTES)
     .u8(RecordKind.hardState)
     .uint(h.term)
     .optional(h.vote, (w, v) => w.string(v))
     .uint(h.commit)
     .finish();
-  return frame(body, crc32(body, seed));
+  return frame(body, crc32(body));
 }
 
-export function snapshotRecord(mode: SnapshotMode, index: number, meta: Uint8Array, seed: number): Buffer {
+export function snapshotRecord(mode: SnapshotMode, index: number, meta: Uint8Array): Buffer {
   const body = new Writer(16 + meta.length, FRAME_BYTES)
     .u8(RecordKind.snapshot)
     .u8(mode === 'reset' ? 1 : 0)
     .uint(index)
     .raw(meta)
     .finish();
-  return frame(body, crc32(body, seed));
+  return frame(body, crc32(body));
 }
 
 /**
@@ -112,14 +97,14 @@ export interface ParsedRecord {
  * The records of one segment, up to the first that does not check out;
  * `validBytes` is where that is. Entry data are views into `buf`.
  */
-export function parseSegment(buf: Buffer, seed: number): { records: ParsedRecord[]; validBytes: number } {
+export function parseSegment(buf: Buffer): { records: ParsedRecord[]; validBytes: number } {
   const records: ParsedRecord[] = [];
   let pos = 0;
   while (pos + FRAME_BYTES <= buf.length) {
     const len = buf.readUInt32LE(pos);
     if (len === 0 || len > MAX_BODY_BYTES || pos + FRAME_BYTES + len > buf.length) break;
     const body = buf.subarray(pos + FRAME_BYTES, pos + FRAME_BYTES + len);
-    if (crc32(body, seed) !== buf.readUInt32LE(pos + 4)) break;
+    if (crc32(body) !== buf.readUInt32LE(pos + 4)) break;
     const record = decodeBody(body);
     if (!record) break;
     records.push({ record, offset: pos, bytes: FRAME_BYTES + len });
@@ -129,8 +114,8 @@ export function parseSegment(buf: Buffer, seed: number): { records: ParsedRecord
 }
 
 /** A record read back on its own (a follower's catch-up); undefined if it does not check out. */
-export function parseRecord(buf: Buffer, seed: number): WalRecord | undefined {
-  const { records } = parseSegment(buf, seed);
+export function parseRecord(buf: Buffer): WalRecord | undefined {
+  const { records } = parseSegment(buf);
   return records.length === 1 && records[0]!.bytes === buf.length ? records[0]!.record : undefined;
 }
 
