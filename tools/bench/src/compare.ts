@@ -219,6 +219,8 @@ export interface Summary {
   p999Ms: number;
   serverMsPerOp: number | null;
   clientMsPerOp: number | null;
+  /** Minor page faults of all servers per op (median over runs). */
+  serverFaultsPerOp: number | null;
   errors: number;
   casFailed: number;
   /** Large-value row: MiB/s of values written, and each member's highest peak RSS over the runs. */
@@ -246,6 +248,7 @@ function summarize(rows: Row[], targets: TargetKind[], cells: Map<string, Cell>)
         p999Ms: m((r) => r.latency.p999Ms) ?? Number.NaN,
         serverMsPerOp: m((r) => r.cpu.serverMsPerOp),
         clientMsPerOp: m((r) => r.cpu.clientMsPerOp),
+        serverFaultsPerOp: m((r) => r.cpu.serverFaultsPerOp ?? null),
         errors: c.runs.reduce((a, r) => a + r.errors, 0),
         casFailed: c.runs.reduce((a, r) => a + r.casFailed, 0),
         ...(row.large ? { mibPerSec: ((m((r) => r.opsPerSec) ?? 0) * row.large.valueBytes) / 2 ** 20, peakRss: highestPeaks(c.peakRss) } : {}),
@@ -444,9 +447,9 @@ function highestPeaks(runs: MemberPeak[][]): MemberPeak[] {
 function renderLarge(rows: Row[], targets: TargetKind[], get: (row: string, t: TargetKind) => Summary | undefined, title: (r: Row) => string): string {
   const mib = (b: number | null) => (b === null ? '?' : (b / 2 ** 20).toFixed(0));
   return (
-    '\nLarge values: MiB/s, p99 ms, errors, server CPU ms per put, peak RSS of each member (MiB, since it started)\n' +
+    '\nLarge values: MiB/s, p99 ms, errors, server CPU ms per put, servers\' minor page faults per put, peak RSS of each member (MiB, since it started)\n' +
     table(
-      ['workload', 'target', 'MiB/s', 'p99', 'errors', 'CPU/put', 'peak RSS'],
+      ['workload', 'target', 'MiB/s', 'p99', 'errors', 'CPU/put', 'faults/put', 'peak RSS'],
       rows.flatMap((r) =>
         targets.map((t) => {
           const s = get(r.name, t);
@@ -457,6 +460,7 @@ function renderLarge(rows: Row[], targets: TargetKind[], get: (row: string, t: T
             s ? fmtMs(s.p99Ms) : '-',
             String(s?.errors ?? '-'),
             s?.serverMsPerOp?.toFixed(1) ?? '-',
+            s?.serverFaultsPerOp?.toFixed(0) ?? '-',
             s?.peakRss?.map((p) => `${p.id} ${mib(p.peakRssBytes)}`).join(', ') ?? '-',
           ];
         }),

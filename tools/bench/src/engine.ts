@@ -54,7 +54,7 @@ export interface RunResult {
   durationS: number;
   opsPerSec: number;
   latency: LatencySummary;
-  cpu: CpuReport & { serverMsPerOp: number | null; clientMsPerOp: number | null };
+  cpu: CpuReport & { serverMsPerOp: number | null; clientMsPerOp: number | null; serverFaultsPerOp: number | null };
   startedAt: string;
   /** 1-minute load average of the machine as the measured window began (and ended). */
   loadavg: [number, number];
@@ -205,6 +205,7 @@ export async function runWorkload(driver: Driver, keys: KeySpace, opts: RunOptio
       ...cpu,
       serverMsPerOp: ops > 0 && cpu.servers.length > 0 ? round((cpu.serverTotalSeconds * 1000) / ops, 4) : null,
       clientMsPerOp: ops > 0 ? round((cpu.clientSeconds * 1000) / ops, 4) : null,
+      serverFaultsPerOp: ops > 0 && cpu.servers.length > 0 ? round(cpu.serverMinorFaults / ops, 1) : null,
     },
     startedAt,
     loadavg: [round(load0, 2), round(loadavg()[0]!, 2)],
@@ -220,5 +221,6 @@ export function describeResult(r: RunResult): string {
     `${r.label}: ${fmtNum(r.opsPerSec)} ops/s  (${fmtNum(r.ops)} ops in ${r.durationS.toFixed(1)} s, ${r.concurrency} in flight)${errs}${r.workload === 'cas' ? `  cas-failed ${r.casFailed}` : ''}`,
     `  latency ms: p50 ${fmtMs(l.p50Ms)}  p99 ${fmtMs(l.p99Ms)}  p99.9 ${fmtMs(l.p999Ms)}  max ${fmtMs(l.maxMs)}  mean ${fmtMs(l.meanMs)}`,
     `  cpu: servers ${servers || 'n/a'} = ${r.cpu.serverTotalSeconds.toFixed(2)} s (${r.cpu.serverMsPerOp === null ? 'n/a' : r.cpu.serverMsPerOp.toFixed(3)} ms/op); client ${r.cpu.clientSeconds.toFixed(2)} s (${r.cpu.clientMsPerOp === null ? 'n/a' : r.cpu.clientMsPerOp.toFixed(3)} ms/op)`,
+    `  servers' minor page faults: ${r.cpu.serverFaultsPerOp === null ? 'n/a' : `${fmtNum(r.cpu.serverMinorFaults)} (${r.cpu.serverFaultsPerOp.toFixed(1)} per op)`}`,
   ].join('\n');
 }
