@@ -248,7 +248,7 @@ function summarize(rows: Row[], targets: TargetKind[], cells: Map<string, Cell>)
         p999Ms: m((r) => r.latency.p999Ms) ?? Number.NaN,
         serverMsPerOp: m((r) => r.cpu.serverMsPerOp),
         clientMsPerOp: m((r) => r.cpu.clientMsPerOp),
-        serverFaultsPerOp: m((r) => r.cpu.serverFaultsPerOp ?? null),
+        serverFaultsPerOp: m((r) => r.cpu.serverFaultsPerOp),
         errors: c.runs.reduce((a, r) => a + r.errors, 0),
         casFailed: c.runs.reduce((a, r) => a + r.casFailed, 0),
         ...(row.large ? { mibPerSec: ((m((r) => r.opsPerSec) ?? 0) * row.large.valueBytes) / 2 ** 20, peakRss: highestPeaks(c.peakRss) } : {}),

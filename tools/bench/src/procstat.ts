@@ -21,12 +21,17 @@ export function processCpuSeconds(pid: number): number | undefined {
   return processCounters(pid)?.cpuSeconds;
 }
 
+export interface ProcessCounters {
+  cpuSeconds: number;
+  minorFaults: number;
+}
+
 /**
  * CPU seconds and minor page faults of a process so far. Faults are worth
  * counting where a first touch of memory is dear (on some virtual machines
  * ~10-15 us each): a store that maps its database takes thousands per write.
  */
-export function processCounters(pid: number): { cpuSeconds: number; minorFaults: number } | undefined {
+export function processCounters(pid: number): ProcessCounters | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command name (which may hold spaces) start at the state, field 3.
@@ -62,12 +67,12 @@ export interface ServerPid {
 
 export interface CpuSnapshot {
   at: number;
-  servers: Map<string, { cpuSeconds: number; minorFaults: number } | undefined>;
+  servers: Map<string, ProcessCounters | undefined>;
   client: NodeJS.CpuUsage;
 }
 
 export function cpuSnapshot(servers: readonly ServerPid[]): CpuSnapshot {
-  const m = new Map<string, { cpuSeconds: number; minorFaults: number } | undefined>();
+  const m = new Map<string, ProcessCounters | undefined>();
   for (const s of servers) m.set(`${s.id}:${s.pid}`, processCounters(s.pid));
   return { at: performance.now(), servers: m, client: process.cpuUsage() };
 }
@@ -87,7 +92,7 @@ export function cpuDelta(before: CpuSnapshot, after: CpuSnapshot): CpuReport {
   for (const [key, v0] of before.servers) {
     const [id, pid] = key.split(':') as [string, string];
     const v1 = after.servers.get(key);
-    const d = v0 !== undefined && v1 !== undefined ? { cpuSeconds: v1.cpuSeconds - v0.cpuSeconds, minorFaults: v1.minorFaults - v0.minorFaults } : null;
+    const d: ProcessCounters | null = v0 !== undefined && v1 !== undefined ? { cpuSeconds: v1.cpuSeconds - v0.cpuSeconds, minorFaults: v1.minorFaults - v0.minorFaults } : null;
     if (d !== null) {
       total += d.cpuSeconds;
       faults += d.minorFaults;
