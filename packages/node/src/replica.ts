@@ -16,6 +16,9 @@ import { type LeaderHint, NotLeader, Overloaded, Unavailable } from './replica-e
 import { finishSnapshot, receiveSnapshot, SnapshotSends } from './replica-snapshots';
 /** A clock tick in the inbox, between the peer messages it arrived among. */
 const TICK = Symbol('tick');
+/** A batch waiting on the apply chain takes more committed entries up to these sizes. */
+const APPLY_BATCH_MAX_BYTES = 32 * 1024 * 1024;
+const APPLY_BATCH_MAX_ENTRIES = 4096;
 
 /** Sends Raft messages to peers; delivery is best effort (Raft retries). */
 export interface PeerTransport {
@@ -132,6 +135,14 @@ export class Replica extends EventEmitter<ReplicaEvents> {
   private readonly commitHold: CommitHold;
   /** Applies run in order on this chain, overlapping the next Ready's fsync. */
   private applying: Promise<void> = Promise.resolve();
+  /**
+   * The last batch on the apply chain while it has not started: entries
+   * committed meanwhile join it, so a member whose applies fall behind
+   * catches up in fewer, larger batches (one blob append and one LevelDB
+   * write each) instead of one per Ready. Anything else put on the chain
+   * (a snapshot's pin) closes it, so it still sits between the same applies.
+   */
+  private queuedApply: { entries: Entry[]; bytes: number } | undefined;
   /** See {@link answeredIndex}. */
   private answeredThrough = 0;
   /** A follower's committed entries waiting for the apply, and the appends it holds back while that is too much. */
@@ -371,6 +382,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
 
   /** Pins the state between two applies (so it is exactly the state at its applied index) and returns a reader of it. */
   pinSnapshot(): Promise<SnapshotReader> {
+    this.queuedApply = undefined;
     const pinned = this.applying.then(() => this.storage.snapshots.snapshotReader());
     this.applying = pinned.then(
       () => undefined,
@@ -539,16 +551,24 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     }
     if (rd.messagesAfterPersist.length > 0) this.send(rd.messagesAfterPersist);
     if (rd.committedEntries.length > 0) {
-      const entries = rd.committedEntries;
-      const bytes = this.applyBacklog.added(entries);
-      this.applying = this.applying
-        .then(async () => {
-          // After a failed apply nothing more is applied: a later batch would land on a state without the failed one.
-          if (this.fatal) return;
-          await this.apply(entries);
-          if (this.applyBacklog.applied(bytes)) this.kick();
-        })
-        .catch((err: Error) => this.onFatal(err));
+      const bytes = this.applyBacklog.added(rd.committedEntries);
+      const open = this.queuedApply;
+      if (open && open.bytes < APPLY_BATCH_MAX_BYTES && open.entries.length < APPLY_BATCH_MAX_ENTRIES) {
+        open.entries.push(...rd.committedEntries);
+        open.bytes += bytes;
+      } else {
+        const batch = { entries: [...rd.committedEntries], bytes };
+        this.queuedApply = batch;
+        this.applying = this.applying
+          .then(async () => {
+            if (this.queuedApply === batch) this.queuedApply = undefined;
+            // After a failed apply nothing more is applied: a later batch would land on a state without the failed one.
+            if (this.fatal) return;
+            await this.apply(batch.entries);
+            if (this.applyBacklog.applied(batch.bytes)) this.kick();
+          })
+          .catch((err: Error) => this.onFatal(err));
+      }
     }
     for (const rs of rd.readStates) this.reads.onReadState(rs);
     for (const ctx of rd.readStatesFailed) {
@@ -583,6 +603,7 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     // Pinned on the apply chain, between two applies, so the state is exactly
     // the one at the store's applied index.
     const pin = (open: () => void) => {
+      this.queuedApply = undefined;
       this.applying = this.applying.then(open);
     };
     this.snapshotSends.start(msg.to, pin, () =>
