@@ -177,6 +177,9 @@ export class SimCluster {
       // Short retention so compaction and snapshot installs happen within a run.
       logRetentionEntries: 20,
       compactEveryEntries: 10,
+      // Half the members keep entries for catching-up followers (log-compaction.ts),
+      // bounded tightly enough that snapshots are still sent past the bound.
+      ...(this.rng.chance(0.5) ? { logRetentionBytes: 4096, catchUpBytes: 2048 } : {}),
       snapshotChunkBytes: 1024,
       membersIndex: decodeIndex(await store.getMeta(MEMBERS_INDEX_KEY)),
     };

@@ -49,6 +49,8 @@ export interface NodeConfig {
   logRetentionBytes?: number;
   /** Compact once the stored log exceeds logRetentionBytes by this many bytes (default 64 MiB). */
   compactEveryBytes?: number;
+  /** Applied log a leader keeps beyond the retention for a follower catching up (being sent a snapshot, or replicating behind the retention) before that follower needs a snapshot again (default 4 GiB). */
+  logCatchUpBytes?: number;
   /** How long the leader may hold a commit-only append for the next append to carry its commit instead (default 0: sent at once; see commit-hold.ts). */
   commitHoldMs?: number;
   /** Bytes of log entry data kept in memory (default 64 MiB); older entries are read back from disk when a follower needs them. */
@@ -118,6 +120,7 @@ export const DEFAULTS = {
   compactEveryEntries: 10_000,
   logRetentionBytes: 256 * 1024 * 1024,
   compactEveryBytes: 64 * 1024 * 1024,
+  logCatchUpBytes: 4 * 1024 * 1024 * 1024,
   commitHoldMs: 0,
   logMemoryBytes: 64 * 1024 * 1024,
   maxPendingWriteBytes: 64 * 1024 * 1024,
@@ -196,7 +199,7 @@ export function validateConfig(c: NodeConfig): NodeConfig {
   if (grace !== undefined && (!Number.isInteger(grace) || grace < 0)) {
     throw new ConfigError(`connectedLeaderGraceMs: must be an integer of 0 or more, got ${String(grace)}`);
   }
-  for (const k of ['logRetentionBytes', 'compactEveryBytes', 'logMemoryBytes', 'maxPendingWriteBytes', 'maxRangeReplyBytes'] as const) {
+  for (const k of ['logRetentionBytes', 'compactEveryBytes', 'logCatchUpBytes', 'logMemoryBytes', 'maxPendingWriteBytes', 'maxRangeReplyBytes'] as const) {
     const v = c[k];
     if (v !== undefined && (!Number.isSafeInteger(v) || v <= 0)) throw new ConfigError(`${k}: must be a positive integer (bytes), got ${String(v)}`);
   }

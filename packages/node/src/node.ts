@@ -172,6 +172,7 @@ export async function startNode(input: NodeConfig, logger: Logger = pino({ name:
       compactEveryEntries: config.compactEveryEntries,
       logRetentionBytes: config.logRetentionBytes ?? DEFAULTS.logRetentionBytes,
       compactEveryBytes: config.compactEveryBytes ?? DEFAULTS.compactEveryBytes,
+      catchUpBytes: config.logCatchUpBytes ?? DEFAULTS.logCatchUpBytes,
       commitHoldMs: config.commitHoldMs ?? DEFAULTS.commitHoldMs,
       ...(clientAddresses ? { clientAddressOf: (id: string) => clientAddresses.of(id) } : {}),
       snapshotChunkBytes: peerMessageBudgetBytes(config),

@@ -50,6 +50,8 @@ export interface ReplicaOptions {
   logRetentionBytes?: number;
   /** Compact once the log exceeds logRetentionBytes by this many bytes. */
   compactEveryBytes?: number;
+  /** Applied log a leader keeps beyond the retention for a catching-up follower (log-compaction.ts; default: none). */
+  catchUpBytes?: number;
   /** Where a member serves clients, when that is not its member (peer) address. */
   clientAddressOf?: (id: string) => string;
   /** Snapshot chunks are cut to this many bytes (what a peer accepts in one message); default 1 MiB. */
@@ -188,8 +190,8 @@ export class Replica extends EventEmitter<ReplicaEvents> {
     );
     this.leaderGrace = new ConnectedLeaderGrace(opts.connectedLeaderGraceMs ?? 0);
     this.reads = new ReadWaiters(clock, opts.memberId, opts.maxPendingReads, opts.readIndexTimeoutMs);
-    const { logRetentionEntries, compactEveryEntries, logRetentionBytes, compactEveryBytes } = opts;
-    this.compaction = new LogCompaction(raft, storage.log, { logRetentionEntries, compactEveryEntries, logRetentionBytes, compactEveryBytes });
+    const { logRetentionEntries, compactEveryEntries, logRetentionBytes, compactEveryBytes, catchUpBytes } = opts;
+    this.compaction = new LogCompaction(raft, storage.log, { logRetentionEntries, compactEveryEntries, logRetentionBytes, compactEveryBytes, catchUpBytes }, () => clock.now());
     this.commitHold = new CommitHold(clock, opts.commitHoldMs ?? 0, (messages) => this.readback.send(messages));
   }
 
