@@ -1,6 +1,6 @@
 import type { RawNode, Status } from '@bellwether/raft';
 import type { LogStore } from '@bellwether/store';
-import { compactionDue, compactionPointWithCatchUp, type RetentionPolicy } from './log-retention';
+import { compactionDue, compactionPoint, compactionPointWithCatchUp, type RetentionPolicy } from './log-retention';
 import { encodeSnapshotMeta } from './membership';
 
 /** A follower counts as active this long after Raft last counted it so (check-quorum rounds are 1 s by default). */
@@ -101,13 +101,14 @@ export class LogCompaction {
     const { firstIndex, applied } = st;
     const now = this.nowMs();
     const needed = this.policy.catchUpBytes === undefined ? undefined : this.neededFrom(st, now);
-    const point = compactionPointWithCatchUp(this.policy, appliedIndex, (keep) => this.raft.compactionPointForBytes(keep), needed);
+    const pointForBytes = (keep: number) => this.raft.compactionPointForBytes(keep);
+    const point = compactionPointWithCatchUp(this.policy, appliedIndex, pointForBytes, needed);
     // An installed snapshot's state can be ahead of what Raft has applied: never compact past Raft's own applied index.
     const upTo = Math.min(point, applied);
     this.compactedTo = Math.max(this.compactedTo, firstIndex);
     if (upTo <= firstIndex || !this.due(appliedIndex)) {
-      // Held back (by a follower's needs): not again on every Ready.
-      this.retryAtMs = now + CATCH_UP_SAMPLE_MS;
+      // Held back by a follower's needs: not tried again on every apply meanwhile.
+      if (needed !== undefined && point < compactionPoint(this.policy, appliedIndex, pointForBytes)) this.retryAtMs = now + CATCH_UP_SAMPLE_MS;
       return;
     }
     const meta = this.raft.compact(upTo);
