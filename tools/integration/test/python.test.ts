@@ -4,8 +4,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { connect } from '@bellwether/client';
 import type * as grpc from '@grpc/grpc-js';
-import { clientsFor, closeClients, freePorts, NodeProcess, unary, waitFor } from '../src/cluster';
+import { clientsFor, closeClients, freePorts, NodeProcess, TestCluster, unary, waitFor } from '../src/cluster';
 import { generatePythonStubs, PYTHON, PYTHON_SCRIPTS } from '../src/python';
 
 test('Python (grpcio, stubs generated from protos/) calls Put/Get/Range/Delete, Txn and Watch and lists services by reflection', async (t) => {
@@ -83,4 +84,35 @@ test('Python (grpcio, stubs generated from protos/) calls Put/Get/Range/Delete, 
   for (const svc of ['bellwether.kv.v1.KV', 'bellwether.cluster.v1.Cluster', 'bellwether.maintenance.v1.Maintenance', 'bellwether.lease.v1.Lease', 'grpc.health.v1.Health']) {
     assert.ok(out.services.includes(svc), `reflection lists ${svc}: ${out.services}`);
   }
+});
+
+test('Python sees a full pending-writes budget as RESOURCE_EXHAUSTED with a retry hint in the trailers, and nothing refused is applied', async (t) => {
+  const work = mkdtempSync(join(tmpdir(), 'bellwether-py-budget-'));
+  t.after(() => rmSync(work, { recursive: true, force: true }));
+  generatePythonStubs(work);
+  // Room for about two 512 KiB writes at a time.
+  const cluster = await TestCluster.start({ size: 3, args: ['--max-value-bytes', String(512 * 1024), '--max-pending-write-bytes', String(1100 * 1024)] });
+  cluster.stopAfter(t);
+  const leader = await cluster.waitForLeader();
+  // With both followers stopped nothing commits: what is admitted stays pending and fills the budget.
+  const followers = cluster.followers(leader);
+  for (const f of followers) f.signal('SIGSTOP');
+  t.after(() => {
+    for (const f of followers) if (f.running) f.signal('SIGCONT');
+  });
+
+  const out = JSON.parse(execFileSync(PYTHON, [join(PYTHON_SCRIPTS, 'budget_interop.py'), work, leader.address, String(512 * 1024), '12'], { encoding: 'utf8' }));
+  const codes: string[] = out.codes;
+  assert.ok(codes.every((c) => c === 'RESOURCE_EXHAUSTED' || c === 'DEADLINE_EXCEEDED'), codes.join(','));
+  assert.ok(out.refused.length >= 8, `refused ${out.refused.length} of 12: ${codes.join(',')}`);
+  const first = out.refused[0];
+  assert.match(first.details, /--max-pending-write-bytes.*nothing was applied/);
+  const hint = Number(first.retry_after_ms);
+  assert.ok(hint >= 20 && hint <= 5000, `retry hint ${first.retry_after_ms}`);
+
+  for (const f of followers) f.signal('SIGCONT');
+  // The leader may have stepped down meanwhile (it heard from no follower): read through the SDK, which finds the current one.
+  const client = await connect({ endpoints: cluster.nodes.map((n) => n.address), deadlineMs: 30_000 });
+  t.after(() => client.close());
+  for (const { key } of out.refused.slice(0, 3)) assert.equal((await client.get(key, { mode: 'linearizable' })).kv, undefined, `${key} was refused, so it is not applied`);
 });
