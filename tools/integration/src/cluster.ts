@@ -281,6 +281,21 @@ export class TestCluster {
     return this.nodes.filter((n) => n !== leader && n.running);
   }
 
+  /**
+   * Freezes every follower of `leader` (SIGSTOP), so nothing commits until
+   * they go on: the returned function resumes them, and so does the end of
+   * test `t` at the latest.
+   */
+  pauseFollowers(leader: NodeProcess, t: TestHooks): () => void {
+    const followers = this.followers(leader);
+    for (const f of followers) f.signal('SIGSTOP');
+    const resume = () => {
+      for (const f of followers) if (f.running) f.signal('SIGCONT');
+    };
+    t.after(async () => resume());
+    return resume;
+  }
+
   /** Stops every process this cluster started, by PID, and removes its data. */
   async stop(keepData = false): Promise<void> {
     await Promise.all(this.nodes.map((n) => n.stop()));

@@ -73,11 +73,7 @@ test('a full pending-writes budget refuses with RESOURCE_EXHAUSTED and a retry h
   const kv = clientsFor(leader.address).kv as unknown as grpc.Client;
   const value = Buffer.alloc(512 * KIB, 120);
   // With both followers stopped nothing commits: what is admitted stays pending and fills the budget.
-  const followers = cluster.followers(leader);
-  for (const f of followers) f.signal('SIGSTOP');
-  t.after(() => {
-    for (const f of followers) if (f.running) f.signal('SIGCONT');
-  });
+  const resumeFollowers = cluster.pauseFollowers(leader, t);
   // Plain unary calls, one attempt each, so every refusal is seen as the member sent it.
   const outcomes = await Promise.allSettled(Array.from({ length: 12 }, (_, i) => unary<PutResponse__Output>(kv, 'Put', { key: Buffer.from(`p/${i}`), value }, 4000)));
   const codes = outcomes.map((o) => (o.status === 'fulfilled' ? 'OK' : String((o.reason as ServiceError).code)));
@@ -89,7 +85,7 @@ test('a full pending-writes budget refuses with RESOURCE_EXHAUSTED and a retry h
   const hint = Number(first.metadata.get(RETRY_AFTER_METADATA)[0]);
   assert.ok(hint >= 20 && hint <= 5000, `retry hint ${hint}`);
   assert.ok(codes.every((c) => c === String(status.RESOURCE_EXHAUSTED) || c === String(status.DEADLINE_EXCEEDED)), codes.join(','));
-  for (const f of followers) f.signal('SIGCONT');
+  resumeFollowers();
   // Refused writes were never applied; and the member recovers: with time to wait, writes of the same size go through.
   const patient = await connect({ endpoints: cluster.nodes.map((n) => n.address), deadlineMs: 30_000 });
   t.after(() => patient.close());

@@ -95,11 +95,7 @@ test('Python sees a full pending-writes budget as RESOURCE_EXHAUSTED with a retr
   cluster.stopAfter(t);
   const leader = await cluster.waitForLeader();
   // With both followers stopped nothing commits: what is admitted stays pending and fills the budget.
-  const followers = cluster.followers(leader);
-  for (const f of followers) f.signal('SIGSTOP');
-  t.after(() => {
-    for (const f of followers) if (f.running) f.signal('SIGCONT');
-  });
+  const resumeFollowers = cluster.pauseFollowers(leader, t);
 
   const out = JSON.parse(execFileSync(PYTHON, [join(PYTHON_SCRIPTS, 'budget_interop.py'), work, leader.address, String(512 * 1024), '12'], { encoding: 'utf8' }));
   const codes: string[] = out.codes;
@@ -110,7 +106,7 @@ test('Python sees a full pending-writes budget as RESOURCE_EXHAUSTED with a retr
   const hint = Number(first.retry_after_ms);
   assert.ok(hint >= 20 && hint <= 5000, `retry hint ${first.retry_after_ms}`);
 
-  for (const f of followers) f.signal('SIGCONT');
+  resumeFollowers();
   // The leader may have stepped down meanwhile (it heard from no follower): read through the SDK, which finds the current one.
   const client = await connect({ endpoints: cluster.nodes.map((n) => n.address), deadlineMs: 30_000 });
   t.after(() => client.close());

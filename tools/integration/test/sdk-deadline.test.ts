@@ -13,11 +13,7 @@ test('SDK: deadline while the outcome is unknown -> OutcomeUnknown; no leader at
   await clientFollows(client, leader.id, 3);
   await client.put('k', 'before');
   // Both followers paused: the leader appends the write but cannot commit it.
-  const followers = cluster.followers(leader);
-  for (const f of followers) f.signal('SIGSTOP');
-  t.after(() => {
-    for (const f of followers) f.signal('SIGCONT');
-  });
+  const resumeFollowers = cluster.pauseFollowers(leader, t);
   const err = await client.put('k', 'in-doubt', { deadlineMs: 1500 }).catch((e: unknown) => e);
   assert.ok(err instanceof OutcomeUnknown, String(err));
   assert.equal(err.mayHaveApplied, true);
@@ -33,7 +29,7 @@ test('SDK: deadline while the outcome is unknown -> OutcomeUnknown; no leader at
   assert.match(never.message, /not applied/);
 
   // The cluster comes back; the in-doubt write is either there or not, and the client carries on.
-  for (const f of followers) f.signal('SIGCONT');
+  resumeFollowers();
   const got = await client.get('k', { mode: 'linearizable', deadlineMs: 20_000 });
   assert.ok(['before', 'in-doubt'].includes(got.valueString ?? ''), `k is ${got.valueString}`);
   assert.notEqual(got.valueString, 'never');
